@@ -1,0 +1,77 @@
+"""Where Ledgerlink keeps its files.
+
+The data folder holds the app database, the Sandbox package's database, backups and logs.
+It is chosen, first match wins, from ``--data-dir``, the ``LEDGERLINK_HOME`` environment
+variable, then the platform's user data folder. ``--demo`` always works in a folder of its
+own (``demo`` under the chosen one) so practising never touches the real store.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Ledgerlink"
+HOME_ENV = "LEDGERLINK_HOME"
+DATABASE_URL_ENV = "LEDGERLINK_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The files of one Ledgerlink data folder."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "ledgerlink.db"
+
+    @property
+    def sandbox_database(self) -> Path:
+        return self.root / "sandbox.db"
+
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the SQLite file."""
+        return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{self.database}"
+
+    def ensure(self) -> DataPaths:
+        """Create the folder tree, readable by its owner only."""
+        for folder in (self.root, self.backups, self.logs):
+            folder.mkdir(parents=True, exist_ok=True)
+            restrict_to_owner(folder)
+        return self
+
+    def demo(self) -> DataPaths:
+        """The separate folder ``--demo`` uses beside the real store."""
+        return DataPaths(self.root / "demo")
+
+
+def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPaths:
+    """Pick the data folder: explicit argument, then ``LEDGERLINK_HOME``, then the platform's."""
+    if data_dir:
+        return DataPaths(Path(data_dir).expanduser().resolve())
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return DataPaths(Path(env).expanduser().resolve())
+    return DataPaths(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
+
+
+def restrict_to_owner(path: Path) -> None:
+    """Make a file (0600) or folder (0700) private to its owner where the OS supports it."""
+    if os.name != "posix" or not path.exists():
+        return
+    mode = stat.S_IRWXU if path.is_dir() else stat.S_IRUSR | stat.S_IWUSR
+    path.chmod(mode)

@@ -1,0 +1,1 @@
+"""Storage: the typed ORM models, the engine and the migrations that keep them in step."""

@@ -1,0 +1,362 @@
+"""The typed ORM: the job system's records and the integration's own state.
+
+Job-system records (contacts, documents, payments) are what we send. Integration state
+(settings, mappings, links, the outbox and the audit history) is what Ledgerlink knows
+about sending them. Every schema change here needs an Alembic migration in
+``app/migrations/versions``; ``tests/test_migrations.py`` fails when they drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    Enum,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.db.types import Money, Quantity, Rate, UTCDateTime
+
+PENNY = Decimal("0.01")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names, so migrations can alter them."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+def _enum(enum_cls: type[StrEnum], length: int = 20) -> Enum:
+    """Store an enum as its lowercase value in a plain string column (portable)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda cls: [member.value for member in cls],
+        validate_strings=True,
+    )
+
+
+class ContactKind(StrEnum):
+    CUSTOMER = "customer"
+    SUPPLIER = "supplier"
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class AccountKind(StrEnum):
+    SALES = "sales"
+    BANK = "bank"
+    EXPENSE = "expense"
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    CARD = "card"
+    CASH = "cash"
+    CHEQUE = "cheque"
+    DIRECT_DEBIT = "direct_debit"
+
+
+class RecordType(StrEnum):
+    """What an outbox row sends, in the order sends must happen."""
+
+    CUSTOMER = "customer"
+    SUPPLIER = "supplier"
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    PAYMENT = "payment"
+
+
+class SendState(StrEnum):
+    WAITING = "waiting"
+    PROCESSING = "processing"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    DO_NOT_SEND = "do_not_send"
+    ENTERED_MANUALLY = "entered_manually"
+
+
+class LinkMethod(StrEnum):
+    """How a link between our contact and the package's was made."""
+
+    TYPED = "typed"
+    PASTED_ID = "pasted_id"
+    PASTED_URL = "pasted_url"
+    PICKED = "picked"
+    AUTO_EXACT = "auto_exact"
+    SUGGESTION = "suggestion"
+    IMPORTED = "imported"
+    CREATED_BY_SEND = "created_by_send"
+    CSV = "csv"
+
+
+class Situation(StrEnum):
+    """The onboarding situation chosen in the wizard."""
+
+    NEW_TO_PACKAGE = "new_to_package"
+    SIDE_BY_SIDE = "side_by_side"
+    PACKAGE_FIRST = "package_first"
+
+
+# --------------------------------------------------------------------------- job records
+
+
+class Contact(Base):
+    """A customer or supplier of the job system."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("kind", "account_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ContactKind] = mapped_column(_enum(ContactKind))
+    account_ref: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    address_1: Mapped[str] = mapped_column(String(200), default="")
+    address_2: Mapped[str] = mapped_column(String(200), default="")
+    address_3: Mapped[str] = mapped_column(String(200), default="")
+    town: Mapped[str] = mapped_column(String(100), default="")
+    county: Mapped[str] = mapped_column(String(100), default="")
+    postcode: Mapped[str] = mapped_column(String(16), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @property
+    def record_type(self) -> RecordType:
+        return RecordType(self.kind.value)
+
+
+class NominalAccount(Base):
+    """One of our own Sales, Bank or Expense accounts (more than one of each is allowed)."""
+
+    __tablename__ = "nominal_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class Document(Base):
+    """An invoice or credit note with its lines."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("kind", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
+    number: Mapped[str] = mapped_column(String(32))
+    date: Mapped[date]
+    due_date: Mapped[date | None]
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    original_invoice_number: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    lines: Mapped[list[DocumentLine]] = relationship(
+        back_populates="document",
+        order_by="DocumentLine.line_no",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def record_type(self) -> RecordType:
+        return RecordType(self.kind.value)
+
+    @property
+    def net_total(self) -> Decimal:
+        return sum((line.net_amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def vat_total(self) -> Decimal:
+        return sum((line.vat_amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def gross_total(self) -> Decimal:
+        return self.net_total + self.vat_total
+
+
+class DocumentLine(Base):
+    __tablename__ = "document_lines"
+    __table_args__ = (UniqueConstraint("document_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    line_no: Mapped[int]
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal] = mapped_column(Quantity())
+    nominal_account_id: Mapped[int] = mapped_column(ForeignKey("nominal_accounts.id"))
+    vat_rate: Mapped[Decimal] = mapped_column(Rate())
+    vat_amount: Mapped[Decimal] = mapped_column(Money())
+
+    document: Mapped[Document] = relationship(back_populates="lines")
+    nominal_account: Mapped[NominalAccount] = relationship()
+
+    @property
+    def net_amount(self) -> Decimal:
+        """Quantity × unit price, rounded half-up to the penny (HMRC's usual rounding)."""
+        return (self.quantity * self.unit_price).quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+class Payment(Base):
+    """Money received from a customer, allocated to one or more invoices."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    date: Mapped[date]
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod))
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("nominal_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    bank_account: Mapped[NominalAccount] = relationship()
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan", order_by="PaymentAllocation.id"
+    )
+
+
+class PaymentAllocation(Base):
+    __tablename__ = "payment_allocations"
+    __table_args__ = (UniqueConstraint("payment_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+    document: Mapped[Document] = relationship()
+
+
+# ------------------------------------------------------------------ integration state
+
+
+class Setting(Base):
+    """A small JSON value by key: chosen package, situation, wizard progress, schedule."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AccountMapping(Base):
+    """Our nominal account → the package's account (code, id or QuickBooks Online item)."""
+
+    __tablename__ = "account_mappings"
+    __table_args__ = (UniqueConstraint("package", "nominal_account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package: Mapped[str] = mapped_column(String(32))
+    nominal_account_id: Mapped[int] = mapped_column(ForeignKey("nominal_accounts.id"))
+    remote_id: Mapped[str] = mapped_column(String(128))
+    remote_code: Mapped[str] = mapped_column(String(64), default="")
+    remote_name: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    nominal_account: Mapped[NominalAccount] = relationship()
+
+
+class Link(Base):
+    """Our contact ↔ the package's contact, by the package's third-party reference."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("package", "contact_id"),
+        Index("ix_links_package_remote_ref", "package", "remote_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    remote_ref: Mapped[str] = mapped_column(String(128))
+    remote_name: Mapped[str] = mapped_column(String(200), default="")
+    method: Mapped[LinkMethod] = mapped_column(_enum(LinkMethod))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+
+
+class OutboxEntry(Base):
+    """One record to send to one package: its state, attempts and outcome.
+
+    ``idempotency_key`` is stable for the life of the row, so a resend after an
+    uncertain outcome carries the same key the package may already have seen.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("package", "record_type", "record_id"),
+        Index("ix_outbox_package_state", "package", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package: Mapped[str] = mapped_column(String(32))
+    record_type: Mapped[RecordType] = mapped_column(_enum(RecordType))
+    record_id: Mapped[int]
+    state: Mapped[SendState] = mapped_column(_enum(SendState), default=SendState.WAITING)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    remote_id: Mapped[str] = mapped_column(String(128), default="")
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    error_field: Mapped[str] = mapped_column(String(64), default="")
+    error_reason: Mapped[str] = mapped_column(Text, default="")
+    error_fix: Mapped[str] = mapped_column(Text, default="")
+    blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    sent_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """An append-only history of what changed, who changed it and why."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    package: Mapped[str] = mapped_column(String(32), default="")
+    record_type: Mapped[str] = mapped_column(String(20), default="")
+    record_id: Mapped[int | None]
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -1,0 +1,352 @@
+"""The one Qt-free contract every accounting package's connector implements.
+
+A connector *declares* what the wizard and the send engine need to know about its
+package (:class:`PackageInfo`) and *does* the few things Ledgerlink needs: say which
+company it reached, list accounts, tax rates and contacts, create records insert-only,
+find a record we may already have sent, and read lock dates. Vendor errors come out as
+:mod:`connectors.errors`.
+
+Drafts are plain frozen dataclasses: no ORM objects cross into a connector, so a
+connector can run on any thread and be tested without a database.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+
+class PackageKind(StrEnum):
+    DESKTOP = "desktop"
+    CLOUD = "cloud"
+    PRACTICE = "practice"
+
+
+class ContactRole(StrEnum):
+    CUSTOMER = "customer"
+    SUPPLIER = "supplier"
+
+
+class AccountType(StrEnum):
+    """The package's account types, reduced to what nominal mapping needs."""
+
+    SALES = "sales"
+    BANK = "bank"
+    EXPENSE = "expense"
+    OTHER = "other"
+
+
+class DocumentType(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class RemoteRecordType(StrEnum):
+    """What :meth:`Connector.find_existing` can look for."""
+
+    CUSTOMER = "customer"
+    SUPPLIER = "supplier"
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    PAYMENT = "payment"
+
+
+# ------------------------------------------------------------------------ declarations
+
+
+@dataclass(frozen=True)
+class ParsedReference:
+    """A reference read from what the user typed or pasted."""
+
+    reference: str
+    from_url: bool
+
+
+@dataclass(frozen=True)
+class ReferenceFormat:
+    """What a package's third-party reference looks like and where a user finds it."""
+
+    label: str
+    pattern: str
+    example: str
+    where_to_find: tuple[str, ...]
+    url_patterns: tuple[str, ...] = ()
+    case_sensitive: bool = True
+
+    def parse(self, text: str) -> ParsedReference | None:
+        """Read a reference from a raw id or a pasted web address; ``None`` if neither."""
+        candidate = text.strip()
+        if not candidate:
+            return None
+        flags = 0 if self.case_sensitive else re.IGNORECASE
+        if re.fullmatch(self.pattern, candidate, flags):
+            return ParsedReference(candidate, from_url=False)
+        for url_pattern in self.url_patterns:
+            match = re.search(url_pattern, candidate, flags)
+            if match:
+                return ParsedReference(match.group(1), from_url=True)
+        return None
+
+    def describe_expected(self) -> str:
+        """One sentence for a tooltip or an error message."""
+        return f"Expected a {self.label}, for example {self.example}."
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The package's published limits for one connection."""
+
+    per_minute: int
+    concurrent: int = 1
+    per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class ConnectField:
+    """One thing the Connect page must ask for (a folder, a username, a secret…)."""
+
+    key: str
+    label: str
+    kind: str = "text"  # "text", "secret" or "folder"
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """Everything the wizard and the send engine need to know about a package."""
+
+    key: str
+    name: str
+    kind: PackageKind
+    reference: ReferenceFormat
+    rate_limit: RateLimit
+    #: Our contact fields that must equal the package's, character for character
+    #: (Sage Business Cloud: name, address and email), before a link is trusted.
+    exact_match_fields: tuple[str, ...] = ()
+    #: The package links contacts by their exact name (QuickBooks Desktop).
+    links_by_name: bool = False
+    batch_size: int = 1
+    idempotency: bool = False
+    can_list_contacts: bool = True
+    can_list_accounts: bool = True
+    connect_fields: tuple[ConnectField, ...] = ()
+    #: Contact names must be unique across customers *and* suppliers (QuickBooks Online).
+    names_unique_across_roles: bool = False
+
+
+# ------------------------------------------------------------------------ what we read
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteAccount:
+    id: str
+    code: str
+    name: str
+    type: AccountType
+
+
+@dataclass(frozen=True)
+class RemoteTaxRate:
+    id: str
+    name: str
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class RemoteContact:
+    ref: str
+    role: ContactRole
+    name: str
+    contact_name: str = ""
+    address_1: str = ""
+    address_2: str = ""
+    address_3: str = ""
+    town: str = ""
+    county: str = ""
+    postcode: str = ""
+    email: str = ""
+    phone: str = ""
+    our_ref: str = ""
+
+
+@dataclass(frozen=True)
+class LockDates:
+    """Documents dated on or before the effective lock date are refused."""
+
+    period_lock: date | None = None
+    year_end_lock: date | None = None
+
+    @property
+    def effective(self) -> date | None:
+        dates = [d for d in (self.period_lock, self.year_end_lock) if d is not None]
+        return max(dates) if dates else None
+
+
+# ------------------------------------------------------------------------ what we send
+
+
+@dataclass(frozen=True)
+class ContactDraft:
+    role: ContactRole
+    our_ref: str
+    name: str
+    contact_name: str = ""
+    address_1: str = ""
+    address_2: str = ""
+    address_3: str = ""
+    town: str = ""
+    county: str = ""
+    postcode: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    net_amount: Decimal
+    account_id: str
+    tax_rate_id: str
+    vat_rate: Decimal
+    vat_amount: Decimal
+
+
+@dataclass(frozen=True)
+class DocumentDraft:
+    type: DocumentType
+    number: str
+    date: date
+    contact_ref: str
+    lines: tuple[LineDraft, ...]
+    due_date: date | None = None
+    reference: str = ""
+
+    @property
+    def net_total(self) -> Decimal:
+        return sum((line.net_amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def vat_total(self) -> Decimal:
+        return sum((line.vat_amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def gross_total(self) -> Decimal:
+        return self.net_total + self.vat_total
+
+
+@dataclass(frozen=True)
+class AllocationDraft:
+    document_ref: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentDraft:
+    reference: str
+    date: date
+    contact_ref: str
+    amount: Decimal
+    bank_account_id: str
+    allocations: tuple[AllocationDraft, ...] = field(default_factory=tuple)
+
+
+# ------------------------------------------------------------------------ the contract
+
+
+class SecretStore(Protocol):
+    """Where a connector keeps tokens and passwords (the OS keyring in the app)."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+
+@dataclass
+class ConnectorContext:
+    """What the app hands a connector when it opens one."""
+
+    data_dir: Path
+    settings: Mapping[str, str]
+    secrets: SecretStore
+    #: An httpx transport to use instead of the network (tests and local stand-ins).
+    transport: Any = None
+
+
+class Connector(ABC):
+    """One open connection to one accounting package (one company)."""
+
+    info: ClassVar[PackageInfo]
+
+    def __init__(self, context: ConnectorContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    def connect(self) -> Company:
+        """Check the connection works and say which company it reached."""
+
+    @abstractmethod
+    def list_accounts(self) -> list[RemoteAccount]:
+        """The package's chart of accounts (sales, bank, expense and others)."""
+
+    @abstractmethod
+    def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The package's VAT rates."""
+
+    @abstractmethod
+    def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        """Every customer (or supplier) the package holds, page by page."""
+
+    @abstractmethod
+    def get_contact(self, ref: str) -> RemoteContact | None:
+        """One contact by its reference, or ``None`` when the package has no such record."""
+
+    @abstractmethod
+    def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """Insert a contact; return the package's reference for it."""
+
+    @abstractmethod
+    def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+        """Insert an invoice or credit note; return the package's id for it."""
+
+    @abstractmethod
+    def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+        """Insert a customer payment allocated to invoices; return the package's id."""
+
+    @abstractmethod
+    def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
+        """The package's id of a record we may already have sent, found by our own key
+        (contact account reference, document number or payment reference)."""
+
+    @abstractmethod
+    def lock_dates(self) -> LockDates:
+        """The package's lock dates."""
+
+    def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
+        """Contacts whose name equals ``name`` exactly. Override where the API can search."""
+        return [c for c in self.iter_contacts(role) if c.name == name]
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
+        """Release sockets or files."""
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

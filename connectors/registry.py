@@ -1,0 +1,59 @@
+"""Which packages Ledgerlink can talk to, loaded lazily so one broken connector never
+stops the others (it is skipped with a logged reason)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+
+from connectors.contract import Connector, ConnectorContext, PackageInfo
+
+log = logging.getLogger(__name__)
+
+#: package key → "module:ClassName". Order is the order the wizard lists them in.
+CONNECTORS: dict[str, str] = {
+    "sandbox": "connectors.sandbox:SandboxConnector",
+}
+
+DEFAULT_PACKAGE = "sandbox"
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    key: str
+    reason: str
+
+
+def _load(key: str) -> type[Connector]:
+    module_name, _, class_name = CONNECTORS[key].partition(":")
+    cls: type[Connector] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def available() -> tuple[list[PackageInfo], list[Unavailable]]:
+    """The packages whose connector loads, and the ones skipped with why."""
+    infos: list[PackageInfo] = []
+    skipped: list[Unavailable] = []
+    for key in CONNECTORS:
+        try:
+            infos.append(_load(key).info)
+        except Exception as exc:  # noqa: BLE001 - any import failure must not stop the app
+            log.warning("connector %s skipped: %s", key, exc)
+            skipped.append(Unavailable(key, f"{type(exc).__name__}: {exc}"))
+    return infos, skipped
+
+
+def package_info(key: str) -> PackageInfo:
+    """The declaration of one package; ``KeyError`` for an unknown key."""
+    if key not in CONNECTORS:
+        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(CONNECTORS)}")
+    return _load(key).info
+
+
+def open_connector(key: str, context: ConnectorContext) -> Connector:
+    """Construct the connector for ``key``; it connects lazily on first use."""
+    if key not in CONNECTORS:
+        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(CONNECTORS)}")
+    cls = _load(key)
+    return cls(context)
