@@ -102,6 +102,13 @@ class SendState(StrEnum):
     ENTERED_MANUALLY = "entered_manually"
 
 
+#: States in which a record has (or may have) reached the package: an import must never
+#: change such a record, because sending is insert-only.
+SENT_STATES = frozenset(
+    {SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY, SendState.UNCERTAIN, SendState.PROCESSING}
+)
+
+
 class LinkMethod(StrEnum):
     """How a link between our contact and the package's was made."""
 

@@ -1,0 +1,94 @@
+"""Shared fixtures: a migrated database in ``tmp_path``, an in-memory keyring, and a
+guard that no test touches the user's real home or keyring."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import DataPaths
+from app.db.engine import make_engine, make_session_factory
+from app.db.migrate import upgrade
+from app.services.chart import ensure_default_chart
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring that lives and dies with one test."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError(username)
+        del self.entries[(service, username)]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MemoryKeyring]:
+    """Every test gets its own home folder, data folder and keyring."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("LEDGERLINK_HOME", str(home / "ledgerlink-data"))
+    monkeypatch.delenv("LEDGERLINK_DATABASE_URL", raising=False)
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def memory_keyring(_isolated_environment: MemoryKeyring) -> MemoryKeyring:
+    return _isolated_environment
+
+
+@pytest.fixture
+def data_paths(tmp_path: Path) -> DataPaths:
+    return DataPaths(tmp_path / "data").ensure()
+
+
+@pytest.fixture
+def engine(data_paths: DataPaths) -> Iterator[Engine]:
+    engine = make_engine(data_paths.database_url)
+    upgrade(engine, data_paths.backups)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        ensure_default_chart(session)
+    return factory
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
