@@ -8,7 +8,8 @@ about sending them. Every schema change here needs an Alembic migration in
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import datetime as dt
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -182,8 +183,8 @@ class Document(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
     number: Mapped[str] = mapped_column(String(32))
-    date: Mapped[date]
-    due_date: Mapped[date | None]
+    date: Mapped[dt.date]
+    due_date: Mapped[dt.date | None]
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     reference: Mapped[str] = mapped_column(String(100), default="")
     original_invoice_number: Mapped[str] = mapped_column(String(32), default="")
@@ -244,7 +245,7 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
-    date: Mapped[date]
+    date: Mapped[dt.date]
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod))

@@ -53,17 +53,17 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         return (Decimal(int(value)) * self._unit).quantize(self._unit)
 
 
-def Money() -> ScaledDecimal:  # noqa: N802 - reads like a type in column definitions
+def Money() -> ScaledDecimal:
     """Pounds and pence: two decimal places."""
     return ScaledDecimal(2)
 
 
-def Quantity() -> ScaledDecimal:  # noqa: N802
+def Quantity() -> ScaledDecimal:
     """Quantities and unit prices: four decimal places (e.g. 1.5 hours at £42.1250)."""
     return ScaledDecimal(4)
 
 
-def Rate() -> ScaledDecimal:  # noqa: N802
+def Rate() -> ScaledDecimal:
     """A VAT percentage such as 20.00 or 5.00."""
     return ScaledDecimal(2)
 

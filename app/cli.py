@@ -1,0 +1,323 @@
+"""The ``ledgerlink`` command: the window by default, and a thin scriptable CLI over the
+same services for support staff and the operating system's scheduler.
+
+Exit codes: 0 success; 1 some records failed or a file had bad rows; 2 usage or set-up
+error. ``--json`` output is documented in docs/cli.md and kept stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.config import DataPaths, resolve_data_paths
+from app.db.models import Situation
+from app.logging_setup import configure_logging
+from app.secrets import NoKeyringError
+from app.services.errors import SetupError
+from app.services.store import Store, open_store
+
+EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledgerlink",
+        description="Send job-system records to your accounting package. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"Ledgerlink {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="data folder (default: $LEDGERLINK_HOME or the platform's user data folder)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo data folder; on its own, resets it with fresh demo data on the "
+        "Sandbox and opens the window",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to the terminal too")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="import a CSV file from the job system")
+    imp.add_argument(
+        "kind", choices=["customers", "suppliers", "invoices", "credit_notes", "payments"]
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    imp.add_argument("--json", action="store_true")
+
+    status = commands.add_parser("status", help="set-up state and record counts by send state")
+    status.add_argument("--json", action="store_true")
+
+    send = commands.add_parser("send", help="send everything waiting to the package")
+    send.add_argument(
+        "--dry-run", action="store_true", help="pre-flight: say what would be sent or fail"
+    )
+    send.add_argument("--json", action="store_true")
+
+    failures = commands.add_parser("failures", help="records that failed, with reason and fix")
+    failures.add_argument("--json", action="store_true")
+
+    links = commands.add_parser("links", help="export or import the link table as CSV")
+    link_commands = links.add_subparsers(dest="links_command", required=True)
+    export = link_commands.add_parser("export")
+    export.add_argument("file", type=Path)
+    limport = link_commands.add_parser("import")
+    limport.add_argument("file", type=Path)
+    limport.add_argument("--dry-run", action="store_true")
+    limport.add_argument("--json", action="store_true")
+
+    setup = commands.add_parser("setup", help="choose the package and situation (scripted set-up)")
+    setup.add_argument("--package", required=True)
+    setup.add_argument("--situation", required=True, choices=[s.value for s in Situation])
+
+    mapping = commands.add_parser("map", help="show or set nominal account mappings")
+    mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
+    mapping.add_argument("remote", nargs="?", help="the package's account code or id")
+    mapping.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    paths = resolve_data_paths(args.data_dir)
+    try:
+        if args.demo:
+            return _with_demo(args, paths)
+        if args.command is None:
+            return _open_window(paths)
+        store = open_store(paths)
+        configure_logging(paths.logs, args.verbose)
+        try:
+            return COMMANDS[args.command](store, args)
+        finally:
+            store.close()
+    except (SetupError, NoKeyringError) as exc:
+        print(f"ledgerlink: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+
+
+def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
+    from app.services.demo import prepare_demo
+
+    demo_paths = paths.demo()
+    if args.command is None:
+        prepare_demo(demo_paths).close()
+        return _open_window(demo_paths)
+    if not demo_paths.database.exists():
+        prepare_demo(demo_paths).close()
+    store = open_store(demo_paths)
+    configure_logging(demo_paths.logs, args.verbose)
+    try:
+        return COMMANDS[args.command](store, args)
+    finally:
+        store.close()
+
+
+def _open_window(paths: DataPaths) -> int:
+    from app.ui.launch import run_window  # Qt is imported only when a window is wanted
+
+    return run_window(paths)
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    else:
+        print(text)
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_import(store: Store, args: argparse.Namespace) -> int:
+    from app.services.csv_import import ImportKind, import_csv
+
+    if not args.file.is_file():
+        print(f"ledgerlink: no such file: {args.file}", file=sys.stderr)
+        return EXIT_SETUP
+    report = import_csv(
+        store.session_factory, ImportKind(args.kind), args.file, dry_run=args.dry_run
+    )
+    _emit(args, report.to_json(), report.describe())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_status(store: Store, args: argparse.Namespace) -> int:
+    from app.services.status import collect_status
+
+    with store.session_factory() as session:
+        status = collect_status(session, store.paths)
+    lines = [
+        f"Data folder: {status.data_dir}",
+        f"Package:     {status.package or 'not chosen'}",
+        f"Situation:   {status.situation or 'not chosen'}",
+        f"Last send:   {status.last_send_at or 'never'}",
+        "",
+        f"{'record':<13}{'total':>7}"
+        + "".join(f"{s.replace('_', ' '):>12}" for s in _STATE_COLUMNS),
+    ]
+    for record_type, states in status.states.items():
+        lines.append(
+            f"{record_type.replace('_', ' '):<13}{status.records[record_type]:>7}"
+            + "".join(f"{states[s]:>12}" for s in _STATE_COLUMNS)
+        )
+    _emit(args, status.to_json(), "\n".join(lines))
+    return EXIT_OK
+
+
+_STATE_COLUMNS = ("waiting", "processing", "successful", "failed", "uncertain")
+
+
+def cmd_send(store: Store, args: argparse.Namespace) -> int:
+    from app.services.connections import active_connector
+
+    connector = active_connector(store.paths, store.session_factory)
+    with connector:
+        connector.connect()
+        if args.dry_run:
+            from app.services.preflight import Preflight
+
+            pre = Preflight(store.session_factory, connector).run()
+            lines = [f"Would send to {connector.info.name}:"]
+            lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in pre.to_send.items()]
+            lines.append(f"  {pre.already_linked:>6} contacts already linked (nothing to send)")
+            if pre.failures:
+                lines.append(f"Would fail ({len(pre.failures)}):")
+                for item in pre.failures:
+                    assert item.problem is not None
+                    lines.append(f"  {item.label}: {item.problem.reason}")
+                    lines.append(f"      Fix: {item.problem.fix}")
+            _emit(args, pre.to_json(), "\n".join(lines))
+            return EXIT_FAILED if pre.failures else EXIT_OK
+        from app.services.sending import Sender
+
+        report = Sender(store.session_factory, connector, actor="cli").run()
+    lines = [f"Sent to {connector.info.name}:"]
+    lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
+    if report.failed:
+        lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
+        lines.append("See `ledgerlink failures` for why and how to fix each one.")
+    if report.uncertain:
+        lines.append(
+            "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
+        )
+    if report.stopped_reason:
+        lines.append(f"Stopped: {report.stopped_reason}")
+    if len(lines) == 1:
+        lines.append("  nothing was waiting")
+    _emit(args, report.to_json(), "\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_failures(store: Store, args: argparse.Namespace) -> int:
+    from app.services.failures import list_failures
+    from app.services.setup_state import load_setup
+
+    with store.session_factory() as session:
+        package = load_setup(session).package
+        if not package:
+            raise SetupError("No accounting package is chosen yet, so nothing has failed.")
+        roots = list_failures(session, package)
+    lines: list[str] = []
+    for item in roots:
+        lines.append(f"{item.label} [{item.state}]: {item.reason}")
+        lines.append(f"    Fix: {item.fix}")
+        for dependant in item.dependants:
+            lines.append(f"    held back: {dependant.label}")
+    _emit(
+        args,
+        {"package": package, "failures": [r.to_json() for r in roots]},
+        "\n".join(lines) or "No failures.",
+    )
+    return EXIT_FAILED if roots else EXIT_OK
+
+
+def cmd_links(store: Store, args: argparse.Namespace) -> int:
+    from app.services.links_csv import export_links, import_links
+    from app.services.setup_state import load_setup
+    from connectors.registry import package_info
+
+    with store.session_factory() as session:
+        package = load_setup(session).package
+        if not package:
+            raise SetupError("Choose an accounting package first: links belong to one package.")
+        if args.links_command == "export":
+            rows = export_links(session, package, args.file)
+            print(f"Wrote {rows} contacts to {args.file}")
+            return EXIT_OK
+    if not args.file.is_file():
+        print(f"ledgerlink: no such file: {args.file}", file=sys.stderr)
+        return EXIT_SETUP
+    report = import_links(
+        store.session_factory, package_info(package), args.file, dry_run=args.dry_run
+    )
+    text = "\n".join(
+        report.errors
+        or [
+            f"{'Would link' if args.dry_run else 'Linked'} {report.linked}, "
+            f"unlinked {report.unlinked}, unchanged {report.unchanged}.",
+            *report.warnings,
+        ]
+    )
+    _emit(args, report.to_json(), text)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_setup(store: Store, args: argparse.Namespace) -> int:
+    from app.services.setup_state import choose_package
+    from connectors.registry import package_info
+
+    try:
+        info = package_info(args.package)
+    except KeyError as exc:
+        raise SetupError(str(exc.args[0])) from exc
+    with store.session_factory.begin() as session:
+        choose_package(session, info.key, Situation(args.situation))
+    print(f"Package: {info.name}; situation: {args.situation}")
+    return EXIT_OK
+
+
+def cmd_map(store: Store, args: argparse.Namespace) -> int:
+    from app.services.connections import active_connector
+    from app.services.mapping import list_mappings, set_mapping
+
+    connector = active_connector(store.paths, store.session_factory)
+    with connector:
+        if args.code:
+            if not args.remote:
+                raise SetupError(
+                    "Give both our code and the package's account, e.g. "
+                    "`ledgerlink map SALES 4000`."
+                )
+            accounts = connector.list_accounts()
+            with store.session_factory.begin() as session:
+                set_mapping(session, connector.info, accounts, args.code, args.remote, actor="cli")
+        with store.session_factory() as session:
+            rows = list_mappings(session, connector.info.key)
+    lines = [
+        f"{r['code']:<12} {r['kind']:<8} {r['name']:<28} → "
+        f"{r['remote_code'] or '(not mapped)'} {r['remote_name']}"
+        for r in rows
+    ]
+    _emit(args, {"package": connector.info.key, "mappings": rows}, "\n".join(lines))
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
+    "import": cmd_import,
+    "status": cmd_status,
+    "send": cmd_send,
+    "failures": cmd_failures,
+    "links": cmd_links,
+    "setup": cmd_setup,
+    "map": cmd_map,
+}

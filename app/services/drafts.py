@@ -1,0 +1,366 @@
+"""Turning our records into the connector's drafts, or saying plainly why we cannot.
+
+The same builder serves the pre-flight check and the sender, so what the review page
+predicts is exactly what a send will do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db.models import (
+    AccountMapping,
+    Contact,
+    ContactKind,
+    Document,
+    DocumentKind,
+    NominalAccount,
+    OutboxEntry,
+    Payment,
+    PaymentAllocation,
+    RecordType,
+    SendState,
+)
+from connectors.contract import (
+    AllocationDraft,
+    ContactDraft,
+    ContactRole,
+    DocumentDraft,
+    DocumentType,
+    LineDraft,
+    PaymentDraft,
+    RemoteRecordType,
+    RemoteTaxRate,
+)
+
+Draft = ContactDraft | DocumentDraft | PaymentDraft
+
+#: States of a parent record that let its dependants go.
+DELIVERED = frozenset({SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a record cannot be sent yet, in words a bookkeeper can act on."""
+
+    code: str
+    field: str
+    reason: str
+    fix: str
+    blocked_by: int | None = None
+
+
+@dataclass(frozen=True)
+class BuiltDraft:
+    draft: Draft
+    our_key: str
+    label: str
+    fingerprint: str
+    snapshot: dict[str, Any]
+
+
+def remote_record_type(record_type: RecordType) -> RemoteRecordType:
+    return RemoteRecordType(record_type.value)
+
+
+def contact_label(contact: Contact) -> str:
+    kind = "Customer" if contact.kind is ContactKind.CUSTOMER else "Supplier"
+    return f"{kind} “{contact.name}” ({contact.account_ref})"
+
+
+def document_label(document: Document) -> str:
+    kind = "Invoice" if document.kind is DocumentKind.INVOICE else "Credit note"
+    return f"{kind} {document.number}"
+
+
+def payment_label(payment: Payment) -> str:
+    return f"Payment {payment.reference}"
+
+
+def record_label(session: Session, record_type: RecordType, record_id: int) -> str:
+    """A short name for a record that a bookkeeper recognises."""
+    if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
+        contact = session.get(Contact, record_id)
+        return contact_label(contact) if contact else f"{record_type.value} #{record_id}"
+    if record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
+        document = session.get(Document, record_id)
+        return document_label(document) if document else f"{record_type.value} #{record_id}"
+    payment = session.get(Payment, record_id)
+    return payment_label(payment) if payment else f"payment #{record_id}"
+
+
+def snapshot_contact(contact: Contact) -> dict[str, Any]:
+    fields = ("account_ref", "name", "contact_name", "address_1", "address_2", "address_3")
+    more = ("town", "county", "postcode", "email", "phone")
+    return {name: getattr(contact, name) for name in fields + more}
+
+
+def snapshot_document(document: Document) -> dict[str, Any]:
+    return {
+        "number": document.number,
+        "date": document.date.isoformat(),
+        "due_date": document.due_date.isoformat() if document.due_date else "",
+        "customer": document.contact.account_ref,
+        "reference": document.reference,
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "nominal_code": line.nominal_account.code,
+                "vat_rate": str(line.vat_rate),
+                "vat_amount": str(line.vat_amount),
+            }
+            for line in document.lines
+        ],
+    }
+
+
+def snapshot_payment(payment: Payment) -> dict[str, Any]:
+    return {
+        "reference": payment.reference,
+        "date": payment.date.isoformat(),
+        "customer": payment.contact.account_ref,
+        "amount": str(payment.amount),
+        "method": payment.method.value,
+        "bank_code": payment.bank_account.code,
+        "allocations": [
+            {"invoice": a.document.number, "amount": str(a.amount)} for a in payment.allocations
+        ],
+    }
+
+
+def fingerprint(snapshot: dict[str, Any]) -> str:
+    """A stable hash of a record's content, to notice edits made after it was sent."""
+    encoded = json.dumps(snapshot, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def pick_tax_rate(rates: list[RemoteTaxRate], percent: Decimal) -> RemoteTaxRate | None:
+    """The package's VAT rate for a percentage, preferring the ordinary sales rates
+    (standard, reduced, zero rated) over exempt or outside-the-scope ones."""
+    matching = [r for r in rates if r.rate == percent]
+
+    def rank(rate: RemoteTaxRate) -> int:
+        name = rate.name.lower()
+        if "exempt" in name or "no vat" in name or "outside" in name:
+            return 1
+        return 0
+
+    return min(matching, key=rank) if matching else None
+
+
+class DraftBuilder:
+    """Builds drafts for one package within one session, with mappings read once."""
+
+    #: Placeholder remote id for a parent that pre-flight expects to be created first.
+    PLANNED = "(created earlier in this send)"
+
+    def __init__(
+        self,
+        session: Session,
+        package: str,
+        package_name: str,
+        tax_rates: list[RemoteTaxRate],
+        *,
+        assume_delivered: set[int] | None = None,
+    ) -> None:
+        self.session = session
+        self.assume_delivered = assume_delivered if assume_delivered is not None else set()
+        self.package = package
+        self.package_name = package_name
+        self.tax_rates = tax_rates
+        self.mappings: dict[int, AccountMapping] = {
+            m.nominal_account_id: m
+            for m in session.scalars(
+                select(AccountMapping).where(AccountMapping.package == package)
+            )
+        }
+
+    # ------------------------------------------------------------------ parents
+
+    def _parent(self, record_type: RecordType, record_id: int) -> OutboxEntry | None:
+        return self.session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.package == self.package,
+                OutboxEntry.record_type == record_type,
+                OutboxEntry.record_id == record_id,
+            )
+        ).one_or_none()
+
+    def _blocked(self, parent: OutboxEntry | None, label: str, what: str) -> Problem:
+        state = parent.state.value.replace("_", " ") if parent else "not queued"
+        reason = f"{label} has not reached {self.package_name} yet ({state})"
+        if parent is not None and parent.error_reason:
+            reason += f": {parent.error_reason}"
+        return Problem(
+            code="blocked",
+            field=what,
+            reason=reason + ".",
+            fix=f"Fix {label} first; this record is sent straight after it.",
+            blocked_by=parent.id if parent else None,
+        )
+
+    def _contact_ref(self, contact: Contact) -> str | Problem:
+        parent = self._parent(RecordType(contact.kind.value), contact.id)
+        if parent is not None and parent.state in DELIVERED and parent.remote_id:
+            return parent.remote_id
+        if parent is not None and parent.id in self.assume_delivered:
+            return self.PLANNED
+        return self._blocked(parent, contact_label(contact), "customer_ref")
+
+    def _account(self, account: NominalAccount, field: str) -> str | Problem:
+        mapping = self.mappings.get(account.id)
+        if mapping is None:
+            return Problem(
+                code="unmapped_account",
+                field=field,
+                reason=(
+                    f"Our nominal account “{account.name}” ({account.code}) is not matched "
+                    f"to an account in {self.package_name}."
+                ),
+                fix=f"Open Nominal accounts and choose the {self.package_name} account "
+                f"for {account.code}.",
+            )
+        return mapping.remote_id
+
+    # ------------------------------------------------------------------ records
+
+    def build(self, entry: OutboxEntry) -> BuiltDraft | Problem:
+        """The draft for an outbox row, or the first problem that stops it."""
+        if entry.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
+            contact = self.session.get(Contact, entry.record_id)
+            if contact is None:
+                return _missing(entry)
+            return self.contact(contact)
+        if entry.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
+            document = self.session.scalars(
+                select(Document)
+                .where(Document.id == entry.record_id)
+                .options(selectinload(Document.lines), selectinload(Document.contact))
+            ).one_or_none()
+            if document is None:
+                return _missing(entry)
+            return self.document(document)
+        payment = self.session.scalars(
+            select(Payment)
+            .where(Payment.id == entry.record_id)
+            .options(selectinload(Payment.allocations).selectinload(PaymentAllocation.document))
+        ).one_or_none()
+        if payment is None:
+            return _missing(entry)
+        return self.payment(payment)
+
+    def contact(self, contact: Contact) -> BuiltDraft:
+        role = (
+            ContactRole.CUSTOMER if contact.kind is ContactKind.CUSTOMER else ContactRole.SUPPLIER
+        )
+        snapshot = snapshot_contact(contact)
+        draft = ContactDraft(
+            role=role,
+            our_ref=contact.account_ref,
+            name=contact.name,
+            contact_name=contact.contact_name,
+            address_1=contact.address_1,
+            address_2=contact.address_2,
+            address_3=contact.address_3,
+            town=contact.town,
+            county=contact.county,
+            postcode=contact.postcode,
+            email=contact.email,
+            phone=contact.phone,
+        )
+        return BuiltDraft(
+            draft, contact.account_ref, contact_label(contact), fingerprint(snapshot), snapshot
+        )
+
+    def document(self, document: Document) -> BuiltDraft | Problem:
+        contact_ref = self._contact_ref(document.contact)
+        if isinstance(contact_ref, Problem):
+            return contact_ref
+        lines: list[LineDraft] = []
+        for number, line in enumerate(document.lines, start=1):
+            account_id = self._account(line.nominal_account, f"lines[{number}].nominal_code")
+            if isinstance(account_id, Problem):
+                return account_id
+            tax = pick_tax_rate(self.tax_rates, line.vat_rate)
+            if tax is None:
+                return Problem(
+                    code="missing_tax_rate",
+                    field=f"lines[{number}].vat_rate",
+                    reason=f"{self.package_name} has no VAT rate of {line.vat_rate.normalize()}%.",
+                    fix=f"Add a {line.vat_rate.normalize()}% VAT rate in {self.package_name}, "
+                    "then send again.",
+                )
+            lines.append(
+                LineDraft(
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    net_amount=line.net_amount,
+                    account_id=account_id,
+                    tax_rate_id=tax.id,
+                    vat_rate=line.vat_rate,
+                    vat_amount=line.vat_amount,
+                )
+            )
+        snapshot = snapshot_document(document)
+        draft = DocumentDraft(
+            type=DocumentType(document.kind.value),
+            number=document.number,
+            date=document.date,
+            due_date=document.due_date,
+            contact_ref=contact_ref,
+            reference=document.reference,
+            lines=tuple(lines),
+        )
+        return BuiltDraft(
+            draft, document.number, document_label(document), fingerprint(snapshot), snapshot
+        )
+
+    def payment(self, payment: Payment) -> BuiltDraft | Problem:
+        contact_ref = self._contact_ref(payment.contact)
+        if isinstance(contact_ref, Problem):
+            return contact_ref
+        bank_id = self._account(payment.bank_account, "bank_code")
+        if isinstance(bank_id, Problem):
+            return bank_id
+        allocations: list[AllocationDraft] = []
+        for allocation in payment.allocations:
+            invoice = allocation.document
+            parent = self._parent(RecordType.INVOICE, invoice.id)
+            if parent is not None and parent.state in DELIVERED and parent.remote_id:
+                allocations.append(AllocationDraft(parent.remote_id, allocation.amount))
+            elif parent is not None and parent.id in self.assume_delivered:
+                allocations.append(AllocationDraft(self.PLANNED, allocation.amount))
+            else:
+                return self._blocked(parent, document_label(invoice), "invoice_number")
+        snapshot = snapshot_payment(payment)
+        draft = PaymentDraft(
+            reference=payment.reference,
+            date=payment.date,
+            contact_ref=contact_ref,
+            amount=payment.amount,
+            bank_account_id=bank_id,
+            allocations=tuple(allocations),
+        )
+        return BuiltDraft(
+            draft, payment.reference, payment_label(payment), fingerprint(snapshot), snapshot
+        )
+
+
+def _missing(entry: OutboxEntry) -> Problem:
+    return Problem(
+        code="record_missing",
+        field="",
+        reason=f"The {entry.record_type.value.replace('_', ' ')} #{entry.record_id} "
+        "queued for sending no longer exists in Ledgerlink.",
+        fix="Choose “Do not send” for this row.",
+    )

@@ -1,0 +1,247 @@
+"""Bulk look-ups the importers share: no query is ever made per row.
+
+Keys from the file are looked up in chunks of :data:`CHUNK` with ``IN (...)`` so a
+100,000-row file costs a few hundred queries at most, and SQLite's limit on bound
+parameters is never reached.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    SENT_STATES,
+    AccountKind,
+    Contact,
+    ContactKind,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    NominalAccount,
+    OutboxEntry,
+    RecordType,
+)
+from app.services.chart import default_account
+from app.services.csv_values import CellReader, line_net
+
+CHUNK = 500
+
+T = TypeVar("T")
+
+
+def chunked(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def sent_record_ids(session: Session, record_type: RecordType, ids: Collection[int]) -> set[int]:
+    """Which of ``ids`` have reached (or may have reached) a package.
+
+    A record counts as sent when any package's outbox row for it is in a state of
+    :data:`~app.db.models.SENT_STATES`.
+    """
+    sent: set[int] = set()
+    for batch in chunked(sorted(ids)):
+        sent.update(
+            session.scalars(
+                select(OutboxEntry.record_id).where(
+                    OutboxEntry.record_type == record_type,
+                    OutboxEntry.state.in_(SENT_STATES),
+                    OutboxEntry.record_id.in_(batch),
+                )
+            )
+        )
+    return sent
+
+
+@dataclass(frozen=True)
+class ContactKey:
+    id: int
+    kind: ContactKind
+    account_ref: str
+
+
+class CustomerLookup:
+    """Finds the customers a file refers to by ``account_ref``, all in a few queries."""
+
+    def __init__(self, session: Session, refs: Iterable[str]) -> None:
+        wanted = set(refs)
+        self._by_ref: dict[str, dict[ContactKind, ContactKey]] = defaultdict(dict)
+        for batch in chunked(sorted(wanted)):
+            for contact_id, kind, ref in session.execute(
+                select(Contact.id, Contact.kind, Contact.account_ref).where(
+                    Contact.account_ref.in_(batch)
+                )
+            ).tuples():
+                self._by_ref[ref][kind] = ContactKey(contact_id, kind, ref)
+        self._by_id = {key.id: key for kinds in self._by_ref.values() for key in kinds.values()}
+        # Near misses ("cus0001" for "CUS0001") only to suggest the right spelling.
+        self._folded: dict[str, str] = {}
+        missing = {ref.casefold() for ref in wanted if ref not in self._by_ref}
+        if missing:
+            for ref in session.scalars(
+                select(Contact.account_ref).where(Contact.kind == ContactKind.CUSTOMER)
+            ):
+                if ref.casefold() in missing:
+                    self._folded.setdefault(ref.casefold(), ref)
+
+    def ref_of(self, contact_id: int) -> str:
+        """The account reference of a customer found by this lookup (or the id in words)."""
+        key = self._by_id.get(contact_id)
+        return key.account_ref if key else f"customer #{contact_id}"
+
+    def customer(self, cells: CellReader, column: str, ref: str) -> int | None:
+        """The id of customer ``ref``; records a problem with ``column`` when there is none."""
+        kinds = self._by_ref.get(ref, {})
+        if ContactKind.CUSTOMER in kinds:
+            return kinds[ContactKind.CUSTOMER].id
+        if ContactKind.SUPPLIER in kinds:
+            cells.fail(column, f'"{ref}" is a supplier; this needs a customer\'s account_ref')
+        elif (spelling := self._folded.get(ref.casefold())) is not None:
+            cells.fail(column, f'no customer has account_ref "{ref}"; did you mean "{spelling}"?')
+        else:
+            cells.fail(
+                column,
+                f'no customer has account_ref "{ref}"; import it in customers.csv first',
+            )
+        return None
+
+
+class NominalLookup:
+    """Resolves a ``nominal_code``/``bank_code`` value to one of our accounts of a kind."""
+
+    def __init__(self, session: Session, kind: AccountKind, purpose: str) -> None:
+        self.kind = kind
+        self.purpose = purpose
+        rows = session.execute(
+            select(NominalAccount.id, NominalAccount.code, NominalAccount.kind)
+        ).tuples()
+        self._by_code: dict[str, tuple[int, AccountKind]] = {}
+        folded: dict[str, list[tuple[int, AccountKind]]] = defaultdict(list)
+        for account_id, code, account_kind in rows:
+            self._by_code[code] = (account_id, account_kind)
+            folded[code.casefold()].append((account_id, account_kind))
+        self._by_folded = {code: ids[0] for code, ids in folded.items() if len(ids) == 1}
+        self.choices = sorted(code for code, (_, k) in self._by_code.items() if k == kind)
+        default = default_account(session, kind)
+        self.default_id = default.id if default is not None else None
+
+    def _choices_text(self) -> str:
+        return ", ".join(self.choices) if self.choices else f"add a {self.kind.value} account first"
+
+    def resolve(self, cells: CellReader, column: str) -> int | None:
+        """The account id for the row's code (blank → the default account)."""
+        code = cells.text(column)
+        if not code:
+            if self.default_id is None:
+                cells.fail(
+                    column,
+                    f"is blank and there is no {self.kind.value} account to use instead; "
+                    "add one in the Nominal accounts page",
+                )
+            return self.default_id
+        found = self._by_code.get(code) or self._by_folded.get(code.casefold())
+        if found is None:
+            cells.fail(
+                column,
+                f'"{code}" is not one of our nominal accounts; use {self._choices_text()}',
+            )
+            return None
+        account_id, account_kind = found
+        if account_kind != self.kind:
+            cells.fail(
+                column,
+                f'"{code}" is a {account_kind.value} account; {self.purpose} need a '
+                f"{self.kind.value} account: {self._choices_text()}",
+            )
+            return None
+        return account_id
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document already in the store, as the importers compare and total it."""
+
+    id: int
+    number: str
+    kind: DocumentKind
+    contact_id: int
+    original_invoice_number: str
+    gross: Decimal
+
+
+def documents_by_number(
+    session: Session, kind: DocumentKind, numbers: Iterable[str]
+) -> dict[str, StoredDocument]:
+    """Documents of ``kind`` with these numbers, with their gross totals."""
+    found = _stored_documents(session, kind, numbers, by_original=False)
+    return {document.number: document for document in found}
+
+
+def credit_notes_against(session: Session, invoice_numbers: Iterable[str]) -> list[StoredDocument]:
+    """Every credit note in the store that credits one of these invoice numbers."""
+    return _stored_documents(session, DocumentKind.CREDIT_NOTE, invoice_numbers, by_original=True)
+
+
+def _stored_documents(
+    session: Session, kind: DocumentKind, values: Iterable[str], *, by_original: bool
+) -> list[StoredDocument]:
+    column = Document.original_invoice_number if by_original else Document.number
+    heads: dict[int, tuple[str, int, str]] = {}
+    for batch in chunked(sorted(set(values))):
+        for doc_id, number, contact_id, original in session.execute(
+            select(
+                Document.id, Document.number, Document.contact_id, Document.original_invoice_number
+            ).where(Document.kind == kind, column.in_(batch))
+        ).tuples():
+            heads[doc_id] = (number, contact_id, original)
+    gross = document_grosses(session, heads)
+    return [
+        StoredDocument(doc_id, number, kind, contact_id, original, gross[doc_id])
+        for doc_id, (number, contact_id, original) in heads.items()
+    ]
+
+
+def document_grosses(session: Session, ids: Iterable[int]) -> dict[int, Decimal]:
+    """Gross totals of documents by id, worked out line by line as the model does."""
+    totals: dict[int, Decimal] = {}
+    for batch in chunked(sorted(set(ids))):
+        for doc_id in batch:
+            totals[doc_id] = Decimal("0.00")
+        for doc_id, quantity, unit_price, vat in session.execute(
+            select(
+                DocumentLine.document_id,
+                DocumentLine.quantity,
+                DocumentLine.unit_price,
+                DocumentLine.vat_amount,
+            ).where(DocumentLine.document_id.in_(batch))
+        ).tuples():
+            totals[doc_id] += line_net(quantity, unit_price) + vat
+    return totals
+
+
+def sum_by(pairs: Iterable[tuple[int, Decimal]]) -> dict[int, Decimal]:
+    """Add up amounts by key."""
+    totals: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for key, amount in pairs:
+        totals[key] += amount
+    return dict(totals)
+
+
+def changed_fields(old: Sequence[object], new: Sequence[object], names: Sequence[str]) -> list[str]:
+    """Names of the fields whose values differ."""
+    return [name for name, a, b in zip(names, old, new, strict=True) if a != b]

@@ -1,0 +1,141 @@
+"""Saving links between our contacts and the package's, all in one transaction.
+
+Used by the link grid, ``ledgerlink links import`` and the one-time import from the
+package. A linked contact needs no sending: its outbox row becomes successful with the
+package's reference, so documents for it go to the existing record, never a duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Contact,
+    Document,
+    Link,
+    LinkMethod,
+    OutboxEntry,
+    Payment,
+    RecordType,
+    SendState,
+    utcnow,
+)
+from app.services.audit import record_event
+from app.services.outbox import entry_for, new_idempotency_key
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """Link ``contact_id`` to ``remote_ref``, or unlink it when ``remote_ref`` is empty."""
+
+    contact_id: int
+    remote_ref: str
+    remote_name: str = ""
+    method: LinkMethod = LinkMethod.TYPED
+
+
+@dataclass
+class LinkResult:
+    linked: int = 0
+    unlinked: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def sent_documents_for(session: Session, package: str, contact_id: int) -> int:
+    """How many of a contact's documents and payments have reached the package."""
+    delivered = (SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY)
+    documents = select(Document.id).where(Document.contact_id == contact_id)
+    payments = select(Payment.id).where(Payment.contact_id == contact_id)
+    count = session.scalar(
+        select(func.count())
+        .select_from(OutboxEntry)
+        .where(
+            OutboxEntry.package == package,
+            OutboxEntry.state.in_(delivered),
+            (
+                OutboxEntry.record_type.in_([RecordType.INVOICE, RecordType.CREDIT_NOTE])
+                & OutboxEntry.record_id.in_(documents)
+            )
+            | (
+                (OutboxEntry.record_type == RecordType.PAYMENT)
+                & OutboxEntry.record_id.in_(payments)
+            ),
+        )
+    )
+    return count or 0
+
+
+def apply_links(
+    session: Session, package: str, changes: list[LinkChange], *, actor: str
+) -> LinkResult:
+    """Apply link changes in ``session`` (the caller commits once, for all or none)."""
+    result = LinkResult()
+    existing = {
+        link.contact_id: link
+        for link in session.scalars(select(Link).where(Link.package == package))
+    }
+    for change in changes:
+        contact = session.get(Contact, change.contact_id)
+        if contact is None:
+            raise ValueError(f"contact #{change.contact_id} does not exist")
+        link = existing.get(contact.id)
+        old_ref = link.remote_ref if link else ""
+        new_ref = change.remote_ref.strip()
+        if old_ref == new_ref:
+            result.unchanged += 1
+            continue
+        already_sent = sent_documents_for(session, package, contact.id) if old_ref else 0
+        if already_sent:
+            result.warnings.append(
+                f"{contact.name} ({contact.account_ref}): {already_sent} record(s) were "
+                f"already sent under the old reference {old_ref}; they stay there."
+            )
+        entry = entry_for(session, package, RecordType(contact.kind.value), contact.id)
+        if entry is None:
+            entry = OutboxEntry(
+                package=package,
+                record_type=RecordType(contact.kind.value),
+                record_id=contact.id,
+                idempotency_key=new_idempotency_key(),
+            )
+            session.add(entry)
+        if new_ref:
+            if link is None:
+                link = Link(package=package, contact_id=contact.id, remote_ref=new_ref)
+                session.add(link)
+                existing[contact.id] = link
+            link.remote_ref = new_ref
+            link.remote_name = change.remote_name
+            link.method = change.method
+            link.linked_at = utcnow()
+            entry.state = SendState.SUCCESSFUL
+            entry.remote_id = new_ref
+            entry.error_code = entry.error_field = entry.error_reason = entry.error_fix = ""
+            entry.blocked_by_id = None
+            result.linked += 1
+            action = "linked"
+        else:
+            assert link is not None
+            session.delete(link)
+            del existing[contact.id]
+            entry.state = SendState.WAITING
+            entry.remote_id = ""
+            result.unlinked += 1
+            action = "unlinked"
+        record_event(
+            session,
+            actor=actor,
+            action=action,
+            package=package,
+            record_type=contact.kind.value,
+            record_id=contact.id,
+            old_ref=old_ref,
+            new_ref=new_ref,
+            method=change.method.value,
+        )
+    session.flush()
+    return result

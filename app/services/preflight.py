@@ -1,0 +1,234 @@
+"""Pre-flight: what a send would do, record by record, before anything is written.
+
+It reads the package (contacts, accounts, VAT rates, lock dates) once, builds every
+waiting record's draft with the same builder the sender uses, and predicts the package's
+own refusals: duplicate contact names, the lock date, invalid emails, accounts that no
+longer exist. Nothing is written: the outbox rows it needs are made in a session that is
+rolled back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import OutboxEntry, RecordType, SendState
+from app.services.drafts import BuiltDraft, DraftBuilder, Problem, record_label
+from app.services.outbox import sync_outbox
+from app.services.sending import LOCAL_PROBLEM_CODES
+from app.services.setup_state import load_setup
+from connectors.contract import (
+    Connector,
+    ContactDraft,
+    ContactRole,
+    DocumentDraft,
+    PaymentDraft,
+    RemoteContact,
+)
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class PreflightItem:
+    outbox_id: int
+    record_type: str
+    label: str
+    outcome: str  # "send" or "fail"
+    problem: Problem | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "outbox_id": self.outbox_id,
+            "record_type": self.record_type,
+            "label": self.label,
+            "outcome": self.outcome,
+        }
+        if self.problem is not None:
+            data.update(
+                code=self.problem.code,
+                field=self.problem.field,
+                reason=self.problem.reason,
+                fix=self.problem.fix,
+            )
+        return data
+
+
+@dataclass
+class PreflightReport:
+    package: str
+    items: list[PreflightItem] = field(default_factory=list)
+    already_linked: int = 0
+
+    @property
+    def to_send(self) -> Counter[str]:
+        return Counter(i.record_type for i in self.items if i.outcome == "send")
+
+    @property
+    def failures(self) -> list[PreflightItem]:
+        return [i for i in self.items if i.outcome == "fail"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "to_send": dict(self.to_send),
+            "contacts_already_linked": self.already_linked,
+            "would_fail": [i.to_json() for i in self.failures],
+        }
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class Preflight:
+    """Predicts a send for one package without writing to it or to our database."""
+
+    def __init__(self, session_factory: sessionmaker[Session], connector: Connector) -> None:
+        self.session_factory = session_factory
+        self.connector = connector
+        self.info = connector.info
+
+    def run(self) -> PreflightReport:
+        report = PreflightReport(package=self.info.key)
+        lock = self.connector.lock_dates().effective
+        tax_rates = self.connector.list_tax_rates()
+        account_ids = {a.id for a in self.connector.list_accounts()}
+        names = self._remote_names() if self.info.can_list_contacts else {}
+        session = self.session_factory()
+        try:
+            cutoff = load_setup(session).cutoff_date
+            sync_outbox(session, self.info.key)
+            planned: set[int] = set()
+            builder = DraftBuilder(
+                session, self.info.key, self.info.name, tax_rates, assume_delivered=planned
+            )
+            for entry in self._candidates(session, report):
+                label = record_label(session, entry.record_type, entry.record_id)
+                built = builder.build(entry)
+                problem = (
+                    built
+                    if isinstance(built, Problem)
+                    else self._package_rules(built, lock, cutoff, account_ids, names)
+                )
+                if problem is None:
+                    planned.add(entry.id)
+                    report.items.append(
+                        PreflightItem(entry.id, entry.record_type.value, label, "send")
+                    )
+                else:
+                    report.items.append(
+                        PreflightItem(entry.id, entry.record_type.value, label, "fail", problem)
+                    )
+        finally:
+            session.rollback()
+            session.close()
+        return report
+
+    def _candidates(self, session: Session, report: PreflightReport) -> list[OutboxEntry]:
+        rows = session.scalars(
+            select(OutboxEntry).where(OutboxEntry.package == self.info.key)
+        ).all()
+        report.already_linked = sum(
+            1
+            for r in rows
+            if r.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
+            and r.state is SendState.SUCCESSFUL
+        )
+        waiting = [
+            r
+            for r in rows
+            if r.state is SendState.WAITING
+            or (r.state is SendState.FAILED and r.error_code in LOCAL_PROBLEM_CODES)
+        ]
+        order = {rt: n for n, rt in enumerate(RecordType)}
+        return sorted(waiting, key=lambda r: (order[r.record_type], r.record_id))
+
+    def _remote_names(self) -> dict[str, list[RemoteContact]]:
+        names: dict[str, list[RemoteContact]] = {}
+        for role in ContactRole:
+            for contact in self.connector.iter_contacts(role):
+                names.setdefault(_norm(contact.name), []).append(contact)
+        return names
+
+    def _package_rules(
+        self,
+        built: BuiltDraft,
+        lock: date | None,
+        cutoff: date | None,
+        account_ids: set[str],
+        names: dict[str, list[RemoteContact]],
+    ) -> Problem | None:
+        draft = built.draft
+        if isinstance(draft, ContactDraft):
+            return self._contact_rules(built.label, draft, names)
+        assert isinstance(draft, DocumentDraft | PaymentDraft)
+        if cutoff is not None and draft.date < cutoff:
+            return Problem(
+                code="before_cutoff",
+                field="date",
+                reason=f"{built.label} is dated {draft.date:%d/%m/%Y}, before your "
+                f"financial cut-off date {cutoff:%d/%m/%Y}.",
+                fix="Choose “Do not send” for it, or move the cut-off date on the "
+                "Review and send page.",
+            )
+        if lock is not None and draft.date <= lock:
+            return Problem(
+                code="locked_period",
+                field="date",
+                reason=f"{built.label} is dated {draft.date:%d/%m/%Y}, on or before "
+                f"{self.info.name}'s lock date {lock:%d/%m/%Y}.",
+                fix=f"Ask your accountant to move the lock date in {self.info.name}, or "
+                "choose “Entered manually” if it is already in the books.",
+            )
+        wanted = (
+            [line.account_id for line in draft.lines]
+            if isinstance(draft, DocumentDraft)
+            else [draft.bank_account_id]
+        )
+        for account_id in wanted:
+            if account_id not in account_ids:
+                return Problem(
+                    code="unknown_account",
+                    field="nominal_code",
+                    reason=f"{built.label} uses {self.info.name} account {account_id}, "
+                    "which no longer exists there.",
+                    fix="Open Nominal accounts and choose an account that exists.",
+                )
+        return None
+
+    def _contact_rules(
+        self, label: str, draft: ContactDraft, names: dict[str, list[RemoteContact]]
+    ) -> Problem | None:
+        if draft.email and not EMAIL.match(draft.email):
+            return Problem(
+                code="invalid_email",
+                field="email",
+                reason=f"{label} has the email address “{draft.email}”, which "
+                f"{self.info.name} will refuse.",
+                fix="Correct the email address in your job system and import the customers again.",
+            )
+        same = [
+            c
+            for c in names.get(_norm(draft.name), [])
+            if self.info.names_unique_across_roles or c.role == draft.role
+        ]
+        if same:
+            refs = ", ".join(c.ref for c in same[:3])
+            exact = any(c.name == draft.name for c in same)
+            how = "exactly this name" if exact else "this name apart from case or spaces"
+            return Problem(
+                code="would_duplicate",
+                field="name",
+                reason=f"{self.info.name} already has a contact with {how} ({refs}); "
+                "sending would create a duplicate or be refused.",
+                fix="Link this record to the existing contact on the Link page "
+                "instead of creating it.",
+            )
+        return None

@@ -1,0 +1,523 @@
+"""The sender: insert-only, in dependency order, never a duplicate, never a loss.
+
+Every row's state is committed *before* its request (processing) and *after* it
+(successful, failed or uncertain), each with an audit entry. A row still in processing
+when a run starts is one whose run died mid-request: it becomes uncertain, and an
+uncertain row is resolved by asking the package (by our document number or contact
+reference) before anything is sent again. Resends carry the row's stable idempotency key.
+
+Qt-free: the window runs :meth:`Sender.run` in a worker thread; ``ledgerlink send`` runs
+it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import (
+    Contact,
+    Document,
+    Link,
+    LinkMethod,
+    OutboxEntry,
+    Payment,
+    RecordType,
+    SendState,
+    utcnow,
+)
+from app.services.audit import record_event
+from app.services.drafts import BuiltDraft, DraftBuilder, Problem, record_label, remote_record_type
+from app.services.outbox import SEND_ORDER, sync_outbox
+from app.services.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
+from app.services.setup_state import LAST_SEND_AT, set_setting
+from connectors.contract import (
+    Connector,
+    ContactDraft,
+    DocumentDraft,
+    PaymentDraft,
+    RemoteTaxRate,
+)
+from connectors.errors import (
+    ConnectorError,
+    NeedsReconnecting,
+    OutcomeUncertain,
+    RateLimited,
+    Rejected,
+    TemporarilyUnavailable,
+)
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Problems found on our side before any request; re-checked on every run, so fixing the
+#: mapping or the parent record re-queues the row without the user pressing retry.
+LOCAL_PROBLEM_CODES = frozenset({"blocked", "unmapped_account", "missing_tax_rate"})
+
+
+@dataclass(frozen=True)
+class SendProgress:
+    done: int
+    total: int
+    current: str
+
+
+@dataclass
+class SendReport:
+    """What one run did. ``to_json`` keys are documented in docs/cli.md."""
+
+    package: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    sent: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    uncertain: Counter[str] = field(default_factory=Counter)
+    resolved_found: int = 0
+    resolved_not_found: int = 0
+    requests: int = 0
+    cancelled: bool = False
+    stopped_reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.uncertain and not self.stopped_reason
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "package": self.package,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "sent": dict(self.sent),
+            "failed": dict(self.failed),
+            "uncertain": dict(self.uncertain),
+            "resolved_found": self.resolved_found,
+            "resolved_not_found": self.resolved_not_found,
+            "requests": self.requests,
+            "cancelled": self.cancelled,
+            "stopped_reason": self.stopped_reason,
+            "ok": self.ok,
+        }
+
+
+class _StopRun(Exception):
+    """The package cannot take more now (down, signed out, or the user cancelled).
+
+    ``nothing_written`` is true when the request in hand was certainly not taken, so
+    its row can simply wait for the next run.
+    """
+
+    def __init__(self, message: str, *, nothing_written: bool) -> None:
+        super().__init__(message)
+        self.nothing_written = nothing_written
+
+
+ProgressCallback = Callable[[SendProgress], None]
+
+
+class Sender:
+    """Sends everything waiting for one package through one connector."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        connector: Connector,
+        *,
+        actor: str = "user",
+        cancel: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] | None = None,
+        backoff: Backoff | None = None,
+        max_attempts: int = 5,
+    ) -> None:
+        self.session_factory = session_factory
+        self.connector = connector
+        self.package = connector.info.key
+        self.actor = actor
+        self.cancel = cancel or threading.Event()
+        self.progress = progress
+        self.sleep: Sleep = sleep or interruptible_sleep(self.cancel)
+        limit = connector.info.rate_limit.per_minute
+        if clock is None:
+            self.limiter = SlidingWindowLimiter(limit, sleep=self.sleep)
+        else:
+            self.limiter = SlidingWindowLimiter(limit, clock=clock, sleep=self.sleep)
+        self.backoff = backoff or Backoff()
+        self.max_attempts = max_attempts
+        self.report = SendReport(package=self.package, started_at=utcnow())
+        self._tax_rates: list[RemoteTaxRate] | None = None
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self) -> SendReport:
+        """Recover, resolve uncertain rows, then send every waiting row in order."""
+        try:
+            self.recover_interrupted()
+            with self.session_factory.begin() as session:
+                sync_outbox(session, self.package)
+            self.resolve_uncertain()
+            pending = self._pending_ids()
+            total = len(pending)
+            for done, entry_id in enumerate(pending):
+                if self.cancel.is_set():
+                    self.report.cancelled = True
+                    break
+                self._send_one(entry_id, done, total)
+            if self.progress and not self.report.cancelled:
+                self.progress(SendProgress(total, total, ""))
+        except _StopRun as stop:
+            self.report.stopped_reason = str(stop)
+        finally:
+            self.report.finished_at = utcnow()
+            with self.session_factory.begin() as session:
+                set_setting(session, LAST_SEND_AT, self.report.finished_at.isoformat())
+                record_event(
+                    session,
+                    actor=self.actor,
+                    action="send_run",
+                    package=self.package,
+                    summary=self.report.to_json(),
+                )
+        return self.report
+
+    def recover_interrupted(self) -> int:
+        """Rows left in processing by a run that died become uncertain."""
+        with self.session_factory.begin() as session:
+            rows = session.scalars(
+                select(OutboxEntry).where(
+                    OutboxEntry.package == self.package,
+                    OutboxEntry.state == SendState.PROCESSING,
+                )
+            ).all()
+            for entry in rows:
+                entry.state = SendState.UNCERTAIN
+                entry.error_code = "interrupted"
+                entry.error_reason = (
+                    "Ledgerlink stopped while sending this record, so it may or may not "
+                    "have reached the package."
+                )
+                entry.error_fix = "Nothing to do: Ledgerlink checks the package before resending."
+                record_event(
+                    session,
+                    actor="system",
+                    action="marked_uncertain",
+                    package=self.package,
+                    record_type=entry.record_type.value,
+                    record_id=entry.record_id,
+                    reason="interrupted",
+                )
+            return len(rows)
+
+    def resolve_uncertain(self) -> None:
+        """Ask the package about every uncertain row: found → successful; absent → waiting."""
+        with self.session_factory() as session:
+            ids = list(
+                session.scalars(
+                    select(OutboxEntry.id).where(
+                        OutboxEntry.package == self.package,
+                        OutboxEntry.state == SendState.UNCERTAIN,
+                    )
+                )
+            )
+        for entry_id in ids:
+            if self.cancel.is_set():
+                return
+            self._resolve(entry_id)
+
+    # ------------------------------------------------------------------ one row
+
+    def _pending_ids(self) -> list[int]:
+        order = {record_type: n for n, record_type in enumerate(SEND_ORDER)}
+        with self.session_factory() as session:
+            rows = list(
+                session.execute(
+                    select(OutboxEntry.id, OutboxEntry.record_type, OutboxEntry.record_id).where(
+                        OutboxEntry.package == self.package,
+                        or_(
+                            OutboxEntry.state == SendState.WAITING,
+                            (OutboxEntry.state == SendState.FAILED)
+                            & OutboxEntry.error_code.in_(LOCAL_PROBLEM_CODES),
+                        ),
+                    )
+                ).all()
+            )
+        rows.sort(key=lambda row: (order[row.record_type], row.record_id))
+        return [row.id for row in rows]
+
+    def _tax(self) -> list[RemoteTaxRate]:
+        """The package's VAT rates, read once per run."""
+        if self._tax_rates is None:
+            self._tax_rates = self._call(self.connector.list_tax_rates)
+        return self._tax_rates
+
+    def _send_one(self, entry_id: int, done: int, total: int) -> None:
+        tax_rates = self._tax()
+        with self.session_factory.begin() as session:
+            entry = session.get(OutboxEntry, entry_id)
+            if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
+                return
+            builder = DraftBuilder(session, self.package, self.connector.info.name, tax_rates)
+            built = builder.build(entry)
+            if self.progress:
+                label = (
+                    built.label
+                    if isinstance(built, BuiltDraft)
+                    else record_label(session, entry.record_type, entry.record_id)
+                )
+                self.progress(SendProgress(done, total, label))
+            if isinstance(built, Problem):
+                self._mark_failed(session, entry, built.code, built.field, built.reason, built.fix)
+                entry.blocked_by_id = built.blocked_by
+                self.report.failed[entry.record_type.value] += 1
+                return
+            entry.state = SendState.PROCESSING
+            entry.attempts += 1
+            entry.last_attempt_at = utcnow()
+            entry.blocked_by_id = None
+            record_type = entry.record_type
+            record_id = entry.record_id
+            key = entry.idempotency_key
+            record_event(
+                session,
+                actor=self.actor,
+                action="sending",
+                package=self.package,
+                record_type=record_type.value,
+                record_id=record_id,
+                attempt=entry.attempts,
+            )
+        # The processing state is committed: from here a crash leaves an uncertain row.
+        try:
+            remote_id = self._create(built, key)
+        except Rejected as rejected:
+            with self.session_factory.begin() as session:
+                entry = session.get(OutboxEntry, entry_id)
+                assert entry is not None
+                self._mark_failed(
+                    session, entry, rejected.code, rejected.field, rejected.reason, rejected.fix
+                )
+            self.report.failed[record_type.value] += 1
+            return
+        except OutcomeUncertain as unsure:
+            self._mark_uncertain(entry_id, str(unsure))
+            self._resolve(entry_id)
+            return
+        except _StopRun as stop:
+            if stop.nothing_written:
+                self._back_to_waiting(entry_id, str(stop))
+            else:
+                self._mark_uncertain(entry_id, str(stop))
+            raise
+        except Exception as exc:
+            # Anything else once the request has left (a bug, an untranslated error): we
+            # do not know whether the package took it, so it is uncertain, never failed.
+            log.exception("unexpected error sending outbox row %s", entry_id)
+            self._mark_uncertain(entry_id, f"unexpected error: {exc}")
+            raise _StopRun(
+                f"Stopped after an unexpected error: {exc}", nothing_written=False
+            ) from exc
+        self._mark_successful(entry_id, remote_id, built)
+
+    def _create(self, built: BuiltDraft, key: str) -> str:
+        draft = built.draft
+        if isinstance(draft, ContactDraft):
+            return self._call(self.connector.create_contact, draft, key)
+        if isinstance(draft, DocumentDraft):
+            return self._call(self.connector.create_document, draft, key)
+        assert isinstance(draft, PaymentDraft)
+        return self._call(self.connector.create_payment, draft, key)
+
+    def _call(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call the package within its rate limit, retrying what is safe to retry."""
+        attempt = 0
+        while True:
+            self.limiter.acquire()
+            self.report.requests += 1
+            try:
+                return func(*args, **kwargs)
+            except RateLimited as limited:
+                log.info("rate limited; waiting %.1fs", limited.retry_after)
+                self.limiter.pause_all(limited.retry_after)
+            except TemporarilyUnavailable as down:
+                if attempt + 1 >= self.max_attempts:
+                    raise _StopRun(
+                        f"The package is not answering ({down}); what is left waits for "
+                        "the next send.",
+                        nothing_written=True,
+                    ) from down
+                self.sleep(self.backoff.delay(attempt))
+            except NeedsReconnecting as expired:
+                raise _StopRun(
+                    f"The connection to the package needs signing in again ({expired}). "
+                    "Open Connect in the set-up wizard.",
+                    nothing_written=True,
+                ) from expired
+            attempt += 1
+            if self.cancel.is_set():
+                raise _StopRun("Cancelled while waiting for the package.", nothing_written=True)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _resolve(self, entry_id: int) -> None:
+        with self.session_factory() as session:
+            entry = session.get(OutboxEntry, entry_id)
+            if entry is None or entry.state is not SendState.UNCERTAIN:
+                return
+            record_type, record_id = entry.record_type, entry.record_id
+            our_key = _our_key(session, record_type, record_id)
+        if our_key is None:
+            return
+        try:
+            found = self._call(
+                self.connector.find_existing, remote_record_type(record_type), our_key
+            )
+        except (ConnectorError, _StopRun) as exc:
+            log.warning("could not resolve uncertain row %s: %s", entry_id, exc)
+            self.report.uncertain[record_type.value] += 1
+            return
+        with self.session_factory.begin() as session:
+            entry = session.get(OutboxEntry, entry_id)
+            assert entry is not None
+            if found:
+                entry.state = SendState.SUCCESSFUL
+                entry.remote_id = found
+                entry.sent_at = utcnow()
+                _clear_error(entry)
+                self._link_contact(session, entry, found)
+                self.report.resolved_found += 1
+                self.report.sent[record_type.value] += 1
+                action = "resolved_found"
+            else:
+                entry.state = SendState.WAITING
+                _clear_error(entry)
+                self.report.resolved_not_found += 1
+                action = "resolved_not_found"
+            record_event(
+                session,
+                actor="system",
+                action=action,
+                package=self.package,
+                record_type=record_type.value,
+                record_id=record_id,
+                remote_id=found or "",
+            )
+        if not found:
+            # Not in the package: safe to send now, with the same idempotency key.
+            self._send_one(entry_id, 0, 0)
+
+    def _mark_failed(
+        self, session: Session, entry: OutboxEntry, code: str, field: str, reason: str, fix: str
+    ) -> None:
+        entry.state = SendState.FAILED
+        entry.error_code, entry.error_field = code, field
+        entry.error_reason, entry.error_fix = reason, fix
+        record_event(
+            session,
+            actor=self.actor,
+            action="failed",
+            package=self.package,
+            record_type=entry.record_type.value,
+            record_id=entry.record_id,
+            code=code,
+            field=field,
+            reason=reason,
+        )
+
+    def _mark_uncertain(self, entry_id: int, why: str) -> None:
+        with self.session_factory.begin() as session:
+            entry = session.get(OutboxEntry, entry_id)
+            assert entry is not None
+            entry.state = SendState.UNCERTAIN
+            entry.error_code = "uncertain"
+            entry.error_reason = f"The package may or may not have received this record ({why})."
+            entry.error_fix = "Nothing to do: Ledgerlink checks the package before resending."
+            record_event(
+                session,
+                actor="system",
+                action="marked_uncertain",
+                package=self.package,
+                record_type=entry.record_type.value,
+                record_id=entry.record_id,
+                reason=why,
+            )
+
+    def _back_to_waiting(self, entry_id: int, why: str) -> None:
+        with self.session_factory.begin() as session:
+            entry = session.get(OutboxEntry, entry_id)
+            assert entry is not None
+            entry.state = SendState.WAITING
+            record_event(
+                session,
+                actor="system",
+                action="requeued",
+                package=self.package,
+                record_type=entry.record_type.value,
+                record_id=entry.record_id,
+                reason=why,
+            )
+
+    def _mark_successful(self, entry_id: int, remote_id: str, built: BuiltDraft) -> None:
+        with self.session_factory.begin() as session:
+            entry = session.get(OutboxEntry, entry_id)
+            assert entry is not None
+            entry.state = SendState.SUCCESSFUL
+            entry.remote_id = remote_id
+            entry.sent_at = utcnow()
+            entry.sent_fingerprint = built.fingerprint
+            _clear_error(entry)
+            self._link_contact(session, entry, remote_id)
+            record_event(
+                session,
+                actor=self.actor,
+                action="sent",
+                package=self.package,
+                record_type=entry.record_type.value,
+                record_id=entry.record_id,
+                remote_id=remote_id,
+                snapshot=built.snapshot,
+            )
+            self.report.sent[entry.record_type.value] += 1
+
+    def _link_contact(self, session: Session, entry: OutboxEntry, remote_id: str) -> None:
+        if entry.record_type not in (RecordType.CUSTOMER, RecordType.SUPPLIER):
+            return
+        link = session.scalars(
+            select(Link).where(Link.package == self.package, Link.contact_id == entry.record_id)
+        ).one_or_none()
+        if link is None:
+            contact = session.get(Contact, entry.record_id)
+            session.add(
+                Link(
+                    package=self.package,
+                    contact_id=entry.record_id,
+                    remote_ref=remote_id,
+                    remote_name=contact.name if contact else "",
+                    method=LinkMethod.CREATED_BY_SEND,
+                )
+            )
+
+
+def _clear_error(entry: OutboxEntry) -> None:
+    entry.error_code = entry.error_field = entry.error_reason = entry.error_fix = ""
+    entry.blocked_by_id = None
+
+
+def _our_key(session: Session, record_type: RecordType, record_id: int) -> str | None:
+    """Our own key for a record: what the package is searched by."""
+    if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
+        contact = session.get(Contact, record_id)
+        return contact.account_ref if contact else None
+    if record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
+        document = session.get(Document, record_id)
+        return document.number if document else None
+    payment = session.get(Payment, record_id)
+    return payment.reference if payment else None

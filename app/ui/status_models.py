@@ -1,0 +1,112 @@
+"""Table models for the dashboard: counts by state, and the failure list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.services.failures import FailureItem
+
+Index = QModelIndex | QPersistentModelIndex
+
+RECORD_TITLES = {
+    "customer": "Customers",
+    "supplier": "Suppliers",
+    "invoice": "Invoices",
+    "credit_note": "Credit notes",
+    "payment": "Payments",
+}
+STATE_COLUMNS = (
+    ("waiting", "Waiting"),
+    ("processing", "Processing"),
+    ("failed", "Failed"),
+    ("uncertain", "Checking"),
+    ("successful", "Successful"),
+)
+
+
+class StatusModel(QAbstractTableModel):
+    """Rows: record types. Columns: how many are in each send state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._states: dict[str, dict[str, int]] = {}
+        self._rows: list[str] = list(RECORD_TITLES)
+
+    def set_states(self, states: dict[str, dict[str, int]]) -> None:
+        self.beginResetModel()
+        self._states = states
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(STATE_COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        record_type = self._rows[index.row()]
+        state = STATE_COLUMNS[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(self._states.get(record_type, {}).get(state, 0))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return STATE_COLUMNS[section][1]
+        return RECORD_TITLES[self._rows[section]]
+
+
+class FailureModel(QAbstractTableModel):
+    """One row per failed record; records held back by a root cause follow it, indented."""
+
+    COLUMNS = ("Record", "Why it failed", "How to fix it")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[tuple[FailureItem, bool]] = []
+
+    def set_failures(self, roots: list[FailureItem]) -> None:
+        self.beginResetModel()
+        self._rows = []
+        for root in roots:
+            self._rows.append((root, False))
+            self._rows.extend((dependant, True) for dependant in root.dependants)
+        self.endResetModel()
+
+    def item(self, row: int) -> FailureItem:
+        return self._rows[row][0]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item, held_back = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if index.column() == 0:
+                return f"    ↳ {item.label}" if held_back else item.label
+            if index.column() == 1:
+                return item.reason
+            return item.fix
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None

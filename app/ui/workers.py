@@ -1,0 +1,104 @@
+"""Running services off the GUI thread.
+
+A :class:`Task` wraps a plain Qt-free function. Its signals live on a separate QObject
+owned by the GUI thread, so results arrive there as queued signals. The pool keeps a
+strong reference to every task until it has finished (a dropped last reference is a
+classic crash), and cancelling is cooperative through a :class:`threading.Event` the
+function checks between steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+#: What a task function receives: a cancel flag and a progress callback.
+TaskFunction = Callable[[threading.Event, Callable[[object], None]], object]
+
+
+class TaskSignals(QObject):
+    progress = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """One call of a Qt-free function on the thread pool."""
+
+    def __init__(self, function: TaskFunction, name: str) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the pool below owns the Python reference
+        self.function = function
+        self.name = name
+        self.cancel_event = threading.Event()
+        self.signals = TaskSignals()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def run(self) -> None:
+        try:
+            result = self.function(self.cancel_event, self.signals.progress.emit)
+        except Exception as exc:
+            log.error("task %s failed:\n%s", self.name, traceback.format_exc())
+            self.signals.failed.emit(_user_message(exc))
+        else:
+            self.signals.succeeded.emit(result)
+        finally:
+            self.signals.finished.emit()
+
+
+def _user_message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text
+
+
+class TaskRunner(QObject):
+    """Starts tasks on a thread pool and holds them until they finish."""
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._running: set[Task] = set()
+
+    def start(
+        self,
+        function: TaskFunction,
+        *,
+        name: str,
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> Task:
+        task = Task(function, name)
+        if on_success:
+            task.signals.succeeded.connect(on_success)
+        if on_failure:
+            task.signals.failed.connect(on_failure)
+        if on_progress:
+            task.signals.progress.connect(on_progress)
+        task.signals.finished.connect(lambda: self._running.discard(task))
+        self._running.add(task)
+        self.pool.start(task)
+        return task
+
+    @property
+    def active(self) -> int:
+        return len(self._running)
+
+    def cancel_all(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until every task has finished (used on close and in tests)."""
+        return self.pool.waitForDone(msecs)
