@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+_EPSILON = 1e-6
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 
@@ -40,7 +41,9 @@ class SlidingWindowLimiter:
         waited = 0.0
         while True:
             now = self.clock()
-            while self._calls and now - self._calls[0] >= self.window:
+            # The tolerance stops a float rounding at the window's edge from turning the
+            # final wait into an endless series of zero-length sleeps.
+            while self._calls and now - self._calls[0] >= self.window - _EPSILON:
                 self._calls.popleft()
             if len(self._calls) < self.limit:
                 self._calls.append(now)

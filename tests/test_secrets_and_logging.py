@@ -1,0 +1,55 @@
+"""Secrets go to the keyring only, and never appear in logs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from app.logging_setup import MASK, RedactingFilter, configure_logging
+from app.secrets import KeyringSecretStore, NoKeyringError
+from tests.conftest import MemoryKeyring
+
+
+def test_secret_round_trip_uses_the_keyring(memory_keyring: MemoryKeyring) -> None:
+    store = KeyringSecretStore()
+    store.set("xero.refresh_token", "rt-0123456789")
+    assert store.get("xero.refresh_token") == "rt-0123456789"
+    assert memory_keyring.entries == {("Ledgerlink", "xero.refresh_token"): "rt-0123456789"}
+    store.delete("xero.refresh_token")
+    store.delete("xero.refresh_token")  # deleting twice is harmless
+    assert store.get("xero.refresh_token") is None
+
+
+def test_missing_keyring_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    keyring.set_keyring(fail.Keyring())
+    with pytest.raises(NoKeyringError, match="gnome-keyring"):
+        KeyringSecretStore().set("token", "secret-value")
+
+
+def test_secrets_are_masked_in_the_log_file(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        configure_logging(tmp_path)
+        KeyringSecretStore().set("qbo.access_token", "eyJhbGciOi.secret.token")
+        logging.getLogger("test").warning("request failed with token %s", "eyJhbGciOi.secret.token")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                handler.close()
+                root.removeHandler(handler)
+    log_text = (tmp_path / "ledgerlink.log").read_text(encoding="utf-8")
+    assert "eyJhbGciOi.secret.token" not in log_text
+    assert MASK in log_text
+
+
+def test_redacting_filter_leaves_ordinary_messages_alone() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent %d invoices", (3,), None)
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == "sent 3 invoices"
