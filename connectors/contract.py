@@ -12,6 +12,7 @@ connector can run on any thread and be tested without a database.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -230,10 +231,10 @@ class LineDraft:
 class DocumentDraft:
     type: DocumentType
     number: str
-    date: date
+    date: dt.date
     contact_ref: str
     lines: tuple[LineDraft, ...]
-    due_date: date | None = None
+    due_date: dt.date | None = None
     reference: str = ""
 
     @property
@@ -258,7 +259,7 @@ class AllocationDraft:
 @dataclass(frozen=True)
 class PaymentDraft:
     reference: str
-    date: date
+    date: dt.date
     contact_ref: str
     amount: Decimal
     bank_account_id: str

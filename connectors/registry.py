@@ -38,7 +38,7 @@ def available() -> tuple[list[PackageInfo], list[Unavailable]]:
     for key in CONNECTORS:
         try:
             infos.append(_load(key).info)
-        except Exception as exc:  # noqa: BLE001 - any import failure must not stop the app
+        except Exception as exc:
             log.warning("connector %s skipped: %s", key, exc)
             skipped.append(Unavailable(key, f"{type(exc).__name__}: {exc}"))
     return infos, skipped
