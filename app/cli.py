@@ -24,6 +24,7 @@ from app.services.store import Store, open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgerlink",
@@ -86,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `ledgerlink failures | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     paths = resolve_data_paths(args.data_dir)
@@ -191,11 +201,14 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in pre.to_send.items()]
             lines.append(f"  {pre.already_linked:>6} contacts already linked (nothing to send)")
             if pre.failures:
-                lines.append(f"Would fail ({len(pre.failures)}):")
-                for item in pre.failures:
-                    assert item.problem is not None
-                    lines.append(f"  {item.label}: {item.problem.reason}")
-                    lines.append(f"      Fix: {item.problem.fix}")
+                roots = pre.root_causes()
+                lines.append(f"Would fail ({len(pre.failures)}, from {len(roots)} root causes):")
+                for root, held_back in roots:
+                    assert root.problem is not None
+                    lines.append(f"  {root.label}: {root.problem.reason}")
+                    lines.append(f"      Fix: {root.problem.fix}")
+                    if held_back:
+                        lines.append(f"      Holds back {len(held_back)} more record(s).")
             _emit(args, pre.to_json(), "\n".join(lines))
             return EXIT_FAILED if pre.failures else EXIT_OK
         from app.services.sending import Sender

@@ -236,6 +236,8 @@ class DocumentDraft:
     lines: tuple[LineDraft, ...]
     due_date: dt.date | None = None
     reference: str = ""
+    #: Credit notes: the package's id of the invoice this credits (empty: none).
+    credits_document_ref: str = ""
 
     @property
     def net_total(self) -> Decimal:

@@ -165,9 +165,15 @@ def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | Non
         text = "".join(lines)
     first = next((line for line in lines if line.strip()), None)
     if first is None:
-        example = ",".join(c.name for c in columns if c.required)
+        return None, [_empty_file_error(columns)]
+    if separator is None and "\t" in first and not any(sep in first for sep in _SEPARATORS):
         return None, [
-            RowError(0, "", f"the file is empty; its first line must be the header ({example})")
+            RowError(
+                1,
+                "",
+                "the columns are separated by tabs; save the file with commas or semicolons "
+                f"between values ({SAVE_AS_HINT})",
+            )
         ]
     separator = separator or detect_separator(first)
 
@@ -206,8 +212,14 @@ def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | Non
             table.rows.append(CsvRow(line, values))
     except csv.Error as exc:
         return None, [RowError(line + 1, "", f"the file cannot be read as CSV here: {exc}")]
-    assert table is not None  # a non-blank line exists, so the header was read
+    if table is None:  # only separators, e.g. ",,,"
+        return None, [_empty_file_error(columns)]
     return table, errors
+
+
+def _empty_file_error(columns: Sequence[ColumnSpec]) -> RowError:
+    example = ",".join(c.name for c in columns if c.required)
+    return RowError(0, "", f"the file is empty; its first line must be the header ({example})")
 
 
 def _read_header(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Final
 
 from sqlalchemy import String, inspect
@@ -64,6 +65,7 @@ def line_vat(net: Decimal, rate: Decimal) -> Decimal:
     return round_pennies(net * rate / 100)
 
 
+@lru_cache(maxsize=4096)  # a file repeats the same few hundred dates
 def parse_date(text: str) -> date:
     """``YYYY-MM-DD``, ``DD/MM/YYYY`` or ``D/M/YYYY``."""
     if match := _ISO_DATE.match(text):
@@ -83,6 +85,7 @@ def parse_date(text: str) -> date:
     return value
 
 
+@lru_cache(maxsize=4096)  # and the same prices and quantities
 def parse_decimal(text: str, *, places: int, pound_sign: bool, noun: str, example: str) -> Decimal:
     """A number such as ``1,234.5`` (``£`` allowed when ``pound_sign``), negative allowed."""
     rest = text.strip()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import (
@@ -311,6 +311,12 @@ class DraftBuilder:
                     vat_amount=line.vat_amount,
                 )
             )
+        credits_ref = ""
+        if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
+            credited = self._credited_invoice_ref(document)
+            if isinstance(credited, Problem):
+                return credited
+            credits_ref = credited
         snapshot = snapshot_document(document)
         draft = DocumentDraft(
             type=DocumentType(document.kind.value),
@@ -320,10 +326,61 @@ class DraftBuilder:
             contact_ref=contact_ref,
             reference=document.reference,
             lines=tuple(lines),
+            credits_document_ref=credits_ref,
         )
         return BuiltDraft(
             draft, document.number, document_label(document), fingerprint(snapshot), snapshot
         )
+
+    def _credited_invoice_ref(self, credit_note: Document) -> str | Problem:
+        """The package id of the invoice a credit note is set against, or ``""`` when it
+        goes as a standalone credit.
+
+        A credit that fits within what the invoice still owes (after our payments and
+        earlier credit notes) is set against it. One that does not is a refund of money
+        already paid: it is sent unallocated, as a bookkeeper would enter it, so that the
+        invoice's payments still fit.
+        """
+        number = credit_note.original_invoice_number
+        invoice = self.session.scalars(
+            select(Document)
+            .where(Document.kind == DocumentKind.INVOICE, Document.number == number)
+            .options(selectinload(Document.lines))
+        ).one_or_none()
+        if invoice is None:
+            return Problem(
+                code="unknown_invoice",
+                field="original_invoice",
+                reason=f"The credited invoice {number} is not in Ledgerlink.",
+                fix="Import the invoice first, or clear original_invoice on the credit note.",
+            )
+        paid = self.session.scalar(
+            select(func.coalesce(func.sum(PaymentAllocation.amount), 0)).where(
+                PaymentAllocation.document_id == invoice.id
+            )
+        )
+        earlier_credits = self.session.scalars(
+            select(Document)
+            .where(
+                Document.kind == DocumentKind.CREDIT_NOTE,
+                Document.original_invoice_number == number,
+                Document.id < credit_note.id,
+            )
+            .options(selectinload(Document.lines))
+        ).all()
+        remaining = (
+            invoice.gross_total
+            - Decimal(paid or 0)
+            - sum((c.gross_total for c in earlier_credits), Decimal("0.00"))
+        )
+        if credit_note.gross_total > remaining:
+            return ""
+        parent = self._parent(RecordType.INVOICE, invoice.id)
+        if parent is not None and parent.state in DELIVERED and parent.remote_id:
+            return parent.remote_id
+        if parent is not None and parent.id in self.assume_delivered:
+            return self.PLANNED
+        return self._blocked(parent, document_label(invoice), "original_invoice")
 
     def payment(self, payment: Payment) -> BuiltDraft | Problem:
         contact_ref = self._contact_ref(payment.contact)

@@ -157,3 +157,20 @@ class ImportReport:
         if self.already_sent:
             parts.append(f"{len(self.already_sent)} already sent and left as they were")
         return f"{self.file}: " + ", ".join(parts)
+
+    def describe(self) -> str:
+        """The whole report for people: the summary, then every notice and problem."""
+        lines = [self.summary()]
+        if self.dry_run and self.ok:
+            lines.append("Dry run: nothing was written.")
+        if self.ignored_columns:
+            lines.append(
+                "Columns ignored (not part of the layout): " + ", ".join(self.ignored_columns)
+            )
+        if self.already_sent:
+            lines.append(f"Already sent, so left as they were ({len(self.already_sent)}):")
+            lines.extend(f"  {notice}" for notice in self.already_sent)
+        if self.errors:
+            lines.append(f"Problems to fix ({len(self.errors)}):")
+            lines.extend(f"  {error}" for error in self.errors)
+        return "\n".join(lines)

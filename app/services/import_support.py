@@ -11,14 +11,15 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db.models import (
     SENT_STATES,
     AccountKind,
+    Base,
     Contact,
     ContactKind,
     Document,
@@ -86,7 +87,7 @@ class CustomerLookup:
                 select(Contact.id, Contact.kind, Contact.account_ref).where(
                     Contact.account_ref.in_(batch)
                 )
-            ).tuples():
+            ):
                 self._by_ref[ref][kind] = ContactKey(contact_id, kind, ref)
         self._by_id = {key.id: key for kinds in self._by_ref.values() for key in kinds.values()}
         # Near misses ("cus0001" for "CUS0001") only to suggest the right spelling.
@@ -127,9 +128,7 @@ class NominalLookup:
     def __init__(self, session: Session, kind: AccountKind, purpose: str) -> None:
         self.kind = kind
         self.purpose = purpose
-        rows = session.execute(
-            select(NominalAccount.id, NominalAccount.code, NominalAccount.kind)
-        ).tuples()
+        rows = session.execute(select(NominalAccount.id, NominalAccount.code, NominalAccount.kind))
         self._by_code: dict[str, tuple[int, AccountKind]] = {}
         folded: dict[str, list[tuple[int, AccountKind]]] = defaultdict(list)
         for account_id, code, account_kind in rows:
@@ -141,7 +140,9 @@ class NominalLookup:
         self.default_id = default.id if default is not None else None
 
     def _choices_text(self) -> str:
-        return ", ".join(self.choices) if self.choices else f"add a {self.kind.value} account first"
+        if self.choices:
+            return ", ".join(self.choices)
+        return f"add {_a(self.kind.value)} account first"
 
     def resolve(self, cells: CellReader, column: str) -> int | None:
         """The account id for the row's code (blank → the default account)."""
@@ -165,11 +166,16 @@ class NominalLookup:
         if account_kind != self.kind:
             cells.fail(
                 column,
-                f'"{code}" is a {account_kind.value} account; {self.purpose} need a '
-                f"{self.kind.value} account: {self._choices_text()}",
+                f'"{code}" is {_a(account_kind.value)} account; {self.purpose} need '
+                f"{_a(self.kind.value)} account: {self._choices_text()}",
             )
             return None
         return account_id
+
+
+def _a(word: str) -> str:
+    """``"expense"`` → ``"an expense"``."""
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 @dataclass(frozen=True)
@@ -207,13 +213,24 @@ def _stored_documents(
             select(
                 Document.id, Document.number, Document.contact_id, Document.original_invoice_number
             ).where(Document.kind == kind, column.in_(batch))
-        ).tuples():
+        ):
             heads[doc_id] = (number, contact_id, original)
     gross = document_grosses(session, heads)
     return [
         StoredDocument(doc_id, number, kind, contact_id, original, gross[doc_id])
         for doc_id, (number, contact_id, original) in heads.items()
     ]
+
+
+def contact_refs(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """Account references of contacts by id."""
+    refs: dict[int, str] = {}
+    for batch in chunked(sorted(set(ids))):
+        for contact_id, ref in session.execute(
+            select(Contact.id, Contact.account_ref).where(Contact.id.in_(batch))
+        ):
+            refs[contact_id] = ref
+    return refs
 
 
 def document_grosses(session: Session, ids: Iterable[int]) -> dict[int, Decimal]:
@@ -229,7 +246,7 @@ def document_grosses(session: Session, ids: Iterable[int]) -> dict[int, Decimal]
                 DocumentLine.unit_price,
                 DocumentLine.vat_amount,
             ).where(DocumentLine.document_id.in_(batch))
-        ).tuples():
+        ):
             totals[doc_id] += line_net(quantity, unit_price) + vat
     return totals
 
@@ -245,3 +262,58 @@ def sum_by(pairs: Iterable[tuple[int, Decimal]]) -> dict[int, Decimal]:
 def changed_fields(old: Sequence[object], new: Sequence[object], names: Sequence[str]) -> list[str]:
     """Names of the fields whose values differ."""
     return [name for name, a, b in zip(names, old, new, strict=True) if a != b]
+
+
+# ------------------------------------------------------------------------- writing
+# Plain Core statements run as one executemany each: the ORM's bulk path costs several
+# times as much per row, and the importers already hold their rows as dicts.
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts of column values, all with the same keys) into ``model``."""
+    if rows:
+        session.execute(insert(_table(model)), rows)
+
+
+def ids_by_key(
+    session: Session,
+    id_column: InstrumentedAttribute[int],
+    key_column: InstrumentedAttribute[str],
+    keys: Iterable[str],
+    *criteria: ColumnElement[bool],
+) -> dict[str, int]:
+    """Row ids by a unique key, e.g. new documents' ids by number after inserting them.
+
+    (``INSERT … RETURNING`` in the order of the rows would cost one statement per row on
+    SQLite, so rows are inserted in one go and their ids looked up afterwards.)
+    """
+    found: dict[str, int] = {}
+    for batch in chunked(sorted(set(keys))):
+        for row_id, key in session.execute(
+            select(id_column, key_column).where(key_column.in_(batch), *criteria)
+        ):
+            found[key] = row_id
+    return found
+
+
+def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Update rows of ``model`` by ``id``; every dict has ``id`` and the same other keys."""
+    if not rows:
+        return
+    table = _table(model)
+    names = [name for name in rows[0] if name != "id"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in names})
+    )
+    session.execute(
+        statement,
+        [{"row_id": row["id"], **{f"new_{name}": row[name] for name in names}} for row in rows],
+    )

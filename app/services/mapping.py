@@ -145,5 +145,7 @@ def unmapped_in_use(session: Session, package: str) -> dict[str, int]:
         select(Payment.bank_account_id).where(Payment.id.not_in(done_payments))
     ):
         usage[account_id] = usage.get(account_id, 0) + 1
-    codes = dict(session.execute(select(NominalAccount.id, NominalAccount.code)).tuples())
+    codes = {
+        row.id: row.code for row in session.execute(select(NominalAccount.id, NominalAccount.code))
+    }
     return {codes[a]: n for a, n in usage.items() if a not in mapped}

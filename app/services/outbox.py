@@ -48,18 +48,20 @@ def sync_outbox(session: Session, package: str) -> int:
     A contact already linked to the package needs no sending: its row starts as
     successful with the linked reference as its remote id.
     """
-    existing = set(
-        session.execute(
+    existing = {
+        (row.record_type, row.record_id)
+        for row in session.execute(
             select(OutboxEntry.record_type, OutboxEntry.record_id).where(
                 OutboxEntry.package == package
             )
-        ).tuples()
-    )
-    links = dict(
-        session.execute(
+        )
+    }
+    links = {
+        row.contact_id: row.remote_ref
+        for row in session.execute(
             select(Link.contact_id, Link.remote_ref).where(Link.package == package)
-        ).tuples()
-    )
+        )
+    }
     added = 0
     for record_type, record_id in _all_records(session):
         if (record_type, record_id) in existing:

@@ -74,6 +74,28 @@ class PreflightReport:
     def failures(self) -> list[PreflightItem]:
         return [i for i in self.items if i.outcome == "fail"]
 
+    def root_causes(self) -> list[tuple[PreflightItem, list[PreflightItem]]]:
+        """Each failure that is not merely held back, with the items it holds back."""
+        by_id = {i.outbox_id: i for i in self.failures}
+        groups: dict[int, list[PreflightItem]] = {}
+        order: list[int] = []
+        for item in self.failures:
+            root = item
+            seen = {item.outbox_id}
+            while (
+                root.problem is not None
+                and root.problem.blocked_by in by_id
+                and root.problem.blocked_by not in seen
+            ):
+                root = by_id[root.problem.blocked_by]
+                seen.add(root.outbox_id)
+            if root.outbox_id not in groups:
+                groups[root.outbox_id] = []
+                order.append(root.outbox_id)
+            if root is not item:
+                groups[root.outbox_id].append(item)
+        return [(by_id[i], groups[i]) for i in order]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "package": self.package,
@@ -84,7 +106,9 @@ class PreflightReport:
 
 
 def _norm(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    """Names as the packages compare them for uniqueness: case and surrounding spaces
+    ignored. Closer look-alikes are the link page's suggestions, not refusals."""
+    return name.strip().casefold()
 
 
 class Preflight:
@@ -119,6 +143,8 @@ class Preflight:
                 )
                 if problem is None:
                     planned.add(entry.id)
+                    if isinstance(built, BuiltDraft) and isinstance(built.draft, ContactDraft):
+                        self._plan_name(names, built)
                     report.items.append(
                         PreflightItem(entry.id, entry.record_type.value, label, "send")
                     )
@@ -156,6 +182,16 @@ class Preflight:
             for contact in self.connector.iter_contacts(role):
                 names.setdefault(_norm(contact.name), []).append(contact)
         return names
+
+    @staticmethod
+    def _plan_name(names: dict[str, list[RemoteContact]], built: BuiltDraft) -> None:
+        """Remember a contact this send will create, so a namesake after it is caught."""
+        draft = built.draft
+        assert isinstance(draft, ContactDraft)
+        planned = RemoteContact(
+            ref=DraftBuilder.PLANNED, role=draft.role, name=draft.name, our_ref=built.label
+        )
+        names.setdefault(_norm(draft.name), []).append(planned)
 
     def _package_rules(
         self,
@@ -219,6 +255,17 @@ class Preflight:
             for c in names.get(_norm(draft.name), [])
             if self.info.names_unique_across_roles or c.role == draft.role
         ]
+        ours = [c for c in same if c.ref == DraftBuilder.PLANNED]
+        if ours:
+            return Problem(
+                code="duplicate_name",
+                field="name",
+                reason=f"{ours[0].our_ref} has the same name and is sent first; "
+                f"{self.info.name} needs contact names to differ.",
+                fix="If they are different people or businesses, make the names differ in "
+                "your job system (for example add the town) and import again; if they are "
+                "the same, merge them there.",
+            )
         if same:
             refs = ", ".join(c.ref for c in same[:3])
             exact = any(c.name == draft.name for c in same)

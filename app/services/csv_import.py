@@ -1,0 +1,177 @@
+"""Importing the job system's CSV files: customers, suppliers, invoices, credit notes and
+payments, laid out as ``docs/csv-layout.md`` describes.
+
+A file is imported whole or not at all: every row is checked first and the records are
+written in one transaction only when no row has a problem. Importing the same file again
+adds new records, updates those not yet sent and never changes one already sent.
+
+The work is split by stage: :mod:`~app.services.csv_reader` (encoding, separator,
+header), :mod:`~app.services.csv_values` (one value), :mod:`~app.services.import_support`
+(bulk look-ups) and one module per kind of file (:mod:`~app.services.import_contacts`,
+:mod:`~app.services.import_documents`, :mod:`~app.services.import_payments`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import false, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import ContactKind, DocumentKind, Setting
+from app.services import import_documents, import_payments
+from app.services.audit import record_event
+from app.services.csv_reader import ColumnSpec, CsvTable, read_csv
+from app.services.import_contacts import COLUMNS as CONTACT_COLUMNS
+from app.services.import_contacts import ContactImport
+from app.services.import_documents import DocumentImport
+from app.services.import_payments import PaymentImport
+from app.services.import_report import (
+    IMPORT_ORDER,
+    AlreadySent,
+    ImportKind,
+    ImportReport,
+    RowError,
+)
+
+__all__ = [
+    "IMPORT_ORDER",
+    "AlreadySent",
+    "ImportKind",
+    "ImportReport",
+    "RowError",
+    "columns_for",
+    "import_csv",
+    "import_csv_bytes",
+]
+
+_ACTOR_LENGTH = 32
+
+
+class _Importer(Protocol):
+    def check(self) -> None: ...
+
+    def write(self) -> None: ...
+
+
+def columns_for(kind: ImportKind) -> tuple[ColumnSpec, ...]:
+    """The columns a file of ``kind`` may have (``required`` marks the ones it must)."""
+    if kind in (ImportKind.CUSTOMERS, ImportKind.SUPPLIERS):
+        return CONTACT_COLUMNS
+    if kind is ImportKind.INVOICES:
+        return import_documents.columns(DocumentKind.INVOICE)
+    if kind is ImportKind.CREDIT_NOTES:
+        return import_documents.columns(DocumentKind.CREDIT_NOTE)
+    return import_payments.COLUMNS
+
+
+def _importer(
+    kind: ImportKind, session: Session, table: CsvTable, report: ImportReport
+) -> _Importer:
+    if kind is ImportKind.CUSTOMERS:
+        return ContactImport(session, table, report, ContactKind.CUSTOMER)
+    if kind is ImportKind.SUPPLIERS:
+        return ContactImport(session, table, report, ContactKind.SUPPLIER)
+    if kind is ImportKind.INVOICES:
+        return DocumentImport(session, table, report, DocumentKind.INVOICE)
+    if kind is ImportKind.CREDIT_NOTES:
+        return DocumentImport(session, table, report, DocumentKind.CREDIT_NOTE)
+    return PaymentImport(session, table, report)
+
+
+def import_csv(
+    session_factory: sessionmaker[Session],
+    kind: ImportKind,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    actor: str = "cli",
+) -> ImportReport:
+    """Import the file at ``path`` as ``kind``; see :func:`import_csv_bytes`.
+
+    A file that cannot be opened is reported as an error (line 0), not raised.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report = ImportReport(kind=ImportKind(kind), file=str(path), dry_run=dry_run)
+        if isinstance(exc, FileNotFoundError):
+            message = f"there is no file {path}"
+        elif isinstance(exc, IsADirectoryError):
+            message = f"{path} is a folder, not a CSV file"
+        else:
+            message = f"{path} cannot be read: {exc.strerror or exc}"
+        report.error(0, "", message)
+        return report
+    return import_csv_bytes(
+        session_factory, kind, data, file=str(path), dry_run=dry_run, actor=actor
+    )
+
+
+def import_csv_bytes(
+    session_factory: sessionmaker[Session],
+    kind: ImportKind,
+    data: bytes,
+    *,
+    file: str,
+    dry_run: bool = False,
+    actor: str = "cli",
+) -> ImportReport:
+    """Check ``data`` (the bytes of a CSV file named ``file``) and import it if it is good.
+
+    With ``dry_run`` the whole check runs and the counts say what an import would do,
+    but nothing is written. Otherwise, when there is no error, the records are written
+    in one transaction together with an audit event (action ``import``) by ``actor``.
+    When there is any error nothing is written and the counts are 0.
+    """
+    kind = ImportKind(kind)
+    report = ImportReport(kind=kind, file=file, dry_run=dry_run)
+    table, problems = read_csv(data, columns_for(kind))
+    report.errors.extend(problems)
+    if table is None:
+        return report
+    report.ignored_columns = list(table.ignored_columns)
+    with session_factory() as session:
+        if not dry_run:
+            _hold_write_lock(session)
+        importer = _importer(kind, session, table, report)
+        importer.check()
+        if report.errors or dry_run:
+            session.rollback()
+        else:
+            importer.write()
+            record_event(
+                session,
+                actor=actor[:_ACTOR_LENGTH],
+                action="import",
+                record_type=kind.record_type.value,
+                file=Path(file).name,
+                kind=kind.value,
+                added=report.added,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                already_sent=len(report.already_sent),
+            )
+            session.commit()
+    if report.errors:
+        report.added = report.updated = report.unchanged = 0
+        report.errors.sort(key=lambda error: error.line)
+    return report
+
+
+def _hold_write_lock(session: Session) -> None:
+    """Make the check and the write one SQLite transaction.
+
+    SQLite starts a transaction only at the first write, so a record could be sent
+    between checking a file and writing it. A write that changes nothing takes the lock
+    first; other writers (a send in progress) wait on the busy timeout.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Setting)
+            .where(false())
+            .values(value=Setting.value)
+            .execution_options(synchronize_session=False)
+        )
