@@ -79,6 +79,9 @@ class ReferenceFormat:
     example: str
     where_to_find: tuple[str, ...]
     url_patterns: tuple[str, ...] = ()
+    #: A web address a user might paste, for help texts and tests ("" when the
+    #: package's addresses do not carry the reference).
+    url_example: str = ""
     case_sensitive: bool = True
 
     def parse(self, text: str) -> ParsedReference | None:
@@ -115,7 +118,7 @@ class ConnectField:
 
     key: str
     label: str
-    kind: str = "text"  # "text", "secret" or "folder"
+    kind: str = "text"  # "text", "secret", "folder" or "oauth" (a sign-in button)
     help: str = ""
 
 

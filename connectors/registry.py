@@ -7,6 +7,7 @@ import importlib
 import logging
 from dataclasses import dataclass
 
+from connectors.catalogue import BY_KEY
 from connectors.contract import Connector, ConnectorContext, PackageInfo
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,25 @@ def available() -> tuple[list[PackageInfo], list[Unavailable]]:
 
 
 def package_info(key: str) -> PackageInfo:
-    """The declaration of one package; ``KeyError`` for an unknown key."""
-    if key not in CONNECTORS:
-        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(CONNECTORS)}")
-    return _load(key).info
+    """The declaration of one package (with or without a connector yet); ``KeyError``
+    for an unknown key."""
+    if key not in BY_KEY:
+        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(BY_KEY)}")
+    return BY_KEY[key]
+
+
+def has_connector(key: str) -> bool:
+    """Whether Ledgerlink can connect to this package in this version."""
+    return key in CONNECTORS
 
 
 def open_connector(key: str, context: ConnectorContext) -> Connector:
     """Construct the connector for ``key``; it connects lazily on first use."""
     if key not in CONNECTORS:
-        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(CONNECTORS)}")
+        name = BY_KEY[key].name if key in BY_KEY else repr(key)
+        raise KeyError(
+            f"Ledgerlink cannot connect to {name} in this version; "
+            f"available: {', '.join(BY_KEY[k].name for k in CONNECTORS)}"
+        )
     cls = _load(key)
     return cls(context)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
+from connectors.catalogue import SANDBOX
 from connectors.contract import (
     Company,
     Connector,
@@ -29,55 +30,16 @@ from connectors.contract import (
     DocumentDraft,
     LockDates,
     PackageInfo,
-    PackageKind,
     PaymentDraft,
-    RateLimit,
-    ReferenceFormat,
     RemoteAccount,
     RemoteContact,
     RemoteRecordType,
     RemoteTaxRate,
 )
 from connectors.sandbox.faults import FaultPlan, Operation
-from connectors.sandbox.models import CONTACT_PREFIX
 from connectors.sandbox.store import DEFAULT_FILE_NAME, SandboxStore
 
-SANDBOX_HOST = "sandbox.ledgerlink.invalid"
-_ID_PATTERN = CONTACT_PREFIX + r"\d{6,}"
-
-SANDBOX_INFO = PackageInfo(
-    key="sandbox",
-    name="Sandbox (practice package)",
-    kind=PackageKind.PRACTICE,
-    reference=ReferenceFormat(
-        label="Sandbox contact ID",
-        pattern=_ID_PATTERN,
-        example="SBX-C000042",
-        where_to_find=(
-            "The Sandbox is a practice package built into Ledgerlink; it has no website "
-            "of its own.",
-            "Open Ledgerlink's Sandbox viewer and find the contact: its Sandbox contact ID "
-            "(for example SBX-C000042) is shown beside its name.",
-            "Or, in Ledgerlink's link grid, pick the contact from the Sandbox list instead "
-            "of typing its ID.",
-            f"To practise pasting a web address, use https://{SANDBOX_HOST}/contacts/ "
-            "followed by the ID. It is not a real website; Ledgerlink only reads the ID "
-            "from it.",
-        ),
-        url_patterns=(
-            r"https?://" + SANDBOX_HOST.replace(".", r"\.") + r"/contacts/(" + _ID_PATTERN + r")\b",
-        ),
-        case_sensitive=False,
-    ),
-    # Local and practice-only: generous, so a demo send takes seconds, not minutes.
-    rate_limit=RateLimit(per_minute=20_000, concurrent=1),
-    batch_size=50,
-    idempotency=True,
-    can_list_contacts=True,
-    can_list_accounts=True,
-    connect_fields=(),
-    names_unique_across_roles=True,
-)
+SANDBOX_INFO = SANDBOX
 
 
 class SandboxConnector(Connector):

@@ -1,0 +1,236 @@
+"""What each accounting package is, declared once.
+
+These declarations are facts about the packages (how a reference looks and where a user
+finds it, rate limits, batching, uniqueness rules), taken from the vendors' published
+documentation; ``../shared/packages/`` and ``docs/packages.md`` give the sources. They
+exist whether or not Ledgerlink has a working connector for the package yet, so the
+wizard can list every package honestly and the link grid can read any package's
+reference format. :mod:`connectors.registry` says which have a connector.
+"""
+
+from __future__ import annotations
+
+from connectors.contract import (
+    ConnectField,
+    PackageInfo,
+    PackageKind,
+    RateLimit,
+    ReferenceFormat,
+)
+
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+SANDBOX_HOST = "sandbox.ledgerlink.invalid"
+SANDBOX_CONTACT_PATTERN = r"SBX-C\d{6,}"
+
+SANDBOX = PackageInfo(
+    key="sandbox",
+    name="Sandbox (practice package)",
+    kind=PackageKind.PRACTICE,
+    reference=ReferenceFormat(
+        label="Sandbox contact ID",
+        pattern=SANDBOX_CONTACT_PATTERN,
+        example="SBX-C000042",
+        where_to_find=(
+            "The Sandbox is a practice package built into Ledgerlink; it has no website "
+            "of its own.",
+            "In the link grid, start typing the contact's name, postcode or email in the "
+            "reference cell and pick it from the Sandbox's list: its ID (for example "
+            "SBX-C000042) is shown beside its name.",
+            "`ledgerlink links export FILE.csv` also lists every linked contact's ID.",
+            f"To practise pasting a web address, use https://{SANDBOX_HOST}/contacts/ "
+            "followed by the ID. It is not a real website; Ledgerlink only reads the ID "
+            "from it.",
+        ),
+        url_patterns=(
+            r"https?://"
+            + SANDBOX_HOST.replace(".", r"\.")
+            + r"/contacts/("
+            + SANDBOX_CONTACT_PATTERN
+            + r")\b",
+        ),
+        url_example=f"https://{SANDBOX_HOST}/contacts/SBX-C000042",
+        case_sensitive=False,
+    ),
+    # Local and practice-only: generous, so a demo send takes seconds, not minutes.
+    rate_limit=RateLimit(per_minute=20_000, concurrent=1),
+    batch_size=50,
+    idempotency=True,
+    names_unique_across_roles=True,
+)
+
+XERO = PackageInfo(
+    key="xero",
+    name="Xero",
+    kind=PackageKind.CLOUD,
+    reference=ReferenceFormat(
+        label="Xero ContactID",
+        pattern=_UUID,
+        example="3ff6d40c-af9a-40a3-89ce-3c1556a25591",
+        where_to_find=(
+            "In Xero, open Contacts and click the customer or supplier.",
+            "Copy the whole web address from the browser's address bar and paste it here: "
+            "Ledgerlink takes the ContactID (the long code with dashes) out of it.",
+        ),
+        url_patterns=(
+            r"(?:contacts?/(?:contact/|View/|View\.aspx\?contactID=))(" + _UUID + ")",
+            r"(" + _UUID + ")",
+        ),
+        url_example="https://go.xero.com/app/!NLglS/contacts/contact/"
+        "3ff6d40c-af9a-40a3-89ce-3c1556a25591",
+        case_sensitive=False,
+    ),
+    rate_limit=RateLimit(per_minute=60, concurrent=5, per_day=5_000),
+    batch_size=50,
+    idempotency=True,
+    # Customers and suppliers are one Contact type; names are unique among active ones.
+    names_unique_across_roles=True,
+    connect_fields=(ConnectField("signin", "Sign in to Xero", kind="oauth"),),
+)
+
+QUICKBOOKS_ONLINE = PackageInfo(
+    key="quickbooks_online",
+    name="QuickBooks Online",
+    kind=PackageKind.CLOUD,
+    reference=ReferenceFormat(
+        label="QuickBooks customer or supplier Id",
+        pattern=r"\d{1,12}",
+        example="58",
+        where_to_find=(
+            "In QuickBooks Online, open Sales › Customers (or Expenses › Suppliers) and "
+            "click the name.",
+            "Copy the web address from the address bar and paste it here: Ledgerlink "
+            "takes the number after nameId= out of it.",
+        ),
+        url_patterns=(r"[?&]nameId=(\d+)",),
+        url_example="https://app.qbo.intuit.com/app/customerdetail?nameId=58",
+    ),
+    rate_limit=RateLimit(per_minute=500, concurrent=10),
+    batch_size=30,
+    idempotency=True,
+    names_unique_across_roles=True,
+    connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
+)
+
+SAGE_BUSINESS_CLOUD = PackageInfo(
+    key="sage_business_cloud",
+    name="Sage Business Cloud Accounting",
+    kind=PackageKind.CLOUD,
+    reference=ReferenceFormat(
+        label="Sage contact id",
+        pattern=r"[0-9a-f]{32}",
+        example="cced5085c2d24394a758c5d16b38fca1",
+        where_to_find=(
+            "In Sage Accounting, open Contacts and click the customer or supplier.",
+            "Copy the web address from the address bar and paste it here. Sage's web "
+            "address carries a number (for example …/contacts/customers/130175300); "
+            "Ledgerlink looks that number up in Sage to find the contact.",
+            "Our name, address and email must match Sage's record exactly, capital letters "
+            "included, before the link can be saved.",
+        ),
+        url_patterns=(r"/contacts/(?:customers|vendors|suppliers)/(\d+)",),
+        url_example="https://accounts-extra.sageone.com/contacts/customers/130175300",
+    ),
+    rate_limit=RateLimit(per_minute=100, concurrent=1),
+    exact_match_fields=("name", "address", "email"),
+    connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
+)
+
+FREEAGENT = PackageInfo(
+    key="freeagent",
+    name="FreeAgent",
+    kind=PackageKind.CLOUD,
+    reference=ReferenceFormat(
+        label="FreeAgent contact number",
+        pattern=r"\d{1,12}",
+        example="123",
+        where_to_find=(
+            "In FreeAgent, open Contacts and click the contact.",
+            "Copy the web address from the address bar (it ends in /contacts/ and a "
+            "number) and paste it here.",
+        ),
+        url_patterns=(r"freeagent\.com/(?:v2/)?contacts/(\d+)",),
+        url_example="https://mybusiness.freeagent.com/contacts/123",
+    ),
+    rate_limit=RateLimit(per_minute=120, concurrent=1),
+    connect_fields=(ConnectField("signin", "Sign in to FreeAgent", kind="oauth"),),
+)
+
+KASHFLOW = PackageInfo(
+    key="kashflow",
+    name="KashFlow",
+    kind=PackageKind.CLOUD,
+    reference=ReferenceFormat(
+        label="KashFlow customer or supplier Code",
+        pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,19}",
+        example="ACME01",
+        where_to_find=(
+            "In KashFlow, open Customers (or Suppliers) and find the record.",
+            "Type its Code, shown in the Code column (for example ACME01). KashFlow's web "
+            "addresses do not carry it, so paste the Code, not the address.",
+        ),
+    ),
+    rate_limit=RateLimit(per_minute=60, concurrent=1),
+    connect_fields=(
+        ConnectField("username", "KashFlow username"),
+        ConnectField("password", "KashFlow password", kind="secret"),
+        ConnectField("memorable_word", "Memorable word", kind="secret"),
+    ),
+)
+
+QUICKBOOKS_DESKTOP = PackageInfo(
+    key="quickbooks_desktop",
+    name="QuickBooks Desktop",
+    kind=PackageKind.DESKTOP,
+    reference=ReferenceFormat(
+        label="QuickBooks customer or supplier name",
+        pattern=r"[^:]{1,41}",
+        example="Acme Heating Ltd",
+        where_to_find=(
+            "In QuickBooks Desktop, open the Customer Centre (or Supplier Centre).",
+            "Copy the name exactly as QuickBooks shows it: spaces and punctuation count.",
+        ),
+    ),
+    rate_limit=RateLimit(per_minute=600, concurrent=1),
+    links_by_name=True,
+    names_unique_across_roles=True,
+    can_list_contacts=False,
+    connect_fields=(
+        ConnectField("qwc_folder", "Folder for the Web Connector file", kind="folder"),
+    ),
+)
+
+SAGE_50 = PackageInfo(
+    key="sage_50",
+    name="Sage 50 Accounts",
+    kind=PackageKind.DESKTOP,
+    reference=ReferenceFormat(
+        label="Sage 50 account reference",
+        pattern=r"[A-Z0-9]{1,8}",
+        example="SAGESOFT",
+        where_to_find=(
+            "In Sage 50, open Customers (or Suppliers).",
+            "Type the A/C reference shown in the first column: up to 8 capital letters "
+            "or digits, no spaces.",
+        ),
+    ),
+    rate_limit=RateLimit(per_minute=600, concurrent=1),
+    can_list_contacts=False,
+    can_list_accounts=False,
+    connect_fields=(
+        ConnectField("import_folder", "Folder for Sage 50 import files", kind="folder"),
+    ),
+)
+
+#: Every package, in the order the wizard lists them.
+PACKAGES: tuple[PackageInfo, ...] = (
+    SANDBOX,
+    XERO,
+    QUICKBOOKS_ONLINE,
+    SAGE_BUSINESS_CLOUD,
+    FREEAGENT,
+    KASHFLOW,
+    SAGE_50,
+    QUICKBOOKS_DESKTOP,
+)
+
+BY_KEY: dict[str, PackageInfo] = {info.key: info for info in PACKAGES}
