@@ -15,13 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
+
+from connectors.errors import Rejected
 
 
 class PackageKind(StrEnum):
@@ -271,6 +273,17 @@ class PaymentDraft:
     allocations: tuple[AllocationDraft, ...] = field(default_factory=tuple)
 
 
+Draft = ContactDraft | DocumentDraft | PaymentDraft
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One record in a batch create, with its own stable idempotency key."""
+
+    draft: Draft
+    idempotency_key: str
+
+
 # ------------------------------------------------------------------------ the contract
 
 
@@ -343,6 +356,32 @@ class Connector(ABC):
     @abstractmethod
     def lock_dates(self) -> LockDates:
         """The package's lock dates."""
+
+    def create_batch(self, items: Sequence[BatchItem]) -> list[str | Rejected]:
+        """Create records of one kind in as few requests as the package allows
+        (``info.batch_size`` at most per call).
+
+        The result matches ``items`` by position: the package's id for each record it
+        took, or the :class:`~connectors.errors.Rejected` for each it refused. An error
+        about the whole request (uncertain outcome, rate limit, sign-in) is raised, and
+        then applies to every item. Packages with a batch endpoint override this; the
+        default sends one request per item.
+        """
+        results: list[str | Rejected] = []
+        for item in items:
+            try:
+                results.append(self._create_one(item))
+            except Rejected as rejected:
+                results.append(rejected)
+        return results
+
+    def _create_one(self, item: BatchItem) -> str:
+        draft = item.draft
+        if isinstance(draft, ContactDraft):
+            return self.create_contact(draft, item.idempotency_key)
+        if isinstance(draft, DocumentDraft):
+            return self.create_document(draft, item.idempotency_key)
+        return self.create_payment(draft, item.idempotency_key)
 
     def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
         """Contacts whose name equals ``name`` exactly. Override where the API can search."""
