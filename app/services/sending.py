@@ -39,13 +39,7 @@ from app.services.drafts import BuiltDraft, DraftBuilder, Problem, record_label,
 from app.services.outbox import SEND_ORDER, sync_outbox
 from app.services.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
 from app.services.setup_state import LAST_SEND_AT, set_setting
-from connectors.contract import (
-    Connector,
-    ContactDraft,
-    DocumentDraft,
-    PaymentDraft,
-    RemoteTaxRate,
-)
+from connectors.contract import BatchItem, Connector, RemoteTaxRate
 from connectors.errors import (
     ConnectorError,
     NeedsReconnecting,
@@ -123,6 +117,16 @@ class _StopRun(Exception):
 ProgressCallback = Callable[[SendProgress], None]
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A row marked processing, with what will be sent for it."""
+
+    entry_id: int
+    record_type: RecordType
+    built: BuiltDraft
+    key: str
+
+
 class Sender:
     """Sends everything waiting for one package through one connector."""
 
@@ -165,13 +169,15 @@ class Sender:
             with self.session_factory.begin() as session:
                 sync_outbox(session, self.package)
             self.resolve_uncertain()
-            pending = self._pending_ids()
+            pending = self._pending()
             total = len(pending)
-            for done, entry_id in enumerate(pending):
+            done = 0
+            for batch in self._batches(pending):
                 if self.cancel.is_set():
                     self.report.cancelled = True
                     break
-                self._send_one(entry_id, done, total)
+                self._send_batch(batch, done, total)
+                done += len(batch)
             if self.progress and not self.report.cancelled:
                 self.progress(SendProgress(total, total, ""))
         except _StopRun as stop:
@@ -233,9 +239,9 @@ class Sender:
                 return
             self._resolve(entry_id)
 
-    # ------------------------------------------------------------------ one row
+    # ------------------------------------------------------------------ batches
 
-    def _pending_ids(self) -> list[int]:
+    def _pending(self) -> list[tuple[int, RecordType]]:
         order = {record_type: n for n, record_type in enumerate(SEND_ORDER)}
         with self.session_factory() as session:
             rows = list(
@@ -251,7 +257,7 @@ class Sender:
                 ).all()
             )
         rows.sort(key=lambda row: (order[row.record_type], row.record_id))
-        return [row.id for row in rows]
+        return [(row.id, row.record_type) for row in rows]
 
     def _tax(self) -> list[RemoteTaxRate]:
         """The package's VAT rates, read once per run."""
@@ -259,82 +265,140 @@ class Sender:
             self._tax_rates = self._call(self.connector.list_tax_rates)
         return self._tax_rates
 
-    def _send_one(self, entry_id: int, done: int, total: int) -> None:
+    def _batch_size(self) -> int:
+        # Without the package's idempotency a half-written batch cannot be retried
+        # safely, so such packages get one record per request.
+        info = self.connector.info
+        return max(1, info.batch_size) if info.idempotency else 1
+
+    def _batches(self, pending: list[tuple[int, RecordType]]) -> list[list[int]]:
+        """Consecutive rows of one record type, at most a batch each."""
+        size = self._batch_size()
+        batches: list[list[int]] = []
+        current: list[int] = []
+        current_type: RecordType | None = None
+        for entry_id, record_type in pending:
+            if current and (record_type is not current_type or len(current) >= size):
+                batches.append(current)
+                current = []
+            current.append(entry_id)
+            current_type = record_type
+        if current:
+            batches.append(current)
+        return batches
+
+    def _prepare(self, entry_ids: list[int], done: int, total: int) -> list[_Ready]:
+        """Build each row's draft; rows that cannot go are marked failed, the rest
+        processing. Committed before any request, so a crash from here on leaves
+        processing rows, which the next run treats as uncertain."""
         tax_rates = self._tax()
+        ready: list[_Ready] = []
         with self.session_factory.begin() as session:
-            entry = session.get(OutboxEntry, entry_id)
-            if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
-                return
             builder = DraftBuilder(session, self.package, self.connector.info.name, tax_rates)
-            built = builder.build(entry)
-            if self.progress:
-                label = (
-                    built.label
-                    if isinstance(built, BuiltDraft)
-                    else record_label(session, entry.record_type, entry.record_id)
-                )
-                self.progress(SendProgress(done, total, label))
-            if isinstance(built, Problem):
-                self._mark_failed(session, entry, built.code, built.field, built.reason, built.fix)
-                entry.blocked_by_id = built.blocked_by
-                self.report.failed[entry.record_type.value] += 1
-                return
-            entry.state = SendState.PROCESSING
-            entry.attempts += 1
-            entry.last_attempt_at = utcnow()
-            entry.blocked_by_id = None
-            record_type = entry.record_type
-            record_id = entry.record_id
-            key = entry.idempotency_key
-            record_event(
-                session,
-                actor=self.actor,
-                action="sending",
-                package=self.package,
-                record_type=record_type.value,
-                record_id=record_id,
-                attempt=entry.attempts,
-            )
-        # The processing state is committed: from here a crash leaves an uncertain row.
-        try:
-            remote_id = self._create(built, key)
-        except Rejected as rejected:
-            with self.session_factory.begin() as session:
+            for offset, entry_id in enumerate(entry_ids):
                 entry = session.get(OutboxEntry, entry_id)
-                assert entry is not None
-                self._mark_failed(
-                    session, entry, rejected.code, rejected.field, rejected.reason, rejected.fix
+                if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
+                    continue
+                built = builder.build(entry)
+                if self.progress:
+                    label = (
+                        built.label
+                        if isinstance(built, BuiltDraft)
+                        else record_label(session, entry.record_type, entry.record_id)
+                    )
+                    self.progress(SendProgress(done + offset, total, label))
+                if isinstance(built, Problem):
+                    self._mark_failed(
+                        session, entry, built.code, built.field, built.reason, built.fix
+                    )
+                    entry.blocked_by_id = built.blocked_by
+                    self.report.failed[entry.record_type.value] += 1
+                    continue
+                entry.state = SendState.PROCESSING
+                entry.attempts += 1
+                entry.last_attempt_at = utcnow()
+                entry.blocked_by_id = None
+                record_event(
+                    session,
+                    actor=self.actor,
+                    action="sending",
+                    package=self.package,
+                    record_type=entry.record_type.value,
+                    record_id=entry.record_id,
+                    attempt=entry.attempts,
                 )
-            self.report.failed[record_type.value] += 1
+                ready.append(_Ready(entry.id, entry.record_type, built, entry.idempotency_key))
+        return ready
+
+    def _send_batch(self, entry_ids: list[int], done: int = 0, total: int = 0) -> None:
+        ready = self._prepare(entry_ids, done, total)
+        if not ready:
             return
-        except OutcomeUncertain as unsure:
-            self._mark_uncertain(entry_id, str(unsure))
-            self._resolve(entry_id)
-            return
+        ids = [r.entry_id for r in ready]
+        try:
+            results = self._call(
+                self.connector.create_batch, [BatchItem(r.built.draft, r.key) for r in ready]
+            )
         except _StopRun as stop:
-            if stop.nothing_written:
-                self._back_to_waiting(entry_id, str(stop))
-            else:
-                self._mark_uncertain(entry_id, str(stop))
+            for entry_id in ids:
+                if stop.nothing_written:
+                    self._back_to_waiting(entry_id, str(stop))
+                else:
+                    self._mark_uncertain(entry_id, str(stop))
             raise
+        except OutcomeUncertain as unsure:
+            for entry_id in ids:
+                self._mark_uncertain(entry_id, str(unsure))
+            for entry_id in ids:
+                self._resolve(entry_id)
+            return
         except Exception as exc:
             # Anything else once the request has left (a bug, an untranslated error): we
             # do not know whether the package took it, so it is uncertain, never failed.
-            log.exception("unexpected error sending outbox row %s", entry_id)
-            self._mark_uncertain(entry_id, f"unexpected error: {exc}")
+            log.exception("unexpected error sending outbox rows %s", ids)
+            for entry_id in ids:
+                self._mark_uncertain(entry_id, f"unexpected error: {exc}")
             raise _StopRun(
                 f"Stopped after an unexpected error: {exc}", nothing_written=False
             ) from exc
-        self._mark_successful(entry_id, remote_id, built)
+        if len(results) != len(ready):
+            for entry_id in ids:
+                self._mark_uncertain(entry_id, "the package's answer did not match the request")
+            raise _StopRun(
+                f"{self.connector.info.name} answered {len(results)} results for "
+                f"{len(ready)} records; stopped to be safe.",
+                nothing_written=False,
+            )
+        self._record_results(ready, results)
 
-    def _create(self, built: BuiltDraft, key: str) -> str:
-        draft = built.draft
-        if isinstance(draft, ContactDraft):
-            return self._call(self.connector.create_contact, draft, key)
-        if isinstance(draft, DocumentDraft):
-            return self._call(self.connector.create_document, draft, key)
-        assert isinstance(draft, PaymentDraft)
-        return self._call(self.connector.create_payment, draft, key)
+    def _record_results(self, ready: list[_Ready], results: list[str | Rejected]) -> None:
+        with self.session_factory.begin() as session:
+            for item, result in zip(ready, results, strict=True):
+                entry = session.get(OutboxEntry, item.entry_id)
+                assert entry is not None
+                if isinstance(result, Rejected):
+                    self._mark_failed(
+                        session, entry, result.code, result.field, result.reason, result.fix
+                    )
+                    self.report.failed[item.record_type.value] += 1
+                    continue
+                entry.state = SendState.SUCCESSFUL
+                entry.remote_id = result
+                entry.sent_at = utcnow()
+                entry.sent_fingerprint = item.built.fingerprint
+                _clear_error(entry)
+                self._link_contact(session, entry, result)
+                record_event(
+                    session,
+                    actor=self.actor,
+                    action="sent",
+                    package=self.package,
+                    record_type=item.record_type.value,
+                    record_id=entry.record_id,
+                    remote_id=result,
+                    snapshot=item.built.snapshot,
+                )
+                self.report.sent[item.record_type.value] += 1
 
     def _call(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call the package within its rate limit, retrying what is safe to retry."""
@@ -412,7 +476,7 @@ class Sender:
             )
         if not found:
             # Not in the package: safe to send now, with the same idempotency key.
-            self._send_one(entry_id, 0, 0)
+            self._send_batch([entry_id])
 
     def _mark_failed(
         self, session: Session, entry: OutboxEntry, code: str, field: str, reason: str, fix: str
@@ -464,28 +528,6 @@ class Sender:
                 record_id=entry.record_id,
                 reason=why,
             )
-
-    def _mark_successful(self, entry_id: int, remote_id: str, built: BuiltDraft) -> None:
-        with self.session_factory.begin() as session:
-            entry = session.get(OutboxEntry, entry_id)
-            assert entry is not None
-            entry.state = SendState.SUCCESSFUL
-            entry.remote_id = remote_id
-            entry.sent_at = utcnow()
-            entry.sent_fingerprint = built.fingerprint
-            _clear_error(entry)
-            self._link_contact(session, entry, remote_id)
-            record_event(
-                session,
-                actor=self.actor,
-                action="sent",
-                package=self.package,
-                record_type=entry.record_type.value,
-                record_id=entry.record_id,
-                remote_id=remote_id,
-                snapshot=built.snapshot,
-            )
-            self.report.sent[entry.record_type.value] += 1
 
     def _link_contact(self, session: Session, entry: OutboxEntry, remote_id: str) -> None:
         if entry.record_type not in (RecordType.CUSTOMER, RecordType.SUPPLIER):

@@ -1,0 +1,316 @@
+"""The send engine against the Sandbox: exactly once, whatever the package does."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db.models import (
+    AuditEvent,
+    Contact,
+    Document,
+    Link,
+    LinkMethod,
+    OutboxEntry,
+    RecordType,
+    SendState,
+)
+from app.services import failure_actions
+from app.services.failures import list_failures
+from app.services.linking import LinkChange, apply_links
+from app.services.preflight import Preflight
+from app.services.sending import SendReport
+from connectors.contract import ContactDraft, ContactRole
+from connectors.sandbox.faults import Operation
+from tests.conftest import MemoryKeyring
+from tests.send_fixtures import EXPECTED, SendRig, build_rig
+
+
+@pytest.fixture
+def rig(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[SendRig]:
+    rig = build_rig(tmp_path / "data", memory_keyring)
+    yield rig
+    rig.store.close()
+
+
+def states(rig: SendRig) -> dict[str, int]:
+    with rig.session_factory() as session:
+        rows = session.execute(
+            select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)
+        ).all()
+    return {state.value: n for state, n in rows}
+
+
+def run(rig: SendRig, **kwargs: object) -> SendReport:
+    report = rig.send(**kwargs)
+    assert isinstance(report, SendReport)
+    return report
+
+
+def test_everything_arrives_exactly_once(rig: SendRig) -> None:
+    report = run(rig)
+    assert report.ok
+    assert rig.package_counts() == EXPECTED
+    assert states(rig) == {"successful": 13}
+    # Contacts created by the send are linked, so nothing is ever created twice.
+    with rig.session_factory() as session:
+        methods = set(session.scalars(select(Link.method)))
+    assert methods == {LinkMethod.CREATED_BY_SEND}
+
+    again = run(rig)
+    assert sum(again.sent.values()) == 0 and again.requests == 0
+    assert rig.package_counts() == EXPECTED
+
+
+def test_batches_use_few_requests(rig: SendRig) -> None:
+    report = run(rig)
+    # tax rates + one batch each for customers, suppliers, invoices, credit notes, payments
+    assert report.requests == 6
+
+
+def test_every_state_change_is_audited(rig: SendRig) -> None:
+    run(rig)
+    with rig.session_factory() as session:
+        actions = list(session.scalars(select(AuditEvent.action)))
+    assert actions.count("sending") == 13
+    assert actions.count("sent") == 13
+    assert actions[-1] == "send_run"
+
+
+def test_rate_limit_is_honoured_with_retry_after(rig: SendRig) -> None:
+    rig.faults.rate_limit_next_calls(2, retry_after=30.0)
+    report = run(rig)
+    assert report.ok
+    assert rig.time.sleeps[:2] == [30.0, 30.0]
+    assert rig.package_counts() == EXPECTED
+
+
+def test_server_error_before_writing_is_retried_with_backoff(rig: SendRig) -> None:
+    rig.faults.fail_next_creates(2)
+    report = run(rig)
+    assert report.ok
+    assert len(rig.time.sleeps) == 2 and rig.time.sleeps[1] > rig.time.sleeps[0] / 2
+    assert rig.package_counts() == EXPECTED
+
+
+@pytest.mark.parametrize("forgetful", [False, True], ids=["idempotent", "no-idempotency"])
+@pytest.mark.parametrize(
+    "operation",
+    [Operation.CREATE_CONTACT, Operation.CREATE_DOCUMENT, Operation.CREATE_PAYMENT],
+)
+def test_lost_answer_after_the_package_wrote_is_resolved_not_resent(
+    rig: SendRig, operation: Operation, forgetful: bool
+) -> None:
+    """A timeout or dropped connection after the package committed: uncertain, then
+    found by looking, never a duplicate, even where the package has no idempotency."""
+    rig.forgetful = forgetful
+    rig.faults.lose_next_responses(1, operations=[operation])
+    report = run(rig)
+    assert rig.package_counts() == EXPECTED
+    assert states(rig) == {"successful": 13}
+    assert report.resolved_found >= 1
+    with rig.session_factory() as session:
+        actions = list(session.scalars(select(AuditEvent.action)))
+    assert "marked_uncertain" in actions and "resolved_found" in actions
+
+
+def test_lookup_failing_leaves_rows_uncertain_until_the_next_run(rig: SendRig) -> None:
+    rig.faults.lose_next_responses(1, operations=[Operation.CREATE_CONTACT])
+    rig.faults.fail_next_creates(50, operations=[Operation.FIND_EXISTING])
+    report = run(rig, max_attempts=1)
+    assert report.uncertain or report.stopped_reason
+    assert states(rig).get("uncertain", 0) >= 1
+    rig.faults.clear()
+
+    run(rig)
+    assert rig.package_counts() == EXPECTED
+    assert states(rig) == {"successful": 13}
+
+
+def test_expired_sign_in_stops_cleanly_and_loses_nothing(rig: SendRig) -> None:
+    rig.faults.require_reconnect(None, operations=[Operation.CREATE_DOCUMENT])
+    report = run(rig)
+    assert "signing in again" in report.stopped_reason
+    assert rig.package_counts()["invoices"] == 0
+    assert states(rig) == {"successful": 4, "waiting": 9}
+    rig.faults.clear()
+
+    assert run(rig).ok
+    assert rig.package_counts() == EXPECTED
+
+
+def test_package_down_stops_after_bounded_retries(rig: SendRig) -> None:
+    rig.faults.fail_next_creates(None, operations=[Operation.CREATE_CONTACT])
+    report = run(rig, max_attempts=3)
+    assert "not answering" in report.stopped_reason
+    assert len(rig.time.sleeps) == 2
+    assert states(rig) == {"waiting": 13}
+    rig.faults.clear()
+    assert run(rig).ok
+    assert rig.package_counts() == EXPECTED
+
+
+def test_interrupted_run_is_resolved_by_looking(rig: SendRig) -> None:
+    """Rows left processing by a run that died (whether or not the package took them)."""
+    with rig.connector() as connector:
+        written = connector.create_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="C1", name="Ada Boilers Ltd"),
+            "ll-someone-elses-key",
+        )
+    with rig.session_factory.begin() as session:
+        from app.services.outbox import sync_outbox
+
+        sync_outbox(session, "sandbox")
+        rows = session.scalars(
+            select(OutboxEntry).where(OutboxEntry.record_type == RecordType.CUSTOMER)
+        ).all()
+        for row in rows[:2]:  # C1 reached the package, C2 did not
+            row.state = SendState.PROCESSING
+
+    report = run(rig)
+    assert report.resolved_found == 1 and report.resolved_not_found == 1
+    assert rig.package_counts() == EXPECTED
+    with rig.session_factory() as session:
+        first = session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)).first()
+    assert first is not None and first.remote_id == written
+
+
+def test_rejected_record_fails_alone_and_holds_back_its_dependants(rig: SendRig) -> None:
+    with rig.connector() as connector:
+        existing = connector.store.add_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="ADA BOILERS LTD")
+        )
+    report = run(rig)
+    assert report.failed["customer"] == 1
+    assert report.sent["customer"] == 2
+    with rig.session_factory() as session:
+        roots = list_failures(session, "sandbox")
+    assert len(roots) == 1
+    root = roots[0]
+    assert root.code == "duplicate_name" and root.field == "name"
+    assert "Ada Boilers Ltd" in root.reason and existing.ref in root.fix
+    held = sorted(d.label for d in root.dependants)
+    assert held == ["Credit note CN-1", "Invoice INV-1", "Invoice INV-4", "Payment PAY-1"]
+
+    # The fix the reason suggests: link to their record. The dependants then go.
+    with rig.session_factory.begin() as session:
+        ada = session.scalars(select(Contact).where(Contact.account_ref == "C1")).one()
+        apply_links(
+            session,
+            "sandbox",
+            [LinkChange(ada.id, existing.ref, existing.name, LinkMethod.TYPED)],
+            actor="test",
+        )
+    assert run(rig).ok
+    counts = rig.package_counts()
+    assert counts == {**EXPECTED, "contacts": EXPECTED["contacts"]}  # theirs, not a copy
+    assert states(rig) == {"successful": 13}
+
+
+def test_unmapped_account_fails_with_the_fix_and_goes_once_mapped(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
+    try:
+        report = run(rig)
+        assert report.sent == {"customer": 3, "supplier": 1}
+        with rig.session_factory() as session:
+            roots = list_failures(session, "sandbox")
+        codes = {r.code for r in roots}
+        assert codes == {"unmapped_account"}
+        assert any("Open Nominal accounts" in r.fix for r in roots)
+        assert rig.package_counts()["invoices"] == 0
+
+        from app.services.mapping import set_mapping
+        from tests.send_fixtures import MAPPING
+
+        with rig.connector() as connector, rig.session_factory.begin() as session:
+            accounts = connector.list_accounts()
+            for ours, theirs in MAPPING.items():
+                set_mapping(session, connector.info, accounts, ours, theirs, actor="test")
+        assert run(rig).ok
+        assert rig.package_counts() == EXPECTED
+    finally:
+        rig.store.close()
+
+
+def test_cancel_stops_between_batches(rig: SendRig) -> None:
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def progress(step: object) -> None:
+        label = getattr(step, "current", "")
+        seen.append(label)
+        if label.startswith("Supplier"):
+            cancel.set()
+
+    report = run(rig, cancel=cancel, progress=progress)
+    assert report.cancelled
+    assert rig.package_counts()["invoices"] == 0
+    assert states(rig) == {"successful": 4, "waiting": 9}
+
+
+def test_preflight_predicts_the_send_exactly(rig: SendRig) -> None:
+    with rig.connector() as connector:
+        connector.store.add_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+        )
+        predicted = Preflight(rig.session_factory, connector).run()
+    assert states(rig) == {}  # pre-flight wrote nothing
+    report = run(rig)
+    assert dict(predicted.to_send) == dict(report.sent)
+    failed = {i.record_type: 0 for i in predicted.failures}
+    for item in predicted.failures:
+        failed[item.record_type] += 1
+    assert failed == dict(report.failed)
+    (root, held_back), *_ = predicted.root_causes()
+    assert root.problem is not None and root.problem.code == "would_duplicate"
+    assert {i.label for i in held_back} == {"Invoice INV-2", "Invoice INV-5", "Payment PAY-2"}
+
+
+def test_failure_actions(rig: SendRig) -> None:
+    with rig.connector() as connector:
+        connector.store.add_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Cara Heating")
+        )
+    run(rig)
+    with rig.session_factory() as session:
+        (root,) = list_failures(session, "sandbox")
+    with (
+        rig.session_factory.begin() as session,
+        pytest.raises(failure_actions.ActionRefused, match="give the package's id"),
+    ):
+        failure_actions.entered_manually(session, root.outbox_id, " ", actor="test")
+    with rig.session_factory.begin() as session:
+        assert (
+            failure_actions.do_not_send(
+                session, [root.outbox_id], actor="test", include_dependants=True
+            )
+            == 3
+        )
+    assert states(rig)["do_not_send"] == 3
+    with rig.session_factory.begin() as session:
+        assert failure_actions.retry(session, [root.outbox_id], actor="test") == 3
+    assert states(rig)["waiting"] == 3
+
+    export = rig.store.paths.root / "failures.csv"
+    run(rig)
+    with rig.session_factory() as session:
+        rows = failure_actions.export_failures(session, "sandbox", export)
+    assert rows == 3
+    text = export.read_text(encoding="utf-8")
+    assert "Cara Heating" in text and "held_back_by" in text
+
+
+def test_documents_are_never_updated_once_sent(rig: SendRig) -> None:
+    run(rig)
+    with rig.session_factory.begin() as session:
+        invoice = session.scalars(select(Document).where(Document.number == "INV-2")).one()
+        invoice.reference = "edited after sending"
+    report = run(rig)
+    assert report.requests == 0
+    assert rig.package_counts() == EXPECTED
