@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="pre-flight: say what would be sent or fail"
     )
     send.add_argument("--json", action="store_true")
+    send.add_argument(
+        "--progress", action="store_true", help="print each record as it is sent, to stderr"
+    )
 
     failures = commands.add_parser("failures", help="records that failed, with reason and fix")
     failures.add_argument("--json", action="store_true")
@@ -213,7 +216,12 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             return EXIT_FAILED if pre.failures else EXIT_OK
         from app.services.sending import Sender
 
-        report = Sender(store.session_factory, connector, actor="cli").run()
+        report = Sender(
+            store.session_factory,
+            connector,
+            actor="cli",
+            progress=_print_progress if args.progress else None,
+        ).run()
     lines = [f"Sent to {connector.info.name}:"]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
     if report.failed:
@@ -229,6 +237,11 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append("  nothing was waiting")
     _emit(args, report.to_json(), "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _print_progress(step: Any) -> None:
+    if step.current:
+        print(f"{step.done + 1}/{step.total} {step.current}", file=sys.stderr, flush=True)
 
 
 def cmd_failures(store: Store, args: argparse.Namespace) -> int:

@@ -245,7 +245,7 @@ def test_cancel_stops_between_batches(rig: SendRig) -> None:
     def progress(step: object) -> None:
         label = getattr(step, "current", "")
         seen.append(label)
-        if label.startswith("Supplier"):
+        if label.startswith("Supplier"):  # reported as the supplier batch goes out
             cancel.set()
 
     report = run(rig, cancel=cancel, progress=progress)

@@ -35,7 +35,7 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import record_event
-from app.services.drafts import BuiltDraft, DraftBuilder, Problem, record_label, remote_record_type
+from app.services.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
 from app.services.outbox import SEND_ORDER, sync_outbox
 from app.services.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
 from app.services.setup_state import LAST_SEND_AT, set_setting
@@ -287,7 +287,7 @@ class Sender:
             batches.append(current)
         return batches
 
-    def _prepare(self, entry_ids: list[int], done: int, total: int) -> list[_Ready]:
+    def _prepare(self, entry_ids: list[int]) -> list[_Ready]:
         """Build each row's draft; rows that cannot go are marked failed, the rest
         processing. Committed before any request, so a crash from here on leaves
         processing rows, which the next run treats as uncertain."""
@@ -295,18 +295,11 @@ class Sender:
         ready: list[_Ready] = []
         with self.session_factory.begin() as session:
             builder = DraftBuilder(session, self.package, self.connector.info.name, tax_rates)
-            for offset, entry_id in enumerate(entry_ids):
+            for entry_id in entry_ids:
                 entry = session.get(OutboxEntry, entry_id)
                 if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
                     continue
                 built = builder.build(entry)
-                if self.progress:
-                    label = (
-                        built.label
-                        if isinstance(built, BuiltDraft)
-                        else record_label(session, entry.record_type, entry.record_id)
-                    )
-                    self.progress(SendProgress(done + offset, total, label))
                 if isinstance(built, Problem):
                     self._mark_failed(
                         session, entry, built.code, built.field, built.reason, built.fix
@@ -331,9 +324,13 @@ class Sender:
         return ready
 
     def _send_batch(self, entry_ids: list[int], done: int = 0, total: int = 0) -> None:
-        ready = self._prepare(entry_ids, done, total)
+        ready = self._prepare(entry_ids)
         if not ready:
             return
+        if self.progress:
+            # Reported as the request goes out, after the rows are committed as processing.
+            more = f" and {len(ready) - 1} more" if len(ready) > 1 else ""
+            self.progress(SendProgress(done, total, ready[0].built.label + more))
         ids = [r.entry_id for r in ready]
         try:
             results = self._call(
