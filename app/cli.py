@@ -21,6 +21,7 @@ from app.logging_setup import configure_logging
 from app.secrets import NoKeyringError
 from app.services.errors import SetupError
 from app.services.store import Store, open_store
+from app.services.wizard_routing import Page
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
@@ -44,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Sandbox and opens the window",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log to the terminal too")
+    parser.add_argument(
+        "--page",
+        metavar="NAME",
+        choices=[page.value for page in Page],
+        help="open the window straight at one page (for support staff): "
+        + ", ".join(page.value for page in Page),
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     imp = commands.add_parser("import", help="import a CSV file from the job system")
@@ -82,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--package", required=True)
     setup.add_argument("--situation", required=True, choices=[s.value for s in Situation])
 
+    notify = commands.add_parser("notify", help="email settings for failure notices")
+    notify_commands = notify.add_subparsers(dest="notify_command", required=True)
+    nset = notify_commands.add_parser("set", help="set the SMTP server and recipients")
+    nset.add_argument("--host", required=True)
+    nset.add_argument("--port", type=int, default=587)
+    nset.add_argument("--no-starttls", action="store_true", help="do not upgrade to TLS")
+    nset.add_argument("--username", default="")
+    nset.add_argument("--sender", required=True)
+    nset.add_argument("--to", action="append", required=True, metavar="ADDRESS")
+    nset.add_argument(
+        "--password-stdin", action="store_true", help="read the SMTP password from stdin"
+    )
+    notify_commands.add_parser("show", help="show the email settings (never the password)")
+    notify_commands.add_parser("test", help="send a test email")
+
     mapping = commands.add_parser("map", help="show or set nominal account mappings")
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
@@ -106,7 +129,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.demo:
             return _with_demo(args, paths)
         if args.command is None:
-            return _open_window(paths)
+            return _open_window(paths, args.page)
         store = open_store(paths)
         configure_logging(paths.logs, args.verbose)
         try:
@@ -124,7 +147,7 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
     demo_paths = paths.demo()
     if args.command is None:
         prepare_demo(demo_paths).close()
-        return _open_window(demo_paths)
+        return _open_window(demo_paths, args.page)
     if not demo_paths.database.exists():
         prepare_demo(demo_paths).close()
     store = open_store(demo_paths)
@@ -135,10 +158,10 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
         store.close()
 
 
-def _open_window(paths: DataPaths) -> int:
+def _open_window(paths: DataPaths, page: str | None = None) -> int:
     from app.ui.launch import run_window  # Qt is imported only when a window is wanted
 
-    return run_window(paths)
+    return run_window(paths, page)
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -222,6 +245,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             actor="cli",
             progress=_print_progress if args.progress else None,
         ).run()
+    notice = _notify_after_send(store, connector.info.name, report)
     lines = [f"Sent to {connector.info.name}:"]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
     if report.failed:
@@ -235,8 +259,79 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append(f"Stopped: {report.stopped_reason}")
     if len(lines) == 1:
         lines.append("  nothing was waiting")
+    if notice:
+        lines.append(notice)
     _emit(args, report.to_json(), "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _notify_after_send(store: Store, package_name: str, report: Any) -> str:
+    from app.secrets import KeyringSecretStore
+    from app.services.failures import list_failures
+    from app.services.notify import load_settings, notify_failures
+
+    if report.ok:
+        return ""
+    with store.session_factory() as session:
+        settings = load_settings(session)
+        roots = list_failures(session, report.package)
+    return notify_failures(settings, KeyringSecretStore(), package_name, report, roots)
+
+
+def cmd_notify(store: Store, args: argparse.Namespace) -> int:
+    from app.secrets import KeyringSecretStore
+    from app.services.notify import (
+        NotifySettingsError,
+        SmtpSettings,
+        load_settings,
+        save_settings,
+        send_email,
+    )
+
+    secrets = KeyringSecretStore()
+    if args.notify_command == "set":
+        settings = SmtpSettings(
+            host=args.host,
+            port=args.port,
+            starttls=not args.no_starttls,
+            username=args.username,
+            sender=args.sender,
+            recipients=list(args.to),
+        )
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+        try:
+            with store.session_factory.begin() as session:
+                save_settings(session, settings, secrets, password)
+        except NotifySettingsError as exc:
+            raise SetupError(f"Email settings not saved: {exc}") from exc
+        print(f"Failure notices will be emailed to {', '.join(settings.recipients)}.")
+        return EXIT_OK
+    with store.session_factory() as session:
+        current = load_settings(session)
+    if current is None:
+        raise SetupError("Email is not set up; use `ledgerlink notify set`.")
+    if args.notify_command == "show":
+        print(
+            f"{current.host}:{current.port} "
+            f"{'STARTTLS' if current.starttls else 'no TLS'}, "
+            f"user {current.username or '(none)'}, from {current.sender}, "
+            f"to {', '.join(current.recipients)}"
+        )
+        return EXIT_OK
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["Subject"] = "Ledgerlink test message"
+    message["From"] = current.sender
+    message["To"] = ", ".join(current.recipients)
+    message.set_content("This is a test of Ledgerlink's failure notices. Nothing failed.")
+    try:
+        send_email(current, message, secrets)
+    except OSError as exc:  # smtplib errors are OSErrors
+        print(f"ledgerlink: the test email could not be sent: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Test email sent to {', '.join(current.recipients)}.")
+    return EXIT_OK
 
 
 def _print_progress(step: Any) -> None:
@@ -346,4 +441,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "links": cmd_links,
     "setup": cmd_setup,
     "map": cmd_map,
+    "notify": cmd_notify,
 }

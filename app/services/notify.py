@@ -1,0 +1,156 @@
+"""Email a notice after a send with failures.
+
+The SMTP settings (host, port, STARTTLS, sender, recipients, username) are ordinary
+settings; the password lives in the keyring under ``smtp.password``.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import asdict, dataclass, field
+from email.message import EmailMessage
+from email.utils import parseaddr
+
+from sqlalchemy.orm import Session
+
+from app.services.failures import FailureItem
+from app.services.sending import SendReport
+from app.services.setup_state import get_setting, set_setting
+from connectors.contract import SecretStore
+
+log = logging.getLogger(__name__)
+
+SETTING = "notify.smtp"
+PASSWORD_SECRET = "smtp.password"  # noqa: S105 - the keyring entry's name, not a password
+MAX_LISTED = 40
+
+
+class NotifySettingsError(ValueError):
+    """The email settings are incomplete or malformed."""
+
+
+@dataclass
+class SmtpSettings:
+    host: str
+    port: int = 587
+    starttls: bool = True
+    username: str = ""
+    sender: str = ""
+    recipients: list[str] = field(default_factory=list)
+
+    def validate(self) -> None:
+        if not self.host.strip():
+            raise NotifySettingsError(
+                "SMTP host: give the mail server's name, e.g. smtp.example.com"
+            )
+        if not 0 < self.port < 65536:
+            raise NotifySettingsError(f"SMTP port: {self.port} is not a port number (1–65535)")
+        for label, address in [
+            ("sender", self.sender),
+            *(("recipient", r) for r in self.recipients),
+        ]:
+            if "@" not in parseaddr(address)[1]:
+                raise NotifySettingsError(f"{label}: “{address}” is not an email address")
+        if not self.recipients:
+            raise NotifySettingsError("recipients: give at least one address to notify")
+
+
+def load_settings(session: Session) -> SmtpSettings | None:
+    data = get_setting(session, SETTING)
+    return SmtpSettings(**data) if data else None
+
+
+def save_settings(
+    session: Session, settings: SmtpSettings, secrets: SecretStore, password: str | None
+) -> None:
+    """Store the settings (validated); the password, when given, goes to the keyring."""
+    settings.validate()
+    set_setting(session, SETTING, asdict(settings))
+    if password is not None:
+        if password:
+            secrets.set(PASSWORD_SECRET, password)
+        else:
+            secrets.delete(PASSWORD_SECRET)
+
+
+def compose(
+    settings: SmtpSettings, package_name: str, report: SendReport, roots: list[FailureItem]
+) -> EmailMessage:
+    """The notice: what failed, why, and what to do, root causes first."""
+    failed = sum(1 + len(r.dependants) for r in roots)
+    message = EmailMessage()
+    message["Subject"] = f"Ledgerlink: {failed} record(s) could not be sent to {package_name}"
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    sent = sum(report.sent.values())
+    lines = [
+        f"Ledgerlink sent {sent} record(s) to {package_name}; {failed} could not be sent.",
+        "",
+    ]
+    if report.stopped_reason:
+        lines += [f"The send stopped early: {report.stopped_reason}", ""]
+    for root in roots[:MAX_LISTED]:
+        lines.append(f"• {root.label}")
+        lines.append(f"  Why: {root.reason}")
+        lines.append(f"  Fix: {root.fix}")
+        if root.dependants:
+            lines.append(f"  It holds back {len(root.dependants)} more record(s).")
+        lines.append("")
+    if len(roots) > MAX_LISTED:
+        lines.append(f"…and {len(roots) - MAX_LISTED} more. ")
+    lines.append("Open Ledgerlink's dashboard to see the full list and fix them.")
+    message.set_content("\n".join(lines))
+    return message
+
+
+def send_email(
+    settings: SmtpSettings,
+    message: EmailMessage,
+    secrets: SecretStore,
+    *,
+    tls_context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+) -> None:
+    """Deliver ``message``; raises ``smtplib.SMTPException`` or ``OSError`` on failure."""
+    with smtplib.SMTP(settings.host, settings.port, timeout=timeout) as smtp:
+        smtp.ehlo()
+        if settings.starttls:
+            smtp.starttls(context=tls_context or ssl.create_default_context())
+            smtp.ehlo()
+        if settings.username:
+            password = secrets.get(PASSWORD_SECRET) or ""
+            smtp.login(settings.username, password)
+        smtp.send_message(message)
+
+
+def notify_failures(
+    settings: SmtpSettings | None,
+    secrets: SecretStore,
+    package_name: str,
+    report: SendReport,
+    roots: list[FailureItem],
+    *,
+    tls_context: ssl.SSLContext | None = None,
+) -> str:
+    """Email the notice if there were failures and email is set up.
+
+    Returns what happened, in words for the log and the send summary; a mail problem
+    never fails the send itself.
+    """
+    if not roots:
+        return ""
+    if settings is None:
+        return "No email notice: email is not set up."
+    try:
+        send_email(
+            settings,
+            compose(settings, package_name, report, roots),
+            secrets,
+            tls_context=tls_context,
+        )
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        log.warning("failure notice not sent: %s", exc)
+        return f"The failure notice could not be emailed: {exc}"
+    return f"Failure notice emailed to {', '.join(settings.recipients)}."

@@ -1,0 +1,197 @@
+"""Failure notices are emailed through a real (local) SMTP server with STARTTLS."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from app.secrets import KeyringSecretStore
+from app.services.failures import list_failures
+from app.services.notify import (
+    NotifySettingsError,
+    SmtpSettings,
+    load_settings,
+    notify_failures,
+    save_settings,
+)
+from app.services.sending import SendReport
+from connectors.contract import ContactDraft, ContactRole
+from tests.conftest import MemoryKeyring
+from tests.send_fixtures import SendRig, build_rig
+
+
+@dataclass
+class Mailbox:
+    messages: list[Message] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    mailbox: Mailbox
+    client_context: ssl.SSLContext
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+    mailbox = Mailbox()
+
+    def authenticate(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        pair = (auth_data.login.decode(), auth_data.password.decode())
+        mailbox.logins.append(pair)
+        return AuthResult(success=pair == ("office", "s3cret-smtp-pass"), handled=False)
+
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=_free_port(),
+        tls_context=server_context,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        yield SmtpServer(controller.port, mailbox, client_context)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def failed_send(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> Iterator[tuple[SendRig, SendReport]]:
+    rig = build_rig(tmp_path / "data", memory_keyring)
+    with rig.connector() as connector:
+        connector.store.add_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+        )
+    report = rig.send()
+    assert isinstance(report, SendReport) and report.failed
+    yield rig, report
+    rig.store.close()
+
+
+def settings_for(server: SmtpServer) -> SmtpSettings:
+    return SmtpSettings(
+        host="127.0.0.1",
+        port=server.port,
+        starttls=True,
+        username="office",
+        sender="ledgerlink@example.com",
+        recipients=["accounts@example.com", "owner@example.com"],
+    )
+
+
+def test_failure_notice_is_emailed_over_starttls_with_the_keyring_password(
+    smtp_server: SmtpServer,
+    failed_send: tuple[SendRig, SendReport],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    rig, report = failed_send
+    secrets = KeyringSecretStore()
+    with rig.session_factory.begin() as session:
+        save_settings(session, settings_for(smtp_server), secrets, "s3cret-smtp-pass")
+    with rig.session_factory() as session:
+        settings = load_settings(session)
+        roots = list_failures(session, "sandbox")
+
+    outcome = notify_failures(
+        settings, secrets, "Sandbox", report, roots, tls_context=smtp_server.client_context
+    )
+
+    assert outcome == "Failure notice emailed to accounts@example.com, owner@example.com."
+    assert smtp_server.mailbox.logins == [("office", "s3cret-smtp-pass")]
+    (message,) = smtp_server.mailbox.messages
+    assert message["Subject"] == "Ledgerlink: 4 record(s) could not be sent to Sandbox"
+    body = message.get_payload(decode=True).decode()
+    assert "Customer “Ben Pipes” (C2)" in body
+    assert "Fix: " in body and "holds back 3 more record(s)" in body
+    # The password lives in the keyring only, never in the settings.
+    assert ("Ledgerlink", "smtp.password") in memory_keyring.entries
+    assert b"s3cret-smtp-pass" not in (rig.store.paths.database).read_bytes()
+
+
+def test_wrong_password_is_reported_not_raised(
+    smtp_server: SmtpServer, failed_send: tuple[SendRig, SendReport]
+) -> None:
+    rig, report = failed_send
+    secrets = KeyringSecretStore()
+    secrets.set("smtp.password", "wrong-password")
+    with rig.session_factory() as session:
+        roots = list_failures(session, "sandbox")
+    outcome = notify_failures(
+        settings_for(smtp_server),
+        secrets,
+        "Sandbox",
+        report,
+        roots,
+        tls_context=smtp_server.client_context,
+    )
+    assert outcome.startswith("The failure notice could not be emailed")
+    assert smtp_server.mailbox.messages == []
+
+
+def test_nothing_is_sent_without_failures(smtp_server: SmtpServer) -> None:
+    assert (
+        notify_failures(
+            settings_for(smtp_server),
+            KeyringSecretStore(),
+            "Sandbox",
+            SendReport.__new__(SendReport),
+            [],
+        )
+        == ""
+    )
+    assert smtp_server.mailbox.messages == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"host": " "}, "SMTP host"),
+        ({"port": 70000}, "70000 is not a port number"),
+        ({"sender": "office"}, "sender: “office” is not an email address"),
+        ({"recipients": []}, "at least one address"),
+        ({"recipients": ["a@example.com", "bob"]}, "recipient: “bob”"),
+    ],
+)
+def test_bad_settings_are_refused_by_field(change: dict[str, Any], message: str) -> None:
+    settings = SmtpSettings(
+        host="smtp.example.com", sender="a@example.com", recipients=["b@example.com"]
+    )
+    for key, value in change.items():
+        setattr(settings, key, value)
+    with pytest.raises(NotifySettingsError, match=message):
+        settings.validate()
