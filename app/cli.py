@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--package", required=True)
     setup.add_argument("--situation", required=True, choices=[s.value for s in Situation])
 
+    changes = commands.add_parser(
+        "changes", help="records changed after they were sent: change them by hand"
+    )
+    changes.add_argument("--json", action="store_true")
+    change_commands = changes.add_subparsers(dest="changes_command")
+    cconfirm = change_commands.add_parser("confirm", help="say a change is made in the package")
+    cconfirm.add_argument("id", type=int, nargs="+")
+
     notify = commands.add_parser("notify", help="email settings for failure notices")
     notify_commands = notify.add_subparsers(dest="notify_command", required=True)
     nset = notify_commands.add_parser("set", help="set the SMTP server and recipients")
@@ -334,6 +342,35 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_changes(store: Store, args: argparse.Namespace) -> int:
+    from app.services.pending_changes import confirm, list_pending
+
+    if args.changes_command == "confirm":
+        try:
+            with store.session_factory.begin() as session:
+                for change_id in args.id:
+                    confirm(session, change_id, actor="cli")
+        except ValueError as exc:
+            raise SetupError(f"Nothing confirmed: {exc}.") from exc
+        print(f"Confirmed {len(args.id)} change(s); the next import takes the new details.")
+        return EXIT_OK
+    with store.session_factory() as session:
+        items = list_pending(session)
+    lines: list[str] = []
+    for item in items:
+        lines.append(f"#{item.id} {item.label} (from {item.source or 'an import'}):")
+        for change in item.changes:
+            lines.append(f"    {change.field}: “{change.before}” → “{change.after}”")
+    if lines:
+        lines.append("Make these changes in your package, then `ledgerlink changes confirm ID`.")
+    _emit(
+        args,
+        {"changes": [i.to_json() for i in items]},
+        "\n".join(lines) or "Nothing to change by hand.",
+    )
+    return EXIT_OK
+
+
 def _print_progress(step: Any) -> None:
     if step.current:
         print(f"{step.done + 1}/{step.total} {step.current}", file=sys.stderr, flush=True)
@@ -442,4 +479,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "setup": cmd_setup,
     "map": cmd_map,
     "notify": cmd_notify,
+    "changes": cmd_changes,
 }

@@ -368,3 +368,28 @@ class AuditEvent(Base):
     record_type: Mapped[str] = mapped_column(String(20), default="")
     record_id: Mapped[int | None]
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class PendingChange(Base):
+    """A change the job system made to a record already sent.
+
+    Sending is insert-only, so the package keeps the old details until the user changes
+    them by hand and confirms. Our record also stays as sent until then; the next import
+    after the confirmation applies the new values.
+    """
+
+    __tablename__ = "pending_changes"
+    __table_args__ = (Index("ix_pending_changes_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_type: Mapped[RecordType] = mapped_column(_enum(RecordType))
+    record_id: Mapped[int]
+    label: Mapped[str] = mapped_column(String(250))
+    #: JSON list of {"field", "before", "after"}.
+    changes: Mapped[str] = mapped_column(Text)
+    values_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(250), default="")
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_by: Mapped[str] = mapped_column(String(32), default="")
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

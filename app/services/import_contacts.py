@@ -19,6 +19,7 @@ from app.services.import_support import (
     sent_record_ids,
     update_rows,
 )
+from app.services.pending_changes import ChangeTracker, FieldChange
 
 #: The contact fields a file may set, in the order of the documented layout.
 FIELDS: tuple[str, ...] = (
@@ -69,6 +70,7 @@ class ContactImport:
         self.fields = [name for name in FIELDS if table.has(name)]
         self._new: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
+        self.tracker = ChangeTracker(session, RecordType(kind.value), report.file)
 
     def check(self) -> None:
         rows = self._read_rows()
@@ -78,6 +80,7 @@ class ContactImport:
             RecordType(self.kind.value),
             [contact_id for contact_id, _ in existing.values()],
         )
+        self.tracker.load(sent)
         for row in rows:
             found = existing.get(row.ref)
             if found is None:
@@ -94,7 +97,12 @@ class ContactImport:
             changed = changed_fields(stored, row.values, self.fields)
             if not changed:
                 self.report.unchanged += 1
-            elif contact_id in sent:
+            elif contact_id in sent and not self.tracker.confirmed(
+                contact_id, self._field_changes(stored, row.values, changed)
+            ):
+                changes = self._field_changes(stored, row.values, changed)
+                if self.tracker.known(contact_id, changes) is None:
+                    self.tracker.note(contact_id, f"{self.kind.value} {row.ref}", changes)
                 self.report.already_sent.append(
                     AlreadySent(
                         row.line, row.ref, f"{SENT_MESSAGE} (the file changes {', '.join(changed)})"
@@ -152,6 +160,14 @@ class ContactImport:
                 found[ref] = (contact_id, tuple(values))
         return found
 
+    def _field_changes(
+        self, stored: tuple[str, ...], values: tuple[str, ...], changed: list[str]
+    ) -> list[FieldChange]:
+        before = dict(zip(self.fields, stored, strict=True))
+        after = dict(zip(self.fields, values, strict=True))
+        return [FieldChange(name, before[name], after[name]) for name in changed]
+
     def write(self) -> None:
+        self.tracker.write("import")
         insert_rows(self.session, Contact, self._new)
         update_rows(self.session, Contact, self._updates)

@@ -45,6 +45,7 @@ from app.services.import_support import (
     sum_by,
     update_rows,
 )
+from app.services.pending_changes import ChangeTracker, FieldChange
 
 #: Document-level columns per kind: every row of one document must agree on these.
 HEADER_COLUMNS: dict[DocumentKind, tuple[str, ...]] = {
@@ -133,6 +134,8 @@ class DocumentImport:
         self.report = report
         self.kind = kind
         self.noun = kind.value.replace("_", " ")
+        self._noun = "Invoice" if kind is DocumentKind.INVOICE else "Credit note"
+        self.tracker = ChangeTracker(session, RecordType(kind.value), report.file)
         self._new: list[tuple[dict[str, Any], list[_Line]]] = []
         self._updates: list[tuple[dict[str, Any], list[_Line]]] = []
 
@@ -150,6 +153,7 @@ class DocumentImport:
         sent = sent_record_ids(
             self.session, RecordType(self.kind.value), [s.id for s in stored.values()]
         )
+        self.tracker.load(sent)
         # The file's values win for every document that is not already sent.
         replaced = {number for number, s in stored.items() if s.id not in sent}
         to_write = [d for d in drafts.values() if d.number not in stored or d.number in replaced]
@@ -431,9 +435,18 @@ class DocumentImport:
         ]
         if lines != stored.lines:
             changed.append("lines")
+        lines_before, lines_after = _describe_lines(stored.lines), _describe_lines(lines)
         if not changed:
             self.report.unchanged += 1
         elif stored.id in sent:
+            changes = _field_changes(changed, stored, header, lines_before, lines_after)
+            listed = self.tracker.known(stored.id, changes)
+            if listed is not None and listed.confirmed_at is not None:
+                # Already changed by hand in the package; our copy keeps what was sent.
+                self.report.unchanged += 1
+                return
+            if listed is None:
+                self.tracker.note(stored.id, f"{self._noun} {draft.number}", changes)
             self.report.already_sent.append(
                 AlreadySent(
                     draft.first_line,
@@ -448,6 +461,7 @@ class DocumentImport:
     # -------------------------------------------------------------------- writing
 
     def write(self) -> None:
+        self.tracker.write("import")
         insert_rows(self.session, Document, [row for row, _ in self._new])
         new_ids = ids_by_key(
             self.session,
@@ -482,3 +496,38 @@ class DocumentImport:
             for line_no, line in enumerate(doc_lines, start=1)
         ]
         insert_rows(self.session, DocumentLine, lines)
+
+
+def _describe_lines(lines: tuple[tuple[object, ...], ...]) -> str:
+    """Lines as a bookkeeper reads them: description × quantity @ price, VAT rate."""
+    return "; ".join(
+        f"{desc} × {_plain(qty)} @ {Decimal(str(price)):.2f} ({_plain(rate)}% VAT)"
+        for desc, qty, price, _account, rate, _vat in lines
+    )
+
+
+def _field_changes(
+    changed: list[str],
+    stored: _Stored,
+    header: tuple[object, ...],
+    lines_before: str,
+    lines_after: str,
+) -> list[FieldChange]:
+    before = dict(zip(_STORED, stored.header, strict=True))
+    after = dict(zip(_STORED, header, strict=True))
+    changes = []
+    for name in changed:
+        if name == "lines":
+            changes.append(FieldChange("lines", lines_before, lines_after))
+        else:
+            changes.append(FieldChange(name, _text(before[name]), _text(after[name])))
+    return changes
+
+
+def _plain(value: object) -> str:
+    """20.00 → "20", 1.5000 → "1.5" (never "2E+1")."""
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import (
     AccountKind,
+    Document,
     DocumentKind,
     Payment,
     PaymentAllocation,
@@ -36,6 +37,7 @@ from app.services.import_support import (
     sum_by,
     update_rows,
 )
+from app.services.pending_changes import ChangeTracker, FieldChange
 
 #: Payment-level columns: every row of one payment must agree on these.
 HEADER_COLUMNS = ("date", "customer_ref", "amount", "method", "bank_code")
@@ -85,6 +87,8 @@ class PaymentImport:
         self.session = session
         self.table = table
         self.report = report
+        self._noun = "Payment"
+        self.tracker = ChangeTracker(session, RecordType.PAYMENT, report.file)
         self._new: list[tuple[dict[str, Any], list[tuple[int, Decimal]]]] = []
         self._updates: list[tuple[dict[str, Any], list[tuple[int, Decimal]]]] = []
 
@@ -100,6 +104,7 @@ class PaymentImport:
             self._check_payment(draft, customers)
         stored = self._stored(drafts)
         sent = sent_record_ids(self.session, RecordType.PAYMENT, [s.id for s in stored.values()])
+        self.tracker.load(sent)
         # The file's allocations replace those of every payment that is not already sent.
         replaced = {reference for reference, s in stored.items() if s.id not in sent}
         to_write = [
@@ -337,9 +342,20 @@ class PaymentImport:
         ]
         if dict(allocations) != stored.allocations:
             changed.append("allocations")
+        numbers = self._invoice_numbers([*stored.allocations, *dict(allocations)])
+        lines_before = _describe(stored.allocations, numbers)
+        lines_after = _describe(dict(allocations), numbers)
         if not changed:
             self.report.unchanged += 1
         elif stored.id in sent:
+            changes = _field_changes(changed, stored, header, lines_before, lines_after)
+            listed = self.tracker.known(stored.id, changes)
+            if listed is not None and listed.confirmed_at is not None:
+                # Already changed by hand in the package; our copy keeps what was sent.
+                self.report.unchanged += 1
+                return
+            if listed is None:
+                self.tracker.note(stored.id, f"{self._noun} {draft.reference}", changes)
             self.report.already_sent.append(
                 AlreadySent(
                     draft.first_line,
@@ -353,7 +369,14 @@ class PaymentImport:
 
     # -------------------------------------------------------------------- writing
 
+    def _invoice_numbers(self, ids: list[int]) -> dict[int, str]:
+        rows = self.session.execute(
+            select(Document.id, Document.number).where(Document.id.in_(ids))
+        )
+        return {row.id: row.number for row in rows}
+
     def write(self) -> None:
+        self.tracker.write("import")
         insert_rows(self.session, Payment, [row for row, _ in self._new])
         new_ids = ids_by_key(
             self.session, Payment.id, Payment.reference, [row["reference"] for row, _ in self._new]
@@ -377,3 +400,30 @@ class PaymentImport:
             for doc_id, amount in payment_allocations
         ]
         insert_rows(self.session, PaymentAllocation, allocations)
+
+
+def _describe(allocations: dict[int, Decimal], numbers: dict[int, str]) -> str:
+    return "; ".join(
+        f"{numbers.get(doc_id, doc_id)}: {amount:.2f}" for doc_id, amount in allocations.items()
+    )
+
+
+def _field_changes(
+    changed: list[str],
+    stored: _Stored,
+    header: tuple[object, ...],
+    before_allocations: str,
+    after_allocations: str,
+) -> list[FieldChange]:
+    before = dict(zip(_STORED, stored.header, strict=True))
+    after = dict(zip(_STORED, header, strict=True))
+    return [
+        FieldChange(name, before_allocations, after_allocations)
+        if name == "allocations"
+        else FieldChange(
+            name,
+            "" if before[name] is None else str(before[name]),
+            "" if after[name] is None else str(after[name]),
+        )
+        for name in changed
+    ]

@@ -1,0 +1,187 @@
+"""The "change this by hand in your package" list.
+
+Sending is insert-only: when the job system changes a record Ledgerlink already sent,
+the import leaves our copy as it was sent and records the change here, field by field.
+The user makes the same change in the package by hand and confirms it; the next import
+of that record then takes the new values (nothing is sent again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import PendingChange, RecordType, utcnow
+from app.services.audit import record_event
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: str
+    after: str
+
+
+def values_hash(changes: Iterable[FieldChange]) -> str:
+    """A stable hash of the new values, so the same change is recorded only once."""
+    encoded = json.dumps([[c.field, c.after] for c in changes], sort_keys=True)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+class ChangeTracker:
+    """Used by one import: notes changes to sent records and says which are confirmed.
+
+    ``confirmed(record_id, changes)`` is true when the user already confirmed exactly
+    these new values, so the import may now apply them to our copy.
+    """
+
+    def __init__(self, session: Session, record_type: RecordType, source: str) -> None:
+        self.session = session
+        self.record_type = record_type
+        self.source = source
+        self._by_record: dict[int, list[PendingChange]] = {}
+        self._to_note: list[tuple[int, str, list[FieldChange]]] = []
+        self._to_apply: list[PendingChange] = []
+
+    def load(self, record_ids: Iterable[int]) -> None:
+        ids = list(record_ids)
+        for start in range(0, len(ids), 500):
+            for change in self.session.scalars(
+                select(PendingChange).where(
+                    PendingChange.record_type == self.record_type,
+                    PendingChange.record_id.in_(ids[start : start + 500]),
+                    PendingChange.applied_at.is_(None),
+                )
+            ):
+                self._by_record.setdefault(change.record_id, []).append(change)
+
+    def confirmed(self, record_id: int, changes: list[FieldChange]) -> bool:
+        wanted = values_hash(changes)
+        for change in self._by_record.get(record_id, []):
+            if change.values_hash == wanted and change.confirmed_at is not None:
+                self._to_apply.append(change)
+                return True
+        return False
+
+    def known(self, record_id: int, changes: list[FieldChange]) -> PendingChange | None:
+        """The change with exactly these new values already on the list, if any."""
+        wanted = values_hash(changes)
+        for change in self._by_record.get(record_id, []):
+            if change.values_hash == wanted:
+                return change
+        return None
+
+    def note(self, record_id: int, label: str, changes: list[FieldChange]) -> None:
+        self._to_note.append((record_id, label, changes))
+
+    @property
+    def noted(self) -> int:
+        return len(self._to_note)
+
+    def write(self, actor: str) -> None:
+        """Record new changes and mark applied ones (inside the import's transaction)."""
+        now = utcnow()
+        for change in self._to_apply:
+            change.applied_at = now
+            record_event(
+                self.session,
+                actor=actor,
+                action="pending_change_applied",
+                record_type=change.record_type.value,
+                record_id=change.record_id,
+            )
+        for record_id, label, changes in self._to_note:
+            wanted = values_hash(changes)
+            open_changes = self._by_record.get(record_id, [])
+            if any(c.values_hash == wanted for c in open_changes):
+                continue  # already listed (or confirmed and waiting to be applied)
+            for superseded in (c for c in open_changes if c.confirmed_at is None):
+                self.session.delete(superseded)  # the job system changed it again
+            self.session.add(
+                PendingChange(
+                    record_type=self.record_type,
+                    record_id=record_id,
+                    label=label,
+                    changes=json.dumps([c.__dict__ for c in changes]),
+                    values_hash=wanted,
+                    source=self.source,
+                    detected_at=now,
+                )
+            )
+            record_event(
+                self.session,
+                actor=actor,
+                action="changed_after_send",
+                record_type=self.record_type.value,
+                record_id=record_id,
+                changes=[c.__dict__ for c in changes],
+            )
+
+
+@dataclass(frozen=True)
+class PendingChangeItem:
+    id: int
+    record_type: str
+    record_id: int
+    label: str
+    changes: list[FieldChange]
+    source: str
+    detected_at: datetime
+    confirmed_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "record_type": self.record_type,
+            "record_id": self.record_id,
+            "label": self.label,
+            "changes": [c.__dict__ for c in self.changes],
+            "source": self.source,
+            "detected_at": self.detected_at.isoformat(),
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+        }
+
+
+def list_pending(session: Session, *, include_confirmed: bool = False) -> list[PendingChangeItem]:
+    """Changes still to make by hand (and, optionally, those confirmed but not applied)."""
+    query = select(PendingChange).where(PendingChange.applied_at.is_(None))
+    if not include_confirmed:
+        query = query.where(PendingChange.confirmed_at.is_(None))
+    return [
+        PendingChangeItem(
+            id=row.id,
+            record_type=row.record_type.value,
+            record_id=row.record_id,
+            label=row.label,
+            changes=[FieldChange(**c) for c in json.loads(row.changes)],
+            source=row.source,
+            detected_at=row.detected_at,
+            confirmed_at=row.confirmed_at,
+        )
+        for row in session.scalars(query.order_by(PendingChange.detected_at, PendingChange.id))
+    ]
+
+
+def confirm(session: Session, change_id: int, *, actor: str) -> PendingChange:
+    """The user has made this change in the package by hand."""
+    change = session.get(PendingChange, change_id)
+    if change is None or change.applied_at is not None:
+        raise ValueError(f"there is no open change #{change_id}")
+    if change.confirmed_at is None:
+        change.confirmed_at = utcnow()
+        change.confirmed_by = actor[:32]
+        record_event(
+            session,
+            actor=actor,
+            action="pending_change_confirmed",
+            record_type=change.record_type.value,
+            record_id=change.record_id,
+        )
+    return change
