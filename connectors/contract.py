@@ -383,6 +383,11 @@ class Connector(ABC):
             return self.create_document(draft, item.idempotency_key)
         return self.create_payment(draft, item.idempotency_key)
 
+    def document_numbers(self, doc_type: DocumentType) -> set[str] | None:
+        """Every document number of a type the package holds, for the pre-flight check;
+        ``None`` where listing them would cost more than the check is worth."""
+        return None
+
     def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
         """Contacts whose name equals ``name`` exactly. Override where the API can search."""
         return [c for c in self.iter_contacts(role) if c.name == name]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,7 +27,7 @@ from app.services.failures import list_failures
 from app.services.linking import LinkChange, apply_links
 from app.services.preflight import Preflight
 from app.services.sending import SendReport
-from connectors.contract import ContactDraft, ContactRole
+from connectors.contract import ContactDraft, ContactRole, DocumentDraft, RemoteRecordType
 from connectors.sandbox.faults import Operation
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import EXPECTED, SendRig, build_rig
@@ -314,3 +317,73 @@ def test_documents_are_never_updated_once_sent(rig: SendRig) -> None:
     report = run(rig)
     assert report.requests == 0
     assert rig.package_counts() == EXPECTED
+
+
+def test_preflight_catches_a_document_number_the_package_already_has(rig: SendRig) -> None:
+    run(rig)
+    with rig.session_factory.begin() as session:
+        from app.db.models import DocumentKind, DocumentLine, NominalAccount
+
+        sales = session.scalars(select(NominalAccount).where(NominalAccount.code == "SALES")).one()
+        ben = session.scalars(select(Contact).where(Contact.account_ref == "C2")).one()
+        clash = Document(
+            kind=DocumentKind.INVOICE, number="INV-9", date=date(2026, 2, 1), contact=ben
+        )
+        clash.lines.append(
+            DocumentLine(
+                line_no=1,
+                description="Extra",
+                quantity=Decimal(1),
+                unit_price=Decimal(10),
+                nominal_account=sales,
+                vat_rate=Decimal(20),
+                vat_amount=Decimal("2.00"),
+            )
+        )
+        session.add(clash)
+    with rig.connector() as connector:
+        theirs = replace(_invoice_draft(connector), number="INV-9")
+        connector.create_document(theirs, "typed-by-hand")
+        report = Preflight(rig.session_factory, connector).run()
+    (item,) = report.failures
+    assert item.label == "Invoice INV-9"
+    assert item.problem is not None and item.problem.code == "duplicate_number"
+    assert "already has an invoice numbered INV-9" in item.problem.reason
+    assert "Entered manually" in item.problem.fix
+
+
+def _invoice_draft(connector: object) -> DocumentDraft:
+    from connectors.contract import DocumentType, LineDraft
+
+    ben = connector.find_existing(RemoteRecordType.CUSTOMER, "C2")  # type: ignore[attr-defined]
+    line = LineDraft(
+        "Typed by hand",
+        Decimal(1),
+        Decimal(5),
+        Decimal("5.00"),
+        "SBX-A4000",
+        "T1",
+        Decimal(20),
+        Decimal("1.00"),
+    )
+    return DocumentDraft(
+        type=DocumentType.INVOICE, number="X", date=date(2026, 2, 1), contact_ref=ben, lines=(line,)
+    )
+
+
+def test_failures_say_which_page_fixes_them(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
+    try:
+        with rig.connector() as connector:
+            connector.store.add_contact(
+                ContactDraft(
+                    role=ContactRole.SUPPLIER, our_ref="", name="Midland Plumbers Merchants"
+                )
+            )
+        run(rig)
+        with rig.session_factory() as session:
+            pages = {(r.code, r.fix_page) for r in list_failures(session, "sandbox")}
+        assert ("duplicate_name", "link-suppliers") in pages
+        assert ("unmapped_account", "nominal-accounts") in pages
+    finally:
+        rig.store.close()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import OutboxEntry, SendState
+from app.db.models import OutboxEntry, RecordType, SendState
 from app.services.drafts import record_label
 
 
@@ -25,6 +25,9 @@ class FailureItem:
     reason: str
     fix: str
     attempts: int
+    #: The wizard page where the fix is made (its CLI page name), or "" when the fix is
+    #: made in the package or in the job system.
+    fix_page: str = ""
     dependants: list[FailureItem] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -39,8 +42,26 @@ class FailureItem:
             "reason": self.reason,
             "fix": self.fix,
             "attempts": self.attempts,
+            "fix_page": self.fix_page,
             "dependants": [d.to_json() for d in self.dependants],
         }
+
+
+_ACCOUNT_CODES = frozenset(
+    {"unmapped_account", "unknown_account", "wrong_account_type", "not_a_bank_account"}
+)
+_CONTACT_CODES = frozenset({"would_duplicate", "duplicate_name", "unknown_contact"})
+
+
+def fix_page(code: str, record_type: RecordType) -> str:
+    """Where in the wizard a failure with this code is fixed ("" if not in Ledgerlink)."""
+    if code in _ACCOUNT_CODES:
+        return "nominal-accounts"
+    if code in _CONTACT_CODES:
+        return "link-suppliers" if record_type is RecordType.SUPPLIER else "link-customers"
+    if code == "before_cutoff":
+        return "review-and-send"
+    return ""
 
 
 def list_failures(session: Session, package: str) -> list[FailureItem]:
@@ -70,6 +91,7 @@ def list_failures(session: Session, package: str) -> list[FailureItem]:
             reason=row.error_reason,
             fix=row.error_fix,
             attempts=row.attempts,
+            fix_page=fix_page(row.error_code, row.record_type),
         )
         for row in rows
     }

@@ -28,6 +28,7 @@ from connectors.contract import (
     ContactDraft,
     ContactRole,
     DocumentDraft,
+    DocumentType,
     PaymentDraft,
     RemoteContact,
 )
@@ -118,6 +119,7 @@ class Preflight:
         self.session_factory = session_factory
         self.connector = connector
         self.info = connector.info
+        self._document_numbers: dict[DocumentType, set[str] | None] = {}
 
     def run(self) -> PreflightReport:
         report = PreflightReport(package=self.info.key)
@@ -156,6 +158,11 @@ class Preflight:
             session.rollback()
             session.close()
         return report
+
+    def _numbers(self, doc_type: DocumentType) -> set[str] | None:
+        if doc_type not in self._document_numbers:
+            self._document_numbers[doc_type] = self.connector.document_numbers(doc_type)
+        return self._document_numbers[doc_type]
 
     def _candidates(self, session: Session, report: PreflightReport) -> list[OutboxEntry]:
         rows = session.scalars(
@@ -223,6 +230,17 @@ class Preflight:
                 fix=f"Ask your accountant to move the lock date in {self.info.name}, or "
                 "choose “Entered manually” if it is already in the books.",
             )
+        if isinstance(draft, DocumentDraft):
+            numbers = self._numbers(draft.type)
+            if numbers is not None and draft.number in numbers:
+                kind = "an invoice" if draft.type is DocumentType.INVOICE else "a credit note"
+                return Problem(
+                    code="duplicate_number",
+                    field="number",
+                    reason=f"{self.info.name} already has {kind} numbered {draft.number}.",
+                    fix="If it is this same document, entered by hand, choose “Entered "
+                    "manually” and give its id; if not, renumber it in your job system.",
+                )
         wanted = (
             [line.account_id for line in draft.lines]
             if isinstance(draft, DocumentDraft)

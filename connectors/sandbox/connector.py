@@ -28,6 +28,7 @@ from connectors.contract import (
     ContactDraft,
     ContactRole,
     DocumentDraft,
+    DocumentType,
     LockDates,
     PackageInfo,
     PaymentDraft,
@@ -138,6 +139,10 @@ class SandboxConnector(Connector):
         ref = self.store.create_payment(draft, idempotency_key)
         self.faults.after_write(Operation.CREATE_PAYMENT, ref)
         return ref
+
+    def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        self.faults.before(Operation.LIST_DOCUMENTS)
+        return self.store.document_numbers(doc_type)
 
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
         self.faults.before(Operation.FIND_EXISTING)

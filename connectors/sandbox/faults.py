@@ -41,6 +41,7 @@ class Operation(StrEnum):
     GET_CONTACT = "get_contact"
     FIND_CONTACTS_BY_NAME = "find_contacts_by_name"
     FIND_EXISTING = "find_existing"
+    LIST_DOCUMENTS = "list_documents"
     LOCK_DATES = "lock_dates"
     CREATE_CONTACT = "create_contact"
     CREATE_DOCUMENT = "create_document"

@@ -475,6 +475,13 @@ class SandboxStore:
             )
             return [_contact_view(row) for row in rows]
 
+    def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        """Every number of one document type (one indexed query)."""
+        with self._reading() as session:
+            return set(
+                session.scalars(select(DocumentRow.number).where(DocumentRow.type == doc_type))
+            )
+
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
         """Contacts by our account reference, documents by number (per type), payments by
         reference; ``None`` when there is no such record."""
