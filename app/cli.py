@@ -252,6 +252,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             connector,
             actor="cli",
             progress=_print_progress if args.progress else None,
+            lock_path=store.paths.send_lock,
         ).run()
     notice = _notify_after_send(store, connector.info.name, report)
     lines = [f"Sent to {connector.info.name}:"]

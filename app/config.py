@@ -43,6 +43,11 @@ class DataPaths:
         return self.root / "logs"
 
     @property
+    def send_lock(self) -> Path:
+        """Held while a send runs, so two never overlap (see app.services.send_lock)."""
+        return self.root / "send.lock"
+
+    @property
     def database_url(self) -> str:
         """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the SQLite file."""
         return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{self.database}"

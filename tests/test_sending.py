@@ -26,6 +26,7 @@ from app.services import failure_actions
 from app.services.failures import list_failures
 from app.services.linking import LinkChange, apply_links
 from app.services.preflight import Preflight
+from app.services.send_lock import SendInProgress, SendLock
 from app.services.sending import SendReport
 from connectors.contract import ContactDraft, ContactRole, DocumentDraft, RemoteRecordType
 from connectors.sandbox.faults import Operation
@@ -387,3 +388,15 @@ def test_failures_say_which_page_fixes_them(tmp_path: Path, memory_keyring: Memo
         assert ("unmapped_account", "nominal-accounts") in pages
     finally:
         rig.store.close()
+
+
+def test_only_one_send_runs_at_a_time(rig: SendRig) -> None:
+    lock = rig.store.paths.send_lock
+    with SendLock(lock):
+        report = run(rig, lock_path=lock)
+        assert "Another send is already running" in report.stopped_reason
+        assert states(rig) == {}  # touched nothing, not even the outbox
+        with pytest.raises(SendInProgress):
+            SendLock(lock).__enter__()
+    assert run(rig, lock_path=lock).ok  # released with its holder
+    assert rig.package_counts() == EXPECTED

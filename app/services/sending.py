@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import or_, select
@@ -38,6 +39,7 @@ from app.services.audit import record_event
 from app.services.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
 from app.services.outbox import SEND_ORDER, sync_outbox
 from app.services.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
+from app.services.send_lock import SendInProgress, SendLock
 from app.services.setup_state import LAST_SEND_AT, set_setting
 from connectors.contract import BatchItem, Connector, RemoteTaxRate
 from connectors.errors import (
@@ -142,6 +144,7 @@ class Sender:
         clock: Callable[[], float] | None = None,
         backoff: Backoff | None = None,
         max_attempts: int = 5,
+        lock_path: Path | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.connector = connector
@@ -159,11 +162,27 @@ class Sender:
         self.max_attempts = max_attempts
         self.report = SendReport(package=self.package, started_at=utcnow())
         self._tax_rates: list[RemoteTaxRate] | None = None
+        self.lock_path = lock_path
 
     # ------------------------------------------------------------------ the run
 
     def run(self) -> SendReport:
-        """Recover, resolve uncertain rows, then send every waiting row in order."""
+        """Recover, resolve uncertain rows, then send every waiting row in order.
+
+        With ``lock_path``, only one send runs at a time for the data folder; a second
+        one stops at once with ``stopped_reason`` saying so and touches nothing.
+        """
+        if self.lock_path is None:
+            return self._run()
+        try:
+            with SendLock(self.lock_path):
+                return self._run()
+        except SendInProgress as busy:
+            self.report.stopped_reason = str(busy)
+            self.report.finished_at = utcnow()
+            return self.report
+
+    def _run(self) -> SendReport:
         try:
             self.recover_interrupted()
             with self.session_factory.begin() as session:
