@@ -114,12 +114,16 @@ def test_killed_sends_never_duplicate_or_lose(tmp_path: Path) -> None:
             assert process.stderr is not None
             # Kill after a random number of batches have gone out: a random point in the send.
             target = rng.randint(1, 12)
-            for seen, _line in enumerate(process.stderr, start=1):
+            output: list[str] = []
+            for seen, line in enumerate(process.stderr, start=1):
+                output.append(line)
                 if seen >= target:
                     process.send_signal(signal.SIGKILL)
                     break
             process.wait(timeout=60)
             if process.returncode != -signal.SIGKILL:
+                if process.returncode not in (0, 1):
+                    pytest.fail(f"send exited {process.returncode}:\n{''.join(output)}")
                 break  # it finished before this kill point
             kills += 1
             left_processing += _count(root, SendState.PROCESSING) > 0
