@@ -1,0 +1,147 @@
+"""The command line, as support staff and scripts use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import EXIT_FAILED, EXIT_OK, EXIT_SETUP, main
+
+GOOD = (
+    "account_ref,name,town,email\n"
+    "C1,Ada Boilers Ltd,Leicester,ada@example.com\n"
+    "C2,Ben Pipes,Derby,\n"
+)
+BAD = (
+    "Account Ref;Name;Email\n"
+    "C1;Ada Boilers Ltd;ada@example.com\n"
+    ";No Reference Ltd;x@example.com\n"
+    "C3;" + "N" * 201 + ";c3@example.com\n"
+)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bad_rows_write_nothing_and_name_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    bad = tmp_path / "customers.csv"
+    bad.write_text(BAD, encoding="utf-8")
+
+    code, out, _ = run(capsys, "--data-dir", str(data), "import", "customers", str(bad), "--json")
+
+    assert code == EXIT_FAILED
+    report = json.loads(out)
+    assert report["ok"] is False and report["added"] == 0
+    located = {(e["line"], e["column"]) for e in report["errors"]}
+    assert located == {(3, "Account Ref"), (4, "Name")}
+    code, out, _ = run(capsys, "--data-dir", str(data), "status", "--json")
+    assert code == EXIT_OK
+    assert json.loads(out)["records"]["customer"] == 0
+
+
+def test_good_file_imports_and_status_counts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    good = tmp_path / "customers.csv"
+    good.write_text(GOOD, encoding="utf-8")
+
+    code, out, _ = run(capsys, "--data-dir", str(data), "import", "customers", str(good))
+    assert code == EXIT_OK
+    assert "2" in out
+
+    code, out, _ = run(capsys, "--data-dir", str(data), "status", "--json")
+    status = json.loads(out)
+    assert status["records"]["customer"] == 2
+    assert status["states"]["customer"]["waiting"] == 2
+    assert status["package"] is None
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    good = tmp_path / "customers.csv"
+    good.write_text(GOOD, encoding="utf-8")
+    code, out, _ = run(
+        capsys, "--data-dir", str(data), "import", "customers", str(good), "--dry-run", "--json"
+    )
+    assert code == EXIT_OK and json.loads(out)["added"] == 2
+    _, out, _ = run(capsys, "--data-dir", str(data), "status", "--json")
+    assert json.loads(out)["records"]["customer"] == 0
+
+
+def test_setup_errors_exit_2_with_a_plain_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "data")
+    code, _, err = run(capsys, "--data-dir", data, "send")
+    assert code == EXIT_SETUP and "No accounting package is chosen yet" in err
+    code, _, err = run(
+        capsys, "--data-dir", data, "setup", "--package", "nope", "--situation", "side_by_side"
+    )
+    assert code == EXIT_SETUP and "unknown accounting package 'nope'" in err
+    code, _, err = run(capsys, "--data-dir", data, "import", "customers", str(tmp_path / "x.csv"))
+    assert code == EXIT_SETUP and "no such file" in err
+    with pytest.raises(SystemExit) as usage:
+        main(["--data-dir", data, "import", "widgets", "x.csv"])
+    assert usage.value.code == EXIT_SETUP
+
+
+def test_demo_commands_use_a_folder_of_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    code, out, _ = run(capsys, "--data-dir", str(data), "--demo", "status", "--json")
+    status = json.loads(out)
+    assert code == EXIT_OK
+    assert status["data_dir"] == str(data / "demo")
+    assert status["package"] == "sandbox" and status["situation"] == "side_by_side"
+    assert status["records"] == {
+        "customer": 200,
+        "supplier": 30,
+        "invoice": 708,
+        "credit_note": 25,
+        "payment": 614,
+    }
+    assert not (data / "ledgerlink.db").exists()  # the real store was never touched
+
+
+def test_map_refuses_the_wrong_kind_of_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "data")
+    run(
+        capsys, "--data-dir", data, "setup", "--package", "sandbox", "--situation", "new_to_package"
+    )
+    code, _, err = run(capsys, "--data-dir", data, "map", "BANK", "4000")
+    assert code == EXIT_SETUP
+    assert "can only be matched to a bank account" in err
+    code, out, _ = run(capsys, "--data-dir", data, "map", "BANK", "1200", "--json")
+    assert code == EXIT_OK
+    bank = next(m for m in json.loads(out)["mappings"] if m["code"] == "BANK")
+    assert bank["remote_code"] == "1200"
+
+
+def test_the_installed_command_runs(tmp_path: Path) -> None:
+    """The real entry point, as a script or the OS scheduler would start it."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(tmp_path / "d"), "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["records"]["customer"] == 0
