@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 #: package key → "module:ClassName". Order is the order the wizard lists them in.
 CONNECTORS: dict[str, str] = {
     "sandbox": "connectors.sandbox:SandboxConnector",
+    "xero": "connectors.xero:XeroConnector",
 }
 
 DEFAULT_PACKAGE = "sandbox"

@@ -1,8 +1,8 @@
 """Harnesses for the connector conformance suite, and draft builders it shares.
 
 A harness knows how to build a fresh connector for one package inside ``tmp_path`` (a
-real file for the Sandbox; later a fake server behind an httpx transport for Xero,
-QuickBooks Online and Sage Business Cloud), how to arm a fault on it, and how to set up
+real file for the Sandbox; a local stand-in behind an httpx transport for Xero, and
+later QuickBooks Online and Sage Business Cloud), how to arm a fault on it, and how to set up
 what the contract cannot (a lock date) or inspect what it does not expose (what is still
 owed on an invoice). To cover a new package, add a harness to :data:`HARNESSES`.
 """
@@ -10,6 +10,7 @@ owed on an invoice). To cover a new package, add a harness to :data:`HARNESSES`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,6 +30,9 @@ from connectors.contract import (
     RemoteTaxRate,
 )
 from connectors.sandbox import SandboxConnector
+from connectors.xero import XeroConnector
+from tests.standins.openapi import xero_checker
+from tests.standins.xero import FaultKind, Organisation, XeroStandIn
 
 PENNY = Decimal("0.01")
 
@@ -112,7 +116,72 @@ class SandboxHarness(ConnectorHarness):
         return self._sandbox(connector).store.outstanding(invoice_ref)
 
 
-HARNESSES: tuple[ConnectorHarness, ...] = (SandboxHarness(),)
+def open_xero(
+    tmp_path: Path,
+    standin: XeroStandIn | None = None,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    **settings: str,
+) -> tuple[XeroStandIn, XeroConnector]:
+    """A Xero connector signed in to a stand-in with one organisation (made if the
+    stand-in has none), every request checked against Xero's OpenAPI description when it
+    is available."""
+    if standin is None:
+        standin = XeroStandIn(checker=xero_checker(), strict=True)
+    if not standin.organisations:
+        standin.add_organisation()
+    org = next(iter(standin.organisations.values()))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    secrets = MemorySecrets()
+    standin.store_tokens(secrets)
+    context = ConnectorContext(
+        data_dir=data_dir,
+        settings={
+            "client_id": standin.auth.client_id,
+            "tenant_id": org.tenant.tenant_id,
+            **settings,
+        },
+        secrets=secrets,
+        transport=standin.transport(),
+    )
+    if sleep is None:
+        return standin, XeroConnector(context, clock=standin.clock)
+    return standin, XeroConnector(context, clock=standin.clock, sleep=sleep)
+
+
+class XeroHarness(ConnectorHarness):
+    key = "xero"
+    example_contact_url = (
+        "https://go.xero.com/app/!NLglS/contacts/contact/3ff6d40c-af9a-40a3-89ce-3c1556a25591"
+    )
+    unknown_contact_ref = "0b7d3a4e-1c2f-4e5a-9b8c-7d6e5f4a3b2c"
+
+    def __init__(self) -> None:
+        self._standins: dict[int, XeroStandIn] = {}
+
+    def make_connector(self, tmp_path: Path) -> Connector:
+        standin, connector = open_xero(tmp_path)
+        self._standins[id(connector)] = standin
+        return connector
+
+    def _org(self, connector: Connector) -> Organisation:
+        return self._standins[id(connector)].only_organisation()
+
+    def arm_fault_before_write(self, connector: Connector) -> None:
+        self._standins[id(connector)].arm(FaultKind.REFUSE_CONNECTION)
+
+    def arm_fault_after_write(self, connector: Connector) -> None:
+        self._standins[id(connector)].arm(FaultKind.TIMEOUT_AFTER_SAVE)
+
+    def set_lock_date(self, connector: Connector, lock_date: date | None) -> None:
+        self._org(connector).period_lock = lock_date
+
+    def outstanding(self, connector: Connector, invoice_ref: str) -> Decimal:
+        return self._org(connector).outstanding(invoice_ref)
+
+
+HARNESSES: tuple[ConnectorHarness, ...] = (SandboxHarness(), XeroHarness())
 
 
 # ----------------------------------------------------------------------------- drafts
