@@ -400,3 +400,15 @@ def test_only_one_send_runs_at_a_time(rig: SendRig) -> None:
             SendLock(lock).__enter__()
     assert run(rig, lock_path=lock).ok  # released with its holder
     assert rig.package_counts() == EXPECTED
+
+
+def test_a_daily_limit_stops_the_send_instead_of_sleeping_for_hours(rig: SendRig) -> None:
+    rig.faults.rate_limit_next_calls(
+        1, retry_after=6 * 3600.0, operations=[Operation.CREATE_DOCUMENT]
+    )
+    report = run(rig)
+    assert "accepts more in about 6.0 hour(s)" in report.stopped_reason
+    assert all(s < 3600 for s in rig.time.sleeps)
+    assert states(rig) == {"successful": 4, "waiting": 9}
+    assert run(rig).ok
+    assert rig.package_counts() == EXPECTED

@@ -145,6 +145,7 @@ class Sender:
         backoff: Backoff | None = None,
         max_attempts: int = 5,
         lock_path: Path | None = None,
+        max_wait: float = 900.0,
     ) -> None:
         self.session_factory = session_factory
         self.connector = connector
@@ -160,6 +161,8 @@ class Sender:
             self.limiter = SlidingWindowLimiter(limit, clock=clock, sleep=self.sleep)
         self.backoff = backoff or Backoff()
         self.max_attempts = max_attempts
+        #: Longest Retry-After worth waiting for within a send (seconds).
+        self.max_wait = max_wait
         self.report = SendReport(package=self.package, started_at=utcnow())
         self._tax_rates: list[RemoteTaxRate] | None = None
         self.lock_path = lock_path
@@ -425,6 +428,15 @@ class Sender:
             try:
                 return func(*args, **kwargs)
             except RateLimited as limited:
+                if limited.retry_after > self.max_wait:
+                    # A daily limit: waiting hours inside a send helps nobody.
+                    hours = limited.retry_after / 3600
+                    raise _StopRun(
+                        f"{self.connector.info.name} has reached its limit for now ({limited}); "
+                        f"it accepts more in about {hours:.1f} hour(s). What is left waits "
+                        "for the next send.",
+                        nothing_written=True,
+                    ) from limited
                 log.info("rate limited; waiting %.1fs", limited.retry_after)
                 self.limiter.pause_all(limited.retry_after)
             except TemporarilyUnavailable as down:
