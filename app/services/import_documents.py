@@ -45,7 +45,7 @@ from app.services.import_support import (
     sum_by,
     update_rows,
 )
-from app.services.pending_changes import ChangeTracker, FieldChange
+from app.services.pending_changes import ChangeTracker, field_changes
 
 #: Document-level columns per kind: every row of one document must agree on these.
 HEADER_COLUMNS: dict[DocumentKind, tuple[str, ...]] = {
@@ -439,14 +439,17 @@ class DocumentImport:
         if not changed:
             self.report.unchanged += 1
         elif stored.id in sent:
-            changes = _field_changes(changed, stored, header, lines_before, lines_after)
-            listed = self.tracker.known(stored.id, changes)
-            if listed is not None and listed.confirmed_at is not None:
+            changes = field_changes(
+                _STORED,
+                stored.header,
+                header,
+                changed,
+                {"lines": (lines_before, lines_after)},
+            )
+            if self.tracker.settled(stored.id, f"{self._noun} {draft.number}", changes):
                 # Already changed by hand in the package; our copy keeps what was sent.
                 self.report.unchanged += 1
                 return
-            if listed is None:
-                self.tracker.note(stored.id, f"{self._noun} {draft.number}", changes)
             self.report.already_sent.append(
                 AlreadySent(
                     draft.first_line,
@@ -504,24 +507,6 @@ def _describe_lines(lines: tuple[tuple[object, ...], ...]) -> str:
         f"{desc} × {_plain(qty)} @ {Decimal(str(price)):.2f} ({_plain(rate)}% VAT)"
         for desc, qty, price, _account, rate, _vat in lines
     )
-
-
-def _field_changes(
-    changed: list[str],
-    stored: _Stored,
-    header: tuple[object, ...],
-    lines_before: str,
-    lines_after: str,
-) -> list[FieldChange]:
-    before = dict(zip(_STORED, stored.header, strict=True))
-    after = dict(zip(_STORED, header, strict=True))
-    changes = []
-    for name in changed:
-        if name == "lines":
-            changes.append(FieldChange("lines", lines_before, lines_after))
-        else:
-            changes.append(FieldChange(name, _text(before[name]), _text(after[name])))
-    return changes
 
 
 def _plain(value: object) -> str:

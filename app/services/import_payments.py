@@ -37,7 +37,7 @@ from app.services.import_support import (
     sum_by,
     update_rows,
 )
-from app.services.pending_changes import ChangeTracker, FieldChange
+from app.services.pending_changes import ChangeTracker, field_changes
 
 #: Payment-level columns: every row of one payment must agree on these.
 HEADER_COLUMNS = ("date", "customer_ref", "amount", "method", "bank_code")
@@ -348,14 +348,17 @@ class PaymentImport:
         if not changed:
             self.report.unchanged += 1
         elif stored.id in sent:
-            changes = _field_changes(changed, stored, header, lines_before, lines_after)
-            listed = self.tracker.known(stored.id, changes)
-            if listed is not None and listed.confirmed_at is not None:
+            changes = field_changes(
+                _STORED,
+                stored.header,
+                header,
+                changed,
+                {"allocations": (lines_before, lines_after)},
+            )
+            if self.tracker.settled(stored.id, f"{self._noun} {draft.reference}", changes):
                 # Already changed by hand in the package; our copy keeps what was sent.
                 self.report.unchanged += 1
                 return
-            if listed is None:
-                self.tracker.note(stored.id, f"{self._noun} {draft.reference}", changes)
             self.report.already_sent.append(
                 AlreadySent(
                     draft.first_line,
@@ -406,24 +409,3 @@ def _describe(allocations: dict[int, Decimal], numbers: dict[int, str]) -> str:
     return "; ".join(
         f"{numbers.get(doc_id, doc_id)}: {amount:.2f}" for doc_id, amount in allocations.items()
     )
-
-
-def _field_changes(
-    changed: list[str],
-    stored: _Stored,
-    header: tuple[object, ...],
-    before_allocations: str,
-    after_allocations: str,
-) -> list[FieldChange]:
-    before = dict(zip(_STORED, stored.header, strict=True))
-    after = dict(zip(_STORED, header, strict=True))
-    return [
-        FieldChange(name, before_allocations, after_allocations)
-        if name == "allocations"
-        else FieldChange(
-            name,
-            "" if before[name] is None else str(before[name]),
-            "" if after[name] is None else str(after[name]),
-        )
-        for name in changed
-    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,29 @@ def values_hash(changes: Iterable[FieldChange]) -> str:
     """A stable hash of the new values, so the same change is recorded only once."""
     encoded = json.dumps([[c.field, c.after] for c in changes], sort_keys=True)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def field_changes(
+    names: Sequence[str],
+    before: Sequence[object],
+    after: Sequence[object],
+    changed: Sequence[str],
+    described: Mapping[str, tuple[str, str]] | None = None,
+) -> list[FieldChange]:
+    """Before → after for each changed field; ``described`` gives ready-made texts for
+    fields that are not plain values (an invoice's lines, a payment's allocations)."""
+    old, new = dict(zip(names, before, strict=True)), dict(zip(names, after, strict=True))
+    described = described or {}
+    return [
+        FieldChange(name, *described[name])
+        if name in described
+        else FieldChange(name, _text(old[name]), _text(new[name]))
+        for name in changed
+    ]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 class ChangeTracker:
@@ -77,6 +100,16 @@ class ChangeTracker:
             if change.values_hash == wanted:
                 return change
         return None
+
+    def settled(self, record_id: int, label: str, changes: list[FieldChange]) -> bool:
+        """For a document or payment: true when the user already confirmed these very
+        values in the package (our copy keeps what was sent); otherwise list the change
+        (once) and return false."""
+        listed = self.known(record_id, changes)
+        if listed is not None:
+            return listed.confirmed_at is not None
+        self.note(record_id, label, changes)
+        return False
 
     def note(self, record_id: int, label: str, changes: list[FieldChange]) -> None:
         self._to_note.append((record_id, label, changes))

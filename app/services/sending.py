@@ -227,21 +227,12 @@ class Sender:
                 )
             ).all()
             for entry in rows:
-                entry.state = SendState.UNCERTAIN
-                entry.error_code = "interrupted"
-                entry.error_reason = (
-                    "Ledgerlink stopped while sending this record, so it may or may not "
-                    "have reached the package."
-                )
-                entry.error_fix = "Nothing to do: Ledgerlink checks the package before resending."
-                record_event(
+                self._make_uncertain(
                     session,
-                    actor="system",
-                    action="marked_uncertain",
-                    package=self.package,
-                    record_type=entry.record_type.value,
-                    record_id=entry.record_id,
-                    reason="interrupted",
+                    entry,
+                    "interrupted",
+                    "Ledgerlink stopped while sending this record, so it may or may not "
+                    "have reached the package.",
                 )
             return len(rows)
 
@@ -333,13 +324,10 @@ class Sender:
                 entry.attempts += 1
                 entry.last_attempt_at = utcnow()
                 entry.blocked_by_id = None
-                record_event(
+                self._audit(
                     session,
-                    actor=self.actor,
-                    action="sending",
-                    package=self.package,
-                    record_type=entry.record_type.value,
-                    record_id=entry.record_id,
+                    entry,
+                    "sending",
                     attempt=entry.attempts,
                 )
                 ready.append(_Ready(entry.id, entry.record_type, built, entry.idempotency_key))
@@ -407,13 +395,10 @@ class Sender:
                 entry.sent_fingerprint = item.built.fingerprint
                 _clear_error(entry)
                 self._link_contact(session, entry, result)
-                record_event(
+                self._audit(
                     session,
-                    actor=self.actor,
-                    action="sent",
-                    package=self.package,
-                    record_type=item.record_type.value,
-                    record_id=entry.record_id,
+                    entry,
+                    "sent",
                     remote_id=result,
                     snapshot=item.built.snapshot,
                 )
@@ -493,15 +478,7 @@ class Sender:
                 _clear_error(entry)
                 self.report.resolved_not_found += 1
                 action = "resolved_not_found"
-            record_event(
-                session,
-                actor="system",
-                action=action,
-                package=self.package,
-                record_type=record_type.value,
-                record_id=record_id,
-                remote_id=found or "",
-            )
+            self._audit(session, entry, action, actor="system", remote_id=found or "")
         if not found:
             # Not in the package: safe to send now, with the same idempotency key.
             self._send_batch([entry_id])
@@ -512,13 +489,10 @@ class Sender:
         entry.state = SendState.FAILED
         entry.error_code, entry.error_field = code, field
         entry.error_reason, entry.error_fix = reason, fix
-        record_event(
+        self._audit(
             session,
-            actor=self.actor,
-            action="failed",
-            package=self.package,
-            record_type=entry.record_type.value,
-            record_id=entry.record_id,
+            entry,
+            "failed",
             code=code,
             field=field,
             reason=reason,
@@ -528,18 +502,11 @@ class Sender:
         with self.session_factory.begin() as session:
             entry = session.get(OutboxEntry, entry_id)
             assert entry is not None
-            entry.state = SendState.UNCERTAIN
-            entry.error_code = "uncertain"
-            entry.error_reason = f"The package may or may not have received this record ({why})."
-            entry.error_fix = "Nothing to do: Ledgerlink checks the package before resending."
-            record_event(
+            self._make_uncertain(
                 session,
-                actor="system",
-                action="marked_uncertain",
-                package=self.package,
-                record_type=entry.record_type.value,
-                record_id=entry.record_id,
-                reason=why,
+                entry,
+                "uncertain",
+                f"The package may or may not have received this record ({why}).",
             )
 
     def _back_to_waiting(self, entry_id: int, why: str) -> None:
@@ -547,15 +514,39 @@ class Sender:
             entry = session.get(OutboxEntry, entry_id)
             assert entry is not None
             entry.state = SendState.WAITING
-            record_event(
+            self._audit(
                 session,
+                entry,
+                "requeued",
                 actor="system",
-                action="requeued",
-                package=self.package,
-                record_type=entry.record_type.value,
-                record_id=entry.record_id,
                 reason=why,
             )
+
+    def _audit(
+        self,
+        session: Session,
+        entry: OutboxEntry,
+        action: str,
+        *,
+        actor: str = "",
+        **detail: object,
+    ) -> None:
+        record_event(
+            session,
+            actor=actor or self.actor,
+            action=action,
+            package=self.package,
+            record_type=entry.record_type.value,
+            record_id=entry.record_id,
+            **detail,
+        )
+
+    def _make_uncertain(self, session: Session, entry: OutboxEntry, code: str, reason: str) -> None:
+        entry.state = SendState.UNCERTAIN
+        entry.error_code = code
+        entry.error_reason = reason
+        entry.error_fix = "Nothing to do: Ledgerlink checks the package before resending."
+        self._audit(session, entry, "marked_uncertain", actor="system", reason=reason)
 
     def _link_contact(self, session: Session, entry: OutboxEntry, remote_id: str) -> None:
         if entry.record_type not in (RecordType.CUSTOMER, RecordType.SUPPLIER):
