@@ -98,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     cconfirm = change_commands.add_parser("confirm", help="say a change is made in the package")
     cconfirm.add_argument("id", type=int, nargs="+")
 
+    display = commands.add_parser(
+        "display-name",
+        help="a second display name for a business that is both customer and supplier "
+        "(QuickBooks Online)",
+    )
+    display.add_argument("role", choices=["customer", "supplier"])
+    display.add_argument("account_ref")
+    display.add_argument("name", help='the name the package will show; "" to clear it')
+
     notify = commands.add_parser("notify", help="email settings for failure notices")
     notify_commands = notify.add_subparsers(dest="notify_command", required=True)
     nset = notify_commands.add_parser("set", help="set the SMTP server and recipients")
@@ -343,6 +352,25 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_display_name(store: Store, args: argparse.Namespace) -> int:
+    from app.services.display_names import choose_display_name
+    from app.services.setup_state import load_setup
+    from connectors.contract import ContactRole
+    from connectors.registry import package_info
+
+    with store.session_factory.begin() as session:
+        package = load_setup(session).package
+        if not package:
+            raise SetupError("Choose an accounting package first.")
+        info = package_info(package)
+        choose_display_name(
+            session, info, ContactRole(args.role), args.account_ref, args.name, actor="cli"
+        )
+    shown = args.name or "its own name"
+    print(f"{args.role.capitalize()} {args.account_ref} will be sent to {info.name} as {shown}.")
+    return EXIT_OK
+
+
 def cmd_changes(store: Store, args: argparse.Namespace) -> int:
     from app.services.pending_changes import confirm, list_pending
 
@@ -481,4 +509,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "map": cmd_map,
     "notify": cmd_notify,
     "changes": cmd_changes,
+    "display-name": cmd_display_name,
 }

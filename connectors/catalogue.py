@@ -108,6 +108,7 @@ QUICKBOOKS_ONLINE = PackageInfo(
     batch_size=30,
     idempotency=True,
     names_unique_across_roles=True,
+    roles_are_separate_records=True,
     connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
 )
 
@@ -127,10 +128,17 @@ SAGE_BUSINESS_CLOUD = PackageInfo(
             "Our name, address and email must match Sage's record exactly, capital letters "
             "included, before the link can be saved.",
         ),
-        url_patterns=(r"/contacts/(?:customers|vendors|suppliers)/(\d+)",),
+        url_patterns=(
+            # The contact's address in Sage's API (its $path), which carries the id itself.
+            r"/v3(?:\.\d+)?/contacts/([0-9a-f]{32})\b",
+            # A web page's address, which carries the legacy number to look up.
+            r"/contacts/(?:customers|vendors|suppliers)/(\d+)",
+        ),
         url_example="https://accounts-extra.sageone.com/contacts/customers/130175300",
     ),
-    rate_limit=RateLimit(per_minute=100, concurrent=1),
+    # Sage publishes no figure; it asks integrations to pace themselves and honour 429.
+    # About one request a second, as docs/packages/sage-business-cloud.md explains.
+    rate_limit=RateLimit(per_minute=60, concurrent=1),
     exact_match_fields=("name", "address", "email"),
     connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
 )

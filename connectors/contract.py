@@ -145,6 +145,10 @@ class PackageInfo:
     connect_fields: tuple[ConnectField, ...] = ()
     #: Contact names must be unique across customers *and* suppliers (QuickBooks Online).
     names_unique_across_roles: bool = False
+    #: Customers and suppliers are separate records, so a business that is both needs
+    #: two, each with its own display name (QuickBooks Online). Where one record serves
+    #: both roles (Xero), the same name means "link to it" instead.
+    roles_are_separate_records: bool = False
 
 
 # ------------------------------------------------------------------------ what we read
@@ -382,6 +386,12 @@ class Connector(ABC):
         if isinstance(draft, DocumentDraft):
             return self.create_document(draft, item.idempotency_key)
         return self.create_payment(draft, item.idempotency_key)
+
+    def display_name(self, draft: ContactDraft) -> str:
+        """The name the package will show for ``draft``: its own name, or (QuickBooks
+        Online) a second display name the user chose for a business that is both a
+        customer and a supplier."""
+        return draft.name.strip()
 
     def document_numbers(self, doc_type: DocumentType) -> set[str] | None:
         """Every document number of a type the package holds, for the pre-flight check;

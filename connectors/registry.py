@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 CONNECTORS: dict[str, str] = {
     "sandbox": "connectors.sandbox:SandboxConnector",
     "xero": "connectors.xero:XeroConnector",
+    "quickbooks_online": "connectors.quickbooks_online:QuickBooksOnlineConnector",
+    "sage_business_cloud": "connectors.sage_business_cloud:SageBusinessCloudConnector",
 }
 
 DEFAULT_PACKAGE = "sandbox"

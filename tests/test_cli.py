@@ -145,3 +145,44 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["records"]["customer"] == 0
+
+
+def test_second_display_name_is_chosen_not_invented(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "data")
+    suppliers = tmp_path / "suppliers.csv"
+    suppliers.write_text("account_ref,name\nS1,Midland Plumbers\n", encoding="utf-8")
+    run(capsys, "--data-dir", data, "import", "suppliers", str(suppliers))
+    run(capsys, "--data-dir", data, "setup", "--package", "sandbox", "--situation", "side_by_side")
+    code, _, err = run(capsys, "--data-dir", data, "display-name", "supplier", "S1", "X")
+    assert code == EXIT_SETUP and "needs no second display name" in err
+
+    run(
+        capsys,
+        "--data-dir",
+        data,
+        "setup",
+        "--package",
+        "quickbooks_online",
+        "--situation",
+        "side_by_side",
+    )
+    code, _, err = run(capsys, "--data-dir", data, "display-name", "supplier", "S9", "X")
+    assert code == EXIT_SETUP and "no supplier with account reference “S9”" in err
+    code, _, err = run(capsys, "--data-dir", data, "display-name", "supplier", "S1", "A: B")
+    assert code == EXIT_SETUP and "colon" in err
+    code, out, _ = run(
+        capsys, "--data-dir", data, "display-name", "supplier", "S1", "Midland Plumbers (supplies)"
+    )
+    assert code == EXIT_OK and "as Midland Plumbers (supplies)" in out
+
+    from app.config import DataPaths
+    from app.services.setup_state import load_setup
+    from app.services.store import open_store
+
+    store = open_store(DataPaths(Path(data)))
+    with store.session_factory() as session:
+        settings = load_setup(session).package_settings
+    store.close()
+    assert json.loads(settings["display_names"]) == {"supplier:S1": "Midland Plumbers (supplies)"}

@@ -31,11 +31,12 @@ from tests.connector_harness import (
     payment,
     supplier,
 )
+from tests.harnesses_cloud import CLOUD_HARNESSES
 
 JAN_5 = date(2026, 1, 5)
 
 
-@pytest.fixture(params=HARNESSES, ids=lambda h: h.key)
+@pytest.fixture(params=(*HARNESSES, *CLOUD_HARNESSES), ids=lambda h: h.key)
 def harness(request: pytest.FixtureRequest) -> ConnectorHarness:
     chosen: ConnectorHarness = request.param
     return chosen

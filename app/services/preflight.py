@@ -190,15 +190,38 @@ class Preflight:
                 names.setdefault(_norm(contact.name), []).append(contact)
         return names
 
-    @staticmethod
-    def _plan_name(names: dict[str, list[RemoteContact]], built: BuiltDraft) -> None:
+    def _plan_name(self, names: dict[str, list[RemoteContact]], built: BuiltDraft) -> None:
         """Remember a contact this send will create, so a namesake after it is caught."""
         draft = built.draft
         assert isinstance(draft, ContactDraft)
+        name = self.connector.display_name(draft)
         planned = RemoteContact(
-            ref=DraftBuilder.PLANNED, role=draft.role, name=draft.name, our_ref=built.label
+            ref=DraftBuilder.PLANNED, role=draft.role, name=name, our_ref=built.label
         )
-        names.setdefault(_norm(draft.name), []).append(planned)
+        names.setdefault(_norm(name), []).append(planned)
+
+    def _other_role(
+        self, label: str, draft: ContactDraft, name: str, holders: list[RemoteContact]
+    ) -> Problem:
+        """A name the package already gives a record of the other role (QuickBooks Online:
+        a business that is both our customer and our supplier)."""
+        other = "supplier" if draft.role is ContactRole.CUSTOMER else "customer"
+        planned = [c for c in holders if c.ref == DraftBuilder.PLANNED]
+        who = (
+            f"{planned[0].our_ref}, sent first"
+            if planned
+            else ", ".join(f"{other} {c.ref}" for c in holders[:3])
+        )
+        return Problem(
+            code="name_used_by_other_role",
+            field="name",
+            reason=f"{label}: {self.info.name} already uses the name “{name}” for a "
+            f"{other} ({who}), and there a customer and a supplier cannot share a name.",
+            fix=f"Choose a second {self.info.name} display name for this {draft.role.value} "
+            f"(for example “{name} ({draft.role.value})”) with `ledgerlink display-name "
+            f"{draft.role.value} {draft.our_ref} NAME`; Ledgerlink never changes a name on "
+            "its own.",
+        )
 
     def _package_rules(
         self,
@@ -268,11 +291,15 @@ class Preflight:
                 f"{self.info.name} will refuse.",
                 fix="Correct the email address in your job system and import the customers again.",
             )
+        name = self.connector.display_name(draft)
         same = [
             c
-            for c in names.get(_norm(draft.name), [])
+            for c in names.get(_norm(name), [])
             if self.info.names_unique_across_roles or c.role == draft.role
         ]
+        separate = self.info.roles_are_separate_records
+        if same and separate and all(c.role != draft.role for c in same):
+            return self._other_role(label, draft, name, same)
         ours = [c for c in same if c.ref == DraftBuilder.PLANNED]
         if ours:
             return Problem(
