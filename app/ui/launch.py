@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.config import DataPaths
-from app.logging_setup import configure_logging
 from app.ui.main_window import MainWindow
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
-    """The QApplication, high-DPI friendly and in the system's own light or dark palette."""
+    """The QApplication, high-DPI friendly and in the system's own light or dark palette.
+
+    Qt 6 already scales by the screen's exact factor (the rounding policy's default is
+    ``PassThrough``: 125 % stays 1.25, not 1 or 2) and follows the system palette, so
+    nothing needs setting here; keeping this module free of the ``Qt`` namespace (a few
+    hundred enums) also keeps it quick to import, for the first window's sake.
+    """
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
-    )
     app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Ledgerlink")
     app.setOrganizationName("Ledgerlink")
@@ -28,12 +28,31 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_window(paths: DataPaths) -> int:
+def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
+    """The main window on ``paths``, shown; the log file is set up and the store opened
+    (in a worker) once it has been painted.
+
+    ``page`` is a wizard page name (``ledgerlink --page link-suppliers``) or
+    ``dashboard``; without it the window decides (dashboard once set up, else the wizard
+    where it was left).
+    """
+
+    def set_up_logging() -> None:
+        from app.logging_setup import configure_logging
+
+        paths.ensure()
+        configure_logging(paths.logs)
+
+    window = MainWindow(paths, page=page)
+    window.open_when_shown(set_up_logging)
+    window.show()
+    return window
+
+
+def run_window(paths: DataPaths, page: str | None = None) -> int:
     """Show the main window on ``paths`` and run until it is closed."""
     app = make_application()
-    paths.ensure()
-    configure_logging(paths.logs)
-    window = MainWindow(paths)
-    window.show()
-    window.open()
-    return app.exec()
+    window = create_window(paths, page)
+    code = app.exec()
+    del window
+    return code

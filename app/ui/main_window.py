@@ -1,241 +1,299 @@
-"""The main window: the accounting dashboard.
+"""The main window: the set-up wizard until set-up is done, then the dashboard.
 
-Counts by send state, the failure list and "Send data now". All reading and sending runs
-in :class:`~app.ui.workers.TaskRunner` tasks; the GUI thread only shows results.
+The window is shown at once with a "opening your data" view, before the store is
+opened (in a worker) and before the heavy modules (SQLAlchemy, the services, the wizard
+pages) are imported, so the first window appears about as fast as an empty one. Then it
+shows, in order of precedence: the page asked for with ``ledgerlink --page NAME``; the
+dashboard once set-up is complete; else the wizard where the user left it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QProgressBar,
-    QPushButton,
-    QStatusBar,
-    QTableView,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.config import DataPaths
-from app.services.connections import active_connector
-from app.services.dashboard import DashboardData, load_dashboard
-from app.services.sending import Sender, SendProgress, SendReport
-from app.services.store import Store, open_store
-from app.ui.status_models import FailureModel, StatusModel
-from app.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent, QPaintEvent
+
+    from app.services.setup_state import SetupState
+    from app.services.store import Store
+    from app.services.wizard_routing import Page
+    from app.ui.dashboard import Dashboard
+    from app.ui.wizard import SetupWizard
+    from app.ui.workers import TaskRunner
+    from wizard_pages.context import WizardContext
+
+TWO_HOURS_MS = 2 * 60 * 60 * 1000
+Progress = Callable[[object], None]
 
 
 class MainWindow(QMainWindow):
-    """The dashboard a user lands on once set-up is done."""
+    """One window: loading view, wizard or dashboard."""
 
-    #: Emitted after every refresh of the dashboard (tests wait on it).
+    #: Emitted after every dashboard refresh (tests wait on it).
     refreshed = Signal()
-    #: Emitted when a send finishes, with its report.
+    #: Emitted when a dashboard send finishes, with its report.
     send_finished = Signal(object)
+    #: "loading", "wizard" or "dashboard", whenever the view changes.
+    view_changed = Signal(str)
 
-    def __init__(self, paths: DataPaths) -> None:
+    def __init__(
+        self,
+        paths: DataPaths,
+        *,
+        page: str | None = None,
+        auto_send_interval_ms: int = TWO_HOURS_MS,
+    ) -> None:
         super().__init__()
         self.paths = paths
+        self.requested_page = page
+        self.auto_send_interval_ms = auto_send_interval_ms
         self.store: Store | None = None
-        self.tasks = TaskRunner(self)
-        self._send_task_cancel: Callable[[], None] | None = None
+        self.setup: SetupState | None = None
+        self._tasks: TaskRunner | None = None
+        self.dashboard: Dashboard | None = None
+        self.wizard: SetupWizard | None = None
+        self.wizard_context: WizardContext | None = None
+        self.view = "loading"
+        self._open_on_paint = False
+        self._before_open: Callable[[], None] | None = None
         self.setWindowTitle("Ledgerlink")
-        self.resize(1000, 640)
+        self.resize(1000, 680)
+        self.setMinimumSize(820, 560)
 
-        self.heading = QLabel("Opening your data…")
-        self.heading.setObjectName("heading")
-        font = self.heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        self.heading.setFont(font)
-        self.subheading = QLabel("")
-        self.subheading.setWordWrap(True)
+        self.stack = QStackedWidget()
+        # Centred with stretches rather than alignment flags: this view is built before
+        # the first paint, and the Qt namespace's enums cost more to import than it does.
+        self.loading = QWidget()
+        self.loading_label = QLabel("Opening your data…")
+        self.loading_label.setWordWrap(True)
+        busy = QProgressBar()
+        busy.setRange(0, 0)
+        busy.setFixedWidth(240)
+        middle = QVBoxLayout()
+        middle.addStretch(1)
+        middle.addWidget(self.loading_label)
+        middle.addWidget(busy)
+        middle.addStretch(1)
+        loading_layout = QHBoxLayout(self.loading)
+        loading_layout.addStretch(1)
+        loading_layout.addLayout(middle)
+        loading_layout.addStretch(1)
+        self.loading_busy = busy
+        self.stack.addWidget(self.loading)
+        self.setCentralWidget(self.stack)
+        self.folder_label = QLabel("")
+        self.folder_label.setObjectName("dataFolder")
+        self.statusBar().addPermanentWidget(self.folder_label)
 
-        self.status_model = StatusModel()
-        self.status_view = QTableView()
-        self.status_view.setModel(self.status_model)
-        self.status_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.status_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.status_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.status_view.setMaximumHeight(
-            self.status_view.horizontalHeader().sizeHint().height() * 7
-        )
+    @property
+    def tasks(self) -> TaskRunner:
+        """The window's workers, made on first use (after the first paint)."""
+        if self._tasks is None:
+            from app.ui.workers import TaskRunner
 
-        self.send_button = QPushButton("&Send data now")
-        self.send_button.setEnabled(False)
-        self.send_button.setShortcut(QKeySequence("Ctrl+Return"))
-        self.send_button.clicked.connect(self.send_now)
-        self.cancel_button = QPushButton("&Cancel sending")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_send)
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        self.current = QLabel("")
+            self._tasks = TaskRunner(self)
+        return self._tasks
 
-        send_row = QHBoxLayout()
-        send_row.addWidget(self.send_button)
-        send_row.addWidget(self.cancel_button)
-        send_row.addWidget(self.progress, 1)
-        send_row.addStretch()
+    # ------------------------------------------------------------------ opening
 
-        self.failures_title = QLabel("Failed records")
-        self.failure_model = FailureModel()
-        self.failure_view = QTableView()
-        self.failure_view.setModel(self.failure_model)
-        self.failure_view.setWordWrap(True)
-        self.failure_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.failure_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.failure_view.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.Interactive
-        )
-        self.failure_view.horizontalHeader().setStretchLastSection(True)
-        self.failure_view.setColumnWidth(0, 240)
-        self.failure_view.setColumnWidth(1, 380)
+    def open_when_shown(self, first: Callable[[], None] | None = None) -> None:
+        """Open the store once the window has first been painted, so the work of opening
+        it (importing SQLAlchemy, migrating) never delays the first window. ``first``
+        runs just before (on the GUI thread), e.g. setting up the log file."""
+        self._open_on_paint = True
+        self._before_open = first
 
-        layout = QVBoxLayout()
-        layout.addWidget(self.heading)
-        layout.addWidget(self.subheading)
-        layout.addWidget(self.status_view)
-        layout.addLayout(send_row)
-        layout.addWidget(self.current)
-        layout.addWidget(self.failures_title)
-        layout.addWidget(self.failure_view, 1)
-        central = QWidget()
-        central.setLayout(layout)
-        self.setCentralWidget(central)
-        self.setStatusBar(QStatusBar())
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._open_on_paint:
+            self._open_on_paint = False
+            QTimer.singleShot(0, self._open_after_paint)
 
-    # ------------------------------------------------------------------ loading
+    def _open_after_paint(self) -> None:
+        if self._before_open is not None:
+            self._before_open()
+        self.open()
 
     def open(self) -> None:
-        """Open (and migrate) the store in a worker, then load the dashboard."""
+        """Open (and migrate) the store in a worker, then show the right view."""
+        paths = self.paths
 
-        def work(_cancel: threading.Event, _progress: Callable[[object], None]) -> Store:
-            return open_store(self.paths)
+        def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
+            from app.services.setup_state import load_setup
+            from app.services.store import open_store
 
-        self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._error)
+            store = open_store(paths)
+            with store.session_factory() as session:
+                return store, load_setup(session)
 
-    def _opened(self, store: Store) -> None:
-        self.store = store
-        self.refresh()
+        self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
 
-    def refresh(self) -> None:
-        store = self.store
-        if store is None:
-            return
+    def _opened(self, result: tuple[Store, SetupState]) -> None:
+        from app.services.wizard_routing import Page, parse_page
 
-        def work(_cancel: threading.Event, _progress: Callable[[object], None]) -> DashboardData:
-            return load_dashboard(store)
+        self.store, self.setup = result
+        requested, self.requested_page = self.requested_page, None
+        if requested:
+            try:
+                page = parse_page(requested)
+            except ValueError as exc:
+                self._failed(str(exc))
+                return
+            self.show_page(page)
+        elif self.setup.setup_complete:
+            self.show_dashboard()
+        else:
+            self.resume_wizard(Page.GET_STARTED)
 
-        self.tasks.start(work, name="load dashboard", on_success=self._show, on_failure=self._error)
-
-    def _show(self, data: DashboardData) -> None:
-        status = data.status
-        self.heading.setText(data.package_name)
-        last = (
-            datetime.fromisoformat(status.last_send_at).astimezone().strftime("%d/%m/%Y %H:%M")
-            if status.last_send_at
-            else "never"
-        )
-        situation = (status.situation or "not chosen").replace("_", " ")
-        self.subheading.setText(
-            f"Situation: {situation}  ·  Last send: {last}  ·  Data folder: {status.data_dir}"
-        )
-        self.status_model.set_states(status.states)
-        self.failure_model.set_failures(data.failures)
-        count = sum(1 + len(f.dependants) for f in data.failures)
-        self.failures_title.setText(
-            f"Failed records ({count})" if count else "Failed records: none"
-        )
-        self.failure_view.resizeRowsToContents()
-        self.send_button.setEnabled(bool(status.package) and self._send_task_cancel is None)
+    def _failed(self, message: str) -> None:
+        self.loading_busy.setVisible(False)
+        self.loading_label.setText(f"Ledgerlink could not open your data.\n\n{message}")
         self.refreshed.emit()
 
-    def _error(self, message: str) -> None:
-        self.statusBar().showMessage(message)
-        self.current.setText(message)
-        self.refreshed.emit()
+    # ------------------------------------------------------------------ views
 
-    # ------------------------------------------------------------------ sending
+    def show_page(self, page: Page) -> None:
+        """Open straight at ``page`` (``--page`` and the dashboard's quick links)."""
+        from app.services.wizard_routing import Page, pages_for_opening
 
-    def send_now(self) -> None:
-        store = self.store
-        if store is None or self._send_task_cancel is not None:
+        assert self.setup is not None
+        if page is Page.DASHBOARD:
+            self.show_dashboard()
             return
-
-        def work(cancel: threading.Event, progress: Callable[[object], None]) -> SendReport:
-            with active_connector(store.paths, store.session_factory) as connector:
-                connector.connect()
-                sender = Sender(store.session_factory, connector, cancel=cancel, progress=progress)
-                return sender.run()
-
-        self.send_button.setEnabled(False)
-        self.cancel_button.setVisible(True)
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.current.setText("Connecting…")
-        task = self.tasks.start(
-            work,
-            name="send",
-            on_success=self._sent,
-            on_failure=self._send_failed,
-            on_progress=self._send_progress,
+        if not self.setup.package or self.setup.situation is None:
+            # Nothing else makes sense before a package and situation are chosen.
+            self.show_wizard(Page.GET_STARTED, None)
+            return
+        only = pages_for_opening(
+            self.setup.situation, page, setup_complete=self.setup.setup_complete
         )
-        self._send_task_cancel = task.cancel
+        self.show_wizard(only[0] if only else page, only)
 
-    def cancel_send(self) -> None:
-        if self._send_task_cancel is not None:
-            self._send_task_cancel()
-            self.current.setText("Stopping after the current record…")
+    def resume_wizard(self, default: Page) -> None:
+        """The wizard at the page the user left it on (stored), or ``default``."""
+        from app.services.wizard_routing import Page, steps
 
-    def _send_progress(self, progress: SendProgress) -> None:
-        self.progress.setRange(0, max(progress.total, 1))
-        self.progress.setValue(progress.done)
-        if progress.current:
-            self.current.setText(
-                f"Sending {progress.current} ({progress.done + 1} of {progress.total})"
+        assert self.setup is not None
+        start = default
+        stored = self.setup.wizard_page
+        if stored and self.setup.package and stored in {p.value for p in Page}:
+            page = Page(stored)
+            if page in steps(self.setup.situation):
+                start = page
+        self.show_wizard(start, None)
+
+    def show_wizard(self, start: Page, only: tuple[Page, ...] | None) -> None:
+        from app.ui.wizard import SetupWizard
+        from wizard_pages.context import WizardContext
+
+        assert self.store is not None and self.setup is not None
+        self._drop_wizard()
+        context = WizardContext(self.store, self.setup, parent=self)
+        wizard = SetupWizard(context, start, only)
+        wizard.completed.connect(self._wizard_completed)
+        wizard.closed.connect(self._wizard_closed)
+        self.wizard_context, self.wizard = context, wizard
+        self.stack.addWidget(wizard)
+        self.stack.setCurrentWidget(wizard)
+        wizard.restart()
+        self._set_view("wizard")
+
+    def show_dashboard(self) -> None:
+        from app.ui.dashboard import Dashboard
+
+        assert self.store is not None
+        self._drop_wizard()
+        if self.dashboard is None:
+            self.dashboard = Dashboard(
+                self.store, self.tasks, auto_send_interval_ms=self.auto_send_interval_ms
             )
+            self.dashboard.refreshed.connect(self._dashboard_refreshed)
+            self.dashboard.send_finished.connect(self.send_finished.emit)
+            self.dashboard.open_page.connect(self._quick_link)
+            self.stack.addWidget(self.dashboard)
+        self.stack.setCurrentWidget(self.dashboard)
+        self._set_view("dashboard")
+        self.dashboard.refresh()
 
-    def _sent(self, report: SendReport) -> None:
-        self._send_finished()
-        sent = sum(report.sent.values())
-        failed = sum(report.failed.values())
-        text = f"Sent {sent} record(s)"
-        if failed:
-            text += f"; {failed} failed (see the list below)"
-        if report.cancelled:
-            text += "; cancelled"
-        if report.stopped_reason:
-            text += f". Stopped: {report.stopped_reason}"
-        self.current.setText(text + ".")
-        self.send_finished.emit(report)
+    def _set_view(self, view: str) -> None:
+        self.view = view
+        self.view_changed.emit(view)
 
-    def _send_failed(self, message: str) -> None:
-        self._send_finished()
-        self.current.setText(f"Could not send: {message}")
-        self.send_finished.emit(None)
+    def _dashboard_refreshed(self) -> None:
+        dashboard = self.dashboard
+        if dashboard is not None and dashboard.snapshot is not None:
+            self.setup = dashboard.snapshot.setup
+            name = dashboard.snapshot.data.package_name
+            self.setWindowTitle(f"Ledgerlink – {name}")
+            self.folder_label.setText(f"Data folder: {dashboard.snapshot.data.status.data_dir}")
+        self.refreshed.emit()
 
-    def _send_finished(self) -> None:
-        self._send_task_cancel = None
-        self.cancel_button.setVisible(False)
-        self.progress.setVisible(False)
-        self.refresh()
+    def _quick_link(self, name: str) -> None:
+        from app.services.wizard_routing import Page
+
+        self.show_page(Page(name))
+
+    # ------------------------------------------------------------------ the wizard
+
+    def _wizard_completed(self) -> None:
+        from app.services.wizard_routing import Page
+
+        context = self.wizard_context
+        assert context is not None
+        self.setup = replace(context.choices)
+        if self.setup.setup_complete:
+            self.show_dashboard()
+        else:
+            self.resume_wizard(Page.GET_STARTED)
+
+    def _wizard_closed(self) -> None:
+        context = self.wizard_context
+        assert context is not None
+        self.setup = replace(context.choices)
+        if self.setup.setup_complete:
+            self.show_dashboard()
+        else:
+            # First set-up, closed midway: everything chosen is stored; the wizard opens
+            # where the user left it next time.
+            self.close()
+
+    def _drop_wizard(self) -> None:
+        wizard, context = self.wizard, self.wizard_context
+        self.wizard = self.wizard_context = None
+        if context is not None:
+            context.shutdown()
+        if wizard is not None:
+            self.stack.removeWidget(wizard)
+            wizard.deleteLater()
+        if context is not None:
+            context.deleteLater()
 
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.tasks.cancel_all()
-        self.tasks.wait()
+        if self._tasks is not None:
+            self._tasks.cancel_all()
+        if self.wizard_context is not None:
+            self.wizard_context.shutdown()
+        if self._tasks is not None:
+            self._tasks.wait()
         if self.store is not None:
             self.store.close()
+            self.store = None
         super().closeEvent(event)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
 from app.services.failures import FailureItem
 
@@ -21,9 +23,15 @@ STATE_COLUMNS = (
     ("waiting", "Waiting"),
     ("processing", "Processing"),
     ("failed", "Failed"),
-    ("uncertain", "Checking"),
+    ("uncertain", "Being checked"),
     ("successful", "Successful"),
+    ("entered_manually", "Entered by hand"),
+    ("do_not_send", "Not to send"),
 )
+STATE_WORDS = {
+    "failed": "Failed",
+    "uncertain": "Being checked",
+}
 
 
 class StatusModel(QAbstractTableModel):
@@ -39,6 +47,9 @@ class StatusModel(QAbstractTableModel):
         self._states = states
         self.endResetModel()
 
+    def count(self, record_type: str, state: str) -> int:
+        return self._states.get(record_type, {}).get(state, 0)
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
@@ -51,9 +62,17 @@ class StatusModel(QAbstractTableModel):
         record_type = self._rows[index.row()]
         state = STATE_COLUMNS[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
-            return str(self._states.get(record_type, {}).get(state, 0))
+            return f"{self.count(record_type, state):,}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if (
+            role == Qt.ItemDataRole.FontRole
+            and state == "failed"
+            and self.count(record_type, state)
+        ):
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
 
     def headerData(
@@ -69,11 +88,12 @@ class StatusModel(QAbstractTableModel):
 class FailureModel(QAbstractTableModel):
     """One row per failed record; records held back by a root cause follow it, indented."""
 
-    COLUMNS = ("Record", "Why it failed", "How to fix it")
+    COLUMNS = ("Record", "State", "Why it failed", "How to fix it")
 
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[tuple[FailureItem, bool]] = []
+        self._icons: dict[str, QIcon] = {}
 
     def set_failures(self, roots: list[FailureItem]) -> None:
         self.beginResetModel()
@@ -86,6 +106,20 @@ class FailureModel(QAbstractTableModel):
     def item(self, row: int) -> FailureItem:
         return self._rows[row][0]
 
+    def is_held_back(self, row: int) -> bool:
+        return self._rows[row][1]
+
+    def _icon(self, state: str) -> QIcon:
+        if state not in self._icons:
+            style = QApplication.style()
+            pixmap = (
+                QStyle.StandardPixmap.SP_MessageBoxWarning
+                if state == "uncertain"
+                else QStyle.StandardPixmap.SP_MessageBoxCritical
+            )
+            self._icons[state] = style.standardIcon(pixmap)
+        return self._icons[state]
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
@@ -96,12 +130,19 @@ class FailureModel(QAbstractTableModel):
         if not index.isValid():
             return None
         item, held_back = self._rows[index.row()]
+        column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if index.column() == 0:
+            if column == 0:
                 return f"    ↳ {item.label}" if held_back else item.label
-            if index.column() == 1:
-                return item.reason
-            return item.fix
+            if column == 1:
+                return "Held back" if held_back else STATE_WORDS.get(item.state, item.state)
+            return item.reason if column == 2 else item.fix
+        if role == Qt.ItemDataRole.DecorationRole and column == 0 and not held_back:
+            return self._icon(item.state)
+        if role == Qt.ItemDataRole.FontRole and not held_back and column == 0:
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
 
     def headerData(

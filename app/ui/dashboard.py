@@ -1,0 +1,542 @@
+"""The accounting dashboard: what is waiting, sent and failed, and what to do about it.
+
+Counts per record type and send state, the failure list (each root cause with the
+records it holds back) and its actions, *Send data now* with progress and cancel, last
+and next send times, the two-hourly automatic send, and quick links that reopen the
+wizard at one page. Everything that reads or writes runs in a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.wizard_routing import Page
+from app.ui.status_models import FailureModel, StatusModel
+from app.ui.style import heading_font, wrapped_label
+from app.ui.workers import TaskRunner
+from wizard_pages.base import DetailsPane, StatusLine
+from wizard_pages.help import HelpButton
+
+if TYPE_CHECKING:
+    from app.services.dashboard import DashboardData
+    from app.services.sending import SendProgress, SendReport
+    from app.services.setup_state import SetupState
+    from app.services.store import Store
+
+TWO_HOURS_MS = 2 * 60 * 60 * 1000
+SITUATION_WORDS = {
+    "new_to_package": "new to the package",
+    "side_by_side": "both used side by side",
+    "package_first": "the package came first",
+}
+
+Progress = Callable[[object], None]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    data: DashboardData
+    setup: SetupState
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    local = moment.astimezone()
+    today = datetime.now().astimezone().date()
+    if local.date() == today:
+        return f"today at {local:%H:%M}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow at {local:%H:%M}"
+    return f"{local:%d/%m/%Y at %H:%M}"
+
+
+class Dashboard(QWidget):
+    """The main window's view once set-up is done."""
+
+    #: Emitted after every refresh (tests wait on it).
+    refreshed = Signal()
+    #: Emitted when a send finishes, with its report (``None`` if it could not start).
+    send_finished = Signal(object)
+    #: A quick link: open the wizard at this page (its value).
+    open_page = Signal(str)
+
+    def __init__(
+        self,
+        store: Store,
+        tasks: TaskRunner,
+        *,
+        auto_send_interval_ms: int = TWO_HOURS_MS,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.tasks = tasks
+        self.snapshot: Snapshot | None = None
+        self._send_cancel: threading.Event | None = None
+        self.next_send_at: datetime | None = None
+        self.auto_timer = QTimer(self)
+        self.auto_timer.setInterval(auto_send_interval_ms)
+        self.auto_timer.timeout.connect(self._auto_send_due)
+
+        self.heading = QLabel("Loading…")
+        self.heading.setFont(heading_font(self.font(), 1.5))
+        self.subheading = wrapped_label(muted=True)
+        self.help_button = HelpButton(Page.DASHBOARD)
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.addWidget(self.heading)
+        titles.addWidget(self.subheading)
+        header.addLayout(titles, 1)
+        header.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignTop)
+
+        links = QHBoxLayout()
+        links.addWidget(QLabel("Change set-up:"))
+        self.quick_links: dict[Page, QPushButton] = {}
+        for page, text in (
+            (Page.LINK_CUSTOMERS, "&Link customers and suppliers"),
+            (Page.NOMINAL_ACCOUNTS, "&Nominal accounts"),
+            (Page.GET_STARTED, "Change &package or situation"),
+        ):
+            button = QPushButton(text)
+            button.setObjectName(f"quick-{page.value}")
+            button.setFlat(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(lambda _=False, p=page: self.open_page.emit(p.value))
+            links.addWidget(button)
+            self.quick_links[page] = button
+        links.addStretch(1)
+
+        self.status_model = StatusModel()
+        self.status_view = QTableView()
+        self.status_view.setObjectName("statusTable")
+        self.status_view.setModel(self.status_model)
+        self.status_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.status_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.status_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.status_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.status_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows_height = self.status_view.verticalHeader().defaultSectionSize() * 5
+        self.status_view.setFixedHeight(
+            rows_height + self.status_view.horizontalHeader().sizeHint().height() + 4
+        )
+
+        self.send_button = QPushButton("&Send data now")
+        self.send_button.setObjectName("sendNow")
+        self.send_button.setDefault(True)
+        self.send_button.setEnabled(False)
+        self.send_button.setShortcut(QKeySequence("Ctrl+Return"))
+        self.send_button.setToolTip("Send everything waiting (Ctrl+Enter)")
+        self.send_button.clicked.connect(self.send_now)
+        self.cancel_button = QPushButton("&Cancel sending")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_send)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.auto_send = QCheckBox("Send &automatically every two hours")
+        self.auto_send.toggled.connect(self._auto_send_toggled)
+        for fixed in (self.send_button, self.cancel_button):
+            fixed.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        send_row = QHBoxLayout()
+        send_row.addWidget(self.send_button)
+        send_row.addWidget(self.cancel_button)
+        send_row.addWidget(self.progress, 1)
+        send_row.addStretch(0)
+        send_row.addSpacing(12)
+        send_row.addWidget(self.auto_send)
+        self.times = QLabel("")
+        self.times.setObjectName("times")
+        self.current = StatusLine()
+        self.current.setObjectName("current")
+
+        self.failures_title = QLabel("Failed records")
+        self.failures_title.setFont(heading_font(self.font(), 1.1))
+        self.failure_model = FailureModel()
+        self.failure_view = QTableView()
+        self.failure_view.setObjectName("failureTable")
+        self.failure_view.setModel(self.failure_model)
+        self.failure_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.failure_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.failure_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.failure_view.setWordWrap(False)
+        self.failure_view.verticalHeader().setVisible(False)
+        header_view = self.failure_view.horizontalHeader()
+        header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header_view.setStretchLastSection(True)
+        for column, width in enumerate((270, 110, 330)):
+            self.failure_view.setColumnWidth(column, width)
+        selection = self.failure_view.selectionModel()
+        selection.selectionChanged.connect(self._selection_changed)
+
+        self.details = DetailsPane(5)
+        self.details.setObjectName("details")
+
+        self.retry_button = QPushButton("&Retry")
+        self.retry_button.setToolTip("Send the selected records again with the next send")
+        self.retry_button.clicked.connect(self.retry_selected)
+        self.exclude_button = QPushButton("&Do not send")
+        self.exclude_button.clicked.connect(self.exclude_selected)
+        self.with_dependants = QCheckBox("with the records it &holds back")
+        self.with_dependants.setChecked(True)
+        self.manual_id = QLineEdit()
+        self.manual_id.setObjectName("manualId")
+        self.manual_id.setPlaceholderText("id in the package")
+        self.manual_id.setMaximumWidth(170)
+        self.manual_button = QPushButton("Entered by &hand")
+        self.manual_button.setToolTip(
+            "The selected record is already in the package: type its id there, then press this"
+        )
+        self.manual_button.clicked.connect(self.entered_manually_selected)
+        self.export_button = QPushButton("&Export list…")
+        self.export_button.clicked.connect(self.export_list)
+        actions = QHBoxLayout()
+        for widget in (self.retry_button, self.exclude_button, self.with_dependants):
+            actions.addWidget(widget)
+        actions.addSpacing(16)
+        actions.addWidget(self.manual_id)
+        actions.addWidget(self.manual_button)
+        actions.addStretch(1)
+        actions.addWidget(self.export_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addLayout(links)
+        layout.addWidget(self.status_view)
+        layout.addLayout(send_row)
+        layout.addWidget(self.times)
+        layout.addWidget(self.current)
+        layout.addWidget(self.failures_title)
+        layout.addWidget(self.failure_view, 1)
+        layout.addWidget(self.details)
+        layout.addLayout(actions)
+        self._selection_changed()
+
+    # ------------------------------------------------------------------ reading
+
+    def refresh(self) -> None:
+        """Read the counts, failures and set-up in a worker, then show them."""
+        store = self.store
+
+        def work(_cancel: threading.Event, _progress: Progress) -> Snapshot:
+            from app.services.dashboard import load_dashboard
+            from app.services.setup_state import load_setup
+
+            data = load_dashboard(store)
+            with store.session_factory() as session:
+                setup = load_setup(session)
+            return Snapshot(data, setup)
+
+        self.tasks.start(work, name="load dashboard", on_success=self._show, on_failure=self._error)
+
+    def _show(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        status, setup = snapshot.data.status, snapshot.setup
+        self.heading.setText(snapshot.data.package_name)
+        self.help_button.package = status.package
+        parts = []
+        if setup.company_name:
+            parts.append(f"Company: {setup.company_name}")
+        if status.situation:
+            parts.append(f"Situation: {SITUATION_WORDS.get(status.situation, status.situation)}")
+        self.subheading.setText("   ·   ".join(parts))
+        self.status_model.set_states(status.states)
+        self.failure_model.set_failures(snapshot.data.failures)
+        roots = len(snapshot.data.failures)
+        count = sum(1 + len(f.dependants) for f in snapshot.data.failures)
+        self.failures_title.setText(
+            f"Failed records: {count:,} from {roots:,} cause{'' if roots == 1 else 's'}"
+            if count
+            else "Failed records: none"
+        )
+        self.auto_send.blockSignals(True)
+        self.auto_send.setChecked(setup.auto_send)
+        self.auto_send.blockSignals(False)
+        self._schedule(setup.auto_send)
+        self._show_times()
+        self.send_button.setEnabled(bool(status.package) and not self.sending())
+        self._selection_changed()
+        self.refreshed.emit()
+
+    def _show_times(self) -> None:
+        last = self.snapshot.setup.last_send_at if self.snapshot else None
+        next_text = (
+            _when(self.next_send_at)
+            if self.next_send_at
+            else "not scheduled (automatic sending is off)"
+        )
+        self.times.setText(f"Last send: {_when(last)}    ·    Next send: {next_text}")
+
+    def _error(self, message: str) -> None:
+        self.current.error(message)
+        self.refreshed.emit()
+
+    # ------------------------------------------------------------------ sending
+
+    def sending(self) -> bool:
+        return self._send_cancel is not None
+
+    def send_now(self) -> None:
+        if self.sending():
+            return
+        store = self.store
+
+        def work(cancel: threading.Event, progress: Progress) -> SendReport:
+            from app.services.connections import active_connector
+            from app.services.sending import Sender
+
+            with active_connector(store.paths, store.session_factory) as connector:
+                connector.connect()
+                return Sender(
+                    store.session_factory, connector, cancel=cancel, progress=progress
+                ).run()
+
+        self.send_button.setEnabled(False)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.current.busy("Connecting…")
+        task = self.tasks.start(
+            work,
+            name="send",
+            on_success=self._sent,
+            on_failure=self._send_failed,
+            on_progress=self._send_progress,
+        )
+        self._send_cancel = task.cancel_event
+
+    def cancel_send(self) -> None:
+        if self._send_cancel is not None:
+            self._send_cancel.set()
+            self.cancel_button.setEnabled(False)
+            self.current.busy("Stopping after the record being sent now…")
+
+    def _send_progress(self, progress: SendProgress) -> None:
+        self.progress.setRange(0, max(progress.total, 1))
+        self.progress.setValue(progress.done)
+        if progress.current:
+            self.current.busy(
+                f"Sending {progress.current} ({progress.done + 1:,} of {progress.total:,})"
+            )
+
+    def _sent(self, report: SendReport) -> None:
+        self._send_done()
+        sent = sum(report.sent.values())
+        failed = sum(report.failed.values())
+        text = f"Sent {sent:,} record{'' if sent == 1 else 's'}"
+        if failed:
+            text += f"; {failed:,} failed (see the list below)"
+        if report.uncertain:
+            text += f"; {sum(report.uncertain.values()):,} are being checked"
+        if report.cancelled:
+            text += "; cancelled, what is left waits for the next send"
+        if report.stopped_reason:
+            text += f". Stopped: {report.stopped_reason}"
+        if failed or report.stopped_reason:
+            self.current.error(text + ".")
+        else:
+            self.current.success(text + ".")
+        self.send_finished.emit(report)
+
+    def _send_failed(self, message: str) -> None:
+        self._send_done()
+        self.current.error(f"Could not send: {message}")
+        self.send_finished.emit(None)
+
+    def _send_done(self) -> None:
+        self._send_cancel = None
+        self.cancel_button.setVisible(False)
+        self.progress.setVisible(False)
+        if self.auto_timer.isActive():
+            self.next_send_at = datetime.now().astimezone() + timedelta(
+                milliseconds=self.auto_timer.remainingTime()
+            )
+        self.refresh()
+
+    # ------------------------------------------------------------------ automatic
+
+    def _auto_send_toggled(self, on: bool) -> None:
+        store = self.store
+
+        def work(_cancel: threading.Event, _progress: Progress) -> None:
+            from app.services.setup_state import AUTO_SEND, set_setting
+
+            with store.session_factory.begin() as session:
+                set_setting(session, AUTO_SEND, on or None)
+
+        self.tasks.start(work, name="save automatic sending", on_failure=self._error)
+        self._schedule(on)
+        self._show_times()
+
+    def _schedule(self, on: bool) -> None:
+        if on and not self.auto_timer.isActive():
+            self.auto_timer.start()
+            self.next_send_at = datetime.now().astimezone() + timedelta(
+                milliseconds=self.auto_timer.interval()
+            )
+        elif not on:
+            self.auto_timer.stop()
+            self.next_send_at = None
+
+    def _auto_send_due(self) -> None:
+        self.next_send_at = datetime.now().astimezone() + timedelta(
+            milliseconds=self.auto_timer.interval()
+        )
+        if not self.sending() and self.isVisible():
+            self.send_now()
+        self._show_times()
+
+    # ------------------------------------------------------------------ failures
+
+    def selected_rows(self) -> list[int]:
+        selection = self.failure_view.selectionModel()
+        return sorted({index.row() for index in selection.selectedRows()})
+
+    def selected_ids(self) -> list[int]:
+        return [self.failure_model.item(row).outbox_id for row in self.selected_rows()]
+
+    def select_rows(self, rows: list[int]) -> None:
+        """Select failure rows (the keyboard and mouse do the same)."""
+        selection = self.failure_view.selectionModel()
+        selection.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in rows:
+            selection.select(self.failure_model.index(row, 0), flags)
+
+    def _selection_changed(self, *_: Any) -> None:
+        rows = self.selected_rows()
+        for button in (self.retry_button, self.exclude_button):
+            button.setEnabled(bool(rows) and not self.sending())
+        self.manual_button.setEnabled(len(rows) == 1)
+        self.manual_id.setEnabled(len(rows) == 1)
+        self.export_button.setEnabled(self.failure_model.rowCount() > 0)
+        if len(rows) == 1:
+            item = self.failure_model.item(rows[0])
+            held = (
+                " (held back by the record above it in the list)"
+                if (self.failure_model.is_held_back(rows[0]))
+                else ""
+            )
+            self.details.setText(
+                f"<b>{_escape(item.label)}</b>{held}<br>{_escape(item.reason)}<br>"
+                f"<i>Fix:</i> {_escape(item.fix)}"
+            )
+        elif rows:
+            self.details.setText(f"{len(rows):,} records selected.")
+        else:
+            self.details.setText(
+                "Select a record to see why it failed and how to fix it."
+                if self.failure_model.rowCount()
+                else "Nothing has failed."
+            )
+
+    def _act(self, name: str, action: Callable[[Any], int], done: str) -> None:
+        store = self.store
+
+        def work(_cancel: threading.Event, _progress: Progress) -> int:
+            with store.session_factory.begin() as session:
+                return action(session)
+
+        def finished(count: int) -> None:
+            self.current.success(done.format(n=count, s="" if count == 1 else "s"))
+            self.refresh()
+
+        self.tasks.start(work, name=name, on_success=finished, on_failure=self.current.error)
+
+    def retry_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+
+        def action(session: Any) -> int:
+            from app.services.failure_actions import retry
+
+            return retry(session, ids, actor="user")
+
+        self._act("retry", action, "{n:,} record{s} will be sent again with the next send.")
+
+    def exclude_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            return
+        include = self.with_dependants.isChecked()
+
+        def action(session: Any) -> int:
+            from app.services.failure_actions import do_not_send
+
+            return do_not_send(session, ids, actor="user", include_dependants=include)
+
+        self._act("do not send", action, "{n:,} record{s} will not be sent.")
+
+    def entered_manually_selected(self) -> None:
+        ids = self.selected_ids()
+        remote_id = self.manual_id.text().strip()
+        if len(ids) != 1:
+            return
+        if not remote_id:
+            self.current.error(
+                "Type the record's id in the package first (for example its invoice number "
+                "there), then press Entered by hand."
+            )
+            self.manual_id.setFocus()
+            return
+
+        def action(session: Any) -> int:
+            from app.services.failure_actions import entered_manually
+
+            entered_manually(session, ids[0], remote_id, actor="user")
+            return 1
+
+        self.manual_id.clear()
+        self._act("entered manually", action, "Marked as entered by hand in the package.")
+
+    def export_list(self) -> None:
+        name, _filter = QFileDialog.getSaveFileName(
+            self, "Export the failure list", str(Path.home() / "failures.csv"), "CSV (*.csv)"
+        )
+        if not name or self.snapshot is None or not self.snapshot.data.status.package:
+            return
+        path = Path(name)
+        store = self.store
+        package = self.snapshot.data.status.package
+
+        def work(_cancel: threading.Event, _progress: Progress) -> int:
+            from app.services.failure_actions import export_failures
+
+            with store.session_factory() as session:
+                return export_failures(session, package, path)
+
+        self.tasks.start(
+            work,
+            name="export failures",
+            on_success=lambda rows: self.current.success(f"Wrote {rows:,} rows to {path}."),
+            on_failure=self.current.error,
+        )
+
+
+def _escape(text: str) -> str:
+    return html.escape(text)

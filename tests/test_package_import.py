@@ -1,0 +1,167 @@
+"""Situation 3's one-time import of the package's customers and suppliers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import DataPaths
+from app.db.models import Contact, ContactKind, Link, LinkMethod, OutboxEntry, SendState
+from app.services.connections import connector_for
+from app.services.package_import import (
+    AccountRefs,
+    ImportProgress,
+    import_package_contacts,
+    preview_package_contacts,
+)
+from connectors.contract import ContactDraft, ContactRole, RemoteContact
+from connectors.sandbox import SandboxConnector
+
+
+def draft(role: ContactRole, name: str, our_ref: str = "", **fields: str) -> ContactDraft:
+    return ContactDraft(role=role, our_ref=our_ref, name=name, **fields)
+
+
+@pytest.fixture
+def sandbox(data_paths: DataPaths) -> Iterator[SandboxConnector]:
+    connector = connector_for(data_paths, "sandbox")
+    assert isinstance(connector, SandboxConnector)
+    with connector:
+        connector.store.add_contacts(
+            [
+                draft(ContactRole.CUSTOMER, "Stoneygate Guest House", "CUS0001", town="Wigston"),
+                draft(ContactRole.CUSTOMER, "Brookside Academy", postcode="LE10 2HN"),
+                draft(ContactRole.CUSTOMER, "Mr G. Dawson", "CUS0003"),
+                draft(ContactRole.SUPPLIER, "Soar Valley Plumbers' Merchants Ltd", "SUP001"),
+            ]
+        )
+        yield connector
+
+
+def contacts(session: Session) -> dict[str, Contact]:
+    return {c.name: c for c in session.scalars(select(Contact))}
+
+
+def test_preview_counts_and_marks_what_is_already_here(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    preview = preview_package_contacts(session_factory, sandbox)
+    assert preview.count(ContactRole.CUSTOMER) == 3
+    assert preview.count(ContactRole.SUPPLIER) == 1
+    assert (preview.new, preview.already_here) == (4, 0)
+    assert preview.rows[0].name == "Stoneygate Guest House"
+    assert preview.rows[0].town == "Wigston"
+    import_package_contacts(session_factory, sandbox)
+    preview = preview_package_contacts(session_factory, sandbox)
+    assert (preview.new, preview.already_here) == (0, 4)
+
+
+def test_import_creates_linked_contacts_that_never_send(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    seen: list[ImportProgress] = []
+    report = import_package_contacts(session_factory, sandbox, progress=seen.append)
+    assert report.added == {ContactKind.CUSTOMER: 3, ContactKind.SUPPLIER: 1}
+    assert report.already_here == 0 and not report.cancelled
+    assert "Imported 3 customers and 1 supplier from Sandbox" in report.describe()
+    assert seen[-1] == ImportProgress(4, 4, "")
+    with session_factory() as session:
+        ours = contacts(session)
+        # The package's own reference for the contact is kept as our account reference;
+        # where it has none, one is made from the name.
+        assert ours["Stoneygate Guest House"].account_ref == "CUS0001"
+        assert ours["Brookside Academy"].account_ref == "BROOKS01"
+        assert ours["Brookside Academy"].postcode == "LE10 2HN"
+        assert ours["Soar Valley Plumbers' Merchants Ltd"].kind is ContactKind.SUPPLIER
+        links = {link.contact_id: link for link in session.scalars(select(Link))}
+        for contact in ours.values():
+            link = links[contact.id]
+            assert link.method is LinkMethod.IMPORTED
+            assert sandbox.get_contact(link.remote_ref) is not None
+            assert sandbox.get_contact(link.remote_ref).name == contact.name  # type: ignore[union-attr]
+        states = {e.record_id: e.state for e in session.scalars(select(OutboxEntry))}
+        assert set(states.values()) == {SendState.SUCCESSFUL}
+
+
+def test_running_again_adds_only_new_contacts_and_says_so(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    import_package_contacts(session_factory, sandbox)
+    again = import_package_contacts(session_factory, sandbox)
+    assert again.total_added == 0 and again.already_here == 4
+    assert "4 contacts were already here" in again.describe()
+    assert "nothing new was added" in again.describe()
+
+    sandbox.store.add_contact(draft(ContactRole.CUSTOMER, "Brookside Academy Annexe"))
+    third = import_package_contacts(session_factory, sandbox)
+    assert third.added == {ContactKind.CUSTOMER: 1}
+    assert third.already_here == 4
+    with session_factory() as session:
+        ours = contacts(session)
+        assert len(ours) == 5
+        # Unique even though the name starts the same way as an earlier import's.
+        assert ours["Brookside Academy Annexe"].account_ref == "BROOKS02"
+
+
+def test_cancel_between_chunks_keeps_whole_chunks_and_the_next_run_continues(
+    session_factory: sessionmaker[Session],
+    sandbox: SandboxConnector,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("app.services.package_import.CHUNK", 2)
+    cancel = threading.Event()
+
+    def stop_after_first_chunk(step: ImportProgress) -> None:
+        if step.done >= 2:
+            cancel.set()
+
+    report = import_package_contacts(
+        session_factory, sandbox, cancel=cancel, progress=stop_after_first_chunk
+    )
+    assert report.cancelled and report.total_added == 2
+    assert "Import cancelled" in report.describe()
+    with session_factory() as session:
+        assert len(contacts(session)) == 2
+        assert len(session.scalars(select(Link)).all()) == 2
+    rest = import_package_contacts(session_factory, sandbox)
+    assert (rest.total_added, rest.already_here) == (2, 2)
+
+
+def test_a_contact_we_cannot_keep_is_reported_by_name_and_field(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    sandbox.store.add_contact(draft(ContactRole.CUSTOMER, "Long Postcode Ltd", postcode="X" * 17))
+    report = import_package_contacts(session_factory, sandbox)
+    assert report.total_added == 4
+    assert len(report.skipped) == 1
+    assert "Long Postcode Ltd" in report.skipped[0]
+    assert "postcode is 17 characters long" in report.skipped[0]
+    assert "1 contact could not be imported" in report.describe()
+
+
+def test_an_empty_package_says_there_is_nothing(
+    session_factory: sessionmaker[Session], data_paths: DataPaths
+) -> None:
+    with connector_for(data_paths, "sandbox") as empty:
+        report = import_package_contacts(session_factory, empty)
+    assert report.total_added == 0
+    assert "has no customers or suppliers to import" in report.describe()
+
+
+def test_account_refs_are_unique_per_kind() -> None:
+    refs = AccountRefs([(ContactKind.CUSTOMER, "acme01"), (ContactKind.SUPPLIER, "SUP001")])
+
+    def remote(name: str, our_ref: str = "") -> RemoteContact:
+        return RemoteContact(ref="R", role=ContactRole.CUSTOMER, name=name, our_ref=our_ref)
+
+    assert refs.make(ContactKind.CUSTOMER, remote("Acme Heating")) == "ACMEHE01"
+    assert refs.make(ContactKind.CUSTOMER, remote("ACME")) == "ACME02"
+    assert refs.make(ContactKind.CUSTOMER, remote("Other", our_ref="ACME02")) == "OTHER01"
+    assert refs.make(ContactKind.CUSTOMER, remote("Someone", our_ref="SUP001")) == "SUP001"
+    assert refs.make(ContactKind.SUPPLIER, remote("Someone", our_ref="SUP001")) == "SOMEON01"
+    assert refs.make(ContactKind.CUSTOMER, remote("&&&")) == "CUS01"
+    assert refs.make(ContactKind.CUSTOMER, remote("X", our_ref="R" * 40)) == "X01"

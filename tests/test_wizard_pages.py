@@ -1,0 +1,529 @@
+"""Wizard pages one at a time: the Connect form for every package, help texts, the
+page models, keyboard-only use, and layouts that fit at 125 % in light and dark."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDate, QPoint, Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+    QWizard,
+)
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.config import DataPaths
+from app.db.models import Situation
+from app.services.drafts import Problem
+from app.services.package_import import PreviewRow
+from app.services.preflight import PreflightItem
+from app.services.setup_state import (
+    SetupState,
+    get_setting,
+    load_setup,
+    package_settings_key,
+)
+from app.services.store import Store, open_store
+from app.services.wizard_routing import WIZARD_PAGES, Page, steps
+from app.ui.style import error_color, is_dark, muted_color, success_color
+from app.ui.wizard import SetupWizard
+from connectors.catalogue import BY_KEY, PACKAGES
+from connectors.contract import AccountType, Company, ContactRole, RemoteAccount
+from connectors.oauth import SignInCancelled
+from tests.conftest import MemoryKeyring
+from tests.screenshots import save_screenshot
+from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
+from wizard_pages.connect_page import ConnectPage, secret_name
+from wizard_pages.context import WizardContext
+from wizard_pages.help import HelpButton, help_markdown
+from wizard_pages.models import PackageContactModel, PreflightFailureModel, RemoteAccountModel
+from wizard_pages.review_page import ReviewPage
+
+__all__ = ["demo_paths"]  # the fixture, shared with the flow tests
+
+pytestmark = pytest.mark.qt_log_ignore(
+    "This plugin does not support raise",
+    "This plugin does not support grabbing the keyboard",
+)
+
+
+@pytest.fixture
+def store(data_paths: DataPaths) -> Iterator[Store]:
+    opened = open_store(data_paths)
+    yield opened
+    opened.close()
+
+
+def connect_page(qtbot: QtBot, store: Store, package: str) -> ConnectPage:
+    choices = SetupState(package=package, situation=Situation.SIDE_BY_SIDE)
+    page = ConnectPage(WizardContext(store, choices))
+    qtbot.addWidget(page)
+    page.initializePage()
+    page.show()
+    return page
+
+
+# ---------------------------------------------------------------------------- connect
+
+
+def test_the_sandbox_needs_nothing_but_a_test(qtbot: QtBot, store: Store) -> None:
+    page = connect_page(qtbot, store, "sandbox")
+    assert page.form.rowCount() == 0 and not page.form_host.isVisible()
+    assert "nothing to sign in to" in page.intro.text()
+    assert not page.isComplete()
+
+
+def test_kashflow_asks_for_username_password_and_memorable_word(
+    qtbot: QtBot, store: Store, memory_keyring: MemoryKeyring
+) -> None:
+    page = connect_page(qtbot, store, "kashflow")
+    labels = [
+        page.form.itemAt(row, page.form.ItemRole.LabelRole).widget().text()  # type: ignore[union-attr]
+        for row in range(page.form.rowCount())
+    ]
+    assert labels == ["KashFlow username:", "KashFlow password:", "Memorable word:"]
+    assert page.inputs["password"].echoMode() is QLineEdit.EchoMode.Password
+    assert page.inputs["username"].echoMode() is QLineEdit.EchoMode.Normal
+    # A missing field is named before anything is tried.
+    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
+    assert page.status.text() == "Fill in KashFlow username first."
+    qtbot.keyClicks(page.inputs["username"], "plumber")
+    qtbot.keyClicks(page.inputs["password"], "s3cret-word")
+    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.status.kind == "error", timeout=LONG)
+    # No KashFlow connector in this version: said plainly, and Next stays disabled.
+    assert "cannot connect to KashFlow in this version" in page.status.text()
+    page.resize(760, 400)
+    save_screenshot(page, "connect-kashflow")
+    assert not page.isComplete()
+    # The secret went to the keyring, never into the settings.
+    assert memory_keyring.entries[("Ledgerlink", secret_name("kashflow", "password"))] == (
+        "s3cret-word"
+    )
+    with store.session_factory() as session:
+        stored = get_setting(session, package_settings_key("kashflow"))
+    assert stored == {"username": "plumber"}
+    page.context.shutdown()
+
+
+def test_desktop_packages_ask_for_a_folder(qtbot: QtBot, store: Store, tmp_path: Path) -> None:
+    page = connect_page(qtbot, store, "sage_50")
+    assert list(page.inputs) == ["import_folder"]
+    choose = [b for b in page.form_host.findChildren(QPushButton) if "hoose" in b.text()]
+    assert len(choose) == 1
+    page.inputs["import_folder"].setText(str(tmp_path))
+    page.context.shutdown()
+
+
+class FakeSignIn:
+    """A stand-in for ``app.services.signin`` with the API in docs/signin.md: the
+    browser's answer arrives when the test says so."""
+
+    def __init__(self, organisations: list[tuple[str, str]]) -> None:
+        self.organisations = [types.SimpleNamespace(id=i, name=n) for i, n in organisations]
+        self.browser_answered = threading.Event()
+        self.calls: list[str] = []
+        self.closed = 0
+        self.chosen: list[str] = []
+
+    # the module's functions
+    def sign_in_status(self, paths: DataPaths, factory: object, package: str) -> object:
+        self.calls.append(f"status {package}")
+        return types.SimpleNamespace(signed_in=False, organisation_id="", organisation_name="")
+
+    def start_sign_in(self, paths: DataPaths, factory: object, package: str) -> FakeSignIn:
+        self.calls.append(f"start {package}")
+        return self
+
+    def choose_organisation(
+        self, paths: DataPaths, factory: object, package: str, organisation: object
+    ) -> Company:
+        name = organisation.name
+        self.chosen.append(name)
+        return Company(id=organisation.id, name=name)
+
+    # the SignIn object's
+    url = "https://login.example/authorize?state=abc"
+
+    def wait_for_browser(self, cancel: threading.Event) -> list[object]:
+        while not self.browser_answered.wait(0.01):
+            if cancel.is_set():
+                raise SignInCancelled("Signing in was cancelled.")
+        return self.organisations
+
+    def complete_with_pasted_address(self, text: str) -> list[object]:
+        self.calls.append(f"pasted {text}")
+        return self.organisations[:1]
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.fixture
+def fake_signin(monkeypatch: pytest.MonkeyPatch) -> FakeSignIn:
+    fake = FakeSignIn([("org-1", "Northfield Heating Ltd"), ("org-2", "Northfield Gas Ltd")])
+    module = types.ModuleType("tests_fake_signin")
+    for name in ("sign_in_status", "start_sign_in", "choose_organisation"):
+        setattr(module, name, getattr(fake, name))
+    monkeypatch.setitem(sys.modules, "tests_fake_signin", module)
+    monkeypatch.setattr("wizard_pages.sign_in_panel.SIGNIN_MODULE", "tests_fake_signin")
+    opened: list[str] = []
+    monkeypatch.setattr(
+        "wizard_pages.sign_in_panel.QDesktopServices.openUrl",
+        lambda url: opened.append(url.toString()) or True,
+    )
+    fake.opened = opened  # type: ignore[attr-defined]
+    return fake
+
+
+def test_signing_in_through_the_browser_then_choosing_the_organisation(
+    qtbot: QtBot, store: Store, fake_signin: FakeSignIn
+) -> None:
+    page = connect_page(qtbot, store, "xero")
+    panel = page.sign_in_panels["signin"]
+    assert panel.button.text() == "Sign in to Xero"
+    qtbot.waitUntil(lambda: "status xero" in fake_signin.calls, timeout=LONG)
+    qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(panel.waiting.isVisible, timeout=LONG)
+    assert fake_signin.opened == [fake_signin.url]  # type: ignore[attr-defined]
+    assert panel.address.text() == fake_signin.url
+    assert "Waiting for you to sign in to Xero" in panel.status.text()
+    assert not page.isComplete()
+    page.resize(760, 560)
+    save_screenshot(page, "connect-xero-waiting-for-the-browser")
+
+    fake_signin.browser_answered.set()
+    qtbot.waitUntil(panel.picker.isVisible, timeout=LONG)
+    assert not panel.waiting.isVisible()
+    assert "reaches 2 organisations" in panel.status.text()
+    save_screenshot(page, "connect-xero-choose-organisation")
+    panel.organisation.setCurrentIndex(1)
+    qtbot.mouseClick(panel.choose_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(page.isComplete, timeout=LONG)
+    assert fake_signin.chosen == ["Northfield Gas Ltd"]
+    assert "Connected to Northfield Gas Ltd in Xero" in page.status.text()
+    assert page.context.choices.company_name == "Northfield Gas Ltd"
+    assert fake_signin.closed >= 1
+    page.context.shutdown()
+
+
+def test_signing_in_with_a_pasted_address(
+    qtbot: QtBot, store: Store, fake_signin: FakeSignIn
+) -> None:
+    page = connect_page(qtbot, store, "xero")
+    panel = page.sign_in_panels["signin"]
+    qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(panel.waiting.isVisible, timeout=LONG)
+    qtbot.mouseClick(panel.paste_button, Qt.MouseButton.LeftButton)
+    assert "Paste the whole address" in panel.status.text()
+    qtbot.keyClicks(panel.pasted, "http://127.0.0.1:5123/callback?code=x&state=abc")
+    with qtbot.waitSignal(panel.signed_in, timeout=LONG) as signed:
+        qtbot.mouseClick(panel.paste_button, Qt.MouseButton.LeftButton)
+    assert signed.args == ["Northfield Heating Ltd"]
+    assert "pasted http://127.0.0.1:5123/callback?code=x&state=abc" in fake_signin.calls
+    assert "Signed in to Northfield Heating Ltd. Now test the connection." in panel.status.text()
+    assert not page.isComplete()  # the connection itself is still to be tested
+    page.context.shutdown()
+
+
+def test_cancelling_a_sign_in(qtbot: QtBot, store: Store, fake_signin: FakeSignIn) -> None:
+    page = connect_page(qtbot, store, "xero")
+    panel = page.sign_in_panels["signin"]
+    qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(panel.waiting.isVisible, timeout=LONG)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Sign-in cancelled" in panel.status.text(), timeout=LONG)
+    assert panel.button.isEnabled() and not panel.waiting.isVisible()
+    page.context.shutdown()
+
+
+# ---------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("info", PACKAGES, ids=lambda i: i.key)
+def test_every_page_has_help_for_every_package(info: object) -> None:
+    key = info.key
+    for page in [*WIZARD_PAGES, Page.DASHBOARD]:
+        text = help_markdown(page, key)
+        assert text.startswith("# "), (page, key)
+        assert "{" not in text, f"unfilled placeholder in {page} help"
+    connect = help_markdown(Page.CONNECT, key)
+    assert "## " in connect, f"{key} has no connect help of its own"
+    for link_page in (Page.LINK_CUSTOMERS, Page.LINK_SUPPLIERS):
+        link = help_markdown(link_page, key)
+        package = BY_KEY[key]
+        assert f"Where to find the {package.reference.label}" in link
+        for number, step in enumerate(package.reference.where_to_find, start=1):
+            assert f"{number}. {step}" in link
+        assert package.reference.example in link
+    assert "customers" in help_markdown(Page.LINK_CUSTOMERS, key).split("\n")[0]
+    assert "suppliers" in help_markdown(Page.LINK_SUPPLIERS, key).split("\n")[0]
+
+
+def test_help_without_a_package_is_general() -> None:
+    text = help_markdown(Page.NOMINAL_ACCOUNTS, None)
+    assert "your accounting package" in text
+
+
+def test_help_button_shows_the_page_help(qtbot: QtBot) -> None:
+    button = HelpButton(Page.REVIEW_AND_SEND, "xero")
+    qtbot.addWidget(button)
+    button.show()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = button.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.windowTitle() == "Help: Review and send (Xero)"
+    assert "Send automatically every two hours" in dialog.browser.toPlainText()
+    dialog.close()
+
+
+def test_the_wizard_help_button_and_f1(qtbot: QtBot, demo_paths: DataPaths) -> None:
+    window = open_window(qtbot, demo_paths)
+    wizard = wizard_of(window)
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.HelpButton), Qt.MouseButton.LeftButton)
+    assert wizard.help_dialog is not None and wizard.help_dialog.isVisible()
+    assert "Your situation" in wizard.help_dialog.browser.toPlainText()
+    save_screenshot(wizard.help_dialog, "help-get-started")
+    wizard.help_dialog.close()
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def test_page_models_pass_the_model_tester(qtmodeltester: ModelTester) -> None:
+    contacts = PackageContactModel()
+    contacts.set_rows(
+        [
+            PreviewRow(ContactRole.CUSTOMER, "SBX-C1", "Acme", "Leicester", "LE1 1AA", "", False),
+            PreviewRow(ContactRole.SUPPLIER, "SBX-C2", "Bolt", "", "", "a@b.example", True),
+        ]
+    )
+    qtmodeltester.check(contacts)
+    assert contacts.index(1, 6).data() == "yes, imported before"
+
+    accounts = RemoteAccountModel(
+        [
+            RemoteAccount("A1", "4000", "Sales", AccountType.SALES),
+            RemoteAccount("A2", "4010", "", AccountType.SALES),
+        ]
+    )
+    qtmodeltester.check(accounts)
+    assert accounts.index(0, 0).data() == "4000 · Sales"
+    assert accounts.index(1, 0).data() == "4010"
+    assert accounts.row_of("A2") == 1 and accounts.row_of("nope") == -1
+
+    failures = PreflightFailureModel()
+    problem = Problem(code="x", field="name", reason="Why", fix="Fix it")
+    failures.set_causes([(PreflightItem(1, "customer", "Customer “A” (C1)", "fail", problem), 3)])
+    qtmodeltester.check(failures)
+    assert failures.index(0, 1).data() == "3 records"
+    for model in (PackageContactModel(), RemoteAccountModel(), PreflightFailureModel()):
+        qtmodeltester.check(model)
+
+
+# ---------------------------------------------------------------------------- keyboard
+
+
+def test_keyboard_only(qtbot: QtBot, demo_paths: DataPaths) -> None:
+    """Mnemonics pick the choices, Enter goes on, Esc closes."""
+    window = open_window(qtbot, demo_paths)
+    wizard = wizard_of(window)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    start = wait_for_page(qtbot, wizard, Page.GET_STARTED)
+    start.setFocus()
+    # A mnemonic "clicks" its radio button as a press and release (animateClick).
+    qtbot.keyClick(start, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: wizard.context.choices.situation is Situation.PACKAGE_FIRST)
+    assert list(wizard.side_panel.pages) == list(steps(Situation.PACKAGE_FIRST))
+    qtbot.keyClick(start, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: wizard.context.choices.situation is Situation.NEW_TO_PACKAGE)
+    qtbot.keyClick(wizard, Qt.Key.Key_Return)
+    connect = wait_for_page(qtbot, wizard, Page.CONNECT)
+    assert isinstance(connect, ConnectPage)
+    qtbot.keyClick(connect, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(connect.isComplete, timeout=LONG)
+    assert "Connected to" in connect.status.text()
+    qtbot.keyClick(wizard, Qt.Key.Key_Return)
+    wait_for_page(qtbot, wizard, Page.NOMINAL_ACCOUNTS)
+    qtbot.keyClick(wizard, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)
+    wait_for_page(qtbot, wizard, Page.CONNECT)
+
+
+def test_tab_order_on_get_started_reaches_every_choice(qtbot: QtBot, demo_paths: DataPaths) -> None:
+    window = open_window(qtbot, demo_paths)
+    wizard = wizard_of(window)
+    start = wait_for_page(qtbot, wizard, Page.GET_STARTED)
+    reached = set()
+    widget = start.nextInFocusChain()
+    for _ in range(200):
+        reached.add(widget.objectName())
+        widget = widget.nextInFocusChain()
+    assert "package-sandbox" in reached
+    assert {f"situation-{s.value}" for s in Situation} <= reached
+
+
+# ---------------------------------------------------------------------------- look
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    for role, color in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.WindowText, "#e8eaed"),
+        (QPalette.ColorRole.Base, "#2b2c2f"),
+        (QPalette.ColorRole.AlternateBase, "#323336"),
+        (QPalette.ColorRole.Text, "#e8eaed"),
+        (QPalette.ColorRole.Button, "#303134"),
+        (QPalette.ColorRole.ButtonText, "#e8eaed"),
+        (QPalette.ColorRole.Highlight, "#8ab4f8"),
+        (QPalette.ColorRole.HighlightedText, "#202124"),
+    ):
+        palette.setColor(role, QColor(color))
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7f8389"))
+    return palette
+
+
+def test_colours_follow_a_dark_palette() -> None:
+    dark, light = dark_palette(), QPalette(QColor("#f0f0f0"))
+    assert is_dark(dark) and not is_dark(light)
+    for pick in (error_color, success_color):
+        assert pick(dark).lightness() > 128 > pick(light).lightness()
+    # Muted text sits between the text and the background, in both.
+    assert 32 < muted_color(dark).lightness() < 232
+    assert muted_color(light).lightness() < QColor("#f0f0f0").lightness()
+
+
+@pytest.fixture
+def larger_text_and_dark() -> Iterator[None]:
+    """The system font 25 % larger (as at 125 % scaling with fixed-size windows) and a
+    dark palette, restored afterwards."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    font, palette = app.font(), app.palette()
+    bigger = QFont(font)
+    bigger.setPointSizeF(font.pointSizeF() * 1.25)
+    app.setFont(bigger)
+    app.setPalette(dark_palette())
+    yield
+    app.setFont(font)
+    app.setPalette(palette)
+
+
+def clipped(root: QWidget) -> list[str]:
+    """Visible labels and buttons whose text is cut off: a wrapped label shorter than
+    its text needs at its width, or a one-line label or button narrower than its text."""
+    problems: list[str] = []
+    for label in root.findChildren(QLabel):
+        if not label.isVisibleTo(root) or not label.text().strip():
+            continue
+        name = label.text()[:40]
+        if label.wordWrap():
+            needed = label.heightForWidth(label.width())
+            if needed > label.height() + 1:
+                problems.append(f"“{name}” is {label.height()}px high, needs {needed}px")
+        elif label.width() + 1 < label.minimumSizeHint().width():
+            problems.append(f"“{name}” is {label.width()}px wide, needs more")
+    for button in root.findChildren(QAbstractButton):
+        if button.isVisibleTo(root) and button.width() + 1 < button.minimumSizeHint().width():
+            problems.append(f"button “{button.text()}” is cut off")
+    return problems
+
+
+def test_the_clipping_check_catches_cut_off_text(qtbot: QtBot) -> None:
+    host = QWidget()
+    qtbot.addWidget(host)
+    label = QLabel("A long explanation that has to wrap over several lines to be read " * 3)
+    label.setWordWrap(True)
+    label.setParent(host)
+    label.setGeometry(0, 0, 200, 20)
+    button = QPushButton("A button with a long caption", host)
+    button.setGeometry(0, 30, 40, 20)
+    host.resize(220, 60)
+    host.show()
+    problems = clipped(host)
+    assert len(problems) == 2
+    label.setGeometry(0, 0, 200, label.heightForWidth(200))
+    button.resize(button.minimumSizeHint())
+    assert clipped(host) == []
+
+
+@pytest.mark.usefixtures("larger_text_and_dark")
+def test_every_page_fits_the_default_window_at_125_percent(
+    qtbot: QtBot, demo_paths: DataPaths
+) -> None:
+    window = open_window(qtbot, demo_paths)
+    wizard: SetupWizard = wizard_of(window)
+    size = window.size()
+    for which in WIZARD_PAGES:
+        wizard.setStartId(list(WIZARD_PAGES).index(which))
+        wizard.restart()
+        wait_for_page(qtbot, wizard, which)
+        qtbot.waitUntil(lambda: wizard.context.tasks.active == 0, timeout=LONG)
+        needed = window.centralWidget().minimumSizeHint()
+        assert needed.width() <= size.width(), f"{which} needs {needed.width()}px"
+        assert needed.height() <= size.height(), f"{which} needs {needed.height()}px"
+        assert clipped(window) == [], which
+        save_screenshot(window, f"large-dark-{which.value}")
+
+
+# ---------------------------------------------------------------------------- review
+
+
+def test_cut_off_date_is_stored_and_checked_again(qtbot: QtBot, demo_paths: DataPaths) -> None:
+    from app.services.connections import connector_for
+    from app.services.nominal_accounts import load_page, map_account
+    from tests.test_wizard_flow import expected_preflight, shown_numbers
+
+    store = open_store(demo_paths)
+    try:
+        with connector_for(demo_paths, "sandbox") as connector:
+            remote = load_page(store.session_factory, connector).remote_accounts
+            for code, account in {"SALES": "4000", "SALES-LAB": "4010"}.items():
+                map_account(store.session_factory, connector.info, remote, code, account, actor="t")
+    finally:
+        store.close()
+    window = open_window(qtbot, demo_paths, page="review-and-send")
+    wizard = wizard_of(window)
+    review = wait_for_page(qtbot, wizard, Page.REVIEW_AND_SEND)
+    assert isinstance(review, ReviewPage)
+    qtbot.waitUntil(review.isComplete, timeout=LONG)
+    before = shown_numbers(review)
+    assert before == expected_preflight(demo_paths)
+    assert not review.cutoff_date.isEnabled()
+    review.cutoff_date.setDate(QDate(2026, 6, 1))
+    with qtbot.waitSignal(review.completeChanged, timeout=LONG):
+        qtbot.mouseClick(review.cutoff_check, Qt.MouseButton.LeftButton, pos=QPoint(6, 8))
+    qtbot.waitUntil(review.isComplete, timeout=LONG)
+    after = shown_numbers(review)
+    assert after == expected_preflight(demo_paths)
+    assert after["fail"] > before["fail"]
+    store = open_store(demo_paths)
+    try:
+        with store.session_factory() as session:
+            assert load_setup(session).cutoff_date == date(2026, 6, 1)
+    finally:
+        store.close()
+    # Selecting a cause shows it in full underneath.
+    assert review.failure_model.rowCount() > 0
+    review.failure_view.selectRow(0)
+    item, _held = review.failure_model.cause(0)
+    assert item.label in review.details.text()

@@ -1,0 +1,225 @@
+"""Connect: a form built from what the chosen connector declares it needs, and a test.
+
+Each :class:`~connectors.contract.ConnectField` becomes one row: ``text`` a box,
+``secret`` a hidden box (kept in the system keyring as ``<package>.<key>``, never in
+the database), ``folder`` a box with *Choose…*, and ``oauth`` a
+:class:`~wizard_pages.sign_in_panel.SignInPanel` (sign in through the system browser,
+then pick the organisation). The Sandbox declares nothing, so its page is just the
+test. *Test connection* runs in a worker and shows the company it reached; Next stays
+disabled until it has worked.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.connections import connector_for
+from app.services.setup_state import (
+    COMPANY_NAME,
+    get_setting,
+    package_settings_key,
+    set_setting,
+)
+from app.services.wizard_routing import Page
+from app.ui.style import wrapped_label
+from connectors.contract import Company, ConnectField, PackageInfo
+from wizard_pages.base import WizardPage
+from wizard_pages.context import Progress, WizardContext
+from wizard_pages.sign_in_panel import SignInPanel
+
+
+def secret_name(package: str, key: str) -> str:
+    """The keyring entry a connect field's secret is kept under."""
+    return f"{package}.{key}"
+
+
+class ConnectPage(WizardPage):
+    """Sign in, choose a folder or nothing at all, then test the connection."""
+
+    page_id = Page.CONNECT
+
+    def __init__(self, context: WizardContext) -> None:
+        super().__init__(context)
+        self.intro = wrapped_label()
+        self.form_host = QWidget()
+        self.form = QFormLayout(self.form_host)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.inputs: dict[str, QLineEdit] = {}
+        self.sign_in_panels: dict[str, SignInPanel] = {}
+        self.test_button = QPushButton("&Test connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.company_label = wrapped_label()
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+        layout = QVBoxLayout(self.body)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.form_host)
+        layout.addLayout(test_row)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self._built_for: str | None = None
+
+    # ------------------------------------------------------------------ the form
+
+    def initializePage(self) -> None:
+        self.begin()
+        info = self.context.info
+        assert info is not None, "the Get started page chooses a package first"
+        self.setSubTitle(f"Let Ledgerlink reach your company in {info.name}.")
+        if self._built_for != info.key:
+            self._build_form(info)
+        self.set_complete(False)
+        self.test_button.setEnabled(True)
+        self.status.plain("Press Test connection to check that Ledgerlink can reach it.")
+        for panel in self.sign_in_panels.values():
+            panel.show_status()
+
+    def _build_form(self, info: PackageInfo) -> None:
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.inputs.clear()
+        for panel in self.sign_in_panels.values():
+            panel.close_signin()
+        self.sign_in_panels.clear()
+        self._built_for = info.key
+        if not info.connect_fields:
+            self.intro.setText(
+                f"{info.name} runs inside Ledgerlink, so there is nothing to sign in to "
+                "and nothing to install."
+            )
+            self.form_host.setVisible(False)
+            return
+        self.intro.setText(f"Ledgerlink needs the following to reach {info.name}.")
+        self.form_host.setVisible(True)
+        saved = self.context.choices.package_settings
+        for field in info.connect_fields:
+            widget = self._field_widget(info, field, saved)
+            if field.kind == "oauth":
+                self.form.addRow(widget)  # the button says what it is
+            else:
+                self.form.addRow(f"{field.label}:", widget)
+
+    def _field_widget(
+        self, info: PackageInfo, field: ConnectField, saved: dict[str, str]
+    ) -> QWidget:
+        if field.kind == "oauth":
+            panel = SignInPanel(self.context, info, field, self.run)
+            panel.changed.connect(self._details_changed)
+            panel.connected.connect(self._connected)
+            self.sign_in_panels[field.key] = panel
+            return panel
+        edit = QLineEdit(saved.get(field.key, "") if field.kind != "secret" else "")
+        edit.setObjectName(f"field-{field.key}")
+        if field.help:
+            edit.setToolTip(field.help)
+        edit.textEdited.connect(self._details_changed)
+        self.inputs[field.key] = edit
+        if field.kind == "secret":
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setPlaceholderText("kept in your system's keyring, never in Ledgerlink's files")
+            return edit
+        if field.kind == "folder":
+            choose = QPushButton("C&hoose…")
+            choose.clicked.connect(lambda: self._choose_folder(edit, field.label))
+            return _row(edit, choose)
+        return edit
+
+    def _choose_folder(self, edit: QLineEdit, label: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, label, edit.text())
+        if folder:
+            edit.setText(folder)
+            self._details_changed()
+
+    def _details_changed(self) -> None:
+        if self.isComplete():
+            self.status.plain("Test the connection again after changing these details.")
+        self.set_complete(False)
+
+    # ------------------------------------------------------------------ actions
+
+    def test_connection(self) -> None:
+        info = self.context.info
+        assert info is not None
+        fields = {f.key: f for f in info.connect_fields}
+        settings = {
+            key: edit.text().strip()
+            for key, edit in self.inputs.items()
+            if fields[key].kind != "secret"
+        }
+        secrets = {
+            key: edit.text()
+            for key, edit in self.inputs.items()
+            if fields[key].kind == "secret" and edit.text()
+        }
+        missing = [fields[k].label for k, v in settings.items() if not v]
+        if missing:
+            self.status.error(f"Fill in {', '.join(missing)} first.")
+            return
+        paths = self.context.paths
+        factory = self.context.store.session_factory
+
+        def work(_cancel: threading.Event, _progress: Progress) -> tuple[Company, dict[str, str]]:
+            if secrets:
+                from app.secrets import KeyringSecretStore
+
+                keyring = KeyringSecretStore()
+                for key, value in secrets.items():
+                    keyring.set(secret_name(info.key, key), value)
+            with factory.begin() as session:
+                # Keep what signing in stored (the organisation chosen, a client id).
+                key = package_settings_key(info.key)
+                merged = {str(k): str(v) for k, v in dict(get_setting(session, key, {})).items()}
+                merged.update(settings)
+                set_setting(session, key, merged or None)
+            with connector_for(paths, info.key, merged) as connector:
+                company = connector.connect()
+            with factory.begin() as session:
+                set_setting(session, COMPANY_NAME, company.name)
+            return company, merged
+
+        def tested(result: tuple[Company, dict[str, str]]) -> None:
+            company, merged = result
+            self.context.choices.package_settings = merged
+            self._connected(company)
+
+        self.test_button.setEnabled(False)
+        self.set_complete(False)
+        self.status.busy(f"Connecting to {info.name}…")
+        self.run(work, name="test connection", on_success=tested, on_failure=self._failed)
+
+    def _connected(self, company: Company) -> None:
+        info = self.context.info
+        assert info is not None
+        self.test_button.setEnabled(True)
+        for edit in self.inputs.values():
+            if edit.echoMode() is QLineEdit.EchoMode.Password:
+                edit.clear()
+        self.context.choices.company_name = company.name
+        self.context.choices_changed.emit()
+        self.status.success(f"Connected to {company.name} in {info.name}.")
+        self.set_complete(True)
+
+    def _failed(self, message: str) -> None:
+        self.test_button.setEnabled(True)
+        self.status.error(f"Could not connect: {message}")
+        self.set_complete(False)
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    host = QWidget()
+    row = QHBoxLayout(host)
+    row.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        row.addWidget(widget, 1 if isinstance(widget, QLineEdit) else 0)
+    return host

@@ -1,0 +1,211 @@
+"""Link customers / Link suppliers: our contacts matched to the package's, once.
+
+The link grid (its own issue, in :mod:`wizard_pages.link_grid`) is embedded with
+:meth:`LinkPage.set_grid`; until then the page shows how many are linked and lets
+support staff export and import the links as CSV (the same file as
+``ledgerlink links export|import``).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.db.models import ContactKind
+from app.services.link_counts import LinkCounts, link_counts
+from app.services.links_csv import LinksImportReport, export_links, import_links
+from app.services.wizard_routing import Page
+from app.ui.style import heading_font, wrapped_label
+from wizard_pages.base import WizardPage
+from wizard_pages.context import Progress, WizardContext
+
+WORDS = {ContactKind.CUSTOMER: "customers", ContactKind.SUPPLIER: "suppliers"}
+
+
+class LinkPage(WizardPage):
+    """Counts of linked and unlinked contacts of one kind, and room for the link grid."""
+
+    kind: ContactKind
+
+    def __init__(self, context: WizardContext) -> None:
+        super().__init__(context)
+        self.counts: LinkCounts | None = None
+        self.numbers: dict[str, QLabel] = {}
+        counts_box = QFrame()
+        counts_box.setFrameShape(QFrame.Shape.StyledPanel)
+        grid = QGridLayout(counts_box)
+        for column, (key, title) in enumerate(
+            (("linked", "Linked"), ("unlinked", "Not linked yet"), ("total", "Total"))
+        ):
+            number = QLabel("–")
+            number.setObjectName(f"count-{key}")
+            number.setFont(heading_font(self.font(), 1.6))
+            grid.addWidget(number, 0, column)
+            grid.addWidget(QLabel(title), 1, column)
+            self.numbers[key] = number
+        self.explain = wrapped_label()
+
+        #: Where the link grid goes; :meth:`set_grid` replaces what is in it.
+        self.grid_host = QWidget()
+        self.grid_host.setObjectName("gridHost")
+        self.grid_layout = QVBoxLayout(self.grid_host)
+        self.grid_layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = self._placeholder()
+        self.grid_layout.addWidget(self.placeholder)
+
+        layout = QVBoxLayout(self.body)
+        layout.addWidget(counts_box)
+        layout.addWidget(self.explain)
+        layout.addWidget(self.grid_host, 1)
+        layout.addWidget(self.status)
+
+    def _placeholder(self) -> QWidget:
+        host = QWidget()
+        self.csv_text = wrapped_label()
+        self.export_button = QPushButton("&Export links to a CSV file…")
+        self.export_button.clicked.connect(self.export_csv)
+        self.import_button = QPushButton("Import &links from a CSV file…")
+        self.import_button.clicked.connect(self.import_csv)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.import_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(host)
+        layout.setContentsMargins(0, 8, 0, 0)
+        layout.addWidget(self.csv_text)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        return host
+
+    def set_grid(self, widget: QWidget) -> None:
+        """Show ``widget`` (the link grid) where the CSV buttons are now."""
+        self.placeholder.setVisible(False)
+        self.grid_layout.addWidget(widget, 1)
+
+    # ------------------------------------------------------------------ loading
+
+    def initializePage(self) -> None:
+        self.begin()
+        words = WORDS[self.kind]
+        package = self.context.package_name
+        self.setSubTitle(
+            f"Link each of our {words} that {package} already has to its record there, so "
+            "sending never creates a duplicate."
+        )
+        what = (
+            f"its invoices, credit notes and payments go to the record {package} already has"
+            if self.kind is ContactKind.CUSTOMER
+            else f"the record {package} already has is used"
+        )
+        self.explain.setText(
+            f"A linked {words[:-1]} is never created again in {package}: {what}. Unlinked "
+            f"{words} are created in {package} when they are first sent."
+        )
+        self.csv_text.setText(
+            f"Support staff can link many at once: export the links, fill in the "
+            f"package_ref column with each {words[:-1]}'s {package} reference (or the "
+            "web address of the record), and import the file. The Help button says where "
+            "to find the reference."
+        )
+        # Linking is never compulsory: unlinked contacts are created when sent.
+        self.set_complete(True)
+        self.load()
+
+    def load(self) -> None:
+        factory = self.context.store.session_factory
+        package = self.context.choices.package or ""
+        kind = self.kind
+
+        def work(_cancel: threading.Event, _progress: Progress) -> LinkCounts:
+            with factory() as session:
+                return link_counts(session, package, kind)
+
+        self.run(work, name="count links", on_success=self._counted)
+
+    def _counted(self, counts: LinkCounts) -> None:
+        self.counts = counts
+        self.numbers["linked"].setText(f"{counts.linked:,}")
+        self.numbers["unlinked"].setText(f"{counts.unlinked:,}")
+        self.numbers["total"].setText(f"{counts.total:,}")
+
+    # ------------------------------------------------------------------ CSV
+
+    def export_csv(self) -> None:
+        name, _filter = QFileDialog.getSaveFileName(
+            self, "Export links", str(Path.home() / "links.csv"), "CSV files (*.csv)"
+        )
+        if not name:
+            return
+        path = Path(name)
+        factory = self.context.store.session_factory
+        package = self.context.choices.package or ""
+
+        def work(_cancel: threading.Event, _progress: Progress) -> int:
+            with factory() as session:
+                return export_links(session, package, path)
+
+        self.run(
+            work,
+            name="export links",
+            on_success=lambda rows: self.status.success(f"Wrote {rows:,} contacts to {path}."),
+        )
+
+    def import_csv(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self, "Import links", str(Path.home()), "CSV files (*.csv)"
+        )
+        if not name:
+            return
+        path = Path(name)
+        factory = self.context.store.session_factory
+        info = self.context.info
+        assert info is not None
+        connect = self.context.connector_factory()
+
+        def work(_cancel: threading.Event, _progress: Progress) -> LinksImportReport:
+            # With the connector, references are checked against the package (and its
+            # web addresses looked up where they carry a different number).
+            return import_links(factory, info, path, actor="user", connector_factory=connect)
+
+        self.status.busy(f"Importing links from {path.name}…")
+        self.run(work, name="import links", on_success=self._links_imported)
+
+    def _links_imported(self, report: LinksImportReport) -> None:
+        if report.errors:
+            shown = report.errors[:8]
+            more = len(report.errors) - len(shown)
+            self.status.error(
+                "Nothing was linked; the file has problems:\n"
+                + "\n".join(shown)
+                + (f"\n…and {more} more." if more else "")
+            )
+            return
+        text = (
+            f"Linked {report.linked:,}, unlinked {report.unlinked:,}, "
+            f"unchanged {report.unchanged:,}."
+        )
+        if report.warnings:
+            text += " " + " ".join(report.warnings[:3])
+        self.status.success(text)
+        self.load()
+
+
+class LinkCustomersPage(LinkPage):
+    page_id = Page.LINK_CUSTOMERS
+    kind = ContactKind.CUSTOMER
+
+
+class LinkSuppliersPage(LinkPage):
+    page_id = Page.LINK_SUPPLIERS
+    kind = ContactKind.SUPPLIER

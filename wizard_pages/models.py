@@ -1,0 +1,166 @@
+"""Item models behind the wizard's lists (the package's contacts, its accounts, the
+pre-flight's failures). Each holds plain data read in a worker, never ORM objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, Qt
+
+from app.services.package_import import PreviewRow
+from app.services.preflight import PreflightItem
+from connectors.contract import ContactRole, RemoteAccount
+
+ROLE_WORDS = {ContactRole.CUSTOMER: "Customer", ContactRole.SUPPLIER: "Supplier"}
+RECORD_WORDS = {
+    "customer": "Customer",
+    "supplier": "Supplier",
+    "invoice": "Invoice",
+    "credit_note": "Credit note",
+    "payment": "Payment",
+}
+
+
+class _TableModel(QAbstractTableModel):
+    """A read-only table over a list of rows, with fixed column headers."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._row_count()
+
+    def columnCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def _row_count(self) -> int:
+        raise NotImplementedError
+
+
+class PackageContactModel(_TableModel):
+    """The package's customers and suppliers, each marked new or already here."""
+
+    COLUMNS = ("Type", "Name", "Town", "Postcode", "Email", "Reference", "Here already?")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[PreviewRow] = []
+
+    def set_rows(self, rows: Sequence[PreviewRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def _row_count(self) -> int:
+        return len(self._rows)
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
+            return None
+        row = self._rows[index.row()]
+        values = (
+            ROLE_WORDS[row.role],
+            row.name,
+            row.town,
+            row.postcode,
+            row.email,
+            row.ref,
+            "yes, imported before" if row.already_here else "no, new",
+        )
+        return values[index.column()]
+
+
+class RemoteAccountModel(QAbstractListModel):
+    """The package's accounts of one type, for a searchable drop-down."""
+
+    #: The account's id in the package.
+    IdRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, accounts: Sequence[RemoteAccount] = ()) -> None:
+        super().__init__()
+        self._accounts: list[RemoteAccount] = list(accounts)
+
+    def set_accounts(self, accounts: Sequence[RemoteAccount]) -> None:
+        self.beginResetModel()
+        self._accounts = list(accounts)
+        self.endResetModel()
+
+    def accounts(self) -> list[RemoteAccount]:
+        return list(self._accounts)
+
+    def account(self, row: int) -> RemoteAccount:
+        return self._accounts[row]
+
+    def row_of(self, remote_id: str) -> int:
+        for row, account in enumerate(self._accounts):
+            if account.id == remote_id:
+                return row
+        return -1
+
+    def rowCount(self, parent: Any = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._accounts)
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        account = self._accounts[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return describe_account(account)
+        if role == self.IdRole:
+            return account.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{describe_account(account)} ({account.type.value} account, id {account.id})"
+        return None
+
+
+def describe_account(account: RemoteAccount) -> str:
+    """How a package account reads in a list: ``4000 · Sales``."""
+    return f"{account.code} · {account.name}" if account.name else account.code
+
+
+class PreflightFailureModel(_TableModel):
+    """What would fail, each root cause once, with how many records it holds back."""
+
+    COLUMNS = ("Record", "Holds back", "Why it would fail", "How to fix it")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[tuple[PreflightItem, int]] = []
+
+    def set_causes(self, causes: Sequence[tuple[PreflightItem, int]]) -> None:
+        self.beginResetModel()
+        self._rows = list(causes)
+        self.endResetModel()
+
+    def _row_count(self) -> int:
+        return len(self._rows)
+
+    def cause(self, row: int) -> tuple[PreflightItem, int]:
+        return self._rows[row]
+
+    def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item, held_back = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            problem = item.problem
+            values = (
+                item.label,
+                f"{held_back:,} record{'' if held_back == 1 else 's'}" if held_back else "",
+                problem.reason if problem else "",
+                problem.fix if problem else "",
+            )
+            return values[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 1:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None

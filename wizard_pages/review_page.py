@@ -1,0 +1,340 @@
+"""Review and send: what will happen, in numbers, before anything is written.
+
+The pre-flight check (the same draft builder the sender uses) runs in a worker and the
+page shows contacts to create, contacts already linked, invoices, credit notes and
+payments, and what would fail and why (each root cause once). The user can send now,
+with a progress bar, the record being sent and a cancel that stops cleanly after it,
+and can choose to send automatically every two hours.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDateEdit,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QVBoxLayout,
+)
+from sqlalchemy.orm import Session
+
+from app.services.preflight import Preflight, PreflightItem
+from app.services.sending import Sender, SendProgress, SendReport
+from app.services.setup_state import AUTO_SEND, CUTOFF_DATE, set_setting
+from app.services.wizard_routing import Page
+from app.ui.style import heading_font, wrapped_label
+from wizard_pages.base import DetailsPane, WizardPage
+from wizard_pages.context import Progress, WizardContext
+from wizard_pages.models import PreflightFailureModel
+
+#: The numbers the page shows, in order: key, words.
+LINES: tuple[tuple[str, str], ...] = (
+    ("customer", "Customers to create"),
+    ("supplier", "Suppliers to create"),
+    ("linked", "Contacts already linked (nothing to send)"),
+    ("invoice", "Invoices to send"),
+    ("credit_note", "Credit notes to send"),
+    ("payment", "Payments to send"),
+    ("fail", "Records that would fail"),
+)
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """The pre-flight's numbers, as plain data for the GUI thread."""
+
+    counts: dict[str, int]
+    causes: list[tuple[PreflightItem, int]]
+
+
+def run_preflight(preflight: Preflight) -> ReviewData:
+    report = preflight.run()
+    counts = {key: report.to_send.get(key, 0) for key, _ in LINES}
+    counts["linked"] = report.already_linked
+    counts["fail"] = len(report.failures)
+    causes = [(root, len(held_back)) for root, held_back in report.root_causes()]
+    return ReviewData(counts, causes)
+
+
+class ReviewPage(WizardPage):
+    """Pre-flight numbers, what would fail, send now, and the two-hourly choice."""
+
+    page_id = Page.REVIEW_AND_SEND
+
+    def __init__(self, context: WizardContext) -> None:
+        super().__init__(context)
+        numbers_box = QFrame()
+        numbers_box.setFrameShape(QFrame.Shape.StyledPanel)
+        grid = QGridLayout(numbers_box)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        self.numbers: dict[str, QLabel] = {}
+        for index, (key, words) in enumerate(LINES):
+            number = QLabel("–")
+            number.setObjectName(f"number-{key}")
+            number.setFont(heading_font(self.font(), 1.15))
+            row, column = index % 4, (index // 4) * 2
+            grid.addWidget(number, row, column)
+            grid.addWidget(QLabel(words), row, column + 1)
+            self.numbers[key] = number
+
+        self.failures_title = QLabel("What would fail, and why")
+        self.failures_title.setFont(heading_font(self.font(), 1.05))
+        self.failure_model = PreflightFailureModel()
+        self.failure_view = QTableView()
+        self.failure_view.setModel(self.failure_model)
+        self.failure_view.setWordWrap(False)
+        self.failure_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.failure_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.failure_view.verticalHeader().setVisible(False)
+        header = self.failure_view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((250, 90, 280)):
+            self.failure_view.setColumnWidth(column, width)
+        self.failure_view.selectionModel().selectionChanged.connect(self._show_details)
+        self.details = DetailsPane(3)
+        self.details.setObjectName("details")
+
+        self.cutoff_check = QCheckBox("Do not send anything dated &before")
+        self.cutoff_check.toggled.connect(self._cutoff_changed)
+        self.cutoff_date = QDateEdit()
+        self.cutoff_date.setCalendarPopup(True)
+        self.cutoff_date.setDisplayFormat("dd/MM/yyyy")
+        self.cutoff_date.setEnabled(False)
+        self.cutoff_date.editingFinished.connect(self._cutoff_changed)
+        self.auto_send = QCheckBox("Send &automatically every two hours while Ledgerlink is open")
+        self.auto_send.toggled.connect(self._auto_send_changed)
+        options = QHBoxLayout()
+        options.addWidget(self.cutoff_check)
+        options.addWidget(self.cutoff_date)
+        options.addStretch(1)
+
+        self.send_button = QPushButton("&Send now")
+        self.send_button.setEnabled(False)
+        self.send_button.clicked.connect(self.send_now)
+        self.cancel_button = QPushButton("&Cancel sending")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_send)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        for fixed in (self.send_button, self.cancel_button):
+            fixed.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        send_row = QHBoxLayout()
+        send_row.addWidget(self.send_button)
+        send_row.addWidget(self.cancel_button)
+        send_row.addWidget(self.progress, 1)
+        send_row.addStretch(0)
+        self.current = wrapped_label()
+        self.current.setObjectName("current")
+
+        layout = QVBoxLayout(self.body)
+        layout.addWidget(numbers_box)
+        layout.addWidget(self.failures_title)
+        layout.addWidget(self.failure_view, 1)
+        layout.addWidget(self.details)
+        layout.addLayout(options)
+        layout.addWidget(self.auto_send)
+        layout.addLayout(send_row)
+        layout.addWidget(self.current)
+        layout.addWidget(self.status)
+        layout.addStretch(0)
+        self.data: ReviewData | None = None
+        self.last_send: SendReport | None = None
+        self._cancel: threading.Event | None = None
+
+    # ------------------------------------------------------------------ checking
+
+    def initializePage(self) -> None:
+        self.begin()
+        choices = self.context.choices
+        self.setSubTitle(
+            f"What Ledgerlink will write to {self.context.package_name}, before anything is "
+            "written. Nothing is sent until you press Send now."
+        )
+        for widget, value in (
+            (self.auto_send, choices.auto_send),
+            (self.cutoff_check, choices.cutoff_date is not None),
+        ):
+            widget.blockSignals(True)
+            widget.setChecked(value)
+            widget.blockSignals(False)
+        cutoff = choices.cutoff_date or date(datetime.now().astimezone().year, 1, 1)
+        self.cutoff_date.setDate(QDate(cutoff.year, cutoff.month, cutoff.day))
+        self.cutoff_date.setEnabled(choices.cutoff_date is not None)
+        self.last_send = None
+        self.current.clear()
+        self.check()
+
+    def check(self) -> None:
+        """Run the pre-flight check in a worker."""
+        connect = self.context.connector_factory()
+        factory = self.context.store.session_factory
+
+        def work(_cancel: threading.Event, _progress: Progress) -> ReviewData:
+            with connect() as connector:
+                connector.connect()
+                return run_preflight(Preflight(factory, connector))
+
+        self.set_complete(False)
+        self.send_button.setEnabled(False)
+        self.status.busy(f"Checking every record against {self.context.package_name}…")
+        self.run(work, name="pre-flight", on_success=self._checked, on_failure=self._failed)
+
+    def _checked(self, data: ReviewData) -> None:
+        self.data = data
+        for key, label in self.numbers.items():
+            label.setText(f"{data.counts.get(key, 0):,}")
+        self.failure_model.set_causes(data.causes)
+        self.failure_view.setVisible(bool(data.causes))
+        self.details.setVisible(bool(data.causes))
+        self._show_details()
+        failing = data.counts["fail"]
+        to_send = sum(
+            data.counts[k] for k in ("customer", "supplier", "invoice", "credit_note", "payment")
+        )
+        self.failures_title.setText(
+            f"What would fail, and why: {failing:,} records from {len(data.causes):,} causes"
+            if failing
+            else "Nothing would fail."
+        )
+        if self.last_send is None:
+            self.status.plain(
+                f"{to_send:,} records are ready to send. Press Send now, or Finish and send "
+                "later from the dashboard."
+                if to_send
+                else "Nothing is waiting to be sent."
+            )
+        self.send_button.setEnabled(to_send > 0)
+        self.set_complete(True)
+
+    def _show_details(self, *_: object) -> None:
+        rows = sorted({i.row() for i in self.failure_view.selectionModel().selectedRows()})
+        if len(rows) != 1:
+            self.details.setText(
+                "Select a record to read why it would fail and how to fix it."
+                if self.failure_model.rowCount()
+                else ""
+            )
+            return
+        item, held_back = self.failure_model.cause(rows[0])
+        problem = item.problem
+        if problem is None:
+            return
+        more = f" It holds back {held_back:,} more." if held_back else ""
+        self.details.setText(
+            f"<b>{html.escape(item.label)}</b>: {html.escape(problem.reason)}{more}<br>"
+            f"<i>Fix:</i> {html.escape(problem.fix)}"
+        )
+
+    def _failed(self, message: str) -> None:
+        self.status.error(f"Could not check the records: {message}")
+        self.set_complete(True)
+
+    # ------------------------------------------------------------------ options
+
+    def _cutoff_changed(self) -> None:
+        on = self.cutoff_check.isChecked()
+        self.cutoff_date.setEnabled(on)
+        picked = self.cutoff_date.date()
+        cutoff = date(picked.year(), picked.month(), picked.day()) if on else None
+        if cutoff == self.context.choices.cutoff_date:
+            return
+        self.context.choices.cutoff_date = cutoff
+
+        def write(session: Session) -> None:
+            set_setting(session, CUTOFF_DATE, cutoff.isoformat() if cutoff else None)
+
+        self.context.save("save cut-off date", write, on_success=lambda _: self.check())
+
+    def _auto_send_changed(self, on: bool) -> None:
+        self.context.choices.auto_send = on
+
+        def write(session: Session) -> None:
+            set_setting(session, AUTO_SEND, on or None)
+
+        self.context.save("save automatic sending", write)
+
+    # ------------------------------------------------------------------ sending
+
+    def send_now(self) -> None:
+        connect = self.context.connector_factory()
+        factory = self.context.store.session_factory
+
+        def work(cancel: threading.Event, progress: Progress) -> SendReport:
+            with connect() as connector:
+                connector.connect()
+                return Sender(factory, connector, cancel=cancel, progress=progress).run()
+
+        self.set_complete(False)
+        self.send_button.setEnabled(False)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.current.setText(f"Connecting to {self.context.package_name}…")
+        task = self.run(
+            work,
+            name="send",
+            on_success=self._sent,
+            on_failure=self._send_failed,
+            on_progress=self._send_progress,
+        )
+        self._cancel = task.cancel_event
+
+    def cancel_send(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.cancel_button.setEnabled(False)
+            self.current.setText("Stopping after the record being sent now…")
+
+    def sending(self) -> bool:
+        return self._cancel is not None
+
+    def _send_progress(self, step: SendProgress) -> None:
+        self.progress.setRange(0, max(step.total, 1))
+        self.progress.setValue(step.done)
+        if step.current:
+            self.current.setText(f"Sending {step.current} ({step.done + 1:,} of {step.total:,})")
+
+    def _send_done(self) -> None:
+        self._cancel = None
+        self.cancel_button.setVisible(False)
+        self.progress.setVisible(False)
+
+    def _sent(self, report: SendReport) -> None:
+        self._send_done()
+        self.last_send = report
+        sent = sum(report.sent.values())
+        failed = sum(report.failed.values())
+        text = f"Sent {sent:,} records to {self.context.package_name}"
+        if failed:
+            text += f"; {failed:,} failed (the dashboard lists each with its fix)"
+        if report.uncertain:
+            text += f"; {sum(report.uncertain.values()):,} are being checked"
+        if report.cancelled:
+            text += ". Sending was cancelled; what is left waits for the next send"
+        if report.stopped_reason:
+            text += f". Stopped: {report.stopped_reason}"
+        self.current.setText(text + ".")
+        self.status.plain("Press Finish to open the dashboard.")
+        self.check()
+
+    def _send_failed(self, message: str) -> None:
+        self._send_done()
+        self.current.setText(f"Could not send: {message}")
+        self.check()
