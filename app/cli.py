@@ -12,16 +12,19 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.config import DataPaths, resolve_data_paths
-from app.db.models import Situation
 from app.logging_setup import configure_logging
-from app.secrets import NoKeyringError
 from app.services.errors import SetupError
-from app.services.store import Store, open_store
-from app.services.wizard_routing import Page
+from app.services.wizard_routing import SITUATION_NAMES, Page
+
+if TYPE_CHECKING:
+    from app.services.store import Store
+
+# SQLAlchemy, Alembic, keyring and Qt are imported only by the path that needs them, so
+# `ledgerlink` shows its window as fast as a bare Qt program does.
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
@@ -88,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     setup = commands.add_parser("setup", help="choose the package and situation (scripted set-up)")
     setup.add_argument("--package", required=True)
-    setup.add_argument("--situation", required=True, choices=[s.value for s in Situation])
+    setup.add_argument("--situation", required=True, choices=SITUATION_NAMES)
 
     changes = commands.add_parser(
         "changes", help="records changed after they were sent: change them by hand"
@@ -147,19 +150,26 @@ def _main(argv: Sequence[str] | None) -> int:
             return _with_demo(args, paths)
         if args.command is None:
             return _open_window(paths, args.page)
+        from app.services.store import open_store
+
         store = open_store(paths)
         configure_logging(paths.logs, args.verbose)
         try:
             return COMMANDS[args.command](store, args)
         finally:
             store.close()
-    except (SetupError, NoKeyringError) as exc:
+    except Exception as exc:
+        from app.secrets import NoKeyringError
+
+        if not isinstance(exc, SetupError | NoKeyringError):
+            raise
         print(f"ledgerlink: {exc}", file=sys.stderr)
         return EXIT_SETUP
 
 
 def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
     from app.services.demo import prepare_demo
+    from app.services.store import open_store
 
     demo_paths = paths.demo()
     if args.command is None:
@@ -460,6 +470,7 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_setup(store: Store, args: argparse.Namespace) -> int:
+    from app.db.models import Situation
     from app.services.setup_state import choose_package
     from connectors.registry import package_info
 

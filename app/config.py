@@ -13,8 +13,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "Ledgerlink"
 HOME_ENV = "LEDGERLINK_HOME"
 DATABASE_URL_ENV = "LEDGERLINK_DATABASE_URL"
@@ -71,6 +69,8 @@ def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPa
     env = os.environ.get(HOME_ENV)
     if env:
         return DataPaths(Path(env).expanduser().resolve())
+    import platformdirs  # only when neither the option nor the variable says where
+
     return DataPaths(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
 
 

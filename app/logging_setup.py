@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import threading
 from pathlib import Path
 
@@ -41,6 +40,8 @@ class RedactingFilter(logging.Filter):
 
 def configure_logging(log_dir: Path, verbose: bool = False) -> None:
     """Log to ``log_dir/ledgerlink.log`` (rotated at 2 MB, 5 kept) and to stderr on -v."""
+    import logging.handlers  # only when logging is set up: keeps start-up quick
+
     log_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
