@@ -412,3 +412,28 @@ def test_a_daily_limit_stops_the_send_instead_of_sleeping_for_hours(rig: SendRig
     assert states(rig) == {"successful": 4, "waiting": 9}
     assert run(rig).ok
     assert rig.package_counts() == EXPECTED
+
+
+def test_records_before_the_cut_off_date_are_not_sent_and_go_once_it_moves(
+    rig: SendRig,
+) -> None:
+    from app.services.setup_state import CUTOFF_DATE, set_setting
+
+    with rig.session_factory.begin() as session:
+        set_setting(session, CUTOFF_DATE, "2026-01-08")
+    with rig.connector() as connector:
+        predicted = Preflight(rig.session_factory, connector).run()
+    report = run(rig)
+    early = {i.label for i in predicted.failures if i.problem and i.problem.code == "before_cutoff"}
+    assert early == {"Invoice INV-1", "Invoice INV-2", "Invoice INV-3"}
+    assert dict(predicted.to_send) == dict(report.sent)
+    assert rig.package_counts()["invoices"] == 2  # INV-4 and INV-5 only
+    with rig.session_factory() as session:
+        reasons = {r.label: r for r in list_failures(session, "sandbox")}
+    assert "before your financial cut-off date 08/01/2026" in reasons["Invoice INV-1"].reason
+    assert reasons["Invoice INV-1"].fix_page == "review-and-send"
+
+    with rig.session_factory.begin() as session:
+        set_setting(session, CUTOFF_DATE, None)
+    assert run(rig).ok
+    assert rig.package_counts() == EXPECTED

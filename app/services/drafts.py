@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -171,8 +172,10 @@ class DraftBuilder:
         tax_rates: list[RemoteTaxRate],
         *,
         assume_delivered: set[int] | None = None,
+        cutoff: date | None = None,
     ) -> None:
         self.session = session
+        self.cutoff = cutoff
         self.assume_delivered = assume_delivered if assume_delivered is not None else set()
         self.package = package
         self.package_name = package_name
@@ -281,7 +284,22 @@ class DraftBuilder:
             draft, contact.account_ref, contact_label(contact), fingerprint(snapshot), snapshot
         )
 
+    def _before_cutoff(self, label: str, dated: date) -> Problem | None:
+        if self.cutoff is None or dated >= self.cutoff:
+            return None
+        return Problem(
+            code="before_cutoff",
+            field="date",
+            reason=f"{label} is dated {dated:%d/%m/%Y}, before your financial cut-off "
+            f"date {self.cutoff:%d/%m/%Y}, so it is not sent.",
+            fix="If it should go, move the cut-off date on the Review and send page; if it "
+            "is already in the books, choose “Do not send” or “Entered manually”.",
+        )
+
     def document(self, document: Document) -> BuiltDraft | Problem:
+        early = self._before_cutoff(document_label(document), document.date)
+        if early is not None:
+            return early
         contact_ref = self._contact_ref(document.contact)
         if isinstance(contact_ref, Problem):
             return contact_ref
@@ -383,6 +401,9 @@ class DraftBuilder:
         return self._blocked(parent, document_label(invoice), "original_invoice")
 
     def payment(self, payment: Payment) -> BuiltDraft | Problem:
+        early = self._before_cutoff(payment_label(payment), payment.date)
+        if early is not None:
+            return early
         contact_ref = self._contact_ref(payment.contact)
         if isinstance(contact_ref, Problem):
             return contact_ref

@@ -133,7 +133,12 @@ class Preflight:
             sync_outbox(session, self.info.key)
             planned: set[int] = set()
             builder = DraftBuilder(
-                session, self.info.key, self.info.name, tax_rates, assume_delivered=planned
+                session,
+                self.info.key,
+                self.info.name,
+                tax_rates,
+                assume_delivered=planned,
+                cutoff=cutoff,
             )
             for entry in self._candidates(session, report):
                 label = record_label(session, entry.record_type, entry.record_id)
@@ -141,7 +146,7 @@ class Preflight:
                 problem = (
                     built
                     if isinstance(built, Problem)
-                    else self._package_rules(built, lock, cutoff, account_ids, names)
+                    else self._package_rules(built, lock, account_ids, names)
                 )
                 if problem is None:
                     planned.add(entry.id)
@@ -227,7 +232,6 @@ class Preflight:
         self,
         built: BuiltDraft,
         lock: date | None,
-        cutoff: date | None,
         account_ids: set[str],
         names: dict[str, list[RemoteContact]],
     ) -> Problem | None:
@@ -235,15 +239,6 @@ class Preflight:
         if isinstance(draft, ContactDraft):
             return self._contact_rules(built.label, draft, names)
         assert isinstance(draft, DocumentDraft | PaymentDraft)
-        if cutoff is not None and draft.date < cutoff:
-            return Problem(
-                code="before_cutoff",
-                field="date",
-                reason=f"{built.label} is dated {draft.date:%d/%m/%Y}, before your "
-                f"financial cut-off date {cutoff:%d/%m/%Y}.",
-                fix="Choose “Do not send” for it, or move the cut-off date on the "
-                "Review and send page.",
-            )
         if lock is not None and draft.date <= lock:
             return Problem(
                 code="locked_period",

@@ -40,7 +40,7 @@ from app.services.drafts import BuiltDraft, DraftBuilder, Problem, remote_record
 from app.services.outbox import SEND_ORDER, sync_outbox
 from app.services.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
 from app.services.send_lock import SendInProgress, SendLock
-from app.services.setup_state import LAST_SEND_AT, set_setting
+from app.services.setup_state import LAST_SEND_AT, load_setup, set_setting
 from connectors.contract import BatchItem, Connector, RemoteTaxRate
 from connectors.errors import (
     ConnectorError,
@@ -57,7 +57,9 @@ T = TypeVar("T")
 
 #: Problems found on our side before any request; re-checked on every run, so fixing the
 #: mapping or the parent record re-queues the row without the user pressing retry.
-LOCAL_PROBLEM_CODES = frozenset({"blocked", "unmapped_account", "missing_tax_rate"})
+LOCAL_PROBLEM_CODES = frozenset(
+    {"blocked", "unmapped_account", "missing_tax_rate", "before_cutoff", "unknown_invoice"}
+)
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,13 @@ class Sender:
         tax_rates = self._tax()
         ready: list[_Ready] = []
         with self.session_factory.begin() as session:
-            builder = DraftBuilder(session, self.package, self.connector.info.name, tax_rates)
+            builder = DraftBuilder(
+                session,
+                self.package,
+                self.connector.info.name,
+                tax_rates,
+                cutoff=load_setup(session).cutoff_date,
+            )
             for entry_id in entry_ids:
                 entry = session.get(OutboxEntry, entry_id)
                 if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
