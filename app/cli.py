@@ -264,16 +264,14 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
                         lines.append(f"      Holds back {len(held_back)} more record(s).")
             _emit(args, pre.to_json(), "\n".join(lines))
             return EXIT_FAILED if pre.failures else EXIT_OK
-        from app.services.sending import Sender
+        from app.services.send_run import send_everything
 
-        report = Sender(
-            store.session_factory,
+        report = send_everything(
+            store,
             connector,
             actor="cli",
             progress=_print_progress if args.progress else None,
-            lock_path=store.paths.send_lock,
-        ).run()
-    notice = _notify_after_send(store, connector.info.name, report)
+        )
     lines = [f"Sent to {connector.info.name}:"]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
     if report.failed:
@@ -287,23 +285,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append(f"Stopped: {report.stopped_reason}")
     if len(lines) == 1:
         lines.append("  nothing was waiting")
-    if notice:
-        lines.append(notice)
+    if report.notice:
+        lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_FAILED
-
-
-def _notify_after_send(store: Store, package_name: str, report: Any) -> str:
-    from app.secrets import KeyringSecretStore
-    from app.services.failures import list_failures
-    from app.services.notify import load_settings, notify_failures
-
-    if report.ok:
-        return ""
-    with store.session_factory() as session:
-        settings = load_settings(session)
-        roots = list_failures(session, report.package)
-    return notify_failures(settings, KeyringSecretStore(), package_name, report, roots)
 
 
 def cmd_notify(store: Store, args: argparse.Namespace) -> int:

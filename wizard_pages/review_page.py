@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.services.preflight import Preflight, PreflightItem
-from app.services.sending import Sender, SendProgress, SendReport
+from app.services.send_run import send_everything
+from app.services.sending import SendProgress, SendReport
 from app.services.setup_state import AUTO_SEND, CUTOFF_DATE, set_setting
 from app.services.wizard_routing import Page
 from app.ui.style import heading_font, wrapped_label
@@ -273,12 +274,14 @@ class ReviewPage(WizardPage):
 
     def send_now(self) -> None:
         connect = self.context.connector_factory()
-        factory = self.context.store.session_factory
+        store = self.context.store
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
             with connect() as connector:
                 connector.connect()
-                return Sender(factory, connector, cancel=cancel, progress=progress).run()
+                return send_everything(
+                    store, connector, actor="user", cancel=cancel, progress=progress
+                )
 
         self.set_complete(False)
         self.send_button.setEnabled(False)

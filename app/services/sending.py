@@ -84,6 +84,8 @@ class SendReport:
     requests: int = 0
     cancelled: bool = False
     stopped_reason: str = ""
+    #: What became of the failure email, if one was due.
+    notice: str = ""
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,7 @@ class SendReport:
             "requests": self.requests,
             "cancelled": self.cancelled,
             "stopped_reason": self.stopped_reason,
+            "notice": self.notice,
             "ok": self.ok,
         }
 

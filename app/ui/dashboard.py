@@ -306,13 +306,13 @@ class Dashboard(QWidget):
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
             from app.services.connections import active_connector
-            from app.services.sending import Sender
+            from app.services.send_run import send_everything
 
             with active_connector(store.paths, store.session_factory) as connector:
                 connector.connect()
-                return Sender(
-                    store.session_factory, connector, cancel=cancel, progress=progress
-                ).run()
+                return send_everything(
+                    store, connector, actor="user", cancel=cancel, progress=progress
+                )
 
         self.send_button.setEnabled(False)
         self.cancel_button.setVisible(True)

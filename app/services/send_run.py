@@ -1,0 +1,44 @@
+"""A whole send as every caller wants it: one at a time, then the failure notice.
+
+The dashboard's "Send data now", the review page, the two-hourly timer and
+``ledgerlink send`` all go through :func:`send_everything`, so they behave alike.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from app.secrets import KeyringSecretStore
+from app.services.failures import list_failures
+from app.services.notify import load_settings, notify_failures
+from app.services.sending import ProgressCallback, Sender, SendReport
+from app.services.store import Store
+from connectors.contract import Connector
+
+
+def send_everything(
+    store: Store,
+    connector: Connector,
+    *,
+    actor: str,
+    cancel: threading.Event | None = None,
+    progress: ProgressCallback | None = None,
+) -> SendReport:
+    """Send all that waits (under the data folder's send lock), then email a notice if
+    anything failed and email is set up. ``report.notice`` says what became of it."""
+    report = Sender(
+        store.session_factory,
+        connector,
+        actor=actor,
+        cancel=cancel,
+        progress=progress,
+        lock_path=store.paths.send_lock,
+    ).run()
+    if not report.ok and report.finished_at is not None and report.requests:
+        with store.session_factory() as session:
+            settings = load_settings(session)
+            roots = list_failures(session, report.package)
+        report.notice = notify_failures(
+            settings, KeyringSecretStore(), connector.info.name, report, roots
+        )
+    return report
