@@ -42,7 +42,7 @@ def test_changed_customer_is_listed_not_applied_until_confirmed(sent: SendRig) -
 
     with sent.session_factory() as session:
         (item,) = list_pending(session)
-    assert item.label == "customer C1"
+    assert item.label == "Customer “Ada Boilers Ltd” (C1)"
     assert item.changes == [FieldChange("email", "ada@example.com", "accounts@adaboilers.example")]
 
     reimport(sent, ImportKind.CUSTOMERS, changed)  # the same change is listed once

@@ -102,7 +102,9 @@ class ContactImport:
             ):
                 changes = self._field_changes(stored, row.values, changed)
                 if self.tracker.known(contact_id, changes) is None:
-                    self.tracker.note(contact_id, f"{self.kind.value} {row.ref}", changes)
+                    name = dict(zip(self.fields, stored, strict=True)).get("name", "")
+                    label = f"{self.kind.value.capitalize()} “{name}” ({row.ref})"
+                    self.tracker.note(contact_id, label, changes)
                 self.report.already_sent.append(
                     AlreadySent(
                         row.line, row.ref, f"{SENT_MESSAGE} (the file changes {', '.join(changed)})"

@@ -30,12 +30,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.services.pending_changes import PendingChangeItem
 from app.services.wizard_routing import Page
-from app.ui.status_models import FailureModel, StatusModel
+from app.ui.status_models import FailureModel, PendingChangeModel, StatusModel
 from app.ui.style import heading_font, wrapped_label
 from app.ui.workers import TaskRunner
 from wizard_pages.base import DetailsPane, StatusLine
@@ -61,6 +63,7 @@ Progress = Callable[[object], None]
 class Snapshot:
     data: DashboardData
     setup: SetupState
+    changes: tuple[PendingChangeItem, ...] = ()
 
 
 def _when(moment: datetime | None) -> str:
@@ -222,6 +225,18 @@ class Dashboard(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.export_button)
 
+        failures_page = QWidget()
+        failures_layout = QVBoxLayout(failures_page)
+        failures_layout.addWidget(self.failures_title)
+        failures_layout.addWidget(self.failure_view, 1)
+        failures_layout.addWidget(self.details)
+        failures_layout.addLayout(actions)
+
+        self.lists = QTabWidget()
+        self.lists.setObjectName("lists")
+        self.lists.addTab(failures_page, "Failed records")
+        self.lists.addTab(self._changes_page(), "Change by hand")
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addLayout(links)
@@ -229,11 +244,64 @@ class Dashboard(QWidget):
         layout.addLayout(send_row)
         layout.addWidget(self.times)
         layout.addWidget(self.current)
-        layout.addWidget(self.failures_title)
-        layout.addWidget(self.failure_view, 1)
-        layout.addWidget(self.details)
-        layout.addLayout(actions)
+        layout.addWidget(self.lists, 1)
         self._selection_changed()
+
+    def _changes_page(self) -> QWidget:
+        """Records the job system changed after they were sent (insert-only sending)."""
+        intro = wrapped_label(muted=True)
+        intro.setText(
+            "Ledgerlink never changes a record already in your package. These were changed "
+            "in your job system after they were sent: make the same change in the package, "
+            "then select them and press “Change made in the package”."
+        )
+        self.change_model = PendingChangeModel()
+        self.change_view = QTableView()
+        self.change_view.setObjectName("changeTable")
+        self.change_view.setModel(self.change_model)
+        self.change_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.change_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.change_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.change_view.verticalHeader().setVisible(False)
+        self.change_view.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((200, 470, 150)):
+            self.change_view.setColumnWidth(column, width)
+        self.confirm_button = QPushButton("Change &made in the package")
+        self.confirm_button.setEnabled(False)
+        self.confirm_button.clicked.connect(self.confirm_selected_changes)
+        self.change_view.selectionModel().selectionChanged.connect(
+            lambda *_: self.confirm_button.setEnabled(
+                self.change_view.selectionModel().hasSelection()
+            )
+        )
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.confirm_button)
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.addWidget(intro)
+        page_layout.addWidget(self.change_view, 1)
+        page_layout.addLayout(row)
+        return page
+
+    def confirm_selected_changes(self) -> None:
+        rows = sorted({i.row() for i in self.change_view.selectionModel().selectedRows()})
+        ids = [self.change_model.item(r).id for r in rows]
+        if not ids:
+            return
+
+        def action(session: Any) -> int:
+            from app.services.pending_changes import confirm
+
+            for change_id in ids:
+                confirm(session, change_id, actor="user")
+            return len(ids)
+
+        self._act(
+            "confirm changes",
+            action,
+            "{n:,} change{s} confirmed; the next import takes the new details.",
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -243,12 +311,14 @@ class Dashboard(QWidget):
 
         def work(_cancel: threading.Event, _progress: Progress) -> Snapshot:
             from app.services.dashboard import load_dashboard
+            from app.services.pending_changes import list_pending
             from app.services.setup_state import load_setup
 
             data = load_dashboard(store)
             with store.session_factory() as session:
                 setup = load_setup(session)
-            return Snapshot(data, setup)
+                changes = tuple(list_pending(session))
+            return Snapshot(data, setup, changes)
 
         self.tasks.start(work, name="load dashboard", on_success=self._show, on_failure=self._error)
 
@@ -272,6 +342,10 @@ class Dashboard(QWidget):
             if count
             else "Failed records: none"
         )
+        self.lists.setTabText(0, f"Failed records ({count:,})")
+        self.change_model.set_changes(list(snapshot.changes))
+        self.lists.setTabText(1, f"Change by hand ({len(snapshot.changes):,})")
+        self.confirm_button.setEnabled(False)
         self.auto_send.blockSignals(True)
         self.auto_send.setChecked(setup.auto_send)
         self.auto_send.blockSignals(False)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from app.services.failures import FailureItem
+from app.services.pending_changes import PendingChangeItem
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -144,6 +145,53 @@ class FailureModel(QAbstractTableModel):
             font.setBold(True)
             return font
         return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+
+class PendingChangeModel(QAbstractTableModel):
+    """Records changed in the job system after they were sent: one row per record."""
+
+    COLUMNS = ("Record", "What changed (as sent → now)", "Found in", "Noticed")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[PendingChangeItem] = []
+
+    def set_changes(self, changes: list[PendingChangeItem]) -> None:
+        self.beginResetModel()
+        self._rows = list(changes)
+        self.endResetModel()
+
+    def item(self, row: int) -> PendingChangeItem:
+        return self._rows[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self._rows[index.row()]
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        column = index.column()
+        if column == 0:
+            return item.label
+        if column == 1:
+            separator = "\n" if role == Qt.ItemDataRole.ToolTipRole else ";  "
+            return separator.join(f"{c.field}: “{c.before}” → “{c.after}”" for c in item.changes)
+        if column == 2:
+            return item.source
+        return item.detected_at.astimezone().strftime("%d/%m/%Y %H:%M")
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -1,0 +1,69 @@
+"""The dashboard's change-by-hand list: what changed after sending, and confirming it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.services.csv_import import ImportKind, import_csv_bytes
+from app.services.pending_changes import list_pending
+from app.ui.dashboard import Dashboard
+from app.ui.status_models import PendingChangeModel
+from app.ui.workers import TaskRunner
+from tests.conftest import MemoryKeyring
+from tests.screenshots import save_screenshot
+from tests.send_fixtures import CUSTOMERS, SendRig, build_rig
+
+
+@pytest.fixture
+def changed(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[SendRig]:
+    rig = build_rig(tmp_path / "data", memory_keyring)
+    rig.send()
+    text = CUSTOMERS.replace("ada@example.com", "accounts@adaboilers.example")
+    report = import_csv_bytes(
+        rig.session_factory, ImportKind.CUSTOMERS, text.encode(), file="customers-march.csv"
+    )
+    assert report.already_sent
+    yield rig
+    rig.store.close()
+
+
+def test_changed_records_are_listed_and_confirmed(qtbot: QtBot, changed: SendRig) -> None:
+    tasks = TaskRunner()
+    dashboard = Dashboard(changed.store, tasks)
+    qtbot.addWidget(dashboard)
+    dashboard.resize(1000, 680)
+    dashboard.show()
+    with qtbot.waitSignal(dashboard.refreshed, timeout=20_000):
+        dashboard.refresh()
+
+    assert dashboard.lists.tabText(1) == "Change by hand (1)"
+    dashboard.lists.setCurrentIndex(1)
+    model = dashboard.change_model
+    assert model.rowCount() == 1
+    assert model.index(0, 0).data() == "Customer “Ada Boilers Ltd” (C1)"
+    assert model.index(0, 1).data() == ("email: “ada@example.com” → “accounts@adaboilers.example”")
+    assert model.index(0, 2).data() == "customers-march.csv"
+    save_screenshot(dashboard, "dashboard-change-by-hand")
+
+    assert not dashboard.confirm_button.isEnabled()
+    dashboard.change_view.selectRow(0)
+    assert dashboard.confirm_button.isEnabled()
+    with qtbot.waitSignal(dashboard.refreshed, timeout=20_000):
+        qtbot.mouseClick(dashboard.confirm_button, Qt.MouseButton.LeftButton)
+    assert dashboard.lists.tabText(1) == "Change by hand (0)"
+    with changed.session_factory() as session:
+        assert list_pending(session) == []
+    tasks.wait()
+
+
+def test_change_model_passes_the_model_tester(qtmodeltester: ModelTester, changed: SendRig) -> None:
+    model = PendingChangeModel()
+    with changed.session_factory() as session:
+        model.set_changes(list_pending(session))
+    qtmodeltester.check(model)
