@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
+from app.services.link_matching import (
+    PackageIndex,
+    Reading,
+    ReferenceReading,
+    TheirContact,
+    compare_exact,
+    exact_columns,
+    read_reference,
+)
 from app.services.linking import LinkChange, apply_links
-from connectors.contract import PackageInfo
+from connectors.contract import Connector, ContactRole, PackageInfo
 
 EXPORT_COLUMNS = (
     "kind",
@@ -81,6 +91,14 @@ class LinksImportReport:
         }
 
 
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    contact: Contact
+    reading: ReferenceReading
+    package_name: str
+
+
 def import_links(
     session_factory: sessionmaker[Session],
     info: PackageInfo,
@@ -88,11 +106,19 @@ def import_links(
     *,
     dry_run: bool = False,
     actor: str = "cli",
+    connector_factory: Callable[[], Connector] | None = None,
 ) -> LinksImportReport:
     """Read ``kind, account_ref, package_ref`` rows and save them all, or none.
 
     ``package_ref`` may be the raw reference or the package's web address for the
     contact; a blank one unlinks. Other columns (as written by the export) are ignored.
+
+    The references are read and checked as the link grid does. With a
+    ``connector_factory`` the package is asked too: each reference must be one of its
+    contacts (in the package's own spelling), a web address carrying the package's
+    other number (Sage) is looked up, and where the package requires our details to
+    equal its own (Sage Business Cloud) a link whose details differ is refused. A
+    reference linked to two of our contacts of one kind is allowed, with a warning.
     """
     report = LinksImportReport(file=str(path), dry_run=dry_run)
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -102,60 +128,163 @@ def import_links(
         if missing:
             report.errors.append(f"line 1: missing column(s) {', '.join(missing)}")
             return report
-        rows = [
+        raw_rows = [
             (n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
             for n, row in enumerate(reader, start=2)
         ]
     with session_factory() as session:
-        contacts = {(c.kind.value, c.account_ref): c for c in session.scalars(select(Contact))}
-        changes: list[LinkChange] = []
-        seen: dict[int, int] = {}
-        for line, row in rows:
-            if not any(row.values()):
-                continue
-            kind = row["kind"].lower()
-            if kind not in {k.value for k in ContactKind}:
-                report.errors.append(
-                    f'line {line}, column "kind": “{row["kind"]}” must be customer or supplier'
-                )
-                continue
-            contact = contacts.get((kind, row["account_ref"]))
-            if contact is None:
-                report.errors.append(
-                    f'line {line}, column "account_ref": no {kind} with account reference '
-                    f"“{row['account_ref']}”"
-                )
-                continue
-            if contact.id in seen:
-                report.errors.append(
-                    f'line {line}, column "account_ref": {row["account_ref"]} is already on '
-                    f"line {seen[contact.id]}"
-                )
-                continue
-            seen[contact.id] = line
-            raw = row["package_ref"]
-            parsed = info.reference.parse(raw) if raw else None
-            if raw and parsed is None:
-                report.errors.append(
-                    f'line {line}, column "package_ref": “{raw}” is not a {info.name} '
-                    f"reference. {info.reference.describe_expected()}"
-                )
-                continue
-            changes.append(
-                LinkChange(
-                    contact_id=contact.id,
-                    remote_ref=parsed.reference if parsed else "",
-                    remote_name=row.get("package_name", ""),
-                    method=LinkMethod.CSV,
-                )
-            )
+        can_look_up = connector_factory is not None
+        rows = _read_rows(session, info, raw_rows, report, can_look_up=can_look_up)
         if report.errors:
             return report
+        found: dict[int, tuple[str, str]] = {}
+        if connector_factory is not None:
+            found = _check_with_package(info, rows, connector_factory, report)
+            if report.errors:
+                return report
+        changes: list[LinkChange] = []
+        for row in rows:
+            # The package's spelling and name where it was asked, else the file's.
+            ref, name = found.get(row.line, (row.reading.value, row.package_name))
+            changes.append(LinkChange(row.contact.id, ref, name, LinkMethod.CSV))
+        report.warnings.extend(_shared_references(session, info, changes))
         result = apply_links(session, info.key, changes, actor=actor)
         report.linked, report.unlinked = result.linked, result.unlinked
-        report.unchanged, report.warnings = result.unchanged, result.warnings
+        report.unchanged = result.unchanged
+        report.warnings.extend(result.warnings)
         if dry_run:
             session.rollback()
         else:
             session.commit()
     return report
+
+
+def _read_rows(
+    session: Session,
+    info: PackageInfo,
+    raw_rows: list[tuple[int, dict[str, str]]],
+    report: LinksImportReport,
+    *,
+    can_look_up: bool,
+) -> list[_Row]:
+    contacts = {(c.kind.value, c.account_ref): c for c in session.scalars(select(Contact))}
+    rows: list[_Row] = []
+    seen: dict[int, int] = {}
+    for line, row in raw_rows:
+        if not any(row.values()):
+            continue
+        kind = row["kind"].lower()
+        if kind not in {k.value for k in ContactKind}:
+            report.errors.append(
+                f'line {line}, column "kind": “{row["kind"]}” must be customer or supplier'
+            )
+            continue
+        contact = contacts.get((kind, row["account_ref"]))
+        if contact is None:
+            report.errors.append(
+                f'line {line}, column "account_ref": no {kind} with account reference '
+                f"“{row['account_ref']}”"
+            )
+            continue
+        if contact.id in seen:
+            report.errors.append(
+                f'line {line}, column "account_ref": {row["account_ref"]} is already on '
+                f"line {seen[contact.id]}"
+            )
+            continue
+        seen[contact.id] = line
+        reading = read_reference(info, row["package_ref"])
+        where = f'line {line}, column "package_ref"'
+        if reading.kind is Reading.INVALID:
+            report.errors.append(f"{where}: {reading.message}")
+            continue
+        if reading.kind is Reading.NEEDS_LOOKUP and not can_look_up:
+            report.errors.append(
+                f"{where}: this {info.name} web address carries {info.name}'s number "
+                f"{reading.value}, which Ledgerlink must look up in {info.name}. Connect to "
+                f"{info.name} first, or give the {info.reference.label} instead "
+                f"(for example {info.reference.example})."
+            )
+            continue
+        rows.append(_Row(line, contact, reading, row.get("package_name", "")))
+    return rows
+
+
+def _check_with_package(
+    info: PackageInfo,
+    rows: list[_Row],
+    connector_factory: Callable[[], Connector],
+    report: LinksImportReport,
+) -> dict[int, tuple[str, str]]:
+    """By line: the reference in the package's own spelling and the package's name for
+    it, for every row the package was asked about; problems go to ``report``."""
+    found: dict[int, tuple[str, str]] = {}
+    columns = exact_columns(info)
+    with connector_factory() as connector:
+        indexes: dict[str, PackageIndex] = {}
+        if info.can_list_contacts:
+            for kind in {row.contact.kind.value for row in rows if row.reading.value}:
+                contacts = [TheirContact.of(c) for c in connector.iter_contacts(ContactRole(kind))]
+                indexes[kind] = PackageIndex(contacts, info)
+        for row in rows:
+            where = f'line {row.line}, column "package_ref"'
+            reading, kind = row.reading, row.contact.kind.value
+            theirs: TheirContact | None = None
+            if reading.kind is Reading.NEEDS_LOOKUP:
+                looked_up = connector.get_contact(reading.value)
+                if looked_up is None:
+                    report.errors.append(
+                        f"{where}: {info.name} has no contact with the web-address number "
+                        f"{reading.value}."
+                    )
+                    continue
+                theirs = TheirContact.of(looked_up)
+                found[row.line] = (theirs.ref, theirs.name)
+            elif reading.kind is Reading.OK and kind in indexes:
+                index = indexes[kind]
+                position = index.position_of(reading.value)
+                if position is None:
+                    report.errors.append(f"{where}: {info.name} has no {kind} {reading.value}.")
+                    continue
+                theirs = index.contacts[position]
+                found[row.line] = (index.reference_of(theirs), theirs.name)
+            if theirs is None or not columns:
+                continue
+            differing = [c for c in compare_exact(columns, row.contact, theirs) if not c.equal]
+            if differing:
+                first = differing[0]
+                report.errors.append(
+                    f"{where}: {row.contact.name} ({row.contact.account_ref}): "
+                    f"{first.label.lower()} is “{first.ours}” here but “{first.theirs}” in "
+                    f"{info.name}, and {info.name} only accepts a link when they match "
+                    "exactly, capital letters included. Correct one of the two (the link "
+                    f"grid can copy {info.name}'s spelling)."
+                )
+    return found
+
+
+def _shared_references(session: Session, info: PackageInfo, changes: list[LinkChange]) -> list[str]:
+    """One warning per package reference that would be linked to two of our contacts
+    of one kind (allowed: they may be one business entered twice)."""
+    refs = {
+        contact_id: ref
+        for contact_id, ref in session.execute(
+            select(Link.contact_id, Link.remote_ref).where(Link.package == info.key)
+        )
+    }
+    refs.update({change.contact_id: change.remote_ref for change in changes})
+    owners: dict[tuple[str, str], list[str]] = {}
+    for contact_id, kind, name, account_ref in session.execute(
+        select(Contact.id, Contact.kind, Contact.name, Contact.account_ref).order_by(
+            Contact.account_ref
+        )
+    ):
+        ref = refs.get(contact_id)
+        if ref:
+            owners.setdefault((kind.value, ref), []).append(f"{name} ({account_ref})")
+    return [
+        f"{info.name}'s {ref} is linked to more than one {kind}: {' and '.join(labels)}; "
+        "their documents will all go to that one record."
+        for (kind, ref), labels in sorted(owners.items())
+        if len(labels) > 1
+    ]

@@ -1,0 +1,917 @@
+"""The link workbench's Qt-free half: load both lists, keep every row's state, save.
+
+:func:`prepare_workbench` runs in a worker: it reads our customers (or suppliers) and
+their current links from the database and the package's contacts through the connector,
+all into plain frozen data, and builds a :class:`LinkBook`. The book then belongs to
+the GUI thread's model: it holds each row's reference cell as a :class:`RowState`, works
+out its :class:`LinkStatus`, answers filters, plans "Link exact matches" and accepted
+suggestions, and turns the edits into one :class:`SavePlan`. :func:`save_links` writes
+a plan in one transaction, refusing every link the package's exact-match rule forbids.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import (
+    Contact,
+    ContactKind,
+    Document,
+    Link,
+    LinkMethod,
+    OutboxEntry,
+    Payment,
+    RecordType,
+    SendState,
+)
+from app.services.audit import record_event
+from app.services.link_matching import (
+    FIELD_LABELS,
+    Bucket,
+    DuplicateGroup,
+    ExactMatchOutcome,
+    KeyIndex,
+    OurContact,
+    PackageIndex,
+    Reading,
+    ReferenceReading,
+    Suggestion,
+    TheirContact,
+    compare_exact,
+    details_match,
+    duplicate_groups,
+    exact_columns,
+    exact_matches,
+    file_under,
+    filed,
+    read_reference,
+    remove_from,
+    suggest,
+)
+from app.services.linking import LinkChange, LinkResult, apply_links
+from connectors.contract import Connector, ContactRole, PackageInfo
+
+# ----------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentLink:
+    """A link already saved for one of ours."""
+
+    ref: str
+    name: str
+    method: LinkMethod
+
+
+@dataclass(frozen=True)
+class WorkbenchData:
+    """Everything the workbench shows, read in one go (plain data, safe across threads)."""
+
+    role: ContactRole
+    ours: Sequence[OurContact]
+    #: By position in ``ours``.
+    links: Mapping[int, CurrentLink]
+    #: By position in ``ours``: how many of its invoices, credit notes and payments have
+    #: reached the package (only counted for linked contacts).
+    sent_records: Mapping[int, int]
+    theirs: Sequence[TheirContact]
+    #: False when the package cannot list its contacts (Sage 50, QuickBooks Desktop):
+    #: references are then checked for their form only.
+    theirs_listed: bool
+
+
+Progress = Callable[[object], None]
+
+
+def _ignore(_: object) -> None:
+    """A progress callback that shows nothing."""
+
+
+def load_ours(
+    session: Session, package: str, role: ContactRole
+) -> tuple[list[OurContact], dict[int, CurrentLink], dict[int, int]]:
+    """Our contacts of ``role`` in name order, their links and sent-record counts."""
+    kind = ContactKind(role.value)
+    rows = session.execute(
+        select(
+            Contact.id,
+            Contact.account_ref,
+            Contact.name,
+            Contact.address_1,
+            Contact.address_2,
+            Contact.address_3,
+            Contact.town,
+            Contact.county,
+            Contact.postcode,
+            Contact.email,
+        ).where(Contact.kind == kind)
+    )
+    ours = [OurContact(**row._asdict()) for row in rows]
+    ours.sort(key=lambda c: (c.name.casefold(), c.account_ref))
+    position = {contact.id: p for p, contact in enumerate(ours)}
+    links: dict[int, CurrentLink] = {}
+    for contact_id, ref, name, method in session.execute(
+        select(Link.contact_id, Link.remote_ref, Link.remote_name, Link.method)
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.package == package, Contact.kind == kind)
+    ):
+        links[position[contact_id]] = CurrentLink(ref, name, method)
+    delivered = (SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY)
+    sent: Counter[int] = Counter()
+    for owner, types in (
+        (Document, [RecordType.INVOICE, RecordType.CREDIT_NOTE]),
+        (Payment, [RecordType.PAYMENT]),
+    ):
+        for contact_id, count in session.execute(
+            select(owner.contact_id, func.count())
+            .join(
+                OutboxEntry,
+                (OutboxEntry.record_id == owner.id) & OutboxEntry.record_type.in_(types),
+            )
+            .join(Link, (Link.contact_id == owner.contact_id) & (Link.package == package))
+            .where(OutboxEntry.package == package, OutboxEntry.state.in_(delivered))
+            .group_by(owner.contact_id)
+        ):
+            if contact_id in position:
+                sent[position[contact_id]] += count
+    return ours, links, dict(sent)
+
+
+def load_theirs(
+    connector: Connector,
+    role: ContactRole,
+    cancel: threading.Event,
+    progress: Progress = _ignore,
+) -> list[TheirContact]:
+    """Every contact of ``role`` the package holds (stops early when cancelled)."""
+    theirs: list[TheirContact] = []
+    name = connector.info.name
+    for contact in connector.iter_contacts(role):
+        theirs.append(TheirContact.of(contact))
+        if len(theirs) % 500 == 0:
+            if cancel.is_set():
+                break
+            progress(f"Read {len(theirs):,} {role.value}s from {name}…")
+    return theirs
+
+
+def load_workbench(
+    session_factory: sessionmaker[Session],
+    connector: Connector,
+    role: ContactRole,
+    cancel: threading.Event | None = None,
+    progress: Progress = _ignore,
+) -> WorkbenchData:
+    """Read our contacts (one session) and the package's (through ``connector``)."""
+    info = connector.info
+    cancel = cancel or threading.Event()
+    progress(f"Reading your {role.value}s…")
+    with session_factory() as session:
+        ours, links, sent = load_ours(session, info.key, role)
+    theirs: list[TheirContact] = []
+    if info.can_list_contacts:
+        progress(f"Reading {info.name}'s {role.value}s…")
+        theirs = load_theirs(connector, role, cancel, progress)
+    return WorkbenchData(role, ours, links, sent, theirs, theirs_listed=info.can_list_contacts)
+
+
+def prepare_workbench(
+    session_factory: sessionmaker[Session],
+    connector_factory: Callable[[], Connector],
+    role: ContactRole,
+    cancel: threading.Event | None = None,
+    progress: Progress = _ignore,
+) -> LinkBook:
+    """Load everything and build the book (for a worker); then run :meth:`LinkBook.analysis`
+    in another worker for the suggestions and duplicates."""
+    with connector_factory() as connector:
+        info = connector.info
+        data = load_workbench(session_factory, connector, role, cancel, progress)
+    progress("Filling the grid…")
+    return LinkBook(data, info)
+
+
+def look_up_references(
+    connector_factory: Callable[[], Connector], keys: Iterable[str]
+) -> dict[str, TheirContact | None]:
+    """Ask the package for each web-address number (Sage's legacy contact id); for a
+    worker. ``None`` for a number the package does not know."""
+    found: dict[str, TheirContact | None] = {}
+    with connector_factory() as connector:
+        for key in keys:
+            contact = connector.get_contact(key)
+            found[key] = TheirContact.of(contact) if contact is not None else None
+    return found
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Build large acyclic structures without the cyclic garbage collector rescanning
+    them every few thousand allocations (it more than doubles the time for 100,000 rows)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ----------------------------------------------------------------------------- row states
+
+
+class LinkStatus(StrEnum):
+    LINKED = "linked"
+    WILL_BE_CREATED = "will be created"
+    INVALID = "invalid reference"
+    LOOKING_UP = "looking it up"
+    NOT_FOUND = "not found in package"
+    USED_TWICE = "reference used twice"
+    DETAILS_DIFFER = "details differ"
+
+
+PROBLEMS = frozenset(
+    {
+        LinkStatus.INVALID,
+        LinkStatus.LOOKING_UP,
+        LinkStatus.NOT_FOUND,
+        LinkStatus.USED_TWICE,
+        LinkStatus.DETAILS_DIFFER,
+    }
+)
+
+
+class Tab(StrEnum):
+    """The grid's filter tabs."""
+
+    ALL = "all"
+    UNLINKED = "unlinked"
+    PROBLEMS = "problems"
+    LINKED = "linked"
+
+
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """One row's reference cell and pending edits.
+
+    ``text`` is what the cell holds (a reference, the text of an invalid entry, or the
+    number a web address carried); ``ref`` is the reference a save stores ("" for none
+    or not yet known); ``details`` is our contact with the package's spelling copied in,
+    waiting to be saved.
+    """
+
+    text: str = ""
+    ref: str = ""
+    method: LinkMethod | None = None
+    reading: Reading = Reading.EMPTY
+    message: str = ""
+    details: OurContact | None = None
+
+
+EMPTY = RowState()
+
+
+@dataclass(frozen=True, slots=True)
+class SpellingFix:
+    """Copy the package's values into one of our contacts."""
+
+    contact_id: int
+    label: str
+    remote_ref: str
+    values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLink:
+    change: LinkChange
+    label: str
+    #: The package's record as loaded, for the exact-match rule (None: not listed).
+    remote: TheirContact | None
+
+
+@dataclass(frozen=True)
+class SavePlan:
+    """What "Save accounting references" would write, and what it must not."""
+
+    links: tuple[PlannedLink, ...]
+    fixes: tuple[SpellingFix, ...]
+    #: Rows left out, with why (an invalid reference, details that differ…).
+    blocked: tuple[tuple[int, str], ...]
+    #: One line per package record that would be linked to more than one of ours.
+    shared: tuple[str, ...]
+    #: One line per contact whose old link already carried sent records.
+    unlink_warnings: tuple[str, ...]
+    rows: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.links and not self.fixes
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Suggestions for unlinked rows and likely duplicates in each list."""
+
+    suggestions: list[Suggestion]
+    our_duplicates: list[DuplicateGroup]
+    their_duplicates: list[DuplicateGroup]
+    #: The package's keys, kept for "did you mean" hints (link-by-name packages only).
+    their_keys: KeyIndex | None
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    linked: int
+    unlinked: int
+    unchanged: int
+    fixed: int
+    warnings: tuple[str, ...]
+
+
+class LinkRefused(ValueError):
+    """A link the package's exact-match rule forbids; nothing was saved."""
+
+
+def _words(items: Sequence[str]) -> str:
+    """ "name, address and email"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def label_of(contact: OurContact | Contact) -> str:
+    """ "Acme Heating Ltd (CUS0001)"."""
+    return f"{contact.name} ({contact.account_ref})"
+
+
+class LinkBook:
+    """Every row of one workbench: state, status, filters and the edits to save.
+
+    Not thread-safe: it is built in a worker, then used by one thread only.
+    """
+
+    def __init__(self, data: WorkbenchData, info: PackageInfo) -> None:
+        with paused_gc():
+            self._build(data, info)
+
+    def _build(self, data: WorkbenchData, info: PackageInfo) -> None:
+        self.data = data
+        self.info = info
+        self.role = data.role
+        self.ours: list[OurContact] = list(data.ours)
+        self.theirs = data.theirs
+        self.listed = data.theirs_listed
+        self.index = PackageIndex(data.theirs, info)
+        self.exact_fields = info.exact_match_fields if self.listed else ()
+        self.exact_columns = exact_columns(info)
+        self.lookups: dict[str, TheirContact | None] = {}
+        self.original: list[RowState] = [EMPTY] * len(self.ours)
+        for row, link in data.links.items():
+            self.original[row] = RowState(link.ref, link.ref, link.method, Reading.OK)
+        self.states = list(self.original)
+        self._rows_by_ref: dict[str, Bucket] = {}
+        for row, state in enumerate(self.states):
+            if state.ref:
+                file_under(self._rows_by_ref, state.ref, row)
+        self.changed: set[int] = set()
+        self.statuses = [self._status(row) for row in range(len(self.ours))]
+        self.counts: Counter[LinkStatus] = Counter(self.statuses)
+        self.search_keys = [self._search_key(row) for row in range(len(self.ours))]
+        self.analysed = False
+        self.suggestions: list[Suggestion] = []
+        self.our_duplicates: list[DuplicateGroup] = []
+        self.their_duplicates: list[DuplicateGroup] = []
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self.ours)
+
+    def contact(self, row: int) -> OurContact:
+        """Our contact with any pending copied spelling."""
+        return self.states[row].details or self.ours[row]
+
+    def their_position(self, row: int) -> int | None:
+        ref = self.states[row].ref
+        return self.index.position_of(ref) if ref else None
+
+    def their_contact(self, row: int) -> TheirContact | None:
+        position = self.their_position(row)
+        return None if position is None else self.theirs[position]
+
+    def is_changed(self, row: int) -> bool:
+        return row in self.changed
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.changed)
+
+    def rows_with_ref(self, ref: str) -> list[int]:
+        return list(filed(self._rows_by_ref, ref))
+
+    def shared_refs(self) -> dict[str, list[int]]:
+        """References entered on more than one of our rows, with those rows."""
+        return {
+            ref: list(rows) for ref, rows in self._rows_by_ref.items() if not isinstance(rows, int)
+        }
+
+    def tab_counts(self) -> dict[Tab, int]:
+        problems = sum(self.counts[s] for s in PROBLEMS)
+        unlinked = sum(1 for s in self.states if not s.ref)
+        return {
+            Tab.ALL: len(self.ours),
+            Tab.UNLINKED: unlinked,
+            Tab.PROBLEMS: problems,
+            Tab.LINKED: self.counts[LinkStatus.LINKED],
+        }
+
+    def matching(self, rows: Iterable[int], tab: Tab, needle: str) -> list[int]:
+        """The rows of ``rows`` in ``tab`` whose text contains ``needle`` (any case)."""
+        keys = self.search_keys
+        needle = needle.strip().casefold()
+        if tab is Tab.ALL:
+            if not needle:
+                return list(rows)
+            return [row for row in rows if needle in keys[row]]
+        statuses, states = self.statuses, self.states
+        if tab is Tab.UNLINKED:
+            return [r for r in rows if not states[r].ref and needle in keys[r]]
+        if tab is Tab.PROBLEMS:
+            return [r for r in rows if statuses[r] in PROBLEMS and needle in keys[r]]
+        linked = LinkStatus.LINKED
+        return [r for r in rows if statuses[r] is linked and needle in keys[r]]
+
+    def explain(self, row: int) -> str:
+        """The status in a sentence, for a tooltip."""
+        status, state, name = self.statuses[row], self.states[row], self.info.name
+        if status is LinkStatus.WILL_BE_CREATED:
+            return f"Not linked: the next send creates this {self.role.value} in {name}."
+        if status is LinkStatus.INVALID:
+            return state.message
+        if status is LinkStatus.LOOKING_UP:
+            return state.message
+        if status is LinkStatus.NOT_FOUND:
+            if state.reading is Reading.NEEDS_LOOKUP:
+                return f"{name} has no contact with the web-address number {state.text}."
+            hint = ""
+            if self.info.links_by_name:
+                near = self.index.nearest_names(state.ref)
+                if near:
+                    hint = f" Did you mean “{near[0]}”? Capitals and spaces count."
+            return f"{name} has no {self.role.value} {state.ref}.{hint}"
+        if status is LinkStatus.USED_TWICE:
+            others = [self.ours[r] for r in self.rows_with_ref(state.ref) if r != row]
+            names = ", ".join(label_of(c) for c in others[:3])
+            return f"{state.ref} is also linked to {names}. One {name} record, two of yours."
+        if status is LinkStatus.DETAILS_DIFFER:
+            theirs = self.their_contact(row)
+            assert theirs is not None
+            fields = [
+                c.label.lower()
+                for c in compare_exact(self.exact_columns, self.contact(row), theirs)
+                if not c.equal
+            ]
+            return (
+                f"{name} only accepts this link when our {_words(self.info.exact_match_fields)} "
+                f"match its own exactly, capital letters included. Different: "
+                f"{', '.join(fields)}."
+            )
+        if not self.listed and state.ref:
+            return f"Linked. {name} cannot list its contacts, so the reference is not checked."
+        return f"Linked to {name}'s {self.role.value} {state.ref}."
+
+    # ------------------------------------------------------------------ states
+
+    def reading_state(
+        self, row: int, text: str, *, pasted: bool = False, picked: bool = False
+    ) -> RowState:
+        """The state the row would have with ``text`` in its reference cell."""
+        reading = read_reference(self.info, text)
+        details = self.states[row].details
+        if reading.kind is Reading.EMPTY:
+            return RowState(details=details) if details else EMPTY
+        method = (
+            LinkMethod.PICKED
+            if picked
+            else LinkMethod.PASTED_URL
+            if reading.from_url
+            else LinkMethod.PASTED_ID
+            if pasted
+            else LinkMethod.TYPED
+        )
+        return self._state(reading, method, details)
+
+    def _state(
+        self, reading: ReferenceReading, method: LinkMethod, details: OurContact | None
+    ) -> RowState:
+        value = reading.value
+        if reading.kind is Reading.INVALID:
+            return RowState(value, "", method, Reading.INVALID, reading.message, details)
+        if reading.kind is Reading.NEEDS_LOOKUP:
+            found = self.lookups.get(value)
+            ref = self.index.reference_of(found) if found is not None else ""
+            return RowState(value, ref, method, Reading.NEEDS_LOOKUP, reading.message, details)
+        position = self.index.position_of(value)
+        if position is not None:
+            value = self.index.reference_of(self.theirs[position])  # the package's spelling
+        return RowState(value, value, method, Reading.OK, "", details)
+
+    def link_state(self, row: int, position: int, method: LinkMethod) -> RowState:
+        """The state linking ``row`` to the package's contact at ``position``."""
+        ref = self.index.reference_of(self.theirs[position])
+        return RowState(ref, ref, method, Reading.OK, "", self.states[row].details)
+
+    def apply(self, states: Mapping[int, RowState]) -> set[int]:
+        """Set rows' states; returns every row whose display changed (including rows
+        that now share, or no longer share, a reference with them)."""
+        with paused_gc():
+            return self._apply(states)
+
+    def _differs_from_original(self, row: int) -> bool:
+        state, original = self.states[row], self.original[row]
+        return state.ref != original.ref or state.text != original.text or state.details is not None
+
+    def _apply(self, states: Mapping[int, RowState]) -> set[int]:
+        touched: set[int] = set()
+        refs: set[str] = set()
+        for row, given in states.items():
+            state = self._with_lookup(given)
+            old = self.states[row]
+            if old is state:
+                continue
+            touched.add(row)
+            if old.ref != state.ref:
+                if old.ref:
+                    remove_from(self._rows_by_ref, old.ref, row)
+                    refs.add(old.ref)
+                if state.ref:
+                    file_under(self._rows_by_ref, state.ref, row)
+                    refs.add(state.ref)
+            self.states[row] = state
+            if self._differs_from_original(row):
+                self.changed.add(row)
+            else:
+                self.changed.discard(row)
+        for ref in refs:
+            touched.update(filed(self._rows_by_ref, ref))
+        for row in touched:
+            status = self._status(row)
+            if status is not self.statuses[row]:
+                self.counts[self.statuses[row]] -= 1
+                self.counts[status] += 1
+                self.statuses[row] = status
+            self.search_keys[row] = self._search_key(row)
+        return touched
+
+    def exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
+        """The states "Link exact matches" would set, and what it left alone."""
+        with paused_gc():
+            return self._exact_match_states()
+
+    def _exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
+        unlinked = [row for row, state in enumerate(self.states) if not state.ref]
+        taken = self._taken()
+        outcome = exact_matches(
+            [self.contact(r) for r in range(len(self.ours))] if self.changed else self.ours,
+            unlinked,
+            self.index,
+            taken.__contains__,
+            exact_fields=self.exact_fields,
+        )
+        states = {
+            row: self.link_state(row, position, LinkMethod.AUTO_EXACT)
+            for row, position in outcome.links
+        }
+        return states, outcome
+
+    def _with_lookup(self, state: RowState) -> RowState:
+        """A web-address number already looked up gets its reference (after an undo and
+        redo, say, the command's state predates the answer)."""
+        if state.reading is not Reading.NEEDS_LOOKUP or state.ref:
+            return state
+        found = self.lookups.get(state.text)
+        return state if found is None else replace(state, ref=self.index.reference_of(found))
+
+    def _taken(self) -> set[int]:
+        taken: set[int] = set()
+        for ref in self._rows_by_ref:
+            position = self.index.position_of(ref)
+            if position is not None:
+                taken.add(position)
+        return taken
+
+    def open_suggestions(self) -> list[Suggestion]:
+        """Suggestions whose row is still unlinked and whose record is still free."""
+        states, taken = self.states, self._taken()
+        return [s for s in self.suggestions if not states[s.row].ref and s.position not in taken]
+
+    def suggestion_states(self, suggestions: Iterable[Suggestion]) -> dict[int, RowState]:
+        """Accept ``suggestions``: one link per row and per package record."""
+        states: dict[int, RowState] = {}
+        used: set[int] = set()
+        for suggestion in suggestions:
+            if suggestion.row in states or suggestion.position in used:
+                continue
+            used.add(suggestion.position)
+            states[suggestion.row] = self.link_state(
+                suggestion.row, suggestion.position, LinkMethod.SUGGESTION
+            )
+        return states
+
+    def spelling_state(self, row: int) -> RowState | None:
+        """The row with the package's name, address and email copied into our record
+        (``None`` when there is nothing to copy)."""
+        theirs = self.their_contact(row)
+        if theirs is None or not self.exact_columns:
+            return None
+        ours = self.contact(row)
+        values = {column: getattr(theirs, column) for column in self.exact_columns}
+        if all(getattr(ours, column) == value for column, value in values.items()):
+            return None
+        state = self.states[row]
+        return replace(state, details=replace(self.ours[row], **values))
+
+    # ------------------------------------------------------------------ look-ups
+
+    def pending_lookups(self) -> set[str]:
+        """Web-address numbers entered but not yet looked up in the package."""
+        return {
+            self.states[row].text
+            for row in self.changed
+            if self.states[row].reading is Reading.NEEDS_LOOKUP
+            and self.states[row].text not in self.lookups
+        }
+
+    def resolve(self, found: Mapping[str, TheirContact | None]) -> set[int]:
+        """Record look-up answers and fill in the rows that were waiting for them."""
+        self.lookups.update(found)
+        waiting = [
+            row
+            for row in self.changed
+            if self.states[row].reading is Reading.NEEDS_LOOKUP and self.states[row].text in found
+        ]
+        touched = self.apply({row: self.states[row] for row in waiting})  # fills in the refs
+        for row in waiting:  # a number the package does not know is now "not found"
+            touched.add(row)
+            self._restatus(row)
+        return touched
+
+    # ------------------------------------------------------------------ status
+
+    def _status(self, row: int) -> LinkStatus:
+        state = self.states[row]
+        if state.reading is Reading.INVALID:
+            return LinkStatus.INVALID
+        if state.reading is Reading.NEEDS_LOOKUP and not state.ref:
+            if state.text in self.lookups:
+                return LinkStatus.NOT_FOUND
+            return LinkStatus.LOOKING_UP
+        if not state.ref:
+            return LinkStatus.WILL_BE_CREATED
+        position = self.index.position_of(state.ref)
+        if self.listed and position is None:
+            return LinkStatus.NOT_FOUND
+        if not isinstance(self._rows_by_ref.get(state.ref, 0), int):
+            return LinkStatus.USED_TWICE
+        if (
+            self.exact_fields
+            and position is not None
+            and not details_match(self.exact_fields, self.contact(row), self.theirs[position])
+        ):
+            return LinkStatus.DETAILS_DIFFER
+        return LinkStatus.LINKED
+
+    def _restatus(self, row: int) -> None:
+        status = self._status(row)
+        if status is not self.statuses[row]:
+            self.counts[self.statuses[row]] -= 1
+            self.counts[status] += 1
+            self.statuses[row] = status
+
+    def _search_key(self, row: int) -> str:
+        contact, text = self.contact(row), self.states[row].text
+        parts = (contact.name, contact.account_ref, contact.postcode, contact.email, contact.town)
+        return "\n".join((*parts, text) if text else parts).casefold()
+
+    # ------------------------------------------------------------------ analysis
+
+    def analysis(self) -> Callable[[], Analysis]:
+        """A function that finds suggestions for the rows unlinked now and likely
+        duplicates on both sides. It works on a snapshot, so a worker may run it while
+        the grid is edited; hand its result to :meth:`set_analysis`."""
+        ours = tuple(self.ours)
+        unlinked = [row for row, state in enumerate(self.states) if not state.ref]
+        taken = frozenset(self._taken())
+        index, exact_fields = self.index, self.exact_fields
+
+        def run() -> Analysis:
+            with paused_gc():
+                keys = KeyIndex.build(index.contacts)
+                suggestions = suggest(
+                    ours, unlinked, index, keys, taken.__contains__, exact_fields=exact_fields
+                )
+                theirs = duplicate_groups(index.contacts, keys)
+                # Only "did you mean" hints need the package's keys later; drop them
+                # before our own list is indexed (100,000 rows each).
+                kept = keys if index.info.links_by_name else None
+                del keys
+                return Analysis(suggestions, duplicate_groups(ours), theirs, kept)
+
+        return run
+
+    def set_analysis(self, analysis: Analysis) -> None:
+        self.index.keys = analysis.their_keys
+        self.suggestions = analysis.suggestions
+        self.our_duplicates = analysis.our_duplicates
+        self.their_duplicates = analysis.their_duplicates
+        self.analysed = True
+
+    # ------------------------------------------------------------------ saving
+
+    def save_plan(self) -> SavePlan:
+        """Turn every changed row into a link change or a spelling fix, leaving out (with
+        why) the rows that must not be saved."""
+        links: list[PlannedLink] = []
+        fixes: list[SpellingFix] = []
+        blocked: list[tuple[int, str]] = []
+        shared: dict[str, list[int]] = {}
+        warnings: list[str] = []
+        saved_rows: list[int] = []
+        name = self.info.name
+        for row in sorted(self.changed):
+            state, ours = self.states[row], self.ours[row]
+            status = self.statuses[row]
+            label = label_of(ours)
+            if status in (
+                LinkStatus.INVALID,
+                LinkStatus.LOOKING_UP,
+                LinkStatus.NOT_FOUND,
+                LinkStatus.DETAILS_DIFFER,
+            ):
+                blocked.append((row, f"{label}: {status.value}. {self.explain(row)}"))
+                continue
+            theirs = self.their_contact(row)
+            if state.details is not None:
+                if theirs is None:
+                    blocked.append(
+                        (row, f"{label}: the copied spelling has no {name} record to match.")
+                    )
+                    continue
+                fixes.append(
+                    SpellingFix(
+                        ours.id,
+                        label,
+                        state.ref,
+                        tuple((c, getattr(state.details, c)) for c in self.exact_columns),
+                    )
+                )
+            original = self.original[row]
+            if state.ref != original.ref:
+                method = state.method or LinkMethod.TYPED
+                links.append(
+                    PlannedLink(
+                        LinkChange(ours.id, state.ref, theirs.name if theirs else "", method),
+                        label,
+                        theirs,
+                    )
+                )
+                sent = self.data.sent_records.get(row, 0)
+                if original.ref and sent:
+                    warnings.append(
+                        f"{label}: {sent} record(s) were already sent to {name} under "
+                        f"{original.ref}; they stay there."
+                    )
+                if original.ref and not state.ref and original.method is LinkMethod.CREATED_BY_SEND:
+                    warnings.append(
+                        f"{label}: Ledgerlink created {original.ref} in {name}; once unlinked, "
+                        f"the next send creates this {self.role.value} again."
+                    )
+            if state.ref and self.statuses[row] is LinkStatus.USED_TWICE:
+                shared.setdefault(state.ref, [])
+            saved_rows.append(row)
+        shared_lines = [
+            f"{ref} would be linked to "
+            + " and ".join(label_of(self.contact(r)) for r in self.rows_with_ref(ref))
+            for ref in shared
+        ]
+        return SavePlan(
+            tuple(links),
+            tuple(fixes),
+            tuple(blocked),
+            tuple(shared_lines),
+            tuple(warnings),
+            tuple(saved_rows),
+        )
+
+    def mark_saved(self, plan: SavePlan) -> set[int]:
+        """After a successful save: the saved rows' states become the originals."""
+        for row in plan.rows:
+            state = self.states[row]
+            if state.details is not None:
+                self.ours[row] = state.details
+                state = replace(state, details=None)
+                self.states[row] = state
+            self.original[row] = state
+            self.changed.discard(row)
+        touched = set(plan.rows)
+        for row in plan.rows:
+            touched.update(self.rows_with_ref(self.states[row].ref))
+        for row in touched:
+            self._restatus(row)
+            self.search_keys[row] = self._search_key(row)
+        return touched
+
+
+# ----------------------------------------------------------------------------- save
+
+
+def save_links(
+    session_factory: sessionmaker[Session],
+    info: PackageInfo,
+    plan: SavePlan,
+    *,
+    actor: str = "link workbench",
+) -> SaveOutcome:
+    """Write a plan in one transaction: copied spellings first (each with an audit entry),
+    then the links. Raises :class:`LinkRefused` (and writes nothing) if a link breaks the
+    package's exact-match rule against the database's current values."""
+    columns = exact_columns(info)
+    with session_factory.begin() as session:
+        fixed = 0
+        for fix in plan.fixes:
+            contact = _contact(session, fix.contact_id, fix.label)
+            before = {column: getattr(contact, column) for column, _ in fix.values}
+            for column, value in fix.values:
+                setattr(contact, column, value)
+            changed = {c: [before[c], v] for c, v in fix.values if before[c] != v}
+            if changed:
+                fixed += 1
+                record_event(
+                    session,
+                    actor=actor,
+                    action="contact_spelling_copied",
+                    package=info.key,
+                    record_type=contact.kind.value,
+                    record_id=contact.id,
+                    remote_ref=fix.remote_ref,
+                    fields=changed,
+                )
+        session.flush()
+        if columns:
+            for planned in plan.links:
+                if planned.change.remote_ref and planned.remote is not None:
+                    contact = _contact(session, planned.change.contact_id, planned.label)
+                    _check_exact(info, columns, contact, planned.remote)
+        result: LinkResult = apply_links(
+            session, info.key, [p.change for p in plan.links], actor=actor
+        )
+    return SaveOutcome(
+        linked=result.linked,
+        unlinked=result.unlinked,
+        unchanged=result.unchanged,
+        fixed=fixed,
+        warnings=tuple(result.warnings),
+    )
+
+
+def _contact(session: Session, contact_id: int, label: str) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise LinkRefused(f"{label} is no longer in Ledgerlink (deleted since the grid opened).")
+    return contact
+
+
+def _check_exact(
+    info: PackageInfo, columns: Sequence[str], contact: Contact, remote: TheirContact
+) -> None:
+    for comparison in compare_exact(columns, _plain(contact), remote):
+        if not comparison.equal:
+            raise LinkRefused(
+                f"{label_of(contact)}: {FIELD_LABELS[comparison.column].lower()} is "
+                f"“{comparison.ours}” here but “{comparison.theirs}” in {info.name}. "
+                f"{info.name} only accepts a link when they match exactly, capital letters "
+                "included; use their spelling or correct it in one of the two."
+            )
+
+
+def _plain(contact: Contact) -> OurContact:
+    return OurContact(
+        contact.id,
+        contact.account_ref,
+        contact.name,
+        contact.address_1,
+        contact.address_2,
+        contact.address_3,
+        contact.town,
+        contact.county,
+        contact.postcode,
+        contact.email,
+    )

@@ -1,0 +1,331 @@
+"""How the link grid copes with 100,000 of our contacts and 100,000 of the package's.
+
+    QT_QPA_PLATFORM=offscreen python bench/link_grid.py [--ours 100000] [--theirs 100000]
+
+Both lists are generated in memory (no database, no package): UK-style names of people
+and businesses drawn from small pools so that names repeat (namesakes), with the
+package holding exact copies, near misses (capitals, spaces, Ltd/Limited, punctuation),
+namesakes at other addresses and records we do not have. It measures, on the real
+widget (offscreen):
+
+* ``fill_s``: building the book (indexes, statuses, search keys) plus filling the grid
+  and the type-ahead list and painting the first screen;
+* ``filter_keystroke_ms``: the median time to re-filter and repaint after each
+  character typed into the search box (typing "smith", then clearing it), and
+  ``filter_worst_ms`` the slowest of them;
+* ``tab_switch_ms``: showing the Problems tab, then All again (median);
+* ``auto_link_s``: "Link exact matches" including the grid update;
+* ``type_ahead_first_ms`` and ``type_ahead_ms``: filtering the package's records for
+  the type-ahead list in a reference cell (the first query builds its search keys);
+* ``analyse_s``: from filling the grid until the suggestions and duplicates are ready
+  (a worker finds them after the grid is shown, so they do not delay it);
+* ``peak_mb``: the process's peak resident memory (``getrusage`` maxrss; Qt and
+  PySide6 alone take about 115 MB of it), and ``python_peak_mb``: tracemalloc's peak
+  for the lists, the book, the grid and the suggestions worker (a second pass, as
+  tracemalloc slows Python down).
+
+Goals: fill under 1 s, filter under 100 ms, auto-link under 1 s, memory under 300 MB.
+Prints one JSON object on its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import replace
+from itertools import accumulate
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PySide6.QtCore import QEventLoop, SignalInstance
+from PySide6.QtWidgets import QApplication
+from sqlalchemy.orm import sessionmaker
+
+from app.db.models import LinkMethod
+from app.services.link_matching import OurContact, TheirContact
+from app.services.link_workbench import CurrentLink, LinkBook, Tab, WorkbenchData
+from connectors.catalogue import SANDBOX
+from connectors.contract import Connector, ContactRole, RemoteContact
+from connectors.sandbox.models import format_ref
+
+
+def words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FIRST = words(
+    "Aisha Alan Amrit Anne Ben Beverley Chloe Claire Colin Darren David Dev Emma Fatima "
+    "Gary Grace Hannah Harjit Ian Jack James Jane John Karen Kevin Laura Lee Lisa Mark "
+    "Mary Michael Mohammed Naomi Neil Nina Paul Priya Rachel Raj Rebecca Richard Sam "
+    "Sanjay Sarah Simon Sophie Stephen Susan Tom Vikram Zoe Olivia Amelia Isla Ava Mia "
+    "Ivy Lily Freya Noah Oliver George Arthur Leo Harry Oscar Archie Henry Theo Alfie"
+)
+#: Common surnames come up more often than the made-up ones below (namesakes).
+COMMON = words(
+    "Smith Jones Patel Taylor Brown Williams Wilson Johnson Davies Robinson Wright "
+    "Thompson Evans Walker White Roberts Green Hall Wood Jackson Clarke Khan Harrison"
+)
+STEMS = words(
+    "Ash Brad Carl Dun El Fair Gold Hart Ked Lang Mor Nor Pen Rad Sel Thorn Wad Whit "
+    "Ald Bram Cran Dray Elm Fen Glen Hol Ing Kirk Lin Mal Nash Oak Pres Ros Stan Tal"
+)
+MIDS = ("", "er", "ing", "en", "an", "ow")
+ENDS = words("ley ton field wood ford by ham well more bury worth stone ridge combe shaw")
+SURNAMES = COMMON + tuple(stem + mid + end for stem in STEMS for mid in MIDS for end in ENDS)
+CUMULATIVE = list(accumulate([3] * len(COMMON) + [1] * (len(SURNAMES) - len(COMMON))))
+TRADES = words(
+    "Plumbing Heating Electrical Roofing Building Joinery Decorating Glazing Gas "
+    "Landscaping Flooring Cleaning Property Lettings Dental Pharmacy Motors Cafe Bakery "
+    "Salon Accountancy Veterinary Nursery Academy Hotel"
+)
+TOWNS = words(
+    "Leicester Loughborough Hinckley Coalville Melton Wigston Oadby Harborough "
+    "Lutterworth Nottingham Derby Coventry Northampton Rugby Kettering"
+)
+STREETS = ("High Street", "Station Road", "London Road", "Church Lane", "Park Avenue")
+SUFFIXES = ("Ltd", "Limited", "& Sons", "& Co", "LLP", "", "", "")
+LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+def our_contacts(count: int, rng: random.Random) -> list[OurContact]:
+    contacts = []
+    for i in range(count):
+        surname = rng.choices(SURNAMES, cum_weights=CUMULATIVE)[0]
+        if rng.random() < 0.55:
+            initial = f" {rng.choice(LETTERS)}." if rng.random() < 0.5 else ""
+            name = f"{rng.choice(FIRST)}{initial} {surname}"
+        else:
+            name = f"{surname} {rng.choice(TRADES)} {rng.choice(SUFFIXES)}".strip()
+        inward = f"{rng.randrange(1, 9)}{rng.choice(LETTERS)}{rng.choice(LETTERS)}"
+        email = f"{name.split()[0].lower()}.{i}@example.com" if rng.random() < 0.7 else ""
+        contacts.append(
+            OurContact(
+                id=i + 1,
+                account_ref=f"CUS{i + 1:06d}",
+                name=name,
+                address_1=f"{rng.randrange(1, 250)} {rng.choice(STREETS)}",
+                town=rng.choice(TOWNS),
+                county="Leicestershire",
+                postcode=f"LE{rng.randrange(1, 99)} {inward}",
+                email=email,
+            )
+        )
+    return contacts
+
+
+def vary(name: str, rng: random.Random) -> str:
+    choice = rng.randrange(4)
+    if choice == 0:
+        return name.upper()
+    if choice == 1:
+        return name.replace(" ", "  ", 1)
+    if choice == 2 and name.endswith("Ltd"):
+        return name[:-3] + "Limited"
+    return name.replace("&", "and") if "&" in name else name.lower()
+
+
+def their_contacts(
+    ours: list[OurContact], count: int, rng: random.Random
+) -> Iterator[RemoteContact]:
+    """About half exact copies, 15% near misses, 5% namesakes elsewhere, the rest new."""
+    for i in range(count):
+        ref = format_ref("SBX-C", i + 1)
+        roll = rng.random()
+        source = ours[i] if i < len(ours) else None
+        if source is not None and roll < 0.5:
+            contact = RemoteContact(
+                ref=ref,
+                role=ContactRole.CUSTOMER,
+                name=source.name,
+                address_1=source.address_1,
+                town=source.town,
+                county=source.county,
+                postcode=source.postcode,
+                email=source.email,
+            )
+        elif source is not None and roll < 0.65:
+            contact = RemoteContact(
+                ref=ref,
+                role=ContactRole.CUSTOMER,
+                name=vary(source.name, rng),
+                address_1=source.address_1,
+                town=source.town,
+                postcode=source.postcode,
+                email=source.email,
+            )
+        elif source is not None and roll < 0.7:
+            contact = RemoteContact(
+                ref=ref,
+                role=ContactRole.CUSTOMER,
+                name=source.name,
+                address_1="12 Quayside",
+                town="Whitby",
+                postcode="YO21 3EP",
+            )
+        else:
+            contact = RemoteContact(
+                ref=ref,
+                role=ContactRole.CUSTOMER,
+                name=f"{rng.choice(SURNAMES)} {rng.choice(TRADES)} {rng.choice(FIRST)}",
+                address_1=f"{rng.randrange(1, 250)} {rng.choice(STREETS)}",
+                town=rng.choice(TOWNS),
+                postcode=f"NG{rng.randrange(1, 30)} {rng.randrange(1, 9)}AB",
+            )
+        yield contact
+
+
+def workbench_data(ours_count: int, theirs_count: int) -> WorkbenchData:
+    rng = random.Random(4)
+    ours = our_contacts(ours_count, rng)
+    # As the workbench's loader does: each page the connector yields is kept in slots.
+    theirs = [TheirContact.of(c) for c in their_contacts(ours, theirs_count, rng)]
+    ours.sort(key=lambda c: (c.name.casefold(), c.account_ref))
+    # A few hundred already linked, as after an earlier session.
+    links = {
+        row: CurrentLink(format_ref("SBX-C", row + 1), "", LinkMethod.TYPED)
+        for row in range(0, ours_count, 400)
+    }
+    return WorkbenchData(ContactRole.CUSTOMER, ours, links, {}, theirs, theirs_listed=True)
+
+
+def wait_for(app: QApplication, signal: SignalInstance) -> None:
+    """Run the event loop until ``signal`` is emitted."""
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    loop.exec()
+    signal.disconnect(loop.quit)
+
+
+def no_connector() -> Connector:
+    raise AssertionError("the bench never reaches the package")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ours", type=int, default=100_000)
+    parser.add_argument("--theirs", type=int, default=100_000)
+    args = parser.parse_args()
+
+    from wizard_pages.link_grid import LinkWorkbench
+
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    info = replace(SANDBOX, name="Sandbox")
+    no_database = sessionmaker()
+
+    data = workbench_data(args.ours, args.theirs)
+    gc.collect()
+    workbench = LinkWorkbench(no_database, no_connector, ContactRole.CUSTOMER, info)
+    workbench.resize(1400, 900)
+    workbench.show()
+    app.processEvents()
+
+    # What the load worker does once both lists are read, then what the GUI thread does.
+    started = time.perf_counter()
+    book = LinkBook(data, info)
+    book_s = time.perf_counter() - started
+    shown = time.perf_counter()
+    workbench.show_book(book)  # also starts the suggestions worker
+    workbench.view.viewport().repaint()
+    show_s = time.perf_counter() - shown
+    fill_s = book_s + show_s
+    wait_for(app, workbench.analysed)
+    analyse_s = time.perf_counter() - shown
+    suggestions = len(book.suggestions)
+    strong = sum(1 for s in book.suggestions if s.strong)
+
+    keystrokes: list[float] = []
+    for text in ("s", "sm", "smi", "smit", "smith", "smit", "smi", "sm", "s", ""):
+        started = time.perf_counter()
+        workbench.search.setText(text)
+        workbench.view.viewport().repaint()
+        keystrokes.append((time.perf_counter() - started) * 1000)
+    workbench.search.setText("smith")
+    shown_for_smith = workbench.model.rowCount()
+    workbench.search.setText("")
+
+    tabs: list[float] = []
+    for tab in (Tab.PROBLEMS, Tab.ALL, Tab.UNLINKED, Tab.ALL, Tab.LINKED, Tab.ALL):
+        started = time.perf_counter()
+        workbench.set_tab(tab)
+        workbench.view.viewport().repaint()
+        tabs.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    outcome = workbench.link_exact_matches()
+    app.processEvents()
+    workbench.view.viewport().repaint()
+    auto_link_s = time.perf_counter() - started
+    assert outcome is not None
+
+    started = time.perf_counter()
+    workbench.undo_stack.undo()
+    workbench.view.viewport().repaint()
+    undo_s = time.perf_counter() - started
+
+    # Type-ahead in a reference cell: the first query builds the list's search keys.
+    assert workbench.choices is not None
+    type_ahead: list[float] = []
+    for text in ("sm", "smi", "smit"):
+        started = time.perf_counter()
+        workbench.choices.set_query(text)
+        type_ahead.append((time.perf_counter() - started) * 1000)
+
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # Second pass, traced (tracemalloc slows Python down): loading, filling the grid and
+    # the suggestions worker, as Python objects.
+    workbench.close()
+    del workbench, book, data
+    gc.collect()
+    tracemalloc.start()
+    data = workbench_data(args.ours, args.theirs)
+    traced = LinkWorkbench(no_database, no_connector, ContactRole.CUSTOMER, info)
+    traced.show_book(LinkBook(data, info))
+    wait_for(app, traced.analysed)
+    _, python_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    traced.close()
+
+    print(
+        json.dumps(
+            {
+                "ours": args.ours,
+                "theirs": args.theirs,
+                "fill_s": round(fill_s, 3),
+                "fill_book_s": round(book_s, 3),
+                "fill_grid_s": round(show_s, 3),
+                "filter_keystroke_ms": round(statistics.median(keystrokes), 1),
+                "filter_worst_ms": round(max(keystrokes), 1),
+                "rows_matching_smith": shown_for_smith,
+                "tab_switch_ms": round(statistics.median(tabs), 1),
+                "auto_link_s": round(auto_link_s, 3),
+                "auto_linked": len(outcome.links),
+                "left_as_namesakes": len(outcome.namesakes),
+                "left_contradicted": len(outcome.contradicted),
+                "undo_auto_link_s": round(undo_s, 3),
+                "type_ahead_first_ms": round(type_ahead[0], 1),
+                "type_ahead_ms": round(statistics.median(type_ahead[1:]), 1),
+                "analyse_s": round(analyse_s, 2),
+                "suggestions": suggestions,
+                "strong_suggestions": strong,
+                "peak_mb": round(peak_rss_mb, 1),
+                "python_peak_mb": round(python_peak / 1e6, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""``ledgerlink links export|import``: the link table as CSV, checked as the grid checks."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.db.models import Contact, Link, LinkMethod, RecordType, SendState
+from app.services.links_csv import export_links, import_links
+from app.services.outbox import entry_for
+from app.services.store import Store
+from connectors.catalogue import SAGE_BUSINESS_CLOUD, SANDBOX
+from connectors.contract import ContactRole
+from connectors.sandbox import SandboxConnector
+from tests.test_link_support import (
+    SAGE_RULE_INFO,
+    SageRuleSandbox,
+    demo_store_fixture,
+    make_demo_template,
+    memory_factory,
+    remote,
+    sandbox_factory,
+)
+
+STONEYGATE = "Stoneygate Guest House"
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_demo_template(tmp_path_factory.mktemp("demo-template"))
+
+
+@pytest.fixture
+def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
+    yield from demo_store_fixture(demo_template, tmp_path)
+
+
+def sandbox_ref(store: Store, name: str) -> str:
+    with sandbox_factory(store)() as connector:
+        assert isinstance(connector, SandboxConnector)
+        return next(c.ref for c in connector.store.list_contacts() if c.name == name)
+
+
+def write(path: Path, *rows: tuple[str, str, str]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["kind", "account_ref", "package_ref"])
+        writer.writerows(rows)
+    return path
+
+
+def links(store: Store) -> dict[str, tuple[str, LinkMethod]]:
+    with store.session_factory() as session:
+        return {
+            account_ref: (ref, method)
+            for account_ref, ref, method in session.execute(
+                select(Contact.account_ref, Link.remote_ref, Link.method).join(
+                    Contact, Contact.id == Link.contact_id
+                )
+            )
+        }
+
+
+def test_export_then_import_round_trip(store: Store, tmp_path: Path) -> None:
+    ref = sandbox_ref(store, STONEYGATE)
+    source = write(tmp_path / "in.csv", ("customer", "CUS0001", ref.lower()))
+    report = import_links(
+        store.session_factory, SANDBOX, source, connector_factory=sandbox_factory(store)
+    )
+    assert report.ok and (report.linked, report.unlinked) == (1, 0)
+    assert links(store) == {"CUS0001": (ref, LinkMethod.CSV)}  # the package's spelling
+    with store.session_factory() as session:
+        contact = session.scalars(select(Contact).where(Contact.account_ref == "CUS0001")).one()
+        entry = entry_for(session, "sandbox", RecordType.CUSTOMER, contact.id)
+        assert entry is not None and entry.state is SendState.SUCCESSFUL
+        link = session.scalars(select(Link)).one()
+        assert link.remote_name == STONEYGATE
+        exported = tmp_path / "out.csv"
+        assert export_links(session, "sandbox", exported) == 230
+    with exported.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    (linked,) = [r for r in rows if r["package_ref"]]
+    assert (linked["account_ref"], linked["package_ref"], linked["method"]) == (
+        "CUS0001",
+        ref,
+        "csv",
+    )
+    again = import_links(store.session_factory, SANDBOX, exported)
+    assert again.ok and again.unchanged == 230 and again.linked == 0
+
+
+def test_a_bad_reference_names_the_line_and_writes_nothing(store: Store, tmp_path: Path) -> None:
+    ref = sandbox_ref(store, STONEYGATE)
+    source = write(
+        tmp_path / "in.csv",
+        ("customer", "CUS0001", ref),
+        ("customer", "CUS0002", "Brookside"),
+    )
+    report = import_links(store.session_factory, SANDBOX, source)
+    assert report.errors == [
+        'line 3, column "package_ref": “Brookside” is not a Sandbox contact ID. Expected a '
+        "Sandbox contact ID, for example SBX-C000042. The contact's web address in the "
+        "package works too."
+    ]
+    assert links(store) == {}
+
+
+def test_a_reference_the_package_lacks_is_refused(store: Store, tmp_path: Path) -> None:
+    source = write(tmp_path / "in.csv", ("customer", "CUS0001", "SBX-C999999"))
+    report = import_links(
+        store.session_factory, SANDBOX, source, connector_factory=sandbox_factory(store)
+    )
+    assert report.errors == [
+        'line 2, column "package_ref": Sandbox (practice package) has no customer SBX-C999999.'
+    ]
+    assert links(store) == {}
+
+
+def test_sage_web_addresses_need_the_package_to_look_them_up(store: Store, tmp_path: Path) -> None:
+    url = SAGE_BUSINESS_CLOUD.reference.url_example
+    source = write(tmp_path / "in.csv", ("customer", "CUS0001", url))
+    report = import_links(store.session_factory, SAGE_BUSINESS_CLOUD, source)
+    assert len(report.errors) == 1
+    assert "carries Sage Business Cloud Accounting's number 130175300" in report.errors[0]
+    assert links(store) == {}
+
+    with store.session_factory() as session:
+        ours = session.scalars(select(Contact).where(Contact.account_ref == "CUS0001")).one()
+        fields = ("address_1", "address_2", "address_3", "town", "county", "postcode", "email")
+        twin = remote(
+            SAGE_BUSINESS_CLOUD.reference.example,
+            ours.name,
+            **{f: getattr(ours, f) for f in fields},
+        )
+    factory = memory_factory(
+        SAGE_BUSINESS_CLOUD, [twin], legacy={"130175300": SAGE_BUSINESS_CLOUD.reference.example}
+    )
+    report = import_links(
+        store.session_factory, SAGE_BUSINESS_CLOUD, source, connector_factory=factory
+    )
+    assert report.ok, report.errors
+    assert links(store) == {"CUS0001": (SAGE_BUSINESS_CLOUD.reference.example, LinkMethod.CSV)}
+
+
+def test_the_exact_match_rule_applies_to_files_too(store: Store, tmp_path: Path) -> None:
+    with sandbox_factory(store)() as connector:
+        assert isinstance(connector, SandboxConnector)
+        shouty = next(
+            c for c in connector.store.list_contacts(ContactRole.CUSTOMER) if c.name.isupper()
+        )
+    with store.session_factory() as session:
+        ours = session.scalars(
+            select(Contact).where(Contact.name.ilike(shouty.name), Contact.name != shouty.name)
+        ).first()
+        assert ours is not None
+    source = write(tmp_path / "in.csv", ("customer", ours.account_ref, shouty.ref))
+    report = import_links(
+        store.session_factory,
+        SAGE_RULE_INFO,
+        source,
+        connector_factory=sandbox_factory(store, SageRuleSandbox),
+    )
+    assert report.errors == [
+        f'line 2, column "package_ref": {ours.name} ({ours.account_ref}): name is '
+        f"“{ours.name}” here but “{shouty.name}” in Sage (practice), and Sage (practice) only "
+        "accepts a link when they match exactly, capital letters included. Correct one of the "
+        "two (the link grid can copy Sage (practice)'s spelling)."
+    ]
+    assert links(store) == {}
+
+
+def test_one_reference_for_two_customers_is_allowed_with_a_warning(
+    store: Store, tmp_path: Path
+) -> None:
+    ref = sandbox_ref(store, STONEYGATE)
+    source = write(tmp_path / "in.csv", ("customer", "CUS0001", ref), ("customer", "CUS0002", ref))
+    report = import_links(store.session_factory, SANDBOX, source, dry_run=True)
+    assert report.ok and report.linked == 2
+    assert report.warnings == [
+        f"Sandbox (practice package)'s {ref} is linked to more than one customer: "
+        "Stoneygate Guest House (CUS0001) and Brookside Academy (CUS0002); their documents "
+        "will all go to that one record."
+    ]
+    assert links(store) == {}  # a dry run writes nothing

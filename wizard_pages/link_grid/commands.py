@@ -1,0 +1,33 @@
+"""Undoable edits of the link grid: every change of rows' states is one command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from PySide6.QtGui import QUndoCommand
+
+from app.services.link_workbench import RowState
+
+ApplyStates = Callable[[Mapping[int, RowState]], None]
+
+
+class SetStatesCommand(QUndoCommand):
+    """Set some rows' states (a typed cell, a pasted column, "Link exact matches"…)."""
+
+    def __init__(
+        self,
+        apply: ApplyStates,
+        before: Mapping[int, RowState],
+        after: Mapping[int, RowState],
+        text: str,
+    ) -> None:
+        super().__init__(text)
+        self._apply = apply
+        self._before = dict(before)
+        self._after = dict(after)
+
+    def redo(self) -> None:
+        self._apply(self._after)
+
+    def undo(self) -> None:
+        self._apply(self._before)
