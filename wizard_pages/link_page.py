@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -27,8 +28,10 @@ from app.services.link_counts import LinkCounts, link_counts
 from app.services.links_csv import LinksImportReport, export_links, import_links
 from app.services.wizard_routing import Page
 from app.ui.style import heading_font, wrapped_label
+from connectors.contract import ContactRole
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
+from wizard_pages.link_grid import LinkWorkbench
 
 WORDS = {ContactKind.CUSTOMER: "customers", ContactKind.SUPPLIER: "suppliers"}
 
@@ -41,6 +44,9 @@ class LinkPage(WizardPage):
     def __init__(self, context: WizardContext) -> None:
         super().__init__(context)
         self.counts: LinkCounts | None = None
+        self.workbench: LinkWorkbench | None = None
+        self._workbench_package = ""
+        self._next_after_save = False
         self.numbers: dict[str, QLabel] = {}
         counts_box = QFrame()
         counts_box.setFrameShape(QFrame.Shape.StyledPanel)
@@ -89,9 +95,60 @@ class LinkPage(WizardPage):
         return host
 
     def set_grid(self, widget: QWidget) -> None:
-        """Show ``widget`` (the link grid) where the CSV buttons are now."""
-        self.placeholder.setVisible(False)
-        self.grid_layout.addWidget(widget, 1)
+        """Show ``widget`` (the link grid) above the CSV buttons."""
+        self.csv_text.setVisible(False)
+        self.grid_layout.insertWidget(0, widget, 1)
+
+    def _ensure_workbench(self) -> None:
+        """One link grid per page and package; a new one if the package changed."""
+        info = self.context.info
+        if info is None:
+            return
+        if self.workbench is not None and self._workbench_package == info.key:
+            self.workbench.load()
+            return
+        if self.workbench is not None:
+            self.grid_layout.removeWidget(self.workbench)
+            self.workbench.deleteLater()
+        self.workbench = LinkWorkbench(
+            self.context.store.session_factory,
+            self.context.connector_factory(),
+            ContactRole(self.kind.value),
+            info,
+        )
+        self.workbench.saved.connect(self._grid_saved)
+        self._workbench_package = info.key
+        self.set_grid(self.workbench)
+        self.workbench.load()
+
+    def _grid_saved(self, _outcome: object) -> None:
+        self.load()
+        if self._next_after_save:
+            self._next_after_save = False
+            wizard = self.wizard()
+            if wizard is not None:
+                wizard.next()
+
+    def validatePage(self) -> bool:
+        """Unsaved links are saved (in a worker) or dropped, as the user says."""
+        workbench = self.workbench
+        if workbench is None or not workbench.dirty:
+            return super().validatePage()
+        answer = QMessageBox.question(
+            self,
+            "Save the links?",
+            "You changed links that are not saved yet. Save them before going on?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Cancel:
+            return False
+        if answer == QMessageBox.StandardButton.Discard:
+            return super().validatePage()
+        self._next_after_save = workbench.save()
+        return False
 
     # ------------------------------------------------------------------ loading
 
@@ -121,6 +178,7 @@ class LinkPage(WizardPage):
         # Linking is never compulsory: unlinked contacts are created when sent.
         self.set_complete(True)
         self.load()
+        self._ensure_workbench()
 
     def load(self) -> None:
         factory = self.context.store.session_factory

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -81,15 +82,27 @@ class TaskRunner(QObject):
     ) -> Task:
         task = Task(function, name)
         if on_success:
-            task.signals.succeeded.connect(on_success)
+            task.signals.succeeded.connect(self._while_alive(on_success))
         if on_failure:
-            task.signals.failed.connect(on_failure)
+            task.signals.failed.connect(self._while_alive(on_failure))
         if on_progress:
-            task.signals.progress.connect(on_progress)
+            task.signals.progress.connect(self._while_alive(on_progress))
         task.signals.finished.connect(lambda: self._running.discard(task))
         self._running.add(task)
         self.pool.start(task)
         return task
+
+    def _while_alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``callback``, dropped once this runner (and so the widget owning it) is gone:
+        a result that arrives after its page was closed has nowhere to go."""
+
+        def deliver(value: Any) -> None:
+            if shiboken6.isValid(self):
+                callback(value)
+            else:
+                log.debug("dropped a late result: its window is closed")
+
+        return deliver
 
     @property
     def active(self) -> int:

@@ -143,6 +143,8 @@ class LinkWorkbench(QWidget):
     def _build(self) -> None:
         plural = f"{self.role.value}s"
         self.tabs = QTabBar()
+        # Whole tabs, never scroll arrows: their full width is the minimum the layout keeps.
+        self.tabs.setUsesScrollButtons(False)
         for _, title in TAB_ORDER:
             self.tabs.addTab(title)
         self.search = QLineEdit()
@@ -231,6 +233,7 @@ class LinkWorkbench(QWidget):
         self.duplicates_view.horizontalHeader().setStretchLastSection(True)
         self.duplicates_view.verticalHeader().setVisible(False)
         self.side = QTabWidget()
+        self.side.tabBar().setUsesScrollButtons(False)
         self.side.addTab(self.compare, "Compare")
         self.side.addTab(suggestions_panel, "Suggestions")
         self.side.addTab(self.duplicates_view, "Duplicates")
