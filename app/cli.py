@@ -439,8 +439,16 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"ledgerlink: no such file: {args.file}", file=sys.stderr)
         return EXIT_SETUP
+    from app.services.connections import active_connector
+
+    # With the package at hand, each reference is checked there (and Sage web
+    # addresses are looked up), with the exact-match rule where the package has one.
     report = import_links(
-        store.session_factory, package_info(package), args.file, dry_run=args.dry_run
+        store.session_factory,
+        package_info(package),
+        args.file,
+        dry_run=args.dry_run,
+        connector_factory=lambda: active_connector(store.paths, store.session_factory),
     )
     text = "\n".join(
         report.errors

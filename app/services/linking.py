@@ -24,7 +24,7 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import record_event
-from app.services.outbox import entry_for, new_idempotency_key
+from app.services.outbox import new_idempotency_key
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,29 @@ def sent_documents_for(session: Session, package: str, contact_id: int) -> int:
     return count or 0
 
 
+def _load_in_bulk(
+    session: Session, package: str, contact_ids: list[int]
+) -> tuple[dict[int, Contact], dict[tuple[RecordType, int], OutboxEntry]]:
+    """The contacts being linked and their outbox rows, a few queries for any number."""
+    contacts: dict[int, Contact] = {}
+    entries: dict[tuple[RecordType, int], OutboxEntry] = {}
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        contacts.update(
+            (c.id, c) for c in session.scalars(select(Contact).where(Contact.id.in_(chunk)))
+        )
+        for entry in session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.package == package,
+                OutboxEntry.record_type.in_([RecordType.CUSTOMER, RecordType.SUPPLIER]),
+                OutboxEntry.record_id.in_(chunk),
+            )
+        ):
+            entries[(entry.record_type, entry.record_id)] = entry
+    return contacts, entries
+
+
 def apply_links(
     session: Session, package: str, changes: list[LinkChange], *, actor: str
 ) -> LinkResult:
@@ -78,8 +101,9 @@ def apply_links(
         link.contact_id: link
         for link in session.scalars(select(Link).where(Link.package == package))
     }
+    contacts, entries = _load_in_bulk(session, package, [c.contact_id for c in changes])
     for change in changes:
-        contact = session.get(Contact, change.contact_id)
+        contact = contacts.get(change.contact_id)
         if contact is None:
             raise ValueError(f"contact #{change.contact_id} does not exist")
         link = existing.get(contact.id)
@@ -94,7 +118,7 @@ def apply_links(
                 f"{contact.name} ({contact.account_ref}): {already_sent} record(s) were "
                 f"already sent under the old reference {old_ref}; they stay there."
             )
-        entry = entry_for(session, package, RecordType(contact.kind.value), contact.id)
+        entry = entries.get((RecordType(contact.kind.value), contact.id))
         if entry is None:
             entry = OutboxEntry(
                 package=package,
@@ -103,6 +127,7 @@ def apply_links(
                 idempotency_key=new_idempotency_key(),
             )
             session.add(entry)
+            entries[(entry.record_type, contact.id)] = entry
         if new_ref:
             if link is None:
                 link = Link(package=package, contact_id=contact.id, remote_ref=new_ref)
