@@ -81,6 +81,9 @@ class TaskRunner(QObject):
         on_progress: Callable[[Any], None] | None = None,
     ) -> Task:
         task = Task(function, name)
+        if not shiboken6.isValid(self):
+            log.debug("task %s not started: its window is closed", name)
+            return task
         if on_success:
             task.signals.succeeded.connect(self._while_alive(on_success))
         if on_failure:

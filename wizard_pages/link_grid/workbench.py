@@ -390,7 +390,7 @@ class LinkWorkbench(QWidget):
         self._say(text)
         self._refresh_side()
         # Once the grid has painted: the worker would otherwise compete with it for Python.
-        QTimer.singleShot(0, lambda: self._analyse(book))
+        QTimer.singleShot(0, self, lambda: self._analyse(book))
 
     def _analyse(self, book: LinkBook) -> None:
         if book is not self.book:
