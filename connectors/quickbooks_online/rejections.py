@@ -27,6 +27,7 @@ from connectors.contract import (
 )
 from connectors.errors import Rejected
 from connectors.quickbooks_online.wire import QboError
+from connectors.wording import money, uk_date
 
 PACKAGE = "QuickBooks"
 
@@ -87,15 +88,6 @@ class Subject:
     @property
     def opening(self) -> str:
         return self.label[:1].upper() + self.label[1:]
-
-
-def uk_date(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
-def money(value: Decimal) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
 
 
 Handler = Callable[[Subject, QboError, Lookups], Rejected]

@@ -28,6 +28,7 @@ from connectors.contract import (
 )
 from connectors.errors import Rejected
 from connectors.sage_business_cloud.wire import SageError
+from connectors.wording import money, uk_date
 
 
 @dataclass(frozen=True)
@@ -76,15 +77,6 @@ class Subject:
     @property
     def opening(self) -> str:
         return self.label[:1].upper() + self.label[1:]
-
-
-def uk_date(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
-def money(value: Decimal) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
 
 
 def _index(source: str) -> int:

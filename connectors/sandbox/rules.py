@@ -46,23 +46,13 @@ from connectors.sandbox.models import (
     name_key,
     parse_ref,
 )
+from connectors.wording import money, uk_date
 
 EMAIL_PATTERN = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+")
 MAX_NAME_LENGTH = 200
 HUNDRED = Decimal(100)
 
 _DOCUMENT_WORDS = {DocumentType.INVOICE: "invoice", DocumentType.CREDIT_NOTE: "credit note"}
-
-
-def uk_date(value: date) -> str:
-    """``date(2025, 11, 30)`` → ``"30/11/2025"``."""
-    return value.strftime("%d/%m/%Y")
-
-
-def money(value: Decimal) -> str:
-    """``Decimal("-1234.5")`` → ``"-£1,234.50"``."""
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
 
 
 def sentence(text: str) -> str:

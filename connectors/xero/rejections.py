@@ -25,6 +25,7 @@ from connectors.contract import (
     RemoteContact,
 )
 from connectors.errors import Rejected
+from connectors.wording import money, uk_date
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,6 @@ class Subject:
     def opening(self) -> str:
         """The label with a capital, to start a sentence."""
         return self.label[:1].upper() + self.label[1:]
-
-
-def uk_date(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
-def money(value: Decimal) -> str:
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{abs(value):,.2f}"
 
 
 Handler = Callable[[Subject, "re.Match[str]", Lookups], Rejected]
