@@ -9,7 +9,6 @@ that only moves when something sleeps.
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +18,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.config import DataPaths
 from app.db.models import (
     Contact,
     ContactKind,
@@ -29,17 +27,15 @@ from app.db.models import (
     Payment,
     RecordType,
     SendState,
-    Situation,
 )
-from app.services.demo import prepare_demo
 from app.services.mapping import set_mapping
 from app.services.pacing import Backoff
 from app.services.qbo_items import create_and_map, item_choices, map_to_item
 from app.services.sending import Sender, SendReport
-from app.services.setup_state import choose_package
-from app.services.store import Store, open_store
+from app.services.store import Store
 from connectors.catalogue import QUICKBOOKS_ONLINE
 from connectors.quickbooks_online import QuickBooksOnlineConnector
+from tests.demo_stores import make_demo_template, store_copy
 from tests.harnesses_cloud import open_qbo
 from tests.standins.clock import VirtualClock
 from tests.standins.qbo import Company, FaultKind, QboStandIn
@@ -50,21 +46,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo store, prepared once: each test works on its own copy."""
-    root = tmp_path_factory.mktemp("demo-template") / "demo"
-    store = prepare_demo(DataPaths(root))
-    with store.session_factory.begin() as session:
-        choose_package(session, "quickbooks_online", Situation.NEW_TO_PACKAGE)
-    store.close()
-    return root
+    return make_demo_template(tmp_path_factory, "quickbooks_online")
 
 
 @pytest.fixture
 def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
-    root = tmp_path / "demo"
-    shutil.copytree(demo_template, root)
-    opened = open_store(DataPaths(root))
-    yield opened
-    opened.close()
+    yield from store_copy(demo_template, tmp_path)
 
 
 @dataclass

@@ -11,7 +11,6 @@ refreshed many times over the send.
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +20,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.config import DataPaths
 from app.db.models import (
     Contact,
     ContactKind,
@@ -31,16 +29,14 @@ from app.db.models import (
     Payment,
     RecordType,
     SendState,
-    Situation,
 )
-from app.services.demo import prepare_demo
 from app.services.mapping import set_mapping
 from app.services.pacing import Backoff
 from app.services.sending import Sender, SendReport
-from app.services.setup_state import choose_package
-from app.services.store import Store, open_store
+from app.services.store import Store
 from connectors.catalogue import SAGE_BUSINESS_CLOUD
 from connectors.sage_business_cloud import SageBusinessCloudConnector
+from tests.demo_stores import make_demo_template, store_copy
 from tests.harnesses_cloud import open_sage
 from tests.standins.clock import VirtualClock
 from tests.standins.sage import Business, FaultKind, SageStandIn
@@ -53,21 +49,13 @@ MAPPING = {"SALES": "4000", "SALES-LAB": "4010", "SALES-MAT": "4020", "BANK": "1
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo-template") / "demo"
-    store = prepare_demo(DataPaths(root))
-    with store.session_factory.begin() as session:
-        choose_package(session, "sage_business_cloud", Situation.NEW_TO_PACKAGE)
-    store.close()
-    return root
+    """The demo store, prepared once: each test works on its own copy."""
+    return make_demo_template(tmp_path_factory, "sage_business_cloud")
 
 
 @pytest.fixture
 def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
-    root = tmp_path / "demo"
-    shutil.copytree(demo_template, root)
-    opened = open_store(DataPaths(root))
-    yield opened
-    opened.close()
+    yield from store_copy(demo_template, tmp_path)
 
 
 @dataclass

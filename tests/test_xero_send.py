@@ -8,7 +8,6 @@ clock that only moves when something sleeps, so a half-hour send takes seconds.
 from __future__ import annotations
 
 import random
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.config import DataPaths
 from app.db.models import (
     Contact,
     ContactKind,
@@ -29,17 +27,15 @@ from app.db.models import (
     Payment,
     RecordType,
     SendState,
-    Situation,
 )
-from app.services.demo import prepare_demo
 from app.services.mapping import set_mapping
 from app.services.pacing import Backoff
 from app.services.sending import Sender, SendReport
-from app.services.setup_state import choose_package
-from app.services.store import Store, open_store
+from app.services.store import Store
 from connectors.catalogue import XERO
 from connectors.xero import XeroConnector
 from tests.connector_harness import open_xero
+from tests.demo_stores import make_demo_template, store_copy
 from tests.standins.clock import VirtualClock
 from tests.standins.openapi import xero_checker
 from tests.standins.xero import FaultKind, Organisation, XeroStandIn
@@ -53,21 +49,12 @@ MAPPING = {"SALES": "200", "SALES-LAB": "200", "SALES-MAT": "260", "BANK": "090"
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo store, prepared once: each test works on its own copy."""
-    root = tmp_path_factory.mktemp("demo-template") / "demo"
-    store = prepare_demo(DataPaths(root))
-    with store.session_factory.begin() as session:
-        choose_package(session, "xero", Situation.NEW_TO_PACKAGE)
-    store.close()
-    return root
+    return make_demo_template(tmp_path_factory, "xero")
 
 
 @pytest.fixture
 def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
-    root = tmp_path / "demo"
-    shutil.copytree(demo_template, root)
-    opened = open_store(DataPaths(root))
-    yield opened
-    opened.close()
+    yield from store_copy(demo_template, tmp_path)
 
 
 @dataclass
