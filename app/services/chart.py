@@ -42,8 +42,3 @@ def default_account(session: Session, kind: AccountKind) -> NominalAccount | Non
         .order_by(NominalAccount.is_default.desc(), NominalAccount.id)
     ).all()
     return accounts[0] if accounts else None
-
-
-def accounts_by_code(session: Session) -> dict[str, NominalAccount]:
-    """Every nominal account keyed by its code."""
-    return {a.code: a for a in session.scalars(select(NominalAccount))}

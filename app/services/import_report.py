@@ -28,11 +28,6 @@ class ImportKind(StrEnum):
         """The outbox record type of what this file holds."""
         return _RECORD_TYPES[self]
 
-    @property
-    def record_noun(self) -> str:
-        """One record of this kind in words: "customer", "credit note"…"""
-        return self.record_type.value.replace("_", " ")
-
 
 _RECORD_TYPES = {
     ImportKind.CUSTOMERS: RecordType.CUSTOMER,

@@ -89,7 +89,6 @@ class CustomerLookup:
                 )
             ):
                 self._by_ref[ref][kind] = ContactKey(contact_id, kind, ref)
-        self._by_id = {key.id: key for kinds in self._by_ref.values() for key in kinds.values()}
         # Near misses ("cus0001" for "CUS0001") only to suggest the right spelling.
         self._folded: dict[str, str] = {}
         missing = {ref.casefold() for ref in wanted if ref not in self._by_ref}
@@ -99,11 +98,6 @@ class CustomerLookup:
             ):
                 if ref.casefold() in missing:
                     self._folded.setdefault(ref.casefold(), ref)
-
-    def ref_of(self, contact_id: int) -> str:
-        """The account reference of a customer found by this lookup (or the id in words)."""
-        key = self._by_id.get(contact_id)
-        return key.account_ref if key else f"customer #{contact_id}"
 
     def customer(self, cells: CellReader, column: str, ref: str) -> int | None:
         """The id of customer ``ref``; records a problem with ``column`` when there is none."""

@@ -114,10 +114,6 @@ class ChangeTracker:
     def note(self, record_id: int, label: str, changes: list[FieldChange]) -> None:
         self._to_note.append((record_id, label, changes))
 
-    @property
-    def noted(self) -> int:
-        return len(self._to_note)
-
     def write(self, actor: str) -> None:
         """Record new changes and mark applied ones (inside the import's transaction)."""
         now = utcnow()

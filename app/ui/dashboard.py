@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -492,14 +492,6 @@ class Dashboard(QWidget):
 
     def selected_ids(self) -> list[int]:
         return [self.failure_model.item(row).outbox_id for row in self.selected_rows()]
-
-    def select_rows(self, rows: list[int]) -> None:
-        """Select failure rows (the keyboard and mouse do the same)."""
-        selection = self.failure_view.selectionModel()
-        selection.clearSelection()
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for row in rows:
-            selection.select(self.failure_model.index(row, 0), flags)
 
     def _selection_changed(self, *_: Any) -> None:
         rows = self.selected_rows()

@@ -23,10 +23,6 @@ def success_color(palette: QPalette) -> QColor:
     return QColor("#81c995") if is_dark(palette) else QColor("#1e7b34")
 
 
-def warning_color(palette: QPalette) -> QColor:
-    return QColor("#fdd663") if is_dark(palette) else QColor("#8a5300")
-
-
 def muted_color(palette: QPalette) -> QColor:
     """Secondary text: the text colour blended towards the background (opaque, so it
     also works inside rich text)."""
