@@ -13,6 +13,7 @@ from app.services.csv_reader import ColumnSpec, CsvTable
 from app.services.csv_values import BadValue, CellReader, check_email, column_length
 from app.services.import_report import AlreadySent, ImportReport
 from app.services.import_support import (
+    already_sent,
     changed_fields,
     chunked,
     insert_rows,
@@ -42,8 +43,6 @@ COLUMNS: tuple[ColumnSpec, ...] = (
 )
 
 _LENGTHS = {name: column_length(Contact, name) for name in ("account_ref", *FIELDS)}
-
-SENT_MESSAGE = "already sent — change it by hand in your package"
 
 
 @dataclass(frozen=True)
@@ -106,9 +105,7 @@ class ContactImport:
                     label = f"{self.kind.value.capitalize()} “{name}” ({row.ref})"
                     self.tracker.note(contact_id, label, changes)
                 self.report.already_sent.append(
-                    AlreadySent(
-                        row.line, row.ref, f"{SENT_MESSAGE} (the file changes {', '.join(changed)})"
-                    )
+                    AlreadySent(row.line, row.ref, already_sent(changed))
                 )
             else:
                 self._updates.append(

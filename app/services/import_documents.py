@@ -30,8 +30,7 @@ from app.services.csv_values import (
     money_text,
     percent_text,
 )
-from app.services.import_contacts import SENT_MESSAGE
-from app.services.import_report import AlreadySent, ImportReport
+from app.services.import_report import ImportReport
 from app.services.import_support import (
     CustomerLookup,
     NominalLookup,
@@ -41,6 +40,7 @@ from app.services.import_support import (
     documents_by_number,
     ids_by_key,
     insert_rows,
+    report_sent_change,
     sent_record_ids,
     sum_by,
     update_rows,
@@ -435,27 +435,18 @@ class DocumentImport:
         ]
         if lines != stored.lines:
             changed.append("lines")
-        lines_before, lines_after = _describe_lines(stored.lines), _describe_lines(lines)
         if not changed:
             self.report.unchanged += 1
         elif stored.id in sent:
-            changes = field_changes(
-                _STORED,
-                stored.header,
-                header,
-                changed,
-                {"lines": (lines_before, lines_after)},
-            )
-            if self.tracker.settled(stored.id, f"{self._noun} {draft.number}", changes):
-                # Already changed by hand in the package; our copy keeps what was sent.
-                self.report.unchanged += 1
-                return
-            self.report.already_sent.append(
-                AlreadySent(
-                    draft.first_line,
-                    draft.number,
-                    f"{SENT_MESSAGE} (the file changes {', '.join(changed)})",
-                )
+            described = {"lines": (_describe_lines(stored.lines), _describe_lines(lines))}
+            report_sent_change(
+                self.tracker,
+                self.report,
+                record_id=stored.id,
+                label=f"{self._noun} {draft.number}",
+                key=draft.number,
+                line=draft.first_line,
+                changes=field_changes(_STORED, stored.header, header, changed, described),
             )
         else:
             self._updates.append(({"id": stored.id, "updated_at": utcnow(), **row}, draft.lines))

@@ -21,8 +21,7 @@ from app.db.models import (
 )
 from app.services.csv_reader import ColumnSpec, CsvRow, CsvTable
 from app.services.csv_values import CellReader, column_length, money_text
-from app.services.import_contacts import SENT_MESSAGE
-from app.services.import_report import AlreadySent, ImportReport
+from app.services.import_report import ImportReport
 from app.services.import_support import (
     CustomerLookup,
     NominalLookup,
@@ -33,6 +32,7 @@ from app.services.import_support import (
     documents_by_number,
     ids_by_key,
     insert_rows,
+    report_sent_change,
     sent_record_ids,
     sum_by,
     update_rows,
@@ -342,29 +342,25 @@ class PaymentImport:
         ]
         if dict(allocations) != stored.allocations:
             changed.append("allocations")
-        numbers = self._invoice_numbers([*stored.allocations, *dict(allocations)])
-        lines_before = _describe(stored.allocations, numbers)
-        lines_after = _describe(dict(allocations), numbers)
         if not changed:
             self.report.unchanged += 1
         elif stored.id in sent:
-            changes = field_changes(
-                _STORED,
-                stored.header,
-                header,
-                changed,
-                {"allocations": (lines_before, lines_after)},
-            )
-            if self.tracker.settled(stored.id, f"{self._noun} {draft.reference}", changes):
-                # Already changed by hand in the package; our copy keeps what was sent.
-                self.report.unchanged += 1
-                return
-            self.report.already_sent.append(
-                AlreadySent(
-                    draft.first_line,
-                    draft.reference,
-                    f"{SENT_MESSAGE} (the file changes {', '.join(changed)})",
+            # Only here are invoice numbers needed, so only here are they looked up.
+            numbers = self._invoice_numbers([*stored.allocations, *dict(allocations)])
+            described = {
+                "allocations": (
+                    _describe(stored.allocations, numbers),
+                    _describe(dict(allocations), numbers),
                 )
+            }
+            report_sent_change(
+                self.tracker,
+                self.report,
+                record_id=stored.id,
+                label=f"{self._noun} {draft.reference}",
+                key=draft.reference,
+                line=draft.first_line,
+                changes=field_changes(_STORED, stored.header, header, changed, described),
             )
         else:
             self._updates.append(({"id": stored.id, "updated_at": utcnow(), **row}, allocations))

@@ -31,6 +31,8 @@ from app.db.models import (
 )
 from app.services.chart import default_account
 from app.services.csv_values import CellReader, line_net
+from app.services.import_report import AlreadySent, ImportReport
+from app.services.pending_changes import ChangeTracker, FieldChange
 
 CHUNK = 500
 
@@ -311,3 +313,30 @@ def update_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         statement,
         [{"row_id": row["id"], **{f"new_{name}": row[name] for name in names}} for row in rows],
     )
+
+
+SENT_MESSAGE = "already sent — change it by hand in your package"
+
+
+def already_sent(changed: Sequence[str]) -> str:
+    """The report's words for a sent record the file would change."""
+    return f"{SENT_MESSAGE} (the file changes {', '.join(changed)})"
+
+
+def report_sent_change(
+    tracker: ChangeTracker,
+    report: ImportReport,
+    *,
+    record_id: int,
+    label: str,
+    key: str,
+    line: int,
+    changes: list[FieldChange],
+) -> None:
+    """A sent document or payment the file changes: counted unchanged once the user has
+    confirmed the same change by hand (our copy keeps what was sent); otherwise listed
+    for changing by hand and reported."""
+    if tracker.settled(record_id, label, changes):
+        report.unchanged += 1
+        return
+    report.already_sent.append(AlreadySent(line, key, already_sent([c.field for c in changes])))
