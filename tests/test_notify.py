@@ -25,6 +25,7 @@ from app.services.notify import (
     notify_failures,
     save_settings,
 )
+from app.services.send_lock import SendLock
 from app.services.sending import SendReport
 from connectors.contract import ContactDraft, ContactRole
 from tests.conftest import MemoryKeyring
@@ -195,3 +196,30 @@ def test_bad_settings_are_refused_by_field(change: dict[str, Any], message: str)
         setattr(settings, key, value)
     with pytest.raises(NotifySettingsError, match=message):
         settings.validate()
+
+
+def test_a_send_whose_failures_never_left_still_sends_the_notice(
+    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unmapped account fails every invoice before any request: still worth an email."""
+    from app.services import send_run
+
+    rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
+    notices: list[int] = []
+    monkeypatch.setattr(
+        send_run,
+        "notify_failures",
+        lambda settings, secrets, name, report, roots: notices.append(len(roots)) or "sent",
+    )
+    try:
+        with rig.connector() as connector:
+            report = send_run.send_everything(rig.store, connector, actor="test")
+        assert report.failed["invoice"] == 5
+        assert notices and notices[0] >= 1 and report.notice == "sent"
+
+        notices.clear()  # a run with nothing new failing stays quiet
+        with rig.connector() as connector, SendLock(rig.store.paths.send_lock):
+            busy = send_run.send_everything(rig.store, connector, actor="test")
+        assert "already running" in busy.stopped_reason and notices == []
+    finally:
+        rig.store.close()

@@ -34,7 +34,9 @@ def send_everything(
         progress=progress,
         lock_path=store.paths.send_lock,
     ).run()
-    if not report.ok and report.finished_at is not None and report.requests:
+    # This run's own failures, whether the package refused them or they never left
+    # (an unmapped account); a run that found another send going has nothing to report.
+    if report.failed or report.uncertain:
         with store.session_factory() as session:
             settings = load_settings(session)
             roots = list_failures(session, report.package)
