@@ -198,28 +198,52 @@ def test_bad_settings_are_refused_by_field(change: dict[str, Any], message: str)
         settings.validate()
 
 
-def test_a_send_whose_failures_never_left_still_sends_the_notice(
+def test_a_send_that_stops_emails_why_even_with_nothing_failed(
+    smtp_server: SmtpServer, tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """A scheduled send that finds the sign-in expired must say so: nobody is watching."""
+    rig = build_rig(tmp_path / "data", memory_keyring)
+    try:
+        rig.faults.require_reconnect(None)
+        report = rig.send()
+        assert isinstance(report, SendReport) and report.stopped_reason and not report.failed
+        secrets = KeyringSecretStore()
+        secrets.set("smtp.password", "s3cret-smtp-pass")
+        outcome = notify_failures(
+            settings_for(smtp_server),
+            secrets,
+            "Sandbox",
+            report,
+            [],
+            tls_context=smtp_server.client_context,
+        )
+        assert outcome.startswith("Failure notice emailed")
+        (message,) = smtp_server.mailbox.messages
+        assert message["Subject"] == "Ledgerlink: sending to Sandbox stopped"
+        assert "signing in again" in message.get_payload(decode=True).decode()
+    finally:
+        rig.store.close()
+
+
+def test_a_send_skipped_for_another_one_stays_quiet(
     tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An unmapped account fails every invoice before any request: still worth an email."""
     from app.services import send_run
 
     rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
-    notices: list[int] = []
+    calls: list[int] = []
     monkeypatch.setattr(
         send_run,
         "notify_failures",
-        lambda settings, secrets, name, report, roots: notices.append(len(roots)) or "sent",
+        lambda settings, secrets, name, report, roots: calls.append(len(roots)) or "sent",
     )
     try:
         with rig.connector() as connector:
             report = send_run.send_everything(rig.store, connector, actor="test")
-        assert report.failed["invoice"] == 5
-        assert notices and notices[0] >= 1 and report.notice == "sent"
-
-        notices.clear()  # a run with nothing new failing stays quiet
+        assert report.failed["invoice"] == 5 and calls and report.notice == "sent"
+        calls.clear()
         with rig.connector() as connector, SendLock(rig.store.paths.send_lock):
             busy = send_run.send_everything(rig.store, connector, actor="test")
-        assert "already running" in busy.stopped_reason and notices == []
+        assert busy.skipped and calls == [] and busy.notice == ""
     finally:
         rig.store.close()

@@ -81,7 +81,11 @@ def compose(
     """The notice: what failed, why, and what to do, root causes first."""
     failed = sum(1 + len(r.dependants) for r in roots)
     message = EmailMessage()
-    message["Subject"] = f"Ledgerlink: {failed} record(s) could not be sent to {package_name}"
+    message["Subject"] = (
+        f"Ledgerlink: {failed} record(s) could not be sent to {package_name}"
+        if failed
+        else f"Ledgerlink: sending to {package_name} stopped"
+    )
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.recipients)
     sent = sum(report.sent.values())
@@ -139,7 +143,7 @@ def notify_failures(
     Returns what happened, in words for the log and the send summary; a mail problem
     never fails the send itself.
     """
-    if not roots:
+    if not roots and not report.stopped_reason:
         return ""
     if settings is None:
         return "No email notice: email is not set up."

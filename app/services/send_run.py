@@ -34,9 +34,9 @@ def send_everything(
         progress=progress,
         lock_path=store.paths.send_lock,
     ).run()
-    # This run's own failures, whether the package refused them or they never left
-    # (an unmapped account); a run that found another send going has nothing to report.
-    if report.failed or report.uncertain:
+    # Failed records, or a run that stopped (signed out, package down); a run that found
+    # another send going did nothing, so it has nothing to report.
+    if not report.ok and not report.skipped:
         with store.session_factory() as session:
             settings = load_settings(session)
             roots = list_failures(session, report.package)

@@ -86,6 +86,8 @@ class SendReport:
     stopped_reason: str = ""
     #: What became of the failure email, if one was due.
     notice: str = ""
+    #: Another send was running, so this one did nothing at all.
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -187,6 +189,7 @@ class Sender:
                 return self._run()
         except SendInProgress as busy:
             self.report.stopped_reason = str(busy)
+            self.report.skipped = True
             self.report.finished_at = utcnow()
             return self.report
 
