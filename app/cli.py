@@ -18,7 +18,7 @@ from app import __version__
 from app.config import DataPaths, resolve_data_paths
 from app.logging_setup import configure_logging
 from app.services.errors import SetupError
-from app.services.wizard_routing import SITUATION_NAMES, Page
+from app.services.setup.routing import SITUATION_NAMES, Page
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -168,7 +168,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
-    from app.services.demo import prepare_demo
+    from app.services.setup.demo import prepare_demo
     from app.services.store import open_store
 
     demo_paths = paths.demo()
@@ -202,7 +202,7 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 
 def cmd_import(store: Store, args: argparse.Namespace) -> int:
-    from app.services.csv_import import ImportKind, import_csv
+    from app.services.importing.csv_import import ImportKind, import_csv
 
     if not args.file.is_file():
         print(f"ledgerlink: no such file: {args.file}", file=sys.stderr)
@@ -241,13 +241,13 @@ _STATE_COLUMNS = ("waiting", "processing", "successful", "failed", "uncertain")
 
 
 def cmd_send(store: Store, args: argparse.Namespace) -> int:
-    from app.services.connections import active_connector
+    from app.services.setup.connections import active_connector
 
     connector = active_connector(store.paths, store.session_factory)
     with connector:
         connector.connect()
         if args.dry_run:
-            from app.services.preflight import Preflight
+            from app.services.sending.preflight import Preflight
 
             pre = Preflight(store.session_factory, connector).run()
             lines = [f"Would send to {connector.info.name}:"]
@@ -264,7 +264,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
                         lines.append(f"      Holds back {len(held_back)} more record(s).")
             _emit(args, pre.to_json(), "\n".join(lines))
             return EXIT_FAILED if pre.failures else EXIT_OK
-        from app.services.send_run import send_everything
+        from app.services.sending.run import send_everything
 
         report = send_everything(
             store,
@@ -293,7 +293,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     from app.secrets import KeyringSecretStore
-    from app.services.notify import (
+    from app.services.sending.notify import (
         NotifySettingsError,
         SmtpSettings,
         load_settings,
@@ -348,8 +348,8 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_display_name(store: Store, args: argparse.Namespace) -> int:
-    from app.services.display_names import choose_display_name
-    from app.services.setup_state import load_setup
+    from app.services.linking.display_names import choose_display_name
+    from app.services.setup.state import load_setup
     from connectors.contract import ContactRole
     from connectors.registry import package_info
 
@@ -367,7 +367,7 @@ def cmd_display_name(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_changes(store: Store, args: argparse.Namespace) -> int:
-    from app.services.pending_changes import confirm, list_pending
+    from app.services.sending.pending_changes import confirm, list_pending
 
     if args.changes_command == "confirm":
         try:
@@ -401,8 +401,8 @@ def _print_progress(step: Any) -> None:
 
 
 def cmd_failures(store: Store, args: argparse.Namespace) -> int:
-    from app.services.failures import list_failures
-    from app.services.setup_state import load_setup
+    from app.services.sending.failures import list_failures
+    from app.services.setup.state import load_setup
 
     with store.session_factory() as session:
         package = load_setup(session).package
@@ -424,8 +424,8 @@ def cmd_failures(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_links(store: Store, args: argparse.Namespace) -> int:
-    from app.services.links_csv import export_links, import_links
-    from app.services.setup_state import load_setup
+    from app.services.linking.links_csv import export_links, import_links
+    from app.services.setup.state import load_setup
     from connectors.registry import package_info
 
     with store.session_factory() as session:
@@ -439,7 +439,7 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"ledgerlink: no such file: {args.file}", file=sys.stderr)
         return EXIT_SETUP
-    from app.services.connections import active_connector
+    from app.services.setup.connections import active_connector
 
     # With the package at hand, each reference is checked there (and Sage web
     # addresses are looked up), with the exact-match rule where the package has one.
@@ -464,7 +464,7 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_setup(store: Store, args: argparse.Namespace) -> int:
     from app.db.models import Situation
-    from app.services.setup_state import choose_package
+    from app.services.setup.state import choose_package
     from connectors.registry import package_info
 
     try:
@@ -478,8 +478,8 @@ def cmd_setup(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_map(store: Store, args: argparse.Namespace) -> int:
-    from app.services.connections import active_connector
-    from app.services.mapping import list_mappings, set_mapping
+    from app.services.setup.connections import active_connector
+    from app.services.setup.mapping import list_mappings, set_mapping
 
     connector = active_connector(store.paths, store.session_factory)
     with connector:

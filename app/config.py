@@ -42,7 +42,7 @@ class DataPaths:
 
     @property
     def send_lock(self) -> Path:
-        """Held while a send runs, so two never overlap (see app.services.send_lock)."""
+        """Held while a send runs, so two never overlap (see app.services.sending.lock)."""
         return self.root / "send.lock"
 
     @property

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.config import DataPaths
-from app.services.csv_import import ImportKind, import_csv
+from app.services.importing.csv_import import ImportKind, import_csv
 from app.services.store import open_store
 
 

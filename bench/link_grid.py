@@ -53,8 +53,8 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy.orm import sessionmaker
 
 from app.db.models import LinkMethod
-from app.services.link_matching import OurContact, TheirContact
-from app.services.link_workbench import CurrentLink, LinkBook, Tab, WorkbenchData
+from app.services.linking.matching import OurContact, TheirContact
+from app.services.linking.workbench import CurrentLink, LinkBook, Tab, WorkbenchData
 from connectors.catalogue import SANDBOX
 from connectors.contract import Connector, ContactRole, RemoteContact
 from connectors.sandbox.models import format_ref

@@ -126,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from app.config import DataPaths
-    from app.services.demo import prepare_demo
+    from app.services.setup.demo import prepare_demo
 
     with tempfile.TemporaryDirectory() as folder:
         data = DataPaths(Path(folder) / "data")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import DataPaths
 from app.db.engine import make_engine, make_session_factory
 from app.db.migrate import upgrade
-from app.services.chart import ensure_default_chart
+from app.services.setup.chart import ensure_default_chart
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

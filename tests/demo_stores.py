@@ -10,8 +10,8 @@ import pytest
 
 from app.config import DataPaths
 from app.db.models import Situation
-from app.services.demo import prepare_demo
-from app.services.setup_state import choose_package
+from app.services.setup.demo import prepare_demo
+from app.services.setup.state import choose_package
 from app.services.store import Store, open_store
 
 

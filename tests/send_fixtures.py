@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import DataPaths
 from app.db.models import Situation
-from app.services.csv_import import ImportKind, import_csv_bytes
-from app.services.mapping import set_mapping
-from app.services.sending import Sender
-from app.services.setup_state import choose_package
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from app.services.sending.sender import Sender
+from app.services.setup.mapping import set_mapping
+from app.services.setup.state import choose_package
 from app.services.store import Store, open_store
 from connectors.contract import ConnectorContext, ContactDraft, DocumentDraft, PaymentDraft
 from connectors.sandbox import SandboxConnector

@@ -178,7 +178,7 @@ def test_second_display_name_is_chosen_not_invented(
     assert code == EXIT_OK and "as Midland Plumbers (supplies)" in out
 
     from app.config import DataPaths
-    from app.services.setup_state import load_setup
+    from app.services.setup.state import load_setup
     from app.services.store import open_store
 
     store = open_store(DataPaths(Path(data)))

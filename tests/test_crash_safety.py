@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from app.config import DataPaths
 from app.db.models import OutboxEntry, SendState, Situation
-from app.services.csv_import import ImportKind, import_csv_bytes
-from app.services.mapping import set_mapping
-from app.services.setup_state import choose_package
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from app.services.setup.mapping import set_mapping
+from app.services.setup.state import choose_package
 from app.services.store import open_store
 from connectors.contract import ConnectorContext, DocumentType
 from connectors.sandbox import SandboxConnector

@@ -28,7 +28,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.csv_import import ImportKind, ImportReport, RowError, import_csv
+from app.services.importing.csv_import import ImportKind, ImportReport, RowError, import_csv
 
 Factory = sessionmaker[Session]
 

@@ -18,15 +18,15 @@ from sqlalchemy import select
 
 from app.config import DataPaths
 from app.db.models import OutboxEntry, SendState
-from app.services.connections import connector_for
-from app.services.demo import prepare_demo
-from app.services.failures import FailureItem, list_failures
-from app.services.nominal_accounts import load_page, map_account
-from app.services.sending import Sender, SendReport
-from app.services.setup_state import AUTO_SEND, SETUP_COMPLETE, set_setting
+from app.services.sending.failures import FailureItem, list_failures
+from app.services.sending.sender import Sender, SendReport
+from app.services.setup.connections import connector_for
+from app.services.setup.demo import prepare_demo
+from app.services.setup.nominal_accounts import load_page, map_account
+from app.services.setup.routing import Page
+from app.services.setup.state import AUTO_SEND, SETUP_COMPLETE, set_setting
 from app.services.status import collect_status
 from app.services.store import open_store
-from app.services.wizard_routing import Page
 from app.ui.dashboard import Dashboard
 from app.ui.main_window import MainWindow
 from app.ui.status_models import FailureModel, StatusModel

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.services.csv_import import ImportKind, import_csv_bytes
-from app.services.pending_changes import list_pending
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from app.services.sending.pending_changes import list_pending
 from app.ui.dashboard import Dashboard
 from app.ui.status_models import PendingChangeModel
 from app.ui.workers import TaskRunner

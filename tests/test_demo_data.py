@@ -28,8 +28,8 @@ from app.db.models import (
     Payment,
     PaymentAllocation,
 )
-from app.services.csv_import import ImportKind, import_csv
-from app.services.demo_data import import_demo_data
+from app.services.importing.csv_import import ImportKind, import_csv
+from app.services.importing.demo_data import import_demo_data
 from resources import resource
 
 ROOT = Path(__file__).resolve().parent.parent

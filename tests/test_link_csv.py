@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.db.models import Contact, Link, LinkMethod, RecordType, SendState
-from app.services.links_csv import export_links, import_links
-from app.services.outbox import entry_for
+from app.services.linking.links_csv import export_links, import_links
+from app.services.sending.outbox import entry_for
 from app.services.store import Store
 from connectors.catalogue import SAGE_BUSINESS_CLOUD, SANDBOX
 from connectors.contract import ContactRole

@@ -26,9 +26,9 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.link_matching import OurContact, TheirContact
-from app.services.link_workbench import LinkBook, LinkStatus, Tab, WorkbenchData
-from app.services.outbox import entry_for, sync_outbox
+from app.services.linking.matching import OurContact, TheirContact
+from app.services.linking.workbench import LinkBook, LinkStatus, Tab, WorkbenchData
+from app.services.sending.outbox import entry_for, sync_outbox
 from app.services.status import state_counts
 from app.services.store import Store
 from connectors.catalogue import PACKAGES, SAGE_BUSINESS_CLOUD, SANDBOX

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from app.services.link_matching import (
+from app.services.linking.matching import (
     Difference,
     Evidence,
     KeyIndex,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from app.config import DataPaths
-from app.services.demo import prepare_demo
+from app.services.setup.demo import prepare_demo
 from app.services.store import Store, open_store
 from connectors.catalogue import SAGE_BUSINESS_CLOUD
 from connectors.contract import (

@@ -22,8 +22,8 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.link_matching import Reading
-from app.services.link_workbench import (
+from app.services.linking.matching import Reading
+from app.services.linking.workbench import (
     LinkBook,
     LinkRefused,
     LinkStatus,
@@ -33,7 +33,7 @@ from app.services.link_workbench import (
     prepare_workbench,
     save_links,
 )
-from app.services.outbox import entry_for, sync_outbox
+from app.services.sending.outbox import entry_for, sync_outbox
 from app.services.status import state_counts
 from app.services.store import Store
 from connectors.catalogue import QUICKBOOKS_DESKTOP, SAGE_BUSINESS_CLOUD

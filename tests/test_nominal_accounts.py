@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import DataPaths
 from app.db.models import AccountKind, AccountMapping, NominalAccount
-from app.services.connections import connector_for
-from app.services.mapping import MappingError
-from app.services.nominal_accounts import (
+from app.services.setup.connections import connector_for
+from app.services.setup.mapping import MappingError
+from app.services.setup.nominal_accounts import (
     NominalAccountError,
     add_account,
     compatible,
@@ -89,7 +89,7 @@ def test_rename_and_remove(session: Session) -> None:
 
 
 def test_an_account_in_use_cannot_be_removed(data_paths: DataPaths) -> None:
-    from app.services.demo import prepare_demo
+    from app.services.setup.demo import prepare_demo
 
     store = prepare_demo(data_paths.demo())
     try:
@@ -149,7 +149,7 @@ def test_packages_that_cannot_list_accounts_take_a_typed_code(
 
 
 def test_unmapped_accounts_used_by_waiting_records_block(data_paths: DataPaths) -> None:
-    from app.services.demo import prepare_demo
+    from app.services.setup.demo import prepare_demo
 
     store = prepare_demo(data_paths.demo())
     try:

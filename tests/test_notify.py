@@ -17,16 +17,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from app.secrets import KeyringSecretStore
-from app.services.failures import list_failures
-from app.services.notify import (
+from app.services.sending.failures import list_failures
+from app.services.sending.lock import SendLock
+from app.services.sending.notify import (
     NotifySettingsError,
     SmtpSettings,
     load_settings,
     notify_failures,
     save_settings,
 )
-from app.services.send_lock import SendLock
-from app.services.sending import SendReport
+from app.services.sending.sender import SendReport
 from connectors.contract import ContactDraft, ContactRole
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import SendRig, build_rig
@@ -228,7 +228,7 @@ def test_a_send_that_stops_emails_why_even_with_nothing_failed(
 def test_a_send_skipped_for_another_one_stays_quiet(
     tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import send_run
+    from app.services.sending import run as send_run
 
     rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
     calls: list[int] = []

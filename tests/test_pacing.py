@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from app.services.pacing import Backoff, SlidingWindowLimiter
+from app.services.sending.pacing import Backoff, SlidingWindowLimiter
 
 
 class VirtualClock:

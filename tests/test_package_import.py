@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import DataPaths
 from app.db.models import Contact, ContactKind, Link, LinkMethod, OutboxEntry, SendState
-from app.services.connections import connector_for
-from app.services.package_import import (
+from app.services.importing.from_package import (
     AccountRefs,
     ImportProgress,
     import_package_contacts,
     preview_package_contacts,
 )
+from app.services.setup.connections import connector_for
 from connectors.contract import ContactDraft, ContactRole, RemoteContact
 from connectors.sandbox import SandboxConnector
 
@@ -112,7 +112,7 @@ def test_cancel_between_chunks_keeps_whole_chunks_and_the_next_run_continues(
     sandbox: SandboxConnector,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("app.services.package_import.CHUNK", 2)
+    monkeypatch.setattr("app.services.importing.from_package.CHUNK", 2)
     cancel = threading.Event()
 
     def stop_after_first_chunk(step: ImportProgress) -> None:

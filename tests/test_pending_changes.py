@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from app.db.models import Contact, Document
-from app.services.csv_import import ImportKind, import_csv_bytes
-from app.services.pending_changes import FieldChange, confirm, list_pending
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from app.services.sending.pending_changes import FieldChange, confirm, list_pending
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import CUSTOMERS, INVOICES, SendRig, build_rig
 

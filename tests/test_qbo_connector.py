@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.services.setup_state import load_setup
-from app.services.signin import Organisation, SignIn, package_settings
+from app.services.setup.signin import Organisation, SignIn, package_settings
+from app.services.setup.state import load_setup
 from connectors.contract import (
     BatchItem,
     ContactRole,
@@ -502,7 +502,7 @@ def test_the_hour_long_access_token_is_refreshed_when_it_runs_out(qbo: Qbo) -> N
 def test_the_sign_in_service_keeps_the_chosen_company(
     tmp_path: Path, session_factory: sessionmaker[Session]
 ) -> None:
-    """Through ``app.services.signin``: the pasted address finishes the sign-in, and the
+    """Through ``app.services.setup.signin``: the pasted address finishes the sign-in, and the
     company (its ``realmId``) is kept as the package's ``tenant_id`` setting."""
     standin = QboStandIn()
     company = standin.add_company("Riverside Plumbing Ltd")

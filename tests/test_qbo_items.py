@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AccountMapping, AuditEvent, NominalAccount
 from app.services.errors import SetupError
-from app.services.qbo_items import (
+from app.services.setup.qbo_items import (
     ConsentRequired,
     create_and_map,
     create_item_for_account,

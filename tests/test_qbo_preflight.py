@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Situation
-from app.services.csv_import import ImportKind, import_csv_bytes
-from app.services.preflight import Preflight, PreflightReport
-from app.services.setup_state import choose_package
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from app.services.sending.preflight import Preflight, PreflightReport
+from app.services.setup.state import choose_package
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.quickbooks_online.names import with_display_name
 from tests.harnesses_cloud import open_qbo

@@ -28,10 +28,10 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.mapping import set_mapping
-from app.services.pacing import Backoff
-from app.services.qbo_items import create_and_map, item_choices, map_to_item
-from app.services.sending import Sender, SendReport
+from app.services.sending.pacing import Backoff
+from app.services.sending.sender import Sender, SendReport
+from app.services.setup.mapping import set_mapping
+from app.services.setup.qbo_items import create_and_map, item_choices, map_to_item
 from app.services.store import Store
 from connectors.catalogue import QUICKBOOKS_ONLINE
 from connectors.quickbooks_online import QuickBooksOnlineConnector

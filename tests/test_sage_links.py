@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, Link, LinkMethod
-from app.services.csv_import import ImportKind, import_csv_bytes
-from app.services.link_matching import Reading
-from app.services.link_workbench import (
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from app.services.linking.matching import Reading
+from app.services.linking.saving import LinkChange
+from app.services.linking.workbench import (
     LinkRefused,
     LinkStatus,
     PlannedLink,
@@ -27,7 +28,6 @@ from app.services.link_workbench import (
     prepare_workbench,
     save_links,
 )
-from app.services.linking import LinkChange
 from connectors.contract import Connector, ContactRole
 from tests.harnesses_cloud import open_sage
 from tests.standins.sage import WEB, SageStandIn

@@ -30,9 +30,9 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.mapping import set_mapping
-from app.services.pacing import Backoff
-from app.services.sending import Sender, SendReport
+from app.services.sending.pacing import Backoff
+from app.services.sending.sender import Sender, SendReport
+from app.services.setup.mapping import set_mapping
 from app.services.store import Store
 from connectors.catalogue import SAGE_BUSINESS_CLOUD
 from connectors.sage_business_cloud import SageBusinessCloudConnector

@@ -22,12 +22,12 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services import failure_actions
-from app.services.failures import list_failures
-from app.services.linking import LinkChange, apply_links
-from app.services.preflight import Preflight
-from app.services.send_lock import SendInProgress, SendLock
-from app.services.sending import SendReport
+from app.services.linking.saving import LinkChange, apply_links
+from app.services.sending import failure_actions
+from app.services.sending.failures import list_failures
+from app.services.sending.lock import SendInProgress, SendLock
+from app.services.sending.preflight import Preflight
+from app.services.sending.sender import SendReport
 from connectors.contract import ContactDraft, ContactRole, DocumentDraft, RemoteRecordType
 from connectors.sandbox.faults import Operation
 from tests.conftest import MemoryKeyring
@@ -166,7 +166,7 @@ def test_interrupted_run_is_resolved_by_looking(rig: SendRig) -> None:
             "ll-someone-elses-key",
         )
     with rig.session_factory.begin() as session:
-        from app.services.outbox import sync_outbox
+        from app.services.sending.outbox import sync_outbox
 
         sync_outbox(session, "sandbox")
         rows = session.scalars(
@@ -229,7 +229,7 @@ def test_unmapped_account_fails_with_the_fix_and_goes_once_mapped(
         assert any("Open Nominal accounts" in r.fix for r in roots)
         assert rig.package_counts()["invoices"] == 0
 
-        from app.services.mapping import set_mapping
+        from app.services.setup.mapping import set_mapping
         from tests.send_fixtures import MAPPING
 
         with rig.connector() as connector, rig.session_factory.begin() as session:
@@ -417,7 +417,7 @@ def test_a_daily_limit_stops_the_send_instead_of_sleeping_for_hours(rig: SendRig
 def test_records_before_the_cut_off_date_are_not_sent_and_go_once_it_moves(
     rig: SendRig,
 ) -> None:
-    from app.services.setup_state import CUTOFF_DATE, set_setting
+    from app.services.setup.state import CUTOFF_DATE, set_setting
 
     with rig.session_factory.begin() as session:
         set_setting(session, CUTOFF_DATE, "2026-01-08")

@@ -1,4 +1,4 @@
-"""app.services.signin: the Connect page's sign-in, end to end over real sockets against
+"""app.services.setup.signin: the Connect page's sign-in, end to end over real sockets against
 a local Xero (authorisation server, organisations, API) — tokens end up in the keyring
 and nowhere else: not in the database file, not in the log file."""
 
@@ -20,16 +20,9 @@ from app.config import DataPaths
 from app.db.models import Situation
 from app.logging_setup import MASK, configure_logging
 from app.secrets import SERVICE, NoKeyringError
-from app.services.connections import active_connector
 from app.services.errors import SetupError
-from app.services.setup_state import (
-    COMPANY_NAME,
-    choose_package,
-    get_setting,
-    package_settings_key,
-    set_setting,
-)
-from app.services.signin import (
+from app.services.setup.connections import active_connector
+from app.services.setup.signin import (
     Organisation,
     choose_organisation,
     list_organisations,
@@ -37,6 +30,13 @@ from app.services.signin import (
     sign_in_status,
     sign_out,
     start_sign_in,
+)
+from app.services.setup.state import (
+    COMPANY_NAME,
+    choose_package,
+    get_setting,
+    package_settings_key,
+    set_setting,
 )
 from connectors.oauth import SignInError
 from tests.conftest import MemoryKeyring

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from app.config import DataPaths
 from app.db.models import Situation
-from app.services.setup_state import load_setup, package_settings_key, set_setting
+from app.services.setup.state import load_setup, package_settings_key, set_setting
 from app.services.store import Store, open_store
 from tests.conftest import MemoryKeyring
 from tests.screenshots import save_screenshot

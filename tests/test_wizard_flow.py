@@ -29,13 +29,13 @@ from app.db.models import (
     PaymentAllocation,
     Situation,
 )
-from app.services.connections import connector_for
-from app.services.demo import prepare_demo
-from app.services.preflight import Preflight
-from app.services.setup_state import load_setup
+from app.services.sending.preflight import Preflight
+from app.services.setup.connections import connector_for
+from app.services.setup.demo import prepare_demo
+from app.services.setup.routing import TITLES, Page, steps
+from app.services.setup.state import load_setup
 from app.services.status import collect_status
 from app.services.store import open_store
-from app.services.wizard_routing import TITLES, Page, steps
 from app.ui.main_window import MainWindow
 from app.ui.wizard import SetupWizard
 from connectors.contract import ContactRole

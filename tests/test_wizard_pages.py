@@ -27,17 +27,17 @@ from pytestqt.qtbot import QtBot
 
 from app.config import DataPaths
 from app.db.models import Situation
-from app.services.drafts import Problem
-from app.services.package_import import PreviewRow
-from app.services.preflight import PreflightItem
-from app.services.setup_state import (
+from app.services.importing.from_package import PreviewRow
+from app.services.sending.drafts import Problem
+from app.services.sending.preflight import PreflightItem
+from app.services.setup.routing import WIZARD_PAGES, Page, steps
+from app.services.setup.state import (
     SetupState,
     get_setting,
     load_setup,
     package_settings_key,
 )
 from app.services.store import Store, open_store
-from app.services.wizard_routing import WIZARD_PAGES, Page, steps
 from app.ui.style import error_color, is_dark, muted_color, success_color
 from app.ui.wizard import SetupWizard
 from app.ui.workers import TaskRunner
@@ -130,7 +130,7 @@ def test_desktop_packages_ask_for_a_folder(qtbot: QtBot, store: Store, tmp_path:
 
 
 class FakeSignIn:
-    """A stand-in for ``app.services.signin`` with the API in docs/signin.md: the
+    """A stand-in for ``app.services.setup.signin`` with the API in docs/signin.md: the
     browser's answer arrives when the test says so."""
 
     def __init__(self, organisations: list[tuple[str, str]]) -> None:
@@ -496,8 +496,8 @@ def test_every_page_fits_the_default_window_at_125_percent(
 
 
 def test_cut_off_date_is_stored_and_checked_again(qtbot: QtBot, demo_paths: DataPaths) -> None:
-    from app.services.connections import connector_for
-    from app.services.nominal_accounts import load_page, map_account
+    from app.services.setup.connections import connector_for
+    from app.services.setup.nominal_accounts import load_page, map_account
     from tests.test_wizard_flow import expected_preflight, shown_numbers
 
     store = open_store(demo_paths)

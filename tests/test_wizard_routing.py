@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.db.models import Situation
-from app.services.wizard_routing import (
+from app.services.setup.routing import (
     QUICK_LINKS,
     SITUATION_NAMES,
     TITLES,

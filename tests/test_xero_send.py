@@ -28,9 +28,9 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.mapping import set_mapping
-from app.services.pacing import Backoff
-from app.services.sending import Sender, SendReport
+from app.services.sending.pacing import Backoff
+from app.services.sending.sender import Sender, SendReport
+from app.services.setup.mapping import set_mapping
 from app.services.store import Store
 from connectors.catalogue import XERO
 from connectors.xero import XeroConnector

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from app.services.wizard_routing import TITLES, Page
+from app.services.setup.routing import TITLES, Page
 from app.ui.style import error_color, muted_color, set_text_color, success_color
 from app.ui.workers import Task
 from wizard_pages.context import Progress, WizardContext

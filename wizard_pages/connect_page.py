@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.connections import connector_for
-from app.services.setup_state import (
+from app.services.setup.connections import connector_for
+from app.services.setup.routing import Page
+from app.services.setup.state import (
     COMPANY_NAME,
     get_setting,
     package_settings_key,
     set_setting,
 )
-from app.services.wizard_routing import Page
 from app.ui.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
 from wizard_pages.base import WizardPage

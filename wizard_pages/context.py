@@ -1,6 +1,6 @@
 """What every wizard page shares: the open store, the workers and the user's choices.
 
-The choices live here (a plain :class:`~app.services.setup_state.SetupState` mirrored
+The choices live here (a plain :class:`~app.services.setup.state.SetupState` mirrored
 from the database) rather than in widgets, and every change is written back through a
 single-threaded writer, in order, so closing the window midway and opening it again
 resumes where the user was. Pages never touch the database, the keyring or the package
@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, Signal
 from sqlalchemy.orm import Session
 
 from app.config import DataPaths
-from app.services.connections import connector_for
-from app.services.setup_state import SetupState
+from app.services.setup.connections import connector_for
+from app.services.setup.state import SetupState
 from app.services.store import Store
 from app.ui.workers import Task, TaskRunner
 from connectors.contract import Connector, PackageInfo

@@ -13,14 +13,14 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.db.models import Situation
-from app.services.setup_state import (
+from app.services.setup.routing import Page
+from app.services.setup.state import (
     COMPANY_NAME,
     SETUP_COMPLETE,
     choose_package,
     load_setup,
     set_setting,
 )
-from app.services.wizard_routing import Page
 from app.ui.style import muted_color, set_text_color, wrapped_label
 from connectors.catalogue import PACKAGES
 from connectors.contract import PackageKind

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.wizard_routing import TITLES, Page
+from app.services.setup.routing import TITLES, Page
 from connectors.catalogue import BY_KEY
 from resources import resource
 

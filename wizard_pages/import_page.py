@@ -20,14 +20,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.services.package_import import (
+from app.services.importing.from_package import (
     ImportProgress,
     PackageContactsPreview,
     PackageImportReport,
     import_package_contacts,
     preview_package_contacts,
 )
-from app.services.wizard_routing import Page
+from app.services.setup.routing import Page
 from app.ui.style import wrapped_label
 from connectors.contract import ContactRole
 from wizard_pages.base import WizardPage

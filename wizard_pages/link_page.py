@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.db.models import ContactKind
-from app.services.link_counts import LinkCounts, link_counts
-from app.services.links_csv import LinksImportReport, export_links, import_links
-from app.services.wizard_routing import Page
+from app.services.linking.counts import LinkCounts, link_counts
+from app.services.linking.links_csv import LinksImportReport, export_links, import_links
+from app.services.setup.routing import Page
 from app.ui.style import heading_font, wrapped_label
 from connectors.contract import ContactRole
 from wizard_pages.base import WizardPage

@@ -8,8 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, Qt
 
-from app.services.package_import import PreviewRow
-from app.services.preflight import PreflightItem
+from app.services.importing.from_package import PreviewRow
+from app.services.sending.preflight import PreflightItem
 from connectors.contract import ContactRole, RemoteAccount
 
 ROLE_WORDS = {ContactRole.CUSTOMER: "Customer", ContactRole.SUPPLIER: "Supplier"}

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.db.models import AccountKind
-from app.services.nominal_accounts import (
+from app.services.setup.nominal_accounts import (
     NominalPageData,
     NominalRow,
     add_account,
@@ -44,7 +44,7 @@ from app.services.nominal_accounts import (
     map_account,
     suggest_matches,
 )
-from app.services.wizard_routing import Page
+from app.services.setup.routing import Page
 from app.ui.style import (
     error_color,
     heading_font,

@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.services.preflight import Preflight, PreflightItem
-from app.services.send_run import send_everything
-from app.services.sending import SendProgress, SendReport
-from app.services.setup_state import AUTO_SEND, CUTOFF_DATE, set_setting
-from app.services.wizard_routing import Page
+from app.services.sending.preflight import Preflight, PreflightItem
+from app.services.sending.run import send_everything
+from app.services.sending.sender import SendProgress, SendReport
+from app.services.setup.routing import Page
+from app.services.setup.state import AUTO_SEND, CUTOFF_DATE, set_setting
 from app.ui.style import heading_font, wrapped_label
 from wizard_pages.base import DetailsPane, WizardPage
 from wizard_pages.context import Progress, WizardContext

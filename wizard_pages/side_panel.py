@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from app.services.wizard_routing import TITLES, Page
+from app.services.setup.routing import TITLES, Page
 from app.ui.style import heading_font, muted_color
 
 

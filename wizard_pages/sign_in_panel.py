@@ -1,6 +1,6 @@
 """Signing in to a cloud package from the Connect page (``kind="oauth"`` fields).
 
-It drives :mod:`app.services.signin` (see ``docs/signin.md``) from workers: start the
+It drives :mod:`app.services.setup.signin` (see ``docs/signin.md``) from workers: start the
 sign-in, open the package's page in the system browser, wait for the browser to come
 back (or take the address the user pastes), then, when the sign-in reaches several
 organisations, let the user pick one. Nothing here touches the network, the keyring or
@@ -31,13 +31,13 @@ from wizard_pages.base import StatusLine
 from wizard_pages.context import Progress, WizardContext
 
 #: The service module; a test may point this at a stand-in with the same functions.
-SIGNIN_MODULE = "app.services.signin"
+SIGNIN_MODULE = "app.services.setup.signin"
 
 Runner = Callable[..., Any]
 
 
 def signin_service() -> Any:
-    """``app.services.signin``, imported when first needed (it pulls in httpx)."""
+    """``app.services.setup.signin``, imported when first needed (it pulls in httpx)."""
     import importlib
 
     return importlib.import_module(SIGNIN_MODULE)

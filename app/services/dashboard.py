@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.services.failures import FailureItem, list_failures
+from app.services.sending.failures import FailureItem, list_failures
 from app.services.status import StatusReport, collect_status
 from app.services.store import Store
 from connectors.registry import package_info

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.config import DataPaths
 from app.db.models import Contact, Document, Link, OutboxEntry, Payment, RecordType, SendState
-from app.services.setup_state import load_setup
+from app.services.setup.state import load_setup
 
 
 @dataclass

@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.pending_changes import PendingChangeItem
-from app.services.wizard_routing import Page
+from app.services.sending.pending_changes import PendingChangeItem
+from app.services.setup.routing import Page
 from app.ui.status_models import FailureModel, PendingChangeModel, StatusModel
 from app.ui.style import heading_font, wrapped_label
 from app.ui.workers import TaskRunner
@@ -45,8 +45,8 @@ from wizard_pages.help import HelpButton
 
 if TYPE_CHECKING:
     from app.services.dashboard import DashboardData
-    from app.services.sending import SendProgress, SendReport
-    from app.services.setup_state import SetupState
+    from app.services.sending.sender import SendProgress, SendReport
+    from app.services.setup.state import SetupState
     from app.services.store import Store
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
@@ -291,7 +291,7 @@ class Dashboard(QWidget):
             return
 
         def action(session: Any) -> int:
-            from app.services.pending_changes import confirm
+            from app.services.sending.pending_changes import confirm
 
             for change_id in ids:
                 confirm(session, change_id, actor="user")
@@ -311,8 +311,8 @@ class Dashboard(QWidget):
 
         def work(_cancel: threading.Event, _progress: Progress) -> Snapshot:
             from app.services.dashboard import load_dashboard
-            from app.services.pending_changes import list_pending
-            from app.services.setup_state import load_setup
+            from app.services.sending.pending_changes import list_pending
+            from app.services.setup.state import load_setup
 
             data = load_dashboard(store)
             with store.session_factory() as session:
@@ -379,8 +379,8 @@ class Dashboard(QWidget):
         store = self.store
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
-            from app.services.connections import active_connector
-            from app.services.send_run import send_everything
+            from app.services.sending.run import send_everything
+            from app.services.setup.connections import active_connector
 
             with active_connector(store.paths, store.session_factory) as connector:
                 connector.connect()
@@ -457,7 +457,7 @@ class Dashboard(QWidget):
         store = self.store
 
         def work(_cancel: threading.Event, _progress: Progress) -> None:
-            from app.services.setup_state import AUTO_SEND, set_setting
+            from app.services.setup.state import AUTO_SEND, set_setting
 
             with store.session_factory.begin() as session:
                 set_setting(session, AUTO_SEND, on or None)
@@ -539,7 +539,7 @@ class Dashboard(QWidget):
             return
 
         def action(session: Any) -> int:
-            from app.services.failure_actions import retry
+            from app.services.sending.failure_actions import retry
 
             return retry(session, ids, actor="user")
 
@@ -552,7 +552,7 @@ class Dashboard(QWidget):
         include = self.with_dependants.isChecked()
 
         def action(session: Any) -> int:
-            from app.services.failure_actions import do_not_send
+            from app.services.sending.failure_actions import do_not_send
 
             return do_not_send(session, ids, actor="user", include_dependants=include)
 
@@ -572,7 +572,7 @@ class Dashboard(QWidget):
             return
 
         def action(session: Any) -> int:
-            from app.services.failure_actions import entered_manually
+            from app.services.sending.failure_actions import entered_manually
 
             entered_manually(session, ids[0], remote_id, actor="user")
             return 1
@@ -591,7 +591,7 @@ class Dashboard(QWidget):
         package = self.snapshot.data.status.package
 
         def work(_cancel: threading.Event, _progress: Progress) -> int:
-            from app.services.failure_actions import export_failures
+            from app.services.sending.failure_actions import export_failures
 
             with store.session_factory() as session:
                 return export_failures(session, package, path)

@@ -30,9 +30,9 @@ from app.config import DataPaths
 if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent, QPaintEvent
 
-    from app.services.setup_state import SetupState
+    from app.services.setup.routing import Page
+    from app.services.setup.state import SetupState
     from app.services.store import Store
-    from app.services.wizard_routing import Page
     from app.ui.dashboard import Dashboard
     from app.ui.wizard import SetupWizard
     from app.ui.workers import TaskRunner
@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
         paths = self.paths
 
         def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
-            from app.services.setup_state import load_setup
+            from app.services.setup.state import load_setup
             from app.services.store import open_store
 
             store = open_store(paths)
@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
 
     def _opened(self, result: tuple[Store, SetupState]) -> None:
-        from app.services.wizard_routing import Page, parse_page
+        from app.services.setup.routing import Page, parse_page
 
         self.store, self.setup = result
         requested, self.requested_page = self.requested_page, None
@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
 
     def show_page(self, page: Page) -> None:
         """Open straight at ``page`` (``--page`` and the dashboard's quick links)."""
-        from app.services.wizard_routing import Page, pages_for_opening
+        from app.services.setup.routing import Page, pages_for_opening
 
         assert self.setup is not None
         if page is Page.DASHBOARD:
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
 
     def resume_wizard(self, default: Page) -> None:
         """The wizard at the page the user left it on (stored), or ``default``."""
-        from app.services.wizard_routing import Page, steps
+        from app.services.setup.routing import Page, steps
 
         assert self.setup is not None
         start = default
@@ -245,14 +245,14 @@ class MainWindow(QMainWindow):
         self.refreshed.emit()
 
     def _quick_link(self, name: str) -> None:
-        from app.services.wizard_routing import Page
+        from app.services.setup.routing import Page
 
         self.show_page(Page(name))
 
     # ------------------------------------------------------------------ the wizard
 
     def _wizard_completed(self) -> None:
-        from app.services.wizard_routing import Page
+        from app.services.setup.routing import Page
 
         context = self.wizard_context
         assert context is not None

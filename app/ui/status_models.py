@@ -8,8 +8,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.services.failures import FailureItem
-from app.services.pending_changes import PendingChangeItem
+from app.services.sending.failures import FailureItem
+from app.services.sending.pending_changes import PendingChangeItem
 
 Index = QModelIndex | QPersistentModelIndex
 

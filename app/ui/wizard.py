@@ -1,7 +1,7 @@
 """The set-up wizard: its pages, the side panel, help and the routing.
 
-``nextId`` asks :func:`app.services.wizard_routing.next_page` (or
-:func:`~app.services.wizard_routing.next_in` when a dashboard quick link opened just
+``nextId`` asks :func:`app.services.setup.routing.next_page` (or
+:func:`~app.services.setup.routing.next_in` when a dashboard quick link opened just
 some pages). The current page is stored as it changes, so closing midway and opening
 again resumes there. Finishing the last page marks set-up complete.
 """
@@ -15,8 +15,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget, QWizard
 from sqlalchemy.orm import Session
 
-from app.services.setup_state import SETUP_COMPLETE, WIZARD_PAGE, set_setting
-from app.services.wizard_routing import (
+from app.services.setup.routing import (
     TITLES,
     WIZARD_PAGES,
     Page,
@@ -24,6 +23,7 @@ from app.services.wizard_routing import (
     next_page,
     steps,
 )
+from app.services.setup.state import SETUP_COMPLETE, WIZARD_PAGE, set_setting
 from wizard_pages.base import WizardPage
 from wizard_pages.connect_page import ConnectPage
 from wizard_pages.context import WizardContext

@@ -9,7 +9,7 @@ system browser, a loopback listener, or the address the user pastes.
     oauth.finish(attempt, answer)         # code exchanged; tokens in the keyring
 
 Connectors whose package signs in this way derive from :class:`OAuthConnector`, which the
-app's sign-in service (``app.services.signin``) drives.
+app's sign-in service (``app.services.setup.signin``) drives.
 """
 
 from __future__ import annotations

@@ -433,7 +433,7 @@ class QuickBooksOnlineConnector(OAuthConnector):
 
     def create_item(self, name: str, income_account_id: str, idempotency_key: str) -> QboItem:
         """Add a service item whose sales post to ``income_account_id``. The caller must
-        have the user's consent (:mod:`app.services.qbo_items` asks for it)."""
+        have the user's consent (:mod:`app.services.setup.qbo_items` asks for it)."""
         cleaned = " ".join(name.split())
         account = next(
             (a for a in self._accounts() if wire.text(a, "Id") == income_account_id.strip()),

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from app.services.link_matching import PackageIndex, TheirContact, address_text
+from app.services.linking.matching import PackageIndex, TheirContact, address_text
 from wizard_pages.link_grid.columns import REF_ROLE
 
 Index = QModelIndex | QPersistentModelIndex

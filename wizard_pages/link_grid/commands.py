@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from PySide6.QtGui import QUndoCommand
 
-from app.services.link_workbench import RowState
+from app.services.linking.workbench import RowState
 
 ApplyStates = Callable[[Mapping[int, RowState]], None]
 

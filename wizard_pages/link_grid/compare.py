@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.services.link_matching import (
+from app.services.linking.matching import (
     FIELD_LABELS,
     FieldComparison,
     Segment,
     compare_exact,
     describe_differences,
 )
-from app.services.link_workbench import LinkBook, LinkStatus
+from app.services.linking.workbench import LinkBook, LinkStatus
 from connectors.contract import PackageInfo
 
 #: Columns compared when the package has no exact-match rule (for information only).

@@ -9,8 +9,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from app.services.link_matching import Suggestion
-from app.services.link_workbench import LinkBook, label_of
+from app.services.linking.matching import Suggestion
+from app.services.linking.workbench import LinkBook, label_of
 from connectors.contract import PackageInfo
 
 Index = QModelIndex | QPersistentModelIndex

@@ -22,8 +22,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QUndoStack
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.services.link_matching import Reading, address_text
-from app.services.link_workbench import PROBLEMS, LinkBook, LinkStatus, RowState, Tab
+from app.services.linking.matching import Reading, address_text
+from app.services.linking.workbench import PROBLEMS, LinkBook, LinkStatus, RowState, Tab
 from connectors.contract import PackageInfo
 from wizard_pages.link_grid.columns import (
     METHOD_WORDS,

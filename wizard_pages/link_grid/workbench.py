@@ -3,7 +3,7 @@
 A :class:`LinkWorkbench` is a plain ``QWidget`` a wizard page (or the dashboard's "link
 customers" window) embeds. Everything slow runs in :class:`~app.ui.workers.TaskRunner`
 tasks: loading both lists, looking up pasted web addresses, saving. The GUI thread only
-edits the in-memory :class:`~app.services.link_workbench.LinkBook` through undoable
+edits the in-memory :class:`~app.services.linking.workbench.LinkBook` through undoable
 commands.
 """
 
@@ -33,14 +33,14 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.services.link_matching import (
+from app.services.linking.matching import (
     ExactMatchOutcome,
     Reading,
     Suggestion,
     TheirContact,
     read_reference,
 )
-from app.services.link_workbench import (
+from app.services.linking.workbench import (
     Analysis,
     LinkBook,
     SaveOutcome,
@@ -95,7 +95,7 @@ class LinkWorkbench(QWidget):
 
     #: The grid is filled (after :meth:`load`).
     loaded = Signal()
-    #: A save finished; carries its :class:`~app.services.link_workbench.SaveOutcome`.
+    #: A save finished; carries its :class:`~app.services.linking.workbench.SaveOutcome`.
     saved = Signal(object)
     #: Whether there are unsaved changes.
     dirty_changed = Signal(bool)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
-from app.services.linking import LinkChange, apply_links
+from app.services.linking.saving import LinkChange, apply_links
 from connectors.contract import Connector, ContactRole, RemoteContact
 
 CHUNK = 200

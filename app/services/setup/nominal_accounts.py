@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import AccountKind, AccountMapping, DocumentLine, NominalAccount, Payment
 from app.services.audit import record_event
 from app.services.errors import SetupError
-from app.services.mapping import COMPATIBLE, list_mappings, set_mapping, unmapped_in_use
+from app.services.setup.mapping import COMPATIBLE, list_mappings, set_mapping, unmapped_in_use
 from connectors.contract import Connector, PackageInfo, RemoteAccount
 from resources import read_text
 
@@ -240,7 +240,7 @@ def map_account(
     the refreshed rows. Where the package cannot list its accounts (``remote_accounts``
     is ``None``) the typed code is taken as an account of the right type.
 
-    :class:`~app.services.mapping.MappingError` when the package has no such account or
+    :class:`~app.services.setup.mapping.MappingError` when the package has no such account or
     it is of the wrong type (a Bank account maps only to a bank account).
     """
     typed = remote.strip()

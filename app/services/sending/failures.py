@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import OutboxEntry, RecordType, SendState
-from app.services.drafts import record_label
+from app.services.sending.drafts import record_label
 
 
 @dataclass

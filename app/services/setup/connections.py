@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import DataPaths
 from app.secrets import KeyringSecretStore
 from app.services.errors import SetupError
-from app.services.setup_state import load_setup
+from app.services.setup.state import load_setup
 from connectors import registry
 from connectors.contract import Connector, ConnectorContext, SecretStore
 

@@ -29,10 +29,10 @@ from app.db.models import (
     OutboxEntry,
     RecordType,
 )
-from app.services.chart import default_account
-from app.services.csv_values import CellReader, line_net
-from app.services.import_report import AlreadySent, ImportReport
-from app.services.pending_changes import ChangeTracker, FieldChange
+from app.services.importing.csv_values import CellReader, line_net
+from app.services.importing.report import AlreadySent, ImportReport
+from app.services.sending.pending_changes import ChangeTracker, FieldChange
+from app.services.setup.chart import default_account
 
 CHUNK = 500
 

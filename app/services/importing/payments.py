@@ -19,10 +19,10 @@ from app.db.models import (
     RecordType,
     utcnow,
 )
-from app.services.csv_reader import ColumnSpec, CsvRow, CsvTable
-from app.services.csv_values import CellReader, column_length, money_text
-from app.services.import_report import ImportReport
-from app.services.import_support import (
+from app.services.importing.csv_reader import ColumnSpec, CsvRow, CsvTable
+from app.services.importing.csv_values import CellReader, column_length, money_text
+from app.services.importing.report import ImportReport
+from app.services.importing.support import (
     CustomerLookup,
     NominalLookup,
     StoredDocument,
@@ -37,7 +37,7 @@ from app.services.import_support import (
     sum_by,
     update_rows,
 )
-from app.services.pending_changes import ChangeTracker, field_changes
+from app.services.sending.pending_changes import ChangeTracker, field_changes
 
 #: Payment-level columns: every row of one payment must agree on these.
 HEADER_COLUMNS = ("date", "customer_ref", "amount", "method", "bank_code")

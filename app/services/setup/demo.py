@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from app.config import DataPaths
 from app.db.models import Contact, ContactKind, Situation
-from app.services.connections import connector_for
-from app.services.demo_data import import_demo_data
 from app.services.errors import SetupError
-from app.services.setup_state import COMPANY_NAME, choose_package, set_setting
+from app.services.importing.demo_data import import_demo_data
+from app.services.setup.connections import connector_for
+from app.services.setup.state import COMPANY_NAME, choose_package, set_setting
 from app.services.store import Store, open_store
 from connectors.contract import ContactDraft, ContactRole
 from connectors.sandbox import SandboxConnector

@@ -21,8 +21,8 @@ from app.db.models import (
     RecordType,
     utcnow,
 )
-from app.services.csv_reader import ColumnSpec, CsvRow, CsvTable
-from app.services.csv_values import (
+from app.services.importing.csv_reader import ColumnSpec, CsvRow, CsvTable
+from app.services.importing.csv_values import (
     CellReader,
     column_length,
     line_net,
@@ -30,8 +30,8 @@ from app.services.csv_values import (
     money_text,
     percent_text,
 )
-from app.services.import_report import ImportReport
-from app.services.import_support import (
+from app.services.importing.report import ImportReport
+from app.services.importing.support import (
     CustomerLookup,
     NominalLookup,
     chunked,
@@ -45,7 +45,7 @@ from app.services.import_support import (
     sum_by,
     update_rows,
 )
-from app.services.pending_changes import ChangeTracker, field_changes
+from app.services.sending.pending_changes import ChangeTracker, field_changes
 
 #: Document-level columns per kind: every row of one document must agree on these.
 HEADER_COLUMNS: dict[DocumentKind, tuple[str, ...]] = {

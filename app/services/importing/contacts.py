@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Contact, ContactKind, RecordType, utcnow
-from app.services.csv_reader import ColumnSpec, CsvTable
-from app.services.csv_values import BadValue, CellReader, check_email, column_length
-from app.services.import_report import AlreadySent, ImportReport
-from app.services.import_support import (
+from app.services.importing.csv_reader import ColumnSpec, CsvTable
+from app.services.importing.csv_values import BadValue, CellReader, check_email, column_length
+from app.services.importing.report import AlreadySent, ImportReport
+from app.services.importing.support import (
     already_sent,
     changed_fields,
     chunked,
@@ -20,7 +20,7 @@ from app.services.import_support import (
     sent_record_ids,
     update_rows,
 )
-from app.services.pending_changes import ChangeTracker, FieldChange
+from app.services.sending.pending_changes import ChangeTracker, FieldChange
 
 #: The contact fields a file may set, in the order of the documented layout.
 FIELDS: tuple[str, ...] = (

@@ -14,8 +14,8 @@ from typing import Final
 from sqlalchemy import String, inspect
 
 from app.db.models import PENNY, Base, PaymentMethod
-from app.services.csv_reader import CsvRow, CsvTable
-from app.services.import_report import ImportReport
+from app.services.importing.csv_reader import CsvRow, CsvTable
+from app.services.importing.report import ImportReport
 
 UK_VAT_RATES: Final = (Decimal(20), Decimal(5), Decimal(0))
 _MAX_WHOLE_DIGITS = 12  # £999,999,999,999.99 is more than any invoice we will see

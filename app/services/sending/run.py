@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 
 from app.secrets import KeyringSecretStore
-from app.services.failures import list_failures
-from app.services.notify import load_settings, notify_failures
-from app.services.sending import ProgressCallback, Sender, SendReport
+from app.services.sending.failures import list_failures
+from app.services.sending.notify import load_settings, notify_failures
+from app.services.sending.sender import ProgressCallback, Sender, SendReport
 from app.services.store import Store
 from connectors.contract import Connector
 

@@ -36,11 +36,11 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import record_event
-from app.services.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
-from app.services.outbox import SEND_ORDER, sync_outbox
-from app.services.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
-from app.services.send_lock import SendInProgress, SendLock
-from app.services.setup_state import LAST_SEND_AT, load_setup, set_setting
+from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
+from app.services.sending.lock import SendInProgress, SendLock
+from app.services.sending.outbox import SEND_ORDER, sync_outbox
+from app.services.sending.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
+from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
 from connectors.contract import BatchItem, Connector, RemoteTaxRate
 from connectors.errors import (
     ConnectorError,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Contact, ContactKind
 from app.services.audit import record_event
 from app.services.errors import SetupError
-from app.services.setup_state import get_setting, package_settings_key, set_setting
+from app.services.setup.state import get_setting, package_settings_key, set_setting
 from connectors.contract import ContactRole, PackageInfo
 from connectors.errors import ConnectorError
 from connectors.quickbooks_online.names import with_display_name

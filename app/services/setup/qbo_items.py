@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import AccountKind, AccountMapping, NominalAccount
 from app.services.audit import record_event
 from app.services.errors import SetupError
-from app.services.mapping import set_mapping
+from app.services.setup.mapping import set_mapping
 from connectors.contract import AccountType, RemoteAccount
 from connectors.quickbooks_online import QboItem, QuickBooksOnlineConnector
 

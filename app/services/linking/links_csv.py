@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
-from app.services.link_matching import (
+from app.services.linking.matching import (
     PackageIndex,
     Reading,
     ReferenceReading,
@@ -21,7 +21,7 @@ from app.services.link_matching import (
     exact_columns,
     read_reference,
 )
-from app.services.linking import LinkChange, apply_links
+from app.services.linking.saving import LinkChange, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo
 
 EXPORT_COLUMNS = (

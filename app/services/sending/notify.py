@@ -15,9 +15,9 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
-from app.services.failures import FailureItem
-from app.services.sending import SendReport
-from app.services.setup_state import get_setting, set_setting
+from app.services.sending.failures import FailureItem
+from app.services.sending.sender import SendReport
+from app.services.setup.state import get_setting, set_setting
 from connectors.contract import SecretStore
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.services.chart import ensure_default_chart
-from app.services.csv_import import import_csv_bytes
-from app.services.import_report import IMPORT_ORDER, ImportReport
+from app.services.importing.csv_import import import_csv_bytes
+from app.services.importing.report import IMPORT_ORDER, ImportReport
+from app.services.setup.chart import ensure_default_chart
 from resources import resource
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Link, LinkMethod, OutboxEntry, RecordType, SendState, utcnow
 from app.services.audit import record_event
-from app.services.failures import list_failures
+from app.services.sending.failures import list_failures
 
 RETRYABLE = (SendState.FAILED, SendState.DO_NOT_SEND)
 

@@ -34,7 +34,7 @@ from app.db.models import (
     SendState,
 )
 from app.services.audit import record_event
-from app.services.link_matching import (
+from app.services.linking.matching import (
     FIELD_LABELS,
     Bucket,
     DuplicateGroup,
@@ -57,7 +57,7 @@ from app.services.link_matching import (
     remove_from,
     suggest,
 )
-from app.services.linking import LinkChange, LinkResult, apply_links
+from app.services.linking.saving import LinkChange, LinkResult, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo
 
 # ----------------------------------------------------------------------------- loading

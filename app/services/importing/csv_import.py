@@ -5,10 +5,9 @@ A file is imported whole or not at all: every row is checked first and the recor
 written in one transaction only when no row has a problem. Importing the same file again
 adds new records, updates those not yet sent and never changes one already sent.
 
-The work is split by stage: :mod:`~app.services.csv_reader` (encoding, separator,
-header), :mod:`~app.services.csv_values` (one value), :mod:`~app.services.import_support`
-(bulk look-ups) and one module per kind of file (:mod:`~app.services.import_contacts`,
-:mod:`~app.services.import_documents`, :mod:`~app.services.import_payments`).
+The work is split by stage: :mod:`.csv_reader` (encoding, separator, header),
+:mod:`.csv_values` (one value), :mod:`.support` (bulk look-ups) and one module per kind
+of file (:mod:`.contacts`, :mod:`.documents`, :mod:`.payments`).
 """
 
 from __future__ import annotations
@@ -20,14 +19,15 @@ from sqlalchemy import false, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import ContactKind, DocumentKind, Setting
-from app.services import import_documents, import_payments
 from app.services.audit import record_event
-from app.services.csv_reader import ColumnSpec, CsvTable, read_csv
-from app.services.import_contacts import COLUMNS as CONTACT_COLUMNS
-from app.services.import_contacts import ContactImport
-from app.services.import_documents import DocumentImport
-from app.services.import_payments import PaymentImport
-from app.services.import_report import (
+from app.services.importing import documents as import_documents
+from app.services.importing import payments as import_payments
+from app.services.importing.contacts import COLUMNS as CONTACT_COLUMNS
+from app.services.importing.contacts import ContactImport
+from app.services.importing.csv_reader import ColumnSpec, CsvTable, read_csv
+from app.services.importing.documents import DocumentImport
+from app.services.importing.payments import PaymentImport
+from app.services.importing.report import (
     IMPORT_ORDER,
     AlreadySent,
     ImportKind,

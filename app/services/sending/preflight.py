@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
-from app.services.drafts import BuiltDraft, DraftBuilder, Problem, record_label
-from app.services.outbox import sync_outbox
-from app.services.sending import LOCAL_PROBLEM_CODES
-from app.services.setup_state import load_setup
+from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
+from app.services.sending.outbox import sync_outbox
+from app.services.sending.sender import LOCAL_PROBLEM_CODES
+from app.services.setup.state import load_setup
 from connectors.contract import (
     Connector,
     ContactDraft,

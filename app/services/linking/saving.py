@@ -24,7 +24,7 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import record_event
-from app.services.outbox import new_idempotency_key
+from app.services.sending.outbox import new_idempotency_key
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import DataPaths
 from app.secrets import KeyringSecretStore
 from app.services.errors import SetupError
-from app.services.setup_state import COMPANY_NAME, get_setting, package_settings_key, set_setting
+from app.services.setup.state import COMPANY_NAME, get_setting, package_settings_key, set_setting
 from connectors import registry
 from connectors.contract import Company, ConnectorContext, SecretStore
 from connectors.oauth import OAuthConnector, SignInAttempt

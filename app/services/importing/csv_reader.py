@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.services.import_report import RowError
+from app.services.importing.report import RowError
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _SEPARATORS = (",", ";")
