@@ -149,6 +149,11 @@ class PackageInfo:
     #: two, each with its own display name (QuickBooks Online). Where one record serves
     #: both roles (Xero), the same name means "link to it" instead.
     roles_are_separate_records: bool = False
+    #: A desktop bridge (QuickBooks Desktop's Web Connector, Sage 50's import files) does
+    #: not answer a create at once: records are handed over and confirmed later, on
+    #: evidence. This is how the dashboard names that in-between state, e.g. "Queued for
+    #: QuickBooks"; empty for packages that answer at once.
+    handed_over_label: str = ""
 
 
 # ------------------------------------------------------------------------ what we read
@@ -288,6 +293,25 @@ class BatchItem:
     idempotency_key: str
 
 
+@dataclass(frozen=True)
+class HandedOver:
+    """A record a desktop bridge has taken but the package has not confirmed yet.
+
+    ``reference`` is what the package will know the record by once it has it (a Sage 50
+    account reference, a QuickBooks Desktop full name, a document number): records that
+    depend on this one use it, since the bridge delivers in order. ``note`` says where the
+    record now is, in words for the dashboard ("in customers-2026-12-03.csv, line 4").
+    """
+
+    reference: str
+    note: str
+
+
+#: What a batch create answers per record: the package's id, a refusal, or (desktop
+#: bridges) a hand-over awaiting confirmation.
+CreateResult = str | Rejected | HandedOver
+
+
 # ------------------------------------------------------------------------ the contract
 
 
@@ -361,17 +385,18 @@ class Connector(ABC):
     def lock_dates(self) -> LockDates:
         """The package's lock dates."""
 
-    def create_batch(self, items: Sequence[BatchItem]) -> list[str | Rejected]:
+    def create_batch(self, items: Sequence[BatchItem]) -> Sequence[CreateResult]:
         """Create records of one kind in as few requests as the package allows
         (``info.batch_size`` at most per call).
 
         The result matches ``items`` by position: the package's id for each record it
-        took, or the :class:`~connectors.errors.Rejected` for each it refused. An error
+        took, or the :class:`~connectors.errors.Rejected` for each it refused (a desktop
+        bridge answers :class:`HandedOver` for each record it queued). An error
         about the whole request (uncertain outcome, rate limit, sign-in) is raised, and
         then applies to every item. Packages with a batch endpoint override this; the
         default sends one request per item.
         """
-        results: list[str | Rejected] = []
+        results: list[CreateResult] = []
         for item in items:
             try:
                 results.append(self._create_one(item))

@@ -101,13 +101,20 @@ class SendState(StrEnum):
     UNCERTAIN = "uncertain"
     DO_NOT_SEND = "do_not_send"
     ENTERED_MANUALLY = "entered_manually"
+    #: Handed to a desktop bridge (queued for the QuickBooks Web Connector, written to a
+    #: Sage 50 import file) and waiting for evidence that the package has it.
+    HANDED_OVER = "handed_over"
 
+
+#: States in which a record is in the package, or on its way there through a desktop
+#: bridge that delivers in order: records that depend on it may follow.
+DELIVERED_STATES = frozenset(
+    {SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY, SendState.HANDED_OVER}
+)
 
 #: States in which a record has (or may have) reached the package: an import must never
 #: change such a record, because sending is insert-only.
-SENT_STATES = frozenset(
-    {SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY, SendState.UNCERTAIN, SendState.PROCESSING}
-)
+SENT_STATES = DELIVERED_STATES | {SendState.UNCERTAIN, SendState.PROCESSING}
 
 
 class LinkMethod(StrEnum):

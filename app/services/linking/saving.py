@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import (
+    DELIVERED_STATES,
     Contact,
     Document,
     Link,
@@ -47,7 +48,7 @@ class LinkResult:
 
 def sent_documents_for(session: Session, package: str, contact_id: int) -> int:
     """How many of a contact's documents and payments have reached the package."""
-    delivered = (SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY)
+    delivered = DELIVERED_STATES
     documents = select(Document.id).where(Document.contact_id == contact_id)
     payments = select(Payment.id).where(Payment.contact_id == contact_id)
     count = session.scalar(

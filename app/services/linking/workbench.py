@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import (
+    DELIVERED_STATES,
     Contact,
     ContactKind,
     Document,
@@ -31,7 +32,6 @@ from app.db.models import (
     OutboxEntry,
     Payment,
     RecordType,
-    SendState,
 )
 from app.services.audit import record_event
 from app.services.linking.matching import (
@@ -125,7 +125,7 @@ def load_ours(
         .where(Link.package == package, Contact.kind == kind)
     ):
         links[position[contact_id]] = CurrentLink(ref, name, method)
-    delivered = (SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY)
+    delivered = DELIVERED_STATES
     sent: Counter[int] = Counter()
     for owner, types in (
         (Document, [RecordType.INVOICE, RecordType.CREDIT_NOTE]),

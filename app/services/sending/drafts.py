@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db.models import (
+    DELIVERED_STATES,
     AccountMapping,
     Contact,
     ContactKind,
@@ -27,7 +28,6 @@ from app.db.models import (
     Payment,
     PaymentAllocation,
     RecordType,
-    SendState,
 )
 from connectors.contract import (
     AllocationDraft,
@@ -44,7 +44,7 @@ from connectors.contract import (
 Draft = ContactDraft | DocumentDraft | PaymentDraft
 
 #: States of a parent record that let its dependants go.
-DELIVERED = frozenset({SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY})
+DELIVERED = DELIVERED_STATES
 
 
 @dataclass(frozen=True)

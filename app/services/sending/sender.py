@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from app.services.sending.lock import SendInProgress, SendLock
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
-from connectors.contract import BatchItem, Connector, RemoteTaxRate
+from connectors.contract import BatchItem, Connector, CreateResult, HandedOver, RemoteTaxRate
 from connectors.errors import (
     ConnectorError,
     NeedsReconnecting,
@@ -79,6 +79,8 @@ class SendReport:
     sent: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     uncertain: Counter[str] = field(default_factory=Counter)
+    #: Records a desktop bridge took, to be confirmed once the package has them.
+    handed_over: Counter[str] = field(default_factory=Counter)
     resolved_found: int = 0
     resolved_not_found: int = 0
     requests: int = 0
@@ -101,6 +103,7 @@ class SendReport:
             "sent": dict(self.sent),
             "failed": dict(self.failed),
             "uncertain": dict(self.uncertain),
+            "handed_over": dict(self.handed_over),
             "resolved_found": self.resolved_found,
             "resolved_not_found": self.resolved_not_found,
             "requests": self.requests,
@@ -392,7 +395,7 @@ class Sender:
             )
         self._record_results(ready, results)
 
-    def _record_results(self, ready: list[_Ready], results: list[str | Rejected]) -> None:
+    def _record_results(self, ready: list[_Ready], results: Sequence[CreateResult]) -> None:
         with self.session_factory.begin() as session:
             for item, result in zip(ready, results, strict=True):
                 entry = session.get(OutboxEntry, item.entry_id)
@@ -403,12 +406,27 @@ class Sender:
                     )
                     self.report.failed[item.record_type.value] += 1
                     continue
-                entry.state = SendState.SUCCESSFUL
-                entry.remote_id = result
                 entry.sent_at = utcnow()
                 entry.sent_fingerprint = item.built.fingerprint
                 _clear_error(entry)
-                self._link_contact(session, entry, result)
+                if isinstance(result, HandedOver):
+                    # Not successful yet: the bridge confirms it on evidence
+                    # (app.services.sending.handover).
+                    entry.state = SendState.HANDED_OVER
+                    entry.remote_id = result.reference
+                    self._audit(
+                        session,
+                        entry,
+                        "handed_over",
+                        reference=result.reference,
+                        where=result.note,
+                        snapshot=item.built.snapshot,
+                    )
+                    self.report.handed_over[item.record_type.value] += 1
+                    continue
+                entry.state = SendState.SUCCESSFUL
+                entry.remote_id = result
+                link_created_contact(session, self.package, entry, result)
                 self._audit(
                     session,
                     entry,
@@ -483,7 +501,7 @@ class Sender:
                 entry.remote_id = found
                 entry.sent_at = utcnow()
                 _clear_error(entry)
-                self._link_contact(session, entry, found)
+                link_created_contact(session, self.package, entry, found)
                 self.report.resolved_found += 1
                 self.report.sent[record_type.value] += 1
                 action = "resolved_found"
@@ -562,23 +580,28 @@ class Sender:
         entry.error_fix = "Nothing to do: Ledgerlink checks the package before resending."
         self._audit(session, entry, "marked_uncertain", actor="system", reason=reason)
 
-    def _link_contact(self, session: Session, entry: OutboxEntry, remote_id: str) -> None:
-        if entry.record_type not in (RecordType.CUSTOMER, RecordType.SUPPLIER):
-            return
-        link = session.scalars(
-            select(Link).where(Link.package == self.package, Link.contact_id == entry.record_id)
-        ).one_or_none()
-        if link is None:
-            contact = session.get(Contact, entry.record_id)
-            session.add(
-                Link(
-                    package=self.package,
-                    contact_id=entry.record_id,
-                    remote_ref=remote_id,
-                    remote_name=contact.name if contact else "",
-                    method=LinkMethod.CREATED_BY_SEND,
-                )
+
+def link_created_contact(
+    session: Session, package: str, entry: OutboxEntry, remote_id: str
+) -> None:
+    """Link a customer or supplier the package has just created to our record, unless
+    it is linked already; other record types need no link."""
+    if entry.record_type not in (RecordType.CUSTOMER, RecordType.SUPPLIER):
+        return
+    link = session.scalars(
+        select(Link).where(Link.package == package, Link.contact_id == entry.record_id)
+    ).one_or_none()
+    if link is None:
+        contact = session.get(Contact, entry.record_id)
+        session.add(
+            Link(
+                package=package,
+                contact_id=entry.record_id,
+                remote_ref=remote_id,
+                remote_name=contact.name if contact else "",
+                method=LinkMethod.CREATED_BY_SEND,
             )
+        )
 
 
 def _clear_error(entry: OutboxEntry) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import (
+    DELIVERED_STATES,
     AccountKind,
     AccountMapping,
     DocumentLine,
@@ -125,7 +126,7 @@ def unmapped_in_use(session: Session, package: str) -> dict[str, int]:
             select(AccountMapping.nominal_account_id).where(AccountMapping.package == package)
         )
     )
-    finished = (SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY, SendState.DO_NOT_SEND)
+    finished = DELIVERED_STATES | {SendState.DO_NOT_SEND}
     done_docs = select(OutboxEntry.record_id).where(
         OutboxEntry.package == package,
         OutboxEntry.record_type.in_([RecordType.INVOICE, RecordType.CREDIT_NOTE]),
