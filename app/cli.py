@@ -216,6 +216,7 @@ def cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_status(store: Store, args: argparse.Namespace) -> int:
     from app.services.status import collect_status
+    from connectors.wording import when
 
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
@@ -223,7 +224,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
         f"Data folder: {status.data_dir}",
         f"Package:     {status.package or 'not chosen'}",
         f"Situation:   {status.situation or 'not chosen'}",
-        f"Last send:   {status.last_send_at or 'never'}",
+        f"Last send:   {when(status.last_send)}",
         "",
         f"{'record':<13}{'total':>7}"
         + "".join(f"{s.replace('_', ' '):>12}" for s in _STATE_COLUMNS),
@@ -247,21 +248,18 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     with connector:
         connector.connect()
         if args.dry_run:
+            from app.services.sending.causes import NOUNS, cause_lines
             from app.services.sending.preflight import Preflight
+            from connectors.wording import count
 
             pre = Preflight(store.session_factory, connector).run()
             lines = [f"Would send to {connector.info.name}:"]
-            lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in pre.to_send.items()]
-            lines.append(f"  {pre.already_linked:>6} contacts already linked (nothing to send)")
+            lines += [f"  {count(n, NOUNS[kind])}" for kind, n in pre.to_send.items()]
+            linked = count(pre.already_linked, "contact")
+            lines.append(f"  ({linked} already linked: nothing to send for them)")
             if pre.failures:
-                roots = pre.root_causes()
-                lines.append(f"Would fail ({len(pre.failures)}, from {len(roots)} root causes):")
-                for root, held_back in roots:
-                    assert root.problem is not None
-                    lines.append(f"  {root.label}: {root.problem.reason}")
-                    lines.append(f"      Fix: {root.problem.fix}")
-                    if held_back:
-                        lines.append(f"      Holds back {len(held_back)} more record(s).")
+                lines.append("Would fail:")
+                lines += cause_lines(pre.causes(connector.info.name), command_line=True)
             _emit(args, pre.to_json(), "\n".join(lines))
             return EXIT_FAILED if pre.failures else EXIT_OK
         from app.services.sending.run import send_everything
@@ -288,6 +286,8 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
+    if report.setup_incomplete:
+        return EXIT_SETUP
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -401,24 +401,26 @@ def _print_progress(step: Any) -> None:
 
 
 def cmd_failures(store: Store, args: argparse.Namespace) -> int:
-    from app.services.sending.failures import list_failures
+    from app.services.sending.causes import cause_lines
+    from app.services.sending.failures import failure_causes, list_failures
     from app.services.setup.state import load_setup
+    from connectors.registry import package_info
 
     with store.session_factory() as session:
         package = load_setup(session).package
         if not package:
             raise SetupError("No accounting package is chosen yet, so nothing has failed.")
         roots = list_failures(session, package)
-    lines: list[str] = []
-    for item in roots:
-        lines.append(f"{item.label} [{item.state}]: {item.reason}")
-        lines.append(f"    Fix: {item.fix}")
-        for dependant in item.dependants:
-            lines.append(f"    held back: {dependant.label}")
+        causes = failure_causes(session, package, package_info(package).name)
+    text = "\n".join(cause_lines(causes, command_line=True)) if causes else "No failures."
     _emit(
         args,
-        {"package": package, "failures": [r.to_json() for r in roots]},
-        "\n".join(lines) or "No failures.",
+        {
+            "package": package,
+            "failures": [r.to_json() for r in roots],
+            "causes": [c.to_json() for c in causes],
+        },
+        text,
     )
     return EXIT_FAILED if roots else EXIT_OK
 

@@ -15,9 +15,11 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from sqlalchemy import func, select
 
+from app.db.models import OutboxEntry, SendState
 from app.secrets import KeyringSecretStore
-from app.services.sending.failures import list_failures
+from app.services.sending.failures import failure_causes
 from app.services.sending.lock import SendLock
 from app.services.sending.notify import (
     NotifySettingsError,
@@ -126,19 +128,19 @@ def test_failure_notice_is_emailed_over_starttls_with_the_keyring_password(
         save_settings(session, settings_for(smtp_server), secrets, "s3cret-smtp-pass")
     with rig.session_factory() as session:
         settings = load_settings(session)
-        roots = list_failures(session, "sandbox")
+        causes = failure_causes(session, "sandbox", "Sandbox")
 
     outcome = notify_failures(
-        settings, secrets, "Sandbox", report, roots, tls_context=smtp_server.client_context
+        settings, secrets, "Sandbox", report, causes, tls_context=smtp_server.client_context
     )
 
     assert outcome == "Failure notice emailed to accounts@example.com, owner@example.com."
     assert smtp_server.mailbox.logins == [("office", "s3cret-smtp-pass")]
     (message,) = smtp_server.mailbox.messages
-    assert message["Subject"] == "Ledgerlink: 4 record(s) could not be sent to Sandbox"
+    assert message["Subject"] == "Ledgerlink: 4 records could not be sent to Sandbox"
     body = message.get_payload(decode=True).decode()
     assert "Customer “Ben Pipes” (C2)" in body
-    assert "Fix: " in body and "holds back 3 more record(s)" in body
+    assert "Fix: " in body and "1 customer; holds back 2 invoices and 1 payment." in body
     # The password lives in the keyring only, never in the settings.
     assert ("Ledgerlink", "smtp.password") in memory_keyring.entries
     assert b"s3cret-smtp-pass" not in (rig.store.paths.database).read_bytes()
@@ -151,13 +153,13 @@ def test_wrong_password_is_reported_not_raised(
     secrets = KeyringSecretStore()
     secrets.set("smtp.password", "wrong-password")
     with rig.session_factory() as session:
-        roots = list_failures(session, "sandbox")
+        causes = failure_causes(session, "sandbox", "Sandbox")
     outcome = notify_failures(
         settings_for(smtp_server),
         secrets,
         "Sandbox",
         report,
-        roots,
+        causes,
         tls_context=smtp_server.client_context,
     )
     assert outcome.startswith("The failure notice could not be emailed")
@@ -230,20 +232,58 @@ def test_a_send_skipped_for_another_one_stays_quiet(
 ) -> None:
     from app.services.sending import run as send_run
 
-    rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
+    rig = build_rig(tmp_path / "data", memory_keyring)
+    with rig.connector() as connector:
+        connector.store.add_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+        )
     calls: list[int] = []
     monkeypatch.setattr(
         send_run,
         "notify_failures",
-        lambda settings, secrets, name, report, roots: calls.append(len(roots)) or "sent",
+        lambda settings, secrets, name, report, causes: calls.append(len(causes)) or "sent",
     )
     try:
         with rig.connector() as connector:
             report = send_run.send_everything(rig.store, connector, actor="test")
-        assert report.failed["invoice"] == 5 and calls and report.notice == "sent"
+        assert report.failed["customer"] == 1 and calls == [1] and report.notice == "sent"
         calls.clear()
         with rig.connector() as connector, SendLock(rig.store.paths.send_lock):
             busy = send_run.send_everything(rig.store, connector, actor="test")
         assert busy.skipped and calls == [] and busy.notice == ""
+    finally:
+        rig.store.close()
+
+
+def test_unfinished_set_up_refuses_the_send_once_and_marks_nothing(
+    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services.sending import run as send_run
+
+    rig = build_rig(tmp_path / "data", memory_keyring, map_accounts=False)
+    notices: list[str] = []
+    monkeypatch.setattr(
+        send_run,
+        "notify_failures",
+        lambda settings, secrets, name, report, causes: (
+            notices.append(report.stopped_reason) or "sent"
+        ),
+    )
+    try:
+        with rig.connector() as connector:
+            report = send_run.send_everything(rig.store, connector, actor="scheduler")
+        assert report.setup_incomplete and not report.ok
+        assert not report.sent and not report.failed and report.requests == 0
+        assert "SALES-MAT" in report.stopped_reason and "BANK" in report.stopped_reason
+        assert "`ledgerlink map " in report.stopped_reason
+        assert notices == [report.stopped_reason]
+        with rig.session_factory() as session:
+            failed = session.scalar(
+                select(func.count())
+                .select_from(OutboxEntry)
+                .where(OutboxEntry.state == SendState.FAILED)
+            )
+        assert failed == 0
+        assert rig.package_counts()["contacts"] == 0
     finally:
         rig.store.close()

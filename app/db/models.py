@@ -354,6 +354,8 @@ class OutboxEntry(Base):
     error_field: Mapped[str] = mapped_column(String(64), default="")
     error_reason: Mapped[str] = mapped_column(Text, default="")
     error_fix: Mapped[str] = mapped_column(Text, default="")
+    #: What a failure is about when many records share it (an account code).
+    error_subject: Mapped[str] = mapped_column(String(64), default="", server_default="")
     blocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     sent_fingerprint: Mapped[str] = mapped_column(String(64), default="")
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

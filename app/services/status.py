@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +27,11 @@ class StatusReport:
     states: dict[str, dict[str, int]]
     links: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_send(self) -> datetime | None:
+        """The last send's moment, for wording it as a person reads it."""
+        return datetime.fromisoformat(self.last_send_at) if self.last_send_at else None
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -56,6 +56,8 @@ class Problem:
     reason: str
     fix: str
     blocked_by: int | None = None
+    #: What the problem is about when many records share it (our account code).
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ class DraftBuilder:
                 ),
                 fix=f"Open Nominal accounts and choose the {self.package_name} account "
                 f"for {account.code}.",
+                subject=account.code,
             )
         return mapping.remote_id
 

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import OutboxEntry, RecordType, SendState
+from app.db.models import OutboxEntry, SendState
+from app.services.sending.causes import Cause, FailedRecord, fix_page, group_causes
 from app.services.sending.drafts import record_label
 
 
@@ -47,23 +48,6 @@ class FailureItem:
         }
 
 
-_ACCOUNT_CODES = frozenset(
-    {"unmapped_account", "unknown_account", "wrong_account_type", "not_a_bank_account"}
-)
-_CONTACT_CODES = frozenset({"would_duplicate", "duplicate_name", "unknown_contact"})
-
-
-def fix_page(code: str, record_type: RecordType) -> str:
-    """Where in the wizard a failure with this code is fixed ("" if not in Ledgerlink)."""
-    if code in _ACCOUNT_CODES:
-        return "nominal-accounts"
-    if code in _CONTACT_CODES:
-        return "link-suppliers" if record_type is RecordType.SUPPLIER else "link-customers"
-    if code == "before_cutoff":
-        return "review-and-send"
-    return ""
-
-
 def list_failures(session: Session, package: str) -> list[FailureItem]:
     """Failed and uncertain rows, grouped so each root cause appears once.
 
@@ -91,7 +75,7 @@ def list_failures(session: Session, package: str) -> list[FailureItem]:
             reason=row.error_reason,
             fix=row.error_fix,
             attempts=row.attempts,
-            fix_page=fix_page(row.error_code, row.record_type),
+            fix_page=fix_page(row.error_code, row.record_type.value),
         )
         for row in rows
     }
@@ -111,3 +95,34 @@ def list_failures(session: Session, package: str) -> list[FailureItem]:
         else:
             items[root].dependants.append(items[row.id])
     return roots
+
+
+def failure_causes(session: Session, package: str, package_name: str) -> list[Cause]:
+    """Failed and uncertain rows grouped by their true cause (see
+    :mod:`app.services.sending.causes`), largest first."""
+    rows = session.scalars(
+        select(OutboxEntry)
+        .where(
+            OutboxEntry.package == package,
+            OutboxEntry.state.in_([SendState.FAILED, SendState.UNCERTAIN]),
+        )
+        .order_by(OutboxEntry.record_type, OutboxEntry.record_id)
+    ).all()
+    return group_causes(
+        (
+            FailedRecord(
+                outbox_id=row.id,
+                record_type=row.record_type.value,
+                label=record_label(session, row.record_type, row.record_id),
+                code=row.error_code,
+                field=row.error_field,
+                reason=row.error_reason,
+                fix=row.error_fix,
+                blocked_by=row.blocked_by_id,
+                subject=row.error_subject,
+                state=row.state.value,
+            )
+            for row in rows
+        ),
+        package_name,
+    )

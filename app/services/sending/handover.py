@@ -83,6 +83,7 @@ def refuse(
     entry.state = SendState.FAILED
     entry.error_code, entry.error_field = code, field
     entry.error_reason, entry.error_fix = reason, fix
+    entry.error_subject = ""
     entry.last_attempt_at = utcnow()
     _audit(session, entry, "failed", actor, code=code, field=field, reason=reason)
 

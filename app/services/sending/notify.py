@@ -15,10 +15,11 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
-from app.services.sending.failures import FailureItem
+from app.services.sending.causes import Cause, cause_lines
 from app.services.sending.sender import SendReport
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import SecretStore
+from connectors.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,13 @@ def save_settings(
 
 
 def compose(
-    settings: SmtpSettings, package_name: str, report: SendReport, roots: list[FailureItem]
+    settings: SmtpSettings, package_name: str, report: SendReport, causes: list[Cause]
 ) -> EmailMessage:
-    """The notice: what failed, why, and what to do, root causes first."""
-    failed = sum(1 + len(r.dependants) for r in roots)
+    """The notice: what failed, grouped by cause, each with its fix; biggest first."""
+    failed = sum(c.size for c in causes)
     message = EmailMessage()
     message["Subject"] = (
-        f"Ledgerlink: {failed} record(s) could not be sent to {package_name}"
+        f"Ledgerlink: {count(failed, 'record')} could not be sent to {package_name}"
         if failed
         else f"Ledgerlink: sending to {package_name} stopped"
     )
@@ -90,20 +91,16 @@ def compose(
     message["To"] = ", ".join(settings.recipients)
     sent = sum(report.sent.values())
     lines = [
-        f"Ledgerlink sent {sent} record(s) to {package_name}; {failed} could not be sent.",
+        f"Ledgerlink sent {count(sent, 'record')} to {package_name}; {failed:,} could not be sent.",
         "",
     ]
     if report.stopped_reason:
         lines += [f"The send stopped early: {report.stopped_reason}", ""]
-    for root in roots[:MAX_LISTED]:
-        lines.append(f"• {root.label}")
-        lines.append(f"  Why: {root.reason}")
-        lines.append(f"  Fix: {root.fix}")
-        if root.dependants:
-            lines.append(f"  It holds back {len(root.dependants)} more record(s).")
+    if causes:
+        lines += cause_lines(causes[:MAX_LISTED], command_line=False)
+        if len(causes) > MAX_LISTED:
+            lines.append(f"…and {count(len(causes) - MAX_LISTED, 'more cause')}.")
         lines.append("")
-    if len(roots) > MAX_LISTED:
-        lines.append(f"…and {len(roots) - MAX_LISTED} more. ")
     lines.append("Open Ledgerlink's dashboard to see the full list and fix them.")
     message.set_content("\n".join(lines))
     return message
@@ -134,7 +131,7 @@ def notify_failures(
     secrets: SecretStore,
     package_name: str,
     report: SendReport,
-    roots: list[FailureItem],
+    causes: list[Cause],
     *,
     tls_context: ssl.SSLContext | None = None,
 ) -> str:
@@ -143,14 +140,14 @@ def notify_failures(
     Returns what happened, in words for the log and the send summary; a mail problem
     never fails the send itself.
     """
-    if not roots and not report.stopped_reason:
+    if not causes and not report.stopped_reason:
         return ""
     if settings is None:
         return "No email notice: email is not set up."
     try:
         send_email(
             settings,
-            compose(settings, package_name, report, roots),
+            compose(settings, package_name, report, causes),
             secrets,
             tls_context=tls_context,
         )

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
+from app.services.sending.causes import Cause, FailedRecord, group_causes
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
 from app.services.sending.outbox import sync_outbox
 from app.services.sending.sender import LOCAL_PROBLEM_CODES
@@ -96,6 +97,27 @@ class PreflightReport:
             if root is not item:
                 groups[root.outbox_id].append(item)
         return [(by_id[i], groups[i]) for i in order]
+
+    def causes(self, package_name: str) -> list[Cause]:
+        """The failures grouped by their true cause, largest first."""
+        return group_causes(
+            (
+                FailedRecord(
+                    outbox_id=i.outbox_id,
+                    record_type=i.record_type,
+                    label=i.label,
+                    code=i.problem.code,
+                    field=i.problem.field,
+                    reason=i.problem.reason,
+                    fix=i.problem.fix,
+                    blocked_by=i.problem.blocked_by,
+                    subject=i.problem.subject,
+                )
+                for i in self.failures
+                if i.problem is not None
+            ),
+            package_name,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -298,7 +320,7 @@ class Preflight:
         ours = [c for c in same if c.ref == DraftBuilder.PLANNED]
         if ours:
             return Problem(
-                code="duplicate_name",
+                code="same_name_as_ours",
                 field="name",
                 reason=f"{ours[0].our_ref} has the same name and is sent first; "
                 f"{self.info.name} needs contact names to differ.",

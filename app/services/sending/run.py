@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 
+from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
-from app.services.sending.failures import list_failures
+from app.services.sending.failures import failure_causes
 from app.services.sending.notify import load_settings, notify_failures
 from app.services.sending.sender import ProgressCallback, Sender, SendReport
+from app.services.setup.readiness import unfinished_setup
 from app.services.store import Store
 from connectors.contract import Connector
 
@@ -25,7 +27,24 @@ def send_everything(
     progress: ProgressCallback | None = None,
 ) -> SendReport:
     """Send all that waits (under the data folder's send lock), then email a notice if
-    anything failed and email is set up. ``report.notice`` says what became of it."""
+    anything failed and email is set up. ``report.notice`` says what became of it.
+
+    When set-up is unfinished (accounts in use not matched) nothing is sent: the report
+    says so once, with ``setup_incomplete`` set, instead of failing every record.
+    """
+    with store.session_factory() as session:
+        unfinished = unfinished_setup(session, connector.info.key, connector.info.name)
+    if unfinished:
+        report = SendReport(package=connector.info.key, started_at=utcnow())
+        report.stopped_reason = unfinished
+        report.setup_incomplete = True
+        report.finished_at = utcnow()
+        with store.session_factory() as session:
+            settings = load_settings(session)
+        report.notice = notify_failures(
+            settings, KeyringSecretStore(), connector.info.name, report, []
+        )
+        return report
     report = Sender(
         store.session_factory,
         connector,
@@ -39,8 +58,8 @@ def send_everything(
     if not report.ok and not report.skipped:
         with store.session_factory() as session:
             settings = load_settings(session)
-            roots = list_failures(session, report.package)
+            causes = failure_causes(session, report.package, connector.info.name)
         report.notice = notify_failures(
-            settings, KeyringSecretStore(), connector.info.name, report, roots
+            settings, KeyringSecretStore(), connector.info.name, report, causes
         )
     return report

@@ -90,6 +90,8 @@ class SendReport:
     notice: str = ""
     #: Another send was running, so this one did nothing at all.
     skipped: bool = False
+    #: Set-up was unfinished (see app.services.setup.readiness): nothing was tried.
+    setup_incomplete: bool = False
 
     @property
     def ok(self) -> bool:
@@ -110,6 +112,7 @@ class SendReport:
             "cancelled": self.cancelled,
             "stopped_reason": self.stopped_reason,
             "notice": self.notice,
+            "setup_incomplete": self.setup_incomplete,
             "ok": self.ok,
         }
 
@@ -335,6 +338,7 @@ class Sender:
                         session, entry, built.code, built.field, built.reason, built.fix
                     )
                     entry.blocked_by_id = built.blocked_by
+                    entry.error_subject = built.subject
                     self.report.failed[entry.record_type.value] += 1
                     continue
                 entry.state = SendState.PROCESSING
@@ -521,6 +525,7 @@ class Sender:
         entry.state = SendState.FAILED
         entry.error_code, entry.error_field = code, field
         entry.error_reason, entry.error_fix = reason, fix
+        entry.error_subject = ""
         self._audit(
             session,
             entry,
@@ -606,6 +611,7 @@ def link_created_contact(
 
 def _clear_error(entry: OutboxEntry) -> None:
     entry.error_code = entry.error_field = entry.error_reason = entry.error_fix = ""
+    entry.error_subject = ""
     entry.blocked_by_id = None
 
 
