@@ -467,12 +467,17 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
 def cmd_setup(store: Store, args: argparse.Namespace) -> int:
     from app.db.models import Situation
     from app.services.setup.state import choose_package
-    from connectors.registry import package_info
+    from connectors.registry import CONNECTORS, has_connector, package_info
 
     try:
         info = package_info(args.package)
     except KeyError as exc:
         raise SetupError(str(exc.args[0])) from exc
+    if not has_connector(info.key):
+        raise SetupError(
+            f"Ledgerlink cannot send to {info.name} in this version, so it cannot be set "
+            f"up; choose one of: {', '.join(CONNECTORS)}."
+        )
     with store.session_factory.begin() as session:
         choose_package(session, info.key, Situation(args.situation))
     print(f"Package: {info.name}; situation: {args.situation}")

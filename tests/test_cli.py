@@ -97,6 +97,37 @@ def test_setup_errors_exit_2_with_a_plain_message(
     assert usage.value.code == EXIT_SETUP
 
 
+def test_a_package_that_cannot_send_yet_is_refused_at_set_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors import registry
+
+    monkeypatch.delitem(registry.CONNECTORS, "xero")
+    data = str(tmp_path / "data")
+    code, _, err = run(
+        capsys, "--data-dir", data, "setup", "--package", "xero", "--situation", "side_by_side"
+    )
+    assert code == EXIT_SETUP and "cannot send to Xero in this version" in err
+    code, out, _ = run(capsys, "--data-dir", data, "status", "--json")
+    assert json.loads(out)["package"] is None
+
+
+def test_send_with_accounts_unmatched_refuses_once_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(tmp_path / "home")
+    code, _, _ = run(capsys, "--data-dir", root, "--demo", "status")
+    assert code == EXIT_OK
+    code, out, _ = run(capsys, "--data-dir", root, "--demo", "send", "--json")
+    report = json.loads(out)
+    assert code == EXIT_SETUP and report["setup_incomplete"] is True
+    assert report["failed"] == {} and report["sent"] == {}
+    assert "Set-up is not finished" in report["stopped_reason"]
+    code, out, _ = run(capsys, "--data-dir", root, "--demo", "status", "--json")
+    states = json.loads(out)["states"]
+    assert all(s["failed"] == 0 for s in states.values())
+
+
 def test_demo_commands_use_a_folder_of_their_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
