@@ -165,3 +165,74 @@ def test_account_refs_are_unique_per_kind() -> None:
     assert refs.make(ContactKind.SUPPLIER, remote("Someone", our_ref="SUP001")) == "SOMEON01"
     assert refs.make(ContactKind.CUSTOMER, remote("&&&")) == "CUS01"
     assert refs.make(ContactKind.CUSTOMER, remote("X", our_ref="R" * 40)) == "X01"
+
+
+def _ours(session_factory: sessionmaker[Session], *rows: tuple[ContactKind, str, str, str]) -> None:
+    with session_factory.begin() as session:
+        for kind, ref, name, email in rows:
+            session.add(Contact(kind=kind, account_ref=ref, name=name, email=email))
+
+
+def test_contacts_already_ours_are_linked_not_added_and_namesakes_are_never_guessed(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    with sandbox:
+        sandbox.store.add_contacts(
+            [
+                draft(ContactRole.CUSTOMER, "J. Patel", email="jp@example.com"),
+                draft(ContactRole.CUSTOMER, "Agnieszka King", email="ak@example.com"),
+            ]
+        )
+    _ours(
+        session_factory,
+        (ContactKind.CUSTOMER, "CUS0001", "Stoneygate Guest House", ""),  # same reference
+        (ContactKind.CUSTOMER, "CUS0002", "Brookside Academy", ""),  # same name
+        (ContactKind.CUSTOMER, "CUS0031", "J. Patel", ""),  # two of ours: namesakes
+        (ContactKind.CUSTOMER, "CUS0109", "J. Patel", ""),
+        (ContactKind.CUSTOMER, "CUS0050", "A. King", "AK@example.com"),  # same email
+        (ContactKind.SUPPLIER, "SUP009", "Mr G. Dawson", ""),  # a supplier, not a customer
+    )
+
+    preview = preview_package_contacts(session_factory, sandbox)
+    here = {row.name: row.here_text for row in preview.rows}
+    assert here["Stoneygate Guest House"] == (
+        "yes, as CUS0001 “Stoneygate Guest House”, same account reference: will be linked"
+    )
+    assert here["J. Patel"].startswith("unsure: could be CUS0031 “J. Patel” or CUS0109")
+    assert here["Mr G. Dawson"] == "no, new"
+
+    report = import_package_contacts(session_factory, sandbox)
+
+    assert report.linked_existing == {ContactKind.CUSTOMER: 3}
+    assert report.added == {ContactKind.CUSTOMER: 1, ContactKind.SUPPLIER: 1}
+    (unsure,) = report.ambiguous
+    assert "J. Patel" in unsure and "CUS0031" in unsure and "CUS0109" in unsure
+    assert "3 contacts were already in Ledgerlink" in report.describe()
+    with session_factory() as session:
+        names = [c.name for c in session.scalars(select(Contact))]
+        assert names.count("Stoneygate Guest House") == 1
+        assert names.count("J. Patel") == 2  # nothing guessed, nothing added
+        assert names.count("Mr G. Dawson") == 2  # our supplier, and the package's customer
+        links = {
+            link.contact_id: link.method
+            for link in session.scalars(select(Link).where(Link.package == "sandbox"))
+        }
+        by_ref = {c.account_ref: c.id for c in session.scalars(select(Contact))}
+        for ref in ("CUS0001", "CUS0002", "CUS0050"):
+            assert links[by_ref[ref]] is LinkMethod.AUTO_EXACT
+        assert by_ref["CUS0031"] not in links and by_ref["CUS0109"] not in links
+
+
+def test_a_package_needing_equal_details_leaves_a_near_twin_for_the_link_page(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    from dataclasses import replace
+
+    _ours(session_factory, (ContactKind.CUSTOMER, "B1", "Brookside Academy", ""))
+    strict = replace(sandbox.info, exact_match_fields=("name", "address", "email"))
+    sandbox.info = strict  # the Sandbox under Sage's rule: our postcode is empty
+
+    report = import_package_contacts(session_factory, sandbox)
+
+    assert not report.linked_existing
+    assert any("needs the details to be equal" in line for line in report.ambiguous)

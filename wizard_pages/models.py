@@ -75,7 +75,7 @@ class PackageContactModel(_TableModel):
             row.postcode,
             row.email,
             row.ref,
-            "yes, imported before" if row.already_here else "no, new",
+            row.here_text,
         )
         return values[index.column()]
 

@@ -2,7 +2,11 @@
 
 Each contact the package holds that we have no link to becomes one of our contacts,
 linked to its source (:attr:`~app.db.models.LinkMethod.IMPORTED`), so nothing is ever
-sent back as a duplicate. Running it again adds only contacts that are new since, and
+sent back as a duplicate. A package contact that is already one of ours (the same
+account reference, else exactly the same name, else the same email, and nobody else of
+ours fitting) is linked to it instead of being added twice; where more than one of ours
+fits, or the package's exact-match rule finds the details differ, nothing is guessed:
+it is listed for the Link page. Running it again adds only contacts that are new since, and
 says how many were already here. It works in chunks, each committed whole (contacts and
 their links together), so a cancel between chunks leaves nothing half-written and the
 next run carries on.
@@ -22,8 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
+from app.services.linking.matching import OurContact, TheirContact, details_match, email_key
 from app.services.linking.saving import LinkChange, apply_links
-from connectors.contract import Connector, ContactRole, RemoteContact
+from connectors.contract import Connector, ContactRole, PackageInfo, RemoteContact
+from connectors.wording import count
 
 CHUNK = 200
 ACCOUNT_REF_MAX = 32
@@ -73,6 +79,21 @@ class PreviewRow:
     postcode: str
     email: str
     already_here: bool
+    #: Which of our contacts it is, when the import will link instead of adding
+    #: ("CUS0001, same name"), or why it is left for the Link page ("could be …").
+    matches: str = ""
+    ambiguous: bool = False
+
+    @property
+    def here_text(self) -> str:
+        """The "Here already?" column, in words."""
+        if self.already_here:
+            return "yes, imported before"
+        if self.ambiguous:
+            return f"unsure: {self.matches}"
+        if self.matches:
+            return f"yes, as {self.matches}: will be linked"
+        return "no, new"
 
 
 @dataclass
@@ -97,6 +118,11 @@ class PackageImportReport:
     package_name: str
     added: Counter[ContactKind] = field(default_factory=Counter)
     already_here: int = 0
+    #: Package contacts that were already ours, linked instead of added.
+    linked_existing: Counter[ContactKind] = field(default_factory=Counter)
+    #: Package contacts left for the Link page: more than one of ours fits, or details
+    #: differ where the package needs them equal. Each says which and why.
+    ambiguous: list[str] = field(default_factory=list)
     #: Contacts that could not be imported, each with the reason (record and field named).
     skipped: list[str] = field(default_factory=list)
     cancelled: bool = False
@@ -115,6 +141,17 @@ class PackageImportReport:
                 f"Imported {_n(customers, 'customer')} and {_n(suppliers, 'supplier')} from "
                 f"{self.package_name}, each linked to its record there."
             )
+        linked = sum(self.linked_existing.values())
+        if linked:
+            parts.append(
+                f"{count(linked, 'contact')} {'was' if linked == 1 else 'were'} already in "
+                "Ledgerlink from the job system, so each was linked, not added again."
+            )
+        if self.ambiguous:
+            parts.append(
+                f"{count(len(self.ambiguous), 'contact')} could be more than one of yours: "
+                "link them on the Link page (see below)."
+            )
         if self.already_here:
             what = "were" if self.already_here != 1 else "was"
             parts.append(
@@ -122,7 +159,7 @@ class PackageImportReport:
                 "import, so "
                 + ("nothing new was added." if not self.total_added else "they were left alone.")
             )
-        if not self.total_added and not self.already_here and not self.skipped:
+        if not (self.total_added or self.already_here or self.skipped or linked or self.ambiguous):
             parts.append(f"{self.package_name} has no customers or suppliers to import.")
         if self.skipped:
             parts.append(f"{_n(len(self.skipped), 'contact')} could not be imported (see below).")
@@ -131,8 +168,8 @@ class PackageImportReport:
         return " ".join(parts)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _n(n: int, noun: str) -> str:
+    return count(n, noun)
 
 
 def _linked_refs(session: Session, package: str) -> set[str]:
@@ -159,11 +196,118 @@ def preview_package_contacts(
     contacts = read_package_contacts(connector)
     with session_factory() as session:
         linked = _linked_refs(session, connector.info.key)
-    rows = [
-        PreviewRow(c.role, c.ref, c.name, c.town, c.postcode, c.email, c.ref in linked)
-        for c in contacts
-    ]
+        matches = match_existing(session, connector.info, contacts, linked)
+    rows = []
+    for c in contacts:
+        found = matches.get(c.ref)
+        rows.append(
+            PreviewRow(
+                c.role,
+                c.ref,
+                c.name,
+                c.town,
+                c.postcode,
+                c.email,
+                c.ref in linked,
+                matches=found.describe() if found else "",
+                ambiguous=bool(found and found.contact_id is None),
+            )
+        )
     return PackageContactsPreview(connector.info.name, rows)
+
+
+@dataclass(frozen=True)
+class ExistingMatch:
+    """Which of our contacts a package contact is: one (``contact_id``), or several
+    that fit equally (``contact_id`` is None and ``candidates`` names them)."""
+
+    how: str
+    contact_id: int | None
+    candidates: tuple[str, ...]
+    why_not: str = ""
+
+    def describe(self) -> str:
+        if self.contact_id is not None:
+            return f"{self.candidates[0]}, {self.how}"
+        if self.why_not:
+            return f"{self.candidates[0]} has {self.how} but {self.why_not}"
+        return f"could be {' or '.join(self.candidates)} ({self.how})"
+
+
+def _ours_by_kind(session: Session, package: str) -> dict[ContactKind, list[OurContact]]:
+    """Our contacts not yet linked to ``package``, by kind."""
+    linked = select(Link.contact_id).where(Link.package == package)
+    ours: dict[ContactKind, list[OurContact]] = {kind: [] for kind in ContactKind}
+    for row in session.scalars(select(Contact).where(Contact.id.not_in(linked))):
+        ours[row.kind].append(
+            OurContact(
+                row.id,
+                row.account_ref,
+                row.name,
+                row.address_1,
+                row.address_2,
+                row.address_3,
+                row.town,
+                row.county,
+                row.postcode,
+                row.email,
+            )
+        )
+    return ours
+
+
+def match_existing(
+    session: Session, info: PackageInfo, contacts: Iterable[RemoteContact], linked: set[str]
+) -> dict[str, ExistingMatch]:
+    """For each package contact not linked yet, which of our unlinked contacts of the
+    same kind it is: by account reference, else exact name, else email, the first rule
+    that finds anyone deciding. One of ours claimed by two package contacts is a guess
+    for both, so both are left ambiguous."""
+    ours = _ours_by_kind(session, info.key)
+    rules: list[tuple[str, Callable[[OurContact], str], Callable[[RemoteContact], str]]] = [
+        ("same account reference", lambda o: o.account_ref.upper(), lambda r: r.our_ref.upper()),
+        ("same name", lambda o: o.name.strip(), lambda r: r.name.strip()),
+        ("same email", lambda o: email_key(o.email), lambda r: email_key(r.email)),
+    ]
+    indexes: dict[tuple[ContactKind, str], dict[str, list[OurContact]]] = {}
+    for kind, contacts_of_kind in ours.items():
+        for how, our_key, _ in rules:
+            index: dict[str, list[OurContact]] = {}
+            for contact in contacts_of_kind:
+                key = our_key(contact)
+                if key:
+                    index.setdefault(key, []).append(contact)
+            indexes[(kind, how)] = index
+    found: dict[str, ExistingMatch] = {}
+    claimed: Counter[int] = Counter()
+    for remote in contacts:
+        if remote.ref in linked:
+            continue
+        kind = ContactKind(remote.role.value)
+        for how, _, their_key in rules:
+            key = their_key(remote)
+            fits = indexes[(kind, how)].get(key, []) if key else []
+            if not fits:
+                continue
+            labels = tuple(f"{c.account_ref} “{c.name}”" for c in fits)
+            if len(fits) > 1:
+                found[remote.ref] = ExistingMatch(how, None, labels)
+            elif info.exact_match_fields and not details_match(
+                info.exact_match_fields, fits[0], TheirContact.of(remote)
+            ):
+                found[remote.ref] = ExistingMatch(
+                    how, None, labels, why_not=f"{info.name} needs the details to be equal"
+                )
+            else:
+                found[remote.ref] = ExistingMatch(how, fits[0].id, labels)
+                claimed[fits[0].id] += 1
+            break
+    for ref, match in list(found.items()):
+        if match.contact_id is not None and claimed[match.contact_id] > 1:
+            found[ref] = ExistingMatch(
+                match.how, None, match.candidates, why_not="another package contact fits too"
+            )
+    return found
 
 
 class AccountRefs:
@@ -245,16 +389,34 @@ def import_package_contacts(
             (row.kind, row.account_ref)
             for row in session.execute(select(Contact.kind, Contact.account_ref))
         )
+        matches = match_existing(session, info, contacts, linked)
     todo: list[RemoteContact] = []
+    to_link: list[LinkChange] = []
     for contact in contacts:
         if contact.ref in linked:
             report.already_here += 1
+            continue
+        match = matches.get(contact.ref)
+        if match is not None:
+            label = f"{contact.role.value.capitalize()} “{contact.name}” ({contact.ref})"
+            if match.contact_id is None:
+                report.ambiguous.append(
+                    f"{label} in {info.name}: {match.describe()}. Link it on the Link page."
+                )
+            else:
+                to_link.append(
+                    LinkChange(match.contact_id, contact.ref, contact.name, LinkMethod.AUTO_EXACT)
+                )
+                report.linked_existing[ContactKind(contact.role.value)] += 1
             continue
         problem = _problem(contact)
         if problem:
             report.skipped.append(problem)
         else:
             todo.append(contact)
+    if to_link:
+        with session_factory.begin() as session:
+            apply_links(session, info.key, to_link, actor=actor)
     total = len(todo)
     for start in range(0, total, CHUNK):
         chunk = todo[start : start + CHUNK]
