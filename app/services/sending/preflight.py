@@ -162,7 +162,9 @@ class Preflight:
                 assume_delivered=planned,
                 cutoff=cutoff,
             )
-            for entry in self._candidates(session, report):
+            candidates = self._candidates(session, report)
+            builder.prefetch(candidates)
+            for entry in candidates:
                 label = record_label(session, entry.record_type, entry.record_id)
                 built = builder.build(entry)
                 problem = (
