@@ -125,6 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
     notify_commands.add_parser("show", help="show the email settings (never the password)")
     notify_commands.add_parser("test", help="send a test email")
 
+    sage50 = commands.add_parser("sage50", help="Sage 50 import files: folder, files, reconcile")
+    sage50_commands = sage50.add_subparsers(dest="sage50_command", required=True)
+    sfolder = sage50_commands.add_parser("folder", help="set the folder the import files go to")
+    sfolder.add_argument("dir", type=Path, metavar="DIR")
+    sfiles = sage50_commands.add_parser("files", help="files written and what awaits import")
+    sfiles.add_argument("--json", action="store_true")
+    srec = sage50_commands.add_parser(
+        "reconcile", help="read Sage's own CSV exports: confirm what Sage has"
+    )
+    srec.add_argument("files", type=Path, nargs="*", metavar="FILE")
+    srec.add_argument("--customers", type=Path, action="append", default=[], metavar="FILE")
+    srec.add_argument("--suppliers", type=Path, action="append", default=[], metavar="FILE")
+    srec.add_argument("--json", action="store_true")
+    snom = sage50_commands.add_parser("nominal", help="import Sage's nominal list (CSV or text)")
+    snom.add_argument("file", type=Path, metavar="FILE")
+    sref = sage50_commands.add_parser(
+        "references", help="the account references new accounts will get"
+    )
+    sref.add_argument("--save", action="store_true", help="keep them for every send")
+    sref.add_argument("--json", action="store_true")
+    sdates = sage50_commands.add_parser("dates", help="Sage's financial year and lock date")
+    sdates.add_argument("--year-start", metavar="DD/MM/YYYY", default="")
+    sdates.add_argument("--lock", metavar="DD/MM/YYYY", default="")
+
     mapping = commands.add_parser("map", help="show or set nominal account mappings")
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
@@ -243,10 +267,14 @@ _STATE_COLUMNS = ("waiting", "processing", "successful", "failed", "uncertain")
 
 def cmd_send(store: Store, args: argparse.Namespace) -> int:
     from app.services.setup.connections import active_connector
+    from connectors.errors import ConnectorError
 
     connector = active_connector(store.paths, store.session_factory)
     with connector:
-        connector.connect()
+        try:
+            connector.connect()
+        except ConnectorError as exc:
+            raise SetupError(str(exc)) from exc
         if args.dry_run:
             from app.services.sending.causes import NOUNS, cause_lines
             from app.services.sending.preflight import Preflight
@@ -275,6 +303,14 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
         lines.append("See `ledgerlink failures` for why and how to fix each one.")
+    if report.handed_over:
+        label = connector.info.handed_over_label or "Handed over"
+        lines.append(f"{label}: " + ", ".join(f"{n} {k}" for k, n in report.handed_over.items()))
+        if connector.info.key == "sage_50":
+            from app.services.sage50.steps import import_steps
+
+            with store.session_factory() as session:
+                lines += import_steps(session)
     if report.uncertain:
         lines.append(
             "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
@@ -510,6 +546,12 @@ def cmd_map(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sage50(store: Store, args: argparse.Namespace) -> int:
+    from app.sage50_cli import run_sage50
+
+    return run_sage50(store, args)
+
+
 COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "import": cmd_import,
     "status": cmd_status,
@@ -521,4 +563,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "notify": cmd_notify,
     "changes": cmd_changes,
     "display-name": cmd_display_name,
+    "sage50": cmd_sage50,
 }

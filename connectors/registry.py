@@ -18,6 +18,7 @@ CONNECTORS: dict[str, str] = {
     "xero": "connectors.xero:XeroConnector",
     "quickbooks_online": "connectors.quickbooks_online:QuickBooksOnlineConnector",
     "sage_business_cloud": "connectors.sage_business_cloud:SageBusinessCloudConnector",
+    "sage_50": "connectors.sage_50:Sage50Connector",
 }
 
 DEFAULT_PACKAGE = "sandbox"

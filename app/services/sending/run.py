@@ -10,12 +10,16 @@ import threading
 
 from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
+from app.services.sage50.ledger import record_export
 from app.services.sending.failures import failure_causes
 from app.services.sending.notify import load_settings, notify_failures
-from app.services.sending.sender import ProgressCallback, Sender, SendReport
+from app.services.sending.sender import HandoverRecorder, ProgressCallback, Sender, SendReport
 from app.services.setup.readiness import unfinished_setup
 from app.services.store import Store
 from connectors.contract import Connector
+
+#: What each desktop bridge keeps of the records it took, by package.
+HANDOVER_RECORDERS: dict[str, HandoverRecorder] = {"sage_50": record_export}
 
 
 def send_everything(
@@ -52,6 +56,7 @@ def send_everything(
         cancel=cancel,
         progress=progress,
         lock_path=store.paths.send_lock,
+        on_handed_over=HANDOVER_RECORDERS.get(connector.info.key),
     ).run()
     # Failed records, or a run that stopped (signed out, package down); a run that found
     # another send going did nothing, so it has nothing to report.
