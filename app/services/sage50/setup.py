@@ -178,14 +178,14 @@ def propose_references(session: Session) -> list[Proposal]:
         (ContactRole.CUSTOMER, ContactKind.CUSTOMER, RecordType.CUSTOMER),
         (ContactRole.SUPPLIER, ContactKind.SUPPLIER, RecordType.SUPPLIER),
     ):
-        linked = dict(
+        linked: dict[int, str] = dict(
             session.execute(
                 select(Link.contact_id, Link.remote_ref)
                 .join(Contact, Contact.id == Link.contact_id)
                 .where(Link.package == PACKAGE, Contact.kind == kind)
-            ).tuples()
+            ).all()
         )
-        exported = dict(
+        exported: dict[int, str] = dict(
             session.execute(
                 select(OutboxEntry.record_id, OutboxEntry.remote_id).where(
                     OutboxEntry.package == PACKAGE,
@@ -194,7 +194,7 @@ def propose_references(session: Session) -> list[Proposal]:
                         (SendState.HANDED_OVER, SendState.SUCCESSFUL, SendState.UNCERTAIN)
                     ),
                 )
-            ).tuples()
+            ).all()
         )
         taken = set(bridge.sage_refs[role]) | set(linked.values()) | set(exported.values())
         pending = session.scalars(
