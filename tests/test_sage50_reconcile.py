@@ -159,7 +159,7 @@ def test_reports_as_sage_writes_them(tmp_path: Path) -> None:
 
     empty = tmp_path / "e.csv"
     empty.write_bytes(b"")
-    with pytest.raises(ReportError, match="e.csv"):
+    with pytest.raises(ReportError, match=r"e\.csv"):
         read_report(empty)
 
 

@@ -41,6 +41,7 @@ from app.ui.style import heading_font, wrapped_label
 from wizard_pages.base import DetailsPane, WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import PreflightFailureModel
+from wizard_pages.sage50_files_panel import Sage50FilesPanel
 
 #: The numbers the page shows, in order: key, words.
 LINES: tuple[tuple[str, str], ...] = (
@@ -144,6 +145,9 @@ class ReviewPage(WizardPage):
         self.current.setObjectName("current")
 
         layout = QVBoxLayout(self.body)
+        self._layout = layout
+        #: Sage 50: the files a send wrote, the steps in Sage and the reconcile step.
+        self.sage50_files: Sage50FilesPanel | None = None
         layout.addWidget(numbers_box)
         layout.addWidget(self.failures_title)
         layout.addWidget(self.failure_view, 1)
@@ -179,6 +183,11 @@ class ReviewPage(WizardPage):
         self.cutoff_date.setEnabled(choices.cutoff_date is not None)
         self.last_send = None
         self.current.clear()
+        if choices.package == "sage_50":
+            if self.sage50_files is None:
+                self.sage50_files = Sage50FilesPanel(self.context, self.run)
+                self._layout.insertWidget(self._layout.indexOf(self.status), self.sage50_files)
+            self.sage50_files.refresh()
         self.check()
 
     def check(self) -> None:
@@ -329,6 +338,11 @@ class ReviewPage(WizardPage):
             text += f"; {failed:,} failed (the dashboard lists each with its fix)"
         if report.uncertain:
             text += f"; {sum(report.uncertain.values()):,} are being checked"
+        if report.handed_over:
+            label = self.context.info.handed_over_label if self.context.info else ""
+            text += f"; {sum(report.handed_over.values()):,} handed over ({label})"
+        if self.sage50_files is not None:
+            self.sage50_files.refresh()
         if report.cancelled:
             text += ". Sending was cancelled; what is left waits for the next send"
         if report.stopped_reason:

@@ -46,3 +46,20 @@ def import_steps(session: Session) -> list[str]:
         "reports and run `ledgerlink sage50 reconcile FILE…` (or the Reconcile page)."
     )
     return lines
+
+
+def files_sentence(session: Session) -> str:
+    """One line for the dashboard: what waits for import into Sage 50, and where."""
+    files = list_files(session, export_folder(session))
+    waiting = [f for f in files if f.awaiting]
+    if not files:
+        return "Sage 50: no import files written yet."
+    if not waiting:
+        return f"Sage 50: all {len(files)} import file(s) confirmed in Sage."
+    records = sum(f.awaiting for f in waiting)
+    missing = sum(1 for f in waiting if not f.exists)
+    text = (
+        f"Sage 50: {records} record(s) in {len(waiting)} file(s) wait for you to import "
+        "them (File › Import), then reconcile"
+    )
+    return text + (f"; {missing} of those files are missing from the folder." if missing else ".")
