@@ -143,7 +143,6 @@ class Sage50FilesPanel(QWidget):
                 folder = export_folder(session)
                 return FilesView(folder, list_files(session, folder), import_steps(session))
 
-        self.status.busy("Reading the export ledger…")
         self._run(work, name="sage50 files", on_success=self._show, on_failure=self.status.error)
 
     def _show(self, view: FilesView) -> None:
@@ -156,7 +155,6 @@ class Sage50FilesPanel(QWidget):
             self.steps.setText(
                 "No import files yet: press Send now, then import the files it writes."
             )
-        self.status.clear()
 
     def choose_exports(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
