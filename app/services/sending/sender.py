@@ -524,10 +524,9 @@ class Sender:
         try:
             # A desktop bridge may have taken it before the run died: back to handed
             # over, never handed over twice and never successful on a guess.
-            handed = self._call(
-                self.connector.find_handed_over, remote_record_type(record_type), our_key
-            )
-        except (ConnectorError, _StopRun) as exc:
+            # Not through _call: a bridge looks in its own files or queue, not the package.
+            handed = self.connector.find_handed_over(remote_record_type(record_type), our_key)
+        except (ConnectorError, OSError) as exc:
             log.warning("could not look for uncertain row %s in the bridge: %s", entry_id, exc)
             self.report.uncertain[record_type.value] += 1
             return
