@@ -68,6 +68,7 @@ class Sage50Connector(Connector):
         #: Rows written by this run, per file; a file is rewritten whole with them.
         self._rows: dict[FileKind, list[list[str]]] = {}
         self._exported_refs: dict[ContactRole, set[str]] | None = None
+        self._index: dict[tuple[RemoteRecordType, str], HandedOver] | None = None
 
     # ------------------------------------------------------------------ the folder
 
@@ -191,8 +192,6 @@ class Sage50Connector(Connector):
         known = self.settings.sage_refs[ContactRole.CUSTOMER]
         if reference in known or reference in self._exported()[ContactRole.CUSTOMER]:
             return
-        if reference in self._pending_refs():
-            return
         raise Rejected(
             code="unknown_account",
             field="Account Reference",
@@ -202,9 +201,6 @@ class Sage50Connector(Connector):
             fix="Import Sage's Customer Record CSV again (Reconcile page), or link the "
             "customer to its Sage account.",
         )
-
-    def _pending_refs(self) -> set[str]:
-        return {row[0] for row in self._rows.get(FileKind.CUSTOMERS, [])}
 
     def _check_dates(self, draft: DocumentDraft | PaymentDraft) -> None:
         label = (
@@ -256,6 +252,7 @@ class Sage50Connector(Connector):
         results: list[CreateResult | None] = []
         staged: dict[FileKind, list[list[str]]] = {}
         placed: list[tuple[int, FileKind, int, int, str, str]] = []
+        taken_refs: dict[FileKind, set[str]] = {}
         for index, item in enumerate(items):
             draft = item.draft
             try:
@@ -265,21 +262,23 @@ class Sage50Connector(Connector):
                 continue
             kind, reference, note = self._where(draft)
             if isinstance(draft, ContactDraft):
-                taken = {r[0] for r in staged.get(kind, [])} | {
-                    r[0] for r in self._rows.get(kind, [])
-                }
+                taken = taken_refs.setdefault(kind, {r[0] for r in self._rows.get(kind, [])})
                 if reference in taken or reference in self._exported()[draft.role]:
                     results.append(self._duplicate_reference(draft, reference))
                     continue
-            rows_so_far = self._rows.get(kind, []) + staged.get(kind, [])
-            first = len(rows_so_far) + 1
+                taken.add(reference)
+            first = len(self._rows.get(kind, [])) + len(staged.get(kind, [])) + 1
             staged.setdefault(kind, []).extend(built)
             placed.append((index, kind, first, len(built), reference, note))
             results.append(None)
+        self._index = None
         for kind, new_rows in staged.items():
             all_rows = self._rows.get(kind, []) + new_rows
             files.write_whole(folder / files.file_name(self._stamp, kind), files.render(all_rows))
             self._rows[kind] = all_rows
+            for role, role_kind in _ROLE_FILE.items():
+                if kind is role_kind:
+                    self._exported()[role].update(row[0] for row in new_rows)
         for index, kind, first, count, reference, note in placed:
             name = files.file_name(self._stamp, kind)
             lines = tuple(range(first, first + count))
@@ -326,40 +325,46 @@ class Sage50Connector(Connector):
     def find_handed_over(self, record_type: RemoteRecordType, our_key: str) -> HandedOver | None:
         """Look in the import files already written for a record whose send was cut off
         between writing its file and recording it."""
-        folder = self.settings.folder
-        if folder is None:
-            return None
-        wanted_ref = our_key
+        wanted = our_key
         if record_type in (RemoteRecordType.CUSTOMER, RemoteRecordType.SUPPLIER):
             role = ContactRole(record_type.value)
-            draft = ContactDraft(role=role, our_ref=our_key, name="")
-            wanted_ref = self.reference_for(draft)
-        for our in files.our_files(folder):
-            if record_type in _TRANSACTION_TYPES and our.kind is FileKind.TRANSACTIONS:
-                lines = tuple(
-                    n
-                    for n, row in files.read_rows(our.path)
-                    if row[0] in _TRANSACTION_TYPES[record_type] and row[5] == our_key
-                )
-            elif (
-                record_type.value in ContactRole._value2member_map_
-                and our.kind is (_ROLE_FILE[ContactRole(record_type.value)])
-            ):
-                lines = tuple(n for n, row in files.read_rows(our.path) if row[0] == wanted_ref)
-            else:
-                continue
-            if lines:
-                name = our.path.name
-                return HandedOver(
-                    reference=wanted_ref,
-                    note=f"in {name}, line {lines[0]} (found after an interrupted send)",
-                    location=name,
-                    lines=lines,
-                )
-        return None
+            wanted = self.reference_for(ContactDraft(role=role, our_ref=our_key, name=""))
+        return self._written_index().get((record_type, wanted))
+
+    def _written_index(self) -> dict[tuple[RemoteRecordType, str], HandedOver]:
+        """Every record in the files already written, by type and key, read once (a
+        crash can leave thousands of records to look up)."""
+        if self._index is not None:
+            return self._index
+        found: dict[tuple[RemoteRecordType, str], list[int]] = {}
+        names: dict[tuple[RemoteRecordType, str], str] = {}
+        by_type = {t: rt for rt, types in _TRANSACTION_TYPES.items() for t in types}
+        folder = self.settings.folder
+        for our in files.our_files(folder) if folder else []:
+            for number, row in files.read_rows(our.path):
+                if our.kind is FileKind.TRANSACTIONS:
+                    if row[0] not in by_type or len(row) < 6:
+                        continue
+                    key = (by_type[row[0]], row[5])
+                else:
+                    role = next(r for r, k in _ROLE_FILE.items() if k is our.kind)
+                    key = (RemoteRecordType(role.value), row[0])
+                if names.setdefault(key, our.path.name) == our.path.name:
+                    found.setdefault(key, []).append(number)
+        self._index = {
+            key: HandedOver(
+                reference=key[1],
+                note=f"in {names[key]}, line {lines[0]} (found after an interrupted send)",
+                location=names[key],
+                lines=tuple(lines),
+            )
+            for key, lines in found.items()
+        }
+        return self._index
 
     def close(self) -> None:
         """Seal the run: the next send writes new files."""
         self._stamp = None
         self._rows = {}
         self._exported_refs = None
+        self._index = None
