@@ -173,3 +173,24 @@ def test_a_pasted_nominal_list() -> None:
     ]
     with pytest.raises(ReportError, match="Line 2: “SALES” is not a Sage 50 nominal code"):
         parse_nominal_text("4000 Sales\nSALES Sales")
+
+
+def test_sage_record_exports_feed_the_one_time_import(tmp_path: Path) -> None:
+    from app.services.importing.from_package import import_package_contacts
+    from app.services.sage50.setup import save_accounts
+
+    rig = build_sage_rig(tmp_path)
+    export = sage_csv(
+        tmp_path / "CUSTOMER.CSV",
+        f'NEWCO1,Newco Heating Ltd,"Unit 9, Dock Road",,Hull,,HU1 1AA,{BLANKS}',
+    )
+    report = read_report(export, ContactRole.CUSTOMER)
+    with rig.session_factory.begin() as session:
+        save_accounts(session, ContactRole.CUSTOMER, report.accounts, actor="test")
+    with rig.connector() as connector:
+        imported = import_package_contacts(rig.session_factory, connector, actor="test")
+    assert imported.total_added == 1 and not imported.skipped
+    with rig.session_factory() as session:
+        link = session.scalars(select(Link).where(Link.remote_ref == "NEWCO1")).one()
+        assert link.contact.name == "Newco Heating Ltd"
+        assert link.contact.address_1 == "Unit 9, Dock Road"
