@@ -186,7 +186,7 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
 
 
 def _open_window(paths: DataPaths, page: str | None = None) -> int:
-    from app.ui.launch import run_window  # Qt is imported only when a window is wanted
+    from app.ui.windows.launch import run_window  # Qt is imported only when a window is wanted
 
     return run_window(paths, page)
 

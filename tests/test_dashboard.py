@@ -27,9 +27,9 @@ from app.services.setup.routing import Page
 from app.services.setup.state import AUTO_SEND, SETUP_COMPLETE, set_setting
 from app.services.status import collect_status
 from app.services.store import open_store
-from app.ui.dashboard import Dashboard
-from app.ui.main_window import MainWindow
-from app.ui.status_models import FailureModel, StatusModel
+from app.ui.windows.dashboard import Dashboard
+from app.ui.windows.main_window import MainWindow
+from app.ui.windows.status_models import FailureModel, StatusModel
 from tests.screenshots import save_screenshot
 from tests.test_wizard_flow import LONG, click, open_window, wait_for_page, wizard_of
 from tests.test_wizard_pages import clipped, larger_text_and_dark, settle_layouts
@@ -271,7 +271,7 @@ def test_export_the_failure_list(
     dashboard = dashboard_of(dashboard_window)
     target = tmp_path / "failures.csv"
     monkeypatch.setattr(
-        "app.ui.dashboard.QFileDialog.getSaveFileName",
+        "app.ui.windows.dashboard.QFileDialog.getSaveFileName",
         lambda *args, **kwargs: (str(target), "CSV (*.csv)"),
     )
     click(qtbot, dashboard.export_button)
@@ -460,7 +460,7 @@ def root_logging() -> Iterator[None]:
 def test_the_window_is_shown_before_the_store_is_opened(
     qtbot: QtBot, sent_paths: DataPaths
 ) -> None:
-    from app.ui.launch import create_window
+    from app.ui.windows.launch import create_window
 
     window = create_window(sent_paths)
     qtbot.addWidget(window)

@@ -31,7 +31,7 @@ from app.services.setup.state import (
     package_settings_key,
     set_setting,
 )
-from app.ui.style import wrapped_label
+from app.ui.kit.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext

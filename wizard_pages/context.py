@@ -22,7 +22,7 @@ from app.config import DataPaths
 from app.services.setup.connections import connector_for
 from app.services.setup.state import SetupState
 from app.services.store import Store
-from app.ui.workers import Task, TaskRunner
+from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, PackageInfo
 from connectors.registry import package_info
 

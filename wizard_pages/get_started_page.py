@@ -21,7 +21,7 @@ from app.services.setup.state import (
     load_setup,
     set_setting,
 )
-from app.ui.style import muted_color, set_text_color, wrapped_label
+from app.ui.kit.style import muted_color, set_text_color, wrapped_label
 from connectors.catalogue import PACKAGES
 from connectors.contract import PackageKind
 from connectors.registry import has_connector

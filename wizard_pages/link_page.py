@@ -27,7 +27,7 @@ from app.db.models import ContactKind
 from app.services.linking.counts import LinkCounts, link_counts
 from app.services.linking.links_csv import LinksImportReport, export_links, import_links
 from app.services.setup.routing import Page
-from app.ui.style import heading_font, wrapped_label
+from app.ui.kit.style import heading_font, wrapped_label
 from connectors.contract import ContactRole
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext

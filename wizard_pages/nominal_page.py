@@ -45,7 +45,7 @@ from app.services.setup.nominal_accounts import (
     suggest_matches,
 )
 from app.services.setup.routing import Page
-from app.ui.style import (
+from app.ui.kit.style import (
     error_color,
     heading_font,
     muted_color,
@@ -53,7 +53,8 @@ from app.ui.style import (
     success_color,
     wrapped_label,
 )
-from wizard_pages.base import StatusLine, WizardPage
+from app.ui.kit.widgets import StatusLine
+from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import RemoteAccountModel, describe_account
 

@@ -37,8 +37,9 @@ from app.services.sending.run import send_everything
 from app.services.sending.sender import SendProgress, SendReport
 from app.services.setup.routing import Page
 from app.services.setup.state import AUTO_SEND, CUTOFF_DATE, set_setting
-from app.ui.style import heading_font, wrapped_label
-from wizard_pages.base import DetailsPane, WizardPage
+from app.ui.kit.style import heading_font, wrapped_label
+from app.ui.kit.widgets import DetailsPane
+from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import PreflightFailureModel
 

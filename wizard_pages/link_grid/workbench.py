@@ -1,7 +1,7 @@
 """The link workbench: link our customers (or suppliers) to the package's records.
 
 A :class:`LinkWorkbench` is a plain ``QWidget`` a wizard page (or the dashboard's "link
-customers" window) embeds. Everything slow runs in :class:`~app.ui.workers.TaskRunner`
+customers" window) embeds. Everything slow runs in :class:`~app.ui.kit.workers.TaskRunner`
 tasks: loading both lists, looking up pasted web addresses, saving. The GUI thread only
 edits the in-memory :class:`~app.services.linking.workbench.LinkBook` through undoable
 commands.
@@ -50,7 +50,7 @@ from app.services.linking.workbench import (
     prepare_workbench,
     save_links,
 )
-from app.ui.workers import Task, TaskRunner
+from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import WIDTHS, Column

@@ -37,10 +37,10 @@ from PySide6.QtWidgets import (
 
 from app.services.sending.pending_changes import PendingChangeItem
 from app.services.setup.routing import Page
-from app.ui.status_models import FailureModel, PendingChangeModel, StatusModel
-from app.ui.style import heading_font, wrapped_label
-from app.ui.workers import TaskRunner
-from wizard_pages.base import DetailsPane, StatusLine
+from app.ui.kit.style import heading_font, wrapped_label
+from app.ui.kit.widgets import DetailsPane, StatusLine
+from app.ui.kit.workers import TaskRunner
+from app.ui.windows.status_models import FailureModel, PendingChangeModel, StatusModel
 from wizard_pages.help import HelpButton
 
 if TYPE_CHECKING:
