@@ -379,14 +379,9 @@ class Dashboard(QWidget):
         store = self.store
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
-            from app.services.sending.run import send_everything
-            from app.services.setup.connections import active_connector
+            from app.services.sending.run import send_now
 
-            with active_connector(store.paths, store.session_factory) as connector:
-                connector.connect()
-                return send_everything(
-                    store, connector, actor="user", cancel=cancel, progress=progress
-                )
+            return send_now(store, actor="user", cancel=cancel, progress=progress)
 
         self.send_button.setEnabled(False)
         self.cancel_button.setVisible(True)
@@ -419,21 +414,14 @@ class Dashboard(QWidget):
 
     def _sent(self, report: SendReport) -> None:
         self._send_done()
-        sent = sum(report.sent.values())
-        failed = sum(report.failed.values())
-        text = f"Sent {sent:,} record{'' if sent == 1 else 's'}"
-        if failed:
-            text += f"; {failed:,} failed (see the list below)"
-        if report.uncertain:
-            text += f"; {sum(report.uncertain.values()):,} are being checked"
-        if report.cancelled:
-            text += "; cancelled, what is left waits for the next send"
-        if report.stopped_reason:
-            text += f". Stopped: {report.stopped_reason}"
-        if failed or report.stopped_reason:
-            self.current.error(text + ".")
+        from app.services.sending.run import send_outcome
+        from connectors.registry import package_info
+
+        outcome = send_outcome(report, package_info(report.package).name)
+        if outcome.needs_attention:
+            self.current.error(outcome.summary)
         else:
-            self.current.success(text + ".")
+            self.current.success(outcome.summary)
         self.send_finished.emit(report)
 
     def _send_failed(self, message: str) -> None:
