@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.db.models import AccountKind
 from app.services.setup.nominal_accounts import (
+    AccountKind,
     NominalPageData,
     NominalRow,
-    add_account,
+    add_our_account,
     compatible,
     load_page,
     map_account,
@@ -416,8 +416,7 @@ class AddAccountDialog(QDialog):
         factory = self.page.context.store.session_factory
 
         def work(_cancel: threading.Event, _progress: Progress) -> str:
-            with factory.begin() as session:
-                return add_account(session, kind, code, name, actor="user").code
+            return add_our_account(factory, kind, code, name)
 
         def saved(_code: str) -> None:
             self.added.emit()

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.services.linking.matching import (
     ExactMatchOutcome,
@@ -50,6 +49,7 @@ from app.services.linking.workbench import (
     prepare_workbench,
     save_links,
 )
+from app.services.store import SessionFactory
 from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
 from wizard_pages.link_grid.choices import PackageChoicesModel
@@ -106,7 +106,7 @@ class LinkWorkbench(QWidget):
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        session_factory: SessionFactory,
         connector_factory: Callable[[], Connector],
         role: ContactRole,
         info: PackageInfo,
