@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -186,6 +187,13 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
 
 
 def _open_window(paths: DataPaths, page: str | None = None) -> int:
+    from app.ui.kit.platform_libs import check_qt_platform
+
+    # Qt aborts with a signal when its platform libraries are missing: say so first.
+    problem = check_qt_platform(os.environ)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_SETUP
     from app.ui.windows.launch import run_window  # Qt is imported only when a window is wanted
 
     return run_window(paths, page)
