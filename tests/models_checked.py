@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractItemModel
 
 from app.ui.windows.status_models import FailureModel, PendingChangeModel, StatusModel
+from wizard_pages.import_files_dialog import ImportPreviewModel
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
@@ -26,4 +27,5 @@ CHECKED_BY: dict[type[QAbstractItemModel], str] = {
     PackageContactModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
     RemoteAccountModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
     PreflightFailureModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
+    ImportPreviewModel: "test_import_dialog.py::test_preview_model_passes_the_model_tester",
 }

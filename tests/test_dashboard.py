@@ -470,3 +470,33 @@ def test_the_window_is_shown_before_the_store_is_opened(
         qtbot.waitExposed(window)
     assert window.view == "dashboard" and window.store is not None
     assert (sent_paths.logs / "ledgerlink.log").exists()
+
+
+def test_files_imported_from_the_dashboard_show_in_its_counts(
+    qtbot: QtBot, sent_paths: DataPaths, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, sent_paths)
+    dashboard = dashboard_of(window)
+    qtbot.waitUntil(lambda: dashboard.snapshot is not None, timeout=LONG)
+    snapshot = dashboard.snapshot
+    assert snapshot is not None
+    customers_before = snapshot.data.status.records["customer"]
+    path = tmp_path / "new-customers.csv"
+    path.write_text("account_ref,name\nNEW001,Brand New Heating Ltd\n", encoding="utf-8")
+    dialog = dashboard.open_import()
+    dialog.add_files([path])
+    box = dialog.files[0][1]
+    box.setCurrentIndex(box.findData("customers"))
+    dialog.check_button.click()
+    qtbot.waitUntil(lambda: dialog.import_button.isEnabled(), timeout=LONG)
+    with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
+        dialog.import_button.click()
+    qtbot.waitUntil(
+        lambda: (
+            dashboard.snapshot is not None
+            and dashboard.snapshot.data.status.records["customer"] == customers_before + 1
+        ),
+        timeout=LONG,
+    )
+    save_screenshot(window, "dashboard-import-files")
+    dialog.close()

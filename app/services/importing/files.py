@@ -27,6 +27,7 @@ from app.services.importing.csv_import import (
 from app.services.importing.csv_reader import CsvRow, read_csv
 
 __all__ = [
+    "IMPORT_ORDER",
     "ChosenFile",
     "FilesReport",
     "ImportKind",

@@ -42,6 +42,7 @@ from app.ui.kit.widgets import DetailsPane, StatusLine
 from app.ui.kit.workers import TaskRunner
 from app.ui.windows.status_models import FailureModel, PendingChangeModel, StatusModel
 from wizard_pages.help import HelpButton
+from wizard_pages.import_files_dialog import ImportFilesDialog
 
 if TYPE_CHECKING:
     from app.services.dashboard import DashboardData
@@ -106,6 +107,29 @@ class Dashboard(QWidget):
         self.auto_timer.setInterval(auto_send_interval_ms)
         self.auto_timer.timeout.connect(self._auto_send_due)
 
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._header())
+        layout.addLayout(self._quick_links())
+        layout.addWidget(self._status_table())
+        layout.addLayout(self._send_row())
+        self.times = QLabel("")
+        self.times.setObjectName("times")
+        layout.addWidget(self.times)
+        self.current = StatusLine()
+        self.current.setObjectName("current")
+        layout.addWidget(self.current)
+        self.lists = QTabWidget()
+        self.lists.setObjectName("lists")
+        self.lists.addTab(self._failures_page(), "Failed records")
+        self.lists.addTab(self._changes_page(), "Change by hand")
+        layout.addWidget(self.lists, 1)
+        self._selection_changed()
+
+    # ------------------------------------------------------------------ building
+
+    def _header(self) -> QHBoxLayout:
+        """The firm's name and package, what the data is, the job system's import and
+        the help button."""
         self.heading = QLabel("Loading…")
         self.heading.setFont(heading_font(self.font(), 1.5))
         self.subheading = wrapped_label(muted=True)
@@ -115,8 +139,16 @@ class Dashboard(QWidget):
         titles.addWidget(self.heading)
         titles.addWidget(self.subheading)
         header.addLayout(titles, 1)
+        self.import_button = QPushButton("&Import files…")
+        self.import_button.setObjectName("importFiles")
+        self.import_button.setToolTip("Import CSV files exported from the job system")
+        self.import_button.clicked.connect(self.open_import)
+        header.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignTop)
+        return header
 
+    def _quick_links(self) -> QHBoxLayout:
+        """Flat buttons that reopen the wizard at a set-up page."""
         links = QHBoxLayout()
         links.addWidget(QLabel("Change set-up:"))
         self.quick_links: dict[Page, QPushButton] = {}
@@ -133,7 +165,10 @@ class Dashboard(QWidget):
             links.addWidget(button)
             self.quick_links[page] = button
         links.addStretch(1)
+        return links
 
+    def _status_table(self) -> QTableView:
+        """Counts per record type and send state, five rows high, never scrolled."""
         self.status_model = StatusModel()
         self.status_view = QTableView()
         self.status_view.setObjectName("statusTable")
@@ -147,7 +182,10 @@ class Dashboard(QWidget):
         self.status_view.setFixedHeight(
             rows_height + self.status_view.horizontalHeader().sizeHint().height() + 4
         )
+        return self.status_view
 
+    def _send_row(self) -> QHBoxLayout:
+        """Send now, cancel, its progress and the two-hourly switch."""
         self.send_button = QPushButton("&Send data now")
         self.send_button.setObjectName("sendNow")
         self.send_button.setDefault(True)
@@ -171,13 +209,23 @@ class Dashboard(QWidget):
         send_row.addStretch(0)
         send_row.addSpacing(12)
         send_row.addWidget(self.auto_send)
-        self.times = QLabel("")
-        self.times.setObjectName("times")
-        self.current = StatusLine()
-        self.current.setObjectName("current")
+        return send_row
 
+    def _failures_page(self) -> QWidget:
+        """The failed records, the selected one's reason and fix, and what to do."""
         self.failures_title = QLabel("Failed records")
         self.failures_title.setFont(heading_font(self.font(), 1.1))
+        self.details = DetailsPane(5)
+        self.details.setObjectName("details")
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.failures_title)
+        layout.addWidget(self._failure_table(), 1)
+        layout.addWidget(self.details)
+        layout.addLayout(self._failure_actions())
+        return page
+
+    def _failure_table(self) -> QTableView:
         self.failure_model = FailureModel()
         self.failure_view = QTableView()
         self.failure_view.setObjectName("failureTable")
@@ -194,10 +242,10 @@ class Dashboard(QWidget):
             self.failure_view.setColumnWidth(column, width)
         selection = self.failure_view.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
+        return self.failure_view
 
-        self.details = DetailsPane(5)
-        self.details.setObjectName("details")
-
+    def _failure_actions(self) -> QHBoxLayout:
+        """Retry, do not send (with what it holds back), entered by hand, export."""
         self.retry_button = QPushButton("&Retry")
         self.retry_button.setToolTip("Send the selected records again with the next send")
         self.retry_button.clicked.connect(self.retry_selected)
@@ -224,28 +272,18 @@ class Dashboard(QWidget):
         actions.addWidget(self.manual_button)
         actions.addStretch(1)
         actions.addWidget(self.export_button)
+        return actions
 
-        failures_page = QWidget()
-        failures_layout = QVBoxLayout(failures_page)
-        failures_layout.addWidget(self.failures_title)
-        failures_layout.addWidget(self.failure_view, 1)
-        failures_layout.addWidget(self.details)
-        failures_layout.addLayout(actions)
+    # ------------------------------------------------------------------ importing
 
-        self.lists = QTabWidget()
-        self.lists.setObjectName("lists")
-        self.lists.addTab(failures_page, "Failed records")
-        self.lists.addTab(self._changes_page(), "Change by hand")
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addLayout(links)
-        layout.addWidget(self.status_view)
-        layout.addLayout(send_row)
-        layout.addWidget(self.times)
-        layout.addWidget(self.current)
-        layout.addWidget(self.lists, 1)
-        self._selection_changed()
+    def open_import(self) -> ImportFilesDialog:
+        """Open the import from the job system; the counts refresh after an import."""
+        dialog = ImportFilesDialog(self.store, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(lambda _result: self.refresh())
+        dialog.show()
+        self.import_dialog = dialog
+        return dialog
 
     def _changes_page(self) -> QWidget:
         """Records the job system changed after they were sent (insert-only sending)."""
