@@ -126,3 +126,26 @@ def test_preview_model_passes_the_model_tester(qtmodeltester: ModelTester) -> No
     model.set_report(FilesReport(dry_run=True, reports=[report]))
     qtmodeltester.check(model)
     assert model.index(1, 1).data() == "(whole file)"
+
+
+def test_the_wizard_offers_the_import_while_there_is_no_job_data(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from app.services.setup.routing import Page
+    from tests.test_wizard_flow import open_window, wait_for_page, wizard_of
+    from wizard_pages.get_started_page import GetStartedPage
+
+    window = open_window(qtbot, DataPaths(tmp_path / "fresh"))
+    page = wait_for_page(qtbot, wizard_of(window), Page.GET_STARTED)
+    assert isinstance(page, GetStartedPage)
+    qtbot.waitUntil(page.no_data.isVisible, timeout=LONG)
+    save_screenshot(window, "wizard-get-started-no-data")
+    customers = tmp_path / "customers.csv"
+    customers.write_text(CUSTOMERS, encoding="utf-8")
+    dialog = page.open_import()
+    dialog.add_files([customers])
+    assert dialog.files[0][1].currentData() == ImportKind.CUSTOMERS.value
+    _run(qtbot, dialog, "check_button")
+    _run(qtbot, dialog, "import_button")
+    qtbot.waitUntil(lambda: not page.no_data.isVisible(), timeout=LONG)
+    dialog.close()

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
+    QWidget,
 )
 
+from app.services.importing.files import job_record_count
 from app.services.setup.choices import Situation, choose_package_and_situation
 from app.services.setup.routing import Page
 from app.ui.kit.style import muted_color, set_text_color, wrapped_label
@@ -18,7 +25,8 @@ from connectors.catalogue import PACKAGES
 from connectors.contract import PackageKind
 from connectors.registry import has_connector
 from wizard_pages.base import WizardPage
-from wizard_pages.context import WizardContext
+from wizard_pages.context import Progress, WizardContext
+from wizard_pages.import_files_dialog import ImportFilesDialog
 
 KIND_WORDS = {
     PackageKind.DESKTOP: "desktop",
@@ -104,8 +112,47 @@ class GetStartedPage(WizardPage):
         layout = QVBoxLayout(self.body)
         layout.addWidget(packages_box)
         layout.addWidget(situations_box)
+        layout.addWidget(self._no_data_row())
         layout.addWidget(self.status)
         layout.addStretch(1)
+
+    def _no_data_row(self) -> QWidget:
+        """Shown while there are no job-system records yet: a way to import them."""
+        self.no_data = QWidget()
+        row = QHBoxLayout(self.no_data)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.no_data_note = wrapped_label(
+            "There are no records from your job system here yet. Import its CSV files "
+            "now, or later from the dashboard."
+        )
+        self.import_button = QPushButton("&Import files…")
+        self.import_button.clicked.connect(self.open_import)
+        row.addWidget(self.no_data_note, 1)
+        row.addWidget(self.import_button, 0)
+        self.no_data.setVisible(False)
+        return self.no_data
+
+    def _count_job_records(self) -> None:
+        factory = self.context.store.session_factory
+
+        def work(_cancel: threading.Event, _progress: Progress) -> int:
+            return job_record_count(factory)
+
+        self.run(
+            work,
+            name="count job records",
+            on_success=lambda n: self.no_data.setVisible(n == 0),
+            on_failure=lambda _message: None,
+        )
+
+    def open_import(self) -> ImportFilesDialog:
+        """Import the job system's files; the note goes once records are here."""
+        dialog = ImportFilesDialog(self.context.store, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(lambda _result: self._count_job_records())
+        dialog.show()
+        self.import_dialog = dialog
+        return dialog
 
     def initializePage(self) -> None:
         self.begin()
@@ -115,6 +162,7 @@ class GetStartedPage(WizardPage):
         if choices.situation is not None:
             self.situation_buttons[choices.situation].setChecked(True)
         self._changed()
+        self._count_job_records()
 
     def chosen_package(self) -> str | None:
         for key, button in self.package_buttons.items():

@@ -33,6 +33,7 @@ __all__ = [
     "ImportKind",
     "ImportProgress",
     "import_files",
+    "job_record_count",
     "recognise_kind",
 ]
 from connectors.wording import count
@@ -201,3 +202,11 @@ class _Watched(list[CsvRow]):
             yield row
         if self.progress is not None:
             self.progress(ImportProgress(self.file, total, total))
+
+
+def job_record_count(session_factory: sessionmaker[Session]) -> int:
+    """How many records (contacts, documents, payments) the job system has given us."""
+    from app.services.status import record_counts
+
+    with session_factory() as session:
+        return sum(record_counts(session).values())
