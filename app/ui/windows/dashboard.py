@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.sending.pending_changes import PendingChangeItem
 from app.services.setup.routing import Page
 from app.ui.kit.style import heading_font, wrapped_label
 from app.ui.kit.widgets import DetailsPane, StatusLine
@@ -45,9 +43,8 @@ from wizard_pages.help import HelpButton
 from wizard_pages.import_files_dialog import ImportFilesDialog
 
 if TYPE_CHECKING:
-    from app.services.dashboard import DashboardData
+    from app.services.dashboard import ActionDone, DashboardSnapshot
     from app.services.sending.sender import SendProgress, SendReport
-    from app.services.setup.state import SetupState
     from app.services.store import Store
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
@@ -58,13 +55,6 @@ SITUATION_WORDS = {
 }
 
 Progress = Callable[[object], None]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    data: DashboardData
-    setup: SetupState
-    changes: tuple[PendingChangeItem, ...] = ()
 
 
 def _when(moment: datetime | None) -> str:
@@ -100,7 +90,7 @@ class Dashboard(QWidget):
         super().__init__(parent)
         self.store = store
         self.tasks = tasks
-        self.snapshot: Snapshot | None = None
+        self.snapshot: DashboardSnapshot | None = None
         self._send_cancel: threading.Event | None = None
         self.next_send_at: datetime | None = None
         self.auto_timer = QTimer(self)
@@ -323,23 +313,13 @@ class Dashboard(QWidget):
         return page
 
     def confirm_selected_changes(self) -> None:
+        from app.services.dashboard import confirm_changes
+
         rows = sorted({i.row() for i in self.change_view.selectionModel().selectedRows()})
         ids = [self.change_model.item(r).id for r in rows]
         if not ids:
             return
-
-        def action(session: Any) -> int:
-            from app.services.sending.pending_changes import confirm
-
-            for change_id in ids:
-                confirm(session, change_id, actor="user")
-            return len(ids)
-
-        self._act(
-            "confirm changes",
-            action,
-            "{n:,} change{s} confirmed; the next import takes the new details.",
-        )
+        self._act("confirm changes", lambda store: confirm_changes(store, ids))
 
     # ------------------------------------------------------------------ reading
 
@@ -347,20 +327,14 @@ class Dashboard(QWidget):
         """Read the counts, failures and set-up in a worker, then show them."""
         store = self.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> Snapshot:
-            from app.services.dashboard import load_dashboard
-            from app.services.sending.pending_changes import list_pending
-            from app.services.setup.state import load_setup
+        def work(_cancel: threading.Event, _progress: Progress) -> DashboardSnapshot:
+            from app.services.dashboard import load_snapshot
 
-            data = load_dashboard(store)
-            with store.session_factory() as session:
-                setup = load_setup(session)
-                changes = tuple(list_pending(session))
-            return Snapshot(data, setup, changes)
+            return load_snapshot(store)
 
         self.tasks.start(work, name="load dashboard", on_success=self._show, on_failure=self._error)
 
-    def _show(self, snapshot: Snapshot) -> None:
+    def _show(self, snapshot: DashboardSnapshot) -> None:
         self.snapshot = snapshot
         status, setup = snapshot.data.status, snapshot.setup
         self.heading.setText(snapshot.data.package_name)
@@ -483,10 +457,9 @@ class Dashboard(QWidget):
         store = self.store
 
         def work(_cancel: threading.Event, _progress: Progress) -> None:
-            from app.services.setup.state import AUTO_SEND, set_setting
+            from app.services.setup.choices import set_auto_send
 
-            with store.session_factory.begin() as session:
-                set_setting(session, AUTO_SEND, on or None)
+            set_auto_send(store, on)
 
         self.tasks.start(work, name="save automatic sending", on_failure=self._error)
         self._schedule(on)
@@ -546,45 +519,39 @@ class Dashboard(QWidget):
                 else "Nothing has failed."
             )
 
-    def _act(self, name: str, action: Callable[[Any], int], done: str) -> None:
+    def _act(self, name: str, action: Callable[[Store], ActionDone]) -> None:
+        """Run a dashboard service in a worker, say what it did and refresh."""
         store = self.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> int:
-            with store.session_factory.begin() as session:
-                return action(session)
+        def work(_cancel: threading.Event, _progress: Progress) -> ActionDone:
+            return action(store)
 
-        def finished(count: int) -> None:
-            self.current.success(done.format(n=count, s="" if count == 1 else "s"))
+        def finished(done: ActionDone) -> None:
+            self.current.success(done.message)
             self.refresh()
 
         self.tasks.start(work, name=name, on_success=finished, on_failure=self.current.error)
 
     def retry_selected(self) -> None:
+        from app.services.dashboard import retry_records
+
         ids = self.selected_ids()
         if not ids:
             return
-
-        def action(session: Any) -> int:
-            from app.services.sending.failure_actions import retry
-
-            return retry(session, ids, actor="user")
-
-        self._act("retry", action, "{n:,} record{s} will be sent again with the next send.")
+        self._act("retry", lambda store: retry_records(store, ids))
 
     def exclude_selected(self) -> None:
+        from app.services.dashboard import keep_back
+
         ids = self.selected_ids()
         if not ids:
             return
         include = self.with_dependants.isChecked()
-
-        def action(session: Any) -> int:
-            from app.services.sending.failure_actions import do_not_send
-
-            return do_not_send(session, ids, actor="user", include_dependants=include)
-
-        self._act("do not send", action, "{n:,} record{s} will not be sent.")
+        self._act("do not send", lambda store: keep_back(store, ids, include_dependants=include))
 
     def entered_manually_selected(self) -> None:
+        from app.services.dashboard import mark_entered_by_hand
+
         ids = self.selected_ids()
         remote_id = self.manual_id.text().strip()
         if len(ids) != 1:
@@ -596,36 +563,23 @@ class Dashboard(QWidget):
             )
             self.manual_id.setFocus()
             return
-
-        def action(session: Any) -> int:
-            from app.services.sending.failure_actions import entered_manually
-
-            entered_manually(session, ids[0], remote_id, actor="user")
-            return 1
-
         self.manual_id.clear()
-        self._act("entered manually", action, "Marked as entered by hand in the package.")
+        self._act("entered manually", lambda store: mark_entered_by_hand(store, ids[0], remote_id))
 
     def export_list(self) -> None:
+        from app.services.dashboard import export_failure_list
+
         name, _filter = QFileDialog.getSaveFileName(
             self, "Export the failure list", str(Path.home() / "failures.csv"), "CSV (*.csv)"
         )
         if not name or self.snapshot is None or not self.snapshot.data.status.package:
             return
         path = Path(name)
-        store = self.store
         package = self.snapshot.data.status.package
-
-        def work(_cancel: threading.Event, _progress: Progress) -> int:
-            from app.services.sending.failure_actions import export_failures
-
-            with store.session_factory() as session:
-                return export_failures(session, package, path)
-
         self.tasks.start(
-            work,
+            lambda _cancel, _progress: export_failure_list(self.store, package, path),
             name="export failures",
-            on_success=lambda rows: self.current.success(f"Wrote {rows:,} rows to {path}."),
+            on_success=lambda done: self.current.success(done.message),
             on_failure=self.current.error,
         )
 

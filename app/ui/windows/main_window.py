@@ -135,12 +135,11 @@ class MainWindow(QMainWindow):
         paths = self.paths
 
         def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
-            from app.services.setup.state import load_setup
+            from app.services.setup.choices import read_setup
             from app.services.store import open_store
 
             store = open_store(paths)
-            with store.session_factory() as session:
-                return store, load_setup(session)
+            return store, read_setup(store)
 
         self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
 
