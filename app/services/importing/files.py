@@ -74,6 +74,7 @@ class FilesReport:
 
     @property
     def problems(self) -> int:
+        """How many problems the files have between them."""
         return sum(len(report.errors) for report in self.reports)
 
     def summary(self) -> str:
