@@ -14,6 +14,7 @@ from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
 from wizard_pages.models import PackageContactModel, PreflightFailureModel, RemoteAccountModel
+from wizard_pages.sync_page import SyncModel
 
 #: Model class → ``"<test file>::<test function>"`` that checks an instance of it.
 CHECKED_BY: dict[type[QAbstractItemModel], str] = {
@@ -28,4 +29,5 @@ CHECKED_BY: dict[type[QAbstractItemModel], str] = {
     RemoteAccountModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
     PreflightFailureModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
     ImportPreviewModel: "test_import_dialog.py::test_preview_model_passes_the_model_tester",
+    SyncModel: "test_sync_page.py::test_the_model_passes_the_model_tester",
 }

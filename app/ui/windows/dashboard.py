@@ -129,7 +129,7 @@ class Dashboard(QWidget):
         titles.addWidget(self.heading)
         titles.addWidget(self.subheading)
         header.addLayout(titles, 1)
-        self.import_button = QPushButton("&Import files…")
+        self.import_button = QPushButton("Import &files…")
         self.import_button.setObjectName("importFiles")
         self.import_button.setToolTip("Import CSV files exported from the job system")
         self.import_button.clicked.connect(self.open_import)
@@ -145,6 +145,7 @@ class Dashboard(QWidget):
         for page, text in (
             (Page.LINK_CUSTOMERS, "&Link customers and suppliers"),
             (Page.NOMINAL_ACCOUNTS, "&Nominal accounts"),
+            (Page.SYNC, "Keep contacts &in step"),
             (Page.GET_STARTED, "Change &package or situation"),
         ):
             button = QPushButton(text)
