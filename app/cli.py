@@ -253,13 +253,12 @@ _STATE_COLUMNS = ("waiting", "processing", "successful", "failed", "uncertain")
 
 
 def cmd_send(store: Store, args: argparse.Namespace) -> int:
-    from app.services.sending.run import send_now, send_outcome
     from app.services.setup.connections import active_connector
-    from connectors.registry import package_info
 
-    if args.dry_run:
-        with active_connector(store.paths, store.session_factory) as connector:
-            connector.connect()
+    connector = active_connector(store.paths, store.session_factory)
+    with connector:
+        connector.connect()
+        if args.dry_run:
             from app.services.sending.causes import NOUNS, cause_lines
             from app.services.sending.preflight import Preflight
             from connectors.wording import count
@@ -274,8 +273,18 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
                 lines += cause_lines(pre.causes(connector.info.name), command_line=True)
             _emit(args, pre.to_json(), "\n".join(lines))
             return EXIT_FAILED if pre.failures else EXIT_OK
-    report = send_now(store, actor="cli", progress=_print_progress if args.progress else None)
-    lines = [send_outcome(report, package_info(report.package).name).summary]
+        from app.services.sending.run import send_everything
+
+        report = send_everything(
+            store,
+            connector,
+            actor="cli",
+            progress=_print_progress if args.progress else None,
+        )
+    from app.services.sending.run import send_outcome
+
+    # The same sentence the review page and the dashboard show, then the detail.
+    lines = [send_outcome(report, connector.info.name).summary]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))

@@ -110,7 +110,7 @@ def _no_worker_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "PySide6" not in sys.modules:
         return
-    from app.ui.kit.workers import running_tasks, wait_for_running_tasks
+    from app.ui.kit.task_watch import running_tasks, wait_for_running_tasks
 
     if not running_tasks():
         return

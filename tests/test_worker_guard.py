@@ -7,7 +7,8 @@ import threading
 
 from pytestqt.qtbot import QtBot
 
-from app.ui.kit.workers import TaskRunner, running_tasks, wait_for_running_tasks
+from app.ui.kit.task_watch import running_tasks, wait_for_running_tasks
+from app.ui.kit.workers import TaskRunner
 
 
 def test_a_running_worker_is_seen_until_it_returns(qtbot: QtBot) -> None:

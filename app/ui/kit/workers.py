@@ -18,6 +18,8 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.ui.kit import task_watch
+
 log = logging.getLogger(__name__)
 
 #: What a task function receives: a cancel flag and a progress callback.
@@ -62,37 +64,6 @@ def _user_message(exc: BaseException) -> str:
     return text
 
 
-_live_lock = threading.Condition()
-#: Every task started and not yet returned, in any runner (for the tests' leak check).
-_live: set[Task] = set()
-
-
-def running_tasks() -> list[str]:
-    """The names of tasks started and not yet finished, in every runner."""
-    with _live_lock:
-        return sorted(task.name for task in _live)
-
-
-def wait_for_running_tasks(seconds: float) -> list[str]:
-    """Wait up to ``seconds`` for every started task to finish; the names of those
-    still running."""
-    with _live_lock:
-        _live_lock.wait_for(lambda: not _live, timeout=seconds)
-        return sorted(task.name for task in _live)
-
-
-def _tracked(function: TaskFunction, task_holder: list[Task]) -> TaskFunction:
-    def run(cancel: threading.Event, progress: Callable[[object], None]) -> Any:
-        try:
-            return function(cancel, progress)
-        finally:
-            with _live_lock:
-                _live.discard(task_holder[0])
-                _live_lock.notify_all()
-
-    return run
-
-
 class TaskRunner(QObject):
     """Starts tasks on a thread pool and holds them until they finish."""
 
@@ -112,7 +83,7 @@ class TaskRunner(QObject):
         on_progress: Callable[[Any], None] | None = None,
     ) -> Task:
         holder: list[Task] = []
-        task = Task(_tracked(function, holder), name)
+        task = Task(task_watch.tracked(function, holder), name)
         holder.append(task)
         if not shiboken6.isValid(self):
             log.debug("task %s not started: its window is closed", name)
@@ -125,8 +96,7 @@ class TaskRunner(QObject):
             task.signals.progress.connect(self._while_alive(on_progress))
         task.signals.finished.connect(lambda: self._running.discard(task))
         self._running.add(task)
-        with _live_lock:
-            _live.add(task)
+        task_watch.started(task)
         self.pool.start(task)
         return task
 
