@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -189,7 +190,14 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
 
 
 def _open_window(paths: DataPaths, page: str | None = None) -> int:
-    from app.ui.launch import run_window  # Qt is imported only when a window is wanted
+    from app.ui.kit.platform_libs import check_qt_platform
+
+    # Qt aborts with a signal when its platform libraries are missing: say so first.
+    problem = check_qt_platform(os.environ)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_SETUP
+    from app.ui.windows.launch import run_window  # Qt is imported only when a window is wanted
 
     return run_window(paths, page)
 
@@ -273,7 +281,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             actor="cli",
             progress=_print_progress if args.progress else None,
         )
-    lines = [f"Sent to {connector.info.name}:"]
+    from app.services.sending.run import send_outcome
+
+    # The same sentence the review page and the dashboard show, then the detail.
+    lines = [send_outcome(report, connector.info.name).summary]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
@@ -282,10 +293,6 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append(
             "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
         )
-    if report.stopped_reason:
-        lines.append(f"Stopped: {report.stopped_reason}")
-    if len(lines) == 1:
-        lines.append("  nothing was waiting")
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))

@@ -18,6 +18,8 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.ui.kit import task_watch
+
 log = logging.getLogger(__name__)
 
 #: What a task function receives: a cancel flag and a progress callback.
@@ -80,7 +82,9 @@ class TaskRunner(QObject):
         on_failure: Callable[[str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
     ) -> Task:
-        task = Task(function, name)
+        holder: list[Task] = []
+        task = Task(task_watch.tracked(function, holder), name)
+        holder.append(task)
         if not shiboken6.isValid(self):
             log.debug("task %s not started: its window is closed", name)
             return task
@@ -92,6 +96,7 @@ class TaskRunner(QObject):
             task.signals.progress.connect(self._while_alive(on_progress))
         task.signals.finished.connect(lambda: self._running.discard(task))
         self._running.add(task)
+        task_watch.started(task)
         self.pool.start(task)
         return task
 

@@ -7,7 +7,7 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from app.config import DataPaths
-from app.ui.main_window import MainWindow
+from app.ui.windows.main_window import MainWindow
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
