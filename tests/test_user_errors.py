@@ -32,8 +32,12 @@ def test_an_unclosed_quote_imports_nothing_and_names_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "customers.csv"
-    source.write_bytes(b'account_ref,name\r\nC949,Fine Ltd\r\nC950,"Unclosed Ltd\r\nC951,Next Ltd\r\n')
-    code, out, err = run(capsys, "--data-dir", str(tmp_path / "d"), "import", "customers", str(source))
+    source.write_bytes(
+        b'account_ref,name\r\nC949,Fine Ltd\r\nC950,"Unclosed Ltd\r\nC951,Next Ltd\r\n'
+    )
+    code, out, err = run(
+        capsys, "--data-dir", str(tmp_path / "d"), "import", "customers", str(source)
+    )
     assert code == EXIT_FAILED
     assert "line 3: this value opens a quote" in out
     assert "Traceback" not in out + err
@@ -45,10 +49,11 @@ def test_a_file_mixing_utf8_and_cp1252_is_refused(
 ) -> None:
     source = tmp_path / "customers.csv"
     source.write_bytes(
-        "account_ref,name\nC1,Café Rouge\n".encode()
-        + "C2,Crème Brûlée Ltd\n".encode("cp1252")
+        "account_ref,name\nC1,Café Rouge\n".encode() + "C2,Crème Brûlée Ltd\n".encode("cp1252")
     )
-    code, out, _ = run(capsys, "--data-dir", str(tmp_path / "d"), "import", "customers", str(source))
+    code, out, _ = run(
+        capsys, "--data-dir", str(tmp_path / "d"), "import", "customers", str(source)
+    )
     assert code == EXIT_FAILED
     assert "line 3: byte 0xE8 is not UTF-8, but other characters in the file are" in out
     assert "column “name”" in out
@@ -94,7 +99,9 @@ def test_links_import_refuses_a_damaged_file_by_line(
     demo: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     damaged = tmp_path / "links.csv"
-    damaged.write_bytes(b'kind,account_ref,package_ref\ncustomer,CUS0001,"abc\ncustomer,CUS0002,x\n')
+    damaged.write_bytes(
+        b'kind,account_ref,package_ref\ncustomer,CUS0001,"abc\ncustomer,CUS0002,x\n'
+    )
     code, out, err = run(capsys, "--data-dir", demo, "--demo", "links", "import", str(damaged))
     assert code == EXIT_FAILED
     assert out.startswith("line 2: this value opens a quote")

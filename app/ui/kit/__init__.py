@@ -1,0 +1,1 @@
+"""Shared Qt pieces the pages and windows use (style, workers, common widgets, crash hook)."""
