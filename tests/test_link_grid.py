@@ -26,6 +26,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
+from app.services.errors import UserError
 from app.services.linking.matching import OurContact, TheirContact
 from app.services.linking.workbench import LinkBook, LinkStatus, Tab, WorkbenchData
 from app.services.sending.outbox import entry_for, sync_outbox
@@ -490,7 +491,7 @@ def test_suppliers_have_their_own_grid(qtbot: QtBot, store: Store) -> None:
 
 def test_a_failed_load_says_why(qtbot: QtBot, store: Store) -> None:
     def broken() -> Connector:
-        raise RuntimeError("The Sandbox file is locked by another program.")
+        raise UserError("The Sandbox file is locked by another program.")
 
     workbench = LinkWorkbench(store.session_factory, broken, ContactRole.CUSTOMER, SANDBOX)
     qtbot.addWidget(workbench)

@@ -157,10 +157,23 @@ def _decode(data: bytes) -> _Text:
     text = data.decode("utf-8", errors="surrogateescape")
     if not _UNDECODED.search(text):
         return _Text(text, "utf-8")
-    if any(ord(char) > 0x7F and not 0xDC80 <= ord(char) <= 0xDCFF for char in text):
-        # Some bytes are UTF-8, others are not: both readings would damage some names.
+    if any(_windows_1252_has(char) for char in text if char > "\x7f"):
+        # Some bytes are UTF-8 for characters a Windows-1252 file could hold too (é, £,
+        # ’), others are not UTF-8: both readings would damage some names.
         return _Text(text, "mixed")
+    # Otherwise the few byte pairs that happen to be valid UTF-8 ("É–" is 0xC9 0x96,
+    # "ɖ" in UTF-8) are Windows-1252 like the rest of the file.
     return _Text(data.decode("cp1252", errors="surrogateescape"), "cp1252")
+
+
+def _windows_1252_has(char: str) -> bool:
+    if 0xDC80 <= ord(char) <= 0xDCFF:
+        return False  # a byte that was not UTF-8
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------- splitting
@@ -199,6 +212,7 @@ def _split(text: str, separator: str, first_row: int) -> tuple[list[_Record], _P
             if pos < end and text[pos] == '"':
                 match = _QUOTED.match(text, pos)
                 if match is None:
+                    record.cells.append(_Cell("", pos))
                     records.append(record)
                     return records, _Problem(
                         pos,
@@ -209,6 +223,7 @@ def _split(text: str, separator: str, first_row: int) -> tuple[list[_Record], _P
                     )
                 after = match.end()
                 if after < end and text[after] not in (separator, "\r", "\n"):
+                    record.cells.append(_Cell("", pos))
                     records.append(record)
                     return records, _Problem(
                         pos,
