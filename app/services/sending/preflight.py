@@ -184,7 +184,8 @@ class Preflight:
                         PreflightItem(entry.id, entry.record_type.value, label, "fail", problem)
                     )
         finally:
-            session.rollback()
+            # Closing rolls the transaction back without first restoring every loaded
+            # object's state, which a rollback() would do for nothing here.
             session.close()
         return report
 
