@@ -16,7 +16,6 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, note
@@ -44,7 +43,7 @@ _LINE = re.compile(r"^line [1-9]\d*\b")
 # Characters people and job systems put in values: UK accents and symbols, the three
 # separators, quotes, line breaks, spaces.
 VALUE_TEXT = st.text(
-    alphabet=st.sampled_from(list("abcXYZ019 .-&'/@£€éèçôüÉñ’–") + [",", ";", "\t", '"', "\n"]),
+    alphabet=st.sampled_from([*"abcXYZ019 .-&'/@£€éèçôüÉñ’–", ",", ";", "\t", '"', "\n"]),
     max_size=12,
 )
 ANY_TEXT = st.text(max_size=12)
@@ -123,7 +122,11 @@ def _expected(written: Written, wanted: set[str]) -> list[dict[str, str]]:
         if not any(value.strip() for value in row):
             continue
         rows.append(
-            {name: value.strip() for name, value in zip(written.header, row) if name in wanted}
+            {
+                name: value.strip()
+                for name, value in zip(written.header, row, strict=True)
+                if name in wanted
+            }
         )
     return rows
 
