@@ -332,6 +332,7 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     from app.services.sending.notify import (
         NotifySettingsError,
         SmtpSettings,
+        describe_mail_problem,
         load_settings,
         save_settings,
         send_email,
@@ -376,8 +377,9 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     message.set_content("This is a test of Ledgerlink's failure notices. Nothing failed.")
     try:
         send_email(current, message, secrets)
-    except OSError as exc:  # smtplib errors are OSErrors
-        print(f"ledgerlink: the test email could not be sent: {exc}", file=sys.stderr)
+    except OSError as exc:  # smtplib and ssl errors are OSErrors
+        problem = describe_mail_problem(exc, current)
+        print(f"ledgerlink: the test email could not be sent: {problem}", file=sys.stderr)
         return EXIT_FAILED
     print(f"Test email sent to {', '.join(current.recipients)}.")
     return EXIT_OK
