@@ -3,7 +3,8 @@ same services for support staff and the operating system's scheduler.
 
 Exit codes: 0 success; 1 some records failed or a file had bad rows; 2 usage or set-up
 error (a problem the user can fix); 3 another send is running; 70 a bug (a crash report
-was written). ``--json`` output is documented in docs/cli.md and kept stable.
+was written); 130 stopped with Ctrl+C. ``--json`` output is documented in docs/cli.md and
+kept stable.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.logging_setup import configure_logging
 from app.services.errors import (
     EXIT_BUG,
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SEND_RUNNING,
     EXIT_SETUP,
@@ -39,7 +41,15 @@ if TYPE_CHECKING:
 # SQLAlchemy, Alembic, keyring and Qt are imported only by the path that needs them, so
 # `ledgerlink` shows its window as fast as a bare Qt program does.
 
-__all__ = ["EXIT_BUG", "EXIT_FAILED", "EXIT_OK", "EXIT_SEND_RUNNING", "EXIT_SETUP", "main"]
+__all__ = [
+    "EXIT_BUG",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SEND_RUNNING",
+    "EXIT_SETUP",
+    "main",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `ledgerlink failures | head`: the reader left; that is not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    except KeyboardInterrupt:
+        # Ctrl+C: each record's state is committed before and after its request, so a
+        # stop here loses nothing; the next run carries on.
+        print("ledgerlink: stopped (Ctrl+C); the next run carries on.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import EXIT_BUG, EXIT_FAILED, EXIT_OK, EXIT_SEND_RUNNING, EXIT_SETUP, main
+from app.cli import (
+    EXIT_BUG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SEND_RUNNING,
+    EXIT_SETUP,
+    main,
+)
 from app.config import DataPaths
 from app.services.sending.lock import SendLock
 
@@ -210,3 +218,17 @@ def test_every_file_in_the_data_folder_is_owner_only_after_a_full_demo_run(
         if stat.S_IMODE(p.stat().st_mode) & 0o077
     }
     assert loose == {}
+
+
+def test_ctrl_c_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.cli
+
+    def interrupted(*_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(app.cli.COMMANDS, "status", interrupted)
+    code, _, err = run(capsys, "--data-dir", str(tmp_path / "data"), "status")
+    assert code == EXIT_INTERRUPTED == 130
+    assert err == "ledgerlink: stopped (Ctrl+C); the next run carries on.\n"

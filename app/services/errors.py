@@ -21,6 +21,7 @@ EXIT_FAILED = 1
 EXIT_SETUP = 2
 EXIT_SEND_RUNNING = 3
 EXIT_BUG = 70  # EX_SOFTWARE from sysexits.h: an internal error
+EXIT_INTERRUPTED = 130  # stopped with Ctrl+C, as shells report SIGINT
 
 
 class UserError(Exception):
