@@ -341,58 +341,87 @@ def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | Non
         if isinstance(chosen, RowError):
             return None, [chosen]
         separator = chosen
+    rows_text = _split_fast(text, separator)
+    junk = _NOT_TEXT.search(text)
+    if rows_text is None or junk or decoded.encoding == "mixed":
+        return None, [_locate_problem(text, separator, skipped, decoded.encoding)]
+
+    header_at = next(
+        (n for n, cells in enumerate(rows_text) if any(c.strip() for c in cells)), None
+    )
+    if header_at is None:
+        return None, [_empty_file_error(columns)]
+    header = rows_text[header_at]
+    table, header_errors = _read_header(header, header_at + 1, columns)
+    if header_errors:
+        return None, header_errors
+    table.encoding, table.separator = decoded.encoding, separator
+    positions = list(_positions(header, table).items())
+    width = len(header)
+    errors: list[RowError] = []
+    for index in range(header_at + 1, len(rows_text)):
+        cells = rows_text[index]
+        number = index + 1
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (and Excel's ",,,," rows) are skipped
+        if len(cells) > width:
+            extra = next((i for i in range(width, len(cells)) if cells[i].strip()), None)
+            if extra is not None:
+                errors.append(
+                    RowError(
+                        number,
+                        "",
+                        f"this row has {len(cells)} values but the header has {width} "
+                        f"columns (value {extra + 1}, “{_shorten(cells[extra])}”, has no "
+                        "column); is a value containing a "
+                        f"{_SEPARATORS[separator]} missing its quotes?",
+                    )
+                )
+                continue
+        values = {
+            name: _clean(cells[position]) if position < len(cells) else ""
+            for name, position in positions
+        }
+        table.rows.append(CsvRow(number, values))
+    return table, errors
+
+
+def _clean(value: str) -> str:
+    value = value.strip()
+    return _LINE_BREAK.sub("\n", value) if "\r" in value else value
+
+
+def _split_fast(text: str, separator: str) -> list[list[str]] | None:
+    """The records by Python's C parser, strict as :func:`_split` is; None when it
+    refuses something (:func:`_split` then says where and what)."""
+    import csv
+    import io
+
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True))
+    except csv.Error:
+        return None
+
+
+def _locate_problem(text: str, separator: str, skipped: int, encoding: str) -> RowError:
+    """The first thing that makes the file unreadable, by row and place on it."""
     records, problem = _split(text, separator, 1)
     header_record = next((r for r in records if any(c.value.strip() for c in r.cells)), None)
     header = [c.value for c in header_record.cells] if header_record else []
     locate = _Locator(text, records, header, skipped)
-
     found = [problem] if problem else []
     junk = _NOT_TEXT.search(text, 0, problem.offset if problem else len(text))
     if junk:
-        found.append(_Problem(junk.start(), _describe_junk(junk.group(), decoded.encoding)))
-    if decoded.encoding == "mixed":
+        found.append(_Problem(junk.start(), _describe_junk(junk.group(), encoding)))
+    if encoding == "mixed":
         found.append(_mixed(text))
-    if found:
-        first = min(found, key=lambda p: p.offset)
-        return None, [locate.row_error(first.offset, first.message, first.record)]
-
-    if header_record is None:
-        return None, [_empty_file_error(columns)]
-    table, header_errors = _read_header(header, header_record.number, columns)
-    if header_errors:
-        return None, header_errors
-    table.encoding, table.separator = decoded.encoding, separator
-    positions = _positions(header, table)
-    width = len(header)
-    errors: list[RowError] = []
-    for record in records:
-        if record.number <= header_record.number:
-            continue
-        cells = record.cells
-        if not any(cell.value.strip() for cell in cells):
-            continue  # blank lines (and Excel's ",,,," rows) are skipped
-        extra = next(
-            (i for i in range(width, len(cells)) if cells[i].value.strip()),
-            None,
+    if not found:
+        # Python's parser refused what ours reads: only a value over its size limit.
+        return RowError(
+            1, "", "a value is longer than 131,072 characters; is a quote missing its pair?"
         )
-        if extra is not None:
-            errors.append(
-                RowError(
-                    record.number,
-                    "",
-                    f"this row has {len(cells)} values but the header has {width} "
-                    f"columns (value {extra + 1}, “{_shorten(cells[extra].value)}”, has no "
-                    "column); is a value containing a "
-                    f"{_SEPARATORS[separator]} missing its quotes?",
-                )
-            )
-            continue
-        values = {
-            name: cells[index].value.strip() if index < len(cells) else ""
-            for name, index in positions.items()
-        }
-        table.rows.append(CsvRow(record.number, values))
-    return table, errors
+    first = min(found, key=lambda p: p.offset)
+    return locate.row_error(first.offset, first.message, first.record)
 
 
 def _shorten(value: str, limit: int = 30) -> str:
