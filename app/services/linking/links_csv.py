@@ -201,10 +201,10 @@ def import_links(
         if report.shared and not allow_shared_reference:
             report.errors.extend(
                 f'line {shared.lines[0]}, column "package_ref": '
-                f"{shared.describe(info.name)}, so both one's documents would go to that "
+                f"{shared.describe(info.name)}, so the documents of all of them would go to that "
                 "one record. If they are the same business, run again with "
-                '--allow-shared-reference (in the window: the link grid\'s "Save anyway")'
-                "; otherwise correct the reference."
+                "--allow-shared-reference (in the window: answer yes to the link grid's "
+                f'"Are these the same {shared.kind}?"); otherwise correct the reference.'
                 for shared in report.shared
             )
             return report
