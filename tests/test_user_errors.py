@@ -22,6 +22,8 @@ from app.cli import (
 )
 from app.config import DataPaths
 from app.services.sending.lock import SendLock
+from app.services.sending.sender import SendReport
+from tests.conftest import MemoryKeyring
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -232,3 +234,33 @@ def test_ctrl_c_is_one_line_not_a_traceback(
     code, _, err = run(capsys, "--data-dir", str(tmp_path / "data"), "status")
     assert code == EXIT_INTERRUPTED == 130
     assert err == "ledgerlink: stopped (Ctrl+C); the next run carries on.\n"
+
+
+def test_a_bug_during_a_send_stops_it_with_the_apology_not_the_bugs_text(
+    tmp_path: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.crash_report import set_report_folder
+    from connectors.sandbox import SandboxConnector
+    from tests.send_fixtures import build_rig
+
+    set_report_folder(tmp_path / "logs")
+    rig = build_rig(tmp_path / "rig", memory_keyring)
+
+    def broken(*_args: object) -> str:
+        raise ZeroDivisionError("internal detail nobody should see")
+
+    monkeypatch.setattr(SandboxConnector, "create_contact", broken)
+    report = rig.send()
+    assert isinstance(report, SendReport)
+    assert report.stopped_reason.startswith("Stopped after a fault in Ledgerlink. Sorry,")
+    assert "internal detail" not in report.stopped_reason
+    from sqlalchemy import select
+
+    from app.db.models import OutboxEntry, SendState
+
+    with rig.session_factory() as session:
+        states = set(session.scalars(select(OutboxEntry.state)))
+    assert SendState.UNCERTAIN in states  # the request may have left: never failed
+    assert SendState.FAILED not in states
+    (written,) = (tmp_path / "logs").glob("crash-*.txt")
+    assert "internal detail nobody should see" in written.read_text(encoding="utf-8")
