@@ -24,6 +24,7 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.crash_report import write_crash_report
 from app.db.models import (
     Contact,
     Document,
@@ -387,11 +388,14 @@ class Sender:
         except Exception as exc:
             # Anything else once the request has left (a bug, an untranslated error): we
             # do not know whether the package took it, so it is uncertain, never failed.
-            log.exception("unexpected error sending outbox rows %s", ids)
+            # The person sees the apology and where the report is, never the bug's text.
+            crash = write_crash_report(exc, f"sending outbox rows {ids}")
             for entry_id in ids:
-                self._mark_uncertain(entry_id, f"unexpected error: {exc}")
+                self._mark_uncertain(
+                    entry_id, "a fault in Ledgerlink after the request left (see the crash report)"
+                )
             raise _StopRun(
-                f"Stopped after an unexpected error: {exc}", nothing_written=False
+                f"Stopped after a fault in Ledgerlink. {crash.apology()}", nothing_written=False
             ) from exc
         if len(results) != len(ready):
             for entry_id in ids:
