@@ -51,9 +51,10 @@ import httpx
 
 from connectors.contract import SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import AFTER_SAVE as AFTER_SAVE
+from tests.standins.base import Fault as Fault
+from tests.standins.base import FaultKind as FaultKind
 from tests.standins.base import (
-    Fault,
-    FaultKind,
     RateWindow,
     RateWindows,
     StandIn,
