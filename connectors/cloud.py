@@ -35,6 +35,7 @@ from connectors.contract import (
     CreateResult,
     DocumentDraft,
     DocumentType,
+    RateScale,
 )
 from connectors.errors import BatchInterrupted, ConnectorError, NeedsReconnecting, Rejected
 from connectors.http import ApiClient, QueryParams, describe_status, make_client
@@ -128,8 +129,8 @@ class CloudConnector(OAuthConnector):
         self.rate_limiter = limiter or RateLimiter.for_package(
             self.info.rate_limit,
             package_name=self.info.name,
-            extra=self.extra_windows(context.rate_window_scale),
-            scale=context.rate_window_scale,
+            extra=self.extra_windows(context.rate_scale),
+            scale=context.rate_scale,
             clock=pacing_clock,
             sleep=sleep,
         )
@@ -159,7 +160,7 @@ class CloudConnector(OAuthConnector):
         """The sign-in helper; override for a package with its own redirect handling."""
         return OAuthSession(self.provider, self._credentials, self.tokens)
 
-    def extra_windows(self, scale: float) -> list[Window]:
+    def extra_windows(self, scale: RateScale) -> list[Window]:
         """Limits beyond the catalogue's per-minute and per-day ones (QuickBooks: 40
         batch requests a minute); ``scale`` as for the declared ones."""
         return []

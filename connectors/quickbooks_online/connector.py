@@ -47,6 +47,7 @@ from connectors.contract import (
     LockDates,
     PackageInfo,
     PaymentDraft,
+    RateScale,
     RemoteAccount,
     RemoteContact,
     RemoteItem,
@@ -152,8 +153,8 @@ class QuickBooksOnlineConnector(CloudConnector):
     def api_url(self, tenant_id: str) -> str:
         return self.endpoints.company_url(tenant_id)
 
-    def extra_windows(self, scale: float) -> list[Window]:
-        return [Window(BATCHES, BATCHES_PER_MINUTE, 60.0 * scale)]
+    def extra_windows(self, scale: RateScale) -> list[Window]:
+        return [Window(BATCHES, *scale.window(BATCHES_PER_MINUTE, 60.0))]
 
     @property
     def package_name(self) -> str:

@@ -133,7 +133,7 @@ class SageBusinessCloudConnector(OAuthConnector):
             limiter=RateLimiter.for_package(
                 SAGE_BUSINESS_CLOUD.rate_limit,
                 package_name="Sage Accounting",
-                scale=context.rate_window_scale,
+                scale=context.rate_scale,
                 clock=time.monotonic if clock is time.time else clock,
                 sleep=None if sleep is time.sleep else sleep,
             ),

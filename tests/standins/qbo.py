@@ -52,7 +52,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
 from tests.standins.base import AFTER_SAVE as AFTER_SAVE
 from tests.standins.base import Fault as Fault
@@ -61,6 +61,7 @@ from tests.standins.base import (
     RateWindow,
     RateWindows,
     StandIn,
+    window,
 )
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
@@ -418,7 +419,7 @@ class QboStandIn(StandIn):
         auth: AuthorizationServer | None = None,
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
-        window_scale: float = 1.0,
+        rate_scale: RateScale | None = None,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -431,7 +432,7 @@ class QboStandIn(StandIn):
                 refresh_idle=100 * 86400.0,
                 registered_redirects=(RELAY,),
             ),
-            window_scale=window_scale,
+            rate_scale=rate_scale,
         )
         self.companies: dict[str, Company] = {}
         #: The minor version of every API call, to check none is missing.
@@ -445,8 +446,8 @@ class QboStandIn(StandIn):
         company = Company(tenant=Tenant(tenant_id=str(next(self._ids)), name=name))
         company.windows = RateWindows(
             [
-                RateWindow("minute", OPERATIONS_PER_MINUTE, 60.0 * self.window_scale),
-                RateWindow("batches", BATCHES_PER_MINUTE, 60.0 * self.window_scale),
+                window("minute", OPERATIONS_PER_MINUTE, 60.0, self.rate_scale),
+                window("batches", BATCHES_PER_MINUTE, 60.0, self.rate_scale),
             ]
         )
         stamp = self._stamp()
