@@ -87,8 +87,10 @@ class CloudConnector(OAuthConnector):
     #: Header carrying the chosen tenant on every call (``xero-tenant-id``); ``""`` when
     #: the tenant is part of the address (QuickBooks' realm).
     TENANT_HEADER: ClassVar[str] = ""
-    #: What the package calls a tenant, for messages ("organisation", "business").
+    #: What the package calls a tenant, for messages ("organisation", "business"), and
+    #: its plural.
     TENANT_WORD: ClassVar[str] = "organisation"
+    TENANT_WORDS: ClassVar[str] = "organisations"
     #: The package insists on Ledgerlink's client secret at sign-in.
     NEEDS_CLIENT_SECRET: ClassVar[bool] = False
     #: Response headers carrying the package's own count of calls left, by limiter
@@ -217,7 +219,8 @@ class CloudConnector(OAuthConnector):
             )
         names = ", ".join(t.name for t in tenants)
         raise TenantNotChosen(
-            f"This {self.package_name} sign-in reaches {len(tenants)} {word}s ({names}). "
+            f"This {self.package_name} sign-in reaches {len(tenants)} {self.TENANT_WORDS} "
+            f"({names}). "
             f"Choose the one Ledgerlink should send to on the Connect page."
         )
 
