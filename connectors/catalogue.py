@@ -57,6 +57,7 @@ SANDBOX = PackageInfo(
     idempotency=True,
     names_unique_across_roles=True,
     can_update_contacts=True,
+    connector="connectors.sandbox:SandboxConnector",
 )
 
 XERO = PackageInfo(
@@ -86,6 +87,7 @@ XERO = PackageInfo(
     # Customers and suppliers are one Contact type; names are unique among active ones.
     names_unique_across_roles=True,
     connect_fields=(ConnectField("signin", "Sign in to Xero", kind="oauth"),),
+    connector="connectors.xero:XeroConnector",
 )
 
 QUICKBOOKS_ONLINE = PackageInfo(
@@ -110,7 +112,10 @@ QUICKBOOKS_ONLINE = PackageInfo(
     idempotency=True,
     names_unique_across_roles=True,
     roles_are_separate_records=True,
+    sales_post_through_items=True,
+    name_forbidden_characters=":",
     connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
+    connector="connectors.quickbooks_online:QuickBooksOnlineConnector",
 )
 
 SAGE_BUSINESS_CLOUD = PackageInfo(
@@ -149,6 +154,7 @@ SAGE_BUSINESS_CLOUD = PackageInfo(
     idempotency=True,
     exact_match_fields=("name", "address", "email"),
     connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
+    connector="connectors.sage_business_cloud:SageBusinessCloudConnector",
 )
 
 FREEAGENT = PackageInfo(
@@ -243,6 +249,7 @@ SAGE_50 = PackageInfo(
         ConnectField("import_folder", "Folder for Sage 50 import files", kind="folder"),
     ),
     handed_over_label="Exported, waiting for you to import it into Sage",
+    connector="connectors.sage_50:Sage50Connector",
 )
 
 #: Every package, in the order the wizard lists them.

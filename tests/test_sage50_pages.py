@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.db.models import Situation
 from app.services.sage50.setup import package_settings
 from app.services.setup.state import load_setup
-from app.ui.status_models import StatusModel
+from app.ui.windows.status_models import StatusModel
 from connectors.catalogue import SAGE_50
 from connectors.sage_50 import settings as keys
 from tests.sage50_fixtures import SageRig, build_sage_rig

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from app.services.sage50.ledger import ExportFile, list_files
 from app.services.sage50.reconcile import Reconciliation, reconcile
 from app.services.sage50.steps import export_folder, import_steps
-from app.ui.style import heading_font
-from app.ui.workers import Task
-from wizard_pages.base import DetailsPane, StatusLine
+from app.ui.kit.style import heading_font
+from app.ui.kit.widgets import DetailsPane, StatusLine
+from app.ui.kit.workers import Task
 from wizard_pages.context import Progress, WizardContext
 
 Index = QModelIndex | QPersistentModelIndex

@@ -46,9 +46,9 @@ from app.services.sage50.setup import (
     save_references,
     set_dates,
 )
-from app.ui.style import heading_font
-from app.ui.workers import Task
-from wizard_pages.base import StatusLine
+from app.ui.kit.style import heading_font
+from app.ui.kit.widgets import StatusLine
+from app.ui.kit.workers import Task
 from wizard_pages.context import Progress, WizardContext
 
 Index = QModelIndex | QPersistentModelIndex

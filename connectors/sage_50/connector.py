@@ -42,7 +42,7 @@ from connectors.contract import (
     RemoteRecordType,
     RemoteTaxRate,
 )
-from connectors.errors import ConnectorError, NeedsReconnecting, Rejected
+from connectors.errors import ConnectorError, NotSetUp, Rejected
 from connectors.sage_50 import files, references, rows
 from connectors.sage_50.files import FileKind
 from connectors.sage_50.settings import BridgeSettings, read_settings
@@ -75,17 +75,17 @@ class Sage50Connector(Connector):
     def folder(self) -> Path:
         folder = self.settings.folder
         if folder is None:
-            raise NeedsReconnecting(
+            raise NotSetUp(
                 "No folder is chosen for the Sage 50 import files: choose one on the "
                 "Connect page or with `ledgerlink sage50 folder DIR`."
             )
         if not folder.is_dir():
-            raise NeedsReconnecting(
+            raise NotSetUp(
                 f"The folder for Sage 50 import files, {folder}, does not exist (a drive "
                 "not connected?). Choose it again."
             )
         if not os.access(folder, os.W_OK):
-            raise NeedsReconnecting(f"Ledgerlink may not write in {folder}; choose another folder.")
+            raise NotSetUp(f"Ledgerlink may not write in {folder}; choose another folder.")
         return folder
 
     def connect(self) -> Company:

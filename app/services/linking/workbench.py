@@ -28,11 +28,11 @@ from app.db.models import (
     ContactKind,
     Document,
     Link,
-    LinkMethod,
     OutboxEntry,
     Payment,
     RecordType,
 )
+from app.db.models import LinkMethod as LinkMethod
 from app.services.audit import record_event
 from app.services.linking.matching import (
     FIELD_LABELS,
