@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.sage50.ledger import ExportFile, list_files
+from app.services.sage50.actions import FilesView, files_view
+from app.services.sage50.ledger import ExportFile
 from app.services.sage50.reconcile import Reconciliation, reconcile
-from app.services.sage50.steps import export_folder, import_steps
 from app.ui.kit.style import heading_font
 from app.ui.kit.widgets import DetailsPane, StatusLine
 from app.ui.kit.workers import Task
@@ -84,13 +83,6 @@ class FilesModel(QAbstractTableModel):
         return str(section + 1)
 
 
-@dataclass(frozen=True)
-class FilesView:
-    folder: Path | None
-    files: list[ExportFile]
-    steps: list[str]
-
-
 class Sage50FilesPanel(QWidget):
     """The files written, the steps in Sage, and Reconcile."""
 
@@ -139,9 +131,7 @@ class Sage50FilesPanel(QWidget):
         factory = self.context.store.session_factory
 
         def work(_cancel: threading.Event, _progress: Progress) -> FilesView:
-            with factory() as session:
-                folder = export_folder(session)
-                return FilesView(folder, list_files(session, folder), import_steps(session))
+            return files_view(factory)
 
         self._run(work, name="sage50 files", on_success=self._show, on_failure=self.status.error)
 

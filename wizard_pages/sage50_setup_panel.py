@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +28,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
 from app.services.errors import SetupError
-from app.services.sage50.reports import (
-    ReportKind,
-    SageNominal,
-    parse_nominal_text,
-    read_report,
-)
-from app.services.sage50.setup import (
-    Proposal,
-    package_settings,
-    propose_references,
-    save_nominal_list,
-    save_references,
-    set_dates,
-)
+from app.services.sage50 import actions
+from app.services.sage50.setup import Proposal
 from app.ui.kit.style import heading_font
 from app.ui.kit.widgets import StatusLine
 from app.ui.kit.workers import Task
@@ -90,15 +76,6 @@ class ProposalModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             return self.COLUMNS[section]
         return str(section + 1)
-
-
-def _date(text: str, what: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return datetime.strptime(text.strip(), "%d/%m/%Y").date()  # noqa: DTZ007
-    except ValueError as exc:
-        raise SetupError(f"{what} “{text}” is not a date; write it as DD/MM/YYYY.") from exc
 
 
 class Sage50SetupPanel(QWidget):
@@ -175,38 +152,34 @@ class Sage50SetupPanel(QWidget):
 
     # ------------------------------------------------------------------ writing
 
-    def _write(self, name: str, write: Callable[[Session], str]) -> None:
-        factory = self.context.store.session_factory
-
-        def work(_cancel: threading.Event, _progress: Progress) -> tuple[str, dict[str, str]]:
-            with factory.begin() as session:
-                said = write(session)
-                return said, package_settings(session)
+    def _write(self, name: str, write: Callable[[], actions.Saved]) -> None:
+        def work(_cancel: threading.Event, _progress: Progress) -> actions.Saved:
+            return write()
 
         self.status.busy("Saving…")
         self._run(
             work, name=name, on_success=self._saved, on_failure=self.status.error, writes=True
         )
 
-    def _saved(self, result: tuple[str, dict[str, str]]) -> None:
-        said, settings = result
-        self.context.choices.package_settings = settings
-        self.status.success(said)
+    def _saved(self, saved: actions.Saved) -> None:
+        self.context.choices.package_settings = saved.settings
+        self.status.success(saved.message)
 
-    def _save_nominals(self, nominals: list[SageNominal]) -> Callable[[Session], str]:
-        def write(session: Session) -> str:
-            count = save_nominal_list(session, nominals, actor="user")
-            return f"Nominal list saved: {count:,} code(s) from Sage 50."
-
-        return write
+    @property
+    def _factory(self) -> actions.Factory:
+        return self.context.store.session_factory
 
     def save_pasted_nominals(self) -> None:
+        text, factory = self.nominal_text.toPlainText(), self._factory
         try:
-            nominals = parse_nominal_text(self.nominal_text.toPlainText())
+            actions.parse_nominal_text_check(text)
         except SetupError as exc:
             self.status.error(str(exc))
             return
-        self._write("sage50 nominal list", self._save_nominals(nominals))
+        self._write(
+            "sage50 nominal list",
+            lambda: actions.save_pasted_nominals(factory, text, actor="user"),
+        )
 
     def choose_nominal_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
@@ -219,34 +192,26 @@ class Sage50SetupPanel(QWidget):
             self.import_nominal_file(Path(name))
 
     def import_nominal_file(self, path: Path) -> None:
-        def write(session: Session) -> str:
-            report = read_report(path)
-            if report.kind is not ReportKind.NOMINAL:
-                raise SetupError(f"{path.name} is not a nominal list (code, name per line).")
-            return self._save_nominals(report.nominals)(session)
-
-        self._write("sage50 nominal file", write)
+        factory = self._factory
+        self._write(
+            "sage50 nominal file", lambda: actions.import_nominal_file(factory, path, actor="user")
+        )
 
     def save_dates(self) -> None:
+        start, lock, factory = self.year_start.text(), self.lock_date.text(), self._factory
         try:
-            start = _date(self.year_start.text(), "The first day of the financial year")
-            lock = _date(self.lock_date.text(), "The lock date")
+            actions.parse_day(start, "The first day of the financial year")
+            actions.parse_day(lock, "The lock date")
         except SetupError as exc:
             self.status.error(str(exc))
             return
-
-        def write(session: Session) -> str:
-            set_dates(session, financial_year_start=start, lock_date=lock, actor="user")
-            return "Dates saved: records outside them are refused before a file is written."
-
-        self._write("sage50 dates", write)
+        self._write("sage50 dates", lambda: actions.save_dates(factory, start, lock, actor="user"))
 
     def propose(self) -> None:
-        factory = self.context.store.session_factory
+        factory = self._factory
 
         def work(_cancel: threading.Event, _progress: Progress) -> list[Proposal]:
-            with factory() as session:
-                return propose_references(session)
+            return actions.proposals(factory)
 
         self.status.busy("Proposing references…")
         self._run(
@@ -263,10 +228,8 @@ class Sage50SetupPanel(QWidget):
         )
 
     def keep(self) -> None:
-        chosen = list(self.proposals.proposals)
-
-        def write(session: Session) -> str:
-            count = save_references(session, chosen, actor="user")
-            return f"{count:,} reference(s) kept: every send uses them."
-
-        self._write("sage50 keep references", write)
+        chosen, factory = list(self.proposals.proposals), self._factory
+        self._write(
+            "sage50 keep references",
+            lambda: actions.keep_references(factory, chosen, actor="user"),
+        )
