@@ -252,6 +252,12 @@ def test_fault_after_write_is_uncertain_and_the_record_can_be_found(
     assert connector.create_document(draft, "k-lost") == found
 
 
+#: Desktop bridges take records through files or a polling program and are confirmed
+#: later, so the checks above do not apply as written; each runs those that do in its own
+#: suite (its package page says which do not, and what covers them instead).
+BRIDGE_SUITES: dict[str, str] = {"sage_50": "test_sage50_conformance.py"}
+
+
 def test_every_registered_connector_has_a_conformance_harness() -> None:
     """The registry comes from the catalogue; a package that declares a connector must
     come with a harness here, or this suite silently skips it."""
@@ -260,7 +266,8 @@ def test_every_registered_connector_has_a_conformance_harness() -> None:
 
     declared = {info.key for info in PACKAGES if info.connector}
     assert set(CONNECTORS) == declared
-    covered = {h.key for h in (*HARNESSES, *CLOUD_HARNESSES)}
+    covered = {h.key for h in (*HARNESSES, *CLOUD_HARNESSES)} | set(BRIDGE_SUITES)
+    assert all((Path(__file__).parent / suite).is_file() for suite in BRIDGE_SUITES.values())
     missing = sorted(declared - covered)
     assert not missing, f"registered connectors without a conformance harness: {missing}"
 
