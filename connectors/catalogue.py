@@ -201,10 +201,8 @@ QUICKBOOKS_DESKTOP = PackageInfo(
     rate_limit=RateLimit(per_minute=600, concurrent=1),
     links_by_name=True,
     names_unique_across_roles=True,
-    can_list_contacts=False,
-    connect_fields=(
-        ConnectField("qwc_folder", "Folder for the Web Connector file", kind="folder"),
-    ),
+    handed_over_label="Queued for QuickBooks",
+    connect_fields=(ConnectField("web_connector", "QuickBooks Web Connector", kind="qbwc"),),
 )
 
 SAGE_50 = PackageInfo(
