@@ -102,6 +102,7 @@ class Poll:
     retry: set[int] = field(default_factory=set)
     checked: set[int] = field(default_factory=set)
     reads_sent: bool = False
+    lists_read: bool = False
     read: dict[str, list[etree._Element]] = field(default_factory=dict)
     added_contacts: list[tuple[RecordType, lists.ListContact]] = field(default_factory=list)
     answered: int = 0
@@ -120,7 +121,7 @@ class Poll:
             parts.append(f"{count(len(self.retry), 'record')} to try again (QuickBooks busy)")
         if self.lost:
             parts.append(f"{count(self.lost, 'answer')} lost (checked on the next poll)")
-        if self.read:
+        if self.lists_read:
             parts.append("lists read")
         if self.last_error and not parts:
             return self.last_error
@@ -741,7 +742,7 @@ class WebConnectorService:
                 ],
             )
             poll.read = {}
-            changed = True
+            poll.lists_read = changed = True
             set_setting(session, READ_REQUESTED, None)
         if poll.added_contacts and known.read_at:
             for record_type, contact in poll.added_contacts:
