@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
