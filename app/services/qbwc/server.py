@@ -102,7 +102,7 @@ class WebConnectorServer:
 
     def start(self) -> WebConnectorServer:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="qbwc-server", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="qbwc-server", daemon=True
         )
         self._thread.start()
         return self
