@@ -283,3 +283,23 @@ def test_unknown_ticket_and_support_page(rig: QbwcRig) -> None:
     assert client.call("clientVersion", strVersion="2.3.0.36").text == ""
     support = httpx.get(f"http://127.0.0.1:{rig.server.port}/support")
     assert support.status_code == 200 and "Web Connector" in support.text
+
+
+def test_one_time_import_takes_quickbooks_contacts_read_by_the_web_connector(
+    rig: QbwcRig,
+) -> None:
+    from app.db.models import Contact
+    from app.services.importing.from_package import import_package_contacts
+
+    rig.qb.entities += [
+        Entity("customer", "8000B1-1", "Zed Heating  Ltd", "Z1"),
+        Entity("vendor", "8000B2-1", "Yew Supplies", ""),
+    ]
+    rig.poll()
+    with rig.connector() as connector:
+        report = import_package_contacts(rig.store.session_factory, connector)
+    assert sum(report.added.values()) == 2, report
+    with rig.store.session_factory() as session:
+        zed = session.scalars(select(Contact).where(Contact.name == "Zed Heating  Ltd")).one()
+        link = session.scalars(select(Link).where(Link.contact_id == zed.id)).one()
+    assert link.remote_ref == "Zed Heating  Ltd"  # the exact name, both spaces
