@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ from app.db.models import (
     Document,
     OutboxEntry,
     Payment,
+    PaymentAllocation,
     QbwcRequest,
     RecordType,
     SendState,
@@ -247,6 +249,8 @@ class WebConnectorService:
                     note = f"{count(lost, 'answer')} from the last poll lost"
                 self._save_poll(session, note)
                 return [ticket, "none"]
+        # The Web Connector runs one session at a time: one that never closed is dead.
+        self.polls.clear()
         self.polls[ticket] = Poll(ticket, self.clock(), lost=lost)
         return [ticket, paired.company_file]
 
@@ -473,15 +477,16 @@ class WebConnectorService:
             key=lambda r: (order[r.record_type], r.entry_id),
         )
         builder: DraftBuilder | None = None
+        parents = Parents.load(session)
         planned: list[Planned] = []
         for record in waiting:
             if record.entry_id in poll.retry:
                 continue
-            entry = session.get(OutboxEntry, record.entry_id)
-            assert entry is not None
-            ready = self._parents_ready(session, entry)
+            ready = parents.ready(session, record.record_type, record.record_id)
             if ready is False:
                 continue
+            entry = session.get(OutboxEntry, record.entry_id)
+            assert entry is not None
             if isinstance(ready, Problem):
                 self._refuse(session, poll, entry.id, ready)
                 continue
@@ -510,42 +515,6 @@ class WebConnectorService:
     def _tax_rates(self) -> list[RemoteTaxRate]:
         return self.connector.list_tax_rates()
 
-    def _parents_ready(self, session: Session, entry: OutboxEntry) -> bool | Problem:
-        """True when QuickBooks has confirmed every record this one refers to; False to
-        wait for them; a :class:`Problem` when one of them cannot arrive."""
-        parents: list[tuple[RecordType, int]] = []
-        if entry.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-            document = session.get(Document, entry.record_id)
-            if document is not None:
-                parents.append((RecordType.CUSTOMER, document.contact_id))
-        elif entry.record_type is RecordType.PAYMENT:
-            payment = session.get(Payment, entry.record_id)
-            if payment is not None:
-                parents.append((RecordType.CUSTOMER, payment.contact_id))
-                parents += [(RecordType.INVOICE, a.document_id) for a in payment.allocations]
-        for record_type, record_id in parents:
-            parent = session.scalars(
-                select(OutboxEntry).where(
-                    OutboxEntry.package == PACKAGE,
-                    OutboxEntry.record_type == record_type,
-                    OutboxEntry.record_id == record_id,
-                )
-            ).one_or_none()
-            if parent is not None and parent.state in CONFIRMED_STATES:
-                continue
-            if parent is None or parent.state in STUCK_STATES:
-                label = record_label(session, record_type, record_id)
-                state = parent.state.value.replace("_", " ") if parent else "not queued"
-                return Problem(
-                    code="blocked",
-                    field="customer_ref" if record_type is RecordType.CUSTOMER else "invoice",
-                    reason=f"{label} is not in QuickBooks ({state}), so this record cannot go yet.",
-                    fix=f"Fix {label} first; this record is sent straight after it.",
-                    blocked_by=parent.id if parent else None,
-                )
-            return False
-        return True
-
     def _remaining(self, session: Session, poll: Poll) -> int:
         """Requests still to make in this poll (0 ends it)."""
         uncertain = [
@@ -557,14 +526,13 @@ class WebConnectorService:
             return len(qbxml.LIST_QUERIES)
         if not lists.load(self.data_dir).read_at:
             return 0
-        ready = 0
-        for record in handover.handed_over(session, PACKAGE):
-            if record.entry_id in poll.retry:
-                continue
-            entry = session.get(OutboxEntry, record.entry_id)
-            if entry is not None and self._parents_ready(session, entry) is not False:
-                ready += 1
-        return ready
+        parents = Parents.load(session)
+        return sum(
+            1
+            for record in handover.handed_over(session, PACKAGE)
+            if record.entry_id not in poll.retry
+            and parents.ready(session, record.record_type, record.record_id) is not False
+        )
 
     # ------------------------------------------------------------------ answers
 
@@ -788,6 +756,72 @@ class WebConnectorService:
                 "retry": len(poll.retry) if poll else 0,
             },
         )
+
+
+@dataclass
+class Parents:
+    """Which records each record refers to, and where those stand, read in a few bulk
+    queries (a poll plans thousands of records twenty at a time)."""
+
+    states: dict[tuple[RecordType, int], tuple[int, SendState]]
+    document_customer: dict[int, int]
+    payment_parents: dict[int, list[tuple[RecordType, int]]]
+
+    @classmethod
+    def load(cls, session: Session) -> Parents:
+        states = {
+            (row.record_type, row.record_id): (row.id, row.state)
+            for row in session.execute(
+                select(
+                    OutboxEntry.id,
+                    OutboxEntry.record_type,
+                    OutboxEntry.record_id,
+                    OutboxEntry.state,
+                ).where(OutboxEntry.package == PACKAGE)
+            )
+        }
+        document_customer = {
+            row.id: row.contact_id
+            for row in session.execute(select(Document.id, Document.contact_id))
+        }
+        payment_parents: dict[int, list[tuple[RecordType, int]]] = defaultdict(list)
+        for row in session.execute(select(Payment.id, Payment.contact_id)):
+            payment_parents[row.id].append((RecordType.CUSTOMER, row.contact_id))
+        for allocation in session.execute(
+            select(PaymentAllocation.payment_id, PaymentAllocation.document_id)
+        ):
+            payment_parents[allocation.payment_id].append(
+                (RecordType.INVOICE, allocation.document_id)
+            )
+        return cls(states, document_customer, payment_parents)
+
+    def of(self, record_type: RecordType, record_id: int) -> list[tuple[RecordType, int]]:
+        if record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
+            customer = self.document_customer.get(record_id)
+            return [] if customer is None else [(RecordType.CUSTOMER, customer)]
+        if record_type is RecordType.PAYMENT:
+            return self.payment_parents.get(record_id, [])
+        return []
+
+    def ready(self, session: Session, record_type: RecordType, record_id: int) -> bool | Problem:
+        """True when QuickBooks has confirmed every record this one refers to; False to
+        wait for them; a :class:`Problem` when one of them cannot arrive."""
+        for parent_type, parent_id in self.of(record_type, record_id):
+            found = self.states.get((parent_type, parent_id))
+            if found is not None and found[1] in CONFIRMED_STATES:
+                continue
+            if found is None or found[1] in STUCK_STATES:
+                label = record_label(session, parent_type, parent_id)
+                state = found[1].value.replace("_", " ") if found else "not queued"
+                return Problem(
+                    code="blocked",
+                    field="customer_ref" if parent_type is RecordType.CUSTOMER else "invoice",
+                    reason=f"{label} is not in QuickBooks ({state}), so this record cannot go yet.",
+                    fix=f"Fix {label} first; this record is sent straight after it.",
+                    blocked_by=found[0] if found else None,
+                )
+            return False
+        return True
 
 
 def request_lists(session: Session) -> None:
