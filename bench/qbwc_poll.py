@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import keyring  # noqa: E402
+import keyring
 
-from app.services.importing.csv_import import ImportKind, import_csv_bytes  # noqa: E402
-from tests.conftest import MemoryKeyring  # noqa: E402
-from tests.qbwc_fixtures import qbwc_rig  # noqa: E402
+from app.services.importing.csv_import import ImportKind, import_csv_bytes
+from tests.conftest import MemoryKeyring
+from tests.qbwc_fixtures import qbwc_rig
 
 
 def main() -> None:
