@@ -506,6 +506,11 @@ def test_situation_3_package_first_to_the_dashboard(
 
     nominal = go_next(qtbot, wizard, Page.NOMINAL_ACCOUNTS)
     qtbot.waitUntil(nominal.isComplete, timeout=LONG)  # nothing waiting uses any account
+    customer_links = go_next(qtbot, wizard, Page.LINK_CUSTOMERS)
+    assert isinstance(customer_links, LinkPage)
+    qtbot.waitUntil(lambda: customer_links.counts is not None, timeout=LONG)
+    assert customer_links.counts is not None
+    assert (customer_links.counts.linked, customer_links.counts.total) == (customers, customers)
     links = go_next(qtbot, wizard, Page.LINK_SUPPLIERS)
     assert isinstance(links, LinkPage)
     qtbot.waitUntil(lambda: links.counts is not None, timeout=LONG)

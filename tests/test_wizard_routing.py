@@ -16,6 +16,7 @@ from app.services.setup.routing import (
     pages_for_opening,
     parse_page,
     steps,
+    suggest_situation,
 )
 
 
@@ -54,9 +55,32 @@ def test_situation_3_package_first() -> None:
         Page.CONNECT,
         Page.IMPORT_FROM_PACKAGE,
         Page.NOMINAL_ACCOUNTS,
+        Page.LINK_CUSTOMERS,
         Page.LINK_SUPPLIERS,
         Page.REVIEW_AND_SEND,
     ]
+
+
+def test_situation_1_with_a_package_that_holds_contacts_links_them() -> None:
+    route = steps(Situation.NEW_TO_PACKAGE, package_holds_contacts=True)
+    assert Page.LINK_CUSTOMERS in route and Page.LINK_SUPPLIERS in route
+    assert route[-1] is Page.REVIEW_AND_SEND
+    assert (
+        next_page(Situation.NEW_TO_PACKAGE, Page.NOMINAL_ACCOUNTS, package_holds_contacts=True)
+        is Page.LINK_CUSTOMERS
+    )
+
+
+@pytest.mark.parametrize("situation", list(Situation))
+def test_every_route_that_can_meet_package_contacts_can_link_them(situation: Situation) -> None:
+    route = steps(situation, package_holds_contacts=True)
+    assert Page.LINK_CUSTOMERS in route and Page.LINK_SUPPLIERS in route
+
+
+def test_the_suggested_situation_fits_what_each_side_holds() -> None:
+    assert suggest_situation(0, 250) == Situation.NEW_TO_PACKAGE
+    assert suggest_situation(184, 0) == Situation.PACKAGE_FIRST
+    assert suggest_situation(184, 230) == Situation.SIDE_BY_SIDE
 
 
 @pytest.mark.parametrize("situation", list(Situation))
@@ -73,7 +97,6 @@ def test_steps_match_the_walk_and_end_at_review(situation: Situation) -> None:
         (Situation.NEW_TO_PACKAGE, Page.LINK_CUSTOMERS),
         (Situation.NEW_TO_PACKAGE, Page.LINK_SUPPLIERS),
         (Situation.SIDE_BY_SIDE, Page.IMPORT_FROM_PACKAGE),
-        (Situation.PACKAGE_FIRST, Page.LINK_CUSTOMERS),
         (Situation.PACKAGE_FIRST, Page.DASHBOARD),
     ],
 )
@@ -110,9 +133,9 @@ def test_opening_at_a_page_during_setup_follows_the_route_from_there() -> None:
     assert (
         pages_for_opening(Situation.SIDE_BY_SIDE, Page.LINK_SUPPLIERS, setup_complete=False) is None
     )
-    # Off the route (situation 3 has no link-customers step): just the quick link's pages.
+    # Off the route (situation 1 has no link-customers step): just the quick link's pages.
     assert pages_for_opening(
-        Situation.PACKAGE_FIRST, Page.LINK_CUSTOMERS, setup_complete=False
+        Situation.NEW_TO_PACKAGE, Page.LINK_CUSTOMERS, setup_complete=False
     ) == (Page.LINK_CUSTOMERS, Page.LINK_SUPPLIERS)
 
 

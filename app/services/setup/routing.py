@@ -3,13 +3,17 @@
 The situations come from the package vendors' own onboarding guides:
 
 1. *new to the package* (no customers or suppliers there yet):
-   get started → connect → nominal accounts → review and send;
+   get started → connect → nominal accounts → review and send; and if the package turns
+   out to hold contacts after all, the link pages too, before review and send;
 2. *side by side* (both systems already hold contacts):
    get started → connect → nominal accounts → link customers → link suppliers →
    review and send;
 3. *package first* (its contacts are imported here once):
-   get started → connect → import from package → nominal accounts → link suppliers →
-   review and send.
+   get started → connect → import from package → nominal accounts → link customers →
+   link suppliers → review and send. The import links contacts we already hold; the
+   link pages settle the ones it could not decide (namesakes, near twins).
+
+Every route that can meet contacts the package already holds has a way to link them.
 
 The page ids are also the names ``ledgerlink --page NAME`` accepts. The wizard's
 ``nextId`` calls :func:`next_page` (or :func:`next_in` when a quick link opened only some
@@ -77,10 +81,21 @@ _ROUTES: dict[str, tuple[Page, ...]] = {
         Page.CONNECT,
         Page.IMPORT_FROM_PACKAGE,
         Page.NOMINAL_ACCOUNTS,
+        Page.LINK_CUSTOMERS,
         Page.LINK_SUPPLIERS,
         Page.REVIEW_AND_SEND,
     ),
 }
+
+#: Situation 1 when Connect finds the package holds contacts after all.
+_NEW_BUT_HOLDING = (
+    Page.GET_STARTED,
+    Page.CONNECT,
+    Page.NOMINAL_ACCOUNTS,
+    Page.LINK_CUSTOMERS,
+    Page.LINK_SUPPLIERS,
+    Page.REVIEW_AND_SEND,
+)
 
 #: The situations' names (``Situation`` values) without importing the ORM, for the
 #: command line's ``--situation`` choices.
@@ -90,19 +105,40 @@ SITUATION_NAMES: tuple[str, ...] = tuple(_ROUTES)
 _UNDECIDED: tuple[Page, ...] = (Page.GET_STARTED, Page.CONNECT)
 
 
-def steps(situation: Situation | None) -> tuple[Page, ...]:
-    """The pages the wizard shows for ``situation``, in order (for the side panel)."""
-    return _UNDECIDED if situation is None else _ROUTES[situation]
+def steps(situation: Situation | None, *, package_holds_contacts: bool = False) -> tuple[Page, ...]:
+    """The pages the wizard shows for ``situation``, in order (for the side panel).
+
+    ``package_holds_contacts``: Connect found customers or suppliers in the package, so
+    situation 1 needs the link pages as well.
+    """
+    if situation is None:
+        return _UNDECIDED
+    if situation == "new_to_package" and package_holds_contacts:
+        return _NEW_BUT_HOLDING
+    return _ROUTES[situation]
 
 
-def next_page(situation: Situation | None, current: Page) -> Page | None:
+def suggest_situation(package_contacts: int, our_contacts: int) -> str:
+    """The situation that fits what each side holds (a ``Situation`` value): the
+    package empty → new to the package; only the package holding contacts → package
+    first; both → side by side."""
+    if package_contacts == 0:
+        return "new_to_package"
+    if our_contacts == 0:
+        return "package_first"
+    return "side_by_side"
+
+
+def next_page(
+    situation: Situation | None, current: Page, *, package_holds_contacts: bool = False
+) -> Page | None:
     """The page after ``current`` for ``situation``; ``None`` after the last one.
 
     ``ValueError`` when ``current`` is not a step of that situation (for example the
     import page in situation 1), or when no situation is chosen yet and ``current`` is
     past the steps every situation shares.
     """
-    return next_in(steps(situation), current)
+    return next_in(steps(situation, package_holds_contacts=package_holds_contacts), current)
 
 
 def next_in(pages: Sequence[Page], current: Page) -> Page | None:
