@@ -476,22 +476,28 @@ class WebConnectorService:
             handover.handed_over(session, PACKAGE),
             key=lambda r: (order[r.record_type], r.entry_id),
         )
-        builder: DraftBuilder | None = None
         parents = Parents.load(session)
-        planned: list[Planned] = []
+        candidates: list[OutboxEntry] = []
         for record in waiting:
             if record.entry_id in poll.retry:
                 continue
             ready = parents.ready(session, record.record_type, record.record_id)
             if ready is False:
                 continue
+            if isinstance(ready, Problem):
+                self._refuse(session, poll, record.entry_id, ready)
+                continue
             entry = session.get(OutboxEntry, record.entry_id)
             assert entry is not None
-            if isinstance(ready, Problem):
-                self._refuse(session, poll, entry.id, ready)
-                continue
-            if builder is None:
-                builder = DraftBuilder(session, PACKAGE, "QuickBooks Desktop", self._tax_rates())
+            candidates.append(entry)
+            if len(candidates) >= BATCH:
+                break
+        if not candidates:
+            return []
+        builder = DraftBuilder(session, PACKAGE, "QuickBooks Desktop", self._tax_rates())
+        builder.prefetch(candidates)
+        planned: list[Planned] = []
+        for entry in candidates:
             built = builder.build(entry)
             if isinstance(built, Problem):
                 self._refuse(session, poll, entry.id, built)
@@ -508,8 +514,6 @@ class WebConnectorService:
                 )
                 continue
             planned.append(Planned("add", request_id, element, entry.id))
-            if len(planned) >= BATCH:
-                break
         return planned
 
     def _tax_rates(self) -> list[RemoteTaxRate]:
