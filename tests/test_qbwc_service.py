@@ -303,3 +303,13 @@ def test_one_time_import_takes_quickbooks_contacts_read_by_the_web_connector(
         zed = session.scalars(select(Contact).where(Contact.name == "Zed Heating  Ltd")).one()
         link = session.scalars(select(Link).where(Link.contact_id == zed.id)).one()
     assert link.remote_ref == "Zed Heating  Ltd"  # the exact name, both spaces
+
+
+def test_a_kept_alive_connection_does_not_hold_up_another(rig: QbwcRig) -> None:
+    with httpx.Client() as kept_alive:
+        first = kept_alive.post(rig.url, content=soap.request("serverVersion"))
+        assert first.status_code == 200 and first.http_version == "HTTP/1.1"
+        support = httpx.get(f"http://127.0.0.1:{rig.server.port}/support", timeout=10)
+        assert support.status_code == 200
+        again = kept_alive.post(rig.url, content=soap.request("serverVersion"))
+        assert soap.read_answer(again.content, "serverVersion").text.startswith("Ledgerlink")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -98,8 +99,11 @@ class QbwcPanel(QWidget):
         self.timer.timeout.connect(self.refresh)
         self._refreshing = False
         self._reported = False
-        self.refresh()
         self.timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
 
     # ------------------------------------------------------------------ pairing
 
@@ -163,7 +167,7 @@ class QbwcPanel(QWidget):
 
     def refresh(self) -> None:
         """Look (in a worker) at what the Web Connector has done."""
-        if self._refreshing:
+        if self._refreshing or not self.isVisible():
             return
         self._refreshing = True
         store = self.context.store

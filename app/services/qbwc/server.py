@@ -2,7 +2,7 @@
 ``/support`` (the Web Connector checks that AppSupport answers 200).
 
 A plain ``http.server`` on loopback only: the Web Connector accepts plain http for
-``localhost`` alone. Calls are answered one at a time, in a background thread, until
+``localhost`` alone. Calls are answered one at a time (connections each get a thread), until
 :meth:`WebConnectorServer.stop`.
 """
 
@@ -12,7 +12,7 @@ import html
 import logging
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from app.services.qbwc.service import WebConnectorService
 from connectors.quickbooks_desktop import soap
@@ -38,6 +38,8 @@ the Web Connector runs.</p>
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    #: An idle kept-alive connection is dropped after this many seconds.
+    timeout = 60
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("qbwc http: " + format, *args)
@@ -74,7 +76,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer, "text/xml; charset=utf-8")
 
 
-class _Server(HTTPServer):
+class _Server(ThreadingHTTPServer):
+    # One thread per connection, so a kept-alive connection never holds up another (the
+    # Web Connector's support-page check, a second client); the service itself takes
+    # one call at a time. Closing never waits for an idle kept-alive connection.
+    daemon_threads = True
+    block_on_close = False
+
     def __init__(self, address: tuple[str, int], service: WebConnectorService) -> None:
         self.service = service
         super().__init__(address, _Handler)
