@@ -163,8 +163,11 @@ def _main(argv: Sequence[str] | None) -> int:
             store.close()
     except Exception as exc:
         from app.secrets import NoKeyringError
+        from connectors.errors import ConnectorError
 
-        if not isinstance(exc, SetupError | NoKeyringError):
+        # A package that cannot be reached (signed out, QuickBooks Desktop's Web
+        # Connector not run yet) is a set-up problem to state, not a crash.
+        if not isinstance(exc, SetupError | NoKeyringError | ConnectorError):
             raise
         print(f"ledgerlink: {exc}", file=sys.stderr)
         return EXIT_SETUP
@@ -275,6 +278,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         )
     lines = [f"Sent to {connector.info.name}:"]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
+    if report.handed_over:
+        # A desktop bridge: taken, to be confirmed by the package later.
+        lines.append(f"{connector.info.handed_over_label or 'Handed over'}:")
+        lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.handed_over.items()]
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
         lines.append("See `ledgerlink failures` for why and how to fix each one.")

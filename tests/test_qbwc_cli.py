@@ -68,3 +68,21 @@ def test_set_up_pair_and_set_the_password(
     assert status["paired"] is True and status["waiting_for_lists"] is True
     code, out, _ = run(capsys, "--data-dir", data, "qbwc", "read")
     assert code == EXIT_OK
+
+
+def test_send_says_what_was_queued_for_quickbooks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.qbwc_fixtures import qbwc_rig
+
+    root = tmp_path / "data"
+    with qbwc_rig(root) as rig:
+        code, _, err = run(capsys, "--data-dir", str(root), "send")
+        assert code == EXIT_SETUP and "let it run once" in err and "Traceback" not in err
+        rig.poll()
+        rig.map_accounts()
+        code, out, _ = run(capsys, "--data-dir", str(root), "send")
+        assert code == EXIT_OK
+        assert "Queued for QuickBooks:" in out and "3 customer" in out
+        code, out, _ = run(capsys, "--data-dir", str(root), "qbwc", "status")
+        assert "13 queued for QuickBooks" in out and "Last poll: today" in out
