@@ -278,9 +278,13 @@ def test_malformed_envelopes_get_soap_faults(rig: QbwcRig) -> None:
 
 def test_unknown_ticket_and_support_page(rig: QbwcRig) -> None:
     client = rig.client()
-    assert client.call("getLastError", ticket="nope").text.startswith("Ledgerlink does not know")
-    assert client.call("serverVersion").text.startswith("Ledgerlink")
-    assert client.call("clientVersion", strVersion="2.3.0.36").text == ""
+    try:
+        lost = client.call("getLastError", ticket="nope").text
+        assert lost.startswith("Ledgerlink does not know")
+        assert client.call("serverVersion").text.startswith("Ledgerlink")
+        assert client.call("clientVersion", strVersion="2.3.0.36").text == ""
+    finally:
+        client.http.close()
     support = httpx.get(f"http://127.0.0.1:{rig.server.port}/support")
     assert support.status_code == 200 and "Web Connector" in support.text
 

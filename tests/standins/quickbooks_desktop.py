@@ -365,16 +365,17 @@ class WebConnectorClient:
         self.username = username
         self.password = password
         self.version = version
+        # One connection kept alive across calls, as the Web Connector's .NET client does.
+        self.http = httpx.Client(timeout=30)
 
     def call(self, operation: str, **params: str | int) -> soap.Result:
-        response = httpx.post(
+        response = self.http.post(
             self.url,
             content=soap.request(operation, **params),
             headers={
                 "Content-Type": "text/xml; charset=utf-8",
                 "SOAPAction": f'"{soap.INTUIT}{operation}"',
             },
-            timeout=30,
         )
         result = soap.read_answer(response.content, operation)
         assert not result.fault, result.fault
@@ -395,6 +396,24 @@ class WebConnectorClient:
         Web Connector or the network dies); with ``lose_before_processing`` QuickBooks
         never saw that request either. ``hresult`` makes QuickBooks' request processor fail
         on the first request."""
+        try:
+            return self._run(qb, lose_answer, lose_before_processing, hresult, max_rounds)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Drop the connection (the end of an update, or the Web Connector dying)."""
+        self.http.close()
+        self.http = httpx.Client(timeout=30)
+
+    def _run(
+        self,
+        qb: FakeQuickBooks,
+        lose_answer: int | None,
+        lose_before_processing: bool,
+        hresult: tuple[str, str] | None,
+        max_rounds: int,
+    ) -> Run:
         run = Run()
 
         def note(operation: str, **params: str | int) -> soap.Result:
