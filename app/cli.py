@@ -21,6 +21,8 @@ from app.qbwc_cli import add_parser as add_qbwc_parser
 from app.qbwc_cli import run as run_qbwc
 from app.services.errors import SetupError
 from app.services.setup.routing import SITUATION_NAMES, Page
+from app.sync_cli import add_parser as add_sync_parser
+from app.sync_cli import run as run_sync
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -132,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
     add_qbwc_parser(commands)
+    add_sync_parser(commands)
     return parser
 
 
@@ -532,4 +535,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "changes": cmd_changes,
     "display-name": cmd_display_name,
     "qbwc": run_qbwc,
+    "sync": run_sync,
 }

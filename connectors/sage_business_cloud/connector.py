@@ -8,18 +8,21 @@ insert-only.
 - The business is the ``tenant_id`` setting, chosen from ``GET /businesses`` and sent as
   ``X-Business`` on every call (Sage would otherwise pick the "lead" business, which can
   change).
-- Sage has no batch endpoint and no idempotency key: one record per request. Before any
-  resend of a record whose answer was lost, the connector looks for it by our own key
-  (contact reference, document number, payment reference) — and so does the send
-  engine; within one connection a repeated key whose record was made is answered from
-  memory without a request.
+- Sage has no batch endpoint: one record per request. Every create carries Sage's
+  ``idempotency_id`` (32 hex characters, inside the resource), derived from our
+  idempotency key, so a repeat of a request whose answer was lost is answered by Sage
+  with the first record. As the backstop, before any resend the connector looks for the
+  record by our own key (contact reference, document number, payment reference) — and
+  so does the send engine; within one connection a repeated key whose record was made
+  is answered from memory without a request.
 - Limits: Sage publishes none; the connection sends one request at a time, at most 60 a
   minute (:class:`~connectors.http.RequestPacer`), and a 429 becomes
   :class:`~connectors.errors.RateLimited` with Sage's ``Retry-After``.
 - Links: Sage trusts a link only when our name, address and email equal its own exactly,
   capitals included (``PackageInfo.exact_match_fields``; the link grid enforces it). A
-  web address carries Sage's numeric legacy id, which :meth:`resolve_reference` turns
-  into the contact's id.
+  pasted web address carries the contact's id or Sage's older numeric id;
+  :meth:`resolve_reference` turns either into the contact's id, never by reading every
+  contact (``legacy_id`` is gone from Sage's v3.1 swagger).
 
 Details and sources: docs/packages/sage-business-cloud.md.
 """
@@ -282,16 +285,17 @@ class SageBusinessCloudConnector(OAuthConnector):
         return found if isinstance(found, dict) else None
 
     def get_contact(self, ref: str) -> RemoteContact | None:
-        """A contact by id, by the number in its web address (Sage's legacy id), or by
-        its Sage reference; ``None`` when Sage has none."""
+        """A contact by id, by the number in an older web address (Sage's legacy id), or
+        by its Sage reference; ``None`` when Ledgerlink cannot find it (the link grid then
+        says so and offers the pick by name)."""
         contact_id = self.resolve_reference(ref)
         record = self._contact(contact_id) if contact_id else None
         return wire.remote_contact(record) if record else None
 
     def resolve_reference(self, text: str) -> str | None:
-        """The contact id for what a user typed or pasted: an id (also inside the API
-        address), the number in a Sage web address (looked up as the legacy id), or the
-        contact's Sage reference. ``None`` when it names no contact.
+        """The contact id for what a user typed or pasted: an id (also inside an API or
+        web address), the number in an older Sage web address (Sage's legacy id), or the
+        contact's Sage reference. ``None`` when it names no contact Ledgerlink can find.
 
         The link grid calls this for a Sage reference whose ``ParsedReference.from_url``
         is true and that is not already an id (``Reading.NEEDS_LOOKUP``).
@@ -304,19 +308,28 @@ class SageBusinessCloudConnector(OAuthConnector):
         if wire.is_id(candidate):
             return candidate
         if candidate.isdigit():
+            # One search for the number: it finds the contact by its web address's number
+            # or by a reference that is that number.
             legacy = self.contact_by_legacy_id(candidate)
-            if legacy is not None:
-                return wire.text(legacy, "id")
-            if parsed is not None and parsed.from_url:
-                return None
+            return wire.text(legacy, "id") if legacy is not None else None
         found = self.contact_by_reference(candidate)
         return found.ref if found else None
 
     def contact_by_legacy_id(self, legacy_id: str) -> Json | None:
-        """The contact (its id and name) whose web-address number is ``legacy_id``, read
-        page by page: Sage cannot filter on it."""
-        for record in self._pages("contacts", {"show_legacy_id": True, "attributes": "name"}):
-            if str(record.get("legacy_id") or "") == legacy_id.strip():
+        """The contact whose older web address ends in ``legacy_id``, among those Sage's
+        search finds for that number (its reference may be the number); matched on the
+        web address Sage returns in ``links``, or on the reference.
+
+        ``show_legacy_id`` and ``legacy_id`` are gone from Sage's v3.1 swagger and Sage
+        cannot filter on the number, so there is no look-up by it; reading every contact
+        to compare addresses would be slow and silent, so ``None`` here means "not
+        found": the caller says so and offers the pick by name.
+        """
+        wanted = legacy_id.strip()
+        if not wanted.isdigit():
+            return None
+        for record in self._pages("contacts", {"search": wanted, "attributes": "all"}):
+            if wanted in wire.web_numbers(record) or wire.text(record, "reference") == wanted:
                 return record
         return None
 
@@ -360,6 +373,7 @@ class SageBusinessCloudConnector(OAuthConnector):
             number=wire.text(record, "invoice_number") or wire.text(record, "reference"),
             total=wire.money(record.get("total_amount")),
             outstanding=wire.money(record.get("outstanding_amount")),
+            date=wire.parse_date(record.get("date")),
         )
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
@@ -422,9 +436,12 @@ class SageBusinessCloudConnector(OAuthConnector):
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
         def send() -> str:
             self._refuse_namesake(draft)
-            created = self._post(Subject(draft), "contacts", wire.contact_payload(draft))
+            body = wire.with_idempotency(wire.contact_payload(draft), idempotency_key)
+            created = self._post(Subject(draft), "contacts", body)
             with self._lock:
-                self._names[draft.role][_fold(draft.name)] = (created, draft.name.strip())
+                names = self._names.get(draft.role)
+                if names is not None:
+                    names[_fold(draft.name)] = (created, draft.name.strip())
             return created
 
         return self._remembered(
@@ -433,7 +450,7 @@ class SageBusinessCloudConnector(OAuthConnector):
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
         def send() -> str:
-            return self._send_document(draft)
+            return self._send_document(draft, idempotency_key)
 
         def same(found_id: str) -> bool:
             record = self._get(f"{wire.COLLECTION[draft.type]}/{found_id}", {"attributes": "all"})
@@ -444,7 +461,8 @@ class SageBusinessCloudConnector(OAuthConnector):
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         def send() -> str:
-            return self._post(Subject(draft), "contact_payments", wire.payment_payload(draft))
+            body = wire.with_idempotency(wire.payment_payload(draft), idempotency_key)
+            return self._post(Subject(draft), "contact_payments", body)
 
         def same(found_id: str) -> bool:
             record = self._get(f"contact_payments/{found_id}", {"attributes": "all"})
@@ -554,7 +572,7 @@ class SageBusinessCloudConnector(OAuthConnector):
 
     # ------------------------------------------------------------------ documents
 
-    def _send_document(self, draft: DocumentDraft) -> str:
+    def _send_document(self, draft: DocumentDraft, key: str) -> str:
         subject = Subject(draft)
         invoice: InvoiceSummary | None = None
         if draft.credits_document_ref:
@@ -562,9 +580,14 @@ class SageBusinessCloudConnector(OAuthConnector):
             refused = _credit_does_not_fit(draft, invoice)
             if refused is not None:
                 raise refused
-        original = invoice.number if invoice else ""
-        payload = wire.document_payload(draft, original_invoice_number=original)
-        created = self._post(subject, wire.COLLECTION[draft.type], payload)
+        payload = wire.document_payload(
+            draft,
+            credits=(invoice.number, invoice.id) if invoice else None,
+            credited_on=invoice.date if invoice else None,
+        )
+        created = self._post(
+            subject, wire.COLLECTION[draft.type], wire.with_idempotency(payload, key)
+        )
         if invoice is None:
             return created
         try:
@@ -601,16 +624,18 @@ class SageBusinessCloudConnector(OAuthConnector):
         return None
 
     def _finish_allocation(self, credit_note: Json) -> None:
-        """Set a found credit note against the invoice it names, if that was interrupted."""
-        number = wire.text(credit_note, "original_invoice_number")
+        """Set a found credit note against the invoice its ``notes`` name, if that was
+        interrupted (its outstanding amount is still its whole total)."""
+        credited = wire.credited_invoice(credit_note)
         total = wire.money(credit_note.get("total_amount"))
         on = wire.parse_date(credit_note.get("date"))
-        if not number or on is None or total <= 0:
+        if credited is None or on is None or total <= 0:
             return
         if wire.money(credit_note.get("outstanding_amount")) < total:
             return
-        invoices = self._documents_numbered(DocumentType.INVOICE, number)
-        if not invoices:
+        number, invoice_id = credited
+        invoice = self.invoice_summary(invoice_id)
+        if invoice is None:
             return
         contact_id = wire.nested_id(credit_note, "contact")
         draft = DocumentDraft(
@@ -621,9 +646,7 @@ class SageBusinessCloudConnector(OAuthConnector):
             (),
         )
         credit_id = wire.text(credit_note, "id")
-        refused = self._allocate(
-            contact_id, wire.text(invoices[0], "id"), credit_id, total, on, Subject(draft)
-        )
+        refused = self._allocate(contact_id, invoice.id, credit_id, total, on, Subject(draft))
         if refused is not None:
             _raise_not_allocated(draft, credit_id, refused)
         log.info(

@@ -1,7 +1,7 @@
 """qbXML requests the QuickBooks Web Connector has taken and not yet answered
 
 Revision ID: 0003_qbwc
-Revises: 0003_error_subject
+Revises: 0004_contact_sync
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -14,9 +14,9 @@ from alembic import op
 
 
 revision: str = "0003_qbwc"
-# The brief asks for "0002"; main already has 0003_error_subject after 0002, so this
-# chains after it to keep a single head (the lead re-chains on merge).
-down_revision: str | None = "0003_error_subject"
+# The brief asks for "0002"; main already has 0003_error_subject and 0004_contact_sync
+# after it, so this chains after main's head to keep a single head (the lead re-chains).
+down_revision: str | None = "0004_contact_sync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -463,7 +463,11 @@ class LinkBook:
             return state.message
         if status is LinkStatus.NOT_FOUND:
             if state.reading is Reading.NEEDS_LOOKUP:
-                return f"{name} has no contact with the web-address number {state.text}."
+                return (
+                    f"{name} found no contact with the web-address number {state.text}. "
+                    "Pick the contact instead: type its name, postcode or email in this "
+                    "cell and choose it from the list."
+                )
             hint = ""
             if self.info.links_by_name:
                 near = self.index.nearest_names(state.ref)
