@@ -21,6 +21,8 @@ from app import __version__
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
+from app.qbwc_cli import add_parser as add_qbwc_parser
+from app.qbwc_cli import run as run_qbwc
 from app.services.errors import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -159,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
+    add_qbwc_parser(commands)
     add_sync_parser(commands)
     return parser
 
@@ -332,6 +335,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     # The same sentence the review page and the dashboard show, then the detail.
     lines = [send_outcome(report, connector.info.name).summary]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
+    if report.handed_over:
+        # A desktop bridge: taken, to be confirmed by the package later.
+        lines.append(f"{connector.info.handed_over_label or 'Handed over'}:")
+        lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.handed_over.items()]
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
         lines.append("See `ledgerlink failures` for why and how to fix each one.")
@@ -585,5 +592,6 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "notify": cmd_notify,
     "changes": cmd_changes,
     "display-name": cmd_display_name,
+    "qbwc": run_qbwc,
     "sync": run_sync,
 }

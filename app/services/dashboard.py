@@ -27,14 +27,25 @@ class DashboardData:
     status: StatusReport
     package_name: str
     failures: list[FailureItem]
+    #: A desktop bridge's in-between state ("queued for QuickBooks"), as the dashboard
+    #: names it, and what its last poll did; empty for other packages.
+    handed_over_label: str = ""
+    bridge_note: str = ""
 
 
 def load_dashboard(store: Store) -> DashboardData:
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
         failures = list_failures(session, status.package) if status.package else []
-    name = package_info(status.package).name if status.package else "No package chosen"
-    return DashboardData(status, name, failures)
+        note = ""
+        if status.package == "quickbooks_desktop":
+            from app.services.qbwc.status import web_connector_status
+
+            note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
+    info = package_info(status.package) if status.package else None
+    name = info.name if info else "No package chosen"
+    label = info.handed_over_label if info else ""
+    return DashboardData(status, name, failures, label, note)
 
 
 @dataclass(frozen=True)
