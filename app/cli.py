@@ -21,6 +21,8 @@ from app import __version__
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
+from app.qbwc_cli import add_parser as add_qbwc_parser
+from app.qbwc_cli import run as run_qbwc
 from app.services.errors import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -183,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
+    add_qbwc_parser(commands)
     add_sync_parser(commands)
     return parser
 
@@ -356,21 +359,22 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     # The same sentence the review page and the dashboard show, then the detail.
     lines = [send_outcome(report, connector.info.name).summary]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
+    if report.handed_over:
+        # A desktop bridge: taken, to be confirmed by the package later.
+        lines.append(f"{connector.info.handed_over_label or 'Handed over'}:")
+        lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.handed_over.items()]
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
         lines.append("See `ledgerlink failures` for why and how to fix each one.")
-    if report.handed_over:
-        label = connector.info.handed_over_label or "Handed over"
-        lines.append(f"{label}: " + ", ".join(f"{n} {k}" for k, n in report.handed_over.items()))
-        if connector.info.key == "sage_50":
-            from app.services.sage50.steps import import_steps
-
-            with store.session_factory() as session:
-                lines += import_steps(session)
     if report.uncertain:
         lines.append(
             "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
         )
+    if connector.info.key == "sage_50":
+        from app.services.sage50.steps import import_steps
+
+        with store.session_factory() as session:
+            lines += import_steps(session)
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
@@ -623,6 +627,7 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "notify": cmd_notify,
     "changes": cmd_changes,
     "display-name": cmd_display_name,
+    "qbwc": run_qbwc,
     "sync": run_sync,
     "sage50": cmd_sage50,
 }

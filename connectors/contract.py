@@ -135,7 +135,7 @@ class ConnectField:
 
     key: str
     label: str
-    kind: str = "text"  # "text", "secret", "folder" or "oauth" (a sign-in button)
+    kind: str = "text"  # "text", "secret", "folder", "oauth" (a sign-in button), "qbwc"
     help: str = ""
 
 

@@ -255,7 +255,10 @@ def test_fault_after_write_is_uncertain_and_the_record_can_be_found(
 #: Desktop bridges take records through files or a polling program and are confirmed
 #: later, so the checks above do not apply as written; each runs those that do in its own
 #: suite (its package page says which do not, and what covers them instead).
-BRIDGE_SUITES: dict[str, str] = {"sage_50": "test_sage50_conformance.py"}
+BRIDGE_SUITES: dict[str, str] = {
+    "sage_50": "test_sage50_conformance.py",
+    "quickbooks_desktop": "test_qbwc_conformance.py",
+}
 
 
 def test_every_registered_connector_has_a_conformance_harness() -> None:

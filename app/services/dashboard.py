@@ -38,7 +38,11 @@ def load_dashboard(store: Store) -> DashboardData:
         status = collect_status(session, store.paths)
         failures = list_failures(session, status.package) if status.package else []
         note = ""
-        if status.package == "sage_50":
+        if status.package == "quickbooks_desktop":
+            from app.services.qbwc.status import web_connector_status
+
+            note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
+        elif status.package == "sage_50":
             from app.services.sage50.steps import files_sentence
 
             note = files_sentence(session)

@@ -317,8 +317,11 @@ class Sender:
     def _batch_size(self) -> int:
         # Without the package's idempotency a half-written batch cannot be retried
         # safely, so such packages get one record per request.
+        # A desktop bridge's hand-over writes nothing to the package, so its batches are
+        # safe without idempotency.
         info = self.connector.info
-        return max(1, info.batch_size) if info.idempotency else 1
+        safe = info.idempotency or bool(info.handed_over_label)
+        return max(1, info.batch_size) if safe else 1
 
     def _batches(self, pending: list[tuple[int, RecordType]]) -> list[list[int]]:
         """Consecutive rows of one record type, at most a batch each."""
