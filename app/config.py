@@ -8,6 +8,7 @@ own (``demo`` under the chosen one) so practising never touches the real store.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -46,9 +47,33 @@ class DataPaths:
         return self.root / "send.lock"
 
     @property
+    def store_file(self) -> Path:
+        """Names a shared store (``ledgerlink store use``), without its password."""
+        return self.root / "store.json"
+
+    @property
     def database_url(self) -> str:
-        """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the SQLite file."""
-        return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{self.database}"
+        """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the shared store
+        chosen with ``ledgerlink store use``, else the SQLite file."""
+        chosen = os.environ.get(DATABASE_URL_ENV)
+        if chosen:
+            return chosen
+        try:
+            saved = json.loads(self.store_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            saved = {}
+        except (OSError, ValueError) as exc:
+            raise OSError(
+                f"{self.store_file} cannot be read ({exc}); delete it to use the "
+                "SQLite file in this folder, or run `ledgerlink store use` again."
+            ) from exc
+        url = saved.get("url") if isinstance(saved, dict) else None
+        return url if isinstance(url, str) and url else f"sqlite:///{self.database}"
+
+    @property
+    def uses_local_file(self) -> bool:
+        """Whether the app database is this folder's SQLite file."""
+        return self.database_url == f"sqlite:///{self.database}"
 
     def ensure(self) -> DataPaths:
         """Create the folder tree, readable by its owner only."""

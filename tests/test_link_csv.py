@@ -26,6 +26,9 @@ from tests.test_link_support import (
     sandbox_factory,
 )
 
+pytestmark = pytest.mark.both_stores
+
+
 STONEYGATE = "Stoneygate Guest House"
 
 

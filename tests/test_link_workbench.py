@@ -49,6 +49,8 @@ from tests.test_link_support import (
     sandbox_factory,
 )
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:

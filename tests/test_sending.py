@@ -33,6 +33,8 @@ from connectors.sandbox.faults import Operation
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import EXPECTED, SendRig, build_rig
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def rig(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[SendRig]:

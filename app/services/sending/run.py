@@ -11,6 +11,7 @@ import threading
 from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
 from app.services.sending.failures import failure_causes
+from app.services.sending.lock import send_lock
 from app.services.sending.notify import load_settings, notify_failures
 from app.services.sending.sender import ProgressCallback, Sender, SendReport
 from app.services.setup.readiness import unfinished_setup
@@ -51,7 +52,7 @@ def send_everything(
         actor=actor,
         cancel=cancel,
         progress=progress,
-        lock_path=store.paths.send_lock,
+        lock=send_lock(store.engine, store.paths.send_lock),
     ).run()
     # Failed records, or a run that stopped (signed out, package down); a run that found
     # another send going did nothing, so it has nothing to report.

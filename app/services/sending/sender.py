@@ -16,6 +16,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -158,6 +159,7 @@ class Sender:
         backoff: Backoff | None = None,
         max_attempts: int = 5,
         lock_path: Path | None = None,
+        lock: AbstractContextManager[object] | None = None,
         max_wait: float = 900.0,
     ) -> None:
         self.session_factory = session_factory
@@ -179,19 +181,24 @@ class Sender:
         self.report = SendReport(package=self.package, started_at=utcnow())
         self._tax_rates: list[RemoteTaxRate] | None = None
         self.lock_path = lock_path
+        self.lock = lock
 
     # ------------------------------------------------------------------ the run
 
     def run(self) -> SendReport:
         """Recover, resolve uncertain rows, then send every waiting row in order.
 
-        With ``lock_path``, only one send runs at a time for the data folder; a second
+        With ``lock`` (see :func:`~app.services.sending.lock.send_lock`) or ``lock_path``
+        (a data folder's file lock), only one send runs at a time on the store; a second
         one stops at once with ``stopped_reason`` saying so and touches nothing.
         """
-        if self.lock_path is None:
+        lock = self.lock
+        if lock is None and self.lock_path is not None:
+            lock = SendLock(self.lock_path)
+        if lock is None:
             return self._run()
         try:
-            with SendLock(self.lock_path):
+            with lock:
                 return self._run()
         except SendInProgress as busy:
             self.report.stopped_reason = str(busy)
