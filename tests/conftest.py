@@ -84,6 +84,18 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "PostgreSQL half: on the server in LEDGERLINK_TEST_POSTGRES_URL"
 
 
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Fold every "no PostgreSQL server" skip into one line of the summary."""
+    outcome = yield
+    report = outcome.get_result()
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        if postgres_server.SKIP_REASON in reason:
+            report.longrepr = (__file__, 0, reason)
+
+
 @pytest.fixture
 def store_kind(request: pytest.FixtureRequest) -> str:
     """Which store the test runs on: ``sqlite`` unless marked ``both_stores``."""

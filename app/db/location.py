@@ -58,7 +58,7 @@ def is_postgres(url: str | URL) -> bool:
 def public_url(url: str | URL) -> str:
     """The address as it may be written down: without any password, on the plain
     ``postgresql://`` scheme people type."""
-    parsed = parse_store_url(url).set(password=None)
+    parsed = parse_store_url(url)._replace(password=None)
     if parsed.get_backend_name() == "postgresql":
         parsed = parsed.set(drivername="postgresql")
     return parsed.render_as_string(hide_password=True)
