@@ -190,12 +190,12 @@ def _main(argv: Sequence[str] | None) -> int:
         finally:
             store.close()
     except Exception as exc:
-        from app.db.problems import explain, is_connection_problem
+        from app.db.problems import StoreUnavailable, explain, is_connection_problem
         from app.secrets import NoKeyringError
 
         if is_connection_problem(exc):  # the server went away in the middle of a command
             exc = explain(exc, paths.database_url)
-        elif not isinstance(exc, SetupError | NoKeyringError):
+        elif not isinstance(exc, SetupError | NoKeyringError | StoreUnavailable):
             raise
         print(f"ledgerlink: {exc}", file=sys.stderr)
         return EXIT_SETUP

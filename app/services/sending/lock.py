@@ -19,6 +19,8 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, func, select
 
+from app.db.location import describe_store
+
 
 class SendInProgress(RuntimeError):
     """Another send (the window's, or a scheduled ``ledgerlink send``) is running."""
@@ -58,6 +60,17 @@ class SendLock:
             self._handle = None
 
 
+class SendLockLost(RuntimeError):
+    """The shared store's send lock was lost mid-send; the send must stop."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(
+            f"The connection to {describe_store(engine.url)} that keeps sends one at a "
+            "time was lost, so this send stopped before another computer's could overlap "
+            "it. Nothing is lost: send again once the server can be reached."
+        )
+
+
 #: The advisory lock's number: the same on every computer and every Ledgerlink version.
 ADVISORY_LOCK_KEY = zlib.crc32(b"ledgerlink.send")
 
@@ -86,6 +99,19 @@ class DatabaseSendLock:
             )
         self._connection = connection
         return self
+
+    def verify(self) -> None:
+        """Raise :class:`SendLockLost` if the connection holding the lock has gone (the
+        server ended it, the network dropped): the lock went with it, and another
+        computer may start a send."""
+        connection = self._connection
+        if connection is None:
+            raise SendLockLost(self.engine)
+        try:
+            connection.execute(select(1))
+            connection.commit()
+        except Exception as exc:
+            raise SendLockLost(self.engine) from exc
 
     def __exit__(
         self,

@@ -38,7 +38,7 @@ from app.db.models import (
 )
 from app.services.audit import record_event
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
-from app.services.sending.lock import SendInProgress, SendLock
+from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
@@ -182,6 +182,7 @@ class Sender:
         self._tax_rates: list[RemoteTaxRate] | None = None
         self.lock_path = lock_path
         self.lock = lock
+        self._held_lock: object = None
 
     # ------------------------------------------------------------------ the run
 
@@ -198,7 +199,8 @@ class Sender:
         if lock is None:
             return self._run()
         try:
-            with lock:
+            with lock as held:
+                self._held_lock = held
                 return self._run()
         except SendInProgress as busy:
             self.report.stopped_reason = str(busy)
@@ -219,6 +221,7 @@ class Sender:
                 if self.cancel.is_set():
                     self.report.cancelled = True
                     break
+                self._check_lock()
                 self._send_batch(batch, done, total)
                 done += len(batch)
             if self.progress and not self.report.cancelled:
@@ -237,6 +240,15 @@ class Sender:
                     summary=self.report.to_json(),
                 )
         return self.report
+
+    def _check_lock(self) -> None:
+        """A shared store's lock lives on a connection: if that connection went, stop
+        before the next batch (nothing of it is written yet)."""
+        if isinstance(self._held_lock, DatabaseSendLock):
+            try:
+                self._held_lock.verify()
+            except SendLockLost as lost:
+                raise _StopRun(str(lost), nothing_written=True) from lost
 
     def recover_interrupted(self) -> int:
         """Rows left in processing by a run that died become uncertain."""
