@@ -37,7 +37,7 @@ pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
-def rig(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[SendRig]:
+def rig(tmp_path: Path, memory_keyring: MemoryKeyring, store_url: str) -> Iterator[SendRig]:
     rig = build_rig(tmp_path / "data", memory_keyring)
     yield rig
     rig.store.close()

@@ -131,34 +131,8 @@ def copy_store(source: Engine, url: str, secrets: SecretStore) -> CopyReport:
     or data, so nothing there is ever overwritten."""
     parsed = _checked_address(url)
     target = _open(parsed, secrets)
-    report = CopyReport(target=describe_store(parsed))
     try:
-        existing = set(inspect(target).get_table_names())
-        if existing:
-            raise SetupError(
-                f"{report.target} is not empty (it has {len(existing)} table(s), e.g. "
-                f"{sorted(existing)[0]}); copy only into a new, empty database."
-            )
-        upgrade(target)
-        tables = _tables()
-        with target.begin() as connection:
-            for table in tables:
-                batch: list[dict[str, Any]] = []
-                names = [column.name for column in table.columns]
-                count = 0
-                for row in _rows(source, table):
-                    batch.append(dict(zip(names, row, strict=True)))
-                    if len(batch) >= COPY_BATCH:
-                        connection.execute(table.insert(), batch)
-                        count += len(batch)
-                        batch = []
-                if batch:
-                    connection.execute(table.insert(), batch)
-                    count += len(batch)
-                report.rows[table.name] = count
-                _move_sequence_past_rows(connection, table)
-        for table in tables:
-            _compare(source, target, table, report)
+        return copy_rows(source, target)
     except SetupError:
         raise
     except Exception as exc:
@@ -167,6 +141,39 @@ def copy_store(source: Engine, url: str, secrets: SecretStore) -> CopyReport:
         raise
     finally:
         target.dispose()
+
+
+def copy_rows(source: Engine, target: Engine) -> CopyReport:
+    """Copy every row of ``source`` into ``target``, an empty database (given the newest
+    layout first), in one transaction; then compare them row for row."""
+    report = CopyReport(target=describe_store(target.url))
+    existing = set(inspect(target).get_table_names())
+    if existing:
+        raise SetupError(
+            f"{report.target} is not empty (it has {len(existing)} table(s), e.g. "
+            f"{sorted(existing)[0]}); copy only into a new, empty database."
+        )
+    upgrade(target)
+    tables = _tables()
+    with target.begin() as connection:
+        for table in tables:
+            names = [column.name for column in table.columns]
+            count = 0
+            batch: list[dict[str, Any]] = []
+            for row in _rows(source, table):
+                batch.append(dict(zip(names, row, strict=True)))
+                if len(batch) >= COPY_BATCH:
+                    connection.execute(table.insert(), batch)
+                    count += len(batch)
+                    batch = []
+            if batch:
+                connection.execute(table.insert(), batch)
+                count += len(batch)
+            report.rows[table.name] = count
+            if target.dialect.name == "postgresql":
+                _move_sequence_past_rows(connection, table)
+    for table in tables:
+        _compare(source, target, table, report)
     return report
 
 
