@@ -56,6 +56,7 @@ SANDBOX = PackageInfo(
     batch_size=50,
     idempotency=True,
     names_unique_across_roles=True,
+    can_update_contacts=True,
 )
 
 XERO = PackageInfo(
