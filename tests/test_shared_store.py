@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -250,12 +251,16 @@ def test_a_save_racing_another_is_refused_by_the_version_number(
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str], stdin: str = "") -> tuple[int, str]:
-    old = sys.stdin
+    old, handlers = sys.stdin, list(logging.getLogger().handlers)
     sys.stdin = io.StringIO(stdin)
     try:
         code = main(args)
     finally:
         sys.stdin = old
+        for handler in logging.getLogger().handlers:  # what the command set up, and no more
+            if handler not in handlers:
+                logging.getLogger().removeHandler(handler)
+                handler.close()
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
@@ -301,7 +306,7 @@ def test_store_use_keeps_the_password_in_the_keyring_only(
     assert code == 0, output
     assert json.loads((folder / "store.json").read_text()) == {"url": address}
     assert memory_keyring.entries[("Ledgerlink", password_name(address))] == secret
-    code, output = _cli(["--data-dir", str(folder), "-v", "status", "--json"], capsys)
+    code, output = _cli(["--data-dir", str(folder), "status", "--json"], capsys)
     assert code == 0, output
     code, output = _cli(["--data-dir", str(folder), "store", "show"], capsys)
     assert f"PostgreSQL server {server.host}:{server.port} (database {database}" in output
