@@ -30,7 +30,7 @@ from app.db.engine import make_engine, make_session_factory
 from app.db.location import password_name
 from app.db.models import Contact, ContactKind, Link, LinkMethod, OutboxEntry, SendState
 from app.services.linking.saving import CHANGED_ELSEWHERE, ChangedElsewhere, LinkChange, apply_links
-from app.services.sending.lock import DatabaseSendLock, SendInProgress
+from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLockLost
 from app.services.store import open_store
 from connectors.contract import DocumentType
 from tests import postgres_server
@@ -132,12 +132,17 @@ def test_advisory_lock_is_one_holder_and_dies_with_its_connection(engine: Engine
                 pass
             # The holder's computer vanishes: the server ends its session.
             with other.connect() as admin:
-                admin.execute(
+                # (with a timeout, it waits until that session has really ended)
+                ended = admin.execute(
                     text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                        "WHERE locktype = 'advisory' AND granted"
+                        "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND granted AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
                     )
-                )
+                ).all()
+            assert ended == [(True,)]
+            with pytest.raises(SendLockLost, match="127.0.0.1"):
+                holder.verify()  # the sender checks this before each batch, and stops
             with DatabaseSendLock(other):
                 pass  # free again, with no one releasing it
     finally:
