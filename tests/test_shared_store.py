@@ -141,7 +141,7 @@ def test_advisory_lock_is_one_holder_and_dies_with_its_connection(engine: Engine
                     )
                 ).all()
             assert ended == [(True,)]
-            with pytest.raises(SendLockLost, match="127.0.0.1"):
+            with pytest.raises(SendLockLost, match=r"127\.0\.0\.1"):
                 holder.verify()  # the sender checks this before each batch, and stops
             with DatabaseSendLock(other):
                 pass  # free again, with no one releasing it
