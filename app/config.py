@@ -24,6 +24,9 @@ class DataPaths:
     """The files of one Ledgerlink data folder."""
 
     root: Path
+    #: Only this folder's own SQLite file, whatever ``LEDGERLINK_DATABASE_URL`` says (the
+    #: demo folder: practising must never touch a shared store).
+    local_only: bool = False
 
     @property
     def database(self) -> Path:
@@ -55,6 +58,8 @@ class DataPaths:
     def database_url(self) -> str:
         """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the shared store
         chosen with ``ledgerlink store use``, else the SQLite file."""
+        if self.local_only:
+            return f"sqlite:///{self.database}"
         chosen = os.environ.get(DATABASE_URL_ENV)
         if chosen:
             return chosen
@@ -63,17 +68,15 @@ class DataPaths:
         except FileNotFoundError:
             saved = {}
         except (OSError, ValueError) as exc:
-            raise OSError(
+            from app.services.errors import SetupError
+
+            raise SetupError(
                 f"{self.store_file} cannot be read ({exc}); delete it to use the "
                 "SQLite file in this folder, or run `ledgerlink store use` again."
             ) from exc
         url = saved.get("url") if isinstance(saved, dict) else None
         return url if isinstance(url, str) and url else f"sqlite:///{self.database}"
 
-    @property
-    def uses_local_file(self) -> bool:
-        """Whether the app database is this folder's SQLite file."""
-        return self.database_url == f"sqlite:///{self.database}"
 
     def ensure(self) -> DataPaths:
         """Create the folder tree, readable by its owner only."""
@@ -84,7 +87,7 @@ class DataPaths:
 
     def demo(self) -> DataPaths:
         """The separate folder ``--demo`` uses beside the real store."""
-        return DataPaths(self.root / "demo")
+        return DataPaths(self.root / "demo", local_only=True)
 
 
 def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPaths:

@@ -363,3 +363,22 @@ def test_store_copy_moves_a_sqlite_store_and_checks_it(
         # New rows get new ids: the sequences were moved past the copied ones.
         session.add(Contact(kind=ContactKind.SUPPLIER, account_ref="S-NEW", name="New"))
     copied.dispose()
+
+
+def test_the_demo_never_uses_a_shared_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGERLINK_DATABASE_URL", "postgresql://office@db.example.lan/books")
+    paths = DataPaths(tmp_path / "data")
+    assert paths.database_url == "postgresql://office@db.example.lan/books"
+    assert paths.demo().database_url == f"sqlite:///{tmp_path / 'data' / 'demo' / 'ledgerlink.db'}"
+
+
+def test_a_damaged_store_file_is_a_clear_set_up_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "store.json").write_text("{not json", encoding="utf-8")
+    code, output = _cli(["--data-dir", str(folder), "status"], capsys)
+    assert code == 2 and "store.json cannot be read" in output and "Traceback" not in output
