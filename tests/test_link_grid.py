@@ -26,6 +26,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
+from app.services.errors import UserError
 from app.services.linking.matching import OurContact, TheirContact
 from app.services.linking.workbench import LinkBook, LinkStatus, Tab, WorkbenchData
 from app.services.sending.outbox import entry_for, sync_outbox
@@ -42,6 +43,7 @@ from tests.test_link_support import (
     remote,
     sandbox_factory,
 )
+from tests.test_wizard_flow import LONG
 from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_grid.columns import STATUS_ROLE, Column
 from wizard_pages.link_grid.delegate import ReferenceEditor
@@ -394,7 +396,9 @@ def test_accepting_all_strong_suggestions(qtbot: QtBot, workbench: LinkWorkbench
     for suggestion in strong:
         assert book.states[suggestion.row].method is LinkMethod.SUGGESTION
         assert text(workbench, suggestion.row, Column.METHOD) == "Accepted suggestion"
-    qtbot.waitUntil(lambda: not any(s.strong for s in workbench.suggestions_model.items))
+    qtbot.waitUntil(
+        lambda: not any(s.strong for s in workbench.suggestions_model.items), timeout=LONG
+    )
     assert workbench.undo_stack.count() == 1
 
 
@@ -410,7 +414,8 @@ def test_duplicates_are_flagged(qtbot: QtBot, workbench: LinkWorkbench) -> None:
     assert text(workbench, a, Column.STATUS) == "Reference used twice"
     assert cell(workbench, a, Column.STATUS).data(STATUS_ROLE) == LinkStatus.USED_TWICE
     qtbot.waitUntil(
-        lambda: duplicates.rowCount() > 0 and duplicates.duplicate(0).where == "Same reference"
+        lambda: duplicates.rowCount() > 0 and duplicates.duplicate(0).where == "Same reference",
+        timeout=LONG,
     )
     assert duplicates.duplicate(0).reason == f"all linked to Sandbox (practice package)'s {ref}"
 
@@ -490,7 +495,7 @@ def test_suppliers_have_their_own_grid(qtbot: QtBot, store: Store) -> None:
 
 def test_a_failed_load_says_why(qtbot: QtBot, store: Store) -> None:
     def broken() -> Connector:
-        raise RuntimeError("The Sandbox file is locked by another program.")
+        raise UserError("The Sandbox file is locked by another program.")
 
     workbench = LinkWorkbench(store.session_factory, broken, ContactRole.CUSTOMER, SANDBOX)
     qtbot.addWidget(workbench)
@@ -548,3 +553,28 @@ def test_the_editor_is_a_line_edit(qtbot: QtBot, workbench: LinkWorkbench) -> No
     editor = open_editor(qtbot, workbench, record_named(workbench, STONEYGATE))
     assert isinstance(editor, QLineEdit)
     assert editor.placeholderText().startswith("Type a name, postcode or email")
+
+
+def test_one_package_record_for_two_of_ours_needs_the_same_customer_choice(
+    qtbot: QtBot, store: Store, workbench: LinkWorkbench
+) -> None:
+    ref = their_ref(workbench, STONEYGATE)
+    first, second = record_named(workbench, STONEYGATE), 0
+    if second == first:
+        second = 1
+    workbench.model.set_references({first: ref, second: ref})
+    confirm = Confirmations(answer=False)
+    workbench.confirm = confirm
+    assert not workbench.save()
+    ((title, asked),) = confirm.asked
+    assert title == "Are these the same customer?"
+    assert ref in asked and "one business entered twice" in asked
+    with store.session_factory() as session:
+        assert session.scalars(select(Link)).first() is None
+
+    confirm.answer = True
+    with qtbot.waitSignal(workbench.saved, timeout=10_000) as saved:
+        assert workbench.save()
+    assert saved.args[0].linked == 2
+    with store.session_factory() as session:
+        assert [link.remote_ref for link in session.scalars(select(Link))] == [ref, ref]

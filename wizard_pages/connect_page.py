@@ -12,6 +12,7 @@ disabled until it has worked.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -23,24 +24,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.setup.connections import connector_for
-from app.services.setup.routing import Page
-from app.services.setup.state import (
-    COMPANY_NAME,
-    get_setting,
-    package_settings_key,
-    set_setting,
+from app.services.setup.connections import (
+    ConnectionTested,
+    save_and_test_connection,
+    secret_name,
 )
-from app.ui.style import wrapped_label
+from app.services.setup.routing import Page
+from app.ui.kit.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.sign_in_panel import SignInPanel
 
-
-def secret_name(package: str, key: str) -> str:
-    """The keyring entry a connect field's secret is kept under."""
-    return f"{package}.{key}"
+__all__ = ["ConnectPage", "secret_name"]
 
 
 class ConnectPage(WizardPage):
@@ -56,6 +52,8 @@ class ConnectPage(WizardPage):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.inputs: dict[str, QLineEdit] = {}
         self.sign_in_panels: dict[str, SignInPanel] = {}
+        #: Panels of desktop bridges (QuickBooks Desktop's Web Connector).
+        self.extra_panels: list[QWidget] = []
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
@@ -92,6 +90,9 @@ class ConnectPage(WizardPage):
         for panel in self.sign_in_panels.values():
             panel.close_signin()
         self.sign_in_panels.clear()
+        for extra in self.extra_panels:
+            extra.deleteLater()
+        self.extra_panels.clear()
         self._built_for = info.key
         if not info.connect_fields:
             self.intro.setText(
@@ -105,14 +106,22 @@ class ConnectPage(WizardPage):
         saved = self.context.choices.package_settings
         for field in info.connect_fields:
             widget = self._field_widget(info, field, saved)
-            if field.kind == "oauth":
-                self.form.addRow(widget)  # the button says what it is
+            if field.kind in ("oauth", "qbwc"):
+                self.form.addRow(widget)  # the panel says what it is
             else:
                 self.form.addRow(f"{field.label}:", widget)
 
     def _field_widget(
         self, info: PackageInfo, field: ConnectField, saved: dict[str, str]
     ) -> QWidget:
+        if field.kind == "qbwc":
+            from wizard_pages.qbwc_panel import QbwcPanel
+
+            qbwc = QbwcPanel(self.context, info, field, self.run)
+            qbwc.changed.connect(self._details_changed)
+            qbwc.connected.connect(self._connected)
+            self.extra_panels.append(qbwc)
+            return qbwc
         if field.kind == "oauth":
             panel = SignInPanel(self.context, info, field, self.run)
             panel.changed.connect(self._details_changed)
@@ -166,32 +175,14 @@ class ConnectPage(WizardPage):
         if missing:
             self.status.error(f"Fill in {', '.join(missing)} first.")
             return
-        paths = self.context.paths
-        factory = self.context.store.session_factory
+        store = self.context.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> tuple[Company, dict[str, str]]:
-            if secrets:
-                from app.secrets import KeyringSecretStore
+        def work(_cancel: threading.Event, _progress: Progress) -> ConnectionTested:
+            return save_and_test_connection(store, info.key, settings, secrets)
 
-                keyring = KeyringSecretStore()
-                for key, value in secrets.items():
-                    keyring.set(secret_name(info.key, key), value)
-            with factory.begin() as session:
-                # Keep what signing in stored (the organisation chosen, a client id).
-                key = package_settings_key(info.key)
-                merged = {str(k): str(v) for k, v in dict(get_setting(session, key, {})).items()}
-                merged.update(settings)
-                set_setting(session, key, merged or None)
-            with connector_for(paths, info.key, merged) as connector:
-                company = connector.connect()
-            with factory.begin() as session:
-                set_setting(session, COMPANY_NAME, company.name)
-            return company, merged
-
-        def tested(result: tuple[Company, dict[str, str]]) -> None:
-            company, merged = result
-            self.context.choices.package_settings = merged
-            self._connected(company)
+        def tested(result: ConnectionTested) -> None:
+            self.context.adopt(result.state)
+            self._connected(result.company)
 
         self.test_button.setEnabled(False)
         self.set_complete(False)
@@ -205,8 +196,9 @@ class ConnectPage(WizardPage):
         for edit in self.inputs.values():
             if edit.echoMode() is QLineEdit.EchoMode.Password:
                 edit.clear()
-        self.context.choices.company_name = company.name
-        self.context.choices_changed.emit()
+        if company.name != self.context.choices.company_name:
+            # Signing in stored the company already; the choices show what it stored.
+            self.context.adopt(replace(self.context.choices, company_name=company.name))
         self.status.success(f"Connected to {company.name} in {info.name}.")
         self.set_complete(True)
 

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from app.db.location import describe_store
+from app.private_files import make_private_folder, open_private
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,10 @@ def backup_postgres(url: URL, backup_dir: Path, revision: str, pg_dump: str) -> 
     """Dump a PostgreSQL database with ``pg_dump`` (custom format, restorable with
     ``pg_restore``) to ``backup_dir``. The password goes to pg_dump in its environment,
     never on its command line, where other users of the computer could read it."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(backup_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"{url.database}-{revision}-{stamp}.dump"
+    open_private(target, "wb").close()  # owner-only before pg_dump writes a byte
     env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
     if url.password:
         env["PGPASSWORD"] = str(url.password)
@@ -120,16 +122,16 @@ def backup_postgres(url: URL, backup_dir: Path, revision: str, pg_dump: str) -> 
             f"The backup of {describe_store(url)} before updating its layout failed, so "
             f"nothing was changed. pg_dump said: {done.stderr.strip()}"
         )
-    target.chmod(0o600)
     log.info("backed up %s to %s before migrating", describe_store(url), target)
     return target
 
 
 def backup_sqlite(database: Path, backup_dir: Path, revision: str) -> Path:
     """Copy a live SQLite database consistently to ``backup_dir``."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(backup_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"{database.stem}-{revision}-{stamp}.db"
+    open_private(target, "wb").close()  # owner-only before a single page is copied
     source = sqlite3.connect(database)
     try:
         destination = sqlite3.connect(target)
@@ -139,6 +141,5 @@ def backup_sqlite(database: Path, backup_dir: Path, revision: str) -> Path:
             destination.close()
     finally:
         source.close()
-    target.chmod(0o600)
     log.info("backed up %s to %s before migrating", database, target)
     return target

@@ -13,11 +13,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.db.location import describe_store, public_url
+from app.services.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(UserError):
     """The app database cannot be reached or used right now; nothing was lost."""
 
 

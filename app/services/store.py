@@ -14,6 +14,9 @@ from app.db.problems import StoreUnavailable, explain, is_connection_problem
 from app.services.errors import SetupError
 from app.services.setup.chart import ensure_default_chart
 
+#: What services take to open their own sessions (pages and windows pass it on as is).
+SessionFactory = sessionmaker[Session]
+
 
 class StoreProblem(SetupError):
     """The app database cannot be opened (server down, wrong password, no backup for
@@ -26,7 +29,7 @@ class Store:
 
     paths: DataPaths
     engine: Engine
-    session_factory: sessionmaker[Session]
+    session_factory: SessionFactory
 
     def close(self) -> None:
         self.engine.dispose()

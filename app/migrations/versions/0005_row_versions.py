@@ -1,7 +1,7 @@
 """a version number on each link, so two people linking at once never overwrite each other
 
 Revision ID: 0005_row_versions
-Revises: 0004_contact_sync
+Revises: 0003_qbwc
 Create Date: 2026-12-03 09:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = "0005_row_versions"
-down_revision: str | None = "0004_contact_sync"
+down_revision: str | None = "0003_qbwc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
