@@ -73,7 +73,6 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
     from app.secrets import NoKeyringError
     from connectors.errors import (
         NeedsReconnecting,
-        NotSetUp,
         OutcomeUncertain,
         RateLimited,
         Rejected,
@@ -82,7 +81,14 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
 
     if isinstance(exc, NoKeyringError):
         return SetupError(str(exc))
-    if isinstance(exc, NotSetUp):
+    from connectors.oauth.errors import SignInError
+
+    if isinstance(exc, SignInError):
+        # Written for a bookkeeper (why, and what to do next); a cancel is the user's own.
+        return UserError(str(exc), "")
+    if isinstance(exc, NeedsReconnecting) and type(exc) is not NeedsReconnecting and str(exc):
+        # A connector's own kind of "cannot reach it yet" (QuickBooks Desktop before the
+        # Web Connector's first run) says what to do better than the general wording.
         return SetupError(str(exc))
     if isinstance(exc, NeedsReconnecting):
         return SignInNeeded(

@@ -1,7 +1,7 @@
 """the Sage 50 export ledger: the import file and lines of every record written
 
 Revision ID: 0003_sage50
-Revises: 0003_qbwc
+Revises: 0005_row_versions
 Create Date: 2026-12-03 09:30:00
 """
 
@@ -14,9 +14,9 @@ from alembic import op
 
 
 revision: str = "0003_sage50"
-# The brief asks for "0002"; main already has 0003_error_subject, 0004_contact_sync and
-# 0003_qbwc after it, so this chains after main's head to keep one head.
-down_revision: str | None = "0003_qbwc"
+# The brief asks for "0002"; main already chains 0003_error_subject, 0004_contact_sync,
+# 0003_qbwc and 0005_row_versions after it, so this follows main's head.
+down_revision: str | None = "0005_row_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
