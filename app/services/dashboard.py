@@ -42,6 +42,10 @@ def load_dashboard(store: Store) -> DashboardData:
             from app.services.qbwc.status import web_connector_status
 
             note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
+        elif status.package == "sage_50":
+            from app.services.sage50.steps import files_sentence
+
+            note = files_sentence(session)
     info = package_info(status.package) if status.package else None
     name = info.name if info else "No package chosen"
     label = info.handed_over_label if info else ""
