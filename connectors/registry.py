@@ -18,6 +18,7 @@ CONNECTORS: dict[str, str] = {
     "xero": "connectors.xero:XeroConnector",
     "quickbooks_online": "connectors.quickbooks_online:QuickBooksOnlineConnector",
     "sage_business_cloud": "connectors.sage_business_cloud:SageBusinessCloudConnector",
+    "freeagent": "connectors.freeagent:FreeAgentConnector",
 }
 
 DEFAULT_PACKAGE = "sandbox"
