@@ -179,9 +179,12 @@ KASHFLOW = PackageInfo(
     ),
     rate_limit=RateLimit(per_minute=60, concurrent=1),
     connect_fields=(
-        ConnectField("username", "KashFlow username"),
-        ConnectField("password", "KashFlow password", kind="secret"),
-        ConnectField("memorable_word", "Memorable word", kind="secret"),
+        ConnectField(
+            "signin",
+            "Sign in to KashFlow",
+            kind="memorable_word",
+            help="KashFlow then asks for a few characters of your memorable word, by position.",
+        ),
     ),
 )
 

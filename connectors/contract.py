@@ -120,7 +120,9 @@ class ConnectField:
 
     key: str
     label: str
-    kind: str = "text"  # "text", "secret", "folder" or "oauth" (a sign-in button)
+    #: "text", "secret", "folder", "oauth" (a sign-in button) or "memorable_word" (a
+    #: password, then the memorable word's characters asked for by position: KashFlow).
+    kind: str = "text"
     help: str = ""
 
 

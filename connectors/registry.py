@@ -19,6 +19,7 @@ CONNECTORS: dict[str, str] = {
     "quickbooks_online": "connectors.quickbooks_online:QuickBooksOnlineConnector",
     "sage_business_cloud": "connectors.sage_business_cloud:SageBusinessCloudConnector",
     "freeagent": "connectors.freeagent:FreeAgentConnector",
+    "kashflow": "connectors.kashflow:KashFlowConnector",
 }
 
 DEFAULT_PACKAGE = "sandbox"

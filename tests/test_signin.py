@@ -227,5 +227,7 @@ def test_packages_without_a_sign_in_page_are_refused(
 ) -> None:
     with pytest.raises(SetupError, match="does not use a sign-in page"):
         start_sign_in(data_paths, session_factory, "sandbox")
-    with pytest.raises(SetupError, match="cannot connect to KashFlow"):
-        start_sign_in(data_paths, session_factory, "kashflow")
+    with pytest.raises(SetupError, match="does not use a sign-in page"):
+        start_sign_in(data_paths, session_factory, "kashflow")  # a memorable word instead
+    with pytest.raises(SetupError, match="cannot connect to QuickBooks Desktop"):
+        start_sign_in(data_paths, session_factory, "quickbooks_desktop")

@@ -2,9 +2,11 @@
 
 Each :class:`~connectors.contract.ConnectField` becomes one row: ``text`` a box,
 ``secret`` a hidden box (kept in the system keyring as ``<package>.<key>``, never in
-the database), ``folder`` a box with *Choose…*, and ``oauth`` a
+the database), ``folder`` a box with *Choose…*, ``oauth`` a
 :class:`~wizard_pages.sign_in_panel.SignInPanel` (sign in through the system browser,
-then pick the organisation). The Sandbox declares nothing, so its page is just the
+then pick the organisation), and ``memorable_word`` a
+:class:`~wizard_pages.memorable_word_panel.MemorableWordPanel` (KashFlow: password, then
+the memorable word's characters asked for by position). The Sandbox declares nothing, so its page is just the
 test. *Test connection* runs in a worker and shows the company it reached; Next stays
 disabled until it has worked.
 """
@@ -35,6 +37,7 @@ from app.ui.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
+from wizard_pages.memorable_word_panel import MemorableWordPanel
 from wizard_pages.sign_in_panel import SignInPanel
 
 
@@ -55,7 +58,7 @@ class ConnectPage(WizardPage):
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.inputs: dict[str, QLineEdit] = {}
-        self.sign_in_panels: dict[str, SignInPanel] = {}
+        self.sign_in_panels: dict[str, SignInPanel | MemorableWordPanel] = {}
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
@@ -105,14 +108,20 @@ class ConnectPage(WizardPage):
         saved = self.context.choices.package_settings
         for field in info.connect_fields:
             widget = self._field_widget(info, field, saved)
-            if field.kind == "oauth":
-                self.form.addRow(widget)  # the button says what it is
+            if field.kind in ("oauth", "memorable_word"):
+                self.form.addRow(widget)  # the panel labels its own parts
             else:
                 self.form.addRow(f"{field.label}:", widget)
 
     def _field_widget(
         self, info: PackageInfo, field: ConnectField, saved: dict[str, str]
     ) -> QWidget:
+        if field.kind == "memorable_word":
+            word_panel = MemorableWordPanel(self.context, info, field, self.run)
+            word_panel.changed.connect(self._details_changed)
+            word_panel.connected.connect(self._connected)
+            self.sign_in_panels[field.key] = word_panel
+            return word_panel
         if field.kind == "oauth":
             panel = SignInPanel(self.context, info, field, self.run)
             panel.changed.connect(self._details_changed)

@@ -126,6 +126,6 @@ def rejection(
     return Rejected(
         code="refused",
         field="",
-        reason=f"FreeAgent refused {subject.label}: {said}.",
+        reason=f"FreeAgent refused {subject.label}: {said.rstrip('.')}.",
         fix=f"Correct the {subject.word} in your job system as FreeAgent asks, then send again.",
     )
