@@ -47,15 +47,15 @@ from connectors.contract import AccountType, Company, ContactRole, RemoteAccount
 from connectors.oauth import SignInCancelled
 from tests.conftest import MemoryKeyring
 from tests.screenshots import save_screenshot
-from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
 from tests.standins.kashflow import MEMORABLE_WORD, KashFlowStandIn
 from tests.standins.kashflow import PASSWORD as KASHFLOW_PASSWORD
 from tests.standins.kashflow import USERNAME as KASHFLOW_USER
 from tests.standins.loopback import LoopbackServer
-from wizard_pages.connect_page import ConnectPage, secret_name
-from wizard_pages.memorable_word_panel import MemorableWordPanel
+from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
+from wizard_pages.connect_page import ConnectPage
 from wizard_pages.context import WizardContext
 from wizard_pages.help import HelpButton, help_markdown
+from wizard_pages.memorable_word_panel import MemorableWordPanel
 from wizard_pages.models import PackageContactModel, PreflightFailureModel, RemoteAccountModel
 from wizard_pages.review_page import ReviewPage
 
