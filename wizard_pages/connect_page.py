@@ -7,8 +7,8 @@ the database), ``folder`` a box with *Choose…*, ``oauth`` a
 then pick the organisation), and ``memorable_word`` a
 :class:`~wizard_pages.memorable_word_panel.MemorableWordPanel` (KashFlow: password, then
 the memorable word's characters asked for by position). The Sandbox declares nothing,
-so its page is just the test. *Test connection* runs in a worker and shows the company it reached; Next stays
-disabled until it has worked.
+so its page is just the test. *Test connection* runs in a worker and shows the company
+it reached; Next stays disabled until it has worked.
 """
 
 from __future__ import annotations
