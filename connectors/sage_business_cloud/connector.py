@@ -14,7 +14,7 @@ insert-only.
   engine; within one connection a repeated key whose record was made is answered from
   memory without a request.
 - Limits: Sage publishes none; the connection sends one request at a time, at most 60 a
-  minute (:class:`~connectors.http.RequestPacer`), and a 429 becomes
+  minute (:class:`~connectors.limits.RateLimiter`), and a 429 becomes
   :class:`~connectors.errors.RateLimited` with Sage's ``Retry-After``.
 - Links: Sage trusts a link only when our name, address and email equal its own exactly,
   capitals included (``PackageInfo.exact_match_fields``; the link grid enforces it). A
@@ -62,7 +62,8 @@ from connectors.errors import (
     Rejected,
     TemporarilyUnavailable,
 )
-from connectors.http import ApiClient, RequestPacer, describe_status, make_client
+from connectors.http import ApiClient, describe_status, make_client
+from connectors.limits import RateLimiter
 from connectors.oauth import (
     BearerAuth,
     ClientCredentials,
@@ -129,8 +130,15 @@ class SageBusinessCloudConnector(OAuthConnector):
             max_concurrent=SAGE_BUSINESS_CLOUD.rate_limit.concurrent,
             # One send-engine call can be several requests (a credit note is checked,
             # made, then set against its invoice): the connection paces its own too.
-            pacer=RequestPacer(SAGE_BUSINESS_CLOUD.rate_limit.per_minute, clock=clock, sleep=sleep),
+            limiter=RateLimiter.for_package(
+                SAGE_BUSINESS_CLOUD.rate_limit,
+                package_name="Sage Accounting",
+                scale=context.rate_window_scale,
+                clock=time.monotonic if clock is time.time else clock,
+                sleep=None if sleep is time.sleep else sleep,
+            ),
         )
+        self.rate_limiter = self.http.limiter
         self._business = (settings.get("tenant_id") or "").strip()
         self._lock = threading.Lock()
         self._sent: dict[str, _Sent] = {}
