@@ -22,10 +22,10 @@ from connectors.kashflow import KashFlowConnector
 from connectors.quickbooks_online import QuickBooksOnlineConnector
 from connectors.sage_business_cloud import SageBusinessCloudConnector
 from tests.connector_harness import ConnectorHarness, MemorySecrets
-from tests.standins.freeagent import FaultKind as FreeAgentFault
+from tests.standins.base import FaultKind as FreeAgentFault
+from tests.standins.base import FaultKind as KashFlowFault
 from tests.standins.freeagent import FreeAgentStandIn
 from tests.standins.kashflow import USERNAME, KashFlowStandIn
-from tests.standins.kashflow import FaultKind as KashFlowFault
 from tests.standins.qbo import Company, QboStandIn
 from tests.standins.qbo import FaultKind as QboFault
 from tests.standins.sage import Business, SageStandIn

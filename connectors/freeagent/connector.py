@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -37,11 +36,13 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.catalogue import FREEAGENT
+from connectors.cloud import CloudConnector, Indexed
 from connectors.contract import (
     Company,
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    CreateResult,
     DocumentDraft,
     DocumentType,
     Draft,
@@ -55,26 +56,16 @@ from connectors.contract import (
 )
 from connectors.errors import (
     ConnectorError,
-    NeedsReconnecting,
     OutcomeUncertain,
     Rejected,
     TemporarilyUnavailable,
 )
 from connectors.freeagent import wire
-from connectors.freeagent.endpoints import KEY, FreeAgentEndpoints, freeagent_provider
+from connectors.freeagent.endpoints import FreeAgentEndpoints, freeagent_provider
 from connectors.freeagent.rejections import Subject, locked, rejection
-from connectors.http import ApiClient, RequestPacer, describe_status, make_client
-from connectors.oauth import (
-    BearerAuth,
-    ClientCredentials,
-    OAuthConnector,
-    OAuthSession,
-    SignInError,
-    TokenManager,
-    TokenStore,
-    client_credentials,
-    env_name,
-)
+from connectors.http import describe_status
+from connectors.limits import RateLimiter, Window
+from connectors.oauth import OAuthProvider
 from connectors.wording import money, uk_date
 
 log = logging.getLogger(__name__)
@@ -86,12 +77,7 @@ Params = dict[str, str | int | bool]
 LOCK_TTL = 300.0
 #: A contact whose answer was lost is looked for among contacts made this recently.
 RECENT_CONTACTS = timedelta(days=60)
-
-
-class HourPacer(RequestPacer):
-    """At most ``per_minute`` requests in any hour (FreeAgent's 3,600 an hour)."""
-
-    WINDOW = 3600.0
+HOUR = "hour"
 
 
 @dataclass(frozen=True)
@@ -100,69 +86,53 @@ class _Sent:
     remote_id: str = ""
 
 
-class FreeAgentConnector(OAuthConnector):
+class FreeAgentConnector(CloudConnector):
     """One FreeAgent company. ``clock`` (seconds since the epoch) and ``sleep`` are for
     tests."""
 
     info: ClassVar[PackageInfo] = FREEAGENT
     PAGE_SIZE: ClassVar[int] = 100
+    TENANT_WORD: ClassVar[str] = "company"
+    NEEDS_CLIENT_SECRET: ClassVar[bool] = True
+    FORBIDDEN_MESSAGE: ClassVar[str] = (
+        "FreeAgent refused Ledgerlink access (403): the FreeAgent user it signed in as needs "
+        "more access (invoices need 'Invoices, Estimates & Files', receipts 'Banking'), or "
+        "API access is off for the company. Sign in again on the Connect page once that is "
+        "sorted."
+    )
 
     def __init__(
         self,
         context: ConnectorContext,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        super().__init__(context)
-        settings = context.settings
-        self.clock = clock
-        self.endpoints = FreeAgentEndpoints.from_settings(settings)
-        self.provider = freeagent_provider(self.endpoints, settings)
-        self.tokens = TokenManager(
-            self.provider,
-            self._credentials,
-            TokenStore(context.secrets, KEY),
-            transport=context.transport,
-            clock=clock,
-        )
-        self._oauth = OAuthSession(self.provider, self._credentials, self.tokens)
-        self.hour_pacer = HourPacer(3600, clock=clock, sleep=sleep)
-        self.http = ApiClient(
-            make_client(transport=context.transport, auth=BearerAuth(self.tokens)),
-            package_name="FreeAgent",
-            max_concurrent=FREEAGENT.rate_limit.concurrent,
-            pacer=RequestPacer(FREEAGENT.rate_limit.per_minute, clock=clock, sleep=sleep),
-        )
-        self._lock = threading.Lock()
+        super().__init__(context, clock=clock, sleep=sleep, limiter=limiter)
         self._sent: dict[str, _Sent] = {}
         self._names: dict[str, tuple[str, str]] | None = None
         self._lock_read: tuple[float, date | None] | None = None
-        self._company: Company | None = None
 
-    # ------------------------------------------------------------------ sign-in
+    # ------------------------------------------------------------------ what the base asks
 
-    def _credentials(self) -> ClientCredentials:
-        credentials = client_credentials(self.provider, self.context.settings, self.context.secrets)
-        if not credentials.client_secret:
-            raise SignInError(
-                "FreeAgent needs Ledgerlink's client secret to sign in, and none is set. Set "
-                f"the environment variable {env_name(KEY, 'client_secret')} (or store it in "
-                f"the keyring as {KEY}.client_secret), then try again."
-            )
-        return credentials
+    def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        self.endpoints = FreeAgentEndpoints.from_settings(settings)
+        return freeagent_provider(self.endpoints, settings)
 
-    @property
-    def oauth(self) -> OAuthSession:
-        return self._oauth
+    def api_url(self, tenant_id: str) -> str:
+        return self.endpoints.api_url
+
+    def extra_windows(self, scale: float) -> list[Window]:
+        """FreeAgent's second limit: 3,600 requests an hour per user."""
+        return [Window(HOUR, 3600, 3600.0 * scale)]
+
+    def error_text(self, data: Any) -> str:
+        return "; ".join(wire.errors_of(data))
 
     def list_organisations(self) -> list[Company]:
         """The one company this sign-in reaches (FreeAgent binds a token to a company)."""
         return [self.connect()]
-
-    def sign_out(self) -> None:
-        """Forget the tokens on this computer."""
-        self._oauth.sign_out()
 
     # ------------------------------------------------------------------ HTTP
 
@@ -170,13 +140,26 @@ class FreeAgentConnector(OAuthConnector):
         return path if path.startswith("http") else f"{self.endpoints.api_url}/{path}"
 
     def _call(
-        self, method: str, path: str, *, params: Params | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        forbidden_is_an_answer: bool = False,
     ) -> tuple[httpx.Response, Any]:
+        """One paced request (no tenant: the token is the company's). A 403 means
+        signing in again, except where FreeAgent uses it for a refusal (a locked
+        invoice), when ``forbidden_is_an_answer``."""
         creates = method in ("POST", "PUT")
-        self.hour_pacer.wait_turn()
-        response = self.http.request(
-            method, self._url(path), params=params, body=body, creates=creates
-        )
+        if forbidden_is_an_answer:
+            response = self.http.request(
+                method, self._url(path), params=params, body=body, creates=creates
+            )
+        else:
+            response = self.request(
+                method, "", params=params, body=body, url=self._url(path), tenant=False
+            )
         if not response.content:
             return response, None
         return response, self.http.read_json(response, creates=creates)
@@ -186,13 +169,6 @@ class FreeAgentConnector(OAuthConnector):
         response, data = self._call("GET", path, params=params)
         if response.status_code == 404:
             return None
-        if response.status_code == 403:
-            raise NeedsReconnecting(
-                "FreeAgent refused Ledgerlink access ("
-                + ("; ".join(wire.errors_of(data)) or describe_status(response))
-                + "). The FreeAgent user needs more access, or API access is off for the "
-                "company; sign in again on the Connect page once that is sorted."
-            )
         if response.status_code != 200:
             said = "; ".join(wire.errors_of(data)) or describe_status(response)
             raise ConnectorError(f"FreeAgent would not answer {path.split('?')[0]} ({said}).")
@@ -220,14 +196,14 @@ class FreeAgentConnector(OAuthConnector):
             id=wire.text(company, "subdomain") or wire.text(company, "id") or "freeagent",
             name=wire.text(company, "name") or "FreeAgent company",
         )
-        with self._lock:
-            self._company = found
         return found
 
     def lock_dates(self) -> LockDates:
         """The latest account lock (user lock or year end), read from
         ``/v2/account_locks``; none when the user may not read them (full access only)."""
-        response, data = self._call("GET", "account_locks")
+        # Reading locks needs full access; without it FreeAgent answers 403, which here
+        # means "unknown", not "sign in again".
+        response, data = self._call("GET", "account_locks", forbidden_is_an_answer=True)
         lock: date | None = None
         if response.status_code == 200:
             dates = [
@@ -329,6 +305,7 @@ class FreeAgentConnector(OAuthConnector):
             state = wire.document_state(found[0])
             if state.is_draft:
                 self._mark_as_sent(doc_type, state.id, key)
+            self.steps.forget(f"{doc_type.value}:{key}")
             return state.id
         return self._find_receipt(key)
 
@@ -381,7 +358,24 @@ class FreeAgentConnector(OAuthConnector):
 
     # ------------------------------------------------------------------ creating
 
-    def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+    def create_chunk(self, kind: str, chunk: list[Indexed]) -> list[tuple[int, CreateResult]]:
+        """One record per request (FreeAgent has no batch endpoint)."""
+        done: list[tuple[int, CreateResult]] = []
+        for index, item in chunk:
+            draft = item.draft
+            try:
+                if isinstance(draft, ContactDraft):
+                    result: CreateResult = self._create_contact(draft, item.idempotency_key)
+                elif isinstance(draft, DocumentDraft):
+                    result = self._create_document(draft, item.idempotency_key)
+                else:
+                    result = self._create_payment(draft, item.idempotency_key)
+            except Rejected as refused:
+                result = refused
+            done.append((index, result))
+        return done
+
+    def _create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
         def send() -> str:
             self._refuse_namesake(draft)
             number = self._post_created(Subject(draft), "contacts", wire.contact_payload(draft))
@@ -412,9 +406,9 @@ class FreeAgentConnector(OAuthConnector):
             said = "; ".join(wire.errors_of(data)) or describe_status(response)
             log.warning("note for contact %s refused: %s", number, said)
 
-    def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+    def _create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
         def send() -> str:
-            return self._send_document(draft)
+            return self._send_document(draft, idempotency_key)
 
         def same(found: str) -> bool:
             state = self._document(draft.type, found.split(",")[0])
@@ -423,7 +417,7 @@ class FreeAgentConnector(OAuthConnector):
         record_type = RemoteRecordType(draft.type.value)
         return self._remembered(record_type, draft.number, draft, idempotency_key, send, same)
 
-    def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+    def _create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         def send() -> str:
             return self._send_receipts(draft)
 
@@ -530,14 +524,26 @@ class FreeAgentConnector(OAuthConnector):
 
     # ------------------------------------------------------------------ documents
 
-    def _send_document(self, draft: DocumentDraft) -> str:
+    def _send_document(self, draft: DocumentDraft, key: str) -> str:
+        """Create the Draft, write down its number, then mark it as sent. A Draft whose
+        marking was interrupted (a 429, a cancel, a crash) is only marked next time:
+        the step log says which, and ``find_existing`` finds it by reference too."""
         subject = Subject(draft)
+        step_key = _draft_step(draft)
+        step = self.steps.get(step_key)
+        if step and step.get("key") == key and step.get("id"):
+            number = str(step["id"])
+            self._mark_as_sent(draft.type, number, draft.number.strip())
+            self.steps.forget(step_key)
+            return number
         lock = self._lock_date()
         if lock is not None and draft.date <= lock:
             raise locked(subject, draft.date, lock)
         payload = wire.document_payload(draft, self.endpoints.api_url)
         number = self._post_created(subject, wire.COLLECTION[draft.type], payload)
+        self.steps.put(step_key, {"key": key, "id": number})
         self._mark_as_sent(draft.type, number, draft.number.strip())
+        self.steps.forget(step_key)
         return number
 
     def _mark_as_sent(self, doc_type: DocumentType, number: str, reference: str) -> None:
@@ -546,7 +552,7 @@ class FreeAgentConnector(OAuthConnector):
         word = "invoice" if doc_type is DocumentType.INVOICE else "credit note"
         path = f"{wire.COLLECTION[doc_type]}/{number}/transitions/mark_as_sent"
         try:
-            response, data = self._call("PUT", path)
+            response, data = self._call("PUT", path, forbidden_is_an_answer=True)
         except (OutcomeUncertain, TemporarilyUnavailable) as exc:
             raise OutcomeUncertain(
                 f"The {word} {reference} is in FreeAgent as a Draft ({number}), but marking it "
@@ -635,8 +641,9 @@ class FreeAgentConnector(OAuthConnector):
                 ) from exc
         return ",".join(made)
 
-    def close(self) -> None:
-        self.http.close()
+
+def _draft_step(draft: DocumentDraft) -> str:
+    return f"{draft.type.value}:{draft.number.strip()}"
 
 
 def _fold(name: str) -> str:

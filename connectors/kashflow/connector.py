@@ -48,7 +48,7 @@ from connectors.contract import (
     RemoteTaxRate,
 )
 from connectors.errors import ConnectorError, NeedsReconnecting, OutcomeUncertain, Rejected
-from connectors.http import ApiClient, RequestPacer, describe_status, make_client
+from connectors.http import ApiClient, describe_status, make_client
 from connectors.kashflow import wire
 from connectors.kashflow.endpoints import api_url
 from connectors.kashflow.rejections import Subject, locked, rejection
@@ -59,6 +59,7 @@ from connectors.kashflow.signin import (
     SessionLapsed,
     locked_message,
 )
+from connectors.limits import RateLimiter
 from connectors.wording import money
 
 Json = dict[str, Any]
@@ -107,16 +108,26 @@ class KashFlowConnector(Connector):
         context: ConnectorContext,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(context)
         self.clock = clock
         self.api_url = api_url(context.settings)
+        # KashFlow publishes no limit: the catalogue's conservative 60 a minute, on the
+        # one limiter every cloud connection uses.
+        self.rate_limiter = limiter or RateLimiter.for_package(
+            KASHFLOW.rate_limit,
+            package_name=KASHFLOW.name,
+            scale=context.rate_window_scale,
+            clock=time.monotonic if clock is time.time else clock,
+            sleep=sleep,
+        )
         self.http = KashFlowApi(
             make_client(transport=context.transport),
             package_name="KashFlow",
             max_concurrent=KASHFLOW.rate_limit.concurrent,
-            pacer=RequestPacer(KASHFLOW.rate_limit.per_minute, clock=clock, sleep=sleep),
+            limiter=self.rate_limiter,
         )
         self.signin = KashFlowSignIn(self.http, self.api_url, context.secrets, clock)
         self._lock = threading.Lock()

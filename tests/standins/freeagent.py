@@ -33,14 +33,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,6 +46,7 @@ import httpx
 
 from connectors.contract import SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import RateWindow, RateWindows, StandIn
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -70,39 +69,6 @@ CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("admin_expenses_categories", "285", "Travel"),
     ("general_categories", "900", "Suspense"),
 )
-
-
-class FaultKind(StrEnum):
-    SERVER_ERROR = "server_error"
-    SERVER_ERROR_AFTER_SAVE = "server_error_after_save"
-    TIMEOUT_AFTER_SAVE = "timeout_after_save"
-    REFUSE_CONNECTION = "refuse_connection"
-    DROP_AFTER_SAVE = "drop_after_save"
-    RATE_LIMIT = "rate_limit"
-    EXPIRE_TOKEN = "expire_token"
-
-
-AFTER_SAVE = frozenset(
-    {FaultKind.SERVER_ERROR_AFTER_SAVE, FaultKind.TIMEOUT_AFTER_SAVE, FaultKind.DROP_AFTER_SAVE}
-)
-
-
-@dataclass
-class Fault:
-    """Fires on a request of ``method`` (``""``: any) whose path after ``/v2/`` starts with
-    ``path``, after letting ``skip`` such requests through."""
-
-    kind: FaultKind
-    method: str = "POST"
-    path: str = ""
-    retry_after: int | None = None
-    skip: int = 0
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method and request.method != self.method:
-            return False
-        path = request.url.path
-        return path.startswith(API) and path[len(API) :].startswith(self.path)
 
 
 class Invalid(Exception):
@@ -147,7 +113,11 @@ class Company:
     #: Account locks: the user lock and year-end locks, as ``locked_to_date``.
     user_lock: date | None = None
     year_end_lock: date | None = None
-    calls: deque[float] = field(default_factory=deque)
+    windows: RateWindows = field(
+        default_factory=lambda: RateWindows(
+            [RateWindow("minute", MINUTE_LIMIT, 60.0), RateWindow("hour", HOUR_LIMIT, 3600.0)]
+        )
+    )
 
     @property
     def name(self) -> str:
@@ -164,31 +134,43 @@ class Company:
         return due
 
 
-class FreeAgentStandIn:
+class FreeAgentStandIn(StandIn):
     """See the module docstring."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-        self.auth = AuthorizationServer(
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
+    API = API
+    NAME = "FreeAgent"
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, window_scale: float = 1.0
+    ) -> None:
+        super().__init__(
             clock=clock,
-            access_lifetime=3600.0,
-            refresh_idle=90 * 86400.0,
+            auth=AuthorizationServer(
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                clock=clock,
+                access_lifetime=3600.0,
+                refresh_idle=90 * 86400.0,
+            ),
+            window_scale=window_scale,
         )
         self.companies: dict[str, Company] = {}
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
-        self.requests: list[tuple[str, str]] = []
-        self.statuses: Counter[int] = Counter()
         self.user_agents: Counter[str] = Counter()
         self._ids = itertools.count(1)
-        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ set-up
 
     def add_company(self, name: str = "Demo Heating Ltd") -> Company:
-        company = Company(tenant=Tenant(tenant_id=f"fa-{len(self.companies) + 1}", name=name))
+        scale = self.window_scale
+        company = Company(
+            tenant=Tenant(tenant_id=f"fa-{len(self.companies) + 1}", name=name),
+            windows=RateWindows(
+                [
+                    RateWindow("minute", MINUTE_LIMIT, 60.0 * scale),
+                    RateWindow("hour", HOUR_LIMIT, 3600.0 * scale),
+                ]
+            ),
+        )
         number = next(self._ids)
         company.bank_accounts[number] = {
             "name": "Business Current Account",
@@ -208,23 +190,6 @@ class FreeAgentStandIn:
         with self._lock:
             return self._new_contact(company, {"organisation_name": organisation_name, **fields})
 
-    def arm(
-        self,
-        kind: FaultKind,
-        *,
-        method: str = "POST",
-        path: str = "",
-        retry_after: int | None = None,
-        skip: int = 0,
-    ) -> Fault:
-        fault = Fault(kind, method, path, retry_after, skip)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
-
     def store_tokens(self, secrets: SecretStore) -> None:
         """Tokens (and the client secret) where the connector looks, as if the user had
         just signed in."""
@@ -237,56 +202,28 @@ class FreeAgentStandIn:
 
     # ------------------------------------------------------------------ entry point
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def before_api(self, request: httpx.Request) -> httpx.Response | None:
+        """FreeAgent's own sign-in addresses."""
         path = request.url.path
-        with self._lock:
-            self.requests.append((request.method, path))
         if request.method == "GET" and path == "/v2/approve_app":
             return self.auth.authorize(request)
         if request.method == "POST" and path == "/v2/token_endpoint":
             return self.auth.token(request)
-        fault = self._take_fault(request)
-        if fault is not None and fault.kind not in AFTER_SAVE:
-            early = self._fire_early(fault, request)
-            if early is not None:
-                return early
-        response = self._answer(request)
-        with self._lock:
-            self.statuses[response.status_code] += 1
-        if fault is not None and fault.kind in AFTER_SAVE and response.status_code < 300:
-            if fault.kind is FaultKind.TIMEOUT_AFTER_SAVE:
-                raise httpx.ReadTimeout("timed out waiting for FreeAgent", request=request)
-            if fault.kind is FaultKind.DROP_AFTER_SAVE:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
-                )
-            return _errors(500, "Internal Server Error")
+        return None
+
+    def server_error(self) -> httpx.Response:
+        return _errors(502, "Bad Gateway")
+
+    def too_many(self, window: str, retry_after: int) -> httpx.Response:
+        """An armed 429 says when to come back; FreeAgent's own (over a limit) does not,
+        as far as its published material shows."""
+        response = _too_many(None)
+        response.headers["Retry-After"] = str(max(1, retry_after))
         return response
-
-    def _take_fault(self, request: httpx.Request) -> Fault | None:
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.matches(request):
-                    if fault.skip:
-                        fault.skip -= 1
-                        continue
-                    self.fired.append(self.faults.pop(index))
-                    return fault
-        return None
-
-    def _fire_early(self, fault: Fault, request: httpx.Request) -> httpx.Response | None:
-        if fault.kind is FaultKind.REFUSE_CONNECTION:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        if fault.kind is FaultKind.SERVER_ERROR:
-            return _errors(502, "Bad Gateway")
-        if fault.kind is FaultKind.RATE_LIMIT:
-            return _too_many(fault.retry_after)
-        self.auth.expire_access_tokens()
-        return None
 
     # ------------------------------------------------------------------ routing
 
-    def _answer(self, request: httpx.Request) -> httpx.Response:
+    def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         if not path.startswith(API):
             return _errors(404, "Resource not found")
@@ -301,9 +238,9 @@ class FreeAgentStandIn:
         parts = [p for p in path[len(API) :].split("/") if p]
         with self._lock:
             self.user_agents[agent] += 1
-            limited = self._count_call(company)
-            if limited is not None:
-                return limited
+            if company.windows.admit(self.clock()) is not None:
+                return _too_many(None)
+            self.counted.append(self.clock())
             try:
                 if request.method == "GET":
                     return self._get(company, request, parts, base)
@@ -314,16 +251,6 @@ class FreeAgentStandIn:
             except Invalid as invalid:
                 return _errors(invalid.status, *invalid.messages)
         return _errors(404, "Resource not found")
-
-    def _count_call(self, company: Company) -> httpx.Response | None:
-        now = self.clock()
-        while company.calls and now - company.calls[0] >= 3600.0:
-            company.calls.popleft()
-        last_minute = sum(1 for t in company.calls if now - t < 60.0)
-        if last_minute >= MINUTE_LIMIT or len(company.calls) >= HOUR_LIMIT:
-            return _too_many(None)
-        company.calls.append(now)
-        return None
 
     # ------------------------------------------------------------------ reading
 

@@ -23,29 +23,29 @@ stand-in's own):
 - payment lines per invoice at ``/v2/invoices/{number}/payments`` (the path is
   UNVERIFIED).
 
-No rate limit is published; one can be armed (``429`` with ``Retry-After``). Faults are
-armed explicitly and fire in order on the next matching request.
+No rate limit is published; one can be armed (``429`` with ``Retry-After``). Faults
+(:mod:`tests.standins.base`) are armed explicitly and fire in order on the next matching
+request; ``EXPIRE_TOKEN`` makes the session lapse.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import Fault, FaultKind, StandIn
 from tests.standins.loopback import LoopbackServer
+from tests.standins.oauth_server import AuthorizationServer
 
 Json = dict[str, Any]
 API = "/v2/"
@@ -65,41 +65,6 @@ NOMINALS: tuple[tuple[int, str, str], ...] = (
     (7500, "Office Costs", "Expense"),
     (1200, "Bank Current Account", "Bank"),
 )
-
-
-class FaultKind(StrEnum):
-    SERVER_ERROR = "server_error"
-    SERVER_ERROR_AFTER_SAVE = "server_error_after_save"
-    TIMEOUT_AFTER_SAVE = "timeout_after_save"
-    REFUSE_CONNECTION = "refuse_connection"
-    DROP_AFTER_SAVE = "drop_after_save"
-    RATE_LIMIT = "rate_limit"
-    #: The session lapses now, as if unused for an hour.
-    EXPIRE_SESSION = "expire_session"
-
-
-AFTER_SAVE = frozenset(
-    {FaultKind.SERVER_ERROR_AFTER_SAVE, FaultKind.TIMEOUT_AFTER_SAVE, FaultKind.DROP_AFTER_SAVE}
-)
-
-
-@dataclass
-class Fault:
-    kind: FaultKind
-    method: str = "POST"
-    path: str = ""
-    retry_after: int = 30
-    skip: int = 0
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method and request.method != self.method:
-            return False
-        path = request.url.path
-        return (
-            path.startswith(API)
-            and not path.endswith("/sessiontoken")
-            and path[len(API) :].startswith(self.path)
-        )
 
 
 class Invalid(Exception):
@@ -161,11 +126,19 @@ class _Temporary:
     expires_at: float
 
 
-class KashFlowStandIn:
-    """See the module docstring."""
+class KashFlowStandIn(StandIn):
+    """See the module docstring. (KashFlow has no OAuth: the base's authorisation server
+    is unused; sign-in is :meth:`before_api`'s ``/v2/sessiontoken``.)"""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
+    API = API
+    NAME = "KashFlow"
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, window_scale: float = 1.0
+    ) -> None:
+        super().__init__(
+            clock=clock, auth=AuthorizationServer(clock=clock), window_scale=window_scale
+        )
         self.account = Account()
         self.account.bank_accounts[1] = {
             "Id": 1,
@@ -175,21 +148,13 @@ class KashFlowStandIn:
             "TransactionLockEnabled": False,
             "TransactionLockDate": None,
         }
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
-        self.requests: list[tuple[str, str]] = []
-        self.statuses: Counter[int] = Counter()
         self.sessions: dict[str, float] = {}
         self.issued: list[str] = []
         self._temporary: dict[str, _Temporary] = {}
         self._ids = itertools.count(1)
         self._positions = itertools.cycle(((2, 3, 6), (1, 4, 9), (3, 5, 7)))
-        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ set-up
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
 
     def open_session(self) -> str:
         """A session as if the user had just signed in (tests not about signing in)."""
@@ -207,63 +172,34 @@ class KashFlowStandIn:
         with self._lock:
             return self._new_contact(self.account.customers, {"Code": code, "Name": name, **fields})
 
-    def arm(
-        self,
-        kind: FaultKind,
-        *,
-        method: str = "POST",
-        path: str = "",
-        retry_after: int = 30,
-        skip: int = 0,
-    ) -> Fault:
-        fault = Fault(kind, method, path, retry_after, skip)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
     # ------------------------------------------------------------------ entry point
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def fault_path(self, request: httpx.Request) -> str | None:
+        """Faults never fire on the sign-in steps."""
         path = request.url.path
-        with self._lock:
-            self.requests.append((request.method, path))
-        if path == "/v2/sessiontoken":
+        if not path.startswith(API) or path.endswith("/sessiontoken"):
+            return None
+        return path[len(API) :]
+
+    def before_api(self, request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/v2/sessiontoken":
             with self._lock:
                 return self._session_token(request)
-        fault = self._take_fault(request)
-        if fault is not None and fault.kind not in AFTER_SAVE:
-            if fault.kind is FaultKind.REFUSE_CONNECTION:
-                raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-            if fault.kind is FaultKind.SERVER_ERROR:
-                return _error(500, "InternalServerError", "An error has occurred.")
-            if fault.kind is FaultKind.RATE_LIMIT:
-                response = _error(429, "TooManyRequests", "Too many requests")
-                response.headers["Retry-After"] = str(fault.retry_after)
-                return response
-            self.expire_sessions()
-        response = self._answer(request)
-        with self._lock:
-            self.statuses[response.status_code] += 1
-        if fault is not None and fault.kind in AFTER_SAVE and response.status_code < 300:
-            if fault.kind is FaultKind.TIMEOUT_AFTER_SAVE:
-                raise httpx.ReadTimeout("timed out waiting for KashFlow", request=request)
-            if fault.kind is FaultKind.DROP_AFTER_SAVE:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
-                )
-            return _error(500, "InternalServerError", "An error has occurred.")
-        return response
-
-    def _take_fault(self, request: httpx.Request) -> Fault | None:
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.matches(request):
-                    if fault.skip:
-                        fault.skip -= 1
-                        continue
-                    self.fired.append(self.faults.pop(index))
-                    return fault
         return None
+
+    def _fire_early(self, fault: Fault, request: httpx.Request) -> httpx.Response | None:
+        if fault.kind is FaultKind.EXPIRE_TOKEN:
+            self.expire_sessions()  # the session lapses: the request meets a 401
+            return None
+        return super()._fire_early(fault, request)
+
+    def server_error(self) -> httpx.Response:
+        return _error(500, "InternalServerError", "An error has occurred.")
+
+    def too_many(self, window: str, retry_after: int) -> httpx.Response:
+        response = _error(429, "TooManyRequests", "Too many requests")
+        response.headers["Retry-After"] = str(max(1, retry_after))
+        return response
 
     # ------------------------------------------------------------------ sign-in
 
@@ -339,7 +275,7 @@ class KashFlowStandIn:
 
     # ------------------------------------------------------------------ routing
 
-    def _answer(self, request: httpx.Request) -> httpx.Response:
+    def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         if not path.startswith(API):
             return _error(404, "NotFound", "Resource not found.")
