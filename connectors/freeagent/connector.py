@@ -533,9 +533,13 @@ class FreeAgentConnector(CloudConnector):
         step = self.steps.get(step_key)
         if step and step.get("key") == key and step.get("id"):
             number = str(step["id"])
-            self._mark_as_sent(draft.type, number, draft.number.strip())
-            self.steps.forget(step_key)
-            return number
+            state = self._document(draft.type, number)
+            if state is not None:
+                if state.is_draft:  # a lost answer may have marked it already
+                    self._mark_as_sent(draft.type, number, draft.number.strip())
+                self.steps.forget(step_key)
+                return number
+            self.steps.forget(step_key)  # deleted in FreeAgent meanwhile: make it again
         lock = self._lock_date()
         if lock is not None and draft.date <= lock:
             raise locked(subject, draft.date, lock)
