@@ -99,7 +99,7 @@ def test_wrong_characters_three_times_lock_the_account_which_is_never_retried(
     kf: KashFlow,
 ) -> None:
     connector = _signed_out(kf)
-    for attempt in range(2):
+    for _attempt in range(2):
         challenge = connector.start_sign_in(PASSWORD, USERNAME)
         with pytest.raises(SignInRefused, match="memorable word"):
             connector.finish_sign_in(challenge, {p: "z" for p in challenge.positions}, None)
