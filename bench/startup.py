@@ -1,23 +1,27 @@
-"""Time from process start to the first window on screen: Ledgerlink against a bare
-PySide6 window, on the same machine in the same run.
+"""Time from process start to the first page a user can act on: Ledgerlink against a
+bare PySide6 ``QMainWindow``, on the same machine in the same run.
 
     python bench/startup.py [--runs 7]
 
 Each run is a fresh ``python -c`` process. The time is taken in this process just
 before the child is started, and in the child when its first top-level window has been
 painted (the event loop's turn after the first paint event), so it covers interpreter
-start, imports, building the window and painting it. Three figures, each the median of
+start, imports, building the window and painting it. Each figure is the median of
 ``--runs`` runs:
 
+* ``usable_s``: ``ledgerlink`` on a data folder holding the demo store, until its first
+  page holds its data and is painted (the main window's ``refreshed`` signal, then a
+  paint): what a user waits for; ``bare_s`` the bare window's first paint, and
+  ``usable_ratio`` the one over the other (goal: 1.5 or less);
 * ``app_first_window_s``: what the ``ledgerlink`` command runs (``app.cli.main``), on a
   data folder that already holds the demo store;
 * ``window_only_first_window_s``: the window alone (``app.ui.launch.run_window``),
   without the command line's own imports;
 * ``bare_first_window_s``: an empty ``QWidget`` of the same size.
 
-The last line is one JSON object, e.g.
-``{"app_first_window_s": 0.41, "bare_first_window_s": 0.33, "ratio": 1.24, ...}``
-(``ratio`` is the app's figure over the bare window's; the goal is 1.5 or less).
+The last line is one JSON object:
+``{"usable_s", "bare_s", "usable_ratio", "app_first_window_s", "bare_first_window_s",
+"ratio", ...}`` (``ratio``: the first window of any kind, placeholder included).
 """
 
 from __future__ import annotations
@@ -61,15 +65,42 @@ def _report():
 def _watch(app):
     app._first_paint = _FirstPaint(app)
     app.installEventFilter(app._first_paint)
+
+
+# Reports once the main window says its first page holds its data (its ``refreshed``
+# signal) and that page has been painted: the moment a user can act.
+class _Usable(QObject):
+    hooked = False
+
+    def eventFilter(self, watched, event):
+        if (
+            not self.hooked
+            and event.type() == QEvent.Type.Show
+            and hasattr(watched, "refreshed")
+            and getattr(watched, "isWindow", lambda: False)()
+        ):
+            self.hooked = True
+            watched.refreshed.connect(lambda: QTimer.singleShot(0, _after_paint(watched)))
+        return False
+
+def _after_paint(window):
+    def report():
+        window.repaint()  # paint what the data changed, synchronously
+        _report()
+    return report
+
+def _watch_usable(app):
+    app._usable = _Usable(app)
+    app.installEventFilter(app._usable)
 """
 
 BARE = (
     HOOK
     + r"""
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMainWindow
 app = QApplication(sys.argv[:1])
 _watch(app)
-window = QWidget()
+window = QMainWindow()
 window.setWindowTitle("Bare")
 window.resize(1000, 680)
 window.show()
@@ -85,6 +116,17 @@ APP = (
 import app.cli
 from app.ui import launch
 _watch(launch.make_application())
+sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
+"""
+)
+
+# The ledgerlink command again, timed to the first page a user can act on.
+USABLE = (
+    HOOK
+    + r"""
+import app.cli
+from app.ui import launch
+_watch_usable(launch.make_application())
 sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
 """
 )
@@ -127,31 +169,42 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from app.config import DataPaths
     from app.services.setup.demo import prepare_demo
+    from app.services.setup.state import SETUP_COMPLETE, set_setting
 
     with tempfile.TemporaryDirectory() as folder:
         data = DataPaths(Path(folder) / "data")
-        prepare_demo(data).close()
+        store = prepare_demo(data)
+        # A returning user's start: set-up done, so the first page is the dashboard.
+        with store.session_factory.begin() as session:
+            set_setting(session, SETUP_COMPLETE, True)
+        store.close()
         # Warm the disk cache for everyone alike, then alternate so drift hits both.
         first_window(BARE)
         first_window(APP, str(data.root))
         bare: list[float] = []
         app: list[float] = []
+        usable: list[float] = []
         window_only: list[float] = []
         for run in range(args.runs):
             bare.append(first_window(BARE))
             app.append(first_window(APP, str(data.root)))
+            usable.append(first_window(USABLE, str(data.root)))
             window_only.append(first_window(WINDOW_ONLY, str(data.root)))
             print(
                 f"run {run + 1}: bare {bare[-1]:.3f}s, ledgerlink {app[-1]:.3f}s, "
-                f"window only {window_only[-1]:.3f}s",
+                f"usable {usable[-1]:.3f}s, window only {window_only[-1]:.3f}s",
                 file=sys.stderr,
             )
     bare_s = statistics.median(bare)
     app_s = statistics.median(app)
+    usable_s = statistics.median(usable)
     window_s = statistics.median(window_only)
     print(
         json.dumps(
             {
+                "usable_s": round(usable_s, 3),
+                "bare_s": round(bare_s, 3),
+                "usable_ratio": round(usable_s / bare_s, 2),
                 "app_first_window_s": round(app_s, 3),
                 "bare_first_window_s": round(bare_s, 3),
                 "ratio": round(app_s / bare_s, 2),

@@ -56,6 +56,7 @@ SANDBOX = PackageInfo(
     batch_size=50,
     idempotency=True,
     names_unique_across_roles=True,
+    connector="connectors.sandbox:SandboxConnector",
 )
 
 XERO = PackageInfo(
@@ -85,6 +86,7 @@ XERO = PackageInfo(
     # Customers and suppliers are one Contact type; names are unique among active ones.
     names_unique_across_roles=True,
     connect_fields=(ConnectField("signin", "Sign in to Xero", kind="oauth"),),
+    connector="connectors.xero:XeroConnector",
 )
 
 QUICKBOOKS_ONLINE = PackageInfo(
@@ -109,7 +111,10 @@ QUICKBOOKS_ONLINE = PackageInfo(
     idempotency=True,
     names_unique_across_roles=True,
     roles_are_separate_records=True,
+    sales_post_through_items=True,
+    name_forbidden_characters=":",
     connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
+    connector="connectors.quickbooks_online:QuickBooksOnlineConnector",
 )
 
 SAGE_BUSINESS_CLOUD = PackageInfo(
@@ -122,25 +127,33 @@ SAGE_BUSINESS_CLOUD = PackageInfo(
         example="cced5085c2d24394a758c5d16b38fca1",
         where_to_find=(
             "In Sage Accounting, open Contacts and click the customer or supplier.",
-            "Copy the web address from the address bar and paste it here. Sage's web "
-            "address carries a number (for example …/contacts/customers/130175300); "
-            "Ledgerlink looks that number up in Sage to find the contact.",
+            "Copy the web address from the address bar and paste it here. If it ends in "
+            "the contact's id, that is all Ledgerlink needs; if it ends in Sage's older "
+            "number (for example …/contacts/customers/130175300), Ledgerlink asks Sage for "
+            "it, and when Sage cannot find it by that number you pick the contact by name.",
             "Our name, address and email must match Sage's record exactly, capital letters "
             "included, before the link can be saved.",
         ),
         url_patterns=(
             # The contact's address in Sage's API (its $path), which carries the id itself.
             r"/v3(?:\.\d+)?/contacts/([0-9a-f]{32})\b",
-            # A web page's address, which carries the legacy number to look up.
-            r"/contacts/(?:customers|vendors|suppliers)/(\d+)",
+            # A web page's address carrying the id itself.
+            r"/contacts/(?:customers|vendors|suppliers)/([0-9a-f]{32})\b",
+            # An older web page's address, carrying the legacy number to look up.
+            r"/contacts/(?:customers|vendors|suppliers)/(\d+)(?![0-9A-Za-z])",
         ),
         url_example="https://accounts-extra.sageone.com/contacts/customers/130175300",
     ),
     # Sage publishes no figure; it asks integrations to pace themselves and honour 429.
     # About one request a second, as docs/packages/sage-business-cloud.md explains.
     rate_limit=RateLimit(per_minute=60, concurrent=1),
+    # No batch endpoint; every create carries Sage's idempotency_id (and is still looked
+    # up before any resend).
+    batch_size=1,
+    idempotency=True,
     exact_match_fields=("name", "address", "email"),
     connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
+    connector="connectors.sage_business_cloud:SageBusinessCloudConnector",
 )
 
 FREEAGENT = PackageInfo(
@@ -167,6 +180,7 @@ FREEAGENT = PackageInfo(
     # 120 a minute and 3,600 an hour per user; the connector adds the hour window.
     rate_limit=RateLimit(per_minute=120, concurrent=1),
     connect_fields=(ConnectField("signin", "Sign in to FreeAgent", kind="oauth"),),
+    connector="connectors.freeagent:FreeAgentConnector",
 )
 
 KASHFLOW = PackageInfo(
@@ -196,6 +210,7 @@ KASHFLOW = PackageInfo(
             help="KashFlow then asks for a few characters of your memorable word, by position.",
         ),
     ),
+    connector="connectors.kashflow:KashFlowConnector",
 )
 
 QUICKBOOKS_DESKTOP = PackageInfo(

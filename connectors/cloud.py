@@ -35,6 +35,7 @@ from connectors.contract import (
     CreateResult,
     DocumentDraft,
     DocumentType,
+    RateScale,
 )
 from connectors.errors import BatchInterrupted, ConnectorError, NeedsReconnecting, Rejected
 from connectors.http import ApiClient, QueryParams, describe_status, make_client
@@ -86,8 +87,10 @@ class CloudConnector(OAuthConnector):
     #: Header carrying the chosen tenant on every call (``xero-tenant-id``); ``""`` when
     #: the tenant is part of the address (QuickBooks' realm).
     TENANT_HEADER: ClassVar[str] = ""
-    #: What the package calls a tenant, for messages ("organisation", "business").
+    #: What the package calls a tenant, for messages ("organisation", "business"), and
+    #: its plural.
     TENANT_WORD: ClassVar[str] = "organisation"
+    TENANT_WORDS: ClassVar[str] = "organisations"
     #: The package insists on Ledgerlink's client secret at sign-in.
     NEEDS_CLIENT_SECRET: ClassVar[bool] = False
     #: Response headers carrying the package's own count of calls left, by limiter
@@ -128,8 +131,8 @@ class CloudConnector(OAuthConnector):
         self.rate_limiter = limiter or RateLimiter.for_package(
             self.info.rate_limit,
             package_name=self.info.name,
-            extra=self.extra_windows(context.rate_window_scale),
-            scale=context.rate_window_scale,
+            extra=self.extra_windows(context.rate_scale),
+            scale=context.rate_scale,
             clock=pacing_clock,
             sleep=sleep,
         )
@@ -159,7 +162,7 @@ class CloudConnector(OAuthConnector):
         """The sign-in helper; override for a package with its own redirect handling."""
         return OAuthSession(self.provider, self._credentials, self.tokens)
 
-    def extra_windows(self, scale: float) -> list[Window]:
+    def extra_windows(self, scale: RateScale) -> list[Window]:
         """Limits beyond the catalogue's per-minute and per-day ones (QuickBooks: 40
         batch requests a minute); ``scale`` as for the declared ones."""
         return []
@@ -216,7 +219,8 @@ class CloudConnector(OAuthConnector):
             )
         names = ", ".join(t.name for t in tenants)
         raise TenantNotChosen(
-            f"This {self.package_name} sign-in reaches {len(tenants)} {word}s ({names}). "
+            f"This {self.package_name} sign-in reaches {len(tenants)} {self.TENANT_WORDS} "
+            f"({names}). "
             f"Choose the one Ledgerlink should send to on the Connect page."
         )
 

@@ -118,6 +118,18 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class RateScale:
+    """Rate limits shrunk alike on both sides of the real-clock benchmark: each window's
+    count times ``count`` (at least one) and its period times ``period``."""
+
+    count: float = 1.0
+    period: float = 1.0
+
+    def window(self, limit: int, seconds: float) -> tuple[int, float]:
+        return max(1, int(limit * self.count)), seconds * self.period
+
+
+@dataclass(frozen=True)
 class ConnectField:
     """One thing the Connect page must ask for (a folder, a username, a secret…)."""
 
@@ -393,9 +405,9 @@ class ConnectorContext:
     secrets: SecretStore
     #: An httpx transport to use instead of the network (tests and local stand-ins).
     transport: Any = None
-    #: Shrinks the package's rate-limit periods (not its counts) for the real-clock
-    #: benchmark, whose stand-ins are scaled alike; 1.0 everywhere else.
-    rate_window_scale: float = 1.0
+    #: Shrinks the package's rate limits for the real-clock benchmark, whose stand-ins
+    #: are scaled alike; no scaling everywhere else.
+    rate_scale: RateScale = field(default_factory=lambda: RateScale())
 
 
 class Connector(ABC):

@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from connectors.contract import RateLimit
+from connectors.contract import RateLimit, RateScale
 from connectors.errors import Cancelled, RateLimited
 
 Clock = Callable[[], float]
@@ -68,14 +68,13 @@ class Turn:
         self.costs = dict(costs)
 
 
-def package_windows(rate: RateLimit, *, scale: float = 1.0) -> list[Window]:
-    """The windows a package's :class:`~connectors.contract.RateLimit` declares.
-
-    ``scale`` shrinks the periods (not the counts) for the real-clock benchmark, whose
-    stand-ins are scaled the same way."""
-    windows = [Window(MINUTE, max(1, rate.per_minute), 60.0 * scale)]
+def package_windows(rate: RateLimit, scale: RateScale | None = None) -> list[Window]:
+    """The windows a package's :class:`~connectors.contract.RateLimit` declares
+    (``scale``: shrunk for the real-clock benchmark, whose stand-ins shrink alike)."""
+    scale = scale or RateScale()
+    windows = [Window(MINUTE, *scale.window(max(1, rate.per_minute), 60.0))]
     if rate.per_day:
-        windows.append(Window(DAY, rate.per_day, 86_400.0 * scale))
+        windows.append(Window(DAY, *scale.window(rate.per_day, 86_400.0)))
     return windows
 
 
@@ -120,14 +119,14 @@ class RateLimiter:
         *,
         package_name: str = "The package",
         extra: Iterable[Window] = (),
-        scale: float = 1.0,
+        scale: RateScale | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep | None = None,
         max_wait: float = 900.0,
     ) -> RateLimiter:
         """The limiter for a package's declared limits, plus any ``extra`` windows."""
         return cls(
-            [*package_windows(rate, scale=scale), *extra],
+            [*package_windows(rate, scale), *extra],
             clock=clock,
             sleep=sleep,
             max_wait=max_wait,

@@ -12,7 +12,7 @@ from app.services.sending.causes import Cause, FailedRecord, cause_lines, group_
 from app.services.sending.failures import failure_causes
 from app.services.sending.preflight import Preflight
 from connectors.contract import ContactDraft, ContactRole
-from connectors.wording import count, plural, when
+from connectors.wording import a_or_an, count, plural, when
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import SendRig, build_rig
 
@@ -103,6 +103,7 @@ def test_wording_counts_and_plurals() -> None:
     assert count(1, "credit note") == "1 credit note"
     assert count(1503, "record") == "1,503 records"
     assert plural("company", 2) == "companies"
+    assert (a_or_an("invoice"), a_or_an("credit note")) == ("an invoice", "a credit note")
     lines = cause_lines(group_causes([unmapped(1), unmapped(2)], "Xero"), command_line=True)
     assert lines[0] == "2 records from 1 cause:"
     assert "`ledgerlink map SALES CODE`" in lines[3]

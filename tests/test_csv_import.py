@@ -484,7 +484,7 @@ def test_a_document_cannot_total_below_zero(with_invoices: Factory, tmp_path: Pa
     report = run(with_invoices, ImportKind.INVOICES, tmp_path, text)
     error = only_error(report)
     assert (error.line, error.column) == (4, "")
-    assert "invoice INV-7 totals -£24.00" in error.message
+    assert "invoice INV-7 totals -£24.00; an invoice cannot total less" in error.message
 
 
 def test_nothing_is_written_when_any_row_is_bad(with_invoices: Factory, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from app.ui.main_window import MainWindow
 from app.ui.status_models import FailureModel, StatusModel
 from tests.screenshots import save_screenshot
 from tests.test_wizard_flow import LONG, click, open_window, wait_for_page, wizard_of
-from tests.test_wizard_pages import clipped, larger_text_and_dark
+from tests.test_wizard_pages import clipped, larger_text_and_dark, settle_layouts
 
 __all__ = ["larger_text_and_dark"]  # a fixture shared with the page tests
 
@@ -436,6 +436,7 @@ def test_the_dashboard_fits_at_125_percent_in_dark(qtbot: QtBot, sent_paths: Dat
     qtbot.waitUntil(lambda: dashboard.snapshot is not None, timeout=LONG)
     click_row(qtbot, dashboard.failure_view, 0)
     qtbot.waitUntil(lambda: window.tasks.active == 0, timeout=LONG)
+    settle_layouts()
     needed = window.centralWidget().minimumSizeHint()
     assert needed.width() <= window.width() and needed.height() <= window.height()
     assert clipped(window) == []

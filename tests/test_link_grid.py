@@ -466,7 +466,7 @@ def test_unlinking_warns_when_records_were_sent_under_the_old_link(
     assert not workbench.save()
     ((title, asked),) = confirm.asked
     assert title == "Records already sent under the old link"
-    assert "1 record(s) were already sent to Sandbox (practice package) under" in asked
+    assert "1 record was already sent to Sandbox (practice package) under" in asked
     with store.session_factory() as session:
         assert session.scalars(select(Link)).one().remote_ref == ref
 

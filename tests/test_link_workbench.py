@@ -272,8 +272,8 @@ def test_unlinking_a_contact_with_sent_records_warns_first(store: Store) -> None
     plan = book.save_plan()
     (warning,) = plan.unlink_warnings
     assert warning == (
-        f"Stoneygate Guest House ({book.ours[row].account_ref}): 1 record(s) were already sent "
-        f"to Sandbox (practice package) under {ref}; they stay there."
+        f"Stoneygate Guest House ({book.ours[row].account_ref}): 1 record was already sent "
+        f"to Sandbox (practice package) under {ref}; it stays there."
     )
     outcome = save_links(store.session_factory, book.info, plan)
     assert outcome.unlinked == 1

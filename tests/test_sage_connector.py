@@ -5,13 +5,16 @@ against invoices, lock dates, limits and 422 answers in plain words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from connectors.contract import (
@@ -25,7 +28,8 @@ from connectors.contract import (
     RemoteTaxRate,
 )
 from connectors.errors import NeedsReconnecting, OutcomeUncertain, RateLimited, Rejected
-from connectors.sage_business_cloud import BusinessNotChosen, SageBusinessCloudConnector
+from connectors.http import loads_json
+from connectors.sage_business_cloud import BusinessNotChosen, SageBusinessCloudConnector, wire
 from connectors.sage_business_cloud.rejections import InvoiceSummary, Subject, rejection
 from connectors.sage_business_cloud.wire import SageError
 from tests.connector_harness import Chart, customer, invoice, line, payment, supplier
@@ -118,25 +122,45 @@ def abbey(sage: Sage) -> dict[str, object]:
     )
 
 
-def test_a_reference_is_read_from_an_id_a_web_address_a_number_or_the_sage_reference(
+def test_a_reference_is_read_from_an_id_a_web_address_or_the_sage_reference(
     sage: Sage, abbey: dict[str, object]
 ) -> None:
-    contact_id, legacy = str(abbey["id"]), str(abbey["legacy_id"])
+    contact_id = str(abbey["id"])
     resolve = sage.connector.resolve_reference
     assert resolve(contact_id) == contact_id
     assert resolve(f"https://api.accounting.sage.com/v3.1/contacts/{contact_id}") == contact_id
-    assert resolve(f"{WEB}/contacts/customers/{legacy}") == contact_id
-    assert resolve(legacy) == contact_id
+    assert resolve(f"{WEB}/contacts/customers/{contact_id}") == contact_id
     assert resolve("ABBEY01") == contact_id
-    assert resolve(f"{WEB}/contacts/customers/999999999") is None
     assert resolve("NOSUCHREF") is None
     assert resolve("  ") is None
 
 
-def test_a_contact_read_by_its_web_address_number_has_sages_exact_details(
+def test_an_older_web_address_number_is_searched_for_never_by_reading_every_contact(
     sage: Sage, abbey: dict[str, object]
 ) -> None:
-    found = sage.connector.get_contact(str(abbey["legacy_id"]))
+    # legacy_id is not in Sage's v3.1 swagger: the stand-in never serves it.
+    listed = sage.connector._get("contacts", {"attributes": "all"})
+    assert "legacy_id" not in listed["$items"][0]
+    assert sage.connector._get(f"contacts/{abbey['legacy_id']}") is None
+    # A contact whose reference is its own web-address number is found by one search.
+    numbered = sage.standin.add_contact(sage.business, "CUSTOMER", "Brook Ltd", reference="")
+    numbered["reference"] = str(numbered["legacy_id"])
+    address = f"{WEB}/contacts/customers/{numbered['legacy_id']}"
+    assert sage.connector.resolve_reference(address) == numbered["id"]
+
+    before = len(sage.standin.urls)
+    resolve = sage.connector.resolve_reference
+    assert resolve(f"{WEB}/contacts/customers/{abbey['legacy_id']}") is None
+    assert resolve(str(abbey["legacy_id"])) is None
+    assert sage.connector.get_contact(f"{WEB}/contacts/customers/999999999") is None
+    looked = [u for u in sage.standin.urls[before:] if "/v3.1/contacts" in u]
+    assert looked and all("search=" in u for u in looked), looked
+
+
+def test_a_contact_read_by_its_web_address_has_sages_exact_details(
+    sage: Sage, abbey: dict[str, object]
+) -> None:
+    found = sage.connector.get_contact(f"{WEB}/contacts/customers/{abbey['id']}")
     assert found == RemoteContact(
         ref=str(abbey["id"]),
         role=ContactRole.CUSTOMER,
@@ -206,12 +230,26 @@ def test_a_credit_note_is_set_against_the_invoice_it_credits(sage: Sage) -> None
     note = sage.connector.create_document(draft, "k-cn")
     assert sage.business.outstanding(inv) == Decimal("96.00")
     made = sage.business.sales_credit_notes[note]
-    assert made["outstanding_amount"] == 0 and made["original_invoice_number"] == "INV-1"
+    assert made["outstanding_amount"] == 0
+    # Where Sage stores and returns it: the invoice's date, and its number and id in notes.
+    assert "original_invoice_number" not in made
+    assert made["original_invoice_date"] == JAN_5.isoformat()
+    assert f"Credits invoice INV-1 (Sage id {inv})" in made["notes"]
     assert len(sage.business.contact_allocations) == 1
 
 
+def test_the_stand_in_refuses_fields_sages_swagger_does_not_have(sage: Sage) -> None:
+    _, draft = _invoice_and_credit(sage, "20.00")
+    body = wire.document_payload(draft)
+    body["sales_credit_note"]["original_invoice_number"] = "INV-1"
+    response, data = sage.connector._call("POST", "sales_credit_notes", body=body)
+    assert response.status_code == 422
+    assert [e.source for e in wire.errors_of(data)] == ["original_invoice_number"]
+    assert sage.business.sales_credit_notes == {}
+
+
 def test_an_interrupted_setting_against_is_finished_when_the_note_is_looked_up(
-    sage: Sage,
+    sage: Sage, tmp_path: Path
 ) -> None:
     inv, draft = _invoice_and_credit(sage, "20.00")
     sage.standin.arm(FaultKind.REFUSE_CONNECTION, path="contact_allocations")
@@ -220,7 +258,10 @@ def test_an_interrupted_setting_against_is_finished_when_the_note_is_looked_up(
     (note,) = sage.business.sales_credit_notes.values()
     assert note["outstanding_amount"] == Decimal("24.00")
 
-    assert sage.connector.find_existing(RemoteRecordType.CREDIT_NOTE, "CN-1") == note["id"]
+    # Found and finished from what Sage returns, also by a connection that never sent it.
+    _, fresh = open_sage(tmp_path, sage.standin, sleep=sage.clock.sleep)
+    with fresh:
+        assert fresh.find_existing(RemoteRecordType.CREDIT_NOTE, "CN-1") == note["id"]
     assert note["outstanding_amount"] == 0 and sage.business.outstanding(inv) == Decimal("96.00")
     # The same key again is answered from what was found: no second credit note.
     assert sage.connector.create_document(draft, "k-cn") == note["id"]
@@ -393,3 +434,144 @@ def test_signing_in_with_the_pasted_address(tmp_path: Path) -> None:
         assert connector.signed_in
         assert connector.list_organisations() == [Company(business.id, "Riverside Plumbing Ltd")]
         assert connector.connect().id == business.id
+
+
+# ----------------------------------------------------------------------------- as Sage publishes it
+
+
+def test_the_token_request_carries_the_client_secret_in_the_form_body(sage: Sage) -> None:
+    seen: list[httpx.Request] = []
+    standin = sage.standin
+
+    def spy(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            seen.append(request)
+        return standin(request)
+
+    sage.connector.tokens._transport = httpx.MockTransport(spy)
+    sage.clock.advance(241)  # within a minute of expiry: refreshed before the next call
+    sage.connector.connect()
+    (token,) = seen
+    form = parse_qs(token.content.decode())
+    assert form["client_id"] == [standin.auth.client_id]
+    assert form["client_secret"] == [standin.auth.client_secret]
+    assert "Authorization" not in token.headers
+    # The stand-in, like Sage's samples, expects the form: HTTP Basic is refused.
+    credentials = f"{standin.auth.client_id}:{standin.auth.client_secret}".encode()
+    basic = standin(
+        httpx.Request(
+            "POST",
+            "https://oauth.accounting.sage.com/token",
+            data={"grant_type": "refresh_token", "refresh_token": "x"},
+            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()},
+        )
+    )
+    assert basic.status_code == 401
+
+
+def test_decimal_values_go_as_strings(sage: Sage) -> None:
+    inv, draft = _invoice_and_credit(sage, "20.00")
+    sage.connector.create_document(draft, "k-cn")
+    chart = Chart.discover(sage.connector)
+    who = str(sage.business.sales_invoices[inv]["contact"]["id"])
+    sage.connector.create_payment(
+        payment(chart, "PAY-1", who, JAN_5, (inv, "50.00"), amount="60.00"), "k-p"
+    )
+    assert len(sage.business.contact_allocations) == 1
+    assert sage.standin.numbers_sent == []
+    body = wire.document_payload(draft)["sales_credit_note"]["credit_note_lines"][0]
+    assert body["unit_price"] == "20.00" and body["tax_amount"] == "4.00"
+
+
+def _lose_then_resend(
+    sage: Sage, tmp_path: Path, path: str, create: Callable[[SageBusinessCloudConnector], str]
+) -> tuple[str, str]:
+    """``create`` on a connection whose answer is lost after Sage saved, then again on a
+    fresh connection that skips looking up (as if the look-up found nothing in time)."""
+    sage.standin.arm(FaultKind.TIMEOUT_AFTER_SAVE, path=path)
+    with pytest.raises(OutcomeUncertain):
+        create(sage.connector)
+    _, fresh = open_sage(tmp_path, sage.standin, sleep=sage.clock.sleep)
+    with fresh:
+        # Skip every look-up (ours and the namesake check): only Sage's replay is left.
+        fresh.find_existing = lambda *_: None  # type: ignore[method-assign]
+        fresh._refuse_namesake = lambda _: None  # type: ignore[method-assign]
+        again = create(fresh)
+    body = loads_json(next(c for p, c in reversed(sage.standin.posted) if p.endswith(path)))
+    return again, next(iter(body.values()))["idempotency_id"]
+
+
+@pytest.mark.parametrize("kind", ["contact", "invoice", "credit_note", "payment"])
+def test_a_resend_after_a_lost_answer_is_answered_by_sage_from_its_idempotency_id(
+    sage: Sage, tmp_path: Path, kind: str
+) -> None:
+    chart = Chart.discover(sage.connector)
+    who = sage.connector.create_contact(customer("AB01", "Abbey Boilers Ltd"), "k-c")
+    inv = sage.connector.create_document(invoice(chart, "INV-1", who, JAN_5), "k-i")
+    drafts: dict[str, tuple[str, Callable[[SageBusinessCloudConnector], str], Callable[[], int]]]
+    drafts = {
+        "contact": (
+            "contacts",
+            lambda c: c.create_contact(customer("BR01", "Brook Ltd"), "k-new"),
+            lambda: len(sage.business.contacts),
+        ),
+        "invoice": (
+            "sales_invoices",
+            lambda c: c.create_document(invoice(chart, "INV-2", who, JAN_5), "k-new"),
+            lambda: len(sage.business.sales_invoices),
+        ),
+        "credit_note": (
+            "sales_credit_notes",
+            lambda c: c.create_document(
+                invoice(
+                    chart, "CN-1", who, JAN_5, line(chart, "1", "5.00"),
+                    doc_type=DocumentType.CREDIT_NOTE,
+                ),
+                "k-new",
+            ),
+            lambda: len(sage.business.sales_credit_notes),
+        ),
+        "payment": (
+            "contact_payments",
+            lambda c: c.create_payment(
+                payment(chart, "PAY-1", who, JAN_5, (inv, "50.00")), "k-new"
+            ),
+            lambda: len(sage.business.contact_payments),
+        ),
+    }  # fmt: skip
+    path, create, count = drafts[kind]
+    before = count()
+    made, idempotency_id = _lose_then_resend(sage, tmp_path, path, create)
+    assert count() == before + 1 and sage.standin.replays == 1
+    assert re.fullmatch(r"[0-9a-f]{32}", idempotency_id)
+    assert made in sage.business.collection(path)
+
+
+def test_a_repeated_setting_against_is_answered_from_its_idempotency_id(sage: Sage) -> None:
+    inv, draft = _invoice_and_credit(sage, "20.00")
+    sage.standin.arm(FaultKind.TIMEOUT_AFTER_SAVE, path="contact_allocations")
+    with pytest.raises(OutcomeUncertain):
+        sage.connector.create_document(draft, "k-cn")
+    (note,) = sage.business.sales_credit_notes.values()
+    subject = Subject(draft)
+    again = sage.connector._allocate(
+        who_of(note), inv, note["id"], Decimal("24.00"), JAN_5, subject
+    )
+    assert again is None
+    assert len(sage.business.contact_allocations) == 1 and sage.standin.replays == 1
+    assert sage.business.outstanding(inv) == Decimal("96.00")
+
+
+def test_a_corrected_record_is_a_new_request_not_a_replay(sage: Sage) -> None:
+    body = wire.contact_payload(customer("AB01", "Abbey Boilers Ltd"))
+    fixed = wire.contact_payload(customer("AB01", "Abbey Boilers Limited"))
+    first = wire.with_idempotency(body, "k")["contact"]["idempotency_id"]
+    assert first == wire.with_idempotency(body, "k")["contact"]["idempotency_id"]
+    assert first != wire.with_idempotency(fixed, "k")["contact"]["idempotency_id"]
+    assert first != wire.with_idempotency(body, "k2")["contact"]["idempotency_id"]
+
+
+def who_of(record: dict[str, object]) -> str:
+    contact = record["contact"]
+    assert isinstance(contact, dict)
+    return str(contact["id"])

@@ -3,7 +3,8 @@ capitals included: the link workbench refuses the link while our email differs o
 case, and accepts it once Sage's spelling is copied into our record.
 
 The Sage contact is found the way a bookkeeper does it: by pasting its web address,
-whose number (Sage's legacy id) the connector resolves to the contact's id.
+carrying the contact's id (an older one, carrying Sage's legacy number, is searched for
+and, when not found, the row offers the pick by name).
 """
 
 from __future__ import annotations
@@ -84,15 +85,26 @@ def test_link_is_refused_while_our_email_differs_only_in_case_then_accepted_with
     ours: int,
 ) -> None:
     (sage_contact,) = standin.only_business().contacts.values()
-    address = f"{WEB}/contacts/customers/{sage_contact['legacy_id']}"
+    older = f"{WEB}/contacts/customers/{sage_contact['legacy_id']}"
     book = prepare_workbench(session_factory, connector_factory, ContactRole.CUSTOMER)
 
-    # Pasting Sage's web address: its number is Sage's legacy id, looked up in Sage.
-    state = book.reading_state(0, address, pasted=True)
+    # An older web address carries Sage's legacy number, which v3.1 cannot look up: Sage's
+    # search finds nothing for it, and the row says so and offers the pick by name.
+    state = book.reading_state(0, older, pasted=True)
     assert state.reading is Reading.NEEDS_LOOKUP and state.method is LinkMethod.PASTED_URL
     book.apply({0: state})
     assert book.statuses[0] is LinkStatus.LOOKING_UP
     book.resolve(look_up_references(connector_factory, book.pending_lookups()))
+    assert book.statuses[0] is LinkStatus.NOT_FOUND and book.states[0].ref == ""
+    explained = book.explain(0)
+    assert f"found no contact with the web-address number {sage_contact['legacy_id']}" in explained
+    assert "type its name, postcode or email in this cell" in explained
+
+    # A web address carrying the contact's id links straight away.
+    address = f"{WEB}/contacts/customers/{sage_contact['id']}"
+    state = book.reading_state(0, address, pasted=True)
+    assert state.reading is Reading.OK and state.method is LinkMethod.PASTED_URL
+    book.apply({0: state})
     assert book.states[0].ref == sage_contact["id"]
 
     # Same name and address; the email differs only in capitals: not trusted.

@@ -11,11 +11,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QDate, QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -442,9 +443,23 @@ def larger_text_and_dark() -> Iterator[None]:
     app.setPalette(palette)
 
 
+def settle_layouts() -> None:
+    """Apply every pending layout now.
+
+    Qt lays widgets out on *posted* LayoutRequest events. A worker's result that set a
+    label's text just before a check leaves that request queued; under load the check
+    could run first and measure the label at its old size (the dashboard's data-folder
+    label at 8 px). Sending the posted events first makes every measurement final.
+    """
+    for _ in range(10):  # a layout may post requests for its parents: a few rounds
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest.value)
+
+
 def clipped(root: QWidget) -> list[str]:
     """Visible labels and buttons whose text is cut off: a wrapped label shorter than
-    its text needs at its width, or a one-line label or button narrower than its text."""
+    its text needs at its width, or a one-line label or button narrower than its text.
+    Pending layouts are applied first (see :func:`settle_layouts`)."""
+    settle_layouts()
     problems: list[str] = []
     for label in root.findChildren(QLabel):
         if not label.isVisibleTo(root) or not label.text().strip():
@@ -460,6 +475,22 @@ def clipped(root: QWidget) -> list[str]:
         if button.isVisibleTo(root) and button.width() + 1 < button.minimumSizeHint().width():
             problems.append(f"button “{button.text()}” is cut off")
     return problems
+
+
+def test_the_clipping_check_measures_after_pending_layouts(qtbot: QtBot) -> None:
+    host = QWidget()
+    qtbot.addWidget(host)
+    layout = QHBoxLayout(host)
+    label = QLabel("x")
+    layout.addWidget(label)
+    layout.addStretch(1)  # the label is as wide as its text, as in the dashboard's bar
+    host.resize(600, 100)
+    host.show()
+    qtbot.waitExposed(host)
+    # As a worker's result does: new text, and the layout only asked for, not applied.
+    label.setText("Data folder: /home/someone/.local/share/Ledgerlink")
+    assert label.width() < label.minimumSizeHint().width()
+    assert clipped(host) == []
 
 
 def test_the_clipping_check_catches_cut_off_text(qtbot: QtBot) -> None:

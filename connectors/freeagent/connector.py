@@ -49,6 +49,7 @@ from connectors.contract import (
     LockDates,
     PackageInfo,
     PaymentDraft,
+    RateScale,
     RemoteAccount,
     RemoteContact,
     RemoteRecordType,
@@ -123,9 +124,9 @@ class FreeAgentConnector(CloudConnector):
     def api_url(self, tenant_id: str) -> str:
         return self.endpoints.api_url
 
-    def extra_windows(self, scale: float) -> list[Window]:
+    def extra_windows(self, scale: RateScale) -> list[Window]:
         """FreeAgent's second limit: 3,600 requests an hour per user."""
-        return [Window(HOUR, 3600, 3600.0 * scale)]
+        return [Window(HOUR, *scale.window(3600, 3600.0))]
 
     def error_text(self, data: Any) -> str:
         return "; ".join(wire.errors_of(data))

@@ -119,7 +119,7 @@ class KashFlowConnector(Connector):
         self.rate_limiter = limiter or RateLimiter.for_package(
             KASHFLOW.rate_limit,
             package_name=KASHFLOW.name,
-            scale=context.rate_window_scale,
+            scale=context.rate_scale,
             clock=time.monotonic if clock is time.time else clock,
             sleep=sleep,
         )

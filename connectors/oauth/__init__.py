@@ -17,6 +17,7 @@ from connectors.oauth.pkce import Pkce, challenge_for, make_pkce, new_state
 from connectors.oauth.provider import (
     ClientCredentials,
     OAuthProvider,
+    SecretPlacement,
     client_credentials,
     env_name,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "OAuthProvider",
     "OAuthSession",
     "Pkce",
+    "SecretPlacement",
     "SignInAttempt",
     "SignInCancelled",
     "SignInError",

@@ -11,11 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urlencode
 
 from connectors.contract import SecretStore
 from connectors.oauth.errors import SignInError
 from connectors.oauth.pkce import Pkce
+
+
+class SecretPlacement(StrEnum):
+    """Where the token request carries the client id and secret (RFC 6749 §2.3.1)."""
+
+    #: ``Authorization: Basic`` (the RFC's preference; Xero, QuickBooks Online).
+    BASIC = "basic"
+    #: ``client_id`` and ``client_secret`` as form fields of the request body, as the
+    #: provider's own samples do (Sage Accounting).
+    FORM_BODY = "form_body"
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,9 @@ class OAuthProvider:
     extra_authorize_params: tuple[tuple[str, str], ...] = ()
     #: Refresh this many seconds before the access token's stated expiry.
     refresh_leeway: float = 120.0
+    #: Where a client secret goes in the token request (an app without one always sends
+    #: its ``client_id`` in the form).
+    secret_placement: SecretPlacement = SecretPlacement.BASIC
 
     def authorization_url(self, client_id: str, redirect_uri: str, state: str, pkce: Pkce) -> str:
         """The sign-in page's address, with PKCE and ``state``."""

@@ -23,7 +23,7 @@ import httpx
 from connectors.contract import SecretStore
 from connectors.errors import NeedsReconnecting, TemporarilyUnavailable
 from connectors.http import describe_status, loads_json, make_client
-from connectors.oauth.provider import ClientCredentials, OAuthProvider
+from connectors.oauth.provider import ClientCredentials, OAuthProvider, SecretPlacement
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +193,16 @@ class TokenManager:
     ) -> TokenSet:
         credentials = self._credentials()
         auth: tuple[str, str] | None = None
-        if credentials.client_secret:
-            auth = (credentials.client_id, credentials.client_secret)
-        else:
+        if not credentials.client_secret:
             form = {**form, "client_id": credentials.client_id}
+        elif self.provider.secret_placement is SecretPlacement.FORM_BODY:
+            form = {
+                **form,
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+            }
+        else:
+            auth = (credentials.client_id, credentials.client_secret)
         name = self.provider.name
         with make_client(transport=self._transport) as client:
             try:

@@ -8,18 +8,21 @@ insert-only.
 - The business is the ``tenant_id`` setting, chosen from ``GET /businesses`` and sent as
   ``X-Business`` on every call (Sage would otherwise pick the "lead" business, which can
   change).
-- Sage has no batch endpoint and no idempotency key: one record per request. Before any
-  resend of a record whose answer was lost, the connector looks for it by our own key
-  (contact reference, document number, payment reference) — and so does the send
-  engine; within one connection a repeated key whose record was made is answered from
-  memory without a request.
+- Sage has no batch endpoint: one record per request. Every create carries Sage's
+  ``idempotency_id`` (32 hex characters, inside the resource), derived from our
+  idempotency key, so a repeat of a request whose answer was lost is answered by Sage
+  with the first record. As the backstop, before any resend the connector looks for the
+  record by our own key (contact reference, document number, payment reference) — and
+  so does the send engine; within one connection a repeated key whose record was made
+  is answered from memory without a request.
 - Limits: Sage publishes none; the connection sends one request at a time, at most 60 a
   minute (:class:`~connectors.limits.RateLimiter`), and a 429 becomes
   :class:`~connectors.errors.RateLimited` with Sage's ``Retry-After``.
 - Links: Sage trusts a link only when our name, address and email equal its own exactly,
   capitals included (``PackageInfo.exact_match_fields``; the link grid enforces it). A
-  web address carries Sage's numeric legacy id, which :meth:`resolve_reference` turns
-  into the contact's id.
+  pasted web address carries the contact's id or Sage's older numeric id;
+  :meth:`resolve_reference` turns either into the contact's id, never by reading every
+  contact (``legacy_id`` is gone from Sage's v3.1 swagger).
 
 Details and sources: docs/packages/sage-business-cloud.md.
 """
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -39,11 +41,13 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.catalogue import SAGE_BUSINESS_CLOUD
+from connectors.cloud import CloudConnector, Indexed, TenantNotChosen
 from connectors.contract import (
     Company,
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    CreateResult,
     DocumentDraft,
     DocumentType,
     Draft,
@@ -57,26 +61,15 @@ from connectors.contract import (
 )
 from connectors.errors import (
     ConnectorError,
-    NeedsReconnecting,
     OutcomeUncertain,
     Rejected,
     TemporarilyUnavailable,
 )
-from connectors.http import ApiClient, describe_status, make_client
+from connectors.http import describe_status
 from connectors.limits import RateLimiter
-from connectors.oauth import (
-    BearerAuth,
-    ClientCredentials,
-    OAuthConnector,
-    OAuthSession,
-    SignInError,
-    TokenManager,
-    TokenStore,
-    client_credentials,
-    env_name,
-)
+from connectors.oauth import OAuthProvider
 from connectors.sage_business_cloud import wire
-from connectors.sage_business_cloud.endpoints import KEY, SageEndpoints, sage_provider
+from connectors.sage_business_cloud.endpoints import SageEndpoints, sage_provider
 from connectors.sage_business_cloud.rejections import InvoiceSummary, Subject, rejection
 
 log = logging.getLogger(__name__)
@@ -85,8 +78,8 @@ Json = dict[str, Any]
 Params = dict[str, str | int | bool]
 
 
-class BusinessNotChosen(NeedsReconnecting):
-    """The sign-in reaches several Sage businesses and none is chosen yet."""
+#: The sign-in reaches several Sage businesses and none is chosen yet.
+BusinessNotChosen = TenantNotChosen
 
 
 @dataclass(frozen=True)
@@ -98,69 +91,52 @@ class _Sent:
     remote_id: str = ""
 
 
-class SageBusinessCloudConnector(OAuthConnector):
+class SageBusinessCloudConnector(CloudConnector):
     """One Sage Business Cloud Accounting business. ``clock`` (seconds since the epoch)
     and ``sleep`` are for tests."""
 
     info: ClassVar[PackageInfo] = SAGE_BUSINESS_CLOUD
     PAGE_SIZE: ClassVar[int] = 200
+    TENANT_HEADER: ClassVar[str] = "X-Business"
+    TENANT_WORD: ClassVar[str] = "business"
+    TENANT_WORDS: ClassVar[str] = "businesses"
+    NEEDS_CLIENT_SECRET: ClassVar[bool] = True
+    FORBIDDEN_MESSAGE: ClassVar[str] = (
+        "Sage refused access to the business (403): the Sage user may have lost access to "
+        "it, or its subscription has lapsed. Sign in again on the Connect page."
+    )
 
     def __init__(
         self,
         context: ConnectorContext,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        super().__init__(context)
-        settings = context.settings
-        self.endpoints = SageEndpoints.from_settings(settings)
-        self.provider = sage_provider(self.endpoints, settings)
-        self.tokens = TokenManager(
-            self.provider,
-            self._credentials,
-            TokenStore(context.secrets, KEY),
-            transport=context.transport,
+        self.endpoints = SageEndpoints.from_settings(context.settings)
+        super().__init__(
+            context,
             clock=clock,
+            sleep=None if sleep is time.sleep else sleep,
+            limiter=limiter,
         )
-        self._oauth = OAuthSession(self.provider, self._credentials, self.tokens)
-        self.http = ApiClient(
-            make_client(transport=context.transport, auth=BearerAuth(self.tokens)),
-            package_name="Sage Accounting",
-            max_concurrent=SAGE_BUSINESS_CLOUD.rate_limit.concurrent,
-            # One send-engine call can be several requests (a credit note is checked,
-            # made, then set against its invoice): the connection paces its own too.
-            limiter=RateLimiter.for_package(
-                SAGE_BUSINESS_CLOUD.rate_limit,
-                package_name="Sage Accounting",
-                scale=context.rate_window_scale,
-                clock=time.monotonic if clock is time.time else clock,
-                sleep=None if sleep is time.sleep else sleep,
-            ),
-        )
-        self.rate_limiter = self.http.limiter
-        self._business = (settings.get("tenant_id") or "").strip()
-        self._lock = threading.Lock()
         self._sent: dict[str, _Sent] = {}
         #: Per role, each contact's name (capitals and spaces aside) → (id, name), read once
         #: per connection for the namesake check and kept up to date by our own creates.
         self._names: dict[ContactRole, dict[str, tuple[str, str]]] = {}
 
-    # ------------------------------------------------------------------ sign-in
+    def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        return sage_provider(self.endpoints, settings)
 
-    def _credentials(self) -> ClientCredentials:
-        credentials = client_credentials(self.provider, self.context.settings, self.context.secrets)
-        if not credentials.client_secret:
-            raise SignInError(
-                "Sage needs Ledgerlink's client secret to sign in, and none is set. Set the "
-                f"environment variable {env_name(KEY, 'client_secret')} (or store it in the "
-                f"keyring as {KEY}.client_secret), then try again."
-            )
-        return credentials
+    def api_url(self, tenant_id: str) -> str:
+        return self.endpoints.api_url
 
     @property
-    def oauth(self) -> OAuthSession:
-        return self._oauth
+    def package_name(self) -> str:
+        return "Sage Accounting"
+
+    # ------------------------------------------------------------------ sign-in
 
     def list_organisations(self) -> list[Company]:
         """The Sage businesses this sign-in reaches (``GET /businesses``)."""
@@ -176,32 +152,10 @@ class SageBusinessCloudConnector(OAuthConnector):
             for b in wire.items_of(data)
         ]
 
-    def sign_out(self) -> None:
-        """Forget the tokens on this computer (Sage's connected apps list removes the
-        connection there)."""
-        self._oauth.sign_out()
-
     @property
     def business_id(self) -> str:
         """The chosen business; with none chosen and exactly one reachable, that one."""
-        with self._lock:
-            if self._business:
-                return self._business
-        businesses = self.list_organisations()
-        if len(businesses) == 1:
-            with self._lock:
-                self._business = businesses[0].id
-                return self._business
-        if not businesses:
-            raise NeedsReconnecting(
-                "This Sage sign-in reaches no business. Sign in again on the Connect page with "
-                "a Sage user who can open the business's accounts."
-            )
-        names = ", ".join(b.name for b in businesses)
-        raise BusinessNotChosen(
-            f"This Sage sign-in reaches {len(businesses)} businesses ({names}). Choose the one "
-            "Ledgerlink should send to on the Connect page."
-        )
+        return self.tenant_id
 
     # ------------------------------------------------------------------ HTTP
 
@@ -215,21 +169,9 @@ class SageBusinessCloudConnector(OAuthConnector):
         business: bool = True,
     ) -> tuple[httpx.Response, Any]:
         creates = method == "POST"
-        headers = {"X-Business": self.business_id} if business else {}
-        response = self.http.request(
-            method,
-            f"{self.endpoints.api_url}/{path}",
-            params=params,
-            body=body,
-            headers=headers,
-            creates=creates,
+        response = self.request(
+            method, path, params=params, body=body, creates=creates, tenant=business
         )
-        if response.status_code == 403:
-            raise NeedsReconnecting(
-                "Sage refused access to the business (403): the Sage user may have lost "
-                "access to it, or its subscription has lapsed. Sign in again on the Connect "
-                "page."
-            )
         return response, self.http.read_json(response, creates=creates)
 
     def _get(self, path: str, params: Mapping[str, str | int | bool] | None = None) -> Any:
@@ -290,16 +232,17 @@ class SageBusinessCloudConnector(OAuthConnector):
         return found if isinstance(found, dict) else None
 
     def get_contact(self, ref: str) -> RemoteContact | None:
-        """A contact by id, by the number in its web address (Sage's legacy id), or by
-        its Sage reference; ``None`` when Sage has none."""
+        """A contact by id, by the number in an older web address (Sage's legacy id), or
+        by its Sage reference; ``None`` when Ledgerlink cannot find it (the link grid then
+        says so and offers the pick by name)."""
         contact_id = self.resolve_reference(ref)
         record = self._contact(contact_id) if contact_id else None
         return wire.remote_contact(record) if record else None
 
     def resolve_reference(self, text: str) -> str | None:
-        """The contact id for what a user typed or pasted: an id (also inside the API
-        address), the number in a Sage web address (looked up as the legacy id), or the
-        contact's Sage reference. ``None`` when it names no contact.
+        """The contact id for what a user typed or pasted: an id (also inside an API or
+        web address), the number in an older Sage web address (Sage's legacy id), or the
+        contact's Sage reference. ``None`` when it names no contact Ledgerlink can find.
 
         The link grid calls this for a Sage reference whose ``ParsedReference.from_url``
         is true and that is not already an id (``Reading.NEEDS_LOOKUP``).
@@ -312,19 +255,28 @@ class SageBusinessCloudConnector(OAuthConnector):
         if wire.is_id(candidate):
             return candidate
         if candidate.isdigit():
+            # One search for the number: it finds the contact by its web address's number
+            # or by a reference that is that number.
             legacy = self.contact_by_legacy_id(candidate)
-            if legacy is not None:
-                return wire.text(legacy, "id")
-            if parsed is not None and parsed.from_url:
-                return None
+            return wire.text(legacy, "id") if legacy is not None else None
         found = self.contact_by_reference(candidate)
         return found.ref if found else None
 
     def contact_by_legacy_id(self, legacy_id: str) -> Json | None:
-        """The contact (its id and name) whose web-address number is ``legacy_id``, read
-        page by page: Sage cannot filter on it."""
-        for record in self._pages("contacts", {"show_legacy_id": True, "attributes": "name"}):
-            if str(record.get("legacy_id") or "") == legacy_id.strip():
+        """The contact whose older web address ends in ``legacy_id``, among those Sage's
+        search finds for that number (its reference may be the number); matched on the
+        web address Sage returns in ``links``, or on the reference.
+
+        ``show_legacy_id`` and ``legacy_id`` are gone from Sage's v3.1 swagger and Sage
+        cannot filter on the number, so there is no look-up by it; reading every contact
+        to compare addresses would be slow and silent, so ``None`` here means "not
+        found": the caller says so and offers the pick by name.
+        """
+        wanted = legacy_id.strip()
+        if not wanted.isdigit():
+            return None
+        for record in self._pages("contacts", {"search": wanted, "attributes": "all"}):
+            if wanted in wire.web_numbers(record) or wire.text(record, "reference") == wanted:
                 return record
         return None
 
@@ -368,6 +320,7 @@ class SageBusinessCloudConnector(OAuthConnector):
             number=wire.text(record, "invoice_number") or wire.text(record, "reference"),
             total=wire.money(record.get("total_amount")),
             outstanding=wire.money(record.get("outstanding_amount")),
+            date=wire.parse_date(record.get("date")),
         )
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
@@ -430,9 +383,12 @@ class SageBusinessCloudConnector(OAuthConnector):
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
         def send() -> str:
             self._refuse_namesake(draft)
-            created = self._post(Subject(draft), "contacts", wire.contact_payload(draft))
+            body = wire.with_idempotency(wire.contact_payload(draft), idempotency_key)
+            created = self._post(Subject(draft), "contacts", body)
             with self._lock:
-                self._names[draft.role][_fold(draft.name)] = (created, draft.name.strip())
+                names = self._names.get(draft.role)
+                if names is not None:
+                    names[_fold(draft.name)] = (created, draft.name.strip())
             return created
 
         return self._remembered(
@@ -441,7 +397,7 @@ class SageBusinessCloudConnector(OAuthConnector):
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
         def send() -> str:
-            return self._send_document(draft)
+            return self._send_document(draft, idempotency_key)
 
         def same(found_id: str) -> bool:
             record = self._get(f"{wire.COLLECTION[draft.type]}/{found_id}", {"attributes": "all"})
@@ -452,7 +408,8 @@ class SageBusinessCloudConnector(OAuthConnector):
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         def send() -> str:
-            return self._post(Subject(draft), "contact_payments", wire.payment_payload(draft))
+            body = wire.with_idempotency(wire.payment_payload(draft), idempotency_key)
+            return self._post(Subject(draft), "contact_payments", body)
 
         def same(found_id: str) -> bool:
             record = self._get(f"contact_payments/{found_id}", {"attributes": "all"})
@@ -562,7 +519,7 @@ class SageBusinessCloudConnector(OAuthConnector):
 
     # ------------------------------------------------------------------ documents
 
-    def _send_document(self, draft: DocumentDraft) -> str:
+    def _send_document(self, draft: DocumentDraft, key: str) -> str:
         subject = Subject(draft)
         invoice: InvoiceSummary | None = None
         if draft.credits_document_ref:
@@ -570,9 +527,14 @@ class SageBusinessCloudConnector(OAuthConnector):
             refused = _credit_does_not_fit(draft, invoice)
             if refused is not None:
                 raise refused
-        original = invoice.number if invoice else ""
-        payload = wire.document_payload(draft, original_invoice_number=original)
-        created = self._post(subject, wire.COLLECTION[draft.type], payload)
+        payload = wire.document_payload(
+            draft,
+            credits=(invoice.number, invoice.id) if invoice else None,
+            credited_on=invoice.date if invoice else None,
+        )
+        created = self._post(
+            subject, wire.COLLECTION[draft.type], wire.with_idempotency(payload, key)
+        )
         if invoice is None:
             return created
         try:
@@ -609,16 +571,18 @@ class SageBusinessCloudConnector(OAuthConnector):
         return None
 
     def _finish_allocation(self, credit_note: Json) -> None:
-        """Set a found credit note against the invoice it names, if that was interrupted."""
-        number = wire.text(credit_note, "original_invoice_number")
+        """Set a found credit note against the invoice its ``notes`` name, if that was
+        interrupted (its outstanding amount is still its whole total)."""
+        credited = wire.credited_invoice(credit_note)
         total = wire.money(credit_note.get("total_amount"))
         on = wire.parse_date(credit_note.get("date"))
-        if not number or on is None or total <= 0:
+        if credited is None or on is None or total <= 0:
             return
         if wire.money(credit_note.get("outstanding_amount")) < total:
             return
-        invoices = self._documents_numbered(DocumentType.INVOICE, number)
-        if not invoices:
+        number, invoice_id = credited
+        invoice = self.invoice_summary(invoice_id)
+        if invoice is None:
             return
         contact_id = wire.nested_id(credit_note, "contact")
         draft = DocumentDraft(
@@ -629,17 +593,22 @@ class SageBusinessCloudConnector(OAuthConnector):
             (),
         )
         credit_id = wire.text(credit_note, "id")
-        refused = self._allocate(
-            contact_id, wire.text(invoices[0], "id"), credit_id, total, on, Subject(draft)
-        )
+        refused = self._allocate(contact_id, invoice.id, credit_id, total, on, Subject(draft))
         if refused is not None:
             _raise_not_allocated(draft, credit_id, refused)
         log.info(
             "credit note %s set against invoice %s after an interruption", draft.number, number
         )
 
-    def close(self) -> None:
-        self.http.close()
+    def create_chunk(self, kind: str, chunk: list[Indexed]) -> list[tuple[int, CreateResult]]:
+        """One record per request (Sage has no batch endpoint)."""
+        results: list[tuple[int, CreateResult]] = []
+        for index, item in chunk:
+            try:
+                results.append((index, self._create_one(item)))
+            except Rejected as refused:
+                results.append((index, refused))
+        return results
 
 
 # ----------------------------------------------------------------------------- helpers

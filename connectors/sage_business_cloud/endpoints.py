@@ -4,7 +4,8 @@ Sources (see docs/packages/sage-business-cloud.md): Sage's authentication guide 
 addresses, the ``filter=apiv3.1`` and ``country`` parameters and the ``full_access``
 scope; its frequently-raised-errors page for the rules that the redirect address must
 match character for character and the code lasts 60 seconds. Sage issues a client
-secret, which :mod:`connectors.oauth` sends with the token request.
+secret, which goes with ``client_id`` in the token request's form body, as Sage's own
+sample app does (``Sage/sbca_api_python_sample``, ``auth.py``), not as HTTP Basic.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from connectors.errors import ConnectorError
-from connectors.oauth import OAuthProvider, env_name
+from connectors.oauth import OAuthProvider, SecretPlacement, env_name
 
 KEY = "sage_business_cloud"
 
@@ -88,4 +89,5 @@ def sage_provider(endpoints: SageEndpoints, settings: Mapping[str, str]) -> OAut
         extra_authorize_params=(("country", "gb"), ("locale", "en-GB")),
         # Access tokens last five minutes: refresh with one to spare.
         refresh_leeway=60.0,
+        secret_placement=SecretPlacement.FORM_BODY,
     )

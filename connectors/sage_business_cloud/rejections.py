@@ -37,6 +37,7 @@ class InvoiceSummary:
     number: str
     total: Decimal
     outstanding: Decimal
+    date: date | None = None
 
 
 class Lookups(Protocol):
@@ -292,7 +293,7 @@ HANDLERS: tuple[tuple[re.Pattern[str], re.Pattern[str], Handler], ...] = tuple(
         (r"tax_rate_id$", r"", _unknown_tax),
         (r"tax_amount$", r"", _vat_amount),
         (r"^bank_account_id$", r"", _not_a_bank),
-        (r"^email$", r"", _invalid_email),
+        (r"^(?:main_contact_person\.)?email$", r"", _invalid_email),
         (r"^name$", r"", _missing_name),
     )
 )

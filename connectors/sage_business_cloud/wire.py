@@ -10,13 +10,23 @@ docs/packages/sage-business-cloud.md). Ledgerlink's conventions:
   ``reference``, because Sage's search finds documents by reference; our own job
   reference goes in ``notes`` as ``Job reference: …``;
 - VAT is worked out on our side and sent as each line's ``tax_amount``;
-- a credit note to be set against an invoice names it in ``original_invoice_number``,
-  so a setting-against that was interrupted can be finished from what Sage holds.
+- decimal values (amounts, prices, quantities) go as strings (``"95.10"``), never as
+  JSON numbers;
+- every create carries an ``idempotency_id`` (32 hex characters) inside the resource,
+  derived from our idempotency key and the body, so Sage answers a repeat of the same
+  request with the first answer instead of a second record (Sage's idempotency guide);
+- a credit note to be set against an invoice carries that invoice's date in
+  ``original_invoice_date`` (the only "original invoice" field of ``sales_credit_note``
+  in Sage's v3.1 swagger) and its number and Sage id in ``notes``
+  (``Credits invoice INV-1 (Sage id …)``), so a setting-against that was interrupted
+  can be finished from what Sage holds and returns.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -34,10 +44,12 @@ from connectors.contract import (
     RemoteContact,
     RemoteTaxRate,
 )
+from connectors.http import dumps_json
 
 Json = dict[str, Any]
 
 ID = re.compile(r"[0-9a-f]{32}")
+WEB_NUMBER = re.compile(r"/contacts/(?:customers|vendors|suppliers)/(\d+)(?:[/?#]|$)")
 CONTACT_TYPE: dict[ContactRole, str] = {
     ContactRole.CUSTOMER: "CUSTOMER",
     ContactRole.SUPPLIER: "VENDOR",
@@ -64,6 +76,10 @@ NUMBER: dict[DocumentType, str] = {
 RECEIPT = "CUSTOMER_RECEIPT"
 ALLOCATION = "CUSTOMER_ALLOCATION"
 JOB_REFERENCE = "Job reference: "
+#: The line of a credit note's ``notes`` naming the invoice it credits.
+CREDITS = re.compile(r"^Credits invoice (?P<number>.*) \(Sage id (?P<id>[0-9a-f]{32})\)$", re.M)
+#: Namespace of the ``idempotency_id`` values Ledgerlink derives (a fixed random UUID).
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c2a4e-8b0d-4f57-9a43-2d5e7c81b9f0")
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,33 @@ class SageError:
 
 def is_id(text: str) -> bool:
     return ID.fullmatch(text.strip()) is not None
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal value as Sage asks for it: a string, never in exponent form."""
+    return format(value, "f")
+
+
+def idempotency_id(key: str, resource: Mapping[str, Any] | None = None) -> str:
+    """Sage's ``idempotency_id`` for a create: 32 lowercase hex characters (a hyphenless
+    UUID), the same for the same key and body. The body counts too, so a record that was
+    corrected after a refusal is a new request rather than a replay of the refused one."""
+    content = key
+    if resource is not None:
+        content += "\n" + hashlib.sha256(dumps_json(resource)).hexdigest()
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, content).hex
+
+
+def with_idempotency(body: Json, key: str) -> Json:
+    """``body`` (``{"contact": {…}}``) with the ``idempotency_id`` inside the resource."""
+    ((wrapper, resource),) = body.items()
+    return {wrapper: {**resource, "idempotency_id": idempotency_id(key, resource)}}
+
+
+def credited_invoice(record: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The number and Sage id of the invoice a credit note's ``notes`` say it credits."""
+    found = CREDITS.search(str(record.get("notes") or ""))
+    return (found["number"], found["id"]) if found else None
 
 
 def money(value: object) -> Decimal:
@@ -132,6 +175,17 @@ def contact_roles(record: Mapping[str, Any]) -> frozenset[ContactRole]:
     return frozenset(role for role, kind in CONTACT_TYPE.items() if kind in types)
 
 
+def web_numbers(record: Mapping[str, Any]) -> set[str]:
+    """The numbers at the end of the contact's web addresses (its ``links``)."""
+    numbers: set[str] = set()
+    for link in record.get("links") or []:
+        if isinstance(link, Mapping):
+            found = WEB_NUMBER.search(str(link.get("href") or ""))
+            if found:
+                numbers.add(found[1])
+    return numbers
+
+
 def contact_payload(draft: ContactDraft) -> Json:
     """A new contact. Sage's address has two lines, so our third joins the second."""
     body: Json = {
@@ -139,8 +193,6 @@ def contact_payload(draft: ContactDraft) -> Json:
         "contact_type_ids": [CONTACT_TYPE[draft.role]],
         "reference": draft.our_ref.strip(),
     }
-    if draft.email.strip():
-        body["email"] = draft.email.strip()
     line_2 = ", ".join(p.strip() for p in (draft.address_2, draft.address_3) if p.strip())
     address = {
         key: value
@@ -155,9 +207,14 @@ def contact_payload(draft: ContactDraft) -> Json:
     }
     if address:
         body["main_address"] = {**address, "country_id": "GB"}
+    # v3.1 takes the email on the main contact person (a contact's ``email`` is read-only).
     person = {
         key: value.strip()
-        for key, value in (("name", draft.contact_name), ("telephone", draft.phone))
+        for key, value in (
+            ("name", draft.contact_name),
+            ("telephone", draft.phone),
+            ("email", draft.email),
+        )
         if value.strip()
     }
     if person:
@@ -240,8 +297,14 @@ def remote_tax_rate(record: Mapping[str, Any]) -> RemoteTaxRate | None:
 # ----------------------------------------------------------------------------- documents
 
 
-def document_payload(draft: DocumentDraft, *, original_invoice_number: str = "") -> Json:
-    """A sales invoice or credit note with our VAT on every line."""
+def document_payload(
+    draft: DocumentDraft,
+    *,
+    credits: tuple[str, str] | None = None,
+    credited_on: date | None = None,
+) -> Json:
+    """A sales invoice or credit note with our VAT on every line. ``credits`` is the
+    number and Sage id of the invoice a credit note credits, ``credited_on`` its date."""
     number = draft.number.strip()
     body: Json = {
         "contact_id": draft.contact_ref,
@@ -252,21 +315,25 @@ def document_payload(draft: DocumentDraft, *, original_invoice_number: str = "")
             {
                 "description": line.description,
                 "ledger_account_id": line.account_id,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "net_amount": line.net_amount,
+                "quantity": decimal_text(line.quantity),
+                "unit_price": decimal_text(line.unit_price),
+                "net_amount": decimal_text(line.net_amount),
                 "tax_rate_id": line.tax_rate_id,
-                "tax_amount": line.vat_amount,
+                "tax_amount": decimal_text(line.vat_amount),
             }
             for line in draft.lines
         ],
     }
     if draft.type is DocumentType.INVOICE and draft.due_date is not None:
         body["due_date"] = draft.due_date.isoformat()
-    if draft.reference.strip():
-        body["notes"] = JOB_REFERENCE + draft.reference.strip()
-    if original_invoice_number:
-        body["original_invoice_number"] = original_invoice_number
+    notes = [JOB_REFERENCE + draft.reference.strip()] if draft.reference.strip() else []
+    if draft.type is DocumentType.CREDIT_NOTE and credits is not None:
+        number, invoice_id = credits
+        notes.append(f"Credits invoice {number} (Sage id {invoice_id})")
+        if credited_on is not None:
+            body["original_invoice_date"] = credited_on.isoformat()
+    if notes:
+        body["notes"] = "\n".join(notes)
     return {SINGULAR[draft.type]: body}
 
 
@@ -278,10 +345,11 @@ def payment_payload(draft: PaymentDraft) -> Json:
             "contact_id": draft.contact_ref,
             "bank_account_id": draft.bank_account_id,
             "date": draft.date.isoformat(),
-            "total_amount": draft.amount,
+            "total_amount": decimal_text(draft.amount),
             "reference": draft.reference.strip(),
             "allocated_artefacts": [
-                {"artefact_id": a.document_ref, "amount": a.amount} for a in draft.allocations
+                {"artefact_id": a.document_ref, "amount": decimal_text(a.amount)}
+                for a in draft.allocations
             ],
         }
     }
@@ -291,15 +359,18 @@ def allocation_payload(
     contact_id: str, invoice_id: str, credit_note_id: str, amount: Decimal, on: date
 ) -> Json:
     """A credit note set against an invoice: the invoice's share positive, the credit
-    note's negative, so the allocation nets to nothing."""
+    note's negative, so the allocation nets to nothing. Its ``idempotency_id`` comes
+    from the two documents (a credit note is set against its invoice once), so the
+    first attempt and a later finishing of it are the same request to Sage."""
     return {
         "contact_allocation": {
+            "idempotency_id": idempotency_id(f"allocation {credit_note_id} {invoice_id}"),
             "transaction_type_id": ALLOCATION,
             "contact_id": contact_id,
             "date": on.isoformat(),
             "allocated_artefacts": [
-                {"artefact_id": invoice_id, "amount": amount},
-                {"artefact_id": credit_note_id, "amount": -amount},
+                {"artefact_id": invoice_id, "amount": decimal_text(amount)},
+                {"artefact_id": credit_note_id, "amount": decimal_text(-amount)},
             ],
         }
     }

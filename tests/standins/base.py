@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from connectors.contract import RateScale
 from tests.standins.oauth_server import AuthorizationServer
 
 Json = dict[str, Any]
@@ -159,9 +160,9 @@ class RateWindows:
         return self.windows[name].remaining(now)
 
 
-def scaled(limit: int, seconds: float, scale: float) -> tuple[int, float]:
-    """A window with its period scaled for the real-clock benchmark."""
-    return limit, seconds * scale
+def window(name: str, limit: int, seconds: float, scale: RateScale) -> RateWindow:
+    """A package's window, shrunk by ``scale`` (the real-clock benchmark)."""
+    return RateWindow(name, *scale.window(limit, seconds))
 
 
 def page_of(records: list[Json], page: int, size: int) -> tuple[list[Json], bool]:
@@ -206,11 +207,12 @@ class StandIn:
         clock: Callable[[], float] = time.time,
         auth: AuthorizationServer | None = None,
         client_id: str = "ledgerlink-test-client",
-        window_scale: float = 1.0,
+        rate_scale: RateScale | None = None,
     ) -> None:
         self.clock = clock
         self.auth = auth or AuthorizationServer(client_id=client_id, clock=clock)
-        self.window_scale = window_scale
+        #: The package's limits, shrunk alike with the connector's for the real-clock bench.
+        self.rate_scale = rate_scale or RateScale()
         self.plan = FaultPlan()
         #: ``(method, path)`` of every request, in order, and how often each status was sent.
         self.requests: list[tuple[str, str]] = []

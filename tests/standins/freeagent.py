@@ -44,9 +44,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
-from tests.standins.base import RateWindow, RateWindows, StandIn
+from tests.standins.base import RateWindows, StandIn, window
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -113,11 +113,8 @@ class Company:
     #: Account locks: the user lock and year-end locks, as ``locked_to_date``.
     user_lock: date | None = None
     year_end_lock: date | None = None
-    windows: RateWindows = field(
-        default_factory=lambda: RateWindows(
-            [RateWindow("minute", MINUTE_LIMIT, 60.0), RateWindow("hour", HOUR_LIMIT, 3600.0)]
-        )
-    )
+    #: 120 a minute and 3,600 an hour per user (set per company by the stand-in).
+    windows: RateWindows = field(default_factory=lambda: RateWindows([]))
 
     @property
     def name(self) -> str:
@@ -141,7 +138,7 @@ class FreeAgentStandIn(StandIn):
     NAME = "FreeAgent"
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.time, window_scale: float = 1.0
+        self, *, clock: Callable[[], float] = time.time, rate_scale: RateScale | None = None
     ) -> None:
         super().__init__(
             clock=clock,
@@ -152,7 +149,7 @@ class FreeAgentStandIn(StandIn):
                 access_lifetime=3600.0,
                 refresh_idle=90 * 86400.0,
             ),
-            window_scale=window_scale,
+            rate_scale=rate_scale,
         )
         self.companies: dict[str, Company] = {}
         self.user_agents: Counter[str] = Counter()
@@ -161,13 +158,13 @@ class FreeAgentStandIn(StandIn):
     # ------------------------------------------------------------------ set-up
 
     def add_company(self, name: str = "Demo Heating Ltd") -> Company:
-        scale = self.window_scale
+        scale = self.rate_scale
         company = Company(
             tenant=Tenant(tenant_id=f"fa-{len(self.companies) + 1}", name=name),
             windows=RateWindows(
                 [
-                    RateWindow("minute", MINUTE_LIMIT, 60.0 * scale),
-                    RateWindow("hour", HOUR_LIMIT, 3600.0 * scale),
+                    window("minute", MINUTE_LIMIT, 60.0, scale),
+                    window("hour", HOUR_LIMIT, 3600.0, scale),
                 ]
             ),
         )

@@ -42,6 +42,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from connectors.contract import RateScale
 from connectors.http import dumps_json, loads_json
 from tests.standins.base import Fault, FaultKind, StandIn
 from tests.standins.loopback import LoopbackServer
@@ -134,11 +135,9 @@ class KashFlowStandIn(StandIn):
     NAME = "KashFlow"
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.time, window_scale: float = 1.0
+        self, *, clock: Callable[[], float] = time.time, rate_scale: RateScale | None = None
     ) -> None:
-        super().__init__(
-            clock=clock, auth=AuthorizationServer(clock=clock), window_scale=window_scale
-        )
+        super().__init__(clock=clock, auth=AuthorizationServer(clock=clock), rate_scale=rate_scale)
         self.account = Account()
         self.account.bank_accounts[1] = {
             "Id": 1,

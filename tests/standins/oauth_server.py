@@ -114,9 +114,13 @@ class AuthorizationServer:
         refresh_grace: float = 1800.0,
         refresh_idle: float = 60 * 86400.0,
         registered_redirects: tuple[str, ...] = (),
+        secret_in_form: bool = False,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        #: Where the client secret must come: the form body (Sage's samples), or else
+        #: ``Authorization: Basic``; the other place is refused with ``invalid_client``.
+        self.secret_in_form = secret_in_form
         self.clock = clock
         self.tenants: list[Tenant] = list(tenants or [])
         self.access_lifetime = access_lifetime
@@ -193,6 +197,13 @@ class AuthorizationServer:
     # ------------------------------------------------------------------ tokens
 
     def _client_ok(self, request: httpx.Request, form: dict[str, str]) -> bool:
+        if self.client_secret and self.secret_in_form:
+            if request.headers.get("Authorization"):
+                return False
+            return (form.get("client_id"), form.get("client_secret")) == (
+                self.client_id,
+                self.client_secret,
+            )
         if self.client_secret:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Basic "):

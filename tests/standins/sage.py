@@ -18,14 +18,23 @@ Sage's exact wording is unknown the message is this stand-in's own):
 - list envelopes (``$items``, ``$total``, ``$page``, ``$next``…), ``page`` and
   ``items_per_page`` (at most 200), ``attributes`` (only ``id``, ``displayed_as`` and
   ``$path`` unless asked), ``search`` (contacts: name or reference; documents: reference
-  or contact name), ``contact_type_id``, ``transaction_type_id``, ``show_legacy_id``;
-- bodies wrapped in their singular key; 422 answers as lists of ``$severity``,
-  ``$dataCode``, ``$message``, ``$source``;
+  or contact name), ``contact_type_id``, ``transaction_type_id``;
+- bodies wrapped in their singular key, holding only the fields Sage's v3.1 swagger
+  lists for that create (plus ``idempotency_id``): any other field is refused with a
+  422 naming it, so the stand-in cannot echo an invented field;
+- ``idempotency_id`` (32 hex characters) inside the resource: for seven days a repeat
+  of the same request is answered with the first answer and creates nothing (Sage's
+  idempotency guide); the same id with a different body is refused;
+- 422 answers as lists of ``$severity``, ``$dataCode``, ``$message``, ``$source``;
 - contact references unique; invoice and credit note numbers unique; nothing dated on
   or before the year-end lockdown date or before the accounts start date; a
   ``tax_amount`` on every line whose rate is not zero, exempt or no-VAT, within a penny
   of the rate; receipts and allocations no more than is outstanding;
-- each contact has a numeric legacy id, shown in its web address (``links``).
+- each contact has a numeric legacy id, shown only in its web address (``links``):
+  ``legacy_id`` and ``show_legacy_id`` are not in the v3.1 swagger, so neither is
+  served, and a contact is read by its id alone;
+- decimal values are read from strings or numbers; any that came as JSON numbers are
+  noted in :attr:`SageStandIn.numbers_sent` (Ledgerlink sends strings).
 
 Faults are armed explicitly and fire in order on the next matching request.
 """
@@ -35,23 +44,24 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
-import math
 import re
-import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import AFTER_SAVE as AFTER_SAVE
+from tests.standins.base import Fault as Fault
+from tests.standins.base import FaultKind as FaultKind
+from tests.standins.base import RateWindow, RateWindows, StandIn, window
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -65,46 +75,171 @@ CLIENT_SECRET = "sage-test-secret"
 WEB = "https://accounts-extra.sageone.com"
 EMAIL = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+")
 NO_VAT_NEEDED = frozenset({"GB_ZERO", "GB_EXEMPT", "GB_NO_TAX"})
+IDEMPOTENCY_ID = re.compile(r"[0-9a-f]{32}")
+IDEMPOTENCY_DAYS = 7
 
-
-class FaultKind(StrEnum):
-    #: 500 before anything is saved.
-    SERVER_ERROR = "server_error"
-    #: Saved, then 500.
-    SERVER_ERROR_AFTER_SAVE = "server_error_after_save"
-    #: Saved, then no answer (``httpx.ReadTimeout``).
-    TIMEOUT_AFTER_SAVE = "timeout_after_save"
-    #: Connection refused (``httpx.ConnectError``); nothing reached Sage.
-    REFUSE_CONNECTION = "refuse_connection"
-    #: Saved, then the connection drops (``httpx.RemoteProtocolError``).
-    DROP_AFTER_SAVE = "drop_after_save"
-    #: 429 with ``Retry-After``; nothing saved.
-    RATE_LIMIT = "rate_limit"
-    #: The access token in use stops working (401), as if Sage had revoked it.
-    EXPIRE_TOKEN = "expire_token"
-
-
-AFTER_SAVE = frozenset(
-    {FaultKind.SERVER_ERROR_AFTER_SAVE, FaultKind.TIMEOUT_AFTER_SAVE, FaultKind.DROP_AFTER_SAVE}
+_ADDRESS = frozenset(
+    {
+        "address_line_1",
+        "address_line_2",
+        "address_type_id",
+        "city",
+        "country_group_id",
+        "country_id",
+        "postal_code",
+        "region",
+    }
 )
-
-
-@dataclass
-class Fault:
-    """Fires on a request whose method is ``method`` (``""``: any) and whose path after
-    ``/v3.1/`` starts with ``path``, after letting ``skip`` such requests through."""
-
-    kind: FaultKind
-    method: str = "POST"
-    path: str = ""
-    retry_after: int = 30
-    skip: int = 0
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method and request.method != self.method:
-            return False
-        path = request.url.path
-        return path.startswith(API) and path[len(API) :].lower().startswith(self.path.lower())
+_LINE = frozenset(
+    {
+        "base_currency_discount_amount",
+        "base_currency_net_amount",
+        "base_currency_tax_amount",
+        "base_currency_total_amount",
+        "base_currency_unit_price",
+        "description",
+        "discount_amount",
+        "discount_percentage",
+        "eu_goods_services_type_id",
+        "eu_sales_description_id",
+        "ledger_account_id",
+        "net_amount",
+        "product_id",
+        "quantity",
+        "service_id",
+        "tax_amount",
+        "tax_rate_id",
+        "total_amount",
+        "trade_of_asset",
+        "unit_price",
+        "unit_price_includes_tax",
+    }
+)
+_TAX_ANALYSIS = frozenset(
+    {"goods_amount", "net_amount", "service_amount", "tax_amount", "tax_rate_id", "total_amount"}
+)
+_DOCUMENT = frozenset(
+    {
+        "base_currency_cis_applicable_amount",
+        "base_currency_net_amount",
+        "base_currency_shipping_net_amount",
+        "base_currency_shipping_tax_amount",
+        "base_currency_shipping_total_amount",
+        "base_currency_tax_amount",
+        "base_currency_total_after_cis_deduction",
+        "base_currency_total_amount",
+        "base_currency_total_discount_amount",
+        "base_currency_withholding_tax_amount",
+        "cis_applicable_amount",
+        "contact_id",
+        "contact_name",
+        "contact_reference",
+        "currency_id",
+        "date",
+        "delivery_address",
+        "exchange_rate",
+        "inverse_exchange_rate",
+        "main_address",
+        "net_amount",
+        "notes",
+        "reference",
+        "sent",
+        "shipping_net_amount",
+        "shipping_tax_amount",
+        "shipping_tax_rate_id",
+        "shipping_total_amount",
+        "status_id",
+        "tax_address_region_id",
+        "tax_amount",
+        "tax_analysis",
+        "terms_and_conditions",
+        "total_after_cis_deduction",
+        "total_amount",
+        "total_discount_amount",
+        "total_quantity",
+        "withholding_tax_amount",
+        "withholding_tax_rate",
+        "idempotency_id",
+    }
+)
+#: The fields each create accepts, by where they sit ("" is the resource itself, "x[]"
+#: each entry of the list x): the ``post…`` schemas of Sage's v3.1 swagger (``Sage
+#: Business Cloud Accounting - Accounts`` 3.1, as in ``nook-io/python-sage``'s
+#: ``openapi.json``), plus ``idempotency_id`` from Sage's idempotency guide.
+FIELDS: dict[str, dict[str, frozenset[str]]] = {
+    "contact": {
+        "": frozenset(
+            {"aux_reference", "auxiliary_account", "bank_account_details",
+             "contact_type_ids", "credit_days", "credit_limit", "credit_terms_and_conditions",
+             "currency_id", "default_purchase_ledger_account_id",
+             "default_sales_ledger_account_id", "default_sales_tax_rate_id",
+             "delivery_address", "locale", "main_address", "main_contact_person", "name",
+             "notes", "product_sales_price_type_id", "reference", "registered_number",
+             "source_guid", "tax_calculation", "tax_number", "tax_treatment",
+             "idempotency_id"}
+        ),
+        "main_address": _ADDRESS
+        | {"bank_account_id", "contact_id", "is_main_address", "name"},
+        "delivery_address": _ADDRESS
+        | {"bank_account_id", "contact_id", "is_main_address", "name"},
+        "main_contact_person": frozenset(
+            {"address_id", "contact_person_type_ids", "email", "fax", "is_main_contact",
+             "is_preferred_contact", "job_title", "mobile", "name", "telephone"}
+        ),
+        "bank_account_details": frozenset(
+            {"account_name", "account_number", "bic", "iban", "sort_code"}
+        ),
+        "tax_treatment": frozenset(
+            {"eu_not_tax_registered", "eu_tax_registered", "home_tax", "is_importer",
+             "rest_of_world_tax"}
+        ),
+    },
+    "sales_invoice": {
+        "": _DOCUMENT
+        | {"delivery_performance_date", "due_date", "invoice_lines", "invoice_number",
+           "invoice_number_prefix", "original_quote_estimate_id", "recurring_invoice"},
+        "main_address": _ADDRESS,
+        "delivery_address": _ADDRESS,
+        "invoice_lines[]": _LINE,
+        "tax_analysis[]": _TAX_ANALYSIS,
+        "recurring_invoice": frozenset(
+            {"frequency", "on_day_number", "on_week_day", "recurrence_status_identifier",
+             "recurrence_type"}
+        ),
+    },
+    "sales_credit_note": {
+        # original_invoice_date is the only "original invoice" field Sage has here.
+        "": _DOCUMENT
+        | {"credit_note_lines", "credit_note_number", "credit_note_number_prefix",
+           "original_invoice_date"},
+        "main_address": _ADDRESS,
+        "delivery_address": _ADDRESS,
+        "credit_note_lines[]": _LINE,
+        "tax_analysis[]": _TAX_ANALYSIS,
+    },
+    "contact_payment": {
+        "": frozenset(
+            {"allocated_artefacts", "bank_account_id", "base_currency_currency_charge",
+             "base_currency_net_amount", "base_currency_tax_amount",
+             "base_currency_total_amount", "contact_id", "currency_id", "date",
+             "exchange_rate", "net_amount", "payment_method_id", "payment_on_account",
+             "reference", "tax_amount", "tax_rate_id", "total_amount",
+             "transaction_type_id", "idempotency_id"}
+        ),
+        "allocated_artefacts[]": frozenset({"amount", "artefact_id", "discount"}),
+    },
+    "contact_allocation": {
+        "": frozenset(
+            {"allocated_artefacts", "contact_id", "date", "transaction_type_id",
+             "idempotency_id"}
+        ),
+        "allocated_artefacts[]": frozenset({"amount", "artefact_id"}),
+    },
+}  # fmt: skip
+#: Fields that hold decimal values in what Ledgerlink sends.
+DECIMAL_FIELDS = frozenset(
+    {"quantity", "unit_price", "net_amount", "tax_amount", "total_amount", "amount"}
+)
 
 
 class Invalid(Exception):
@@ -183,8 +318,12 @@ class Business:
     sales_credit_notes: dict[str, Json] = field(default_factory=dict)
     contact_payments: dict[str, Json] = field(default_factory=dict)
     contact_allocations: dict[str, Json] = field(default_factory=dict)
+    #: ``(resource, idempotency_id)`` → (the body's fingerprint, when, the first answer).
+    idempotent: dict[tuple[str, str], tuple[str, float, Json]] = field(default_factory=dict)
     legacy_ids: Iterator[int] = field(default_factory=lambda: itertools.count(130_175_300))
-    calls: deque[float] = field(default_factory=deque)
+    windows: RateWindows = field(
+        default_factory=lambda: RateWindows([RateWindow("minute", MINUTE_LIMIT, 60.0)])
+    )
 
     @property
     def id(self) -> str:
@@ -239,8 +378,11 @@ class Business:
 # ----------------------------------------------------------------------------- the stand-in
 
 
-class SageStandIn:
+class SageStandIn(StandIn):
     """See the module docstring."""
+
+    API = API
+    NAME = "Sage"
 
     def __init__(
         self,
@@ -249,29 +391,38 @@ class SageStandIn:
         auth: AuthorizationServer | None = None,
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
+        rate_scale: RateScale | None = None,
     ) -> None:
-        self.clock = clock
-        self.auth = auth or AuthorizationServer(
-            client_id=client_id,
-            client_secret=client_secret,
+        super().__init__(
             clock=clock,
-            access_lifetime=300.0,
-            refresh_idle=31 * 86400.0,
+            auth=auth
+            or AuthorizationServer(
+                client_id=client_id,
+                client_secret=client_secret,
+                clock=clock,
+                access_lifetime=300.0,
+                refresh_idle=31 * 86400.0,
+                # Sage's sample app sends client_id and client_secret in the form body.
+                secret_in_form=True,
+            ),
+            rate_scale=rate_scale,
         )
         self.businesses: dict[str, Business] = {}
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
-        #: ``(method, path)`` of every request, in order, and how often each status was sent.
-        self.requests: list[tuple[str, str]] = []
-        self.statuses: Counter[int] = Counter()
+        #: Every request's full address, query included, and every POST's path and body.
+        self.urls: list[str] = []
+        self.posted: list[tuple[str, bytes]] = []
+        #: Where a decimal value came as a JSON number (``sales_invoice.invoice_lines.0…``).
+        self.numbers_sent: list[str] = []
+        #: Creates answered from an earlier request with the same ``idempotency_id``.
+        self.replays = 0
         #: ``X-Business`` of every API call, to check none went to the "lead" business.
         self.business_headers: Counter[str] = Counter()
-        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ set-up
 
     def add_business(self, name: str = "Demo Heating Ltd") -> Business:
         business = Business(tenant=Tenant(tenant_id=_new_id(), name=name))
+        business.windows = RateWindows([window("minute", MINUTE_LIMIT, 60.0, self.rate_scale)])
         stamp = self._stamp()
         for code, ledger_name, kind in UK_LEDGERS:
             ledger_id = _new_id()
@@ -311,27 +462,14 @@ class SageStandIn:
         return business
 
     def add_contact(self, business: Business, role: str, name: str, **fields: Any) -> Json:
-        """A contact keyed in by hand in Sage (``role``: CUSTOMER or VENDOR)."""
+        """A contact keyed in by hand in Sage (``role``: CUSTOMER or VENDOR); an
+        ``email`` is the main contact person's, as Sage keeps it."""
+        email = fields.pop("email", None)
+        if email is not None:
+            person = dict(fields.get("main_contact_person") or {})
+            fields["main_contact_person"] = {**person, "email": email}
         body = {"name": name, "contact_type_ids": [role], **fields}
         return self._new_contact(business, body)
-
-    def arm(
-        self,
-        kind: FaultKind,
-        *,
-        method: str = "POST",
-        path: str = "",
-        retry_after: int = 30,
-        skip: int = 0,
-    ) -> Fault:
-        """Arm one fault (see :class:`FaultKind`); faults fire in the order armed."""
-        fault = Fault(kind, method, path, retry_after, skip)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
 
     def store_tokens(self, secrets: SecretStore, business_ids: list[str] | None = None) -> None:
         """Put freshly issued tokens (and the client secret) where the connector looks,
@@ -354,57 +492,23 @@ class SageStandIn:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
-            self.requests.append((request.method, request.url.path))
+            self.urls.append(str(request.url))
+            if request.method == "POST" and request.url.path.startswith(API):
+                self.posted.append((request.url.path, request.content))
+        return super().__call__(request)
+
+    def before_api(self, request: httpx.Request) -> httpx.Response | None:
         if request.method == "GET" and request.url.path == "/oauth2/auth/central":
             return self.auth.authorize(request)
-        identity = self.auth.handle(request)
-        if identity is not None:
-            return identity
-        fault = self._take_fault(request)
-        if fault is not None and fault.kind not in AFTER_SAVE:
-            early = self._fire_early(fault, request)
-            if early is not None:
-                return early
-        response = self._answer(request)
-        with self._lock:
-            self.statuses[response.status_code] += 1
-        if fault is not None and fault.kind in AFTER_SAVE and response.status_code < 300:
-            return self._fire_late(fault, request)
-        return response
+        return self.auth.handle(request)
 
-    def _take_fault(self, request: httpx.Request) -> Fault | None:
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.matches(request):
-                    if fault.skip:
-                        fault.skip -= 1
-                        continue
-                    self.fired.append(self.faults.pop(index))
-                    return fault
-        return None
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request)
 
-    def _fire_early(self, fault: Fault, request: httpx.Request) -> httpx.Response | None:
-        if fault.kind is FaultKind.REFUSE_CONNECTION:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        if fault.kind is FaultKind.SERVER_ERROR:
-            return _errors(500, ("", "Internal server error"), code="InternalServerError")
-        if fault.kind is FaultKind.RATE_LIMIT:
-            return self._too_many(fault.retry_after)
-        self.auth.expire_access_tokens()  # EXPIRE_TOKEN: the request then meets a 401
-        return None
-
-    @staticmethod
-    def _fire_late(fault: Fault, request: httpx.Request) -> httpx.Response:
-        if fault.kind is FaultKind.TIMEOUT_AFTER_SAVE:
-            raise httpx.ReadTimeout("timed out waiting for Sage", request=request)
-        if fault.kind is FaultKind.DROP_AFTER_SAVE:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            )
+    def server_error(self) -> httpx.Response:
         return _errors(500, ("", "Internal server error"), code="InternalServerError")
 
-    @staticmethod
-    def _too_many(retry_after: int) -> httpx.Response:
+    def too_many(self, window: str, retry_after: int) -> httpx.Response:
         response = _errors(429, ("", "Too many requests"), code="TooManyRequests")
         response.headers["Retry-After"] = str(max(1, retry_after))
         return response
@@ -429,12 +533,9 @@ class SageStandIn:
         if business is None or business_id not in grant.tenant_ids:
             return _errors(403, ("", "You do not have access to this business."), code="Forbidden")
         with self._lock:
-            now = self.clock()
-            while business.calls and now - business.calls[0] >= 60.0:
-                business.calls.popleft()
-            if len(business.calls) >= MINUTE_LIMIT:
-                return self._too_many(math.ceil(60.0 - (now - business.calls[0])))
-            business.calls.append(now)
+            limited = self.admit(business.windows)
+            if limited is not None:
+                return limited
             try:
                 if request.method == "GET":
                     return self._get(business, request, parts)
@@ -475,12 +576,11 @@ class SageStandIn:
         except KeyError:
             return _errors(404, ("", "Resource not found"), code="RecordNotFound")
         attributes = params.get("attributes", "")
-        legacy = params.get("show_legacy_id", "").lower() == "true"
         if len(parts) == 2:
             record = records.get(parts[1])
             if record is None:
                 return _errors(404, ("", "Resource not found"), code="RecordNotFound")
-            return _json(200, self._render(name, record, "all", legacy=True))
+            return _json(200, self._render(name, record, "all"))
         selected = self._filter(name, list(records.values()), params)
         try:
             size = min(int(params.get("items_per_page") or 20), PAGE_MAX)
@@ -497,12 +597,12 @@ class SageStandIn:
                 "$next": f"/{name}?page={page + 1}&items_per_page={size}" if more else None,
                 "$back": f"/{name}?page={page - 1}&items_per_page={size}" if page > 1 else None,
                 "$itemsPerPage": size,
-                "$items": [self._render(name, r, attributes, legacy=legacy) for r in chunk],
+                "$items": [self._render(name, r, attributes) for r in chunk],
             },
         )
 
     @staticmethod
-    def _render(name: str, record: Json, attributes: str, *, legacy: bool) -> Json:
+    def _render(name: str, record: Json, attributes: str) -> Json:
         base = {
             "id": record["id"],
             "displayed_as": record.get("displayed_as", ""),
@@ -512,9 +612,7 @@ class SageStandIn:
         if "all" in wanted:
             shown = {k: v for k, v in record.items() if k != "legacy_id"}
         else:
-            shown = {k: v for k, v in record.items() if k in wanted}
-        if legacy and "legacy_id" in record:
-            shown["legacy_id"] = record["legacy_id"]
+            shown = {k: v for k, v in record.items() if k in wanted and k != "legacy_id"}
         return copy.deepcopy({**base, **shown})
 
     @staticmethod
@@ -584,6 +682,14 @@ class SageStandIn:
         inner = body.get(singular) if isinstance(body, dict) else None
         if not isinstance(inner, dict):
             raise Invalid((singular, f"The request body must hold a {singular} object"))
+        unknown = _unknown_fields(FIELDS[singular], inner)
+        if unknown:
+            # Stand-in wording: Sage refuses a field its schema does not have.
+            raise Invalid(*((f, "is not a known attribute") for f in unknown))
+        self._note_numbers(singular, inner)
+        replayed = self._replay(business, singular, inner)
+        if replayed is not None:
+            return replayed
         if name == "contacts":
             record = self._new_contact(business, inner)
         elif name == "sales_invoices":
@@ -594,7 +700,47 @@ class SageStandIn:
             record = self._new_payment(business, inner)
         else:
             record = self._new_allocation(business, inner)
-        return _json(201, self._render(name, record, "all", legacy=True))
+        answer = self._render(name, record, "all")
+        idempotency_id = str(inner.get("idempotency_id") or "")
+        if idempotency_id:
+            business.idempotent[(singular, idempotency_id)] = (
+                _fingerprint(inner),
+                self.clock(),
+                answer,
+            )
+        return _json(201, answer)
+
+    def _replay(self, business: Business, singular: str, inner: Json) -> httpx.Response | None:
+        """The first answer to a request with this ``idempotency_id``, or ``None`` when
+        the id is new (or older than seven days). Only creates that succeeded are kept
+        (UNVERIFIED whether Sage also replays refusals)."""
+        if "idempotency_id" not in inner:
+            return None
+        idempotency_id = inner["idempotency_id"]
+        if not isinstance(idempotency_id, str) or not IDEMPOTENCY_ID.fullmatch(idempotency_id):
+            raise Invalid(("idempotency_id", "must be 32 hexadecimal characters"))
+        held = business.idempotent.get((singular, idempotency_id))
+        if held is None or self.clock() - held[1] > IDEMPOTENCY_DAYS * 86400:
+            return None
+        fingerprint, _, answer = held
+        if fingerprint != _fingerprint(inner):
+            # Stand-in wording: what Sage says for a reused id is not published.
+            raise Invalid(("idempotency_id", "has already been used for a different request"))
+        with self._lock:
+            self.replays += 1
+        return _json(201, copy.deepcopy(answer))
+
+    def _note_numbers(self, where: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                path = f"{where}.{key}"
+                number = isinstance(inner, (int, Decimal, float)) and not isinstance(inner, bool)
+                if key in DECIMAL_FIELDS and number:
+                    self.numbers_sent.append(path)
+                self._note_numbers(path, inner)
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                self._note_numbers(f"{where}.{index}", inner)
 
     def _new_contact(self, business: Business, body: Json) -> Json:
         errors: list[tuple[str, str]] = []
@@ -616,9 +762,12 @@ class SageStandIn:
         ):
             # Stand-in wording: Sage's text for a duplicate reference is not published.
             errors.append(("reference", "has already been taken"))
-        email = str(body.get("email") or "").strip()
+        person_given = body.get("main_contact_person")
+        email = str(
+            (person_given.get("email") if isinstance(person_given, dict) else "") or ""
+        ).strip()
         if email and not EMAIL.fullmatch(email):
-            errors.append(("email", "is invalid"))
+            errors.append(("main_contact_person.email", "is invalid"))
         if errors:
             raise Invalid(*errors)
         contact_id = _new_id()
@@ -666,7 +815,7 @@ class SageStandIn:
                 **_base(_new_id(), str(person.get("name") or "")),
                 "name": person.get("name", ""),
                 "telephone": person.get("telephone", ""),
-                "email": person.get("email", ""),
+                "email": person.get("email") or None,
             }
         business.contacts[contact_id] = record
         return record
@@ -727,9 +876,11 @@ class SageStandIn:
             "deleted_at": None,
         }
         if credit:
-            for key in ("original_invoice_number", "original_invoice_date"):
-                if body.get(key):
-                    record[key] = body[key]
+            record["original_invoice_date"] = (
+                original.isoformat()
+                if (original := _parse_date(body.get("original_invoice_date")))
+                else None
+            )
         elif _parse_date(body.get("due_date")):
             record["due_date"] = body["due_date"]
         store[document_id] = record
@@ -903,6 +1054,31 @@ class SageStandIn:
                 target["status"] = _base("PAID", "Paid")
         business.contact_allocations[allocation_id] = record
         return record
+
+
+def _unknown_fields(allowed: dict[str, frozenset[str]], body: Json, at: str = "") -> list[str]:
+    """Paths (``invoice_lines.0.colour``) of the fields in ``body`` its schema lacks."""
+    unknown: list[str] = []
+    for key, value in body.items():
+        path = f"{at}.{key}" if at else key
+        if key not in allowed.get(_schema_key(at), frozenset()):
+            unknown.append(path)
+        elif isinstance(value, dict) and _schema_key(path) in allowed:
+            unknown += _unknown_fields(allowed, value, path)
+        elif isinstance(value, list) and f"{_schema_key(path)}[]" in allowed:
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    unknown += _unknown_fields(allowed, item, f"{path}.{index}")
+    return unknown
+
+
+def _schema_key(path: str) -> str:
+    """``invoice_lines.0`` → ``invoice_lines[]``; ``main_address`` unchanged."""
+    return re.sub(r"\.\d+$", "[]", path)
+
+
+def _fingerprint(body: Json) -> str:
+    return dumps_json(body).decode("utf-8")
 
 
 def _json(status: int, body: object) -> httpx.Response:

@@ -49,14 +49,16 @@ from typing import Any, Protocol
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import AFTER_SAVE as AFTER_SAVE
+from tests.standins.base import Fault as Fault
+from tests.standins.base import FaultKind as FaultKind
 from tests.standins.base import (
-    Fault,
-    FaultKind,
     RateWindow,
     RateWindows,
     StandIn,
+    window,
 )
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
@@ -345,9 +347,9 @@ class XeroStandIn(StandIn):
         checker: SpecChecker | None = None,
         strict: bool = False,
         client_id: str = "ledgerlink-test-client",
-        window_scale: float = 1.0,
+        rate_scale: RateScale | None = None,
     ) -> None:
-        super().__init__(clock=clock, auth=auth, client_id=client_id, window_scale=window_scale)
+        super().__init__(clock=clock, auth=auth, client_id=client_id, rate_scale=rate_scale)
         self.checker = checker
         #: Raise at once on a request or answer that breaks Xero's OpenAPI description.
         self.strict = strict
@@ -365,8 +367,8 @@ class XeroStandIn(StandIn):
         org = Organisation(tenant=tenant, short_code=short_code, accounts=accounts, tax_rates=rates)
         org.windows = RateWindows(
             [
-                RateWindow("minute", MINUTE_LIMIT, 60.0 * self.window_scale),
-                RateWindow("day", DAY_LIMIT, 86_400.0 * self.window_scale),
+                window("minute", MINUTE_LIMIT, 60.0, self.rate_scale),
+                window("day", DAY_LIMIT, 86_400.0, self.rate_scale),
             ]
         )
         self.organisations[tenant.tenant_id] = org

@@ -46,6 +46,7 @@ from app.services.importing.support import (
     update_rows,
 )
 from app.services.sending.pending_changes import ChangeTracker, field_changes
+from connectors.wording import a_or_an
 
 #: Document-level columns per kind: every row of one document must agree on these.
 HEADER_COLUMNS: dict[DocumentKind, tuple[str, ...]] = {
@@ -272,8 +273,8 @@ class DocumentImport:
         if draft.ok and draft.gross < 0:
             cells.fail(
                 "",
-                f"{self.noun} {draft.number} totals {money_text(draft.gross)}; a {self.noun} "
-                "cannot total less than £0.00",
+                f"{self.noun} {draft.number} totals {money_text(draft.gross)}; "
+                f"{a_or_an(self.noun)} cannot total less than £0.00",
             )
         if not cells.ok:
             draft.ok = False

@@ -168,8 +168,7 @@ class PackageImportReport:
         return " ".join(parts)
 
 
-def _n(n: int, noun: str) -> str:
-    return count(n, noun)
+_n = count
 
 
 def _linked_refs(session: Session, package: str) -> set[str]:

@@ -33,6 +33,7 @@ from app.services.importing.csv_values import CellReader, line_net
 from app.services.importing.report import AlreadySent, ImportReport
 from app.services.sending.pending_changes import ChangeTracker, FieldChange
 from app.services.setup.chart import default_account
+from connectors.wording import a_or_an
 
 CHUNK = 500
 
@@ -169,9 +170,7 @@ class NominalLookup:
         return account_id
 
 
-def _a(word: str) -> str:
-    """``"expense"`` → ``"an expense"``."""
-    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+_a = a_or_an
 
 
 @dataclass(frozen=True)

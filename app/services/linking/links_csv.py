@@ -234,8 +234,9 @@ def _check_with_package(
                 looked_up = connector.get_contact(reading.value)
                 if looked_up is None:
                     report.errors.append(
-                        f"{where}: {info.name} has no contact with the web-address number "
-                        f"{reading.value}."
+                        f"{where}: {info.name} found no contact with the web-address number "
+                        f"{reading.value}. Give the {info.reference.label} instead, or pick "
+                        "the contact by name on the Link page."
                     )
                     continue
                 theirs = TheirContact.of(looked_up)

@@ -26,6 +26,7 @@ from app.db.models import (
 )
 from app.services.audit import record_event
 from app.services.sending.outbox import new_idempotency_key
+from connectors.wording import count, plural
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ def apply_links(
         already_sent = sent_documents_for(session, package, contact.id) if old_ref else 0
         if already_sent:
             result.warnings.append(
-                f"{contact.name} ({contact.account_ref}): {already_sent} record(s) were "
-                f"already sent under the old reference {old_ref}; they stay there."
+                f"{contact.name} ({contact.account_ref}): {count(already_sent, 'record')} "
+                f"{plural('was', already_sent)} already sent under the old reference {old_ref}; "
+                f"{plural('it', already_sent)} stay{'s' if already_sent == 1 else ''} there."
             )
         entry = entries.get((RecordType(contact.kind.value), contact.id))
         if entry is None:

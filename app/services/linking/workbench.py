@@ -59,6 +59,7 @@ from app.services.linking.matching import (
 )
 from app.services.linking.saving import LinkChange, LinkResult, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo
+from connectors.wording import count, plural
 
 # ----------------------------------------------------------------------------- loading
 
@@ -131,7 +132,7 @@ def load_ours(
         (Document, [RecordType.INVOICE, RecordType.CREDIT_NOTE]),
         (Payment, [RecordType.PAYMENT]),
     ):
-        for contact_id, count in session.execute(
+        for contact_id, n in session.execute(
             select(owner.contact_id, func.count())
             .join(
                 OutboxEntry,
@@ -142,7 +143,7 @@ def load_ours(
             .group_by(owner.contact_id)
         ):
             if contact_id in position:
-                sent[position[contact_id]] += count
+                sent[position[contact_id]] += n
     return ours, links, dict(sent)
 
 
@@ -460,7 +461,11 @@ class LinkBook:
             return state.message
         if status is LinkStatus.NOT_FOUND:
             if state.reading is Reading.NEEDS_LOOKUP:
-                return f"{name} has no contact with the web-address number {state.text}."
+                return (
+                    f"{name} found no contact with the web-address number {state.text}. "
+                    "Pick the contact instead: type its name, postcode or email in this "
+                    "cell and choose it from the list."
+                )
             hint = ""
             if self.info.links_by_name:
                 near = self.index.nearest_names(state.ref)
@@ -786,8 +791,9 @@ class LinkBook:
                 sent = self.data.sent_records.get(row, 0)
                 if original.ref and sent:
                     warnings.append(
-                        f"{label}: {sent} record(s) were already sent to {name} under "
-                        f"{original.ref}; they stay there."
+                        f"{label}: {count(sent, 'record')} {plural('was', sent)} already "
+                        f"sent to {name} under {original.ref}; "
+                        f"{plural('it', sent)} stay{'s' if sent == 1 else ''} there."
                     )
                 if original.ref and not state.ref and original.method is LinkMethod.CREATED_BY_SEND:
                     warnings.append(

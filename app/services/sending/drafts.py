@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -42,6 +43,7 @@ from connectors.contract import (
 )
 
 Draft = ContactDraft | DocumentDraft | PaymentDraft
+T = TypeVar("T")
 
 #: States of a parent record that let its dependants go.
 DELIVERED = DELIVERED_STATES
@@ -85,6 +87,63 @@ def document_label(document: Document) -> str:
 
 def payment_label(payment: Payment) -> str:
     return f"Payment {payment.reference}"
+
+
+#: How many ids go in one ``IN (...)`` list (well inside SQLite's and PostgreSQL's limits).
+CHUNK = 900
+
+
+def chunked(ids: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``ids`` in lists of at most ``size``, for ``IN (...)`` queries."""
+    batch: list[T] = []
+    for item in ids:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def load_records(session: Session, keys: Iterable[tuple[RecordType, int]]) -> list[object]:
+    """Load the records behind ``keys`` into ``session`` in a few queries, with what
+    building their drafts and labels reads (lines, allocations, contacts, accounts), so
+    that later ``session.get`` calls and relationship reads cost no query.
+
+    The session's identity map holds objects weakly: keep the returned list for as long
+    as the records are read, or they are dropped and loaded again one by one.
+    """
+    held: list[object] = []
+    contact_ids: set[int] = set()
+    document_ids: set[int] = set()
+    payment_ids: set[int] = set()
+    for record_type, record_id in keys:
+        if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
+            contact_ids.add(record_id)
+        elif record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
+            document_ids.add(record_id)
+        else:
+            payment_ids.add(record_id)
+    if document_ids or payment_ids:
+        # Few and shared by every line and payment: loaded whole, then found by identity.
+        held += session.scalars(select(NominalAccount)).all()
+    for chunk in chunked(sorted(document_ids)):
+        documents = session.scalars(
+            select(Document).where(Document.id.in_(chunk)).options(selectinload(Document.lines))
+        ).all()
+        held += documents
+        contact_ids.update(d.contact_id for d in documents)
+    for chunk in chunked(sorted(payment_ids)):
+        payments = session.scalars(
+            select(Payment)
+            .where(Payment.id.in_(chunk))
+            .options(selectinload(Payment.allocations).selectinload(PaymentAllocation.document))
+        ).all()
+        held += payments
+        contact_ids.update(p.contact_id for p in payments)
+    for chunk in chunked(sorted(contact_ids)):
+        held += session.scalars(select(Contact).where(Contact.id.in_(chunk))).all()
+    return held
 
 
 def record_label(session: Session, record_type: RecordType, record_id: int) -> str:
@@ -188,10 +247,95 @@ class DraftBuilder:
                 select(AccountMapping).where(AccountMapping.package == package)
             )
         }
+        #: Outbox rows of parents, once :meth:`prefetch` has loaded them.
+        self._parents: dict[tuple[RecordType, int], OutboxEntry] = {}
+        self._prefetched: set[tuple[RecordType, int]] = set()
+        #: Credit notes' invoices by number, what was paid on them, earlier credits.
+        self._invoices_by_number: dict[str, Document | None] = {}
+        self._paid: dict[int, Decimal] = {}
+        self._credits_by_invoice: dict[str, list[Document]] = {}
+        #: Strong references to what prefetch loaded (the identity map's are weak).
+        self._held: list[object] = []
+
+    def prefetch(self, entries: Sequence[OutboxEntry]) -> None:
+        """Load in a few queries everything building ``entries`` reads: the records,
+        their lines and allocations, their parents' outbox rows and, for credit notes,
+        the credited invoices with what was paid and credited on them. Building without
+        it gives the same drafts, one query at a time."""
+        session = self.session
+        self._held += load_records(session, ((e.record_type, e.record_id) for e in entries))
+        wanted: set[tuple[RecordType, int]] = set()
+        numbers: set[str] = set()
+        for entry in entries:
+            if entry.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
+                document = session.get(Document, entry.record_id)
+                if document is None:
+                    continue
+                wanted.add((RecordType(document.contact.kind.value), document.contact_id))
+                if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
+                    numbers.add(document.original_invoice_number)
+            elif entry.record_type is RecordType.PAYMENT:
+                payment = session.get(Payment, entry.record_id)
+                if payment is None:
+                    continue
+                wanted.add((RecordType(payment.contact.kind.value), payment.contact_id))
+                wanted.update((RecordType.INVOICE, a.document_id) for a in payment.allocations)
+        if numbers:
+            self._load_credited(sorted(numbers))
+            wanted.update(
+                (RecordType.INVOICE, invoice.id)
+                for invoice in self._invoices_by_number.values()
+                if invoice is not None
+            )
+        for record_type in RecordType:
+            ids = sorted(i for t, i in wanted if t is record_type)
+            for chunk in chunked(ids):
+                for row in session.scalars(
+                    select(OutboxEntry).where(
+                        OutboxEntry.package == self.package,
+                        OutboxEntry.record_type == record_type,
+                        OutboxEntry.record_id.in_(chunk),
+                    )
+                ):
+                    self._parents[(row.record_type, row.record_id)] = row
+        self._prefetched |= wanted
+
+    def _load_credited(self, numbers: list[str]) -> None:
+        session = self.session
+        for chunk in chunked(numbers):
+            self._invoices_by_number.update(dict.fromkeys(chunk))
+            for invoice in session.scalars(
+                select(Document)
+                .where(Document.kind == DocumentKind.INVOICE, Document.number.in_(chunk))
+                .options(selectinload(Document.lines))
+            ):
+                self._invoices_by_number[invoice.number] = invoice
+            for credit in session.scalars(
+                select(Document)
+                .where(
+                    Document.kind == DocumentKind.CREDIT_NOTE,
+                    Document.original_invoice_number.in_(chunk),
+                )
+                .options(selectinload(Document.lines))
+                .order_by(Document.id)
+            ):
+                number = credit.original_invoice_number or ""
+                self._credits_by_invoice.setdefault(number, []).append(credit)
+        invoice_ids = [i.id for i in self._invoices_by_number.values() if i is not None]
+        for id_chunk in chunked(invoice_ids):
+            self._paid.update(dict.fromkeys(id_chunk, Decimal("0.00")))
+            for document_id, paid in session.execute(
+                select(PaymentAllocation.document_id, func.sum(PaymentAllocation.amount))
+                .where(PaymentAllocation.document_id.in_(id_chunk))
+                .group_by(PaymentAllocation.document_id)
+            ):
+                self._paid[document_id] = Decimal(paid or 0)
 
     # ------------------------------------------------------------------ parents
 
     def _parent(self, record_type: RecordType, record_id: int) -> OutboxEntry | None:
+        if (record_type, record_id) in self._prefetched:
+            return self._parents.get((record_type, record_id))
         return self.session.scalars(
             select(OutboxEntry).where(
                 OutboxEntry.package == self.package,
@@ -247,19 +391,11 @@ class DraftBuilder:
                 return _missing(entry)
             return self.contact(contact)
         if entry.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-            document = self.session.scalars(
-                select(Document)
-                .where(Document.id == entry.record_id)
-                .options(selectinload(Document.lines), selectinload(Document.contact))
-            ).one_or_none()
+            document = self.session.get(Document, entry.record_id)
             if document is None:
                 return _missing(entry)
             return self.document(document)
-        payment = self.session.scalars(
-            select(Payment)
-            .where(Payment.id == entry.record_id)
-            .options(selectinload(Payment.allocations).selectinload(PaymentAllocation.document))
-        ).one_or_none()
+        payment = self.session.get(Payment, entry.record_id)
         if payment is None:
             return _missing(entry)
         return self.payment(payment)
@@ -362,12 +498,10 @@ class DraftBuilder:
         already paid: it is sent unallocated, as a bookkeeper would enter it, so that the
         invoice's payments still fit.
         """
-        number = credit_note.original_invoice_number
-        invoice = self.session.scalars(
-            select(Document)
-            .where(Document.kind == DocumentKind.INVOICE, Document.number == number)
-            .options(selectinload(Document.lines))
-        ).one_or_none()
+        number = credit_note.original_invoice_number or ""
+        if number not in self._invoices_by_number:
+            self._load_credited([number])
+        invoice = self._invoices_by_number[number]
         if invoice is None:
             return Problem(
                 code="unknown_invoice",
@@ -375,23 +509,12 @@ class DraftBuilder:
                 reason=f"The credited invoice {number} is not in Ledgerlink.",
                 fix="Import the invoice first, or clear original_invoice on the credit note.",
             )
-        paid = self.session.scalar(
-            select(func.coalesce(func.sum(PaymentAllocation.amount), 0)).where(
-                PaymentAllocation.document_id == invoice.id
-            )
-        )
-        earlier_credits = self.session.scalars(
-            select(Document)
-            .where(
-                Document.kind == DocumentKind.CREDIT_NOTE,
-                Document.original_invoice_number == number,
-                Document.id < credit_note.id,
-            )
-            .options(selectinload(Document.lines))
-        ).all()
+        earlier_credits = [
+            c for c in self._credits_by_invoice.get(number, []) if c.id < credit_note.id
+        ]
         remaining = (
             invoice.gross_total
-            - Decimal(paid or 0)
+            - self._paid.get(invoice.id, Decimal("0.00"))
             - sum((c.gross_total for c in earlier_credits), Decimal("0.00"))
         )
         if credit_note.gross_total > remaining:

@@ -162,7 +162,9 @@ class Preflight:
                 assume_delivered=planned,
                 cutoff=cutoff,
             )
-            for entry in self._candidates(session, report):
+            candidates = self._candidates(session, report)
+            builder.prefetch(candidates)
+            for entry in candidates:
                 label = record_label(session, entry.record_type, entry.record_id)
                 built = builder.build(entry)
                 problem = (
@@ -182,7 +184,8 @@ class Preflight:
                         PreflightItem(entry.id, entry.record_type.value, label, "fail", problem)
                     )
         finally:
-            session.rollback()
+            # Closing rolls the transaction back without first restoring every loaded
+            # object's state, which a rollback() would do for nothing here.
             session.close()
         return report
 

@@ -343,6 +343,10 @@ class Sender:
                 tax_rates,
                 cutoff=load_setup(session).cutoff_date,
             )
+            entries = session.scalars(
+                select(OutboxEntry).where(OutboxEntry.id.in_(entry_ids))
+            ).all()
+            builder.prefetch(entries)
             for entry_id in entry_ids:
                 entry = session.get(OutboxEntry, entry_id)
                 if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
