@@ -268,12 +268,24 @@ def test_every_registered_connector_has_a_conformance_harness() -> None:
     assert not missing, f"registered connectors without a conformance harness: {missing}"
 
 
-def test_each_cloud_connector_stands_on_the_cloud_base() -> None:
+def test_each_cloud_connector_stands_on_the_cloud_base(tmp_path: Path) -> None:
+    """Cloud packages that sign in with OAuth stand on :class:`CloudConnector`; one that
+    signs in otherwise (KashFlow: a memorable word) still paces every request on the one
+    :class:`~connectors.limits.RateLimiter` built from its declared limits."""
     from connectors.catalogue import PACKAGES
     from connectors.cloud import CloudConnector
-    from connectors.contract import PackageKind
+    from connectors.contract import ConnectorContext, PackageKind
+    from connectors.limits import RateLimiter
     from connectors.registry import _load
+    from tests.connector_harness import MemorySecrets
 
     for info in PACKAGES:
-        if info.connector and info.kind is PackageKind.CLOUD:
-            assert issubclass(_load(info.key), CloudConnector), info.key
+        if not info.connector or info.kind is not PackageKind.CLOUD:
+            continue
+        cls = _load(info.key)
+        if any(f.kind == "oauth" for f in info.connect_fields):
+            assert issubclass(cls, CloudConnector), info.key
+            continue
+        with cls(ConnectorContext(tmp_path, {}, MemorySecrets())) as opened:
+            assert isinstance(opened.rate_limiter, RateLimiter), info.key
+            assert opened.http.limiter is opened.rate_limiter, info.key
