@@ -19,6 +19,8 @@ from app.config import DataPaths, resolve_data_paths
 from app.logging_setup import configure_logging
 from app.services.errors import SetupError
 from app.services.setup.routing import SITUATION_NAMES, Page
+from app.sync_cli import add_parser as add_sync_parser
+from app.sync_cli import run as run_sync
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
+    add_sync_parser(commands)
     return parser
 
 
@@ -521,4 +524,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "notify": cmd_notify,
     "changes": cmd_changes,
     "display-name": cmd_display_name,
+    "sync": run_sync,
 }

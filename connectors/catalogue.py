@@ -57,6 +57,7 @@ SANDBOX = PackageInfo(
     idempotency=True,
     names_unique_across_roles=True,
     connector="connectors.sandbox:SandboxConnector",
+    can_update_contacts=True,
 )
 
 XERO = PackageInfo(

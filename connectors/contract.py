@@ -181,6 +181,9 @@ class PackageInfo:
     #: ``"module:ClassName"`` of the connector, for packages Ledgerlink can connect to in
     #: this version (the registry is built from this); ``""`` for listed-only packages.
     connector: str = ""
+    #: The package lets a contact's details (not its name) be changed through its API,
+    #: which the contact sync wizard needs to write ours → package.
+    can_update_contacts: bool = False
 
 
 # ------------------------------------------------------------------------ what we read
@@ -333,6 +336,35 @@ class BatchItem:
 
     draft: Draft
     idempotency_key: str
+
+
+#: A contact's details that the contact sync keeps in step (the name stays as linked).
+SYNC_FIELDS: tuple[str, ...] = (
+    "contact_name",
+    "address_1",
+    "address_2",
+    "address_3",
+    "town",
+    "county",
+    "postcode",
+    "email",
+    "phone",
+)
+
+
+@dataclass(frozen=True)
+class ContactUpdate:
+    """New values for a linked contact's details, every one of :data:`SYNC_FIELDS`."""
+
+    contact_name: str = ""
+    address_1: str = ""
+    address_2: str = ""
+    address_3: str = ""
+    town: str = ""
+    county: str = ""
+    postcode: str = ""
+    email: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -488,6 +520,17 @@ class Connector(ABC):
         if isinstance(draft, DocumentDraft):
             return self.create_document(draft, item.idempotency_key)
         return self.create_payment(draft, item.idempotency_key)
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a contact's details (never its name) in the package; the contact as
+        the package now holds it. Raises :class:`~connectors.errors.Rejected` when the
+        package refuses (locked or archived contact, bad value). Only for packages whose
+        ``info.can_update_contacts`` is true."""
+        raise Rejected(
+            code="updates_not_supported",
+            reason=f"{self.info.name} does not let Ledgerlink change a contact's details.",
+            fix=f"Change them in {self.info.name} by hand.",
+        )
 
     def display_name(self, draft: ContactDraft) -> str:
         """The name the package will show for ``draft``: its own name, or (QuickBooks

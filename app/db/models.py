@@ -329,6 +329,26 @@ class Link(Base):
     contact: Mapped[Contact] = relationship()
 
 
+class ContactSync(Base):
+    """A linked contact's details as they last agreed with the package's (contact sync).
+
+    Each side is compared with these values to tell which side changed since: one side
+    changed is offered in that direction, both sides changed is a conflict for the user.
+    """
+
+    __tablename__ = "contact_sync"
+    __table_args__ = (UniqueConstraint("package", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    #: The package's contact these values were agreed with (a relink starts afresh).
+    remote_ref: Mapped[str] = mapped_column(String(128))
+    #: The agreed values, as JSON ({field: value}).
+    agreed: Mapped[str] = mapped_column(Text)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class OutboxEntry(Base):
     """One record to send to one package: its state, attempts and outcome.
 

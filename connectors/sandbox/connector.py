@@ -27,6 +27,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     DocumentDraft,
     DocumentType,
     LockDates,
@@ -106,6 +107,10 @@ class SandboxConnector(Connector):
             if len(page) < self.page_size:
                 return
             after = page[-1].ref
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        self.faults.before(Operation.UPDATE_CONTACT)
+        return self.store.update_contact(ref, update)
 
     def get_contact(self, ref: str) -> RemoteContact | None:
         self.faults.before(Operation.GET_CONTACT)

@@ -46,6 +46,7 @@ class Operation(StrEnum):
     CREATE_CONTACT = "create_contact"
     CREATE_DOCUMENT = "create_document"
     CREATE_PAYMENT = "create_payment"
+    UPDATE_CONTACT = "update_contact"
 
 
 CREATES: frozenset[Operation] = frozenset(

@@ -125,6 +125,23 @@ def _describe_contact(role: ContactRole, name: str, our_ref: str) -> str:
 # ----------------------------------------------------------------------------- contacts
 
 
+def check_email(who: str, role: str, email: str) -> None:
+    """One email address, or none: the Sandbox refuses anything else."""
+    if email and not EMAIL_PATTERN.fullmatch(email):
+        raise Rejected(
+            code="invalid_email",
+            field="email",
+            reason=(
+                f'The email address of {who}, "{email}", does not look like one email '
+                "address (name@example.co.uk), so the Sandbox refuses it."
+            ),
+            fix=(
+                f"Correct the {role}'s email in your job system (one address, no spaces), "
+                "or clear it, then send it again."
+            ),
+        )
+
+
 def check_contact(session: Session, draft: ContactDraft) -> None:
     """Name present and unique (capitals and surrounding spaces ignored), email sane,
     our account reference not already used by another contact of the same role."""
@@ -174,20 +191,7 @@ def check_contact(session: Session, draft: ContactDraft) -> None:
                 "and send it again."
             ),
         )
-    email = draft.email.strip()
-    if email and not EMAIL_PATTERN.fullmatch(email):
-        raise Rejected(
-            code="invalid_email",
-            field="email",
-            reason=(
-                f'The email address of {who}, "{email}", does not look like one email '
-                "address (name@example.co.uk), so the Sandbox refuses it."
-            ),
-            fix=(
-                f"Correct the {role}'s email in your job system (one address, no spaces), "
-                "or clear it, then send it again."
-            ),
-        )
+    check_email(who, role, draft.email.strip())
     our_ref = draft.our_ref.strip()
     if our_ref:
         taken = session.scalars(

@@ -30,10 +30,12 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.contract import (
+    SYNC_FIELDS,
     AccountType,
     Company,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     DocumentDraft,
     DocumentType,
     PaymentDraft,
@@ -464,6 +466,25 @@ class SandboxStore:
         with self._reading() as session:
             row = rules.contact_by_ref(session, ref)
             return _contact_view(row) if row is not None else None
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a contact's details (never its name), checked as a create is."""
+        with self._writing() as session:
+            row = rules.contact_by_ref(session, ref)
+            if row is None:
+                raise Rejected(
+                    code="unknown_contact",
+                    field="reference",
+                    reason=f"The Sandbox has no contact {ref}; it may have been deleted.",
+                    fix="Link our contact to the Sandbox contact it now is, on the Link page.",
+                )
+            rules.check_email(
+                f"{row.role.value} {row.name} ({ref})", row.role.value, update.email.strip()
+            )
+            for name in SYNC_FIELDS:
+                setattr(row, name, getattr(update, name).strip())
+            session.flush()
+            return _contact_view(row)
 
     def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
         """Contacts of ``role`` whose name is exactly ``name`` (indexed)."""
