@@ -163,8 +163,11 @@ def _main(argv: Sequence[str] | None) -> int:
             store.close()
     except Exception as exc:
         from app.secrets import NoKeyringError
+        from connectors.errors import ConnectorError
 
-        if not isinstance(exc, SetupError | NoKeyringError):
+        # A package that cannot be reached or needs signing in again (a lapsed KashFlow
+        # session, say) is said in words, never as a traceback.
+        if not isinstance(exc, SetupError | NoKeyringError | ConnectorError):
             raise
         print(f"ledgerlink: {exc}", file=sys.stderr)
         return EXIT_SETUP
