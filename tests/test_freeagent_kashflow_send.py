@@ -191,3 +191,36 @@ def test_kashflow_session_lapsing_mid_send_stops_and_the_next_send_finishes(
     assert second.stopped_reason == ""
     assert _states(store, package)[SendState.WAITING] == 0
     _assert_each_document_once(store, standin)
+
+
+def test_pre_flight_predicts_the_lock_date_and_writes_nothing(
+    package: str, store: Store, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from app.services.sending.preflight import Preflight
+
+    clock = VirtualClock()
+    standin, connector = _open(package, tmp_path, clock)
+    lock = date(2026, 1, 31)
+    if isinstance(standin, FreeAgentStandIn):
+        standin.only_company().year_end_lock = lock  # FreeAgent: Settings › Account locking
+    else:
+        assert isinstance(standin, KashFlowStandIn)
+        standin.account.set_lock(lock)  # KashFlow: the bank account's transaction lock
+    info = FREEAGENT if package == "freeagent" else KASHFLOW
+    with connector:
+        _map(store, connector, info)
+        report = Preflight(store.session_factory, connector).run()
+    assert isinstance(standin, FreeAgentStandIn | KashFlowStandIn)
+    assert {method for method, _ in standin.requests} == {"GET"}
+    locked = [i for i in report.failures if i.problem and i.problem.code == "locked_period"]
+    assert locked, "documents dated on or before the lock are predicted to fail"
+    assert all("31/01/2026" in i.problem.reason for i in locked if i.problem)
+    with store.session_factory() as session:
+        early = session.scalar(
+            select(func.count()).select_from(Document).where(Document.date <= lock)
+        ) + session.scalar(select(func.count()).select_from(Payment).where(Payment.date <= lock))
+    # Only records dated on or before the lock (some of those fail first for another
+    # cause, such as a namesake customer they depend on).
+    assert 0 < len({i.outbox_id for i in locked}) <= early
