@@ -31,7 +31,9 @@ from tests.standins.clock import VirtualClock
 from tests.standins.freeagent import FreeAgentStandIn
 from tests.standins.kashflow import KashFlowStandIn
 
-pytestmark = pytest.mark.slow
+# A year of demo data, one record per request, through the real engine: minutes of CPU
+# on a loaded machine, so a longer limit than the suite's 120 s (a hang still fails).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 #: Our sales accounts → the stand-ins' codes; the bank maps to each one's bank account.
 SALES = {

@@ -299,28 +299,38 @@ class FreeAgentStandIn(StandIn):
             if number is None or number not in table:
                 return _errors(404, "Resource not found")
             return _json(200, {_singular(name): self._render(name, number, table[number], base)})
-        records = [self._render(name, n, r, base) for n, r in table.items()]
-        records = self._filter(name, records, params, base)
-        return self._page(request, name, records)
+        # Filter and sort the stored records, then render only the page asked for.
+        chosen = self._filter(name, list(table.items()), params)
+        return self._page(request, name, chosen, lambda n, r: self._render(name, n, r, base))
 
+    @staticmethod
     def _filter(
-        self, name: str, records: list[Json], params: httpx.QueryParams, base: str
-    ) -> list[Json]:
+        name: str, records: list[tuple[int, Json]], params: httpx.QueryParams
+    ) -> list[tuple[int, Json]]:
         if name == "bank_transaction_explanations":
-            bank = params.get("bank_account", "")
-            if not bank:
+            bank = _number(params.get("bank_account", ""))
+            if bank is None:
                 raise Invalid(422, "bank_account is required")
-            records = [r for r in records if r["bank_account"] == bank]
+            records = [(n, r) for n, r in records if r["bank_account"] == bank]
         if name == "contacts" and params.get("view", "active") == "active":
-            records = [r for r in records if r.get("status") == "Active"]
+            records = [(n, r) for n, r in records if r.get("status") == "Active"]
         sort = params.get("sort", "")
         if sort:
             key = sort.lstrip("-")
             field_name = {"name": "organisation_name"}.get(key, key)
-            records.sort(key=lambda r: str(r.get(field_name) or ""), reverse=sort.startswith("-"))
+            records.sort(
+                key=lambda item: (str(item[1].get(field_name) or ""), item[0]),
+                reverse=sort.startswith("-"),
+            )
         return records
 
-    def _page(self, request: httpx.Request, name: str, records: list[Json]) -> httpx.Response:
+    def _page(
+        self,
+        request: httpx.Request,
+        name: str,
+        records: list[tuple[int, Json]],
+        render: Callable[[int, Json], Json],
+    ) -> httpx.Response:
         params = dict(request.url.params)
         try:
             page = max(1, int(params.get("page", "1")))
@@ -328,7 +338,7 @@ class FreeAgentStandIn(StandIn):
         except ValueError:
             return _errors(400, "page and per_page must be numbers")
         last = max(1, math.ceil(len(records) / per_page))
-        chunk = records[(page - 1) * per_page : page * per_page]
+        chunk = [render(n, r) for n, r in records[(page - 1) * per_page : page * per_page]]
         response = _json(200, {name: chunk})
         url = str(request.url.copy_with(query=None))
         links = []
