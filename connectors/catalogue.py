@@ -56,8 +56,8 @@ SANDBOX = PackageInfo(
     batch_size=50,
     idempotency=True,
     names_unique_across_roles=True,
-    connector="connectors.sandbox:SandboxConnector",
     can_update_contacts=True,
+    connector="connectors.sandbox:SandboxConnector",
 )
 
 XERO = PackageInfo(

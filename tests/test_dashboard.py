@@ -95,7 +95,11 @@ def ready_paths(ready_template: DataPaths, tmp_path: Path) -> DataPaths:
 def dashboard_window(qtbot: QtBot, sent_paths: DataPaths) -> Iterator[MainWindow]:
     window = open_window(qtbot, sent_paths)
     assert window.view == "dashboard"
-    qtbot.waitUntil(lambda: window.dashboard is not None and window.dashboard.snapshot is not None)
+    # The snapshot is read by a worker: under load that takes longer than the default 5 s.
+    qtbot.waitUntil(
+        lambda: window.dashboard is not None and window.dashboard.snapshot is not None,
+        timeout=LONG,
+    )
     yield window
 
 

@@ -42,6 +42,7 @@ from tests.test_link_support import (
     remote,
     sandbox_factory,
 )
+from tests.test_wizard_flow import LONG
 from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_grid.columns import STATUS_ROLE, Column
 from wizard_pages.link_grid.delegate import ReferenceEditor
@@ -394,7 +395,9 @@ def test_accepting_all_strong_suggestions(qtbot: QtBot, workbench: LinkWorkbench
     for suggestion in strong:
         assert book.states[suggestion.row].method is LinkMethod.SUGGESTION
         assert text(workbench, suggestion.row, Column.METHOD) == "Accepted suggestion"
-    qtbot.waitUntil(lambda: not any(s.strong for s in workbench.suggestions_model.items))
+    qtbot.waitUntil(
+        lambda: not any(s.strong for s in workbench.suggestions_model.items), timeout=LONG
+    )
     assert workbench.undo_stack.count() == 1
 
 
@@ -410,7 +413,8 @@ def test_duplicates_are_flagged(qtbot: QtBot, workbench: LinkWorkbench) -> None:
     assert text(workbench, a, Column.STATUS) == "Reference used twice"
     assert cell(workbench, a, Column.STATUS).data(STATUS_ROLE) == LinkStatus.USED_TWICE
     qtbot.waitUntil(
-        lambda: duplicates.rowCount() > 0 and duplicates.duplicate(0).where == "Same reference"
+        lambda: duplicates.rowCount() > 0 and duplicates.duplicate(0).where == "Same reference",
+        timeout=LONG,
     )
     assert duplicates.duplicate(0).reason == f"all linked to Sandbox (practice package)'s {ref}"
 

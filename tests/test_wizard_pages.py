@@ -362,10 +362,14 @@ def test_keyboard_only(qtbot: QtBot, demo_paths: DataPaths) -> None:
     start.setFocus()
     # A mnemonic "clicks" its radio button as a press and release (animateClick).
     qtbot.keyClick(start, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
-    qtbot.waitUntil(lambda: wizard.context.choices.situation is Situation.PACKAGE_FIRST)
+    qtbot.waitUntil(
+        lambda: wizard.context.choices.situation is Situation.PACKAGE_FIRST, timeout=LONG
+    )
     assert list(wizard.side_panel.pages) == list(steps(Situation.PACKAGE_FIRST))
     qtbot.keyClick(start, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
-    qtbot.waitUntil(lambda: wizard.context.choices.situation is Situation.NEW_TO_PACKAGE)
+    qtbot.waitUntil(
+        lambda: wizard.context.choices.situation is Situation.NEW_TO_PACKAGE, timeout=LONG
+    )
     qtbot.keyClick(wizard, Qt.Key.Key_Return)
     connect = wait_for_page(qtbot, wizard, Page.CONNECT)
     assert isinstance(connect, ConnectPage)

@@ -123,6 +123,7 @@ class Dashboard(QWidget):
         for page, text in (
             (Page.LINK_CUSTOMERS, "&Link customers and suppliers"),
             (Page.NOMINAL_ACCOUNTS, "&Nominal accounts"),
+            (Page.SYNC, "Keep contacts &in step"),
             (Page.GET_STARTED, "Change &package or situation"),
         ):
             button = QPushButton(text)

@@ -34,6 +34,7 @@ from wizard_pages.link_page import LinkCustomersPage, LinkSuppliersPage
 from wizard_pages.nominal_page import NominalPage
 from wizard_pages.review_page import ReviewPage
 from wizard_pages.side_panel import StepsPanel
+from wizard_pages.sync_page import SyncPage
 
 PAGE_CLASSES: dict[Page, type[WizardPage]] = {
     Page.GET_STARTED: GetStartedPage,
@@ -43,6 +44,7 @@ PAGE_CLASSES: dict[Page, type[WizardPage]] = {
     Page.LINK_CUSTOMERS: LinkCustomersPage,
     Page.LINK_SUPPLIERS: LinkSuppliersPage,
     Page.REVIEW_AND_SEND: ReviewPage,
+    Page.SYNC: SyncPage,
 }
 #: QWizard's integer page ids.
 PAGE_IDS: dict[Page, int] = {page: number for number, page in enumerate(WIZARD_PAGES)}

@@ -236,13 +236,12 @@ class QuickBooksOnlineConnector(CloudConnector):
         return [record for record in found if isinstance(record, dict)]
 
     def _pages(self, entity: str, *conditions: str) -> Iterator[Json]:
-        start = 1
-        while True:
-            page = self._query(query.select(entity, *conditions, start=start), entity)
-            yield from page
-            if len(page) < query.MAX_RESULTS:
-                return
-            start += query.MAX_RESULTS
+        def fetch(page: int) -> tuple[list[Json], bool]:
+            start = 1 + (page - 1) * query.MAX_RESULTS
+            found = self._query(query.select(entity, *conditions, start=start), entity)
+            return found, len(found) >= query.MAX_RESULTS
+
+        return self.paged(fetch)
 
     def _first(self, entity: str, *conditions: str) -> Json | None:
         found = self._query(query.select(entity, *conditions, max_results=1), entity)

@@ -185,14 +185,12 @@ class SageBusinessCloudConnector(CloudConnector):
         return data
 
     def _pages(self, collection: str, params: Mapping[str, str | int | bool]) -> Iterator[Json]:
-        page = 1
-        while True:
+        def fetch(page: int) -> tuple[list[Json], bool]:
             data = self._get(collection, {**params, "page": page, "items_per_page": self.PAGE_SIZE})
             items = wire.items_of(data)
-            yield from items
-            if not wire.has_next(data) or len(items) < self.PAGE_SIZE:
-                return
-            page += 1
+            return items, wire.has_next(data) and len(items) >= self.PAGE_SIZE
+
+        return self.paged(fetch)
 
     # ------------------------------------------------------------------ reading
 

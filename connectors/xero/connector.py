@@ -197,16 +197,15 @@ class XeroConnector(CloudConnector):
         return [item for item in data.get(key or collection) or [] if isinstance(item, dict)]
 
     def _pages(self, collection: str, params: Mapping[str, str | int | bool]) -> Iterator[Json]:
-        page = 1
-        while True:
+        def fetch(page: int) -> tuple[list[Json], bool]:
             data = self._get(collection, {**params, "page": page, "pageSize": self.PAGE_SIZE})
             items = [i for i in (data or {}).get(collection) or [] if isinstance(i, dict)]
-            yield from items
             pagination = (data or {}).get("pagination") or {}
             page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-            if len(items) < self.PAGE_SIZE or (page_count is not None and page >= page_count):
-                return
-            page += 1
+            last = len(items) < self.PAGE_SIZE or (page_count is not None and page >= page_count)
+            return items, not last
+
+        return self.paged(fetch)
 
     # ------------------------------------------------------------------ reading
 

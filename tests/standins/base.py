@@ -217,8 +217,9 @@ class StandIn:
         #: ``(method, path)`` of every request, in order, and how often each status was sent.
         self.requests: list[tuple[str, str]] = []
         self.statuses: Counter[int] = Counter()
-        #: Arrival time of every request counted against a tenant's limits.
-        self.counted: list[float] = []
+        #: Arrival time and cost (window name → units) of every request counted against
+        #: a tenant's limits.
+        self.counted: list[tuple[float, dict[str, int]]] = []
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ faults
@@ -309,7 +310,9 @@ class StandIn:
         broken = windows.admit(now, costs)
         if broken is not None:
             return self.too_many(*broken)
-        self.counted.append(now)
+        spent = {name: 1 for name in windows.windows}
+        spent.update(costs or {})
+        self.counted.append((now, spent))
         return None
 
     # ------------------------------------------------------------------ the package's own

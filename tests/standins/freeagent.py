@@ -235,9 +235,10 @@ class FreeAgentStandIn(StandIn):
         parts = [p for p in path[len(API) :].split("/") if p]
         with self._lock:
             self.user_agents[agent] += 1
-            if company.windows.admit(self.clock()) is not None:
-                return _too_many(None)
-            self.counted.append(self.clock())
+            now = self.clock()
+            if company.windows.admit(now) is not None:
+                return _too_many(None)  # FreeAgent's own 429 names no wait (UNVERIFIED)
+            self.counted.append((now, {name: 1 for name in company.windows.windows}))
             try:
                 if request.method == "GET":
                     return self._get(company, request, parts, base)

@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from connectors.contract import RateScale
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
 from tests.standins.base import Fault, FaultKind, StandIn
 from tests.standins.loopback import LoopbackServer
@@ -162,6 +162,10 @@ class KashFlowStandIn(StandIn):
             self.sessions[token] = self.clock()
             self.issued.append(token)
         return token
+
+    def store_tokens(self, secrets: SecretStore) -> None:
+        """A session where the connector looks, as if the user had just signed in."""
+        secrets.set("kashflow.session_token", self.open_session())
 
     def expire_sessions(self) -> None:
         with self._lock:
@@ -289,6 +293,9 @@ class KashFlowStandIn(StandIn):
                 self.sessions.pop(token, None)
                 return _error(401, "InvalidSessionToken", "Session token provided is invalid.")
             self.sessions[token] = now
+            # No published limit to enforce; every request is still counted (one unit,
+            # as a per-request window would count it) for the real-clock bench.
+            self.counted.append((now, {"minute": 1}))
             parts = [p for p in path[len(API) :].split("/") if p]
             try:
                 if request.method == "GET":

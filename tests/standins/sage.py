@@ -61,7 +61,7 @@ from connectors.http import dumps_json, loads_json
 from tests.standins.base import AFTER_SAVE as AFTER_SAVE
 from tests.standins.base import Fault as Fault
 from tests.standins.base import FaultKind as FaultKind
-from tests.standins.base import RateWindow, RateWindows, StandIn, window
+from tests.standins.base import RateWindow, RateWindows, StandIn, page_of, window
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -587,8 +587,7 @@ class SageStandIn(StandIn):
             page = max(1, int(params.get("page") or 1))
         except ValueError:
             raise Invalid(("items_per_page", "must be a number")) from None
-        chunk = selected[(page - 1) * size : page * size]
-        more = page * size < len(selected)
+        chunk, more = page_of(selected, page, size)
         return _json(
             200,
             {

@@ -58,6 +58,7 @@ from tests.standins.base import (
     RateWindow,
     RateWindows,
     StandIn,
+    page_of,
     window,
 )
 from tests.standins.loopback import LoopbackServer
@@ -543,7 +544,7 @@ class XeroStandIn(StandIn):
             return self._ok(key, selected)
         size = min(int(params.get("pageSize") or 100), 1000)
         number = max(1, int(page))
-        chunk = selected[(number - 1) * size : number * size]
+        chunk, _ = page_of(selected, number, size)
         pagination = {
             "page": number,
             "pageSize": size,

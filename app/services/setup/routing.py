@@ -43,6 +43,8 @@ class Page(StrEnum):
     LINK_CUSTOMERS = "link-customers"
     LINK_SUPPLIERS = "link-suppliers"
     REVIEW_AND_SEND = "review-and-send"
+    #: Keep linked contacts' details in step: reached from the dashboard, on no route.
+    SYNC = "sync"
     DASHBOARD = "dashboard"
 
 
@@ -58,6 +60,7 @@ TITLES: dict[Page, str] = {
     Page.LINK_CUSTOMERS: "Link customers",
     Page.LINK_SUPPLIERS: "Link suppliers",
     Page.REVIEW_AND_SEND: "Review and send",
+    Page.SYNC: "Keep contacts in step",
     Page.DASHBOARD: "Dashboard",
 }
 
@@ -167,6 +170,7 @@ QUICK_LINKS: dict[Page, tuple[Page, ...]] = {
     Page.CONNECT: (Page.CONNECT,),
     Page.IMPORT_FROM_PACKAGE: (Page.IMPORT_FROM_PACKAGE,),
     Page.REVIEW_AND_SEND: (Page.REVIEW_AND_SEND,),
+    Page.SYNC: (Page.SYNC,),
 }
 
 
