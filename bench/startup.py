@@ -15,7 +15,7 @@ start, imports, building the window and painting it. Each figure is the median o
   ``usable_ratio`` the one over the other (goal: 1.5 or less);
 * ``app_first_window_s``: what the ``ledgerlink`` command runs (``app.cli.main``), on a
   data folder that already holds the demo store;
-* ``window_only_first_window_s``: the window alone (``app.ui.launch.run_window``),
+* ``window_only_first_window_s``: the window alone (``app.ui.windows.launch.run_window``),
   without the command line's own imports;
 * ``bare_first_window_s``: an empty ``QWidget`` of the same size.
 
@@ -114,7 +114,7 @@ APP = (
     HOOK
     + r"""
 import app.cli
-from app.ui import launch
+from app.ui.windows import launch
 _watch(launch.make_application())
 sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
 """
@@ -125,7 +125,7 @@ USABLE = (
     HOOK
     + r"""
 import app.cli
-from app.ui import launch
+from app.ui.windows import launch
 _watch_usable(launch.make_application())
 sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
 """
@@ -134,7 +134,7 @@ sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
 WINDOW_ONLY = (
     HOOK
     + r"""
-from app.ui import launch
+from app.ui.windows import launch
 from app.config import DataPaths
 _watch(launch.make_application())
 sys.exit(launch.run_window(DataPaths(__import__("pathlib").Path(sys.argv[1]))))

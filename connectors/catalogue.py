@@ -227,13 +227,15 @@ QUICKBOOKS_DESKTOP = PackageInfo(
             "Copy the name exactly as QuickBooks shows it: spaces and punctuation count.",
         ),
     ),
-    rate_limit=RateLimit(per_minute=600, concurrent=1),
+    # A send only hands records over (locally); QuickBooks takes them at the Web
+    # Connector's pace, so these bound the hand-over, not QuickBooks.
+    rate_limit=RateLimit(per_minute=6000, concurrent=1),
+    batch_size=500,
     links_by_name=True,
     names_unique_across_roles=True,
-    can_list_contacts=False,
-    connect_fields=(
-        ConnectField("qwc_folder", "Folder for the Web Connector file", kind="folder"),
-    ),
+    handed_over_label="Queued for QuickBooks",
+    connect_fields=(ConnectField("web_connector", "QuickBooks Web Connector", kind="qbwc"),),
+    connector="connectors.quickbooks_desktop:QuickBooksDesktopConnector",
 )
 
 SAGE_50 = PackageInfo(

@@ -135,8 +135,9 @@ class ConnectField:
 
     key: str
     label: str
-    #: "text", "secret", "folder", "oauth" (a sign-in button) or "memorable_word" (a
-    #: password, then the memorable word's characters asked for by position: KashFlow).
+    #: "text", "secret", "folder", "oauth" (a sign-in button), "qbwc" (QuickBooks
+    #: Desktop's Web Connector) or "memorable_word" (a password, then the memorable
+    #: word's characters asked for by position: KashFlow).
     kind: str = "text"
     help: str = ""
 

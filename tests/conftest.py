@@ -4,8 +4,10 @@ guard that no test touches the user's real home or keyring."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keyring
 import pytest
@@ -17,6 +19,9 @@ from app.config import DataPaths
 from app.db.engine import make_engine, make_session_factory
 from app.db.migrate import upgrade
 from app.services.setup.chart import ensure_default_chart
+
+if TYPE_CHECKING:
+    from pytestqt.modeltest import ModelTester
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -92,3 +97,78 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as session:
         yield session
+
+
+#: How long a test's workers may take to notice their window closed and return.
+WORKER_GRACE_S = 5.0
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves a worker running once it and its widgets are gone (set up
+    first, so torn down last: after qtbot has closed the test's windows)."""
+    yield
+    if "PySide6" not in sys.modules:
+        return
+    from app.ui.kit.task_watch import running_tasks, wait_for_running_tasks
+
+    if not running_tasks():
+        return
+    left = wait_for_running_tasks(WORKER_GRACE_S)
+    if left:
+        pytest.fail(
+            f"{request.node.nodeid} left workers running after its teardown: {', '.join(left)}"
+        )
+
+
+@pytest.fixture
+def qtmodeltester(
+    qtmodeltester: ModelTester, request: pytest.FixtureRequest
+) -> Iterator[ModelTester]:
+    """pytest-qt's model tester, which also checks that a test listed in
+    ``tests/models_checked.py`` for a model class really checks one of that class."""
+    checked: set[type] = set()
+    original = qtmodeltester.check
+
+    def check(model: Any, *args: Any, **kwargs: Any) -> None:
+        checked.add(type(model))
+        original(model, *args, **kwargs)
+
+    qtmodeltester.check = check  # type: ignore[method-assign]
+    yield qtmodeltester
+    from tests.models_checked import CHECKED_BY
+
+    test_name = request.node.originalname
+    for model_class, listed in CHECKED_BY.items():
+        if listed.split("::")[-1] == test_name and request.node.path.name == listed.split("::")[0]:
+            assert any(issubclass(c, model_class) for c in checked), (
+                f"{test_name} is listed as checking {model_class.__name__} but did not"
+            )
+
+
+def _hypothesis_profiles() -> None:
+    """``ci`` (the default): a short, repeatable run of the property-based tests.
+    ``long``: a fresh random run of ``LEDGERLINK_FUZZ_EXAMPLES`` (10,000) cases per test,
+    chosen with ``LEDGERLINK_HYPOTHESIS_PROFILE=long`` (see docs/testing.md)."""
+    from hypothesis import HealthCheck, settings
+
+    quiet = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    settings.register_profile(
+        "ci",
+        max_examples=60,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=quiet,
+    )
+    settings.register_profile(
+        "long",
+        max_examples=int(os.environ.get("LEDGERLINK_FUZZ_EXAMPLES", "10000")),
+        database=None,
+        deadline=None,
+        suppress_health_check=[*quiet, HealthCheck.data_too_large],
+    )
+    settings.load_profile(os.environ.get("LEDGERLINK_HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

@@ -27,9 +27,9 @@ from app.services.setup.routing import Page
 from app.services.setup.state import AUTO_SEND, SETUP_COMPLETE, set_setting
 from app.services.status import collect_status
 from app.services.store import open_store
-from app.ui.dashboard import Dashboard
-from app.ui.main_window import MainWindow
-from app.ui.status_models import FailureModel, StatusModel
+from app.ui.windows.dashboard import Dashboard
+from app.ui.windows.main_window import MainWindow
+from app.ui.windows.status_models import FailureModel, StatusModel
 from tests.screenshots import save_screenshot
 from tests.test_wizard_flow import LONG, click, open_window, wait_for_page, wizard_of
 from tests.test_wizard_pages import clipped, larger_text_and_dark, settle_layouts
@@ -275,7 +275,7 @@ def test_export_the_failure_list(
     dashboard = dashboard_of(dashboard_window)
     target = tmp_path / "failures.csv"
     monkeypatch.setattr(
-        "app.ui.dashboard.QFileDialog.getSaveFileName",
+        "app.ui.windows.dashboard.QFileDialog.getSaveFileName",
         lambda *args, **kwargs: (str(target), "CSV (*.csv)"),
     )
     click(qtbot, dashboard.export_button)
@@ -464,7 +464,7 @@ def root_logging() -> Iterator[None]:
 def test_the_window_is_shown_before_the_store_is_opened(
     qtbot: QtBot, sent_paths: DataPaths
 ) -> None:
-    from app.ui.launch import create_window
+    from app.ui.windows.launch import create_window
 
     window = create_window(sent_paths)
     qtbot.addWidget(window)
@@ -474,3 +474,33 @@ def test_the_window_is_shown_before_the_store_is_opened(
         qtbot.waitExposed(window)
     assert window.view == "dashboard" and window.store is not None
     assert (sent_paths.logs / "ledgerlink.log").exists()
+
+
+def test_files_imported_from_the_dashboard_show_in_its_counts(
+    qtbot: QtBot, sent_paths: DataPaths, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, sent_paths)
+    dashboard = dashboard_of(window)
+    qtbot.waitUntil(lambda: dashboard.snapshot is not None, timeout=LONG)
+    snapshot = dashboard.snapshot
+    assert snapshot is not None
+    customers_before = snapshot.data.status.records["customer"]
+    path = tmp_path / "new-customers.csv"
+    path.write_text("account_ref,name\nNEW001,Brand New Heating Ltd\n", encoding="utf-8")
+    dialog = dashboard.open_import()
+    dialog.add_files([path])
+    box = dialog.files[0][1]
+    box.setCurrentIndex(box.findData("customers"))
+    dialog.check_button.click()
+    qtbot.waitUntil(lambda: dialog.import_button.isEnabled(), timeout=LONG)
+    with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
+        dialog.import_button.click()
+    qtbot.waitUntil(
+        lambda: (
+            dashboard.snapshot is not None
+            and dashboard.snapshot.data.status.records["customer"] == customers_before + 1
+        ),
+        timeout=LONG,
+    )
+    save_screenshot(window, "dashboard-import-files")
+    dialog.close()

@@ -12,9 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.sending.pending_changes import list_pending
-from app.ui.dashboard import Dashboard
-from app.ui.status_models import PendingChangeModel
-from app.ui.workers import TaskRunner
+from app.ui.kit.workers import TaskRunner
+from app.ui.windows.dashboard import Dashboard
+from app.ui.windows.status_models import PendingChangeModel
 from tests.conftest import MemoryKeyring
 from tests.screenshots import save_screenshot
 from tests.send_fixtures import CUSTOMERS, SendRig, build_rig

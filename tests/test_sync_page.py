@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.db.models import Contact, Link
 from app.services.linking.sync import Direction, record_agreement, set_sync_enabled
 from app.services.setup.routing import Page
-from app.ui.main_window import MainWindow
+from app.ui.windows.main_window import MainWindow
 from connectors.contract import ContactUpdate
 from connectors.sandbox import SandboxConnector
 from tests.conftest import MemoryKeyring

@@ -36,8 +36,8 @@ from app.services.setup.routing import TITLES, Page, steps
 from app.services.setup.state import load_setup
 from app.services.status import collect_status
 from app.services.store import open_store
-from app.ui.main_window import MainWindow
-from app.ui.wizard import SetupWizard
+from app.ui.windows.main_window import MainWindow
+from app.ui.windows.wizard import SetupWizard
 from connectors.contract import ContactRole
 from connectors.registry import has_connector
 from connectors.sandbox import SandboxStore

@@ -40,9 +40,9 @@ from app.services.setup.state import (
     set_setting,
 )
 from app.services.store import Store, open_store
-from app.ui.style import error_color, is_dark, muted_color, success_color
-from app.ui.wizard import SetupWizard
-from app.ui.workers import TaskRunner
+from app.ui.kit.style import error_color, is_dark, muted_color, success_color
+from app.ui.kit.workers import TaskRunner
+from app.ui.windows.wizard import SetupWizard
 from connectors.catalogue import BY_KEY, PACKAGES
 from connectors.contract import AccountType, Company, ContactRole, RemoteAccount
 from connectors.oauth import SignInCancelled

@@ -14,6 +14,7 @@ it reached; Next stays disabled until it has worked.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -25,25 +26,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.setup.connections import connector_for
-from app.services.setup.routing import Page
-from app.services.setup.state import (
-    COMPANY_NAME,
-    get_setting,
-    package_settings_key,
-    set_setting,
+from app.services.setup.connections import (
+    ConnectionTested,
+    save_and_test_connection,
+    secret_name,
 )
-from app.ui.style import wrapped_label
+from app.services.setup.routing import Page
+from app.ui.kit.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.memorable_word_panel import MemorableWordPanel
 from wizard_pages.sign_in_panel import SignInPanel
 
-
-def secret_name(package: str, key: str) -> str:
-    """The keyring entry a connect field's secret is kept under."""
-    return f"{package}.{key}"
+__all__ = ["ConnectPage", "secret_name"]
 
 
 class ConnectPage(WizardPage):
@@ -59,6 +55,8 @@ class ConnectPage(WizardPage):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.inputs: dict[str, QLineEdit] = {}
         self.sign_in_panels: dict[str, SignInPanel | MemorableWordPanel] = {}
+        #: Panels of desktop bridges (QuickBooks Desktop's Web Connector).
+        self.extra_panels: list[QWidget] = []
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
@@ -95,6 +93,9 @@ class ConnectPage(WizardPage):
         for panel in self.sign_in_panels.values():
             panel.close_signin()
         self.sign_in_panels.clear()
+        for extra in self.extra_panels:
+            extra.deleteLater()
+        self.extra_panels.clear()
         self._built_for = info.key
         if not info.connect_fields:
             self.intro.setText(
@@ -108,8 +109,8 @@ class ConnectPage(WizardPage):
         saved = self.context.choices.package_settings
         for field in info.connect_fields:
             widget = self._field_widget(info, field, saved)
-            if field.kind in ("oauth", "memorable_word"):
-                self.form.addRow(widget)  # the panel labels its own parts
+            if field.kind in ("oauth", "qbwc", "memorable_word"):
+                self.form.addRow(widget)  # the panel says what it is
             else:
                 self.form.addRow(f"{field.label}:", widget)
 
@@ -122,6 +123,14 @@ class ConnectPage(WizardPage):
             word_panel.connected.connect(self._connected)
             self.sign_in_panels[field.key] = word_panel
             return word_panel
+        if field.kind == "qbwc":
+            from wizard_pages.qbwc_panel import QbwcPanel
+
+            qbwc = QbwcPanel(self.context, info, field, self.run)
+            qbwc.changed.connect(self._details_changed)
+            qbwc.connected.connect(self._connected)
+            self.extra_panels.append(qbwc)
+            return qbwc
         if field.kind == "oauth":
             panel = SignInPanel(self.context, info, field, self.run)
             panel.changed.connect(self._details_changed)
@@ -175,32 +184,14 @@ class ConnectPage(WizardPage):
         if missing:
             self.status.error(f"Fill in {', '.join(missing)} first.")
             return
-        paths = self.context.paths
-        factory = self.context.store.session_factory
+        store = self.context.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> tuple[Company, dict[str, str]]:
-            if secrets:
-                from app.secrets import KeyringSecretStore
+        def work(_cancel: threading.Event, _progress: Progress) -> ConnectionTested:
+            return save_and_test_connection(store, info.key, settings, secrets)
 
-                keyring = KeyringSecretStore()
-                for key, value in secrets.items():
-                    keyring.set(secret_name(info.key, key), value)
-            with factory.begin() as session:
-                # Keep what signing in stored (the organisation chosen, a client id).
-                key = package_settings_key(info.key)
-                merged = {str(k): str(v) for k, v in dict(get_setting(session, key, {})).items()}
-                merged.update(settings)
-                set_setting(session, key, merged or None)
-            with connector_for(paths, info.key, merged) as connector:
-                company = connector.connect()
-            with factory.begin() as session:
-                set_setting(session, COMPANY_NAME, company.name)
-            return company, merged
-
-        def tested(result: tuple[Company, dict[str, str]]) -> None:
-            company, merged = result
-            self.context.choices.package_settings = merged
-            self._connected(company)
+        def tested(result: ConnectionTested) -> None:
+            self.context.adopt(result.state)
+            self._connected(result.company)
 
         self.test_button.setEnabled(False)
         self.set_complete(False)
@@ -214,8 +205,9 @@ class ConnectPage(WizardPage):
         for edit in self.inputs.values():
             if edit.echoMode() is QLineEdit.EchoMode.Password:
                 edit.clear()
-        self.context.choices.company_name = company.name
-        self.context.choices_changed.emit()
+        if company.name != self.context.choices.company_name:
+            # Signing in stored the company already; the choices show what it stored.
+            self.context.adopt(replace(self.context.choices, company_name=company.name))
         self.status.success(f"Connected to {company.name} in {info.name}.")
         self.set_complete(True)
 

@@ -1,10 +1,11 @@
 """What every wizard page shares: the open store, the workers and the user's choices.
 
-The choices live here (a plain :class:`~app.services.setup.state.SetupState` mirrored
-from the database) rather than in widgets, and every change is written back through a
-single-threaded writer, in order, so closing the window midway and opening it again
-resumes where the user was. Pages never touch the database, the keyring or the package
-on the GUI thread: they call :meth:`WizardContext.run` and get plain results back.
+The choices live here (a plain :class:`~app.services.setup.state.SetupState` as the
+set-up services return it) rather than in widgets, and every change goes through a
+service (:mod:`app.services.setup.choices`) on a single-threaded writer, in order, so
+closing the window midway and opening it again resumes where the user was. Pages never
+touch the database, the keyring or the package on the GUI thread: they call
+:meth:`WizardContext.run` and get plain results back.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
-from sqlalchemy.orm import Session
 
 from app.config import DataPaths
 from app.services.setup.connections import connector_for
 from app.services.setup.state import SetupState
 from app.services.store import Store
-from app.ui.workers import Task, TaskRunner
+from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, PackageInfo
 from connectors.registry import package_info
 
@@ -114,26 +114,37 @@ class WizardContext(QObject):
 
         return call
 
-    def save(
+    def change(
         self,
         name: str,
-        write: Callable[[Session], Any],
+        action: Callable[[Store], SetupState],
         *,
-        on_success: Callable[[Any], None] | None = None,
+        on_success: Callable[[SetupState], None] | None = None,
     ) -> Task:
-        """Write in one transaction on the writer thread (in the order of the calls)."""
-        factory = self.store.session_factory
+        """Run the set-up service ``action`` on the writer thread (in the order of the
+        calls); the choices then become what the service says they are."""
+        store = self.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> Any:
-            with factory.begin() as session:
-                return write(session)
+        def work(_cancel: threading.Event, _progress: Progress) -> SetupState:
+            return action(store)
+
+        def adopt(state: SetupState) -> None:
+            self.adopt(state)
+            if on_success is not None:
+                on_success(state)
 
         return self.writes.start(
             work,
             name=name,
-            on_success=self._while_open(on_success),
+            on_success=self._while_open(adopt),
             on_failure=self._while_open(self.save_failed.emit),
         )
+
+    def adopt(self, state: SetupState) -> None:
+        """The choices are now ``state``, as a set-up service returned them."""
+        if state != self.choices:
+            self.choices = state
+            self.choices_changed.emit()
 
     def busy(self) -> bool:
         return bool(self.tasks.active or self.writes.active)

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
+import threading
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
+    QWidget,
 )
-from sqlalchemy.orm import Session
 
-from app.db.models import Situation
+from app.services.importing.files import job_record_count
+from app.services.setup.choices import Situation, choose_package_and_situation
 from app.services.setup.routing import Page
-from app.services.setup.state import (
-    COMPANY_NAME,
-    SETUP_COMPLETE,
-    choose_package,
-    load_setup,
-    set_setting,
-)
-from app.ui.style import muted_color, set_text_color, wrapped_label
+from app.ui.kit.style import muted_color, set_text_color, wrapped_label
 from connectors.catalogue import PACKAGES
 from connectors.contract import PackageKind
 from connectors.registry import has_connector
 from wizard_pages.base import WizardPage
-from wizard_pages.context import WizardContext
+from wizard_pages.context import Progress, WizardContext
+from wizard_pages.import_files_dialog import ImportFilesDialog
 
 KIND_WORDS = {
     PackageKind.DESKTOP: "desktop",
@@ -65,7 +65,8 @@ class GetStartedPage(WizardPage):
 
     def __init__(self, context: WizardContext) -> None:
         super().__init__(context)
-        self._initial_package = context.choices.package
+        #: The choices as the service last gave them; what is on screen is shown on top.
+        self._stored = context.choices
         self.package_buttons: dict[str, QRadioButton] = {}
         self.package_notes: dict[str, QLabel] = {}
         self.package_group = QButtonGroup(self)
@@ -111,18 +112,57 @@ class GetStartedPage(WizardPage):
         layout = QVBoxLayout(self.body)
         layout.addWidget(packages_box)
         layout.addWidget(situations_box)
+        layout.addWidget(self._no_data_row())
         layout.addWidget(self.status)
         layout.addStretch(1)
 
+    def _no_data_row(self) -> QWidget:
+        """Shown while there are no job-system records yet: a way to import them."""
+        self.no_data = QWidget()
+        row = QHBoxLayout(self.no_data)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.no_data_note = wrapped_label(
+            "There are no records from your job system here yet. Import its CSV files "
+            "now, or later from the dashboard."
+        )
+        self.import_button = QPushButton("&Import files…")
+        self.import_button.clicked.connect(self.open_import)
+        row.addWidget(self.no_data_note, 1)
+        row.addWidget(self.import_button, 0)
+        self.no_data.setVisible(False)
+        return self.no_data
+
+    def _count_job_records(self) -> None:
+        factory = self.context.store.session_factory
+
+        def work(_cancel: threading.Event, _progress: Progress) -> int:
+            return job_record_count(factory)
+
+        self.run(
+            work,
+            name="count job records",
+            on_success=lambda n: self.no_data.setVisible(n == 0),
+            on_failure=lambda _message: None,
+        )
+
+    def open_import(self) -> ImportFilesDialog:
+        """Import the job system's files; the note goes once records are here."""
+        dialog = ImportFilesDialog(self.context.store, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(lambda _result: self._count_job_records())
+        dialog.show()
+        self.import_dialog = dialog
+        return dialog
+
     def initializePage(self) -> None:
         self.begin()
-        choices = self.context.choices
-        self._initial_package = choices.package
+        choices = self._stored = self.context.choices
         if choices.package in self.package_buttons and has_connector(choices.package):
             self.package_buttons[choices.package].setChecked(True)
         if choices.situation is not None:
             self.situation_buttons[choices.situation].setChecked(True)
         self._changed()
+        self._count_job_records()
 
     def chosen_package(self) -> str | None:
         for key, button in self.package_buttons.items():
@@ -137,16 +177,15 @@ class GetStartedPage(WizardPage):
         return None
 
     def _changed(self) -> None:
-        """Mirror the choice into the shared state (in memory) so the side panel and the
-        routing follow it at once; it is written when the user moves on."""
+        """Show the choice in the shared state at once (so the side panel and the routing
+        follow it) by the service's own rule; it is written when the user moves on."""
         choices = self.context.choices
         package, situation = self.chosen_package(), self.chosen_situation()
         changed = (package, situation) != (choices.package, choices.situation)
-        if package:
-            choices.package = package
-        if situation:
-            choices.situation = situation
         if changed:
+            self.context.choices = self._stored.after_choosing(
+                package, situation or self._stored.situation
+            )
             self.context.choices_changed.emit()
         if package is None:
             self.status.plain("Choose the accounting package you use.")
@@ -160,21 +199,11 @@ class GetStartedPage(WizardPage):
         package, situation = self.chosen_package(), self.chosen_situation()
         if package is None or situation is None:
             return False
-        choices = self.context.choices
-        choices.package, choices.situation = package, situation
-        if package != self._initial_package:
-            choices.setup_complete = False
-            choices.company_name = ""
-            choices.package_settings = {}
-            self._initial_package = package
-
-        def write(session: Session) -> None:
-            before = load_setup(session)
-            choose_package(session, package, situation)
-            if before.package != package:
-                # A new package means connecting, mapping and linking again.
-                set_setting(session, SETUP_COMPLETE, None)
-                set_setting(session, COMPANY_NAME, None)
-
-        self.context.save("save package and situation", write)
+        # The next page depends on the situation now, before the service has written it;
+        # the same rule the service applies gives the choices it will return.
+        self.context.choices = self._stored = self._stored.after_choosing(package, situation)
+        self.context.change(
+            "save package and situation",
+            lambda store: choose_package_and_situation(store, package, situation),
+        )
         return True

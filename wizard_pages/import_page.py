@@ -28,7 +28,7 @@ from app.services.importing.from_package import (
     preview_package_contacts,
 )
 from app.services.setup.routing import Page
-from app.ui.style import wrapped_label
+from app.ui.kit.style import wrapped_label
 from connectors.contract import ContactRole
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext

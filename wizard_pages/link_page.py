@@ -23,11 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.db.models import ContactKind
-from app.services.linking.counts import LinkCounts, link_counts
-from app.services.linking.links_csv import LinksImportReport, export_links, import_links
+from app.services.linking.counts import ContactKind, LinkCounts, count_links, export_links_file
+from app.services.linking.links_csv import LinksImportReport, import_links
 from app.services.setup.routing import Page
-from app.ui.style import heading_font, wrapped_label
+from app.ui.kit.style import heading_font, wrapped_label
 from connectors.contract import ContactRole
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
@@ -186,8 +185,7 @@ class LinkPage(WizardPage):
         kind = self.kind
 
         def work(_cancel: threading.Event, _progress: Progress) -> LinkCounts:
-            with factory() as session:
-                return link_counts(session, package, kind)
+            return count_links(factory, package, kind)
 
         self.run(work, name="count links", on_success=self._counted)
 
@@ -210,8 +208,7 @@ class LinkPage(WizardPage):
         package = self.context.choices.package or ""
 
         def work(_cancel: threading.Event, _progress: Progress) -> int:
-            with factory() as session:
-                return export_links(session, package, path)
+            return export_links_file(factory, package, path)
 
         self.run(
             work,

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.style import wrapped_label
+from app.ui.kit.style import wrapped_label
+from app.ui.kit.widgets import StatusLine
 from connectors.contract import Company, ConnectField, PackageInfo
-from wizard_pages.base import StatusLine
 from wizard_pages.context import Progress, WizardContext
 
 #: The service module; a test may point this at a stand-in with the same functions.

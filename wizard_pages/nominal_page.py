@@ -34,18 +34,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.db.models import AccountKind
 from app.services.setup.nominal_accounts import (
+    AccountKind,
     NominalPageData,
     NominalRow,
-    add_account,
+    add_our_account,
     compatible,
     load_page,
     map_account,
     suggest_matches,
 )
 from app.services.setup.routing import Page
-from app.ui.style import (
+from app.ui.kit.style import (
     error_color,
     heading_font,
     muted_color,
@@ -53,7 +53,8 @@ from app.ui.style import (
     success_color,
     wrapped_label,
 )
-from wizard_pages.base import StatusLine, WizardPage
+from app.ui.kit.widgets import StatusLine
+from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import RemoteAccountModel, describe_account
 
@@ -415,8 +416,7 @@ class AddAccountDialog(QDialog):
         factory = self.page.context.store.session_factory
 
         def work(_cancel: threading.Event, _progress: Progress) -> str:
-            with factory.begin() as session:
-                return add_account(session, kind, code, name, actor="user").code
+            return add_our_account(factory, kind, code, name)
 
         def saved(_code: str) -> None:
             self.added.emit()

@@ -30,15 +30,15 @@ from PySide6.QtWidgets import (
     QTableView,
     QVBoxLayout,
 )
-from sqlalchemy.orm import Session
 
 from app.services.sending.preflight import Preflight, PreflightItem
-from app.services.sending.run import send_everything
+from app.services.sending.run import send_now, send_outcome
 from app.services.sending.sender import SendProgress, SendReport
+from app.services.setup.choices import set_auto_send, set_cutoff_date
 from app.services.setup.routing import Page
-from app.services.setup.state import AUTO_SEND, CUTOFF_DATE, set_setting
-from app.ui.style import heading_font, wrapped_label
-from wizard_pages.base import DetailsPane, WizardPage
+from app.ui.kit.style import heading_font, wrapped_label
+from app.ui.kit.widgets import DetailsPane
+from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import PreflightFailureModel
 
@@ -255,20 +255,14 @@ class ReviewPage(WizardPage):
         cutoff = date(picked.year(), picked.month(), picked.day()) if on else None
         if cutoff == self.context.choices.cutoff_date:
             return
-        self.context.choices.cutoff_date = cutoff
-
-        def write(session: Session) -> None:
-            set_setting(session, CUTOFF_DATE, cutoff.isoformat() if cutoff else None)
-
-        self.context.save("save cut-off date", write, on_success=lambda _: self.check())
+        self.context.change(
+            "save cut-off date",
+            lambda store: set_cutoff_date(store, cutoff),
+            on_success=lambda _: self.check(),
+        )
 
     def _auto_send_changed(self, on: bool) -> None:
-        self.context.choices.auto_send = on
-
-        def write(session: Session) -> None:
-            set_setting(session, AUTO_SEND, on or None)
-
-        self.context.save("save automatic sending", write)
+        self.context.change("save automatic sending", lambda store: set_auto_send(store, on))
 
     # ------------------------------------------------------------------ sending
 
@@ -277,11 +271,7 @@ class ReviewPage(WizardPage):
         store = self.context.store
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
-            with connect() as connector:
-                connector.connect()
-                return send_everything(
-                    store, connector, actor="user", cancel=cancel, progress=progress
-                )
+            return send_now(store, actor="user", connect=connect, cancel=cancel, progress=progress)
 
         self.set_complete(False)
         self.send_button.setEnabled(False)
@@ -322,18 +312,7 @@ class ReviewPage(WizardPage):
     def _sent(self, report: SendReport) -> None:
         self._send_done()
         self.last_send = report
-        sent = sum(report.sent.values())
-        failed = sum(report.failed.values())
-        text = f"Sent {sent:,} records to {self.context.package_name}"
-        if failed:
-            text += f"; {failed:,} failed (the dashboard lists each with its fix)"
-        if report.uncertain:
-            text += f"; {sum(report.uncertain.values()):,} are being checked"
-        if report.cancelled:
-            text += ". Sending was cancelled; what is left waits for the next send"
-        if report.stopped_reason:
-            text += f". Stopped: {report.stopped_reason}"
-        self.current.setText(text + ".")
+        self.current.setText(send_outcome(report, self.context.package_name).summary)
         self.status.plain("Press Finish to open the dashboard.")
         self.check()
 

@@ -14,7 +14,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.services.setup.routing import TITLES, Page
-from app.ui.style import heading_font, muted_color
+from app.ui.kit.style import heading_font, muted_color
 
 
 class StepsPanel(QFrame):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -33,14 +32,13 @@ from app.services.linking.sync import (
     Direction,
     SyncOutcome,
     SyncRow,
+    SyncState,
     apply_sync,
-    record_agreement,
-    set_sync_enabled,
-    sync_enabled,
-    sync_rows,
+    load_sync,
+    switch_sync,
 )
 from app.services.setup.routing import Page
-from app.ui.style import error_color, wrapped_label
+from app.ui.kit.style import error_color, wrapped_label
 from connectors.wording import count
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
@@ -52,14 +50,6 @@ DIRECTION_WORDS = {
     Direction.PACKAGE_TO_OURS: "Package → ours",
     Direction.LEAVE: "Leave as is",
 }
-
-
-@dataclass(frozen=True)
-class SyncState:
-    """What the page loads in a worker: whether sync is on, and the differing rows."""
-
-    enabled: bool
-    rows: list[SyncRow]
 
 
 class SyncModel(QAbstractTableModel):
@@ -221,9 +211,7 @@ class SyncPage(WizardPage):
 
         def work(_cancel: threading.Event, _progress: Progress) -> SyncState:
             with connect() as connector:
-                rows = sync_rows(factory, connector)
-                with factory() as session:
-                    return SyncState(sync_enabled(session, connector.info.key), rows)
+                return load_sync(factory, connector)
 
         self._set_busy(True)
         self.status.busy(f"Comparing your linked contacts with {self.context.package_name}…")
@@ -263,9 +251,7 @@ class SyncPage(WizardPage):
 
         def work(_cancel: threading.Event, _progress: Progress) -> int:
             with connect() as connector:
-                with factory.begin() as session:
-                    set_sync_enabled(session, connector.info.key, on, actor="user")
-                return record_agreement(factory, connector, actor="user") if on else 0
+                return switch_sync(factory, connector, on, actor="user")
 
         self.apply_button.setEnabled(False)
         self.run(work, name="switch contact sync", on_success=lambda _n: self.load(), writes=True)

@@ -1,13 +1,25 @@
-"""Everything the dashboard shows, read in one go off the GUI thread."""
+"""Everything the dashboard shows, read in one go off the GUI thread, and what its
+buttons do (retry, do not send, entered by hand, changes made, export)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from app.services.sending.failure_actions import (
+    do_not_send,
+    entered_manually,
+    export_failures,
+    retry,
+)
 from app.services.sending.failures import FailureItem, list_failures
+from app.services.sending.pending_changes import PendingChangeItem, confirm, list_pending
+from app.services.setup.state import SetupState, load_setup
 from app.services.status import StatusReport, collect_status
 from app.services.store import Store
 from connectors.registry import package_info
+from connectors.wording import count
 
 
 @dataclass(frozen=True)
@@ -15,11 +27,89 @@ class DashboardData:
     status: StatusReport
     package_name: str
     failures: list[FailureItem]
+    #: A desktop bridge's in-between state ("queued for QuickBooks"), as the dashboard
+    #: names it, and what its last poll did; empty for other packages.
+    handed_over_label: str = ""
+    bridge_note: str = ""
 
 
 def load_dashboard(store: Store) -> DashboardData:
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
         failures = list_failures(session, status.package) if status.package else []
-    name = package_info(status.package).name if status.package else "No package chosen"
-    return DashboardData(status, name, failures)
+        note = ""
+        if status.package == "quickbooks_desktop":
+            from app.services.qbwc.status import web_connector_status
+
+            note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
+    info = package_info(status.package) if status.package else None
+    name = info.name if info else "No package chosen"
+    label = info.handed_over_label if info else ""
+    return DashboardData(status, name, failures, label, note)
+
+
+@dataclass(frozen=True)
+class DashboardSnapshot:
+    """The dashboard's data, the set-up choices and the changes to make by hand."""
+
+    data: DashboardData
+    setup: SetupState
+    changes: tuple[PendingChangeItem, ...] = ()
+
+
+def load_snapshot(store: Store) -> DashboardSnapshot:
+    """Everything the dashboard shows (for its worker)."""
+    data = load_dashboard(store)
+    with store.session_factory() as session:
+        setup = load_setup(session)
+        changes = tuple(list_pending(session))
+    return DashboardSnapshot(data, setup, changes)
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    """What a dashboard action did: how many records, in the words shown for it."""
+
+    count: int
+    message: str
+
+
+def retry_records(store: Store, outbox_ids: Sequence[int], *, actor: str = "user") -> ActionDone:
+    """Queue failed (or do-not-send) records again for the next send."""
+    with store.session_factory.begin() as session:
+        n = retry(session, outbox_ids, actor=actor)
+    return ActionDone(n, f"{count(n, 'record')} will be sent again with the next send.")
+
+
+def keep_back(
+    store: Store, outbox_ids: Sequence[int], *, include_dependants: bool, actor: str = "user"
+) -> ActionDone:
+    """Never send these records (with those they hold back, if asked)."""
+    with store.session_factory.begin() as session:
+        n = do_not_send(session, outbox_ids, actor=actor, include_dependants=include_dependants)
+    return ActionDone(n, f"{count(n, 'record')} will not be sent.")
+
+
+def mark_entered_by_hand(
+    store: Store, outbox_id: int, remote_id: str, *, actor: str = "user"
+) -> ActionDone:
+    """The record is already in the package (typed there by hand), with this id."""
+    with store.session_factory.begin() as session:
+        entered_manually(session, outbox_id, remote_id, actor=actor)
+    return ActionDone(1, "Marked as entered by hand in the package.")
+
+
+def confirm_changes(store: Store, change_ids: Sequence[int], *, actor: str = "user") -> ActionDone:
+    """The user made these changes in the package by hand."""
+    with store.session_factory.begin() as session:
+        for change_id in change_ids:
+            confirm(session, change_id, actor=actor)
+    n = len(change_ids)
+    return ActionDone(n, f"{count(n, 'change')} confirmed; the next import takes the new details.")
+
+
+def export_failure_list(store: Store, package: str, path: Path) -> ActionDone:
+    """Write the failure list as CSV to ``path``."""
+    with store.session_factory() as session:
+        rows = export_failures(session, package, path)
+    return ActionDone(rows, f"Wrote {rows:,} rows to {path}.")

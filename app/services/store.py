@@ -12,6 +12,9 @@ from app.db.engine import make_engine, make_session_factory, secure_database_fil
 from app.db.migrate import upgrade
 from app.services.setup.chart import ensure_default_chart
 
+#: What services take to open their own sessions (pages and windows pass it on as is).
+SessionFactory = sessionmaker[Session]
+
 
 @dataclass
 class Store:
@@ -19,7 +22,7 @@ class Store:
 
     paths: DataPaths
     engine: Engine
-    session_factory: sessionmaker[Session]
+    session_factory: SessionFactory
 
     def close(self) -> None:
         self.engine.dispose()

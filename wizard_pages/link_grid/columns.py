@@ -6,8 +6,7 @@ from enum import IntEnum
 
 from PySide6.QtCore import Qt
 
-from app.db.models import LinkMethod
-from app.services.linking.workbench import LinkStatus
+from app.services.linking.workbench import LinkMethod, LinkStatus
 from connectors.contract import PackageInfo
 
 

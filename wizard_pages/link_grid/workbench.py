@@ -1,7 +1,7 @@
 """The link workbench: link our customers (or suppliers) to the package's records.
 
 A :class:`LinkWorkbench` is a plain ``QWidget`` a wizard page (or the dashboard's "link
-customers" window) embeds. Everything slow runs in :class:`~app.ui.workers.TaskRunner`
+customers" window) embeds. Everything slow runs in :class:`~app.ui.kit.workers.TaskRunner`
 tasks: loading both lists, looking up pasted web addresses, saving. The GUI thread only
 edits the in-memory :class:`~app.services.linking.workbench.LinkBook` through undoable
 commands.
@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.services.linking.matching import (
     ExactMatchOutcome,
@@ -50,7 +49,8 @@ from app.services.linking.workbench import (
     prepare_workbench,
     save_links,
 )
-from app.ui.workers import Task, TaskRunner
+from app.services.store import SessionFactory
+from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import WIDTHS, Column
@@ -106,7 +106,7 @@ class LinkWorkbench(QWidget):
 
     def __init__(
         self,
-        session_factory: sessionmaker[Session],
+        session_factory: SessionFactory,
         connector_factory: Callable[[], Connector],
         role: ContactRole,
         info: PackageInfo,
@@ -141,7 +141,27 @@ class LinkWorkbench(QWidget):
     # ------------------------------------------------------------------ layout
 
     def _build(self) -> None:
-        plural = f"{self.role.value}s"
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._filter_bar())
+        splitter = QSplitter()
+        splitter.addWidget(self._grid())
+        splitter.addWidget(self._side_panel())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([750, 250])
+        layout.addWidget(splitter, 1)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.message)
+        layout.addLayout(self._action_row())
+        if not self.info.can_list_contacts:
+            self.exact_button.setVisible(False)
+            self.side.setTabVisible(1, False)
+        self._set_busy(True)
+
+    def _filter_bar(self) -> QHBoxLayout:
+        """The tabs (all, unlinked, problems…) and the search box."""
         self.tabs = QTabBar()
         # Whole tabs, never scroll arrows: their full width is the minimum the layout keeps.
         self.tabs.setUsesScrollButtons(False)
@@ -154,6 +174,10 @@ class LinkWorkbench(QWidget):
         top.addWidget(self.tabs)
         top.addWidget(self.search, 1)
 
+        return top
+
+    def _grid(self) -> QTableView:
+        """The table of our contacts with their references, sized to its font."""
         self.view = QTableView()
         self.view.setModel(self.model)
         info = self.info
@@ -183,6 +207,11 @@ class LinkWorkbench(QWidget):
         for column, width in WIDTHS.items():
             self.view.setColumnWidth(column, width * char + 16)
 
+        self._add_grid_actions()
+        return self.view
+
+    def _add_grid_actions(self) -> None:
+        """Paste, copy and clear on the grid; undo and redo on the whole workbench."""
         self.paste_action = QAction("Paste references", self.view)
         self.paste_action.setShortcut(QKeySequence.StandardKey.Paste)
         self.paste_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -203,7 +232,17 @@ class LinkWorkbench(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
 
+    def _side_panel(self) -> QTabWidget:
+        """Compare, Suggestions and Duplicates, beside the grid."""
         self.compare = CompareView(self.info)
+        self.side = QTabWidget()
+        self.side.tabBar().setUsesScrollButtons(False)
+        self.side.addTab(self.compare, "Compare")
+        self.side.addTab(self._suggestions_panel(), "Suggestions")
+        self.side.addTab(self._duplicates_table(), "Duplicates")
+        return self.side
+
+    def _suggestions_panel(self) -> QWidget:
         self.suggestions_view = QTableView()
         self.suggestions_view.setModel(self.suggestions_model)
         self.suggestions_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -226,25 +265,20 @@ class LinkWorkbench(QWidget):
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.accept_strong_button)
         suggestions_layout.addLayout(buttons)
+        return suggestions_panel
+
+    def _duplicates_table(self) -> QTableView:
         self.duplicates_view = QTableView()
         self.duplicates_view.setModel(self.duplicates_model)
         self.duplicates_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.duplicates_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.duplicates_view.horizontalHeader().setStretchLastSection(True)
         self.duplicates_view.verticalHeader().setVisible(False)
-        self.side = QTabWidget()
-        self.side.tabBar().setUsesScrollButtons(False)
-        self.side.addTab(self.compare, "Compare")
-        self.side.addTab(suggestions_panel, "Suggestions")
-        self.side.addTab(self.duplicates_view, "Duplicates")
+        return self.duplicates_view
 
-        splitter = QSplitter()
-        splitter.addWidget(self.view)
-        splitter.addWidget(self.side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([750, 250])
-
+    def _action_row(self) -> QHBoxLayout:
+        """Link exact matches, undo, redo and save."""
+        plural = f"{self.role.value}s"
         self.exact_button = QPushButton("Link &exact matches")
         self.exact_button.setToolTip(
             f"Link each of your {plural} whose name equals exactly one {self.info.name} "
@@ -257,9 +291,6 @@ class LinkWorkbench(QWidget):
         self.redo_button.clicked.connect(self.undo_stack.redo)
         self.save_button = QPushButton("Save accounting &references")
         self.save_button.setDefault(True)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         actions = QHBoxLayout()
         actions.addWidget(self.exact_button)
         actions.addWidget(self.undo_button)
@@ -267,15 +298,7 @@ class LinkWorkbench(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.save_button)
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.message)
-        layout.addLayout(actions)
-        if not self.info.can_list_contacts:
-            self.exact_button.setVisible(False)
-            self.side.setTabVisible(1, False)
-        self._set_busy(True)
+        return actions
 
     def _connect(self) -> None:
         self.tabs.currentChanged.connect(self._filter_changed)
@@ -686,10 +709,11 @@ class LinkWorkbench(QWidget):
             self._say("There are no changes to save.")
             return False
         if plan.shared and not self.confirm(
-            "One record, two of yours",
+            f"Are these the same {self.role.value}?",
             f"{self.info.name} records linked to more than one of your {self.role.value}s:\n"
             f"{_listed(plan.shared)}\n\nDocuments for each will go to the same "
-            f"{self.info.name} record. Save anyway?",
+            f"{self.info.name} record. Save only if they are the same {self.role.value} "
+            "(one business entered twice). Save anyway?",
         ):
             return False
         if plan.unlink_warnings and not self.confirm(

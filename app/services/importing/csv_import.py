@@ -12,6 +12,7 @@ of file (:mod:`.contacts`, :mod:`.documents`, :mod:`.payments`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -24,7 +25,7 @@ from app.services.importing import documents as import_documents
 from app.services.importing import payments as import_payments
 from app.services.importing.contacts import COLUMNS as CONTACT_COLUMNS
 from app.services.importing.contacts import ContactImport
-from app.services.importing.csv_reader import ColumnSpec, CsvTable, read_csv
+from app.services.importing.csv_reader import ColumnSpec, CsvRow, CsvTable, read_csv
 from app.services.importing.documents import DocumentImport
 from app.services.importing.payments import PaymentImport
 from app.services.importing.report import (
@@ -41,6 +42,7 @@ __all__ = [
     "ImportKind",
     "ImportReport",
     "RowError",
+    "check_and_write",
     "columns_for",
     "import_csv",
     "import_csv_bytes",
@@ -128,37 +130,62 @@ def import_csv_bytes(
     """
     kind = ImportKind(kind)
     report = ImportReport(kind=kind, file=file, dry_run=dry_run)
-    table, problems = read_csv(data, columns_for(kind))
-    report.errors.extend(problems)
-    if table is None:
-        return report
-    report.ignored_columns = list(table.ignored_columns)
     with session_factory() as session:
         if not dry_run:
             _hold_write_lock(session)
-        importer = _importer(kind, session, table, report)
-        importer.check()
-        if report.errors or dry_run:
-            session.rollback()
-        else:
-            importer.write()
-            record_event(
-                session,
-                actor=actor[:_ACTOR_LENGTH],
-                action="import",
-                record_type=kind.record_type.value,
-                file=Path(file).name,
-                kind=kind.value,
-                added=report.added,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                already_sent=len(report.already_sent),
-            )
+        written = check_and_write(session, kind, data, report, write=not dry_run, actor=actor)
+        if written:
             session.commit()
+        else:
+            session.rollback()
+    return report
+
+
+def check_and_write(
+    session: Session,
+    kind: ImportKind,
+    data: bytes,
+    report: ImportReport,
+    *,
+    write: bool,
+    actor: str,
+    watch: Callable[[list[CsvRow]], list[CsvRow]] | None = None,
+) -> bool:
+    """Check ``data`` as a file of ``kind`` into ``report``; when it has no error and
+    ``write`` is set, write its records in ``session`` (the caller commits) and say so.
+
+    ``watch`` may wrap the rows as they are checked (progress, cancel). With any error
+    nothing is written and the counts are 0.
+    """
+    table, problems = read_csv(data, columns_for(kind))
+    report.errors.extend(problems)
+    if table is None:
+        return False
+    report.ignored_columns = list(table.ignored_columns)
+    if watch is not None:
+        table.rows = watch(table.rows)
+    importer = _importer(kind, session, table, report)
+    importer.check()
+    written = False
+    if not report.errors and write:
+        importer.write()
+        record_event(
+            session,
+            actor=actor[:_ACTOR_LENGTH],
+            action="import",
+            record_type=kind.record_type.value,
+            file=Path(report.file).name,
+            kind=kind.value,
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            already_sent=len(report.already_sent),
+        )
+        written = True
     if report.errors:
         report.added = report.updated = report.unchanged = 0
         report.errors.sort(key=lambda error: error.line)
-    return report
+    return written
 
 
 def _hold_write_lock(session: Session) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Contact, ContactKind, Link
+from app.db.models import Contact, Link
+from app.db.models import ContactKind as ContactKind
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,20 @@ def link_counts(session: Session, package: str, kind: ContactKind) -> LinkCounts
         .where(Link.package == package, Contact.kind == kind)
     )
     return LinkCounts(kind, linked or 0, total or 0)
+
+
+def count_links(
+    session_factory: sessionmaker[Session], package: str, kind: ContactKind
+) -> LinkCounts:
+    """:func:`link_counts` in a session of its own (for the Link pages' workers)."""
+    with session_factory() as session:
+        return link_counts(session, package, kind)
+
+
+def export_links_file(session_factory: sessionmaker[Session], package: str, path: Path) -> int:
+    """Write the links file (see :func:`~app.services.linking.links_csv.export_links`)
+    in a session of its own; returns the rows written."""
+    from app.services.linking.links_csv import export_links
+
+    with session_factory() as session:
+        return export_links(session, package, path)

@@ -357,3 +357,29 @@ def describe_row(row: SyncRow) -> list[str]:
         side = "ours" if row.changed_ours else "the package's"
         lines.append(f"    only {side} changed: offered {row.offered.value.replace('_', ' ')}")
     return lines
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the Keep contacts in step page shows: whether sync is on for the package,
+    and the linked contacts whose details differ."""
+
+    enabled: bool
+    rows: list[SyncRow]
+
+
+def load_sync(session_factory: sessionmaker[Session], connector: Connector) -> SyncState:
+    """Whether sync is on for ``connector``'s package, and the rows that differ."""
+    rows = sync_rows(session_factory, connector)
+    with session_factory() as session:
+        return SyncState(sync_enabled(session, connector.info.key), rows)
+
+
+def switch_sync(
+    session_factory: sessionmaker[Session], connector: Connector, on: bool, *, actor: str
+) -> int:
+    """Turn sync on or off for ``connector``'s package; turning it on records where the
+    two sides agree now (returns how many contacts)."""
+    with session_factory.begin() as session:
+        set_sync_enabled(session, connector.info.key, on, actor=actor)
+    return record_agreement(session_factory, connector, actor=actor) if on else 0

@@ -1,21 +1,27 @@
 """A whole send as every caller wants it: one at a time, then the failure notice.
 
 The dashboard's "Send data now", the review page, the two-hourly timer and
-``ledgerlink send`` all go through :func:`send_everything`, so they behave alike.
+``ledgerlink send`` all go through :func:`send_now` (or :func:`send_everything` with a
+connector already open), and all word the outcome with :func:`send_outcome`, so they
+behave and read alike.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
 from app.services.sending.failures import failure_causes
 from app.services.sending.notify import load_settings, notify_failures
 from app.services.sending.sender import ProgressCallback, Sender, SendReport
+from app.services.setup.connections import active_connector
 from app.services.setup.readiness import unfinished_setup
 from app.services.store import Store
 from connectors.contract import Connector
+from connectors.wording import count
 
 
 def send_everything(
@@ -63,3 +69,52 @@ def send_everything(
             settings, KeyringSecretStore(), connector.info.name, report, causes
         )
     return report
+
+
+def send_now(
+    store: Store,
+    *,
+    actor: str,
+    connect: Callable[[], Connector] | None = None,
+    cancel: threading.Event | None = None,
+    progress: ProgressCallback | None = None,
+) -> SendReport:
+    """The one send action: open the package's connector (``connect``, or the chosen
+    package's), sign in, and :func:`send_everything`."""
+    connector = (
+        connect() if connect is not None else active_connector(store.paths, store.session_factory)
+    )
+    with connector:
+        connector.connect()
+        return send_everything(store, connector, actor=actor, cancel=cancel, progress=progress)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What became of a send, in the words every caller shows."""
+
+    #: One sentence: what was sent, what failed, what is being checked, why it stopped.
+    summary: str
+    #: Something needs the user's attention (failures, or the send stopped).
+    needs_attention: bool
+
+
+def send_outcome(report: SendReport, package_name: str) -> SendOutcome:
+    """The outcome of ``report`` worded once, for the review page, the dashboard and
+    ``ledgerlink send`` alike."""
+    sent = sum(report.sent.values())
+    failed = sum(report.failed.values())
+    uncertain = sum(report.uncertain.values())
+    text = f"Sent {count(sent, 'record')} to {package_name}"
+    if failed:
+        text += f"; {failed:,} failed, each listed with its fix"
+    if uncertain:
+        text += f"; {uncertain:,} {'is' if uncertain == 1 else 'are'} being checked"
+    if report.cancelled:
+        text += "; cancelled, what is left waits for the next send"
+    if report.stopped_reason:
+        text += f". Stopped: {report.stopped_reason}"
+    return SendOutcome(
+        summary=text.rstrip(".") + ".",
+        needs_attention=bool(failed or report.stopped_reason),
+    )

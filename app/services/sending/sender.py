@@ -25,6 +25,7 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.crash_report import write_crash_report
 from app.db.models import (
     Contact,
     Document,
@@ -310,8 +311,11 @@ class Sender:
     def _batch_size(self) -> int:
         # Without the package's idempotency a half-written batch cannot be retried
         # safely, so such packages get one record per request.
+        # A desktop bridge's hand-over writes nothing to the package, so its batches are
+        # safe without idempotency.
         info = self.connector.info
-        return max(1, info.batch_size) if info.idempotency else 1
+        safe = info.idempotency or bool(info.handed_over_label)
+        return max(1, info.batch_size) if safe else 1
 
     def _batches(self, pending: list[tuple[int, RecordType]]) -> list[list[int]]:
         """Consecutive rows of one record type, at most a batch each."""
@@ -408,11 +412,14 @@ class Sender:
         except Exception as exc:
             # Anything else once the request has left (a bug, an untranslated error): we
             # do not know whether the package took it, so it is uncertain, never failed.
-            log.exception("unexpected error sending outbox rows %s", ids)
+            # The person sees the apology and where the report is, never the bug's text.
+            crash = write_crash_report(exc, f"sending outbox rows {ids}")
             for entry_id in ids:
-                self._mark_uncertain(entry_id, f"unexpected error: {exc}")
+                self._mark_uncertain(
+                    entry_id, "a fault in Ledgerlink after the request left (see the crash report)"
+                )
             raise _StopRun(
-                f"Stopped after an unexpected error: {exc}", nothing_written=False
+                f"Stopped after a fault in Ledgerlink. {crash.apology()}", nothing_written=False
             ) from exc
         if len(results) != len(ready):
             for entry_id in ids:

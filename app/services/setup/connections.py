@@ -1,15 +1,27 @@
-"""Opening a connector for the package the user chose."""
+"""Opening a connector for the package the user chose, and saving and testing the
+Connect page's details."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import DataPaths
 from app.secrets import KeyringSecretStore
 from app.services.errors import SetupError
-from app.services.setup.state import load_setup
+from app.services.setup.state import (
+    COMPANY_NAME,
+    SetupState,
+    get_setting,
+    load_setup,
+    package_settings_key,
+    set_setting,
+)
+from app.services.store import Store
 from connectors import registry
-from connectors.contract import Connector, ConnectorContext, SecretStore
+from connectors.contract import Company, Connector, ConnectorContext, SecretStore
 
 
 def connector_for(
@@ -40,3 +52,45 @@ def active_connector(paths: DataPaths, session_factory: sessionmaker[Session]) -
             "`ledgerlink setup --package sandbox --situation side_by_side`."
         )
     return connector_for(paths, setup.package, setup.package_settings)
+
+
+def secret_name(package: str, key: str) -> str:
+    """The keyring entry a connect field's secret is kept under: ``<package>.<key>``."""
+    return f"{package}.{key}"
+
+
+@dataclass(frozen=True)
+class ConnectionTested:
+    """A connection that worked: the company reached and the package's settings now."""
+
+    company: Company
+    settings: dict[str, str]
+    #: The set-up choices as they now stand.
+    state: SetupState
+
+
+def save_and_test_connection(
+    store: Store,
+    package: str,
+    settings: Mapping[str, str],
+    secrets: Mapping[str, str],
+    *,
+    secret_store: SecretStore | None = None,
+) -> ConnectionTested:
+    """Keep the Connect page's details (``secrets`` in the keyring, never the database;
+    the rest merged over what signing in stored, such as the organisation), connect,
+    and remember the company reached. Raises the connector's error if it cannot."""
+    keyring = secret_store or KeyringSecretStore()
+    for key, value in secrets.items():
+        keyring.set(secret_name(package, key), value)
+    with store.session_factory.begin() as session:
+        key = package_settings_key(package)
+        merged = {str(k): str(v) for k, v in dict(get_setting(session, key, {})).items()}
+        merged.update(settings)
+        set_setting(session, key, merged or None)
+    with connector_for(store.paths, package, merged, keyring) as connector:
+        company = connector.connect()
+    with store.session_factory.begin() as session:
+        set_setting(session, COMPANY_NAME, company.name)
+        state = load_setup(session)
+    return ConnectionTested(company=company, settings=merged, state=state)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import AccountKind, AccountMapping, DocumentLine, NominalAccount, Payment
+from app.db.models import AccountKind as AccountKind
+from app.db.models import AccountMapping, DocumentLine, NominalAccount, Payment
 from app.services.audit import record_event
 from app.services.errors import SetupError
 from app.services.setup.mapping import COMPATIBLE, list_mappings, set_mapping, unmapped_in_use
@@ -273,3 +274,12 @@ def suggest_matches(
         if len(same) == 1:
             suggestions[row.code] = same[0]
     return suggestions
+
+
+def add_our_account(
+    session_factory: sessionmaker[Session], kind: AccountKind, code: str, name: str
+) -> str:
+    """Add one of our accounts as the user asked (in a transaction of its own); returns
+    its code. Raises an error naming what is wrong with the code or name."""
+    with session_factory.begin() as session:
+        return add_account(session, kind, code, name, actor="user").code

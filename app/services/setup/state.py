@@ -7,7 +7,7 @@ opening it again resumes where the user was.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -63,6 +63,20 @@ class SetupState:
     cutoff_date: date | None = None
     company_name: str = ""
     package_settings: dict[str, str] = field(default_factory=dict)
+
+    def after_choosing(self, package: str | None, situation: Situation | None) -> SetupState:
+        """The choices once ``package`` and ``situation`` are chosen: a different package
+        means connecting, mapping and linking again, so its company and completion go."""
+        if package is None or package == self.package:
+            return replace(self, situation=situation)
+        return replace(
+            self,
+            package=package,
+            situation=situation,
+            setup_complete=False,
+            company_name="",
+            package_settings={},
+        )
 
 
 def load_setup(session: Session) -> SetupState:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from app.ui.kit import task_watch
+from app.ui.kit.crash import message_for_task_failure
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +51,12 @@ class Task(QRunnable):
         try:
             result = self.function(self.cancel_event, self.signals.progress.emit)
         except Exception as exc:
-            log.error("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.signals.failed.emit(_user_message(exc))
+            # A user error's message, or for a bug the apology and its report's path.
+            self.signals.failed.emit(message_for_task_failure(exc, self.name))
         else:
             self.signals.succeeded.emit(result)
         finally:
             self.signals.finished.emit()
-
-
-def _user_message(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text
 
 
 class TaskRunner(QObject):
@@ -80,7 +77,9 @@ class TaskRunner(QObject):
         on_failure: Callable[[str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
     ) -> Task:
-        task = Task(function, name)
+        holder: list[Task] = []
+        task = Task(task_watch.tracked(function, holder), name)
+        holder.append(task)
         if not shiboken6.isValid(self):
             log.debug("task %s not started: its window is closed", name)
             return task
@@ -92,6 +91,7 @@ class TaskRunner(QObject):
             task.signals.progress.connect(self._while_alive(on_progress))
         task.signals.finished.connect(lambda: self._running.discard(task))
         self._running.add(task)
+        task_watch.started(task)
         self.pool.start(task)
         return task
 

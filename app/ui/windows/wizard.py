@@ -13,8 +13,8 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QWidget, QWizard
-from sqlalchemy.orm import Session
 
+from app.services.setup.choices import finish_setup, remember_wizard_page
 from app.services.setup.routing import (
     TITLES,
     WIZARD_PAGES,
@@ -23,7 +23,6 @@ from app.services.setup.routing import (
     next_page,
     steps,
 )
-from app.services.setup.state import SETUP_COMPLETE, WIZARD_PAGE, set_setting
 from wizard_pages.base import WizardPage
 from wizard_pages.connect_page import ConnectPage
 from wizard_pages.context import WizardContext
@@ -142,12 +141,9 @@ class SetupWizard(QWizard):
             return
         self._refresh_side_panel()
         if self.only is None:
-
-            def write(session: Session) -> None:
-                set_setting(session, WIZARD_PAGE, page.value)
-
-            self.context.save("save wizard page", write)
-            self.context.choices.wizard_page = page.value
+            self.context.change(
+                "save wizard page", lambda store: remember_wizard_page(store, page.value)
+            )
 
     def _refresh_side_panel(self) -> None:
         choices = self.context.choices
@@ -193,16 +189,9 @@ class SetupWizard(QWizard):
             self.completed.emit()
             return
 
-        def write(session: Session) -> None:
-            set_setting(session, SETUP_COMPLETE, True)
-            set_setting(session, WIZARD_PAGE, None)
-
-        def done(_: object) -> None:
-            self.context.choices.setup_complete = True
-            self.context.choices.wizard_page = None
-            self.completed.emit()
-
-        self.context.save("finish set-up", write, on_success=done)
+        self.context.change(
+            "finish set-up", finish_setup, on_success=lambda _: self.completed.emit()
+        )
 
     def reject(self) -> None:
         """Close (or Esc): stop what is running and leave; choices are already stored."""

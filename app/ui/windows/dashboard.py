@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,18 +34,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.sending.pending_changes import PendingChangeItem
 from app.services.setup.routing import Page
-from app.ui.status_models import FailureModel, PendingChangeModel, StatusModel
-from app.ui.style import heading_font, wrapped_label
-from app.ui.workers import TaskRunner
-from wizard_pages.base import DetailsPane, StatusLine
+from app.ui.kit.style import heading_font, wrapped_label
+from app.ui.kit.widgets import DetailsPane, StatusLine
+from app.ui.kit.workers import TaskRunner
+from app.ui.windows.status_models import FailureModel, PendingChangeModel, StatusModel
 from wizard_pages.help import HelpButton
+from wizard_pages.import_files_dialog import ImportFilesDialog
 
 if TYPE_CHECKING:
-    from app.services.dashboard import DashboardData
+    from app.services.dashboard import ActionDone, DashboardSnapshot
     from app.services.sending.sender import SendProgress, SendReport
-    from app.services.setup.state import SetupState
     from app.services.store import Store
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
@@ -57,13 +55,6 @@ SITUATION_WORDS = {
 }
 
 Progress = Callable[[object], None]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    data: DashboardData
-    setup: SetupState
-    changes: tuple[PendingChangeItem, ...] = ()
 
 
 def _when(moment: datetime | None) -> str:
@@ -99,13 +90,36 @@ class Dashboard(QWidget):
         super().__init__(parent)
         self.store = store
         self.tasks = tasks
-        self.snapshot: Snapshot | None = None
+        self.snapshot: DashboardSnapshot | None = None
         self._send_cancel: threading.Event | None = None
         self.next_send_at: datetime | None = None
         self.auto_timer = QTimer(self)
         self.auto_timer.setInterval(auto_send_interval_ms)
         self.auto_timer.timeout.connect(self._auto_send_due)
 
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._header())
+        layout.addLayout(self._quick_links())
+        layout.addWidget(self._status_table())
+        layout.addLayout(self._send_row())
+        self.times = QLabel("")
+        self.times.setObjectName("times")
+        layout.addWidget(self.times)
+        self.current = StatusLine()
+        self.current.setObjectName("current")
+        layout.addWidget(self.current)
+        self.lists = QTabWidget()
+        self.lists.setObjectName("lists")
+        self.lists.addTab(self._failures_page(), "Failed records")
+        self.lists.addTab(self._changes_page(), "Change by hand")
+        layout.addWidget(self.lists, 1)
+        self._selection_changed()
+
+    # ------------------------------------------------------------------ building
+
+    def _header(self) -> QHBoxLayout:
+        """The firm's name and package, what the data is, the job system's import and
+        the help button."""
         self.heading = QLabel("Loading…")
         self.heading.setFont(heading_font(self.font(), 1.5))
         self.subheading = wrapped_label(muted=True)
@@ -115,8 +129,16 @@ class Dashboard(QWidget):
         titles.addWidget(self.heading)
         titles.addWidget(self.subheading)
         header.addLayout(titles, 1)
+        self.import_button = QPushButton("Import &files…")
+        self.import_button.setObjectName("importFiles")
+        self.import_button.setToolTip("Import CSV files exported from the job system")
+        self.import_button.clicked.connect(self.open_import)
+        header.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignTop)
+        return header
 
+    def _quick_links(self) -> QHBoxLayout:
+        """Flat buttons that reopen the wizard at a set-up page."""
         links = QHBoxLayout()
         links.addWidget(QLabel("Change set-up:"))
         self.quick_links: dict[Page, QPushButton] = {}
@@ -134,7 +156,10 @@ class Dashboard(QWidget):
             links.addWidget(button)
             self.quick_links[page] = button
         links.addStretch(1)
+        return links
 
+    def _status_table(self) -> QTableView:
+        """Counts per record type and send state, five rows high, never scrolled."""
         self.status_model = StatusModel()
         self.status_view = QTableView()
         self.status_view.setObjectName("statusTable")
@@ -148,7 +173,10 @@ class Dashboard(QWidget):
         self.status_view.setFixedHeight(
             rows_height + self.status_view.horizontalHeader().sizeHint().height() + 4
         )
+        return self.status_view
 
+    def _send_row(self) -> QHBoxLayout:
+        """Send now, cancel, its progress and the two-hourly switch."""
         self.send_button = QPushButton("&Send data now")
         self.send_button.setObjectName("sendNow")
         self.send_button.setDefault(True)
@@ -172,13 +200,23 @@ class Dashboard(QWidget):
         send_row.addStretch(0)
         send_row.addSpacing(12)
         send_row.addWidget(self.auto_send)
-        self.times = QLabel("")
-        self.times.setObjectName("times")
-        self.current = StatusLine()
-        self.current.setObjectName("current")
+        return send_row
 
+    def _failures_page(self) -> QWidget:
+        """The failed records, the selected one's reason and fix, and what to do."""
         self.failures_title = QLabel("Failed records")
         self.failures_title.setFont(heading_font(self.font(), 1.1))
+        self.details = DetailsPane(5)
+        self.details.setObjectName("details")
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.failures_title)
+        layout.addWidget(self._failure_table(), 1)
+        layout.addWidget(self.details)
+        layout.addLayout(self._failure_actions())
+        return page
+
+    def _failure_table(self) -> QTableView:
         self.failure_model = FailureModel()
         self.failure_view = QTableView()
         self.failure_view.setObjectName("failureTable")
@@ -195,10 +233,10 @@ class Dashboard(QWidget):
             self.failure_view.setColumnWidth(column, width)
         selection = self.failure_view.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
+        return self.failure_view
 
-        self.details = DetailsPane(5)
-        self.details.setObjectName("details")
-
+    def _failure_actions(self) -> QHBoxLayout:
+        """Retry, do not send (with what it holds back), entered by hand, export."""
         self.retry_button = QPushButton("&Retry")
         self.retry_button.setToolTip("Send the selected records again with the next send")
         self.retry_button.clicked.connect(self.retry_selected)
@@ -225,28 +263,18 @@ class Dashboard(QWidget):
         actions.addWidget(self.manual_button)
         actions.addStretch(1)
         actions.addWidget(self.export_button)
+        return actions
 
-        failures_page = QWidget()
-        failures_layout = QVBoxLayout(failures_page)
-        failures_layout.addWidget(self.failures_title)
-        failures_layout.addWidget(self.failure_view, 1)
-        failures_layout.addWidget(self.details)
-        failures_layout.addLayout(actions)
+    # ------------------------------------------------------------------ importing
 
-        self.lists = QTabWidget()
-        self.lists.setObjectName("lists")
-        self.lists.addTab(failures_page, "Failed records")
-        self.lists.addTab(self._changes_page(), "Change by hand")
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addLayout(links)
-        layout.addWidget(self.status_view)
-        layout.addLayout(send_row)
-        layout.addWidget(self.times)
-        layout.addWidget(self.current)
-        layout.addWidget(self.lists, 1)
-        self._selection_changed()
+    def open_import(self) -> ImportFilesDialog:
+        """Open the import from the job system; the counts refresh after an import."""
+        dialog = ImportFilesDialog(self.store, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.imported.connect(lambda _result: self.refresh())
+        dialog.show()
+        self.import_dialog = dialog
+        return dialog
 
     def _changes_page(self) -> QWidget:
         """Records the job system changed after they were sent (insert-only sending)."""
@@ -286,23 +314,13 @@ class Dashboard(QWidget):
         return page
 
     def confirm_selected_changes(self) -> None:
+        from app.services.dashboard import confirm_changes
+
         rows = sorted({i.row() for i in self.change_view.selectionModel().selectedRows()})
         ids = [self.change_model.item(r).id for r in rows]
         if not ids:
             return
-
-        def action(session: Any) -> int:
-            from app.services.sending.pending_changes import confirm
-
-            for change_id in ids:
-                confirm(session, change_id, actor="user")
-            return len(ids)
-
-        self._act(
-            "confirm changes",
-            action,
-            "{n:,} change{s} confirmed; the next import takes the new details.",
-        )
+        self._act("confirm changes", lambda store: confirm_changes(store, ids))
 
     # ------------------------------------------------------------------ reading
 
@@ -310,20 +328,14 @@ class Dashboard(QWidget):
         """Read the counts, failures and set-up in a worker, then show them."""
         store = self.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> Snapshot:
-            from app.services.dashboard import load_dashboard
-            from app.services.sending.pending_changes import list_pending
-            from app.services.setup.state import load_setup
+        def work(_cancel: threading.Event, _progress: Progress) -> DashboardSnapshot:
+            from app.services.dashboard import load_snapshot
 
-            data = load_dashboard(store)
-            with store.session_factory() as session:
-                setup = load_setup(session)
-                changes = tuple(list_pending(session))
-            return Snapshot(data, setup, changes)
+            return load_snapshot(store)
 
         self.tasks.start(work, name="load dashboard", on_success=self._show, on_failure=self._error)
 
-    def _show(self, snapshot: Snapshot) -> None:
+    def _show(self, snapshot: DashboardSnapshot) -> None:
         self.snapshot = snapshot
         status, setup = snapshot.data.status, snapshot.setup
         self.heading.setText(snapshot.data.package_name)
@@ -334,7 +346,7 @@ class Dashboard(QWidget):
         if status.situation:
             parts.append(f"Situation: {SITUATION_WORDS.get(status.situation, status.situation)}")
         self.subheading.setText("   ·   ".join(parts))
-        self.status_model.set_states(status.states)
+        self.status_model.set_states(status.states, snapshot.data.handed_over_label)
         self.failure_model.set_failures(snapshot.data.failures)
         roots = len(snapshot.data.failures)
         count = sum(1 + len(f.dependants) for f in snapshot.data.failures)
@@ -363,7 +375,9 @@ class Dashboard(QWidget):
             if self.next_send_at
             else "not scheduled (automatic sending is off)"
         )
-        self.times.setText(f"Last send: {_when(last)}    ·    Next send: {next_text}")
+        text = f"Last send: {_when(last)}    ·    Next send: {next_text}"
+        bridge = self.snapshot.data.bridge_note if self.snapshot else ""
+        self.times.setText(f"{text}\n{bridge}" if bridge else text)
 
     def _error(self, message: str) -> None:
         self.current.error(message)
@@ -380,14 +394,9 @@ class Dashboard(QWidget):
         store = self.store
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
-            from app.services.sending.run import send_everything
-            from app.services.setup.connections import active_connector
+            from app.services.sending.run import send_now
 
-            with active_connector(store.paths, store.session_factory) as connector:
-                connector.connect()
-                return send_everything(
-                    store, connector, actor="user", cancel=cancel, progress=progress
-                )
+            return send_now(store, actor="user", cancel=cancel, progress=progress)
 
         self.send_button.setEnabled(False)
         self.cancel_button.setVisible(True)
@@ -420,21 +429,14 @@ class Dashboard(QWidget):
 
     def _sent(self, report: SendReport) -> None:
         self._send_done()
-        sent = sum(report.sent.values())
-        failed = sum(report.failed.values())
-        text = f"Sent {sent:,} record{'' if sent == 1 else 's'}"
-        if failed:
-            text += f"; {failed:,} failed (see the list below)"
-        if report.uncertain:
-            text += f"; {sum(report.uncertain.values()):,} are being checked"
-        if report.cancelled:
-            text += "; cancelled, what is left waits for the next send"
-        if report.stopped_reason:
-            text += f". Stopped: {report.stopped_reason}"
-        if failed or report.stopped_reason:
-            self.current.error(text + ".")
+        from app.services.sending.run import send_outcome
+        from connectors.registry import package_info
+
+        outcome = send_outcome(report, package_info(report.package).name)
+        if outcome.needs_attention:
+            self.current.error(outcome.summary)
         else:
-            self.current.success(text + ".")
+            self.current.success(outcome.summary)
         self.send_finished.emit(report)
 
     def _send_failed(self, message: str) -> None:
@@ -458,10 +460,9 @@ class Dashboard(QWidget):
         store = self.store
 
         def work(_cancel: threading.Event, _progress: Progress) -> None:
-            from app.services.setup.state import AUTO_SEND, set_setting
+            from app.services.setup.choices import set_auto_send
 
-            with store.session_factory.begin() as session:
-                set_setting(session, AUTO_SEND, on or None)
+            set_auto_send(store, on)
 
         self.tasks.start(work, name="save automatic sending", on_failure=self._error)
         self._schedule(on)
@@ -521,45 +522,39 @@ class Dashboard(QWidget):
                 else "Nothing has failed."
             )
 
-    def _act(self, name: str, action: Callable[[Any], int], done: str) -> None:
+    def _act(self, name: str, action: Callable[[Store], ActionDone]) -> None:
+        """Run a dashboard service in a worker, say what it did and refresh."""
         store = self.store
 
-        def work(_cancel: threading.Event, _progress: Progress) -> int:
-            with store.session_factory.begin() as session:
-                return action(session)
+        def work(_cancel: threading.Event, _progress: Progress) -> ActionDone:
+            return action(store)
 
-        def finished(count: int) -> None:
-            self.current.success(done.format(n=count, s="" if count == 1 else "s"))
+        def finished(done: ActionDone) -> None:
+            self.current.success(done.message)
             self.refresh()
 
         self.tasks.start(work, name=name, on_success=finished, on_failure=self.current.error)
 
     def retry_selected(self) -> None:
+        from app.services.dashboard import retry_records
+
         ids = self.selected_ids()
         if not ids:
             return
-
-        def action(session: Any) -> int:
-            from app.services.sending.failure_actions import retry
-
-            return retry(session, ids, actor="user")
-
-        self._act("retry", action, "{n:,} record{s} will be sent again with the next send.")
+        self._act("retry", lambda store: retry_records(store, ids))
 
     def exclude_selected(self) -> None:
+        from app.services.dashboard import keep_back
+
         ids = self.selected_ids()
         if not ids:
             return
         include = self.with_dependants.isChecked()
-
-        def action(session: Any) -> int:
-            from app.services.sending.failure_actions import do_not_send
-
-            return do_not_send(session, ids, actor="user", include_dependants=include)
-
-        self._act("do not send", action, "{n:,} record{s} will not be sent.")
+        self._act("do not send", lambda store: keep_back(store, ids, include_dependants=include))
 
     def entered_manually_selected(self) -> None:
+        from app.services.dashboard import mark_entered_by_hand
+
         ids = self.selected_ids()
         remote_id = self.manual_id.text().strip()
         if len(ids) != 1:
@@ -571,36 +566,23 @@ class Dashboard(QWidget):
             )
             self.manual_id.setFocus()
             return
-
-        def action(session: Any) -> int:
-            from app.services.sending.failure_actions import entered_manually
-
-            entered_manually(session, ids[0], remote_id, actor="user")
-            return 1
-
         self.manual_id.clear()
-        self._act("entered manually", action, "Marked as entered by hand in the package.")
+        self._act("entered manually", lambda store: mark_entered_by_hand(store, ids[0], remote_id))
 
     def export_list(self) -> None:
+        from app.services.dashboard import export_failure_list
+
         name, _filter = QFileDialog.getSaveFileName(
             self, "Export the failure list", str(Path.home() / "failures.csv"), "CSV (*.csv)"
         )
         if not name or self.snapshot is None or not self.snapshot.data.status.package:
             return
         path = Path(name)
-        store = self.store
         package = self.snapshot.data.status.package
-
-        def work(_cancel: threading.Event, _progress: Progress) -> int:
-            from app.services.sending.failure_actions import export_failures
-
-            with store.session_factory() as session:
-                return export_failures(session, package, path)
-
         self.tasks.start(
-            work,
+            lambda _cancel, _progress: export_failure_list(self.store, package, path),
             name="export failures",
-            on_success=lambda rows: self.current.success(f"Wrote {rows:,} rows to {path}."),
+            on_success=lambda done: self.current.success(done.message),
             on_failure=self.current.error,
         )
 

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from app.services.setup.routing import Page
     from app.services.setup.state import SetupState
     from app.services.store import Store
-    from app.ui.dashboard import Dashboard
-    from app.ui.wizard import SetupWizard
-    from app.ui.workers import TaskRunner
+    from app.ui.kit.workers import TaskRunner
+    from app.ui.windows.dashboard import Dashboard
+    from app.ui.windows.wizard import SetupWizard
     from wizard_pages.context import WizardContext
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
     def tasks(self) -> TaskRunner:
         """The window's workers, made on first use (after the first paint)."""
         if self._tasks is None:
-            from app.ui.workers import TaskRunner
+            from app.ui.kit.workers import TaskRunner
 
             self._tasks = TaskRunner(self)
         return self._tasks
@@ -135,12 +135,11 @@ class MainWindow(QMainWindow):
         paths = self.paths
 
         def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
-            from app.services.setup.state import load_setup
+            from app.services.setup.choices import read_setup
             from app.services.store import open_store
 
             store = open_store(paths)
-            with store.session_factory() as session:
-                return store, load_setup(session)
+            return store, read_setup(store)
 
         self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
 
@@ -148,6 +147,7 @@ class MainWindow(QMainWindow):
         from app.services.setup.routing import Page, parse_page
 
         self.store, self.setup = result
+        self.start_web_connector()
         requested, self.requested_page = self.requested_page, None
         if requested:
             try:
@@ -160,6 +160,14 @@ class MainWindow(QMainWindow):
             self.show_dashboard()
         else:
             self.resume_wizard(Page.GET_STARTED)
+
+    def start_web_connector(self) -> None:
+        """While the window is open, serve QuickBooks Desktop's Web Connector (started in
+        a worker; see app.ui.windows.qbwc_host)."""
+        if self.store is not None and self.setup is not None:
+            from app.ui.windows.qbwc_host import start_web_connector
+
+            start_web_connector(self, self.store, self.setup.package)
 
     def _failed(self, message: str) -> None:
         self.loading_busy.setVisible(False)
@@ -199,7 +207,7 @@ class MainWindow(QMainWindow):
         self.show_wizard(start, None)
 
     def show_wizard(self, start: Page, only: tuple[Page, ...] | None) -> None:
-        from app.ui.wizard import SetupWizard
+        from app.ui.windows.wizard import SetupWizard
         from wizard_pages.context import WizardContext
 
         assert self.store is not None and self.setup is not None
@@ -215,7 +223,7 @@ class MainWindow(QMainWindow):
         self._set_view("wizard")
 
     def show_dashboard(self) -> None:
-        from app.ui.dashboard import Dashboard
+        from app.ui.windows.dashboard import Dashboard
 
         assert self.store is not None
         self._drop_wizard()
@@ -294,6 +302,9 @@ class MainWindow(QMainWindow):
         if self._tasks is not None:
             self._tasks.wait()
         if self.store is not None:
+            from app.ui.windows.qbwc_host import stop_web_connector
+
+            stop_web_connector(self.store)
             self.store.close()
             self.store = None
         super().closeEvent(event)
