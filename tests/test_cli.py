@@ -268,4 +268,4 @@ def test_kashflow_accounts_are_mapped_from_the_command_line_over_a_socket(
     with LoopbackServer(standin) as server:
         monkeypatch.setenv("LEDGERLINK_KASHFLOW_ENDPOINT", server.url)
         code, _, err = run(capsys, "--data-dir", data, "map", "SALES", "4010")
-    assert code != EXIT_OK and "sign-in has expired" in err and "Traceback" not in err
+    assert code != EXIT_OK and "Sign in again" in err and "Traceback" not in err

@@ -81,6 +81,10 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
 
     if isinstance(exc, NoKeyringError):
         return SetupError(str(exc))
+    if isinstance(exc, NeedsReconnecting) and type(exc) is not NeedsReconnecting:
+        # A connector's own kind of "sign in again" (a lapsed KashFlow session, a locked
+        # KashFlow user, QuickBooks Desktop's lists not read yet) says exactly what to do.
+        return SignInNeeded(str(exc))
     if isinstance(exc, NeedsReconnecting):
         return SignInNeeded(
             f"Ledgerlink is not signed in to {package_name}, or the sign-in has expired",
