@@ -1,6 +1,6 @@
 """A send on the REAL clock to each cloud stand-in, served over a real loopback socket.
 
-For Xero, QuickBooks Online and Sage Business Cloud in turn: the demo data plus
+For Xero, QuickBooks Online, Sage Business Cloud, FreeAgent and KashFlow in turn: the demo data plus
 ``--invoices`` extra invoices (default 1,000) go through the real send engine and the real
 connector to the package's stand-in, with both sides' rate windows shrunk alike (Xero's 60
 a minute becomes 10 every 2 s; see ``SCALE``) so the whole run takes a few minutes.
@@ -45,14 +45,18 @@ from app.services.setup.mapping import set_mapping
 from app.services.setup.qbo_items import create_and_map, item_choices, map_to_item
 from app.services.setup.state import choose_package
 from app.services.store import Store, open_store
-from connectors.cloud import CloudConnector
-from connectors.contract import ConnectorContext, RateScale
+from connectors.contract import Connector, ConnectorContext, RateScale
+from connectors.freeagent import FreeAgentConnector
+from connectors.kashflow import KashFlowConnector
 from connectors.quickbooks_online import QuickBooksOnlineConnector
 from connectors.sage_business_cloud import SageBusinessCloudConnector
 from connectors.xero import XeroConnector
 from tests.connector_harness import MemorySecrets
 from tests.standins.base import StandIn
 from tests.standins.clock import VirtualClock
+from tests.standins.freeagent import FreeAgentStandIn
+from tests.standins.kashflow import USERNAME as KASHFLOW_USER
+from tests.standins.kashflow import KashFlowStandIn
 from tests.standins.loopback import LoopbackServer
 from tests.standins.qbo import QboStandIn
 from tests.standins.sage import SageStandIn
@@ -73,6 +77,8 @@ QBO_SCALE = RateScale(count=0.36, period=1 / 30)
 #: Our nominal accounts → the stand-ins' account codes (as the send tests map them).
 XERO_CODES = {"SALES": "200", "SALES-LAB": "200", "SALES-MAT": "260", "BANK": "090"}
 SAGE_CODES = {"SALES": "4000", "SALES-LAB": "4010", "SALES-MAT": "4020", "BANK": "1200"}
+FREEAGENT_CODES = {"SALES": "001", "SALES-LAB": "002", "SALES-MAT": "049", "BANK": "750-1"}
+KASHFLOW_CODES = {"SALES": "4000", "SALES-LAB": "4010", "SALES-MAT": "4900"}
 
 
 @dataclass(frozen=True)
@@ -80,23 +86,28 @@ class Package:
     key: str
     scale: RateScale
     make_standin: Callable[[Callable[[], float], RateScale | None], StandIn]
-    connector: type[CloudConnector]
+    connector: type[Connector]
     tenant: Callable[[StandIn], str]
-    map_accounts: Callable[[Store, CloudConnector], None]
+    map_accounts: Callable[[Store, Connector], None]
+    #: Settings beyond the client id and tenant (KashFlow: the user name).
+    settings: tuple[tuple[str, str], ...] = ()
 
 
-def _map_by_codes(codes: dict[str, str]) -> Callable[[Store, CloudConnector], None]:
-    def map_accounts(store: Store, connector: CloudConnector) -> None:
+def _map_by_codes(codes: dict[str, str]) -> Callable[[Store, Connector], None]:
+    def map_accounts(store: Store, connector: Connector) -> None:
         accounts = connector.list_accounts()
         with store.session_factory.begin() as session:
             for ours, theirs in codes.items():
                 remote = next(a for a in accounts if a.code == theirs)
                 set_mapping(session, connector.info, accounts, ours, remote.id, actor="bench")
+            if "BANK" not in codes:  # the package's (only) bank account
+                bank = next(a for a in accounts if a.type.value == "bank")
+                set_mapping(session, connector.info, accounts, "BANK", bank.id, actor="bench")
 
     return map_accounts
 
 
-def _map_qbo(store: Store, connector: CloudConnector) -> None:
+def _map_qbo(store: Store, connector: Connector) -> None:
     choices = item_choices(connector)
     by_name = {item.name: item for item in choices.items}
     with store.session_factory.begin() as session:
@@ -136,6 +147,16 @@ def _sage(clock: Callable[[], float], scale: RateScale | None) -> StandIn:
     return standin
 
 
+def _freeagent(clock: Callable[[], float], scale: RateScale | None) -> StandIn:
+    standin = FreeAgentStandIn(clock=clock, rate_scale=scale)
+    standin.add_company()
+    return standin
+
+
+def _kashflow(clock: Callable[[], float], scale: RateScale | None) -> StandIn:
+    return KashFlowStandIn(clock=clock, rate_scale=scale)
+
+
 PACKAGES = (
     Package(
         "xero",
@@ -160,6 +181,23 @@ PACKAGES = (
         SageBusinessCloudConnector,
         lambda s: next(iter(s.businesses)),  # type: ignore[attr-defined]
         _map_by_codes(SAGE_CODES),
+    ),
+    Package(
+        "freeagent",
+        SCALE,
+        _freeagent,
+        FreeAgentConnector,
+        lambda s: "",  # a FreeAgent token reaches one company
+        _map_by_codes(FREEAGENT_CODES),
+    ),
+    Package(
+        "kashflow",
+        SCALE,
+        _kashflow,
+        KashFlowConnector,
+        lambda s: "",
+        _map_by_codes(KASHFLOW_CODES),
+        (("username", KASHFLOW_USER),),
     ),
 )
 
@@ -214,7 +252,11 @@ def run_send(package: Package, template: Path, work: Path, *, real: bool) -> Out
     secrets = MemorySecrets()
     standin.store_tokens(secrets)  # type: ignore[attr-defined]
     server = LoopbackServer(standin).start() if real else None
-    settings = {"client_id": standin.auth.client_id, "tenant_id": package.tenant(standin)}
+    settings = {
+        "client_id": standin.auth.client_id,
+        "tenant_id": package.tenant(standin),
+        **dict(package.settings),
+    }
     if server is not None:
         settings["endpoint"] = server.url
     context = ConnectorContext(
@@ -227,7 +269,11 @@ def run_send(package: Package, template: Path, work: Path, *, real: bool) -> Out
     if real:
         connector = package.connector(context)
     else:
-        connector = package.connector(context, clock=virtual.now, sleep=virtual.sleep)
+        connector = package.connector(
+            context,
+            clock=virtual.now,  # type: ignore[call-arg]
+            sleep=virtual.sleep,
+        )
     try:
         package.map_accounts(store, connector)
         before = len(standin.counted)

@@ -166,15 +166,22 @@ FREEAGENT = PackageInfo(
         pattern=r"\d{1,12}",
         example="123",
         where_to_find=(
-            "In FreeAgent, open Contacts and click the contact.",
-            "Copy the web address from the address bar (it ends in /contacts/ and a "
-            "number) and paste it here.",
+            "In FreeAgent, open Contacts and click the customer's or supplier's name.",
+            "Look at the web address in your browser's address bar: it ends in /contacts/ "
+            "and a number, for example https://yourbusiness.freeagent.com/contacts/123. "
+            "That number is the reference.",
+            "Copy the whole web address and paste it here, or type just the number at the "
+            "end. (The API address, https://api.freeagent.com/v2/contacts/123, works too.)",
+            "FreeAgent keeps one contact for a business you both sell to and buy from, so "
+            "the same number can link a customer and a supplier.",
         ),
-        url_patterns=(r"freeagent\.com/(?:v2/)?contacts/(\d+)",),
-        url_example="https://mybusiness.freeagent.com/contacts/123",
+        url_patterns=(r"freeagent\.com/(?:v2/)?contacts/(\d+)\b",),
+        url_example="https://yourbusiness.freeagent.com/contacts/123",
     ),
+    # 120 a minute and 3,600 an hour per user; the connector adds the hour window.
     rate_limit=RateLimit(per_minute=120, concurrent=1),
     connect_fields=(ConnectField("signin", "Sign in to FreeAgent", kind="oauth"),),
+    connector="connectors.freeagent:FreeAgentConnector",
 )
 
 KASHFLOW = PackageInfo(
@@ -184,19 +191,27 @@ KASHFLOW = PackageInfo(
     reference=ReferenceFormat(
         label="KashFlow customer or supplier Code",
         pattern=r"[A-Za-z0-9][A-Za-z0-9_\-]{0,19}",
+        case_sensitive=False,
         example="ACME01",
         where_to_find=(
-            "In KashFlow, open Customers (or Suppliers) and find the record.",
-            "Type its Code, shown in the Code column (for example ACME01). KashFlow's web "
-            "addresses do not carry it, so paste the Code, not the address.",
+            "In KashFlow, open Customers (or Suppliers): the list shows each one's Code in "
+            "the first column, for example ACME01.",
+            "Type that Code here exactly: letters, digits, - and _ only, no spaces, at most "
+            "20 characters. Capital letters do not matter.",
+            "KashFlow's web addresses do not contain the Code, so type the Code rather than "
+            "pasting an address.",
         ),
     ),
     rate_limit=RateLimit(per_minute=60, concurrent=1),
     connect_fields=(
-        ConnectField("username", "KashFlow username"),
-        ConnectField("password", "KashFlow password", kind="secret"),
-        ConnectField("memorable_word", "Memorable word", kind="secret"),
+        ConnectField(
+            "signin",
+            "Sign in to KashFlow",
+            kind="memorable_word",
+            help="KashFlow then asks for a few characters of your memorable word, by position.",
+        ),
     ),
+    connector="connectors.kashflow:KashFlowConnector",
 )
 
 QUICKBOOKS_DESKTOP = PackageInfo(

@@ -135,7 +135,10 @@ class ConnectField:
 
     key: str
     label: str
-    kind: str = "text"  # "text", "secret", "folder", "oauth" (a sign-in button), "qbwc"
+    #: "text", "secret", "folder", "oauth" (a sign-in button), "qbwc" (QuickBooks
+    #: Desktop's Web Connector) or "memorable_word" (a password, then the memorable
+    #: word's characters asked for by position: KashFlow).
+    kind: str = "text"
     help: str = ""
 
 

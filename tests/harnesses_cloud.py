@@ -17,9 +17,15 @@ from pathlib import Path
 import httpx
 
 from connectors.contract import Connector, ConnectorContext
+from connectors.freeagent import FreeAgentConnector
+from connectors.kashflow import KashFlowConnector
 from connectors.quickbooks_online import QuickBooksOnlineConnector
 from connectors.sage_business_cloud import SageBusinessCloudConnector
 from tests.connector_harness import ConnectorHarness, MemorySecrets
+from tests.standins.base import FaultKind as FreeAgentFault
+from tests.standins.base import FaultKind as KashFlowFault
+from tests.standins.freeagent import FreeAgentStandIn
+from tests.standins.kashflow import USERNAME, KashFlowStandIn
 from tests.standins.qbo import Company, QboStandIn
 from tests.standins.qbo import FaultKind as QboFault
 from tests.standins.sage import Business, SageStandIn
@@ -151,6 +157,105 @@ class SageBusinessCloudHarness(ConnectorHarness):
         return self._business(connector).outstanding(invoice_ref)
 
 
+def open_freeagent(
+    tmp_path: Path,
+    standin: FreeAgentStandIn | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    **settings: str,
+) -> tuple[FreeAgentStandIn, FreeAgentConnector]:
+    """A FreeAgent connector signed in to a stand-in with one company (made if the
+    stand-in has none). On a virtual clock, pass its ``sleep`` too."""
+    if standin is None:
+        standin = FreeAgentStandIn()
+    if not standin.companies:
+        standin.add_company()
+    secrets = MemorySecrets()
+    standin.store_tokens(secrets)
+    context = ConnectorContext(
+        data_dir=_data_dir(tmp_path),
+        settings={"client_id": standin.auth.client_id, **settings},
+        secrets=secrets,
+        transport=standin.transport(),
+    )
+    return standin, FreeAgentConnector(context, clock=standin.clock, sleep=sleep)
+
+
+class FreeAgentHarness(ConnectorHarness):
+    key = "freeagent"
+    example_contact_url = "https://api.freeagent.com/v2/contacts/123"
+    unknown_contact_ref = "987654"
+
+    def __init__(self) -> None:
+        self._standins: dict[int, FreeAgentStandIn] = {}
+
+    def make_connector(self, tmp_path: Path) -> Connector:
+        standin, connector = open_freeagent(tmp_path)
+        self._standins[id(connector)] = standin
+        return connector
+
+    def arm_fault_before_write(self, connector: Connector) -> None:
+        self._standins[id(connector)].arm(FreeAgentFault.REFUSE_CONNECTION)
+
+    def arm_fault_after_write(self, connector: Connector) -> None:
+        self._standins[id(connector)].arm(FreeAgentFault.TIMEOUT_AFTER_SAVE)
+
+    def set_lock_date(self, connector: Connector, lock_date: date | None) -> None:
+        self._standins[id(connector)].only_company().user_lock = lock_date
+
+    def outstanding(self, connector: Connector, invoice_ref: str) -> Decimal:
+        return self._standins[id(connector)].only_company().outstanding(invoice_ref)
+
+
+def open_kashflow(
+    tmp_path: Path,
+    standin: KashFlowStandIn | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    **settings: str,
+) -> tuple[KashFlowStandIn, KashFlowConnector]:
+    """A KashFlow connector with a session open on a stand-in, as if the user had just
+    signed in. On a virtual clock, pass its ``sleep`` too."""
+    if standin is None:
+        standin = KashFlowStandIn()
+    secrets = MemorySecrets()
+    secrets.set("kashflow.session_token", standin.open_session())
+    context = ConnectorContext(
+        data_dir=_data_dir(tmp_path),
+        settings={"username": USERNAME, **settings},
+        secrets=secrets,
+        transport=standin.transport(),
+    )
+    return standin, KashFlowConnector(context, clock=standin.clock, sleep=sleep)
+
+
+class KashFlowHarness(ConnectorHarness):
+    key = "kashflow"
+    # KashFlow's web addresses do not carry the Code: the reference is typed.
+    example_contact_url = ""
+    unknown_contact_ref = "NOBODY99"
+
+    def __init__(self) -> None:
+        self._standins: dict[int, KashFlowStandIn] = {}
+
+    def make_connector(self, tmp_path: Path) -> Connector:
+        standin, connector = open_kashflow(tmp_path)
+        self._standins[id(connector)] = standin
+        return connector
+
+    def arm_fault_before_write(self, connector: Connector) -> None:
+        self._standins[id(connector)].arm(KashFlowFault.REFUSE_CONNECTION)
+
+    def arm_fault_after_write(self, connector: Connector) -> None:
+        self._standins[id(connector)].arm(KashFlowFault.TIMEOUT_AFTER_SAVE)
+
+    def set_lock_date(self, connector: Connector, lock_date: date | None) -> None:
+        self._standins[id(connector)].account.set_lock(lock_date)
+
+    def outstanding(self, connector: Connector, invoice_ref: str) -> Decimal:
+        return self._standins[id(connector)].account.outstanding(invoice_ref)
+
+
 def browse(handler: Callable[[httpx.Request], httpx.Response], page: str) -> str:
     """Open a sign-in page through a stand-in as a browser would, with the user agreeing,
     and return the address the browser is sent on to (what the user copies)."""
@@ -164,4 +269,6 @@ def browse(handler: Callable[[httpx.Request], httpx.Response], page: str) -> str
 CLOUD_HARNESSES: tuple[ConnectorHarness, ...] = (
     QuickBooksOnlineHarness(),
     SageBusinessCloudHarness(),
+    FreeAgentHarness(),
+    KashFlowHarness(),
 )

@@ -217,3 +217,55 @@ def test_second_display_name_is_chosen_not_invented(
         settings = load_setup(session).package_settings
     store.close()
     assert json.loads(settings["display_names"]) == {"supplier:S1": "Midland Plumbers (supplies)"}
+
+
+@pytest.mark.parametrize(
+    ("package", "situation"),
+    [
+        ("freeagent", "new_to_package"),
+        ("freeagent", "package_first"),
+        ("kashflow", "side_by_side"),
+        ("kashflow", "package_first"),
+    ],
+)
+def test_freeagent_and_kashflow_can_be_set_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], package: str, situation: str
+) -> None:
+    data = str(tmp_path / "data")
+    code, out, _ = run(
+        capsys, "--data-dir", data, "setup", "--package", package, "--situation", situation
+    )
+    assert code == EXIT_OK and situation in out
+    code, out, _ = run(capsys, "--data-dir", data, "status", "--json")
+    assert json.loads(out)["package"] == package
+
+
+def test_kashflow_accounts_are_mapped_from_the_command_line_over_a_socket(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+
+    from tests.standins.kashflow import KashFlowStandIn
+    from tests.standins.loopback import LoopbackServer
+
+    standin = KashFlowStandIn()
+    keyring.set_password("Ledgerlink", "kashflow.session_token", standin.open_session())
+    data = str(tmp_path / "data")
+    run(capsys, "--data-dir", data, "setup", "--package", "kashflow", "--situation", "side_by_side")
+    with LoopbackServer(standin) as server:
+        monkeypatch.setenv("LEDGERLINK_KASHFLOW_ENDPOINT", server.url)
+        # KashFlow's bank nominal is not one of its bank accounts: refused, in words.
+        code, _, err = run(capsys, "--data-dir", data, "map", "BANK", "1200")
+        assert code == EXIT_SETUP and "can only be matched to a bank account" in err
+        code, out, _ = run(capsys, "--data-dir", data, "map", "BANK", "bank:1", "--json")
+        assert code == EXIT_OK
+        code, out, _ = run(capsys, "--data-dir", data, "map", "SALES", "4000", "--json")
+    assert code == EXIT_OK
+    rows = {m["code"]: m for m in json.loads(out)["mappings"]}
+    assert rows["BANK"]["remote_code"] == "1200" and rows["SALES"]["remote_code"] == "4000"
+    # A lapsed session is said plainly, with what to do.
+    standin.expire_sessions()
+    with LoopbackServer(standin) as server:
+        monkeypatch.setenv("LEDGERLINK_KASHFLOW_ENDPOINT", server.url)
+        code, _, err = run(capsys, "--data-dir", data, "map", "SALES", "4010")
+    assert code != EXIT_OK and "Sign in again" in err and "Traceback" not in err

@@ -227,5 +227,47 @@ def test_packages_without_a_sign_in_page_are_refused(
 ) -> None:
     with pytest.raises(SetupError, match="does not use a sign-in page"):
         start_sign_in(data_paths, session_factory, "sandbox")
-    with pytest.raises(SetupError, match="cannot connect to KashFlow"):
-        start_sign_in(data_paths, session_factory, "kashflow")
+    with pytest.raises(SetupError, match="does not use a sign-in page"):
+        start_sign_in(data_paths, session_factory, "kashflow")  # a memorable word instead
+    with pytest.raises(SetupError, match="cannot connect to Sage 50"):
+        start_sign_in(data_paths, session_factory, "sage_50")
+
+
+def test_freeagent_signs_in_through_the_browser_and_a_loopback_redirect(
+    data_paths: DataPaths, session_factory: sessionmaker[Session], memory_keyring: MemoryKeyring
+) -> None:
+    """Like Xero: the system browser, FreeAgent's approve page, back to a loopback
+    listener; the client secret from the keyring goes as HTTP Basic; tokens only in the
+    keyring; one company, chosen without asking."""
+    from tests.standins.freeagent import CLIENT_SECRET, FreeAgentStandIn
+
+    standin = FreeAgentStandIn()
+    standin.add_company("Solo Plumbing Ltd")
+    memory_keyring.set_password(SERVICE, "freeagent.client_secret", CLIENT_SECRET)
+    with LoopbackServer(standin) as server:
+        with session_factory.begin() as session:
+            set_setting(
+                session,
+                package_settings_key("freeagent"),
+                {
+                    "endpoint": server.url,
+                    "client_id": standin.auth.client_id,
+                    "redirect_ports": "0",
+                },
+            )
+        signin = start_sign_in(data_paths, session_factory, "freeagent")
+        try:
+            assert "/v2/approve_app?" in signin.url
+            assert signin.redirect_uri.startswith("http://localhost:")
+            browse(signin.url)
+            organisations = signin.wait_for_browser(timeout=10)
+        finally:
+            signin.close()
+        assert [o.name for o in organisations] == ["Solo Plumbing Ltd"]
+        status = sign_in_status(data_paths, session_factory, "freeagent")
+    assert status.signed_in and status.organisation_name == "Solo Plumbing Ltd"
+    stored = {name for (_service, name) in memory_keyring.entries}
+    assert {"freeagent.access_token", "freeagent.refresh_token"} <= stored
+    database = b"".join(p.read_bytes() for p in data_paths.root.glob("ledgerlink.db*"))
+    for secret in standin.auth.issued:
+        assert secret.encode() not in database

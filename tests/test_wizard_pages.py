@@ -37,6 +37,7 @@ from app.services.setup.state import (
     get_setting,
     load_setup,
     package_settings_key,
+    set_setting,
 )
 from app.services.store import Store, open_store
 from app.ui.kit.style import error_color, is_dark, muted_color, success_color
@@ -47,10 +48,15 @@ from connectors.contract import AccountType, Company, ContactRole, RemoteAccount
 from connectors.oauth import SignInCancelled
 from tests.conftest import MemoryKeyring
 from tests.screenshots import save_screenshot
+from tests.standins.kashflow import MEMORABLE_WORD, KashFlowStandIn
+from tests.standins.kashflow import PASSWORD as KASHFLOW_PASSWORD
+from tests.standins.kashflow import USERNAME as KASHFLOW_USER
+from tests.standins.loopback import LoopbackServer
 from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
-from wizard_pages.connect_page import ConnectPage, secret_name
+from wizard_pages.connect_page import ConnectPage
 from wizard_pages.context import WizardContext
 from wizard_pages.help import HelpButton, help_markdown
+from wizard_pages.memorable_word_panel import MemorableWordPanel
 from wizard_pages.models import PackageContactModel, PreflightFailureModel, RemoteAccountModel
 from wizard_pages.review_page import ReviewPage
 
@@ -88,36 +94,43 @@ def test_the_sandbox_needs_nothing_but_a_test(qtbot: QtBot, store: Store) -> Non
     assert not page.isComplete()
 
 
-def test_kashflow_asks_for_username_password_and_memorable_word(
+def test_kashflow_asks_for_the_memorable_word_characters_by_position(
     qtbot: QtBot, store: Store, memory_keyring: MemoryKeyring
 ) -> None:
-    page = connect_page(qtbot, store, "kashflow")
-    labels = [
-        page.form.itemAt(row, page.form.ItemRole.LabelRole).widget().text()  # type: ignore[union-attr]
-        for row in range(page.form.rowCount())
-    ]
-    assert labels == ["KashFlow username:", "KashFlow password:", "Memorable word:"]
-    assert page.inputs["password"].echoMode() is QLineEdit.EchoMode.Password
-    assert page.inputs["username"].echoMode() is QLineEdit.EchoMode.Normal
-    # A missing field is named before anything is tried.
-    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
-    assert page.status.text() == "Fill in KashFlow username first."
-    qtbot.keyClicks(page.inputs["username"], "plumber")
-    qtbot.keyClicks(page.inputs["password"], "s3cret-word")
-    qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.status.kind == "error", timeout=LONG)
-    # No KashFlow connector in this version: said plainly, and Next stays disabled.
-    assert "cannot connect to KashFlow in this version" in page.status.text()
-    page.resize(760, 400)
-    save_screenshot(page, "connect-kashflow")
-    assert not page.isComplete()
-    # The secret went to the keyring, never into the settings.
-    assert memory_keyring.entries[("Ledgerlink", secret_name("kashflow", "password"))] == (
-        "s3cret-word"
-    )
+    standin = KashFlowStandIn()
+    with LoopbackServer(standin) as server:
+        with store.session_factory.begin() as session:
+            set_setting(session, package_settings_key("kashflow"), {"endpoint": server.url})
+        page = connect_page(qtbot, store, "kashflow")
+        panel = page.sign_in_panels["signin"]
+        assert isinstance(panel, MemorableWordPanel)
+        assert panel.password.echoMode() is QLineEdit.EchoMode.Password
+        # A missing user name is named before anything is tried.
+        qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+        assert panel.status.text() == "Type your KashFlow user name first."
+        qtbot.keyClicks(panel.username, KASHFLOW_USER)
+        qtbot.keyClicks(panel.password, KASHFLOW_PASSWORD)
+        qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.characters_host.isVisible(), timeout=LONG)
+        # Exactly the characters KashFlow asked for, one box each, never the whole word.
+        assert sorted(panel.characters) == [2, 3, 6]
+        assert "characters 2, 3 and 6" in panel.characters_label.text()
+        assert all(e.maxLength() == 1 for e in panel.characters.values())
+        for position, edit in panel.characters.items():
+            qtbot.keyClicks(edit, MEMORABLE_WORD[position - 1].upper())
+        page.resize(760, 480)
+        save_screenshot(page, "connect-kashflow")
+        qtbot.mouseClick(panel.sign_in_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(page.isComplete, timeout=LONG)
+    assert "Connected to KashFlow" in page.status.text()
+    keys = {name for _service, name in memory_keyring.entries}
+    assert "kashflow.session_token" in keys
+    # "Remember" was not ticked: the password is not kept; the word never is.
+    assert "kashflow.password" not in keys
+    assert all(MEMORABLE_WORD not in v for v in memory_keyring.entries.values())
     with store.session_factory() as session:
         stored = get_setting(session, package_settings_key("kashflow"))
-    assert stored == {"username": "plumber"}
+    assert stored["username"] == KASHFLOW_USER and KASHFLOW_PASSWORD not in str(stored)
     page.context.shutdown()
 
 

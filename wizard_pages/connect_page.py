@@ -2,11 +2,13 @@
 
 Each :class:`~connectors.contract.ConnectField` becomes one row: ``text`` a box,
 ``secret`` a hidden box (kept in the system keyring as ``<package>.<key>``, never in
-the database), ``folder`` a box with *Choose…*, and ``oauth`` a
+the database), ``folder`` a box with *Choose…*, ``oauth`` a
 :class:`~wizard_pages.sign_in_panel.SignInPanel` (sign in through the system browser,
-then pick the organisation). The Sandbox declares nothing, so its page is just the
-test. *Test connection* runs in a worker and shows the company it reached; Next stays
-disabled until it has worked.
+then pick the organisation), and ``memorable_word`` a
+:class:`~wizard_pages.memorable_word_panel.MemorableWordPanel` (KashFlow: password, then
+the memorable word's characters asked for by position). The Sandbox declares nothing,
+so its page is just the test. *Test connection* runs in a worker and shows the company
+it reached; Next stays disabled until it has worked.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from app.ui.kit.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
+from wizard_pages.memorable_word_panel import MemorableWordPanel
 from wizard_pages.sign_in_panel import SignInPanel
 
 __all__ = ["ConnectPage", "secret_name"]
@@ -51,7 +54,7 @@ class ConnectPage(WizardPage):
         self.form = QFormLayout(self.form_host)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.inputs: dict[str, QLineEdit] = {}
-        self.sign_in_panels: dict[str, SignInPanel] = {}
+        self.sign_in_panels: dict[str, SignInPanel | MemorableWordPanel] = {}
         #: Panels of desktop bridges (QuickBooks Desktop's Web Connector).
         self.extra_panels: list[QWidget] = []
         #: Sage 50: nominal list, dates and references, under the folder.
@@ -108,7 +111,7 @@ class ConnectPage(WizardPage):
         saved = self.context.choices.package_settings
         for field in info.connect_fields:
             widget = self._field_widget(info, field, saved)
-            if field.kind in ("oauth", "qbwc"):
+            if field.kind in ("oauth", "qbwc", "memorable_word"):
                 self.form.addRow(widget)  # the panel says what it is
             else:
                 self.form.addRow(f"{field.label}:", widget)
@@ -122,6 +125,12 @@ class ConnectPage(WizardPage):
     def _field_widget(
         self, info: PackageInfo, field: ConnectField, saved: dict[str, str]
     ) -> QWidget:
+        if field.kind == "memorable_word":
+            word_panel = MemorableWordPanel(self.context, info, field, self.run)
+            word_panel.changed.connect(self._details_changed)
+            word_panel.connected.connect(self._connected)
+            self.sign_in_panels[field.key] = word_panel
+            return word_panel
         if field.kind == "qbwc":
             from wizard_pages.qbwc_panel import QbwcPanel
 
