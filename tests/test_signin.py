@@ -229,8 +229,8 @@ def test_packages_without_a_sign_in_page_are_refused(
         start_sign_in(data_paths, session_factory, "sandbox")
     with pytest.raises(SetupError, match="does not use a sign-in page"):
         start_sign_in(data_paths, session_factory, "kashflow")  # a memorable word instead
-    with pytest.raises(SetupError, match="cannot connect to Sage 50"):
-        start_sign_in(data_paths, session_factory, "sage_50")
+    with pytest.raises(SetupError, match="Sage 50 Accounts does not use a sign-in page"):
+        start_sign_in(data_paths, session_factory, "sage_50")  # a folder of import files
 
 
 def test_freeagent_signs_in_through_the_browser_and_a_loopback_redirect(
