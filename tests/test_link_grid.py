@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
@@ -46,6 +46,7 @@ from tests.test_wizard_flow import LONG
 from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_grid.columns import STATUS_ROLE, Column
 from wizard_pages.link_grid.delegate import ReferenceEditor
+from wizard_pages.link_grid.workbench import question_box
 
 STONEYGATE = "Stoneygate Guest House"
 
@@ -70,9 +71,11 @@ class Confirmations:
     def __init__(self, answer: bool = True) -> None:
         self.answer = answer
         self.asked: list[tuple[str, str]] = []
+        self.yes_by_default: list[bool] = []
 
-    def __call__(self, title: str, text: str) -> bool:
+    def __call__(self, title: str, text: str, yes_by_default: bool) -> bool:
         self.asked.append((title, text))
+        self.yes_by_default.append(yes_by_default)
         return self.answer
 
 
@@ -471,6 +474,7 @@ def test_unlinking_warns_when_records_were_sent_under_the_old_link(
     ((title, asked),) = confirm.asked
     assert title == "Records already sent under the old link"
     assert "1 record was already sent to Sandbox (practice package) under" in asked
+    assert confirm.yes_by_default == [False]  # Enter keeps the link as it was
     with store.session_factory() as session:
         assert session.scalars(select(Link)).one().remote_ref == ref
 
@@ -552,3 +556,14 @@ def test_the_editor_is_a_line_edit(qtbot: QtBot, workbench: LinkWorkbench) -> No
     editor = open_editor(qtbot, workbench, record_named(workbench, STONEYGATE))
     assert isinstance(editor, QLineEdit)
     assert editor.placeholderText().startswith("Type a name, postcode or email")
+
+
+def test_a_risky_question_answers_no_to_enter(qtbot: QtBot) -> None:
+    """ "Link one record to two of yours — save anyway?" must not be a reflex Enter."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    risky = question_box(parent, "One record, two of yours", "Save anyway?", yes_by_default=False)
+    assert risky.defaultButton() is risky.button(QMessageBox.StandardButton.No)
+    assert risky.escapeButton() is risky.button(QMessageBox.StandardButton.No)
+    plain = question_box(parent, "Save the others?", "Save?", yes_by_default=True)
+    assert plain.defaultButton() is plain.button(QMessageBox.StandardButton.Yes)

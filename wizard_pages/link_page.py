@@ -78,7 +78,7 @@ class LinkPage(WizardPage):
     def _placeholder(self) -> QWidget:
         host = QWidget()
         self.csv_text = wrapped_label()
-        self.export_button = QPushButton("&Export links to a CSV file…")
+        self.export_button = QPushButton("E&xport links to a CSV file…")
         self.export_button.clicked.connect(self.export_csv)
         self.import_button = QPushButton("Import &links from a CSV file…")
         self.import_button.clicked.connect(self.import_csv)

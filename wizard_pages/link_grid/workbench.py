@@ -118,7 +118,9 @@ class LinkWorkbench(QWidget):
         self.role = role
         self.info = info
         #: Asks the user a yes/no question (title, text); replaceable in tests.
-        self.confirm: Callable[[str, str], bool] = self._ask
+        #: Asks yes or no: (title, text, whether Yes is the default answer).
+        self.confirm: Callable[[str, str, bool], bool] = self._ask
+        self._focus_after_busy: QWidget | None = None
         self.tasks = TaskRunner(self)
         self.undo_stack = QUndoStack(self)
         self.model = LinkTableModel(info, self.undo_stack)
@@ -346,12 +348,25 @@ class LinkWorkbench(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         ready = not busy and self.book is not None
+        focused = QApplication.focusWidget()
+        if busy and focused is not None and self.isAncestorOf(focused):
+            # Disabling the focused button would pass the focus on down the chain, out of
+            # the grid to the wizard's "< Back": hold it here, and give it back after.
+            self._focus_after_busy = focused
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
         for widget in (self.exact_button, self.save_button, self.tabs, self.search, self.side):
             widget.setEnabled(ready)
         self.view.setEnabled(ready)
+        back = self._focus_after_busy
+        if ready and back is not None:
+            self._focus_after_busy = None
+            if back.isEnabled() and back.isVisible():
+                back.setFocus(Qt.FocusReason.OtherFocusReason)
+            else:
+                self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _ask(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text)
+    def _ask(self, title: str, text: str, yes_by_default: bool) -> bool:
+        answer = question_box(self, title, text, yes_by_default=yes_by_default).exec()
         return answer == QMessageBox.StandardButton.Yes
 
     def _say(self, text: str) -> None:
@@ -703,6 +718,7 @@ class LinkWorkbench(QWidget):
                 "Some rows cannot be saved yet",
                 f"{len(plan.blocked)} row(s) cannot be saved:\n{reasons}\n\n"
                 f"Save the other {len(plan.rows)} change(s) and leave these as they are?",
+                True,
             ):
                 return False
         if plan.empty:
@@ -713,11 +729,13 @@ class LinkWorkbench(QWidget):
             f"{self.info.name} records linked to more than one of your {self.role.value}s:\n"
             f"{_listed(plan.shared)}\n\nDocuments for each will go to the same "
             f"{self.info.name} record. Save anyway?",
+            False,  # Enter must not save a doubtful link
         ):
             return False
         if plan.unlink_warnings and not self.confirm(
             "Records already sent under the old link",
             f"{_listed(plan.unlink_warnings)}\n\nChange these links anyway?",
+            False,
         ):
             return False
         self._start_save(plan)
@@ -764,3 +782,13 @@ class LinkWorkbench(QWidget):
         self.tasks.cancel_all()
         self.tasks.wait()
         super().closeEvent(event)
+
+
+def question_box(parent: QWidget, title: str, text: str, *, yes_by_default: bool) -> QMessageBox:
+    """A Yes/No question; a risky one (``yes_by_default=False``) answers No to Enter."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    yes = box.addButton(QMessageBox.StandardButton.Yes)
+    no = box.addButton(QMessageBox.StandardButton.No)
+    box.setDefaultButton(yes if yes_by_default else no)
+    box.setEscapeButton(no)
+    return box

@@ -242,13 +242,13 @@ class Dashboard(QWidget):
         self.retry_button.clicked.connect(self.retry_selected)
         self.exclude_button = QPushButton("&Do not send")
         self.exclude_button.clicked.connect(self.exclude_selected)
-        self.with_dependants = QCheckBox("with the records it &holds back")
+        self.with_dependants = QCheckBox("with the records it holds bac&k")
         self.with_dependants.setChecked(True)
         self.manual_id = QLineEdit()
         self.manual_id.setObjectName("manualId")
         self.manual_id.setPlaceholderText("id in the package")
         self.manual_id.setMaximumWidth(170)
-        self.manual_button = QPushButton("Entered by &hand")
+        self.manual_button = QPushButton("Entered &by hand")
         self.manual_button.setToolTip(
             "The selected record is already in the package: type its id there, then press this"
         )

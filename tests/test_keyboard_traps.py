@@ -1,0 +1,125 @@
+"""Keyboard: no Alt+letter does two things on one screen (issue 19 §7)."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QGroupBox,
+    QLabel,
+    QMenuBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+)
+from pytestqt.qtbot import QtBot
+
+from app.config import DataPaths
+from app.services.setup.routing import WIZARD_PAGES, Page
+from app.ui.kit.workers import TaskRunner
+from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
+from wizard_pages.link_page import LinkPage
+
+__all__ = ["demo_paths"]
+
+_MNEMONIC = re.compile(r"(?<!&)&([^&\s])")
+
+
+def mnemonic(text: str) -> str | None:
+    """The Alt+ letter in a Qt text ("Link &exact matches" → "e"), or None."""
+    found = _MNEMONIC.search(text.replace("&&", ""))
+    return found.group(1).lower() if found else None
+
+
+def duplicate_mnemonics(root: QWidget) -> dict[str, list[str]]:
+    """Alt+ letters shared by more than one visible, enabled-or-not control under
+    ``root`` (buttons, group boxes, labels with a buddy, menu titles)."""
+    owners: dict[str, list[str]] = defaultdict(list)
+
+    def add(text: str) -> None:
+        letter = mnemonic(text)
+        if letter:
+            owners[letter].append(text)
+
+    for button in root.findChildren(QAbstractButton):
+        if button.isVisibleTo(root):
+            add(button.text())
+    for box in root.findChildren(QGroupBox):
+        if box.isVisibleTo(root):
+            add(box.title())
+    for label in root.findChildren(QLabel):
+        if label.isVisibleTo(root) and label.buddy() is not None:
+            add(label.text())
+    for bar in root.findChildren(QMenuBar):
+        if bar.isVisibleTo(root):
+            for action in bar.actions():
+                add(action.text())
+    return {letter: texts for letter, texts in owners.items() if len(texts) > 1}
+
+
+def test_the_check_finds_a_shared_letter(qtbot: QtBot) -> None:
+    host = QWidget()
+    qtbot.addWidget(host)
+    layout = QVBoxLayout(host)
+    for text in ("Link &exact matches", "&Export links", "Save && &close", "&Keep"):
+        layout.addWidget(QPushButton(text))
+    assert mnemonic("Save && &close") == "c" and mnemonic("A && B") is None
+    assert duplicate_mnemonics(host) == {"e": ["Link &exact matches", "&Export links"]}
+
+
+def test_no_page_and_not_the_dashboard_has_a_letter_twice(
+    qtbot: QtBot, demo_paths: DataPaths
+) -> None:
+    window = open_window(qtbot, demo_paths)
+    wizard = wizard_of(window)
+    found: dict[str, dict[str, list[str]]] = {}
+    for which in WIZARD_PAGES:
+        wizard.setStartId(list(WIZARD_PAGES).index(which))
+        wizard.restart()
+        wait_for_page(qtbot, wizard, which)
+        qtbot.waitUntil(
+            lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)), timeout=LONG
+        )
+        QCoreApplication.processEvents()
+        duplicates = duplicate_mnemonics(window)
+        if duplicates:
+            found[which.value] = duplicates
+    window.show_dashboard()
+    qtbot.waitUntil(
+        lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)), timeout=LONG
+    )
+    duplicates = duplicate_mnemonics(window)
+    if duplicates:
+        found["dashboard"] = duplicates
+    assert found == {}, found
+
+
+def test_focus_stays_on_save_after_saving_links(qtbot: QtBot, demo_paths: DataPaths) -> None:
+    """Saving with the keyboard leaves the focus on Save, not on the wizard's "< Back"
+    (where the next Space or Enter would leave the page)."""
+    window = open_window(qtbot, demo_paths, page="link-customers")
+    wizard = wizard_of(window)
+    links = wait_for_page(qtbot, wizard, Page.LINK_CUSTOMERS)
+    assert isinstance(links, LinkPage)
+    qtbot.waitUntil(
+        lambda: links.workbench is not None and links.workbench.book is not None, timeout=LONG
+    )
+    workbench = links.workbench
+    assert workbench is not None
+    qtbot.waitUntil(lambda: not workbench.busy, timeout=LONG)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    workbench.exact_button.click()
+    assert workbench.dirty
+    workbench.save_button.setFocus()
+    assert QApplication.focusWidget() is workbench.save_button
+    with qtbot.waitSignal(workbench.saved, timeout=LONG):
+        qtbot.keyClick(workbench.save_button, Qt.Key.Key_Space)
+    back = wizard.button(QWizard.WizardButton.BackButton)
+    assert QApplication.focusWidget() is not back
+    assert QApplication.focusWidget() is workbench.save_button
