@@ -23,6 +23,7 @@ from app.config import DataPaths
 from app.services.setup.routing import WIZARD_PAGES, Page
 from app.ui.kit.workers import TaskRunner
 from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
+from wizard_pages.connect_page import ConnectPage
 from wizard_pages.link_page import LinkPage
 
 __all__ = ["demo_paths"]
@@ -123,3 +124,23 @@ def test_focus_stays_on_save_after_saving_links(qtbot: QtBot, demo_paths: DataPa
     back = wizard.button(QWizard.WizardButton.BackButton)
     assert QApplication.focusWidget() is not back
     assert QApplication.focusWidget() is workbench.save_button
+
+
+def test_enter_on_connect_tests_then_goes_on(qtbot: QtBot, demo_paths: DataPaths) -> None:
+    """On Connect, Enter runs Test connection without tabbing to it, then goes on."""
+    window = open_window(qtbot, demo_paths, page="connect")
+    wizard = wizard_of(window)
+    connect = wait_for_page(qtbot, wizard, Page.CONNECT)
+    assert isinstance(connect, ConnectPage)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    assert not connect.isComplete()
+    focused = QApplication.focusWidget()
+    assert focused is not None
+    qtbot.keyClick(focused, Qt.Key.Key_Return)
+    qtbot.waitUntil(connect.isComplete, timeout=LONG)
+    assert "Connected to" in connect.status.text()
+    focused = QApplication.focusWidget()
+    assert focused is wizard.button(QWizard.WizardButton.NextButton)
+    qtbot.keyClick(focused, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: wizard.currentPage() is not connect, timeout=LONG)

@@ -14,7 +14,10 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QVBoxLayout,
     QWidget,
+    QWizard,
 )
 
 from app.services.setup.connections import (
@@ -77,9 +81,24 @@ class ConnectPage(WizardPage):
             self._build_form(info)
         self.set_complete(False)
         self.test_button.setEnabled(True)
-        self.status.plain("Press Test connection to check that Ledgerlink can reach it.")
+        self.status.plain("Press Test connection (or Enter) to check that Ledgerlink can reach it.")
         for panel in self.sign_in_panels.values():
             panel.show_status()
+        # Enter runs the test straight away: the first box to fill in, or the button.
+        first = next(iter(self.inputs.values()), None)
+        (first or self.test_button).setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter tests the connection until it has worked (Next is disabled till then)."""
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not self.isComplete()
+            and self.test_button.isEnabled()
+        ):
+            event.accept()
+            self.test_connection()
+            return
+        super().keyPressEvent(event)
 
     def _build_form(self, info: PackageInfo) -> None:
         while self.form.rowCount():
@@ -188,6 +207,11 @@ class ConnectPage(WizardPage):
             self.context.adopt(replace(self.context.choices, company_name=company.name))
         self.status.success(f"Connected to {company.name} in {info.name}.")
         self.set_complete(True)
+        wizard = self.wizard()
+        focused = QApplication.focusWidget()
+        if wizard is not None and (focused is None or self.isAncestorOf(focused)):
+            # The next Enter goes on to the next page, not round the test again.
+            wizard.button(QWizard.WizardButton.NextButton).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _failed(self, message: str) -> None:
         self.test_button.setEnabled(True)
