@@ -4,16 +4,17 @@ buttons do (retry, do not send, entered by hand, changes made, export)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.services.sending.causes import Cause
 from app.services.sending.failure_actions import (
     do_not_send,
     entered_manually,
     export_failures,
     retry,
 )
-from app.services.sending.failures import FailureItem, list_failures
+from app.services.sending.failures import FailureItem, failure_causes, list_failures
 from app.services.sending.pending_changes import PendingChangeItem, confirm, list_pending
 from app.services.setup.state import SetupState, load_setup
 from app.services.status import StatusReport, collect_status
@@ -27,14 +28,17 @@ class DashboardData:
     status: StatusReport
     package_name: str
     failures: list[FailureItem]
+    #: The same failures grouped by their true cause (largest first).
+    causes: list[Cause] = field(default_factory=list)
 
 
 def load_dashboard(store: Store) -> DashboardData:
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
+        name = package_info(status.package).name if status.package else "No package chosen"
         failures = list_failures(session, status.package) if status.package else []
-    name = package_info(status.package).name if status.package else "No package chosen"
-    return DashboardData(status, name, failures)
+        causes = failure_causes(session, status.package, name) if status.package else []
+    return DashboardData(status, name, failures, causes)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from app.services.linking.workbench import (
 from app.services.store import SessionFactory
 from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
+from connectors.wording import count
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import WIDTHS, Column
 from wizard_pages.link_grid.compare import CompareView
@@ -544,7 +545,7 @@ class LinkWorkbench(QWidget):
         self.model.set_references(texts, pasted=True, text=label)
         left_over = len(cells) - len(rows)
         if left_over > 0:
-            self._say(f"{left_over} pasted line(s) did not fit below the selected row.")
+            self._say(f"{count(left_over, 'pasted line')} did not fit below the selected row.")
         return len(texts)
 
     def copy(self) -> None:
@@ -578,8 +579,8 @@ class LinkWorkbench(QWidget):
         if book is None:
             return None
         states, outcome = book.exact_match_states()
-        self.model.push_states(states, f"Link {len(states)} exact matches")
-        parts = [f"Linked {len(outcome.links):,} exact name matches."]
+        self.model.push_states(states, f"Link {count(len(states), 'exact match')}")
+        parts = [f"Linked {count(len(outcome.links), 'exact name match')}."]
         if outcome.namesakes:
             parts.append(
                 f"{len(outcome.namesakes):,} left unlinked: the name belongs to more than one "
@@ -599,7 +600,7 @@ class LinkWorkbench(QWidget):
         if book is None:
             return 0
         states = book.suggestion_states(suggestions)
-        self.model.push_states(states, f"Accept {len(states)} suggestion(s)")
+        self.model.push_states(states, f"Accept {count(len(states), 'suggestion')}")
         self._refresh_side()
         return len(states)
 
@@ -716,8 +717,8 @@ class LinkWorkbench(QWidget):
                 return False
             if not self.confirm(
                 "Some rows cannot be saved yet",
-                f"{len(plan.blocked)} row(s) cannot be saved:\n{reasons}\n\n"
-                f"Save the other {len(plan.rows)} change(s) and leave these as they are?",
+                f"{count(len(plan.blocked), 'row')} cannot be saved:\n{reasons}\n\n"
+                f"Save the other {count(len(plan.rows), 'change')} and leave these as they are?",
                 True,
             ):
                 return False
@@ -764,12 +765,12 @@ class LinkWorkbench(QWidget):
             self._set_dirty(book.dirty)
         parts = [f"Saved: {outcome.linked:,} linked, {outcome.unlinked:,} unlinked"]
         if outcome.fixed:
-            parts.append(f"{outcome.fixed:,} spelling(s) copied from {self.info.name}")
+            parts.append(f"{count(outcome.fixed, 'spelling')} copied from {self.info.name}")
         text = ", ".join(parts) + "."
         if outcome.warnings:
             text += "\n" + _listed(outcome.warnings)
         if plan.blocked:
-            text += f"\n{len(plan.blocked)} row(s) not saved: see the Problems tab."
+            text += f"\n{count(len(plan.blocked), 'row')} not saved: see the Problems tab."
         self._say(text)
         self.saved.emit(outcome)
 
