@@ -2,7 +2,9 @@
 same services for support staff and the operating system's scheduler.
 
 Exit codes: 0 success; 1 some records failed or a file had bad rows; 2 usage or set-up
-error. ``--json`` output is documented in docs/cli.md and kept stable.
+error (a problem the user can fix); 3 another send is running; 70 a bug (a crash report
+was written); 130 stopped with Ctrl+C. ``--json`` output is documented in docs/cli.md and
+kept stable.
 """
 
 from __future__ import annotations
@@ -17,8 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.config import DataPaths, resolve_data_paths
+from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
-from app.services.errors import SetupError
+from app.qbwc_cli import add_parser as add_qbwc_parser
+from app.qbwc_cli import run as run_qbwc
+from app.services.errors import (
+    EXIT_BUG,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SEND_RUNNING,
+    EXIT_SETUP,
+    SetupError,
+    package_problems_as_user_errors,
+    user_error_from,
+)
 from app.services.setup.routing import SITUATION_NAMES, Page
 from app.sync_cli import add_parser as add_sync_parser
 from app.sync_cli import run as run_sync
@@ -29,7 +44,15 @@ if TYPE_CHECKING:
 # SQLAlchemy, Alembic, keyring and Qt are imported only by the path that needs them, so
 # `ledgerlink` shows its window as fast as a bare Qt program does.
 
-EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
+__all__ = [
+    "EXIT_BUG",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SEND_RUNNING",
+    "EXIT_SETUP",
+    "main",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     limport.add_argument("file", type=Path)
     limport.add_argument("--dry-run", action="store_true")
     limport.add_argument("--json", action="store_true")
+    limport.add_argument(
+        "--allow-shared-reference",
+        action="store_true",
+        help="allow one package contact to be linked to two of ours (the same business "
+        "entered twice); without it such a file is refused",
+    )
 
     setup = commands.add_parser("setup", help="choose the package and situation (scripted set-up)")
     setup.add_argument("--package", required=True)
@@ -132,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
+    add_qbwc_parser(commands)
     add_sync_parser(commands)
     return parser
 
@@ -143,6 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `ledgerlink failures | head`: the reader left; that is not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    except KeyboardInterrupt:
+        # Ctrl+C: each record's state is committed before and after its request, so a
+        # stop here loses nothing; the next run carries on.
+        print("ledgerlink: stopped (Ctrl+C); the next run carries on.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -156,6 +191,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _open_window(paths, args.page)
         from app.services.store import open_store
 
+        set_report_folder(paths.logs)
         store = open_store(paths)
         configure_logging(paths.logs, args.verbose)
         try:
@@ -163,12 +199,24 @@ def _main(argv: Sequence[str] | None) -> int:
         finally:
             store.close()
     except Exception as exc:
-        from app.secrets import NoKeyringError
+        return _report_problem(exc, args)
 
-        if not isinstance(exc, SetupError | NoKeyringError):
-            raise
-        print(f"ledgerlink: {exc}", file=sys.stderr)
-        return EXIT_SETUP
+
+def _report_problem(exc: Exception, args: argparse.Namespace) -> int:
+    """One line on stderr: a user error's message and fix, or for a bug where its full
+    report was written. Never a traceback."""
+    problem = user_error_from(exc)
+    if problem is not None:
+        print(f"ledgerlink: {problem.one_line()}", file=sys.stderr)
+        return problem.exit_code
+    report = write_crash_report(exc, f"ledgerlink {args.command or 'window'}")
+    where = report.path if report.path is not None else "(the report could not be saved)"
+    print(
+        f"ledgerlink: unexpected error (a fault in Ledgerlink, not in your data); "
+        f"full report: {where}",
+        file=sys.stderr,
+    )
+    return EXIT_BUG
 
 
 def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
@@ -176,6 +224,7 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
     from app.services.store import open_store
 
     demo_paths = paths.demo()
+    set_report_folder(demo_paths.logs)
     if args.command is None:
         prepare_demo(demo_paths).close()
         return _open_window(demo_paths, args.page)
@@ -256,7 +305,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     from app.services.setup.connections import active_connector
 
     connector = active_connector(store.paths, store.session_factory)
-    with connector:
+    with package_problems_as_user_errors(connector.info.name), connector:
         connector.connect()
         if args.dry_run:
             from app.services.sending.causes import NOUNS, cause_lines
@@ -286,6 +335,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     # The same sentence the review page and the dashboard show, then the detail.
     lines = [send_outcome(report, connector.info.name).summary]
     lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.sent.items()]
+    if report.handed_over:
+        # A desktop bridge: taken, to be confirmed by the package later.
+        lines.append(f"{connector.info.handed_over_label or 'Handed over'}:")
+        lines += [f"  {n:>6} {kind.replace('_', ' ')}" for kind, n in report.handed_over.items()]
     if report.failed:
         lines.append("Failed: " + ", ".join(f"{n} {k}" for k, n in report.failed.items()))
         lines.append("See `ledgerlink failures` for why and how to fix each one.")
@@ -296,6 +349,8 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
+    if report.skipped:
+        return EXIT_SEND_RUNNING
     if report.setup_incomplete:
         return EXIT_SETUP
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -306,6 +361,7 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     from app.services.sending.notify import (
         NotifySettingsError,
         SmtpSettings,
+        describe_mail_problem,
         load_settings,
         save_settings,
         send_email,
@@ -350,8 +406,9 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
     message.set_content("This is a test of Ledgerlink's failure notices. Nothing failed.")
     try:
         send_email(current, message, secrets)
-    except OSError as exc:  # smtplib errors are OSErrors
-        print(f"ledgerlink: the test email could not be sent: {exc}", file=sys.stderr)
+    except OSError as exc:  # smtplib and ssl errors are OSErrors
+        problem = describe_mail_problem(exc, current)
+        print(f"ledgerlink: the test email could not be sent: {problem}", file=sys.stderr)
         return EXIT_FAILED
     print(f"Test email sent to {', '.join(current.recipients)}.")
     return EXIT_OK
@@ -455,21 +512,25 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
 
     # With the package at hand, each reference is checked there (and Sage web
     # addresses are looked up), with the exact-match rule where the package has one.
-    report = import_links(
-        store.session_factory,
-        package_info(package),
-        args.file,
-        dry_run=args.dry_run,
-        connector_factory=lambda: active_connector(store.paths, store.session_factory),
-    )
-    text = "\n".join(
-        report.errors
-        or [
-            f"{'Would link' if args.dry_run else 'Linked'} {report.linked}, "
-            f"unlinked {report.unlinked}, unchanged {report.unchanged}.",
-            *report.warnings,
-        ]
-    )
+    info = package_info(package)
+    with package_problems_as_user_errors(info.name):
+        report = import_links(
+            store.session_factory,
+            info,
+            args.file,
+            dry_run=args.dry_run,
+            connector_factory=lambda: active_connector(store.paths, store.session_factory),
+            allow_shared_reference=args.allow_shared_reference,
+        )
+    lines = report.errors or [
+        f"{'Would link' if args.dry_run else 'Linked'} {report.linked}, "
+        f"unlinked {report.unlinked}, unchanged {report.unchanged}.",
+        *report.warnings,
+    ]
+    if args.dry_run and report.shared:
+        lines.append("One package contact for two of yours (each needs --allow-shared-reference):")
+        lines += [f"  {shared.describe(info.name)}" for shared in report.shared]
+    text = "\n".join(lines)
     _emit(args, report.to_json(), text)
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -499,7 +560,7 @@ def cmd_map(store: Store, args: argparse.Namespace) -> int:
     from app.services.setup.mapping import list_mappings, set_mapping
 
     connector = active_connector(store.paths, store.session_factory)
-    with connector:
+    with package_problems_as_user_errors(connector.info.name), connector:
         if args.code:
             if not args.remote:
                 raise SetupError(
@@ -531,5 +592,6 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "notify": cmd_notify,
     "changes": cmd_changes,
     "display-name": cmd_display_name,
+    "qbwc": run_qbwc,
     "sync": run_sync,
 }

@@ -9,9 +9,12 @@ own (``demo`` under the chosen one) so practising never touches the real store.
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.private_files import restrict_to_owner
+
+__all__ = ["DataPaths", "resolve_data_paths", "restrict_to_owner"]
 
 APP_NAME = "Ledgerlink"
 HOME_ENV = "LEDGERLINK_HOME"
@@ -72,11 +75,3 @@ def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPa
     import platformdirs  # only when neither the option nor the variable says where
 
     return DataPaths(Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
-
-
-def restrict_to_owner(path: Path) -> None:
-    """Make a file (0600) or folder (0700) private to its owner where the OS supports it."""
-    if os.name != "posix" or not path.exists():
-        return
-    mode = stat.S_IRWXU if path.is_dir() else stat.S_IRUSR | stat.S_IWUSR
-    path.chmod(mode)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -39,15 +40,16 @@ class RedactingFilter(logging.Filter):
 
 
 def configure_logging(log_dir: Path, verbose: bool = False) -> None:
-    """Log to ``log_dir/ledgerlink.log`` (rotated at 2 MB, 5 kept) and to stderr on -v."""
-    import logging.handlers  # only when logging is set up: keeps start-up quick
+    """Log to ``log_dir/ledgerlink.log`` (rotated at 2 MB, 5 kept; owner-only files) and
+    to stderr on -v; crash reports go to ``log_dir`` too."""
+    from app.crash_report import set_report_folder
+    from app.private_files import make_private_folder
 
-    log_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(log_dir)
+    set_report_folder(log_dir)
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    handler = logging.handlers.RotatingFileHandler(
-        log_dir / "ledgerlink.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-    )
+    handler = _private_rotating_handler(log_dir / "ledgerlink.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
@@ -55,3 +57,16 @@ def configure_logging(log_dir: Path, verbose: bool = False) -> None:
         stream = logging.StreamHandler()
         stream.addFilter(RedactingFilter())
         root.addHandler(stream)
+
+
+def _private_rotating_handler(path: Path) -> logging.Handler:
+    """A rotating file handler whose every file (the rotated ones too) is owner-only."""
+    import logging.handlers  # only when logging is set up: keeps start-up quick
+
+    from app.private_files import open_private
+
+    class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+        def _open(self) -> Any:
+            return open_private(Path(self.baseFilename), "a", encoding=self.encoding)
+
+    return PrivateRotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")

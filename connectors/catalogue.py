@@ -57,6 +57,7 @@ SANDBOX = PackageInfo(
     idempotency=True,
     names_unique_across_roles=True,
     can_update_contacts=True,
+    connector="connectors.sandbox:SandboxConnector",
 )
 
 XERO = PackageInfo(
@@ -86,6 +87,7 @@ XERO = PackageInfo(
     # Customers and suppliers are one Contact type; names are unique among active ones.
     names_unique_across_roles=True,
     connect_fields=(ConnectField("signin", "Sign in to Xero", kind="oauth"),),
+    connector="connectors.xero:XeroConnector",
 )
 
 QUICKBOOKS_ONLINE = PackageInfo(
@@ -110,7 +112,10 @@ QUICKBOOKS_ONLINE = PackageInfo(
     idempotency=True,
     names_unique_across_roles=True,
     roles_are_separate_records=True,
+    sales_post_through_items=True,
+    name_forbidden_characters=":",
     connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
+    connector="connectors.quickbooks_online:QuickBooksOnlineConnector",
 )
 
 SAGE_BUSINESS_CLOUD = PackageInfo(
@@ -149,6 +154,7 @@ SAGE_BUSINESS_CLOUD = PackageInfo(
     idempotency=True,
     exact_match_fields=("name", "address", "email"),
     connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
+    connector="connectors.sage_business_cloud:SageBusinessCloudConnector",
 )
 
 FREEAGENT = PackageInfo(
@@ -206,13 +212,15 @@ QUICKBOOKS_DESKTOP = PackageInfo(
             "Copy the name exactly as QuickBooks shows it: spaces and punctuation count.",
         ),
     ),
-    rate_limit=RateLimit(per_minute=600, concurrent=1),
+    # A send only hands records over (locally); QuickBooks takes them at the Web
+    # Connector's pace, so these bound the hand-over, not QuickBooks.
+    rate_limit=RateLimit(per_minute=6000, concurrent=1),
+    batch_size=500,
     links_by_name=True,
     names_unique_across_roles=True,
-    can_list_contacts=False,
-    connect_fields=(
-        ConnectField("qwc_folder", "Folder for the Web Connector file", kind="folder"),
-    ),
+    handed_over_label="Queued for QuickBooks",
+    connect_fields=(ConnectField("web_connector", "QuickBooks Web Connector", kind="qbwc"),),
+    connector="connectors.quickbooks_desktop:QuickBooksDesktopConnector",
 )
 
 SAGE_50 = PackageInfo(

@@ -21,9 +21,12 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from connectors.errors import Rejected
+
+if TYPE_CHECKING:
+    from connectors.limits import RateLimiter
 
 
 class PackageKind(StrEnum):
@@ -115,12 +118,24 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class RateScale:
+    """Rate limits shrunk alike on both sides of the real-clock benchmark: each window's
+    count times ``count`` (at least one) and its period times ``period``."""
+
+    count: float = 1.0
+    period: float = 1.0
+
+    def window(self, limit: int, seconds: float) -> tuple[int, float]:
+        return max(1, int(limit * self.count)), seconds * self.period
+
+
+@dataclass(frozen=True)
 class ConnectField:
     """One thing the Connect page must ask for (a folder, a username, a secret…)."""
 
     key: str
     label: str
-    kind: str = "text"  # "text", "secret", "folder" or "oauth" (a sign-in button)
+    kind: str = "text"  # "text", "secret", "folder", "oauth" (a sign-in button), "qbwc"
     help: str = ""
 
 
@@ -154,6 +169,16 @@ class PackageInfo:
     #: evidence. This is how the dashboard names that in-between state, e.g. "Queued for
     #: QuickBooks"; empty for packages that answer at once.
     handed_over_label: str = ""
+    #: Sales lines carry no account: they post through the package's products and
+    #: services ("items"), each tied to an income account, so our sales accounts map to
+    #: items (QuickBooks Online). A connector that says so implements
+    #: :class:`SalesThroughItems`.
+    sales_post_through_items: bool = False
+    #: Characters the package refuses in a contact's name (QuickBooks Online: ``:``).
+    name_forbidden_characters: str = ""
+    #: ``"module:ClassName"`` of the connector, for packages Ledgerlink can connect to in
+    #: this version (the registry is built from this); ``""`` for listed-only packages.
+    connector: str = ""
     #: The package lets a contact's details (not its name) be changed through its API,
     #: which the contact sync wizard needs to write ours → package.
     can_update_contacts: bool = False
@@ -198,6 +223,21 @@ class RemoteContact:
     email: str = ""
     phone: str = ""
     our_ref: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """A product or service whose sales post to an income account (packages whose
+    :attr:`PackageInfo.sales_post_through_items`)."""
+
+    #: How the item stands in the package's list of accounts and in a mapping.
+    remote_id: str
+    id: str
+    name: str
+    type: str
+    income_account_id: str
+    income_account_name: str
+    income_account_code: str
 
 
 @dataclass(frozen=True)
@@ -347,6 +387,35 @@ CreateResult = str | Rejected | HandedOver
 # ------------------------------------------------------------------------ the contract
 
 
+@runtime_checkable
+class SalesThroughItems(Protocol):
+    """Optional capability: invoices post through items, not accounts (see
+    :attr:`PackageInfo.sales_post_through_items`). Services ask for it with
+    :func:`sales_through_items`, never by package name."""
+
+    def list_items(self) -> list[RemoteItem]:
+        """Active items whose sales post to an income account."""
+        ...
+
+    def list_income_accounts(self) -> list[RemoteAccount]:
+        """Active income accounts: what a new item's sales can post to."""
+        ...
+
+    def create_item(self, name: str, income_account_id: str, idempotency_key: str) -> RemoteItem:
+        """Add a service item posting to ``income_account_id`` (only with the user's
+        consent, which the caller asks for)."""
+        ...
+
+
+def sales_through_items(connector: object) -> SalesThroughItems | None:
+    """The connector as :class:`SalesThroughItems`, or ``None`` where its package posts
+    sales lines to accounts directly."""
+    info = getattr(connector, "info", None)
+    if isinstance(info, PackageInfo) and not info.sales_post_through_items:
+        return None
+    return connector if isinstance(connector, SalesThroughItems) else None
+
+
 class SecretStore(Protocol):
     """Where a connector keeps tokens and passwords (the OS keyring in the app)."""
 
@@ -366,6 +435,9 @@ class ConnectorContext:
     secrets: SecretStore
     #: An httpx transport to use instead of the network (tests and local stand-ins).
     transport: Any = None
+    #: Shrinks the package's rate limits for the real-clock benchmark, whose stand-ins
+    #: are scaled alike; no scaling everywhere else.
+    rate_scale: RateScale = field(default_factory=lambda: RateScale())
 
 
 class Connector(ABC):
@@ -375,6 +447,9 @@ class Connector(ABC):
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
+        #: The connection's own rate limiter, when it paces its own requests (cloud
+        #: connectors); ``None`` and the send engine paces its calls to it instead.
+        self.rate_limiter: RateLimiter | None = None
 
     @abstractmethod
     def connect(self) -> Company:

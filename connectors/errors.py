@@ -54,3 +54,22 @@ class Rejected(ConnectorError):
 class OutcomeUncertain(ConnectorError):
     """A create may or may not have reached the package (timeout, dropped connection or a
     server error after sending). Never resend blindly: look the record up first."""
+
+
+class Cancelled(ConnectorError):
+    """The user cancelled while the connector was waiting for its turn; the request in
+    hand was not sent."""
+
+
+class BatchInterrupted(ConnectorError):
+    """A batch stopped part-way: ``results`` holds, by position, what each record that
+    was finished came to (the package's id, a :class:`Rejected`, or a desktop bridge's
+    hand-over) and ``None`` for each record not finished; ``cause`` is why it stopped
+    (:class:`RateLimited`, :class:`Cancelled`, :class:`OutcomeUncertain`…) and applies to
+    the unfinished records only. The send engine keeps the finished ones and carries on
+    with the rest, so a refusal mid-batch never repeats finished work."""
+
+    def __init__(self, results: list[object], cause: ConnectorError) -> None:
+        super().__init__(str(cause))
+        self.results = results
+        self.cause = cause

@@ -30,8 +30,7 @@ import json
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -44,6 +43,7 @@ from connectors.errors import (
     RateLimited,
     TemporarilyUnavailable,
 )
+from connectors.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -127,48 +127,14 @@ def describe_status(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
-class RequestPacer:
-    """At most ``per_minute`` requests in any 60 seconds from one connection.
-
-    The send engine paces its *calls*; one call can mean several requests (a credit note
-    is checked, created, then set against its invoice), so the connection paces its own
-    requests too and waits rather than earn a 429. Clock and sleep are injectable so
-    tests run on virtual time.
-    """
-
-    WINDOW = 60.0
-
-    def __init__(
-        self,
-        per_minute: int,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.per_minute = max(1, per_minute)
-        self.clock = clock
-        self.sleep = sleep
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def wait_turn(self) -> None:
-        with self._lock:
-            while True:
-                now = self.clock()
-                while self._sent and now - self._sent[0] >= self.WINDOW - 1e-6:
-                    self._sent.popleft()
-                if len(self._sent) < self.per_minute:
-                    self._sent.append(now)
-                    return
-                self.sleep(self.WINDOW - (now - self._sent[0]))
-
-
 class ApiClient:
     """A package's HTTP client that raises :mod:`connectors.errors` instead of httpx's.
 
     ``max_concurrent`` caps requests in flight from this connection (Xero allows five
-    per organisation); extra callers wait their turn. ``pacer``, when given, spaces the
-    requests to the package's per-minute limit.
+    per organisation); extra callers wait their turn. ``limiter``, when given, is the
+    connection's one :class:`~connectors.limits.RateLimiter`: every request takes a turn
+    in it (reads too), and ``remaining_headers`` (response header → window name, e.g.
+    Xero's ``X-MinLimit-Remaining`` → ``minute``) feed the package's own counts back in.
     """
 
     def __init__(
@@ -178,11 +144,15 @@ class ApiClient:
         package_name: str,
         max_concurrent: int = 1,
         rate_limit_detail: str = "",
-        pacer: RequestPacer | None = None,
+        limiter: RateLimiter | None = None,
+        remaining_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self.package_name = package_name
-        self.pacer = pacer
+        self.limiter = limiter
+        self.remaining_headers = dict(remaining_headers or {})
+        #: Requests sent on this connection (each one the package counts).
+        self.sent = 0
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
         #: A response header naming which limit a 429 hit (Xero: ``X-Rate-Limit-Problem``).
         self.rate_limit_detail = rate_limit_detail
@@ -196,17 +166,19 @@ class ApiClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         creates: bool = False,
+        costs: Mapping[str, int] | None = None,
     ) -> httpx.Response:
         """Send one request; ``creates`` says whether it may write in the package, which
-        decides whether a lost answer is uncertain or simply retriable."""
+        decides whether a lost answer is uncertain or simply retriable. ``costs`` is what
+        the request counts for in the limiter's windows (one in each by default)."""
         content = dumps_json(body) if body is not None else None
         send_headers = dict(headers or {})
         if content is not None:
             send_headers.setdefault("Content-Type", "application/json")
-        if self.pacer is not None:
-            self.pacer.wait_turn()
+        turn = self.limiter.acquire(costs) if self.limiter is not None else None
         started = time.monotonic()
         with self._slots:
+            self.sent += 1
             try:
                 response = self.client.request(
                     method, url, params=params, content=content, headers=send_headers
@@ -220,6 +192,10 @@ class ApiClient:
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 what = f"did not answer {method} {httpx.URL(url).path} ({_name(exc)})"
                 raise self._lost_answer(what, creates) from exc
+            finally:
+                if self.limiter is not None and turn is not None:
+                    self.limiter.finish(turn)
+        self._observe(response)
         log.debug(
             "%s %s -> %s in %.0f ms",
             method,
@@ -246,6 +222,17 @@ class ApiClient:
     def close(self) -> None:
         self.client.close()
 
+    def _observe(self, response: httpx.Response) -> None:
+        if self.limiter is None:
+            return
+        remaining: dict[str, int] = {}
+        for header, window in self.remaining_headers.items():
+            raw = response.headers.get(header, "").strip()
+            if raw.isdigit():
+                remaining[window] = int(raw)
+        if remaining:
+            self.limiter.observe(remaining)
+
     # ------------------------------------------------------------------ translation
 
     def _lost_answer(self, what: str, creates: bool) -> OutcomeUncertain | TemporarilyUnavailable:
@@ -270,6 +257,8 @@ class ApiClient:
                 response.headers.get(self.rate_limit_detail, "") if self.rate_limit_detail else ""
             )
             which = f" ({detail} limit)" if detail else ""
+            if self.limiter is not None:
+                self.limiter.hold(wait)
             raise RateLimited(
                 f"{self.package_name} asked Ledgerlink to slow down{which}; it can take more "
                 f"in {wait:.0f} seconds.",

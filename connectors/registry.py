@@ -7,18 +7,14 @@ import importlib
 import logging
 from dataclasses import dataclass
 
-from connectors.catalogue import BY_KEY
+from connectors.catalogue import BY_KEY, PACKAGES
 from connectors.contract import Connector, ConnectorContext, PackageInfo
 
 log = logging.getLogger(__name__)
 
-#: package key → "module:ClassName". Order is the order the wizard lists them in.
-CONNECTORS: dict[str, str] = {
-    "sandbox": "connectors.sandbox:SandboxConnector",
-    "xero": "connectors.xero:XeroConnector",
-    "quickbooks_online": "connectors.quickbooks_online:QuickBooksOnlineConnector",
-    "sage_business_cloud": "connectors.sage_business_cloud:SageBusinessCloudConnector",
-}
+#: package key → "module:ClassName", built from the catalogue (each package's
+#: ``PackageInfo.connector``). Order is the order the wizard lists them in.
+CONNECTORS: dict[str, str] = {info.key: info.connector for info in PACKAGES if info.connector}
 
 DEFAULT_PACKAGE = "sandbox"
 

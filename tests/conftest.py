@@ -144,3 +144,31 @@ def qtmodeltester(
             assert any(issubclass(c, model_class) for c in checked), (
                 f"{test_name} is listed as checking {model_class.__name__} but did not"
             )
+
+
+def _hypothesis_profiles() -> None:
+    """``ci`` (the default): a short, repeatable run of the property-based tests.
+    ``long``: a fresh random run of ``LEDGERLINK_FUZZ_EXAMPLES`` (10,000) cases per test,
+    chosen with ``LEDGERLINK_HYPOTHESIS_PROFILE=long`` (see docs/testing.md)."""
+    from hypothesis import HealthCheck, settings
+
+    quiet = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    settings.register_profile(
+        "ci",
+        max_examples=60,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=quiet,
+    )
+    settings.register_profile(
+        "long",
+        max_examples=int(os.environ.get("LEDGERLINK_FUZZ_EXAMPLES", "10000")),
+        database=None,
+        deadline=None,
+        suppress_health_check=[*quiet, HealthCheck.data_too_large],
+    )
+    settings.load_profile(os.environ.get("LEDGERLINK_HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

@@ -33,7 +33,10 @@ def _data_dir(tmp_path: Path) -> Path:
 
 
 def open_qbo(
-    tmp_path: Path, standin: QboStandIn | None = None, **settings: str
+    tmp_path: Path,
+    standin: QboStandIn | None = None,
+    sleep: Callable[[float], None] | None = None,
+    **settings: str,
 ) -> tuple[QboStandIn, QuickBooksOnlineConnector]:
     """A QuickBooks Online connector signed in to a stand-in with one company (made if
     the stand-in has none)."""
@@ -54,7 +57,7 @@ def open_qbo(
         secrets=secrets,
         transport=standin.transport(),
     )
-    return standin, QuickBooksOnlineConnector(context, clock=standin.clock)
+    return standin, QuickBooksOnlineConnector(context, clock=standin.clock, sleep=sleep)
 
 
 class QuickBooksOnlineHarness(ConnectorHarness):

@@ -250,3 +250,27 @@ def test_fault_after_write_is_uncertain_and_the_record_can_be_found(
     found = connector.find_existing(RemoteRecordType.INVOICE, "INV-1001")
     assert found is not None
     assert connector.create_document(draft, "k-lost") == found
+
+
+def test_every_registered_connector_has_a_conformance_harness() -> None:
+    """The registry comes from the catalogue; a package that declares a connector must
+    come with a harness here, or this suite silently skips it."""
+    from connectors.catalogue import PACKAGES
+    from connectors.registry import CONNECTORS
+
+    declared = {info.key for info in PACKAGES if info.connector}
+    assert set(CONNECTORS) == declared
+    covered = {h.key for h in (*HARNESSES, *CLOUD_HARNESSES)}
+    missing = sorted(declared - covered)
+    assert not missing, f"registered connectors without a conformance harness: {missing}"
+
+
+def test_each_cloud_connector_stands_on_the_cloud_base() -> None:
+    from connectors.catalogue import PACKAGES
+    from connectors.cloud import CloudConnector
+    from connectors.contract import PackageKind
+    from connectors.registry import _load
+
+    for info in PACKAGES:
+        if info.connector and info.kind is PackageKind.CLOUD:
+            assert issubclass(_load(info.key), CloudConnector), info.key

@@ -263,7 +263,7 @@ def test_same_column_twice_is_refused(session_factory: Factory, tmp_path: Path) 
     [
         (b"PK\x03\x04\x14\x00\x06\x00rest-of-a-zip", "Excel workbook (.xlsx)"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old", "Excel workbook (.xls)"),
-        ("account_ref,name\r\nC1,Ada\r\n".encode("utf-16"), "UTF-16"),
+        ("account_ref,name\r\nC1,Ada\r\n".encode("utf-32"), "UTF-32"),
         (b"account_ref,name\nC1,A\x00d\x00a\n", "binary data"),
         (b"account_ref,name\nC1,Ada \x81\x8d\n", "neither UTF-8 nor Windows-1252"),
         (b"account_ref,name\nC1,Ada\x07\n", "control character 0x07"),
@@ -296,9 +296,9 @@ def test_missing_file_is_reported_not_raised(session_factory: Factory, tmp_path:
     assert "is a folder" in only_error(folder).message
 
 
-def test_tab_separated_file_is_explained(session_factory: Factory, tmp_path: Path) -> None:
+def test_tab_separated_file_is_read(session_factory: Factory, tmp_path: Path) -> None:
     report = run(session_factory, ImportKind.CUSTOMERS, tmp_path, "account_ref\tname\nC1\tAda\n")
-    assert "separated by tabs" in only_error(report).message
+    assert report.ok and report.added == 1
 
 
 def test_blank_lines_are_skipped_but_still_numbered(

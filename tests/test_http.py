@@ -23,13 +23,11 @@ from connectors.http import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
     ApiClient,
-    RequestPacer,
     dumps_json,
     loads_json,
     make_client,
     retry_after_seconds,
 )
-from tests.standins.clock import VirtualClock
 
 URL = "https://api.example.test/things"
 SECRET = "Bearer tok-0123456789-very-secret"
@@ -175,20 +173,6 @@ def test_unreadable_answer_on_a_create_is_uncertain() -> None:
         api.read_json(response, creates=True)
     with pytest.raises(TemporarilyUnavailable):
         api.read_json(response)
-
-
-def test_pacer_keeps_to_the_limit_on_virtual_time() -> None:
-    clock = VirtualClock()
-    pacer = RequestPacer(60, clock=clock.now, sleep=clock.sleep)
-    start = clock.now()
-    for _ in range(60):
-        pacer.wait_turn()
-    assert clock.now() == start  # a full minute's allowance goes at once
-    pacer.wait_turn()
-    assert clock.now() == pytest.approx(start + 60.0)
-    for _ in range(59):
-        pacer.wait_turn()
-    assert clock.now() == pytest.approx(start + 60.0)
 
 
 def test_no_more_requests_in_flight_than_allowed() -> None:

@@ -173,16 +173,33 @@ def test_the_exact_match_rule_applies_to_files_too(store: Store, tmp_path: Path)
     assert links(store) == {}
 
 
-def test_one_reference_for_two_customers_is_allowed_with_a_warning(
+def test_one_reference_for_two_customers_needs_an_explicit_choice(
     store: Store, tmp_path: Path
 ) -> None:
     ref = sandbox_ref(store, STONEYGATE)
     source = write(tmp_path / "in.csv", ("customer", "CUS0001", ref), ("customer", "CUS0002", ref))
-    report = import_links(store.session_factory, SANDBOX, source, dry_run=True)
+    refused = import_links(store.session_factory, SANDBOX, source)
+    assert not refused.ok and refused.linked == 0
+    assert refused.errors[0].startswith('line 2, column "package_ref": ')
+    assert "--allow-shared-reference" in refused.errors[0]
+    assert [s.to_json() for s in refused.shared] == [
+        {
+            "kind": "customer",
+            "package_ref": ref,
+            "contacts": ["Stoneygate Guest House (CUS0001)", "Brookside Academy (CUS0002)"],
+            "lines": [2, 3],
+        }
+    ]
+    assert links(store) == {}
+
+    report = import_links(
+        store.session_factory, SANDBOX, source, dry_run=True, allow_shared_reference=True
+    )
     assert report.ok and report.linked == 2
     assert report.warnings == [
-        f"Sandbox (practice package)'s {ref} is linked to more than one customer: "
-        "Stoneygate Guest House (CUS0001) and Brookside Academy (CUS0002); their documents "
-        "will all go to that one record."
+        f"Sandbox (practice package)'s {ref} would be linked to more than one customer: "
+        "Stoneygate Guest House (CUS0001) and Brookside Academy (CUS0002) (line 2, 3)"
     ]
     assert links(store) == {}  # a dry run writes nothing
+    import_links(store.session_factory, SANDBOX, source, allow_shared_reference=True)
+    assert links(store)["CUS0002"][0] == ref

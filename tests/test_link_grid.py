@@ -26,6 +26,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
+from app.services.errors import UserError
 from app.services.linking.matching import OurContact, TheirContact
 from app.services.linking.workbench import LinkBook, LinkStatus, Tab, WorkbenchData
 from app.services.sending.outbox import entry_for, sync_outbox
@@ -498,7 +499,7 @@ def test_suppliers_have_their_own_grid(qtbot: QtBot, store: Store) -> None:
 
 def test_a_failed_load_says_why(qtbot: QtBot, store: Store) -> None:
     def broken() -> Connector:
-        raise RuntimeError("The Sandbox file is locked by another program.")
+        raise UserError("The Sandbox file is locked by another program.")
 
     workbench = LinkWorkbench(store.session_factory, broken, ContactRole.CUSTOMER, SANDBOX)
     qtbot.addWidget(workbench)
@@ -567,3 +568,28 @@ def test_a_risky_question_answers_no_to_enter(qtbot: QtBot) -> None:
     assert risky.escapeButton() is risky.button(QMessageBox.StandardButton.No)
     plain = question_box(parent, "Save the others?", "Save?", yes_by_default=True)
     assert plain.defaultButton() is plain.button(QMessageBox.StandardButton.Yes)
+
+
+def test_one_package_record_for_two_of_ours_needs_the_same_customer_choice(
+    qtbot: QtBot, store: Store, workbench: LinkWorkbench
+) -> None:
+    ref = their_ref(workbench, STONEYGATE)
+    first, second = record_named(workbench, STONEYGATE), 0
+    if second == first:
+        second = 1
+    workbench.model.set_references({first: ref, second: ref})
+    confirm = Confirmations(answer=False)
+    workbench.confirm = confirm
+    assert not workbench.save()
+    ((title, asked),) = confirm.asked
+    assert title == "Are these the same customer?"
+    assert ref in asked and "one business entered twice" in asked
+    with store.session_factory() as session:
+        assert session.scalars(select(Link)).first() is None
+
+    confirm.answer = True
+    with qtbot.waitSignal(workbench.saved, timeout=10_000) as saved:
+        assert workbench.save()
+    assert saved.args[0].linked == 2
+    with store.session_factory() as session:
+        assert [link.remote_ref for link in session.scalars(select(Link))] == [ref, ref]

@@ -361,16 +361,20 @@ def test_a_link_by_name_package_checks_the_exact_name(store: Store) -> None:
     book.apply({row: book.reading_state(row, "Stoneygate  Guest House")})
     assert book.statuses[row] is LinkStatus.NOT_FOUND
     assert "Did you mean “Stoneygate Guest House”? Capitals and spaces count." in book.explain(row)
+    assert "Here spaces differ." in book.explain(row)
     book.apply({row: book.reading_state(row, "Stoneygate Guest House")})
     assert book.statuses[row] is LinkStatus.LINKED
     assert book.states[row].ref == "Stoneygate Guest House"
 
 
 def test_a_package_that_cannot_list_contacts_checks_only_the_form(store: Store) -> None:
-    factory = memory_factory(QUICKBOOKS_DESKTOP, [])
+    # A name-linked package that cannot list its contacts (QuickBooks Desktop before
+    # the Web Connector has read them).
+    info = replace(QUICKBOOKS_DESKTOP, can_list_contacts=False)
+    factory = memory_factory(info, [])
     with factory() as connector:
         data = load_workbench(store.session_factory, connector, ContactRole.CUSTOMER)
-    book = LinkBook(data, QUICKBOOKS_DESKTOP)
+    book = LinkBook(data, info)
     book.apply({0: book.reading_state(0, "Anything: with a colon")})
     assert book.statuses[0] is LinkStatus.INVALID
     book.apply({0: book.reading_state(0, "Some Name")})

@@ -163,6 +163,8 @@ def test_wrong_password_is_reported_not_raised(
         tls_context=smtp_server.client_context,
     )
     assert outcome.startswith("The failure notice could not be emailed")
+    assert "refused the user name or password" in outcome
+    assert "535" not in outcome  # the server's own words go to the log, not to people
     assert smtp_server.mailbox.messages == []
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from app.services.sending.pacing import Backoff, SlidingWindowLimiter
+from app.services.sending.pacing import Backoff, RateLimiter, Window
 
 
 class VirtualClock:
@@ -20,12 +20,13 @@ class VirtualClock:
 
 def test_never_more_than_the_limit_in_any_window() -> None:
     clock = VirtualClock()
-    limiter = SlidingWindowLimiter(60, 60.0, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter([Window("minute", 60, 60.0)], clock=clock, sleep=clock.sleep)
     times = []
     for _ in range(300):
-        limiter.acquire()
+        turn = limiter.acquire()
         times.append(clock.now)
         clock.now += 0.01  # the request itself takes a little time
+        limiter.finish(turn)
     for i in range(len(times) - 60):
         assert times[i + 60] - times[i] >= 60.0 - 1e-6
     # and it does not wait more than it must: 300 calls at 60/min ≈ 4 minutes
@@ -34,9 +35,12 @@ def test_never_more_than_the_limit_in_any_window() -> None:
 
 def test_first_calls_go_without_waiting() -> None:
     clock = VirtualClock()
-    limiter = SlidingWindowLimiter(5, 60.0, clock=clock, sleep=clock.sleep)
-    assert [limiter.acquire() for _ in range(5)] == [0.0] * 5
-    assert limiter.acquire() == 60.0
+    limiter = RateLimiter([Window("minute", 5, 60.0)], clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.acquire()
+    assert limiter.waited == 0.0
+    limiter.acquire()
+    assert limiter.waited == 60.0
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -20,6 +20,7 @@ from app.services.setup.qbo_items import (
     item_choices,
     map_to_item,
 )
+from connectors.catalogue import QUICKBOOKS_ONLINE
 from connectors.errors import Rejected
 from connectors.quickbooks_online import QuickBooksOnlineConnector
 from tests.connector_harness import Chart, customer, invoice, line
@@ -126,7 +127,7 @@ def test_an_existing_item_is_chosen_without_adding_anything(
     standin, connector = opened
     services = next(i for i in item_choices(connector).items if i.name == "Services")
     with session_factory.begin() as session:
-        mapping = map_to_item(session, "sales-lab", services, actor="test")
+        mapping = map_to_item(session, QUICKBOOKS_ONLINE, "sales-lab", services, actor="test")
         assert (mapping.remote_id, mapping.remote_code) == (f"item:{services.id}", "4010")
     assert _item_posts(standin) == 0
 
@@ -138,9 +139,9 @@ def test_only_sales_accounts_map_to_items(
     _, connector = opened
     services = item_choices(connector).items[0]
     with session_factory.begin() as session, pytest.raises(SetupError, match="bank account"):
-        map_to_item(session, "BANK", services, actor="test")
+        map_to_item(session, QUICKBOOKS_ONLINE, "BANK", services, actor="test")
     with session_factory.begin() as session, pytest.raises(SetupError, match="NOPE"):
-        map_to_item(session, "NOPE", services, actor="test")
+        map_to_item(session, QUICKBOOKS_ONLINE, "NOPE", services, actor="test")
 
 
 def test_an_item_name_quickbooks_already_has_is_refused(

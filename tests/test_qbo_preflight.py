@@ -13,8 +13,9 @@ from app.db.models import Situation
 from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.sending.preflight import Preflight, PreflightReport
 from app.services.setup.state import choose_package
+from connectors.catalogue import QUICKBOOKS_ONLINE
 from connectors.contract import Connector, ContactRole, PackageInfo
-from connectors.quickbooks_online.names import with_display_name
+from connectors.display_names import with_display_name
 from tests.harnesses_cloud import open_qbo
 from tests.standins.qbo import QboStandIn
 
@@ -70,7 +71,9 @@ def test_pre_flight_asks_for_a_second_display_name_and_takes_the_one_chosen(
     assert "second QuickBooks Online display name" in flagged.problem.fix
     assert "never changes a name" in flagged.problem.fix
 
-    chosen = with_display_name({}, ContactRole.SUPPLIER, "S1", "Midland Plumbers (supplies)")
+    chosen = with_display_name(
+        {}, ContactRole.SUPPLIER, "S1", "Midland Plumbers (supplies)", QUICKBOOKS_ONLINE
+    )
     report = _preflight(both_roles, tmp_path, standin, **chosen)
     assert report.failures == [] and report.to_send == {"customer": 1, "supplier": 1}
 

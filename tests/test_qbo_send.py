@@ -82,8 +82,8 @@ def map_accounts(store: Store, connector: QuickBooksOnlineConnector) -> None:
     choices = item_choices(connector)
     by_name = {item.name: item for item in choices.items}
     with store.session_factory.begin() as session:
-        map_to_item(session, "SALES", by_name["Sales"], actor="test")
-        map_to_item(session, "SALES-LAB", by_name["Services"], actor="test")
+        map_to_item(session, QUICKBOOKS_ONLINE, "SALES", by_name["Sales"], actor="test")
+        map_to_item(session, QUICKBOOKS_ONLINE, "SALES-LAB", by_name["Services"], actor="test")
     materials = next(a for a in choices.income_accounts if a.name == "Sales of Product Income")
     create_and_map(
         store.session_factory,
@@ -104,7 +104,7 @@ def map_accounts(store: Store, connector: QuickBooksOnlineConnector) -> None:
 def run(store: Store, tmp_path: Path) -> Iterator[Run]:
     clock = VirtualClock()
     standin = QboStandIn(clock=clock.now)
-    standin, connector = open_qbo(tmp_path, standin)
+    standin, connector = open_qbo(tmp_path, standin, clock.sleep)
     map_accounts(store, connector)
     with connector:
         yield Run(store, standin, connector, clock)

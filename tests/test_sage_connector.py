@@ -352,7 +352,7 @@ def test_the_stand_in_refuses_a_hundred_and_first_request_in_a_minute(tmp_path: 
     clock = VirtualClock()
     _, connector = open_sage(tmp_path, SageStandIn(clock=clock.now), sleep=clock.sleep)
     with connector:
-        connector.http.pacer = None  # another app on the same business, say
+        connector.http.limiter = None  # another app on the same business, say
         for _ in range(100):
             connector.list_tax_rates()
         with pytest.raises(RateLimited) as caught:

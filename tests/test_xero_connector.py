@@ -498,7 +498,7 @@ def test_the_connection_paces_itself_to_sixty_requests_a_minute(
 def test_the_daily_limit_is_reported_with_hours_to_wait(
     connector: XeroConnector, org: Organisation, clock: VirtualClock
 ) -> None:
-    org.day_calls.extend([clock.now() - 3600] * 5000)
+    org.day_calls.extend([(clock.now() - 3600, 1)] * 5000)
     with pytest.raises(RateLimited) as caught:
         connector.list_accounts()
     assert "day limit" in str(caught.value)

@@ -56,6 +56,8 @@ class ConnectPage(WizardPage):
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.inputs: dict[str, QLineEdit] = {}
         self.sign_in_panels: dict[str, SignInPanel] = {}
+        #: Panels of desktop bridges (QuickBooks Desktop's Web Connector).
+        self.extra_panels: list[QWidget] = []
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
@@ -107,6 +109,9 @@ class ConnectPage(WizardPage):
         for panel in self.sign_in_panels.values():
             panel.close_signin()
         self.sign_in_panels.clear()
+        for extra in self.extra_panels:
+            extra.deleteLater()
+        self.extra_panels.clear()
         self._built_for = info.key
         if not info.connect_fields:
             self.intro.setText(
@@ -120,14 +125,22 @@ class ConnectPage(WizardPage):
         saved = self.context.choices.package_settings
         for field in info.connect_fields:
             widget = self._field_widget(info, field, saved)
-            if field.kind == "oauth":
-                self.form.addRow(widget)  # the button says what it is
+            if field.kind in ("oauth", "qbwc"):
+                self.form.addRow(widget)  # the panel says what it is
             else:
                 self.form.addRow(f"{field.label}:", widget)
 
     def _field_widget(
         self, info: PackageInfo, field: ConnectField, saved: dict[str, str]
     ) -> QWidget:
+        if field.kind == "qbwc":
+            from wizard_pages.qbwc_panel import QbwcPanel
+
+            qbwc = QbwcPanel(self.context, info, field, self.run)
+            qbwc.changed.connect(self._details_changed)
+            qbwc.connected.connect(self._connected)
+            self.extra_panels.append(qbwc)
+            return qbwc
         if field.kind == "oauth":
             panel = SignInPanel(self.context, info, field, self.run)
             panel.changed.connect(self._details_changed)

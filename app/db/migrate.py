@@ -13,6 +13,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from app.private_files import make_private_folder, open_private
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -61,9 +63,10 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
 
 def backup_sqlite(database: Path, backup_dir: Path, revision: str) -> Path:
     """Copy a live SQLite database consistently to ``backup_dir``."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(backup_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"{database.stem}-{revision}-{stamp}.db"
+    open_private(target, "wb").close()  # owner-only before a single page is copied
     source = sqlite3.connect(database)
     try:
         destination = sqlite3.connect(target)
@@ -73,6 +76,5 @@ def backup_sqlite(database: Path, backup_dir: Path, revision: str) -> Path:
             destination.close()
     finally:
         source.close()
-    target.chmod(0o600)
     log.info("backed up %s to %s before migrating", database, target)
     return target

@@ -422,3 +422,26 @@ class PendingChange(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmed_by: Mapped[str] = mapped_column(String(32), default="")
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QbwcRequest(Base):
+    """A qbXML request the QuickBooks Web Connector has taken and not yet answered.
+
+    Written before ``sendRequestXML`` returns, deleted when its answer is recorded: a row
+    still here when a new poll starts is a lost answer, so its record becomes uncertain
+    and QuickBooks is asked about it before anything is sent again.
+    """
+
+    __tablename__ = "qbwc_requests"
+    __table_args__ = (UniqueConstraint("ticket", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(64), index=True)
+    #: The qbXML ``requestID``: the outbox row's id for an add.
+    request_id: Mapped[str] = mapped_column(String(50))
+    #: ``add`` (a record), ``check`` (is a record already there?) or ``read`` (a list).
+    kind: Mapped[str] = mapped_column(String(8))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    #: For a read: which list (customers, suppliers, accounts, items, tax_codes).
+    list_name: Mapped[str] = mapped_column(String(16), default="")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

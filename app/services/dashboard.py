@@ -30,6 +30,10 @@ class DashboardData:
     failures: list[FailureItem]
     #: The same failures grouped by their true cause (largest first).
     causes: list[Cause] = field(default_factory=list)
+    #: A desktop bridge's in-between state ("queued for QuickBooks"), as the dashboard
+    #: names it, and what its last poll did; empty for other packages.
+    handed_over_label: str = ""
+    bridge_note: str = ""
 
 
 def load_dashboard(store: Store) -> DashboardData:
@@ -38,7 +42,14 @@ def load_dashboard(store: Store) -> DashboardData:
         name = package_info(status.package).name if status.package else "No package chosen"
         failures = list_failures(session, status.package) if status.package else []
         causes = failure_causes(session, status.package, name) if status.package else []
-    return DashboardData(status, name, failures, causes)
+        note = ""
+        if status.package == "quickbooks_desktop":
+            from app.services.qbwc.status import web_connector_status
+
+            note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
+    info = package_info(status.package) if status.package else None
+    label = info.handed_over_label if info else ""
+    return DashboardData(status, name, failures, causes, label, note)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@
   operation gets its own result (a fault refuses that record only). Every create carries
   a ``requestid`` derived from the records' own keys and content: a resend of the same
   records replays QuickBooks' first answer, never a second write.
-- Limits: ten requests in flight; 500 operations and 40 batches a minute are budgeted
-  here (:mod:`~connectors.quickbooks_online.budget`); a 429 becomes
-  :class:`~connectors.errors.RateLimited`.
+- Limits: ten requests in flight; 500 operations (each operation in a batch counts) and
+  40 batch requests a minute, kept by the connection's
+  :class:`~connectors.limits.RateLimiter` (Intuit developer blog, 2016 and 2023); a 429
+  becomes :class:`~connectors.errors.RateLimited`.
 - Sales lines post through items, so our sales accounts map to items (``item:<Id>``,
   see :mod:`~connectors.quickbooks_online.wire`).
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.catalogue import QUICKBOOKS_ONLINE
+from connectors.cloud import CloudConnector, Indexed
 from connectors.contract import (
     AccountType,
     BatchItem,
@@ -39,46 +40,37 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    CreateResult,
     DocumentDraft,
     DocumentType,
     Draft,
     LockDates,
     PackageInfo,
     PaymentDraft,
+    RateScale,
     RemoteAccount,
     RemoteContact,
+    RemoteItem,
     RemoteRecordType,
     RemoteTaxRate,
 )
+from connectors.display_names import read_display_names
 from connectors.errors import (
     ConnectorError,
     NeedsReconnecting,
     OutcomeUncertain,
     Rejected,
 )
-from connectors.http import ApiClient, describe_status, dumps_json, make_client
-from connectors.oauth import (
-    AuthorizationResponse,
-    BearerAuth,
-    ClientCredentials,
-    OAuthConnector,
-    OAuthSession,
-    SignInError,
-    TokenManager,
-    TokenStore,
-    client_credentials,
-    env_name,
-)
+from connectors.http import describe_status, dumps_json
+from connectors.limits import MINUTE, RateLimiter, Window
+from connectors.oauth import AuthorizationResponse, OAuthProvider, OAuthSession, SignInError
 from connectors.quickbooks_online import query, wire
-from connectors.quickbooks_online.budget import MinuteBudget
 from connectors.quickbooks_online.endpoints import (
-    KEY,
     MINOR_VERSION,
     QboEndpoints,
     qbo_provider,
     relay_redirect_uri,
 )
-from connectors.quickbooks_online.names import read_display_names
 from connectors.quickbooks_online.rejections import (
     InvoiceSummary,
     NameHolder,
@@ -97,6 +89,9 @@ Outcome = Json | list[wire.QboError]
 
 #: Batch operations per request (Intuit's 2023 guidance; python-quickbooks uses 30 too).
 BATCH_SIZE = 30
+#: The limiter window counting batch requests (40 a minute), beside the 500 operations.
+BATCHES = "batches"
+BATCHES_PER_MINUTE = 40
 _NAME_LISTS: tuple[tuple[str, str], ...] = (
     ("Customer", "customer"),
     ("Vendor", "supplier"),
@@ -104,21 +99,9 @@ _NAME_LISTS: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class QboItem:
-    """A product or service, with the income account its sales post to."""
-
-    id: str
-    name: str
-    type: str
-    income_account_id: str
-    income_account_name: str
-    income_account_code: str
-
-    @property
-    def remote_id(self) -> str:
-        """How the item stands in Ledgerlink's list of accounts (and in a mapping)."""
-        return wire.item_remote_id(self.id)
+#: A product or service, with the income account its sales post to (the contract's
+#: :class:`~connectors.contract.RemoteItem`; ``remote_id`` is ``item:<Id>``).
+QboItem = RemoteItem
 
 
 @dataclass(frozen=True)
@@ -132,54 +115,52 @@ class _Op:
     subject: Subject
 
 
-class QuickBooksOnlineConnector(OAuthConnector):
-    """One QuickBooks Online company. ``clock`` (seconds since the epoch) is for tests."""
+class QuickBooksOnlineConnector(CloudConnector):
+    """One QuickBooks Online company. ``clock`` (seconds since the epoch) and ``sleep``
+    are for tests on virtual time."""
 
     info: ClassVar[PackageInfo] = QUICKBOOKS_ONLINE
+    TENANT_WORD: ClassVar[str] = "company"
+    NEEDS_CLIENT_SECRET: ClassVar[bool] = True
+    FORBIDDEN_MESSAGE: ClassVar[str] = (
+        "QuickBooks refused access to the company (403): the app may have been "
+        "disconnected, or your QuickBooks user lacks a permission Ledgerlink needs. "
+        "Sign in again on the Connect page."
+    )
 
     def __init__(
-        self, context: ConnectorContext, *, clock: Callable[[], float] = time.time
+        self,
+        context: ConnectorContext,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        super().__init__(context)
-        settings = context.settings
-        self.endpoints = QboEndpoints.from_settings(settings)
-        self.provider = qbo_provider(self.endpoints)
-        self.tokens = TokenManager(
-            self.provider,
-            self._credentials,
-            TokenStore(context.secrets, KEY),
-            transport=context.transport,
-            clock=clock,
-        )
-        self._oauth = PastedAddressSession(
-            self.provider, self._credentials, self.tokens, lambda: relay_redirect_uri(settings)
-        )
-        self.http = ApiClient(
-            make_client(transport=context.transport, auth=BearerAuth(self.tokens)),
-            package_name="QuickBooks Online",
-            max_concurrent=QUICKBOOKS_ONLINE.rate_limit.concurrent,
-        )
-        self.budget = MinuteBudget(clock)
-        self.display_names = read_display_names(settings)
-        self._realm = (settings.get("tenant_id") or "").strip()
-        self._lock = threading.Lock()
+        self.endpoints = QboEndpoints.from_settings(context.settings)
+        super().__init__(context, clock=clock, sleep=sleep, limiter=limiter)
+        self.display_names = read_display_names(context.settings)
         self._tax_codes: dict[str, wire.TaxCode] | None = None
 
-    # ------------------------------------------------------------------ sign-in
+    def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        return qbo_provider(self.endpoints)
 
-    def _credentials(self) -> ClientCredentials:
-        credentials = client_credentials(self.provider, self.context.settings, self.context.secrets)
-        if not credentials.client_secret:
-            raise SignInError(
-                "QuickBooks Online needs Ledgerlink's client secret to sign in, and none is "
-                f"set. Set the environment variable {env_name(KEY, 'client_secret')} (or store "
-                f"it in the keyring as {KEY}.client_secret), then try again."
-            )
-        return credentials
+    def make_session(self) -> OAuthSession:
+        settings = self.context.settings
+        return PastedAddressSession(
+            self.provider, self._credentials, self.tokens, lambda: relay_redirect_uri(settings)
+        )
+
+    def api_url(self, tenant_id: str) -> str:
+        return self.endpoints.company_url(tenant_id)
+
+    def extra_windows(self, scale: RateScale) -> list[Window]:
+        return [Window(BATCHES, *scale.window(BATCHES_PER_MINUTE, 60.0))]
 
     @property
-    def oauth(self) -> OAuthSession:
-        return self._oauth
+    def package_name(self) -> str:
+        return "QuickBooks Online"
+
+    # ------------------------------------------------------------------ sign-in
 
     def accept_answer(self, answer: AuthorizationResponse) -> None:
         """The company the user chose on Intuit's page comes back as ``realmId``."""
@@ -189,28 +170,28 @@ class QuickBooksOnlineConnector(OAuthConnector):
                 "QuickBooks' answer does not say which company you chose (no realmId in the "
                 "address). Start the sign-in again and pick the company on Intuit's page."
             )
-        with self._lock:
-            self._realm = realm
+        self.choose_tenant(realm)
 
     def list_organisations(self) -> list[Company]:
         """The one company this sign-in reaches (QuickBooks signs in per company)."""
         return [self.connect()]
 
-    def sign_out(self) -> None:
-        """Forget the tokens on this computer. Disconnecting the app in QuickBooks (My
-        apps) also revokes them there."""
-        self._oauth.sign_out()
-
     @property
-    def realm_id(self) -> str:
+    def tenant_id(self) -> str:
+        """The company chosen on Intuit's page (QuickBooks signs in per company, so
+        there is nothing to pick from here)."""
         with self._lock:
-            realm = self._realm
+            realm = self._tenant
         if not realm:
             raise NeedsReconnecting(
                 "Ledgerlink does not know which QuickBooks company to send to. Sign in again "
                 "on the Connect page and choose the company."
             )
         return realm
+
+    @property
+    def realm_id(self) -> str:
+        return self.tenant_id
 
     # ------------------------------------------------------------------ HTTP
 
@@ -225,21 +206,20 @@ class QuickBooksOnlineConnector(OAuthConnector):
         operations: int = 1,
         batch: bool = False,
     ) -> tuple[httpx.Response, Any]:
-        """One call, within the minute budget; the status and the JSON answer."""
+        """One call, paced by operations and batches; the status and the JSON answer."""
         creates = method == "POST"
-        url = f"{self.endpoints.company_url(self.realm_id)}/{path}"
         query_params: dict[str, str | int | bool] = {"minorversion": MINOR_VERSION}
         query_params.update(params or {})
         if request_id:
             query_params["requestid"] = request_id
-        self.budget.spend(operations, batch=batch)
-        response = self.http.request(method, url, params=query_params, body=body, creates=creates)
-        if response.status_code == 403:
-            raise NeedsReconnecting(
-                "QuickBooks refused access to the company (403): the app may have been "
-                "disconnected, or your QuickBooks user lacks a permission Ledgerlink needs. "
-                "Sign in again on the Connect page."
-            )
+        response = self.request(
+            method,
+            path,
+            params=query_params,
+            body=body,
+            creates=creates,
+            costs={MINUTE: operations, BATCHES: 1 if batch else 0},
+        )
         return response, self.http.read_json(response, creates=creates)
 
     def _read(self, path: str, params: Mapping[str, str | int | bool] | None = None) -> Json:
@@ -256,13 +236,12 @@ class QuickBooksOnlineConnector(OAuthConnector):
         return [record for record in found if isinstance(record, dict)]
 
     def _pages(self, entity: str, *conditions: str) -> Iterator[Json]:
-        start = 1
-        while True:
-            page = self._query(query.select(entity, *conditions, start=start), entity)
-            yield from page
-            if len(page) < query.MAX_RESULTS:
-                return
-            start += query.MAX_RESULTS
+        def fetch(page: int) -> tuple[list[Json], bool]:
+            start = 1 + (page - 1) * query.MAX_RESULTS
+            found = self._query(query.select(entity, *conditions, start=start), entity)
+            return found, len(found) >= query.MAX_RESULTS
+
+        return self.paged(fetch)
 
     def _first(self, entity: str, *conditions: str) -> Json | None:
         found = self._query(query.select(entity, *conditions, max_results=1), entity)
@@ -295,10 +274,10 @@ class QuickBooksOnlineConnector(OAuthConnector):
         items = [wire.item_account(item, by_id) for item in self._pages("Item", "Active = true")]
         return [i for i in items if i is not None] + [wire.remote_account(a) for a in accounts]
 
-    def list_items(self) -> list[QboItem]:
+    def list_items(self) -> list[RemoteItem]:
         """Active products and services that post sales to an income account."""
         accounts = {wire.text(a, "Id"): a for a in self._accounts() if wire.is_income(a)}
-        found: list[QboItem] = []
+        found: list[RemoteItem] = []
         for item in self._pages("Item", "Active = true"):
             income = accounts.get(wire.ref_value(item, "IncomeAccountRef"))
             if income is None or wire.text(item, "Type") not in wire.ITEM_TYPES:
@@ -431,7 +410,7 @@ class QuickBooksOnlineConnector(OAuthConnector):
 
     # ------------------------------------------------------------------ items
 
-    def create_item(self, name: str, income_account_id: str, idempotency_key: str) -> QboItem:
+    def create_item(self, name: str, income_account_id: str, idempotency_key: str) -> RemoteItem:
         """Add a service item whose sales post to ``income_account_id``. The caller must
         have the user's consent (:mod:`app.services.setup.qbo_items` asks for it)."""
         cleaned = " ".join(name.split())
@@ -497,9 +476,9 @@ class QuickBooksOnlineConnector(OAuthConnector):
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         return _only(self._create([BatchItem(draft, idempotency_key)], batch=False))
 
-    def create_batch(self, items: Sequence[BatchItem]) -> list[str | Rejected]:
-        """Records of one kind through ``/batch``, 30 operations a request."""
-        return self._create(items, batch=True)
+    def create_chunk(self, kind: str, chunk: list[Indexed]) -> list[tuple[int, CreateResult]]:
+        """Up to 30 records of one kind through ``/batch``, each with its own result."""
+        return list(self._create_kind(kind, chunk, True))
 
     def _create(self, items: Sequence[BatchItem], *, batch: bool) -> list[Result]:
         results: list[Result | None] = [None] * len(items)
@@ -541,7 +520,7 @@ class QuickBooksOnlineConnector(OAuthConnector):
 
     def display_name(self, draft: ContactDraft) -> str:
         """The name QuickBooks will show for ``draft``: the second display name the user
-        chose for it (:mod:`~connectors.quickbooks_online.names`), else its own name."""
+        chose for it (:mod:`~connectors.display_names`), else its own name."""
         chosen = self.display_names.get((draft.role, draft.our_ref.strip()))
         return chosen or " ".join(draft.name.split())
 
@@ -889,8 +868,9 @@ def _not_applied(
     )
 
 
-def _item(item: Mapping[str, Any], income: Mapping[str, Any]) -> QboItem:
-    return QboItem(
+def _item(item: Mapping[str, Any], income: Mapping[str, Any]) -> RemoteItem:
+    return RemoteItem(
+        remote_id=wire.item_remote_id(wire.text(item, "Id")),
         id=wire.text(item, "Id"),
         name=wire.text(item, "Name"),
         type=wire.text(item, "Type"),

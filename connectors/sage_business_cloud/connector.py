@@ -16,7 +16,7 @@ insert-only.
   so does the send engine; within one connection a repeated key whose record was made
   is answered from memory without a request.
 - Limits: Sage publishes none; the connection sends one request at a time, at most 60 a
-  minute (:class:`~connectors.http.RequestPacer`), and a 429 becomes
+  minute (:class:`~connectors.limits.RateLimiter`), and a 429 becomes
   :class:`~connectors.errors.RateLimited` with Sage's ``Retry-After``.
 - Links: Sage trusts a link only when our name, address and email equal its own exactly,
   capitals included (``PackageInfo.exact_match_fields``; the link grid enforces it). A
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -42,11 +41,13 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.catalogue import SAGE_BUSINESS_CLOUD
+from connectors.cloud import CloudConnector, Indexed, TenantNotChosen
 from connectors.contract import (
     Company,
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    CreateResult,
     DocumentDraft,
     DocumentType,
     Draft,
@@ -60,25 +61,15 @@ from connectors.contract import (
 )
 from connectors.errors import (
     ConnectorError,
-    NeedsReconnecting,
     OutcomeUncertain,
     Rejected,
     TemporarilyUnavailable,
 )
-from connectors.http import ApiClient, RequestPacer, describe_status, make_client
-from connectors.oauth import (
-    BearerAuth,
-    ClientCredentials,
-    OAuthConnector,
-    OAuthSession,
-    SignInError,
-    TokenManager,
-    TokenStore,
-    client_credentials,
-    env_name,
-)
+from connectors.http import describe_status
+from connectors.limits import RateLimiter
+from connectors.oauth import OAuthProvider
 from connectors.sage_business_cloud import wire
-from connectors.sage_business_cloud.endpoints import KEY, SageEndpoints, sage_provider
+from connectors.sage_business_cloud.endpoints import SageEndpoints, sage_provider
 from connectors.sage_business_cloud.rejections import InvoiceSummary, Subject, rejection
 
 log = logging.getLogger(__name__)
@@ -87,8 +78,8 @@ Json = dict[str, Any]
 Params = dict[str, str | int | bool]
 
 
-class BusinessNotChosen(NeedsReconnecting):
-    """The sign-in reaches several Sage businesses and none is chosen yet."""
+#: The sign-in reaches several Sage businesses and none is chosen yet.
+BusinessNotChosen = TenantNotChosen
 
 
 @dataclass(frozen=True)
@@ -100,62 +91,52 @@ class _Sent:
     remote_id: str = ""
 
 
-class SageBusinessCloudConnector(OAuthConnector):
+class SageBusinessCloudConnector(CloudConnector):
     """One Sage Business Cloud Accounting business. ``clock`` (seconds since the epoch)
     and ``sleep`` are for tests."""
 
     info: ClassVar[PackageInfo] = SAGE_BUSINESS_CLOUD
     PAGE_SIZE: ClassVar[int] = 200
+    TENANT_HEADER: ClassVar[str] = "X-Business"
+    TENANT_WORD: ClassVar[str] = "business"
+    TENANT_WORDS: ClassVar[str] = "businesses"
+    NEEDS_CLIENT_SECRET: ClassVar[bool] = True
+    FORBIDDEN_MESSAGE: ClassVar[str] = (
+        "Sage refused access to the business (403): the Sage user may have lost access to "
+        "it, or its subscription has lapsed. Sign in again on the Connect page."
+    )
 
     def __init__(
         self,
         context: ConnectorContext,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        super().__init__(context)
-        settings = context.settings
-        self.endpoints = SageEndpoints.from_settings(settings)
-        self.provider = sage_provider(self.endpoints, settings)
-        self.tokens = TokenManager(
-            self.provider,
-            self._credentials,
-            TokenStore(context.secrets, KEY),
-            transport=context.transport,
+        self.endpoints = SageEndpoints.from_settings(context.settings)
+        super().__init__(
+            context,
             clock=clock,
+            sleep=None if sleep is time.sleep else sleep,
+            limiter=limiter,
         )
-        self._oauth = OAuthSession(self.provider, self._credentials, self.tokens)
-        self.http = ApiClient(
-            make_client(transport=context.transport, auth=BearerAuth(self.tokens)),
-            package_name="Sage Accounting",
-            max_concurrent=SAGE_BUSINESS_CLOUD.rate_limit.concurrent,
-            # One send-engine call can be several requests (a credit note is checked,
-            # made, then set against its invoice): the connection paces its own too.
-            pacer=RequestPacer(SAGE_BUSINESS_CLOUD.rate_limit.per_minute, clock=clock, sleep=sleep),
-        )
-        self._business = (settings.get("tenant_id") or "").strip()
-        self._lock = threading.Lock()
         self._sent: dict[str, _Sent] = {}
         #: Per role, each contact's name (capitals and spaces aside) → (id, name), read once
         #: per connection for the namesake check and kept up to date by our own creates.
         self._names: dict[ContactRole, dict[str, tuple[str, str]]] = {}
 
-    # ------------------------------------------------------------------ sign-in
+    def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        return sage_provider(self.endpoints, settings)
 
-    def _credentials(self) -> ClientCredentials:
-        credentials = client_credentials(self.provider, self.context.settings, self.context.secrets)
-        if not credentials.client_secret:
-            raise SignInError(
-                "Sage needs Ledgerlink's client secret to sign in, and none is set. Set the "
-                f"environment variable {env_name(KEY, 'client_secret')} (or store it in the "
-                f"keyring as {KEY}.client_secret), then try again."
-            )
-        return credentials
+    def api_url(self, tenant_id: str) -> str:
+        return self.endpoints.api_url
 
     @property
-    def oauth(self) -> OAuthSession:
-        return self._oauth
+    def package_name(self) -> str:
+        return "Sage Accounting"
+
+    # ------------------------------------------------------------------ sign-in
 
     def list_organisations(self) -> list[Company]:
         """The Sage businesses this sign-in reaches (``GET /businesses``)."""
@@ -171,32 +152,10 @@ class SageBusinessCloudConnector(OAuthConnector):
             for b in wire.items_of(data)
         ]
 
-    def sign_out(self) -> None:
-        """Forget the tokens on this computer (Sage's connected apps list removes the
-        connection there)."""
-        self._oauth.sign_out()
-
     @property
     def business_id(self) -> str:
         """The chosen business; with none chosen and exactly one reachable, that one."""
-        with self._lock:
-            if self._business:
-                return self._business
-        businesses = self.list_organisations()
-        if len(businesses) == 1:
-            with self._lock:
-                self._business = businesses[0].id
-                return self._business
-        if not businesses:
-            raise NeedsReconnecting(
-                "This Sage sign-in reaches no business. Sign in again on the Connect page with "
-                "a Sage user who can open the business's accounts."
-            )
-        names = ", ".join(b.name for b in businesses)
-        raise BusinessNotChosen(
-            f"This Sage sign-in reaches {len(businesses)} businesses ({names}). Choose the one "
-            "Ledgerlink should send to on the Connect page."
-        )
+        return self.tenant_id
 
     # ------------------------------------------------------------------ HTTP
 
@@ -210,21 +169,9 @@ class SageBusinessCloudConnector(OAuthConnector):
         business: bool = True,
     ) -> tuple[httpx.Response, Any]:
         creates = method == "POST"
-        headers = {"X-Business": self.business_id} if business else {}
-        response = self.http.request(
-            method,
-            f"{self.endpoints.api_url}/{path}",
-            params=params,
-            body=body,
-            headers=headers,
-            creates=creates,
+        response = self.request(
+            method, path, params=params, body=body, creates=creates, tenant=business
         )
-        if response.status_code == 403:
-            raise NeedsReconnecting(
-                "Sage refused access to the business (403): the Sage user may have lost "
-                "access to it, or its subscription has lapsed. Sign in again on the Connect "
-                "page."
-            )
         return response, self.http.read_json(response, creates=creates)
 
     def _get(self, path: str, params: Mapping[str, str | int | bool] | None = None) -> Any:
@@ -238,14 +185,12 @@ class SageBusinessCloudConnector(OAuthConnector):
         return data
 
     def _pages(self, collection: str, params: Mapping[str, str | int | bool]) -> Iterator[Json]:
-        page = 1
-        while True:
+        def fetch(page: int) -> tuple[list[Json], bool]:
             data = self._get(collection, {**params, "page": page, "items_per_page": self.PAGE_SIZE})
             items = wire.items_of(data)
-            yield from items
-            if not wire.has_next(data) or len(items) < self.PAGE_SIZE:
-                return
-            page += 1
+            return items, wire.has_next(data) and len(items) >= self.PAGE_SIZE
+
+        return self.paged(fetch)
 
     # ------------------------------------------------------------------ reading
 
@@ -653,8 +598,15 @@ class SageBusinessCloudConnector(OAuthConnector):
             "credit note %s set against invoice %s after an interruption", draft.number, number
         )
 
-    def close(self) -> None:
-        self.http.close()
+    def create_chunk(self, kind: str, chunk: list[Indexed]) -> list[tuple[int, CreateResult]]:
+        """One record per request (Sage has no batch endpoint)."""
+        results: list[tuple[int, CreateResult]] = []
+        for index, item in chunk:
+            try:
+                results.append((index, self._create_one(item)))
+            except Rejected as refused:
+                results.append((index, refused))
+        return results
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,12 +26,14 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.catalogue import XERO
+from connectors.cloud import CloudConnector, Indexed, TenantNotChosen
 from connectors.contract import (
     BatchItem,
     Company,
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    CreateResult,
     DocumentDraft,
     DocumentType,
     LockDates,
@@ -45,28 +46,17 @@ from connectors.contract import (
 )
 from connectors.errors import (
     ConnectorError,
-    NeedsReconnecting,
     OutcomeUncertain,
     Rejected,
     TemporarilyUnavailable,
 )
 from connectors.http import (
-    ApiClient,
-    RequestPacer,
     describe_status,
     dumps_json,
     loads_json,
-    make_client,
 )
-from connectors.oauth import (
-    BearerAuth,
-    ClientCredentials,
-    OAuthConnector,
-    OAuthSession,
-    TokenManager,
-    TokenStore,
-    client_credentials,
-)
+from connectors.limits import DAY, MINUTE, RateLimiter
+from connectors.oauth import OAuthProvider
 from connectors.xero import wire
 from connectors.xero.endpoints import XeroEndpoints, xero_provider
 from connectors.xero.rejections import InvoiceSummary, Subject, rejection
@@ -77,8 +67,8 @@ Result = str | Rejected
 Json = dict[str, Any]
 
 
-class OrganisationNotChosen(NeedsReconnecting):
-    """The sign-in reaches several Xero organisations and none is chosen yet."""
+#: The sign-in reaches several Xero organisations and none is chosen yet.
+OrganisationNotChosen = TenantNotChosen
 
 
 @dataclass(frozen=True)
@@ -110,59 +100,54 @@ class _Sent:
     payload: Json
 
 
-class XeroConnector(OAuthConnector):
+class XeroConnector(CloudConnector):
     """One Xero organisation. ``clock`` (seconds since the epoch) and ``sleep`` are for
     tests on virtual time."""
 
     info: ClassVar[PackageInfo] = XERO
     PAGE_SIZE: ClassVar[int] = 100
+    TENANT_HEADER: ClassVar[str] = "xero-tenant-id"
+    TENANT_WORD: ClassVar[str] = "organisation"
+    REMAINING_HEADERS: ClassVar[Mapping[str, str]] = {
+        "X-MinLimit-Remaining": MINUTE,
+        "X-DayLimit-Remaining": DAY,
+    }
+    RATE_LIMIT_DETAIL_HEADER: ClassVar[str] = "X-Rate-Limit-Problem"
+    #: One credit note per request: each may need its invoice read and an allocation.
+    CHUNK_SIZES: ClassVar[Mapping[str, int]] = {"credit_note": 1}
+    FORBIDDEN_MESSAGE: ClassVar[str] = (
+        "Xero refused access to the organisation (403): it may have been disconnected from "
+        "Ledgerlink, or the sign-in lacks a permission Ledgerlink needs. Sign in again on "
+        "the Connect page."
+    )
 
     def __init__(
         self,
         context: ConnectorContext,
         *,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
-        super().__init__(context)
-        settings = context.settings
-        self.endpoints = XeroEndpoints.from_settings(settings)
-        self.provider = xero_provider(self.endpoints, settings)
-        self.tokens = TokenManager(
-            self.provider,
-            self._credentials,
-            TokenStore(context.secrets, self.provider.key),
-            transport=context.transport,
-            clock=clock,
-        )
-        self._oauth = OAuthSession(self.provider, self._credentials, self.tokens)
-        self.http = ApiClient(
-            make_client(transport=context.transport, auth=BearerAuth(self.tokens)),
-            package_name="Xero",
-            max_concurrent=XERO.rate_limit.concurrent,
-            rate_limit_detail="X-Rate-Limit-Problem",
-            pacer=RequestPacer(XERO.rate_limit.per_minute, clock=clock, sleep=sleep),
-        )
-        self._tenant_id = (settings.get("tenant_id") or "").strip()
-        self._lock = threading.Lock()
+        self.endpoints = XeroEndpoints.from_settings(context.settings)
+        super().__init__(context, clock=clock, sleep=sleep, limiter=limiter)
         self._accounts: dict[str, RemoteAccount] | None = None
         #: Mapped accounts Xero no longer lists, so a batch asks only once.
         self._missing_accounts: set[str] = set()
-        self._pending_allocations: dict[str, _Allocation] = {}
+
+    def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        return xero_provider(self.endpoints, settings)
+
+    def api_url(self, tenant_id: str) -> str:
+        return self.endpoints.api_url
 
     # ------------------------------------------------------------------ sign-in
 
-    def _credentials(self) -> ClientCredentials:
-        return client_credentials(self.provider, self.context.settings, self.context.secrets)
-
-    @property
-    def oauth(self) -> OAuthSession:
-        return self._oauth
-
     def list_organisations(self) -> list[Company]:
         """The Xero organisations this sign-in reaches (``GET /connections``)."""
-        response = self.http.request("GET", self.endpoints.connections_url)
-        self._refuse_forbidden(response)
+        response = self.request(
+            "GET", "", url=self.endpoints.connections_url, tenant=False, creates=False
+        )
         data = self.http.read_json(response)
         if response.status_code != 200 or not isinstance(data, list):
             raise TemporarilyUnavailable(
@@ -173,33 +158,6 @@ class XeroConnector(OAuthConnector):
             for c in data
             if isinstance(c, Mapping) and c.get("tenantType", "ORGANISATION") == "ORGANISATION"
         ]
-
-    def sign_out(self) -> None:
-        """Forget the tokens on this computer. The organisation stays connected to
-        Ledgerlink's app in Xero (Settings › Connected apps disconnects it)."""
-        self._oauth.sign_out()
-
-    @property
-    def tenant_id(self) -> str:
-        """The chosen organisation; with none chosen and exactly one reachable, that one."""
-        with self._lock:
-            if self._tenant_id:
-                return self._tenant_id
-        organisations = self.list_organisations()
-        if len(organisations) == 1:
-            with self._lock:
-                self._tenant_id = organisations[0].id
-                return self._tenant_id
-        if not organisations:
-            raise NeedsReconnecting(
-                "This Xero sign-in reaches no organisation. Sign in again on the Connect page "
-                "and tick the organisation Ledgerlink should send to."
-            )
-        names = ", ".join(o.name for o in organisations)
-        raise OrganisationNotChosen(
-            f"This Xero sign-in reaches {len(organisations)} organisations ({names}). Choose "
-            "the one Ledgerlink should send to on the Connect page."
-        )
 
     # ------------------------------------------------------------------ HTTP
 
@@ -213,28 +171,10 @@ class XeroConnector(OAuthConnector):
         key: str = "",
         creates: bool = False,
     ) -> httpx.Response:
-        headers = {"xero-tenant-id": self.tenant_id}
-        if key:
-            headers["Idempotency-Key"] = key
-        response = self.http.request(
-            method,
-            f"{self.endpoints.api_url}/{path}",
-            params=params,
-            body=body,
-            headers=headers,
-            creates=creates,
+        headers = {"Idempotency-Key": key} if key else {}
+        return self.request(
+            method, path, params=params, body=body, headers=headers, creates=creates
         )
-        self._refuse_forbidden(response)
-        return response
-
-    @staticmethod
-    def _refuse_forbidden(response: httpx.Response) -> None:
-        if response.status_code == 403:
-            raise NeedsReconnecting(
-                "Xero refused access to the organisation (403): it may have been "
-                "disconnected from Ledgerlink, or the sign-in lacks a permission Ledgerlink "
-                "needs. Sign in again on the Connect page."
-            )
 
     def _get(self, path: str, params: Mapping[str, str | int | bool] | None = None) -> Json | None:
         """A read's JSON; ``None`` when Xero has no such record (404)."""
@@ -257,16 +197,15 @@ class XeroConnector(OAuthConnector):
         return [item for item in data.get(key or collection) or [] if isinstance(item, dict)]
 
     def _pages(self, collection: str, params: Mapping[str, str | int | bool]) -> Iterator[Json]:
-        page = 1
-        while True:
+        def fetch(page: int) -> tuple[list[Json], bool]:
             data = self._get(collection, {**params, "page": page, "pageSize": self.PAGE_SIZE})
             items = [i for i in (data or {}).get(collection) or [] if isinstance(i, dict)]
-            yield from items
             pagination = (data or {}).get("pagination") or {}
             page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-            if len(items) < self.PAGE_SIZE or (page_count is not None and page >= page_count):
-                return
-            page += 1
+            last = len(items) < self.PAGE_SIZE or (page_count is not None and page >= page_count)
+            return items, not last
+
+        return self.paged(fetch)
 
     # ------------------------------------------------------------------ reading
 
@@ -445,34 +384,20 @@ class XeroConnector(OAuthConnector):
 
     # ------------------------------------------------------------------ creating
 
-    def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
-        return _only(self.create_batch([BatchItem(draft, idempotency_key)]))
-
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
         """An authorised invoice or credit note. A credit note naming the invoice it
         credits is then set against it (a second request): Xero is asked first whether
         the invoice still owes that much, so a refusal leaves nothing half-written."""
-        return _only(self.create_batch([BatchItem(draft, idempotency_key)]))
+        return super().create_document(draft, idempotency_key)
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         """A receipt against one or more invoices: one Xero Payment per invoice, made in
         one all-or-nothing request; the id returned is the first part's."""
-        return _only(self.create_batch([BatchItem(draft, idempotency_key)]))
+        return super().create_payment(draft, idempotency_key)
 
-    def create_batch(self, items: Sequence[BatchItem]) -> list[str | Rejected]:
+    def create_chunk(self, kind: str, chunk: list[Indexed]) -> list[tuple[int, CreateResult]]:
         """Up to ``info.batch_size`` records per request, each with its own result."""
-        results: list[Result | None] = [None] * len(items)
-        groups: dict[str, list[int]] = {}
-        for index, item in enumerate(items):
-            groups.setdefault(_kind(item), []).append(index)
-        size = self.info.batch_size
-        for kind, indices in groups.items():
-            for start in range(0, len(indices), size):
-                chunk = indices[start : start + size]
-                for index, result in self._create_kind(kind, [(i, items[i]) for i in chunk]):
-                    results[index] = result
-        assert all(r is not None for r in results)
-        return [r for r in results if r is not None]
+        return list(self._create_kind(kind, chunk))
 
     def _create_kind(
         self, kind: str, chunk: list[tuple[int, BatchItem]]
@@ -636,22 +561,23 @@ class XeroConnector(OAuthConnector):
 
     def _create_credit_notes(self, chunk: list[tuple[int, BatchItem]]) -> list[tuple[int, Result]]:
         """One request per credit note (each may need two more: asking what the invoice
-        still owes, and setting the credit against it), so a retry after a rate limit
-        repeats exactly the same requests and Xero replays the ones it already took."""
+        still owes, and setting the credit against it)."""
         return [(index, self._create_credit_note(item)) for index, item in chunk]
 
     def _create_credit_note(self, item: BatchItem) -> Result:
+        """Create, then allocate. Once the create has succeeded its id is in the step log
+        before the allocation starts, so a 429, a cancel or a crash in between never
+        creates it again: the next attempt (or the look-up after a crash) allocates only."""
         draft = item.draft
         assert isinstance(draft, DocumentDraft)
         number = draft.number.strip()
+        step = self.steps.get(_credit_step(number))
+        if step and step.get("key") == item.idempotency_key and step.get("credit_id"):
+            return self._allocate_credit(str(step["credit_id"]), number, draft)
         if draft.credits_document_ref:
             refused = self._credit_does_not_fit(draft)
             if refused is not None:
                 return refused
-            with self._lock:
-                self._pending_allocations[number] = _Allocation(
-                    draft.credits_document_ref, draft.date, item.idempotency_key
-                )
         ((_, result),) = self._put_elements(
             "CreditNotes",
             "CreditNoteID",
@@ -659,13 +585,18 @@ class XeroConnector(OAuthConnector):
             self._document_element,
             params={"unitdp": 4},
         )
-        if isinstance(result, Rejected):
-            with self._lock:
-                self._pending_allocations.pop(number, None)
+        if isinstance(result, Rejected) or not draft.credits_document_ref:
             return result
-        if draft.credits_document_ref:
-            return self._allocate_credit(result, number, draft)
-        return result
+        self.steps.put(
+            _credit_step(number),
+            {
+                "key": item.idempotency_key,
+                "credit_id": result,
+                "invoice_id": draft.credits_document_ref,
+                "on": draft.date.isoformat(),
+            },
+        )
+        return self._allocate_credit(result, number, draft)
 
     def _credit_does_not_fit(self, draft: DocumentDraft) -> Rejected | None:
         invoice = self.invoice_summary(draft.credits_document_ref)
@@ -693,14 +624,12 @@ class XeroConnector(OAuthConnector):
 
     def _allocate_credit(self, credit_id: str, number: str, draft: DocumentDraft) -> Result:
         """Set a new credit note against its invoice. Errors other than a refusal are
-        raised: resending the whole create replays both requests by their keys."""
-        with self._lock:
-            pending = self._pending_allocations.get(number)
+        raised; the step log keeps the credit note, so the retry only allocates."""
+        pending = _pending(self.steps.get(_credit_step(number)))
         if pending is None:
             return credit_id
         refused = self._allocate(credit_id, draft.gross_total, pending, Subject(draft))
-        with self._lock:
-            self._pending_allocations.pop(number, None)
+        self.steps.forget(_credit_step(number))
         if refused is None:
             return credit_id
         return Rejected(
@@ -734,8 +663,9 @@ class XeroConnector(OAuthConnector):
         return rejection(subject, messages, self)
 
     def _finish_pending_allocation(self, number: str, note: Json) -> None:
-        with self._lock:
-            pending = self._pending_allocations.get(number)
+        """A credit note found after its answer was lost (or after a crash between its
+        two steps): allocate it if the step log says that is still to do."""
+        pending = _pending(self.steps.get(_credit_step(number)))
         if pending is None:
             return
         allocated = any(
@@ -749,9 +679,9 @@ class XeroConnector(OAuthConnector):
             subject = Subject(DocumentDraft(DocumentType.CREDIT_NOTE, number, pending.on, "", ()))
             refused = self._allocate(str(note["CreditNoteID"]), total, pending, subject)
             if refused is not None:
+                self.steps.forget(_credit_step(number))
                 raise refused
-        with self._lock:
-            self._pending_allocations.pop(number, None)
+        self.steps.forget(_credit_step(number))
 
     # ------------------------------------------------------------------ payments
 
@@ -789,8 +719,18 @@ class XeroConnector(OAuthConnector):
                 return rejection(Subject(draft, part=part), messages, self)
         return str(elements[0]["PaymentID"])
 
-    def close(self) -> None:
-        self.http.close()
+
+def _credit_step(number: str) -> str:
+    return f"credit_note:{number}"
+
+
+def _pending(step: Mapping[str, Any] | None) -> _Allocation | None:
+    """The allocation a step-log entry says is still to do."""
+    if not step or not step.get("invoice_id"):
+        return None
+    return _Allocation(
+        str(step["invoice_id"]), date.fromisoformat(str(step["on"])), str(step["key"])
+    )
 
 
 def request_key(item_keys: Sequence[str], body: Mapping[str, Any]) -> str:
@@ -807,22 +747,6 @@ def request_key(item_keys: Sequence[str], body: Mapping[str, Any]) -> str:
     return f"ll-batch-{joined}.{content}"
 
 
-def _kind(item: BatchItem) -> str:
-    draft = item.draft
-    if isinstance(draft, ContactDraft):
-        return "contact"
-    if isinstance(draft, DocumentDraft):
-        return "invoice" if draft.type is DocumentType.INVOICE else "credit_note"
-    return "payment"
-
-
 def _payment(item: BatchItem) -> PaymentDraft:
     assert isinstance(item.draft, PaymentDraft)
     return item.draft
-
-
-def _only(results: list[str | Rejected]) -> str:
-    (result,) = results
-    if isinstance(result, Rejected):
-        raise result
-    return result

@@ -42,19 +42,27 @@ import itertools
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import AFTER_SAVE as AFTER_SAVE
+from tests.standins.base import Fault as Fault
+from tests.standins.base import FaultKind as FaultKind
+from tests.standins.base import (
+    RateWindow,
+    RateWindows,
+    StandIn,
+    window,
+)
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -76,48 +84,6 @@ EMAIL = re.compile(r"[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+")
 NAME_LISTS = ("Customer", "Vendor", "Employee")
 #: Lists that answer active records only unless a query names ``Active``.
 ACTIVE_BY_DEFAULT = frozenset({*NAME_LISTS, "Item", "Account"})
-
-
-class FaultKind(StrEnum):
-    #: 500 before anything is saved.
-    SERVER_ERROR = "server_error"
-    #: Saved, then 500.
-    SERVER_ERROR_AFTER_SAVE = "server_error_after_save"
-    #: Saved, then no answer (``httpx.ReadTimeout``).
-    TIMEOUT_AFTER_SAVE = "timeout_after_save"
-    #: Connection refused (``httpx.ConnectError``); nothing reached QuickBooks.
-    REFUSE_CONNECTION = "refuse_connection"
-    #: Saved, then the connection drops (``httpx.RemoteProtocolError``).
-    DROP_AFTER_SAVE = "drop_after_save"
-    #: 429 ``ThrottleExceeded``; nothing saved.
-    RATE_LIMIT = "rate_limit"
-    #: The access token in use stops working (401), as if Intuit had revoked it.
-    EXPIRE_TOKEN = "expire_token"
-
-
-AFTER_SAVE = frozenset(
-    {FaultKind.SERVER_ERROR_AFTER_SAVE, FaultKind.TIMEOUT_AFTER_SAVE, FaultKind.DROP_AFTER_SAVE}
-)
-
-
-@dataclass
-class Fault:
-    """Fires on a request whose method is ``method`` (``""``: any) and whose path after
-    ``/v3/company/<realm>/`` starts with ``path``, after letting ``skip`` such through."""
-
-    kind: FaultKind
-    method: str = "POST"
-    path: str = ""
-    skip: int = 0
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method and request.method != self.method:
-            return False
-        path = request.url.path
-        if not path.startswith(API):
-            return False
-        rest = path[len(API) :].split("/", 1)
-        return len(rest) == 2 and rest[1].lower().startswith(self.path.lower())
 
 
 class QboFault(Exception):
@@ -367,9 +333,24 @@ class Company:
     credit_memos: dict[str, Json] = field(default_factory=dict)
     payments: dict[str, Json] = field(default_factory=dict)
     request_ids: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    operations: deque[tuple[float, int]] = field(default_factory=deque)
-    batches: deque[float] = field(default_factory=deque)
-    in_flight: int = 0
+    #: 500 operations (each in a batch counts) and 40 batch requests a minute.
+    windows: RateWindows = field(
+        default_factory=lambda: RateWindows(
+            [
+                RateWindow("minute", OPERATIONS_PER_MINUTE, 60.0),
+                RateWindow("batches", BATCHES_PER_MINUTE, 60.0),
+            ]
+        )
+    )
+
+    @property
+    def in_flight(self) -> int:
+        return self.windows.in_flight
+
+    @in_flight.setter
+    def in_flight(self, value: int) -> None:
+        self.windows.in_flight = value
+
     # Customers, suppliers and employees are numbered from one list, as are transactions.
     name_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     txn_ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
@@ -425,8 +406,11 @@ class Company:
 # ----------------------------------------------------------------------------- the stand-in
 
 
-class QboStandIn:
+class QboStandIn(StandIn):
     """See the module docstring."""
+
+    API = API
+    NAME = "QuickBooks"
 
     def __init__(
         self,
@@ -435,22 +419,22 @@ class QboStandIn:
         auth: AuthorizationServer | None = None,
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
+        rate_scale: RateScale | None = None,
     ) -> None:
-        self.clock = clock
-        self.auth = auth or AuthorizationServer(
-            client_id=client_id,
-            client_secret=client_secret,
+        super().__init__(
             clock=clock,
-            access_lifetime=3600.0,
-            refresh_idle=100 * 86400.0,
-            registered_redirects=(RELAY,),
+            auth=auth
+            or AuthorizationServer(
+                client_id=client_id,
+                client_secret=client_secret,
+                clock=clock,
+                access_lifetime=3600.0,
+                refresh_idle=100 * 86400.0,
+                registered_redirects=(RELAY,),
+            ),
+            rate_scale=rate_scale,
         )
         self.companies: dict[str, Company] = {}
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
-        #: ``(method, path)`` of every request, in order, and how often each status was sent.
-        self.requests: list[tuple[str, str]] = []
-        self.statuses: Counter[int] = Counter()
         #: The minor version of every API call, to check none is missing.
         self.minor_versions: Counter[str] = Counter()
         self._ids = itertools.count(9_130_000_000_000_001)
@@ -460,6 +444,12 @@ class QboStandIn:
 
     def add_company(self, name: str = "Demo Heating Ltd") -> Company:
         company = Company(tenant=Tenant(tenant_id=str(next(self._ids)), name=name))
+        company.windows = RateWindows(
+            [
+                window("minute", OPERATIONS_PER_MINUTE, 60.0, self.rate_scale),
+                window("batches", BATCHES_PER_MINUTE, 60.0, self.rate_scale),
+            ]
+        )
         stamp = self._stamp()
         for account_name, kind, sub_type, number in UK_ACCOUNTS:
             account_id = str(next(company.list_ids))
@@ -559,15 +549,13 @@ class QboStandIn:
         company.table(entity)[name_id] = record
         return record
 
-    def arm(self, kind: FaultKind, *, method: str = "POST", path: str = "", skip: int = 0) -> Fault:
-        """Arm one fault (see :class:`FaultKind`); faults fire in the order armed."""
-        fault = Fault(kind, method, path, skip)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
+    def fault_path(self, request: httpx.Request) -> str | None:
+        """What follows ``/v3/company/<realm>/``."""
+        path = request.url.path
+        if not path.startswith(API):
+            return None
+        rest = path[len(API) :].split("/", 1)
+        return rest[1] if len(rest) == 2 else None
 
     def store_tokens(self, secrets: SecretStore, realm_ids: list[str] | None = None) -> None:
         """Put freshly issued tokens (and the client secret) where the connector looks,
@@ -588,25 +576,23 @@ class QboStandIn:
 
     # ------------------------------------------------------------------ entry point
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            self.requests.append((request.method, request.url.path))
+    def before_api(self, request: httpx.Request) -> httpx.Response | None:
         path = request.url.path
         if request.method == "GET" and path == "/connect/oauth2":
             return self._authorize(request)
         if request.method == "POST" and path == "/oauth2/v1/tokens/bearer":
             return self.auth.token(request)
-        fault = self._take_fault(request)
-        if fault is not None and fault.kind not in AFTER_SAVE:
-            early = self._fire_early(fault, request)
-            if early is not None:
-                return early
-        response = self._answer(request)
-        with self._lock:
-            self.statuses[response.status_code] += 1
-        if fault is not None and fault.kind in AFTER_SAVE and response.status_code < 300:
-            return self._fire_late(fault, request)
-        return response
+        return None
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request)
+
+    def server_error(self) -> httpx.Response:
+        return self._system_fault()
+
+    def too_many(self, window: str, retry_after: int) -> httpx.Response:
+        # QuickBooks sends no Retry-After with its 429.
+        return self._throttled()
 
     def _authorize(self, request: httpx.Request) -> httpx.Response:
         """Intuit's page, as the user leaves it: back to the redirect with ``realmId``."""
@@ -617,36 +603,6 @@ class QboStandIn:
             extra = urlencode({"realmId": realm[0]})
             answer.headers["Location"] = f"{location}&{extra}"
         return answer
-
-    def _take_fault(self, request: httpx.Request) -> Fault | None:
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.matches(request):
-                    if fault.skip:
-                        fault.skip -= 1
-                        continue
-                    self.fired.append(self.faults.pop(index))
-                    return fault
-        return None
-
-    def _fire_early(self, fault: Fault, request: httpx.Request) -> httpx.Response | None:
-        if fault.kind is FaultKind.REFUSE_CONNECTION:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        if fault.kind is FaultKind.SERVER_ERROR:
-            return self._system_fault()
-        if fault.kind is FaultKind.RATE_LIMIT:
-            return self._throttled()
-        self.auth.expire_access_tokens()  # EXPIRE_TOKEN: the request then meets a 401
-        return None
-
-    def _fire_late(self, fault: Fault, request: httpx.Request) -> httpx.Response:
-        if fault.kind is FaultKind.TIMEOUT_AFTER_SAVE:
-            raise httpx.ReadTimeout("timed out waiting for QuickBooks", request=request)
-        if fault.kind is FaultKind.DROP_AFTER_SAVE:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            )
-        return self._system_fault()
 
     def _system_fault(self) -> httpx.Response:
         error = {
@@ -741,22 +697,9 @@ class QboStandIn:
         return 1, False
 
     def _count_call(self, company: Company, operations: int, batch: bool) -> httpx.Response | None:
-        now = self.clock()
-        while company.operations and now - company.operations[0][0] >= 60.0:
-            company.operations.popleft()
-        while company.batches and now - company.batches[0] >= 60.0:
-            company.batches.popleft()
-        used = sum(n for _, n in company.operations)
-        if (
-            company.in_flight >= CONCURRENT_LIMIT
-            or used + operations > OPERATIONS_PER_MINUTE
-            or (batch and len(company.batches) >= BATCHES_PER_MINUTE)
-        ):
+        if company.in_flight >= CONCURRENT_LIMIT:
             return self._throttled()
-        company.operations.append((now, operations))
-        if batch:
-            company.batches.append(now)
-        return None
+        return self.admit(company.windows, {"minute": operations, "batches": 1 if batch else 0})
 
     # ------------------------------------------------------------------ routing
 

@@ -44,23 +44,24 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
-import math
 import re
-import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import AFTER_SAVE as AFTER_SAVE
+from tests.standins.base import Fault as Fault
+from tests.standins.base import FaultKind as FaultKind
+from tests.standins.base import RateWindow, RateWindows, StandIn, page_of, window
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -241,46 +242,6 @@ DECIMAL_FIELDS = frozenset(
 )
 
 
-class FaultKind(StrEnum):
-    #: 500 before anything is saved.
-    SERVER_ERROR = "server_error"
-    #: Saved, then 500.
-    SERVER_ERROR_AFTER_SAVE = "server_error_after_save"
-    #: Saved, then no answer (``httpx.ReadTimeout``).
-    TIMEOUT_AFTER_SAVE = "timeout_after_save"
-    #: Connection refused (``httpx.ConnectError``); nothing reached Sage.
-    REFUSE_CONNECTION = "refuse_connection"
-    #: Saved, then the connection drops (``httpx.RemoteProtocolError``).
-    DROP_AFTER_SAVE = "drop_after_save"
-    #: 429 with ``Retry-After``; nothing saved.
-    RATE_LIMIT = "rate_limit"
-    #: The access token in use stops working (401), as if Sage had revoked it.
-    EXPIRE_TOKEN = "expire_token"
-
-
-AFTER_SAVE = frozenset(
-    {FaultKind.SERVER_ERROR_AFTER_SAVE, FaultKind.TIMEOUT_AFTER_SAVE, FaultKind.DROP_AFTER_SAVE}
-)
-
-
-@dataclass
-class Fault:
-    """Fires on a request whose method is ``method`` (``""``: any) and whose path after
-    ``/v3.1/`` starts with ``path``, after letting ``skip`` such requests through."""
-
-    kind: FaultKind
-    method: str = "POST"
-    path: str = ""
-    retry_after: int = 30
-    skip: int = 0
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method and request.method != self.method:
-            return False
-        path = request.url.path
-        return path.startswith(API) and path[len(API) :].lower().startswith(self.path.lower())
-
-
 class Invalid(Exception):
     """A 422: Sage's list of what is wrong, nothing saved."""
 
@@ -360,7 +321,9 @@ class Business:
     #: ``(resource, idempotency_id)`` → (the body's fingerprint, when, the first answer).
     idempotent: dict[tuple[str, str], tuple[str, float, Json]] = field(default_factory=dict)
     legacy_ids: Iterator[int] = field(default_factory=lambda: itertools.count(130_175_300))
-    calls: deque[float] = field(default_factory=deque)
+    windows: RateWindows = field(
+        default_factory=lambda: RateWindows([RateWindow("minute", MINUTE_LIMIT, 60.0)])
+    )
 
     @property
     def id(self) -> str:
@@ -415,8 +378,11 @@ class Business:
 # ----------------------------------------------------------------------------- the stand-in
 
 
-class SageStandIn:
+class SageStandIn(StandIn):
     """See the module docstring."""
+
+    API = API
+    NAME = "Sage"
 
     def __init__(
         self,
@@ -425,22 +391,23 @@ class SageStandIn:
         auth: AuthorizationServer | None = None,
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
+        rate_scale: RateScale | None = None,
     ) -> None:
-        self.clock = clock
-        self.auth = auth or AuthorizationServer(
-            client_id=client_id,
-            client_secret=client_secret,
+        super().__init__(
             clock=clock,
-            access_lifetime=300.0,
-            refresh_idle=31 * 86400.0,
-            # Sage's sample app sends client_id and client_secret in the form body.
-            secret_in_form=True,
+            auth=auth
+            or AuthorizationServer(
+                client_id=client_id,
+                client_secret=client_secret,
+                clock=clock,
+                access_lifetime=300.0,
+                refresh_idle=31 * 86400.0,
+                # Sage's sample app sends client_id and client_secret in the form body.
+                secret_in_form=True,
+            ),
+            rate_scale=rate_scale,
         )
         self.businesses: dict[str, Business] = {}
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
-        #: ``(method, path)`` of every request, in order, and how often each status was sent.
-        self.requests: list[tuple[str, str]] = []
         #: Every request's full address, query included, and every POST's path and body.
         self.urls: list[str] = []
         self.posted: list[tuple[str, bytes]] = []
@@ -448,15 +415,14 @@ class SageStandIn:
         self.numbers_sent: list[str] = []
         #: Creates answered from an earlier request with the same ``idempotency_id``.
         self.replays = 0
-        self.statuses: Counter[int] = Counter()
         #: ``X-Business`` of every API call, to check none went to the "lead" business.
         self.business_headers: Counter[str] = Counter()
-        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ set-up
 
     def add_business(self, name: str = "Demo Heating Ltd") -> Business:
         business = Business(tenant=Tenant(tenant_id=_new_id(), name=name))
+        business.windows = RateWindows([window("minute", MINUTE_LIMIT, 60.0, self.rate_scale)])
         stamp = self._stamp()
         for code, ledger_name, kind in UK_LEDGERS:
             ledger_id = _new_id()
@@ -505,24 +471,6 @@ class SageStandIn:
         body = {"name": name, "contact_type_ids": [role], **fields}
         return self._new_contact(business, body)
 
-    def arm(
-        self,
-        kind: FaultKind,
-        *,
-        method: str = "POST",
-        path: str = "",
-        retry_after: int = 30,
-        skip: int = 0,
-    ) -> Fault:
-        """Arm one fault (see :class:`FaultKind`); faults fire in the order armed."""
-        fault = Fault(kind, method, path, retry_after, skip)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
-
     def store_tokens(self, secrets: SecretStore, business_ids: list[str] | None = None) -> None:
         """Put freshly issued tokens (and the client secret) where the connector looks,
         as if the user had just signed in (for tests that are not about signing in)."""
@@ -544,60 +492,23 @@ class SageStandIn:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
-            self.requests.append((request.method, request.url.path))
             self.urls.append(str(request.url))
             if request.method == "POST" and request.url.path.startswith(API):
                 self.posted.append((request.url.path, request.content))
+        return super().__call__(request)
+
+    def before_api(self, request: httpx.Request) -> httpx.Response | None:
         if request.method == "GET" and request.url.path == "/oauth2/auth/central":
             return self.auth.authorize(request)
-        identity = self.auth.handle(request)
-        if identity is not None:
-            return identity
-        fault = self._take_fault(request)
-        if fault is not None and fault.kind not in AFTER_SAVE:
-            early = self._fire_early(fault, request)
-            if early is not None:
-                return early
-        response = self._answer(request)
-        with self._lock:
-            self.statuses[response.status_code] += 1
-        if fault is not None and fault.kind in AFTER_SAVE and response.status_code < 300:
-            return self._fire_late(fault, request)
-        return response
+        return self.auth.handle(request)
 
-    def _take_fault(self, request: httpx.Request) -> Fault | None:
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.matches(request):
-                    if fault.skip:
-                        fault.skip -= 1
-                        continue
-                    self.fired.append(self.faults.pop(index))
-                    return fault
-        return None
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request)
 
-    def _fire_early(self, fault: Fault, request: httpx.Request) -> httpx.Response | None:
-        if fault.kind is FaultKind.REFUSE_CONNECTION:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        if fault.kind is FaultKind.SERVER_ERROR:
-            return _errors(500, ("", "Internal server error"), code="InternalServerError")
-        if fault.kind is FaultKind.RATE_LIMIT:
-            return self._too_many(fault.retry_after)
-        self.auth.expire_access_tokens()  # EXPIRE_TOKEN: the request then meets a 401
-        return None
-
-    @staticmethod
-    def _fire_late(fault: Fault, request: httpx.Request) -> httpx.Response:
-        if fault.kind is FaultKind.TIMEOUT_AFTER_SAVE:
-            raise httpx.ReadTimeout("timed out waiting for Sage", request=request)
-        if fault.kind is FaultKind.DROP_AFTER_SAVE:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            )
+    def server_error(self) -> httpx.Response:
         return _errors(500, ("", "Internal server error"), code="InternalServerError")
 
-    @staticmethod
-    def _too_many(retry_after: int) -> httpx.Response:
+    def too_many(self, window: str, retry_after: int) -> httpx.Response:
         response = _errors(429, ("", "Too many requests"), code="TooManyRequests")
         response.headers["Retry-After"] = str(max(1, retry_after))
         return response
@@ -622,12 +533,9 @@ class SageStandIn:
         if business is None or business_id not in grant.tenant_ids:
             return _errors(403, ("", "You do not have access to this business."), code="Forbidden")
         with self._lock:
-            now = self.clock()
-            while business.calls and now - business.calls[0] >= 60.0:
-                business.calls.popleft()
-            if len(business.calls) >= MINUTE_LIMIT:
-                return self._too_many(math.ceil(60.0 - (now - business.calls[0])))
-            business.calls.append(now)
+            limited = self.admit(business.windows)
+            if limited is not None:
+                return limited
             try:
                 if request.method == "GET":
                     return self._get(business, request, parts)
@@ -679,8 +587,7 @@ class SageStandIn:
             page = max(1, int(params.get("page") or 1))
         except ValueError:
             raise Invalid(("items_per_page", "must be a number")) from None
-        chunk = selected[(page - 1) * size : page * size]
-        more = page * size < len(selected)
+        chunk, more = page_of(selected, page, size)
         return _json(
             200,
             {

@@ -38,21 +38,29 @@ import copy
 import hashlib
 import math
 import re
-import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
 
-from connectors.contract import SecretStore
+from connectors.contract import RateScale, SecretStore
 from connectors.http import dumps_json, loads_json
+from tests.standins.base import AFTER_SAVE as AFTER_SAVE
+from tests.standins.base import Fault as Fault
+from tests.standins.base import FaultKind as FaultKind
+from tests.standins.base import (
+    RateWindow,
+    RateWindows,
+    StandIn,
+    page_of,
+    window,
+)
 from tests.standins.loopback import LoopbackServer
 from tests.standins.oauth_server import AuthorizationServer, Tenant
 
@@ -69,48 +77,6 @@ class SpecChecker(Protocol):
     def request_problems(self, request: httpx.Request) -> list[str]: ...
 
     def response_problems(self, request: httpx.Request, response: httpx.Response) -> list[str]: ...
-
-
-class FaultKind(StrEnum):
-    #: 500 before anything is saved.
-    SERVER_ERROR = "server_error"
-    #: Saved, then 500.
-    SERVER_ERROR_AFTER_SAVE = "server_error_after_save"
-    #: Saved, then no answer (``httpx.ReadTimeout``).
-    TIMEOUT_AFTER_SAVE = "timeout_after_save"
-    #: Connection refused (``httpx.ConnectError``); nothing reached Xero.
-    REFUSE_CONNECTION = "refuse_connection"
-    #: Saved, then the connection drops (``httpx.RemoteProtocolError``).
-    DROP_AFTER_SAVE = "drop_after_save"
-    #: 429 with ``Retry-After``; nothing saved.
-    RATE_LIMIT = "rate_limit"
-    #: The access token in use stops working (401), as if Xero had revoked it.
-    EXPIRE_TOKEN = "expire_token"
-
-
-AFTER_SAVE = frozenset(
-    {FaultKind.SERVER_ERROR_AFTER_SAVE, FaultKind.TIMEOUT_AFTER_SAVE, FaultKind.DROP_AFTER_SAVE}
-)
-
-
-@dataclass
-class Fault:
-    """Fires on a request whose method is ``method`` (``""``: any) and whose path after
-    ``/api.xro/2.0/`` starts with ``path``, after letting ``skip`` such requests through."""
-
-    kind: FaultKind
-    method: str = "PUT"
-    path: str = ""
-    retry_after: int = 30
-    skip: int = 0
-
-    def matches(self, request: httpx.Request) -> bool:
-        if self.method and request.method != self.method:
-            return False
-        path = request.url.path
-        if not path.startswith(API):
-            return False
-        return path[len(API) :].lower().startswith(self.path.lower())
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -254,9 +220,24 @@ class Organisation:
     credit_notes: dict[str, Json] = field(default_factory=dict)
     payments: dict[str, Json] = field(default_factory=dict)
     idempotency: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
-    minute_calls: deque[float] = field(default_factory=deque)
-    day_calls: deque[float] = field(default_factory=deque)
-    in_flight: int = 0
+    #: Xero's limits per organisation (scaled only by the real-clock benchmark).
+    windows: RateWindows = field(
+        default_factory=lambda: RateWindows(
+            [RateWindow("minute", MINUTE_LIMIT, 60.0), RateWindow("day", DAY_LIMIT, 86_400.0)]
+        )
+    )
+
+    @property
+    def in_flight(self) -> int:
+        return self.windows.in_flight
+
+    @in_flight.setter
+    def in_flight(self, value: int) -> None:
+        self.windows.in_flight = value
+
+    @property
+    def day_calls(self) -> deque[tuple[float, int]]:
+        return self.windows.windows["day"].spent
 
     @property
     def name(self) -> str:
@@ -353,8 +334,11 @@ class _Refused(Exception):
         self.response = response
 
 
-class XeroStandIn:
+class XeroStandIn(StandIn):
     """See the module docstring."""
+
+    API = API
+    NAME = "Xero"
 
     def __init__(
         self,
@@ -364,21 +348,15 @@ class XeroStandIn:
         checker: SpecChecker | None = None,
         strict: bool = False,
         client_id: str = "ledgerlink-test-client",
+        rate_scale: RateScale | None = None,
     ) -> None:
-        self.clock = clock
-        self.auth = auth or AuthorizationServer(client_id=client_id, clock=clock)
+        super().__init__(clock=clock, auth=auth, client_id=client_id, rate_scale=rate_scale)
         self.checker = checker
         #: Raise at once on a request or answer that breaks Xero's OpenAPI description.
         self.strict = strict
         self.organisations: dict[str, Organisation] = {}
-        self.faults: list[Fault] = []
-        self.fired: list[Fault] = []
-        #: ``(method, path)`` of every request, in order, and how often each status was sent.
-        self.requests: list[tuple[str, str]] = []
-        self.statuses: Counter[int] = Counter()
         #: Problems found checking traffic against Xero's OpenAPI description.
         self.spec_problems: list[str] = []
-        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ set-up
 
@@ -388,6 +366,12 @@ class XeroStandIn:
         accounts, rates = _uk_chart()
         tenant = Tenant(tenant_id=_new_id(), name=name)
         org = Organisation(tenant=tenant, short_code=short_code, accounts=accounts, tax_rates=rates)
+        org.windows = RateWindows(
+            [
+                window("minute", MINUTE_LIMIT, 60.0, self.rate_scale),
+                window("day", DAY_LIMIT, 86_400.0, self.rate_scale),
+            ]
+        )
         self.organisations[tenant.tenant_id] = org
         self.auth.tenants.append(tenant)
         return org
@@ -402,13 +386,7 @@ class XeroStandIn:
         skip: int = 0,
     ) -> Fault:
         """Arm one fault (see :class:`FaultKind`); faults fire in the order armed."""
-        fault = Fault(kind, method, path, retry_after, skip)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
+        return super().arm(kind, method=method, path=path, retry_after=retry_after, skip=skip)
 
     def store_tokens(self, secrets: SecretStore, tenant_ids: list[str] | None = None) -> None:
         """Put freshly issued tokens where the Xero connector looks for them, as if the
@@ -422,30 +400,18 @@ class XeroStandIn:
     # ------------------------------------------------------------------ entry point
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        with self._lock:
-            self.requests.append((request.method, request.url.path))
         if self.checker is not None:
             self._note(self.checker.request_problems(request), request)
-        response = self._respond(request)
-        with self._lock:
-            self.statuses[response.status_code] += 1
-        return response
+        return super().__call__(request)
 
-    def _respond(self, request: httpx.Request) -> httpx.Response:
-        identity = self.auth.handle(request)
-        if identity is not None:
-            return identity
-        fault = self._take_fault(request)
-        if fault is not None and fault.kind not in AFTER_SAVE:
-            early = self._fire_early(fault, request)
-            if early is not None:
-                return early
+    def answer(self, request: httpx.Request) -> httpx.Response:
         response = self._answer(request)
         if self.checker is not None and request.url.path.startswith(API):
             self._note(self.checker.response_problems(request, response), request)
-        if fault is not None and fault.kind in AFTER_SAVE and response.status_code < 300:
-            return self._fire_late(fault, request)
         return response
+
+    def server_error(self) -> httpx.Response:
+        return httpx.Response(500, text="An error occurred in Xero.")
 
     def _note(self, problems: Iterable[str], request: httpx.Request) -> None:
         found = [f"{request.method} {request.url.path}: {p}" for p in problems]
@@ -455,37 +421,6 @@ class XeroStandIn:
             raise AssertionError(
                 "not valid against Xero's OpenAPI description: " + "; ".join(found)
             )
-
-    def _take_fault(self, request: httpx.Request) -> Fault | None:
-        with self._lock:
-            for index, fault in enumerate(self.faults):
-                if fault.matches(request):
-                    if fault.skip:
-                        fault.skip -= 1
-                        continue
-                    self.fired.append(self.faults.pop(index))
-                    return fault
-        return None
-
-    def _fire_early(self, fault: Fault, request: httpx.Request) -> httpx.Response | None:
-        if fault.kind is FaultKind.REFUSE_CONNECTION:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
-        if fault.kind is FaultKind.SERVER_ERROR:
-            return httpx.Response(500, text="An error occurred in Xero.")
-        if fault.kind is FaultKind.RATE_LIMIT:
-            return self._too_many("minute", fault.retry_after)
-        self.auth.expire_access_tokens()  # EXPIRE_TOKEN: the request then meets a 401
-        return None
-
-    @staticmethod
-    def _fire_late(fault: Fault, request: httpx.Request) -> httpx.Response:
-        if fault.kind is FaultKind.TIMEOUT_AFTER_SAVE:
-            raise httpx.ReadTimeout("timed out waiting for Xero", request=request)
-        if fault.kind is FaultKind.DROP_AFTER_SAVE:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            )
-        return httpx.Response(500, text="An error occurred in Xero.")
 
     # ------------------------------------------------------------------ auth, limits
 
@@ -516,32 +451,22 @@ class XeroStandIn:
         finally:
             with self._lock:
                 org.in_flight -= 1
-        response.headers["X-MinLimit-Remaining"] = str(max(0, MINUTE_LIMIT - len(org.minute_calls)))
-        response.headers["X-DayLimit-Remaining"] = str(max(0, DAY_LIMIT - len(org.day_calls)))
+        now = self.clock()
+        response.headers["X-MinLimit-Remaining"] = str(org.windows.remaining("minute", now))
+        response.headers["X-DayLimit-Remaining"] = str(org.windows.remaining("day", now))
         response.headers["X-AppMinLimit-Remaining"] = "9999"
         return response
 
     def _count_call(self, org: Organisation) -> httpx.Response | None:
-        now = self.clock()
-        for calls, window in ((org.minute_calls, 60.0), (org.day_calls, 86400.0)):
-            while calls and now - calls[0] >= window:
-                calls.popleft()
         if org.in_flight >= CONCURRENT_LIMIT:
-            return self._too_many("concurrent", 1)
-        if len(org.minute_calls) >= MINUTE_LIMIT:
-            return self._too_many("minute", math.ceil(60.0 - (now - org.minute_calls[0])))
-        if len(org.day_calls) >= DAY_LIMIT:
-            return self._too_many("day", math.ceil(86400.0 - (now - org.day_calls[0])))
-        org.minute_calls.append(now)
-        org.day_calls.append(now)
-        return None
+            return self.too_many("concurrent", 1)
+        return self.admit(org.windows)
 
-    @staticmethod
-    def _too_many(problem: str, retry_after: int) -> httpx.Response:
+    def too_many(self, window: str, retry_after: int) -> httpx.Response:
         return httpx.Response(
             429,
             text="Too Many Requests",
-            headers={"Retry-After": str(max(1, retry_after)), "X-Rate-Limit-Problem": problem},
+            headers={"Retry-After": str(max(1, retry_after)), "X-Rate-Limit-Problem": window},
         )
 
     def _connections(self, tenant_ids: list[str], auth_event_id: str) -> httpx.Response:
@@ -619,7 +544,7 @@ class XeroStandIn:
             return self._ok(key, selected)
         size = min(int(params.get("pageSize") or 100), 1000)
         number = max(1, int(page))
-        chunk = selected[(number - 1) * size : number * size]
+        chunk, _ = page_of(selected, number, size)
         pagination = {
             "page": number,
             "pageSize": size,

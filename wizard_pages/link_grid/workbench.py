@@ -726,10 +726,11 @@ class LinkWorkbench(QWidget):
             self._say("There are no changes to save.")
             return False
         if plan.shared and not self.confirm(
-            "One record, two of yours",
+            f"Are these the same {self.role.value}?",
             f"{self.info.name} records linked to more than one of your {self.role.value}s:\n"
             f"{_listed(plan.shared)}\n\nDocuments for each will go to the same "
-            f"{self.info.name} record. Save anyway?",
+            f"{self.info.name} record. Save only if they are the same {self.role.value} "
+            "(one business entered twice). Save anyway?",
             False,  # Enter must not save a doubtful link
         ):
             return False

@@ -1,39 +1,73 @@
-"""Reading a CSV file as a job system or Excel writes it, before any value is checked.
+"""The one reader for every CSV file Ledgerlink takes: job-system data, links files,
+and the package's own reports (Sage 50 reports, nominal lists).
 
-Decodes UTF-8 (with or without a byte-order mark) or Windows-1252, refuses anything else,
-detects a comma or semicolon separator from the header, matches header names loosely and
-numbers rows as a spreadsheet does (the header is line 1).
+It reads what Excel on a UK Windows PC and job systems really write, and refuses,
+naming the line and where on it, anything it cannot read unambiguously; it never
+guesses silently.
+
+- Encodings: UTF-8 with or without a byte-order mark, Windows-1252 (Excel's plain
+  "CSV"), UTF-16 with a byte-order mark (Excel's "Unicode Text"). A file mixing UTF-8
+  and Windows-1252 is refused (it would turn "Café" into "CafÃ©").
+- Separators: ``,`` ``;`` or tab, from Excel's ``sep=`` first line, else from the
+  header; a header holding more than one of them must name known columns with one only.
+- Line ends: CRLF, LF and a lone CR; a quoted value may hold line breaks.
+- Refused: an unclosed quote, text after a closing quote, a row with more values than
+  the header, control characters, a byte that is not a character, a spreadsheet or
+  other binary file.
+
+Rows are numbered as a spreadsheet numbers them: the header is line 1 and a value over
+two physical lines is still one row. When a row starts on another physical line of
+the file than its number, the message says so too.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.services.importing.report import RowError
 
-_UTF8_BOM = b"\xef\xbb\xbf"
-_SEPARATORS = (",", ";")
-_SEP_HINT = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)
-_HEADER_NOISE = re.compile(r"[\s_\-\ufeff]+")
-# C0 control characters other than tab, line feed and carriage return, and DEL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
 SAVE_AS_HINT = 'in Excel use File > Save As > "CSV UTF-8 (Comma delimited)"'
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_SEP_HINT = re.compile(r'^[ \t]*"?sep=(.?)"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
+_HEADER_NOISE = re.compile(r"[\s_\-\ufeff]+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_QUOTED = re.compile(r'"([^"]*(?:""[^"]*)*)"')
+_UNQUOTED = {sep: re.compile(f"[^{re.escape(sep)}\\r\\n]*") for sep in _SEPARATORS}
+# What no CSV text holds: C0 controls other than tab, LF and CR; DEL; C1 controls; a
+# byte-order mark after the start (two files joined); U+FFFD, the mark of a character
+# already lost; lone surrogates, which stand for bytes that were not characters.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffd\ud800-\udfff]")
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_SPREADSHEETS = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zipped file"),
+    (b"\xd0\xcf\x11\xe0", "an Excel workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+    (b"{\\rtf", "a Word (RTF) document"),
+)
+_MARKUP = re.compile(
+    rb"^\s*(<\?xml[^>]*>\s*)?<(html|table|workbook|\?mso-application)", re.IGNORECASE
+)
 
 
 class CsvFileError(Exception):
-    """The file cannot be read as CSV text at all."""
+    """The file cannot be read as CSV text (kept for callers that raise it)."""
 
-    def __init__(self, message: str, line: int = 0) -> None:
+    def __init__(self, message: str, line: int = 1) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
 
     def as_row_error(self) -> RowError:
+        """The problem as a report line."""
         return RowError(self.line, "", self.message)
 
 
@@ -53,6 +87,7 @@ class CsvRow:
     values: dict[str, str]
 
     def get(self, column: str) -> str:
+        """The value of ``column`` (canonical name), '' when blank or absent."""
         return self.values.get(column, "")
 
 
@@ -63,6 +98,8 @@ class CsvTable:
     spelled: dict[str, str]
     rows: list[CsvRow] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+    separator: str = ","
 
     def has(self, column: str) -> bool:
         """Whether the file has this column (by canonical name)."""
@@ -78,148 +115,409 @@ def normalise_header(name: str) -> str:
     return _HEADER_NOISE.sub("", name).casefold()
 
 
-def decode_csv_bytes(data: bytes) -> str:
-    """The text of a CSV file: UTF-8 (BOM optional), else Windows-1252.
+# ----------------------------------------------------------------------------- decoding
 
-    Raises :class:`CsvFileError` for anything else (a workbook, UTF-16, binary data).
-    """
-    if data.startswith(_UTF8_BOM):
-        try:
-            text = data[len(_UTF8_BOM) :].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CsvFileError(
-                "the file says it is UTF-8 but is not: "
-                f"{_describe_bad_byte(data, exc.start + len(_UTF8_BOM))}; {SAVE_AS_HINT}"
-            ) from exc
-        return _check_text(text)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CsvFileError(f"the file is UTF-16 text, which Ledgerlink cannot read; {SAVE_AS_HINT}")
-    if data.startswith(b"PK\x03\x04"):
-        raise CsvFileError(f"the file is an Excel workbook (.xlsx), not a CSV file; {SAVE_AS_HINT}")
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise CsvFileError(f"the file is an Excel workbook (.xls), not a CSV file; {SAVE_AS_HINT}")
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+    encoding: str
+
+
+def _decode(data: bytes) -> _Text:
+    """The file's text. Bytes that are not characters become lone surrogates (found and
+    reported later, with their row); a file that is not text at all raises."""
+    for signature, what in _SPREADSHEETS:
+        if data.startswith(signature):
+            raise CsvFileError(f"the file is {what}, not a CSV file; {SAVE_AS_HINT}")
+    if _MARKUP.match(data[:4096]):
+        raise CsvFileError(
+            "the file is a web page or an Excel XML spreadsheet saved with a .csv name, "
+            f"not a CSV file; {SAVE_AS_HINT}"
+        )
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            if encoding.startswith("utf-16"):
+                if body.startswith(b"\x00\x00"):
+                    raise CsvFileError(
+                        f"the file is UTF-32 text, which Ledgerlink cannot read; {SAVE_AS_HINT}"
+                    )
+                # A damaged UTF-16 file (odd length, a half pair) shows U+FFFD there.
+                return _Text(body.decode(encoding, errors="replace"), "utf-16")
+            return _Text(body.decode(encoding, errors="surrogateescape"), "utf-8-sig")
     if b"\x00" in data:
+        position = data.index(b"\x00")
+        line = len(_LINE_BREAK.findall(data[:position].decode("latin-1"))) + 1
         raise CsvFileError(
-            "the file contains binary data (NUL bytes), so it is not a CSV text file; "
-            + SAVE_AS_HINT
+            f"line {line} holds a NUL byte, so the file is binary data or UTF-16 text "
+            f"without its byte-order mark, not a CSV text file; {SAVE_AS_HINT}",
+            line,
         )
+    text = data.decode("utf-8", errors="surrogateescape")
+    if not _UNDECODED.search(text):
+        return _Text(text, "utf-8")
+    if any(_windows_1252_has(char) for char in text if char > "\x7f"):
+        # Some bytes are UTF-8 for characters a Windows-1252 file could hold too (é, £,
+        # ’), others are not UTF-8: both readings would damage some names.
+        return _Text(text, "mixed")
+    # Otherwise the few byte pairs that happen to be valid UTF-8 ("É–" is 0xC9 0x96,
+    # "ɖ" in UTF-8) are Windows-1252 like the rest of the file.
+    return _Text(data.decode("cp1252", errors="surrogateescape"), "cp1252")
+
+
+def _windows_1252_has(char: str) -> bool:
+    if 0xDC80 <= ord(char) <= 0xDCFF:
+        return False  # a byte that was not UTF-8
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise CsvFileError(
-                "the file is neither UTF-8 nor Windows-1252 text: "
-                f"{_describe_bad_byte(data, exc.start)}; {SAVE_AS_HINT}"
-            ) from exc
-    return _check_text(text)
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-def _describe_bad_byte(data: bytes, position: int) -> str:
-    line = data.count(b"\n", 0, position) + 1
-    return f"byte 0x{data[position]:02X} on line {line} is not a character"
+# ---------------------------------------------------------------------------- splitting
 
 
-def _check_text(text: str) -> str:
-    text = text.rstrip("\x1a")  # the end-of-file mark some old DOS programs append
-    junk = _CONTROL.search(text)
-    if junk:
-        line = text.count("\n", 0, junk.start()) + 1
-        raise CsvFileError(
-            f"line {line} contains the control character 0x{ord(junk.group()):02X}, "
-            f"so this does not look like a CSV text file; {SAVE_AS_HINT}"
-        )
-    return text
+@dataclass(frozen=True)
+class _Cell:
+    value: str
+    offset: int  # where it starts in the text
 
 
-def detect_separator(header_line: str) -> str:
-    """``;`` when the header has more semicolons than commas outside quotes, else ``,``."""
-    counts = dict.fromkeys(_SEPARATORS, 0)
-    quoted = False
-    for char in header_line:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    return ";" if counts[";"] > counts[","] else ","
+@dataclass
+class _Record:
+    number: int  # as a spreadsheet numbers rows
+    offset: int
+    cells: list[_Cell]
+
+
+@dataclass(frozen=True)
+class _Problem:
+    offset: int
+    message: str
+    record: int = 0  # the row it belongs to, when known
+
+
+def _split(text: str, separator: str, first_row: int) -> tuple[list[_Record], _Problem | None]:
+    """Records with their cells, up to the first problem that makes the rest unreadable."""
+    records: list[_Record] = []
+    unquoted = _UNQUOTED[separator]
+    end = len(text)
+    pos = 0
+    number = first_row
+    while pos < end:
+        record = _Record(number, pos, [])
+        while True:
+            if pos < end and text[pos] == '"':
+                match = _QUOTED.match(text, pos)
+                if match is None:
+                    record.cells.append(_Cell("", pos))
+                    records.append(record)
+                    return records, _Problem(
+                        pos,
+                        'this value opens a quote (") that is never closed, so everything '
+                        "after it would be read as one value; add the closing quote or "
+                        "remove the opening one",
+                        number,
+                    )
+                after = match.end()
+                if after < end and text[after] not in (separator, "\r", "\n"):
+                    record.cells.append(_Cell("", pos))
+                    records.append(record)
+                    return records, _Problem(
+                        pos,
+                        "this value is in quotes but more text follows its closing quote"
+                        + (
+                            " on a later line, so a quote is probably missing its pair"
+                            if _LINE_BREAK.search(match.group(1))
+                            else ""
+                        )
+                        + '; put the whole value in quotes and write a quote inside it as ""',
+                        number,
+                    )
+                value = _LINE_BREAK.sub("\n", match.group(1).replace('""', '"'))
+                record.cells.append(_Cell(value, pos))
+                pos = after
+            else:
+                match = unquoted.match(text, pos)
+                assert match is not None  # matches the empty string at worst
+                record.cells.append(_Cell(match.group(), pos))
+                pos = match.end()
+            if pos < end and text[pos] == separator:
+                pos += 1
+                continue
+            break
+        if text.startswith("\r\n", pos):
+            pos += 2
+        elif pos < end:
+            pos += 1
+        records.append(record)
+        number += 1
+    return records, None
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+class _Locator:
+    """Turns an offset in the text into words: the row, the column, the file's line."""
+
+    def __init__(self, text: str, records: list[_Record], header: list[str], skipped: int):
+        self.text = text
+        self.records = records
+        self.header = header
+        self.skipped = skipped  # physical lines before row 1 (Excel's sep= line)
+        self.line_starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        self.record_offsets = [r.offset for r in records]
+
+    def physical_line(self, offset: int) -> int:
+        return bisect.bisect_right(self.line_starts, offset) + self.skipped
+
+    def row_error(self, offset: int, message: str, record_number: int = 0) -> RowError:
+        index = bisect.bisect_right(self.record_offsets, offset) - 1
+        where: list[str] = []
+        row = record_number or 1
+        if 0 <= index < len(self.records):
+            record = self.records[index]
+            row = record_number or record.number
+            cell_index = (
+                bisect.bisect_right([c.offset for c in record.cells], offset) - 1
+                if record.cells
+                else -1
+            )
+            if cell_index >= 0:
+                name = self.header[cell_index].strip() if cell_index < len(self.header) else ""
+                where.append(
+                    f"in the header's value {cell_index + 1}"
+                    if row == 1 and self.header
+                    else f"in column “{name}”"
+                    if name
+                    else f"in value {cell_index + 1}"
+                )
+        line_start = self.line_starts[bisect.bisect_right(self.line_starts, offset) - 1]
+        where.append(f"character {offset - line_start + 1}")
+        physical = self.physical_line(offset)
+        if physical != row:
+            where.append(f"line {physical} of the file in a text editor")
+        return RowError(row, "", f"{message} ({', '.join(where)})")
 
 
 def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | None, list[RowError]]:
     """Decode and split ``data``; the table is None when the file or its header is unusable.
 
-    Row problems found here (more values than the header has columns) are returned as
-    errors alongside the table; those rows are left out of it.
+    Every problem names its line (the header is line 1). Row problems found here (more
+    values than the header has columns) are returned alongside the table and those rows
+    are left out of it; anything that makes the file ambiguous returns no table.
     """
     try:
-        text = decode_csv_bytes(data)
+        decoded = _decode(data)
     except CsvFileError as exc:
         return None, [exc.as_row_error()]
+    text = decoded.text
+    if text.endswith("\x1a"):
+        text = text.rstrip("\x1a")  # the end-of-file mark some old DOS programs append
 
-    lines = text.splitlines(keepends=True)
+    skipped = 0
     separator: str | None = None
-    if lines and (hint := _SEP_HINT.match(lines[0])) and hint.group(1) in _SEPARATORS:
-        # Excel's "sep=;" first line: Excel hides it, so the header is still row 1.
-        separator = hint.group(1)
-        lines = lines[1:]
-        text = "".join(lines)
-    first = next((line for line in lines if line.strip()), None)
-    if first is None:
-        return None, [_empty_file_error(columns)]
-    if separator is None and "\t" in first and not any(sep in first for sep in _SEPARATORS):
-        return None, [
-            RowError(
-                1,
-                "",
-                "the columns are separated by tabs; save the file with commas or semicolons "
-                f"between values ({SAVE_AS_HINT})",
-            )
-        ]
-    separator = separator or detect_separator(first)
+    hint = _SEP_HINT.match(text)
+    if hint:
+        if hint.group(1) not in _SEPARATORS:
+            shown = repr(hint.group(1)) if hint.group(1) else "nothing"
+            return None, [
+                RowError(
+                    1,
+                    "",
+                    f"the first line says the separator is {shown}; Ledgerlink reads "
+                    "files separated by commas, semicolons or tabs",
+                )
+            ]
+        # Excel hides its "sep=;" line, so the header is still row 1 there.
+        separator, skipped = hint.group(1), 1
+        text = text[hint.end() :]
 
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    if separator is None:
+        chosen = _choose_separator(text, columns)
+        if isinstance(chosen, RowError):
+            return None, [chosen]
+        separator = chosen
+    rows_text = _split_fast(text, separator)
+    junk = _NOT_TEXT.search(text)
+    if rows_text is None or junk or decoded.encoding == "mixed":
+        return None, [_locate_problem(text, separator, skipped, decoded.encoding)]
+
+    header_at = next(
+        (n for n, cells in enumerate(rows_text) if any(c.strip() for c in cells)), None
+    )
+    if header_at is None:
+        return None, [_empty_file_error(columns)]
+    header = rows_text[header_at]
+    table, header_errors = _read_header(header, header_at + 1, columns)
+    if header_errors:
+        return None, header_errors
+    table.encoding, table.separator = decoded.encoding, separator
+    positions = list(_positions(header, table).items())
+    width = len(header)
     errors: list[RowError] = []
-    table: CsvTable | None = None
-    positions: dict[str, int] = {}
-    width = 0
-    line = 0
-    try:
-        for line, record in enumerate(reader, start=1):
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines (and Excel's ",,,," rows) are skipped
-            if table is None:
-                table, header_errors = _read_header(record, line, columns)
-                if header_errors:
-                    return None, header_errors
-                positions = _positions(record, table)
-                width = len(record)
-                continue
-            if len(record) > width and any(cell.strip() for cell in record[width:]):
+    for index in range(header_at + 1, len(rows_text)):
+        cells = rows_text[index]
+        number = index + 1
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (and Excel's ",,,," rows) are skipped
+        if len(cells) > width:
+            extra = next((i for i in range(width, len(cells)) if cells[i].strip()), None)
+            if extra is not None:
                 errors.append(
                     RowError(
-                        line,
+                        number,
                         "",
-                        f"this row has {len(record)} values but the header has {width} "
-                        "columns; is a value containing a comma or semicolon missing its "
-                        "quotes?",
+                        f"this row has {len(cells)} values but the header has {width} "
+                        f"columns (value {extra + 1}, “{_shorten(cells[extra])}”, has no "
+                        "column); is a value containing a "
+                        f"{_SEPARATORS[separator]} missing its quotes?",
                     )
                 )
                 continue
-            values = {
-                name: record[index].strip() if index < len(record) else ""
-                for name, index in positions.items()
-            }
-            table.rows.append(CsvRow(line, values))
-    except csv.Error as exc:
-        return None, [RowError(line + 1, "", f"the file cannot be read as CSV here: {exc}")]
-    if table is None:  # only separators, e.g. ",,,"
-        return None, [_empty_file_error(columns)]
+        values = {
+            name: _clean(cells[position]) if position < len(cells) else ""
+            for name, position in positions
+        }
+        table.rows.append(CsvRow(number, values))
     return table, errors
+
+
+def _clean(value: str) -> str:
+    value = value.strip()
+    return _LINE_BREAK.sub("\n", value) if "\r" in value else value
+
+
+def _split_fast(text: str, separator: str) -> list[list[str]] | None:
+    """The records by Python's C parser, strict as :func:`_split` is; None when it
+    refuses something (:func:`_split` then says where and what)."""
+    import csv
+    import io
+
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True))
+    except csv.Error:
+        return None
+
+
+def _locate_problem(text: str, separator: str, skipped: int, encoding: str) -> RowError:
+    """The first thing that makes the file unreadable, by row and place on it."""
+    records, problem = _split(text, separator, 1)
+    header_record = next((r for r in records if any(c.value.strip() for c in r.cells)), None)
+    header = [c.value for c in header_record.cells] if header_record else []
+    locate = _Locator(text, records, header, skipped)
+    found = [problem] if problem else []
+    junk = _NOT_TEXT.search(text, 0, problem.offset if problem else len(text))
+    if junk:
+        found.append(_Problem(junk.start(), _describe_junk(junk.group(), encoding)))
+    if encoding == "mixed":
+        found.append(_mixed(text))
+    if not found:
+        # Python's parser refused what ours reads: only a value over its size limit.
+        return RowError(
+            1, "", "a value is longer than 131,072 characters; is a quote missing its pair?"
+        )
+    first = min(found, key=lambda p: p.offset)
+    return locate.row_error(first.offset, first.message, first.record)
+
+
+def _shorten(value: str, limit: int = 30) -> str:
+    value = value.strip().replace("\n", " ")
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _describe_junk(char: str, encoding: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        byte = code - 0xDC00
+        if encoding == "utf-8-sig":
+            return (
+                f"the file says it is UTF-8 but is not: byte 0x{byte:02X} is not a UTF-8 "
+                f"character; {SAVE_AS_HINT}"
+            )
+        if encoding == "mixed":
+            return (
+                f"byte 0x{byte:02X} is not UTF-8, but other characters in the file are: "
+                "the file mixes two encodings (UTF-8 and Windows-1252), so some names "
+                f"would be damaged whichever is chosen; {SAVE_AS_HINT}"
+            )
+        return (
+            f"byte 0x{byte:02X} is a character in neither UTF-8 nor Windows-1252; " + SAVE_AS_HINT
+        )
+    if char == "\ufeff":
+        return (
+            "a byte-order mark in the middle of the file: two files were probably joined; "
+            "keep one header and save the file again"
+        )
+    if char == "\ufffd":
+        return (
+            "the character � marks one that was already lost (the file was damaged or "
+            "saved in the wrong encoding before); correct the value"
+        )
+    if 0xD800 <= code <= 0xDFFF:
+        return f"half of a UTF-16 character pair (0x{code:04X}); {SAVE_AS_HINT}"
+    return (
+        f"the control character 0x{code:02X}, which no CSV text holds, so this does not "
+        f"look like a CSV text file; {SAVE_AS_HINT}"
+    )
+
+
+def _mixed(text: str) -> _Problem:
+    bad = _UNDECODED.search(text)
+    assert bad is not None
+    return _Problem(bad.start(), _describe_junk(bad.group(), "mixed"))
+
+
+def _choose_separator(text: str, columns: Sequence[ColumnSpec]) -> str | RowError:
+    """The header's separator. When it holds more than one kind, the one whose split
+    names the most known columns, if only one does; otherwise the file is ambiguous."""
+    header = _first_line_outside_quotes(text)
+    present = [sep for sep in _SEPARATORS if sep in header]
+    if len(present) <= 1:
+        return present[0] if present else ","
+    known = {normalise_header(c.name) for c in columns}
+    scores = {
+        sep: sum(
+            1
+            for name in _split(header, sep, 1)[0][0].cells
+            if normalise_header(name.value) in known
+        )
+        for sep in present
+    }
+    best = max(scores.values())
+    winners = [sep for sep, score in scores.items() if score == best]
+    if best > 0 and len(winners) == 1:
+        return winners[0]
+    names = " and ".join(_SEPARATORS[sep] + "s" for sep in present)
+    return RowError(
+        1,
+        "",
+        f"the header holds {names}, so it is not clear which separates the columns; "
+        'add a first line "sep=;" (or "sep=,") naming the separator, or save the file '
+        f"again ({SAVE_AS_HINT})",
+    )
+
+
+def _first_line_outside_quotes(text: str) -> str:
+    """The first non-blank record's text (its line breaks inside quotes included)."""
+    quoted = False
+    start = 0
+    for index, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif char in "\r\n" and not quoted:
+            if text[start:index].strip():
+                return text[start:index]
+            start = index + 1
+    return text[start:]
 
 
 def _empty_file_error(columns: Sequence[ColumnSpec]) -> RowError:
     example = ",".join(c.name for c in columns if c.required)
-    return RowError(0, "", f"the file is empty; its first line must be the header ({example})")
+    return RowError(1, "", f"the file is empty; its first line must be the header ({example})")
 
 
 def _read_header(

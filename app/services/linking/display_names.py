@@ -12,8 +12,8 @@ from app.services.audit import record_event
 from app.services.errors import SetupError
 from app.services.setup.state import get_setting, package_settings_key, set_setting
 from connectors.contract import ContactRole, PackageInfo
+from connectors.display_names import with_display_name
 from connectors.errors import ConnectorError
-from connectors.quickbooks_online.names import with_display_name
 
 
 def choose_display_name(
@@ -41,7 +41,7 @@ def choose_display_name(
     key = package_settings_key(info.key)
     settings = dict(get_setting(session, key, {}))
     try:
-        updated = with_display_name(settings, role, account_ref, name)
+        updated = with_display_name(settings, role, account_ref, name, info)
     except ConnectorError as exc:
         raise SetupError(str(exc)) from exc
     set_setting(session, key, updated)

@@ -1,4 +1,9 @@
-"""``ledgerlink links export|import``: the link table as CSV, for support staff."""
+"""``ledgerlink links export|import``: the link table as CSV, for support staff.
+
+The file is read by the one CSV reader (:mod:`app.services.importing.csv_reader`), so a
+links file re-saved by Excel (Windows-1252, semicolons, UTF-16) reads as the data
+import does, and a damaged one is refused by line.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
+from app.private_files import open_private
+from app.services.importing.csv_reader import ColumnSpec, read_csv
 from app.services.linking.matching import (
     PackageIndex,
     Reading,
@@ -43,7 +50,7 @@ def export_links(session: Session, package: str, path: Path) -> int:
         for link in session.scalars(select(Link).where(Link.package == package))
     }
     rows = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with open_private(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(EXPORT_COLUMNS)
         for contact in session.scalars(select(Contact).order_by(Contact.kind, Contact.account_ref)):
@@ -64,8 +71,44 @@ def export_links(session: Session, package: str, path: Path) -> int:
     return rows
 
 
+#: What ``links import`` reads (the export's other columns are known, and left alone).
+IMPORT_COLUMNS = tuple(
+    ColumnSpec(name, required=name in ("kind", "account_ref", "package_ref"))
+    for name in EXPORT_COLUMNS
+)
+
+
+@dataclass(frozen=True)
+class SharedReference:
+    """One package contact that the file would link to more than one of our contacts."""
+
+    kind: str
+    package_ref: str
+    contacts: tuple[str, ...]
+    lines: tuple[int, ...]
+
+    def describe(self, package_name: str) -> str:
+        """One line for people."""
+        return (
+            f"{package_name}'s {self.package_ref} would be linked to more than one "
+            f"{self.kind}: {' and '.join(self.contacts)} (line "
+            f"{', '.join(str(n) for n in self.lines)})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """``{kind, package_ref, contacts, lines}``."""
+        return {
+            "kind": self.kind,
+            "package_ref": self.package_ref,
+            "contacts": list(self.contacts),
+            "lines": list(self.lines),
+        }
+
+
 @dataclass
 class LinksImportReport:
+    """What ``links import`` found and did; nothing is written unless ``ok``."""
+
     file: str
     dry_run: bool
     linked: int = 0
@@ -73,6 +116,7 @@ class LinksImportReport:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    shared: list[SharedReference] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +131,7 @@ class LinksImportReport:
             "unchanged": self.unchanged,
             "errors": self.errors,
             "warnings": self.warnings,
+            "shared_references": [shared.to_json() for shared in self.shared],
             "ok": self.ok,
         }
 
@@ -107,6 +152,7 @@ def import_links(
     dry_run: bool = False,
     actor: str = "cli",
     connector_factory: Callable[[], Connector] | None = None,
+    allow_shared_reference: bool = False,
 ) -> LinksImportReport:
     """Read ``kind, account_ref, package_ref`` rows and save them all, or none.
 
@@ -117,21 +163,25 @@ def import_links(
     ``connector_factory`` the package is asked too: each reference must be one of its
     contacts (in the package's own spelling), a web address carrying the package's
     other number (Sage) is looked up, and where the package requires our details to
-    equal its own (Sage Business Cloud) a link whose details differ is refused. A
-    reference linked to two of our contacts of one kind is allowed, with a warning.
+    equal its own (Sage Business Cloud) a link whose details differ is refused.
+
+    Linking one package contact to two of our contacts of one kind sends both one's
+    documents to that one record, so it is refused unless ``allow_shared_reference``
+    says they are the same business; either way ``report.shared`` lists each such pair.
+
+    A connector error (for example, not signed in) is raised for the caller to word.
     """
     report = LinksImportReport(file=str(path), dry_run=dry_run)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = [c for c in ("kind", "account_ref", "package_ref") if c not in header]
-        if missing:
-            report.errors.append(f"line 1: missing column(s) {', '.join(missing)}")
-            return report
-        raw_rows = [
-            (n, {k.strip().lower(): (v or "").strip() for k, v in row.items() if k})
-            for n, row in enumerate(reader, start=2)
-        ]
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        report.errors.append(f"{path} cannot be read: {exc.strerror or exc}")
+        return report
+    table, problems = read_csv(data, IMPORT_COLUMNS)
+    report.errors.extend(str(problem) for problem in problems)
+    if table is None or report.errors:
+        return report
+    raw_rows = [(row.line, row.values) for row in table.rows]
     with session_factory() as session:
         can_look_up = connector_factory is not None
         rows = _read_rows(session, info, raw_rows, report, can_look_up=can_look_up)
@@ -147,7 +197,18 @@ def import_links(
             # The package's spelling and name where it was asked, else the file's.
             ref, name = found.get(row.line, (row.reading.value, row.package_name))
             changes.append(LinkChange(row.contact.id, ref, name, LinkMethod.CSV))
-        report.warnings.extend(_shared_references(session, info, changes))
+        report.shared = _shared_references(session, info, changes, rows)
+        if report.shared and not allow_shared_reference:
+            report.errors.extend(
+                f'line {shared.lines[0]}, column "package_ref": '
+                f"{shared.describe(info.name)}, so the documents of all of them would go to that "
+                "one record. If they are the same business, run again with "
+                "--allow-shared-reference (in the window: answer yes to the link grid's "
+                f'"Are these the same {shared.kind}?"); otherwise correct the reference.'
+                for shared in report.shared
+            )
+            return report
+        report.warnings.extend(shared.describe(info.name) for shared in report.shared)
         result = apply_links(session, info.key, changes, actor=actor)
         report.linked, report.unlinked = result.linked, result.unlinked
         report.unchanged = result.unchanged
@@ -264,17 +325,25 @@ def _check_with_package(
     return found
 
 
-def _shared_references(session: Session, info: PackageInfo, changes: list[LinkChange]) -> list[str]:
-    """One warning per package reference that would be linked to two of our contacts
-    of one kind (allowed: they may be one business entered twice)."""
+def _shared_references(
+    session: Session, info: PackageInfo, changes: list[LinkChange], rows: list[_Row]
+) -> list[SharedReference]:
+    """Each package reference this file would link to more than one of our contacts of
+    one kind (links made before and left alone by the file are not reported again)."""
+    line_of = {row.contact.id: row.line for row in rows}
     refs = {
         contact_id: ref
         for contact_id, ref in session.execute(
             select(Link.contact_id, Link.remote_ref).where(Link.package == info.key)
         )
     }
+    touched = {
+        change.contact_id
+        for change in changes
+        if change.remote_ref and refs.get(change.contact_id) != change.remote_ref
+    }
     refs.update({change.contact_id: change.remote_ref for change in changes})
-    owners: dict[tuple[str, str], list[str]] = {}
+    owners: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for contact_id, kind, name, account_ref in session.execute(
         select(Contact.id, Contact.kind, Contact.name, Contact.account_ref).order_by(
             Contact.account_ref
@@ -282,10 +351,14 @@ def _shared_references(session: Session, info: PackageInfo, changes: list[LinkCh
     ):
         ref = refs.get(contact_id)
         if ref:
-            owners.setdefault((kind.value, ref), []).append(f"{name} ({account_ref})")
+            owners.setdefault((kind.value, ref), []).append((contact_id, f"{name} ({account_ref})"))
     return [
-        f"{info.name}'s {ref} is linked to more than one {kind}: {' and '.join(labels)}; "
-        "their documents will all go to that one record."
-        for (kind, ref), labels in sorted(owners.items())
-        if len(labels) > 1
+        SharedReference(
+            kind,
+            ref,
+            tuple(label for _, label in members),
+            tuple(sorted(line_of[c] for c, _ in members if c in line_of)),
+        )
+        for (kind, ref), members in sorted(owners.items())
+        if len(members) > 1 and any(c in touched for c, _ in members)
     ]

@@ -47,12 +47,14 @@ from app.services.linking.matching import (
     Suggestion,
     TheirContact,
     compare_exact,
+    describe_differences,
     details_match,
     duplicate_groups,
     exact_columns,
     exact_matches,
     file_under,
     filed,
+    name_differences,
     read_reference,
     remove_from,
     suggest,
@@ -470,7 +472,8 @@ class LinkBook:
             if self.info.links_by_name:
                 near = self.index.nearest_names(state.ref)
                 if near:
-                    hint = f" Did you mean “{near[0]}”? Capitals and spaces count."
+                    differs = describe_differences(name_differences(state.ref, near[0]))
+                    hint = f" Did you mean “{near[0]}”? Capitals and spaces count. Here {differs}."
             return f"{name} has no {self.role.value} {state.ref}.{hint}"
         if status is LinkStatus.USED_TWICE:
             others = [self.ours[r] for r in self.rows_with_ref(state.ref) if r != row]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Link, LinkMethod, OutboxEntry, RecordType, SendState, utcnow
+from app.private_files import open_private
 from app.services.audit import record_event
 from app.services.sending.failures import list_failures
 
@@ -137,7 +138,7 @@ def entered_manually(session: Session, entry_id: int, remote_id: str, *, actor: 
 def export_failures(session: Session, package: str, path: Path) -> int:
     """Write the failure list (root causes, then what each holds back) as CSV."""
     rows = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with open_private(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["record", "state", "code", "field", "reason", "fix", "held_back_by"])
         for root in list_failures(session, package):

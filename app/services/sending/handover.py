@@ -109,3 +109,51 @@ def _audit(session: Session, entry: OutboxEntry, action: str, actor: str, **deta
         record_id=entry.record_id,
         **detail,
     )
+
+
+# ---------------------------------------------------------------- lost answers, resolved
+
+
+def uncertain(session: Session, package: str) -> list[HandedOverRecord]:
+    """Every uncertain record of ``package`` (an answer lost, a send interrupted), oldest
+    first: a bridge asks the package about each before anything is sent again."""
+    rows = session.scalars(
+        select(OutboxEntry)
+        .where(OutboxEntry.package == package, OutboxEntry.state == SendState.UNCERTAIN)
+        .order_by(OutboxEntry.id)
+    )
+    return [
+        HandedOverRecord(e.id, e.record_type, e.record_id, e.remote_id, e.idempotency_key)
+        for e in rows
+    ]
+
+
+def _uncertain_entry(session: Session, package: str, entry_id: int) -> OutboxEntry:
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None or entry.package != package or entry.state is not SendState.UNCERTAIN:
+        raise NotHandedOver(f"outbox row {entry_id} is not uncertain for {package}")
+    return entry
+
+
+def resolve_found(
+    session: Session, package: str, entry_id: int, remote_id: str, *, actor: str
+) -> None:
+    """The package turned out to have the uncertain record: successful."""
+    entry = _uncertain_entry(session, package, entry_id)
+    entry.state = SendState.SUCCESSFUL
+    entry.remote_id = remote_id
+    entry.error_code = entry.error_reason = entry.error_fix = ""
+    link_created_contact(session, package, entry, remote_id)
+    _audit(session, entry, "resolved_found", actor, remote_id=remote_id)
+
+
+def resolve_absent(
+    session: Session, package: str, entry_id: int, reference: str, *, actor: str
+) -> None:
+    """The package does not have the uncertain record: handed over again, under
+    ``reference``, for the bridge to deliver."""
+    entry = _uncertain_entry(session, package, entry_id)
+    entry.state = SendState.HANDED_OVER
+    entry.remote_id = reference
+    entry.error_code = entry.error_reason = entry.error_fix = ""
+    _audit(session, entry, "resolved_not_found", actor, reference=reference)

@@ -12,9 +12,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from app.private_files import open_private
+from app.services.errors import EXIT_SEND_RUNNING, UserError
 
-class SendInProgress(RuntimeError):
-    """Another send (the window's, or a scheduled ``ledgerlink send``) is running."""
+
+class SendInProgress(UserError):
+    """Another send (the window's, or a scheduled ``ledgerlink send``) is running.
+
+    The CLI exits with its own code (3) so a scheduler can tell it from failed records.
+    """
+
+    exit_code = EXIT_SEND_RUNNING
 
 
 class SendLock:
@@ -27,14 +35,15 @@ class SendLock:
 
     def __enter__(self) -> SendLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+b")
+        handle: IO[bytes] = open_private(self.path, "a+b")
         try:
             _lock(handle)
         except OSError as exc:
             handle.close()
             raise SendInProgress(
                 "Another send is already running for this data (the window's, or a "
-                "scheduled `ledgerlink send`); this one was not started."
+                "scheduled `ledgerlink send`); this one was not started",
+                "Wait for it to finish; it continues on its own.",
             ) from exc
         self._handle = handle
         return self

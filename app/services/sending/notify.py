@@ -126,6 +126,34 @@ def send_email(
         smtp.send_message(message)
 
 
+def describe_mail_problem(exc: BaseException, settings: SmtpSettings) -> str:
+    """What went wrong talking to the mail server, in plain words with the fix (the
+    server's own text goes to the log, not to the person)."""
+    server = f"{settings.host}:{settings.port}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return (
+            f"{server} refused the user name or password; set them again with "
+            "`ledgerlink notify set … --password-stdin`."
+        )
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"{server} refused the recipient address; check the --to addresses."
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return f"{server} refused the sender address {settings.sender}; check --sender."
+    if isinstance(exc, ssl.SSLError | smtplib.SMTPNotSupportedError):
+        return (
+            f"the secure connection to {server} failed; check the port (587 with "
+            "STARTTLS is usual) or ask your email provider."
+        )
+    if isinstance(exc, TimeoutError):
+        return f"{server} did not answer in time; check the host and port."
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{server} refused the message; the log has its answer."
+    return (
+        f"{server} could not be reached; check the host name and port, and that this "
+        "computer is online."
+    )
+
+
 def notify_failures(
     settings: SmtpSettings | None,
     secrets: SecretStore,
@@ -152,6 +180,6 @@ def notify_failures(
             tls_context=tls_context,
         )
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        log.warning("failure notice not sent: %s", exc)
-        return f"The failure notice could not be emailed: {exc}"
+        log.warning("failure notice not sent: %r", exc)
+        return f"The failure notice could not be emailed: {describe_mail_problem(exc, settings)}"
     return f"Failure notice emailed to {', '.join(settings.recipients)}."

@@ -1,60 +1,24 @@
 """Keeping within a package's rate limits, and backing off when it struggles.
 
-Both take their clock and sleep from the caller, so the send benchmark can run ten
-thousand records through a virtual minute-by-minute clock in a fraction of a second.
+The rate limiter itself is :class:`connectors.limits.RateLimiter` — one class for every
+package, owned by the connection when it paces its own requests (cloud connectors) and
+by the sender otherwise. Clock and sleep come from the caller, so the send benchmark can
+run ten thousand records through a virtual minute-by-minute clock in a moment.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-_EPSILON = 1e-6
+from connectors.limits import RateLimiter, Window
+
+__all__ = ["Backoff", "Clock", "RateLimiter", "Sleep", "Window", "interruptible_sleep"]
+
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
-
-
-class SlidingWindowLimiter:
-    """At most ``limit`` calls in any ``window`` seconds (how packages count per minute).
-
-    A sliding log of call times is exact where a token bucket with burst would let
-    ``2 × limit`` calls through across a window boundary and earn a 429.
-    """
-
-    def __init__(
-        self, limit: int, window: float = 60.0, *, clock: Clock = time.monotonic, sleep: Sleep
-    ) -> None:
-        if limit < 1:
-            raise ValueError("a rate limit must allow at least one call")
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self.sleep = sleep
-        self._calls: deque[float] = deque()
-
-    def acquire(self) -> float:
-        """Wait until a call is allowed, record it, and return how long we waited."""
-        waited = 0.0
-        while True:
-            now = self.clock()
-            # The tolerance stops a float rounding at the window's edge from turning the
-            # final wait into an endless series of zero-length sleeps.
-            while self._calls and now - self._calls[0] >= self.window - _EPSILON:
-                self._calls.popleft()
-            if len(self._calls) < self.limit:
-                self._calls.append(now)
-                return waited
-            delay = self.window - (now - self._calls[0])
-            self.sleep(delay)
-            waited += delay
-
-    def pause_all(self, seconds: float) -> None:
-        """Honour a ``Retry-After``: no call until ``seconds`` from now."""
-        self.sleep(seconds)
 
 
 @dataclass

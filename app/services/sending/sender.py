@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.crash_report import write_crash_report
 from app.db.models import (
     Contact,
     Document,
@@ -39,10 +41,12 @@ from app.services.audit import record_event
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
 from app.services.sending.lock import SendInProgress, SendLock
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
-from app.services.sending.pacing import Backoff, Sleep, SlidingWindowLimiter, interruptible_sleep
+from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
 from connectors.contract import BatchItem, Connector, CreateResult, HandedOver, RemoteTaxRate
 from connectors.errors import (
+    BatchInterrupted,
+    Cancelled,
     ConnectorError,
     NeedsReconnecting,
     OutcomeUncertain,
@@ -84,6 +88,8 @@ class SendReport:
     resolved_found: int = 0
     resolved_not_found: int = 0
     requests: int = 0
+    #: Times the package (or our limiter, for a spent allowance) said "not now".
+    rate_limited: int = 0
     cancelled: bool = False
     stopped_reason: str = ""
     #: What became of the failure email, if one was due.
@@ -109,6 +115,7 @@ class SendReport:
             "resolved_found": self.resolved_found,
             "resolved_not_found": self.resolved_not_found,
             "requests": self.requests,
+            "rate_limited": self.rate_limited,
             "cancelled": self.cancelled,
             "stopped_reason": self.stopped_reason,
             "notice": self.notice,
@@ -167,11 +174,20 @@ class Sender:
         self.cancel = cancel or threading.Event()
         self.progress = progress
         self.sleep: Sleep = sleep or interruptible_sleep(self.cancel)
-        limit = connector.info.rate_limit.per_minute
-        if clock is None:
-            self.limiter = SlidingWindowLimiter(limit, sleep=self.sleep)
-        else:
-            self.limiter = SlidingWindowLimiter(limit, clock=clock, sleep=self.sleep)
+        # One limiter per connection: a connector that paces its own requests (every
+        # request, reads included, is what the package counts) brings its own, and the
+        # sender only lets a cancel end its waits; otherwise the sender paces its calls.
+        own = connector.rate_limiter
+        self.paces_calls = own is None
+        if own is None:
+            own = RateLimiter.for_package(
+                connector.info.rate_limit,
+                package_name=connector.info.name,
+                sleep=self.sleep,
+                clock=clock or time.monotonic,
+            )
+        own.watch(self.cancel)
+        self.limiter = own
         self.backoff = backoff or Backoff()
         self.max_attempts = max_attempts
         #: Longest Retry-After worth waiting for within a send (seconds).
@@ -295,8 +311,11 @@ class Sender:
     def _batch_size(self) -> int:
         # Without the package's idempotency a half-written batch cannot be retried
         # safely, so such packages get one record per request.
+        # A desktop bridge's hand-over writes nothing to the package, so its batches are
+        # safe without idempotency.
         info = self.connector.info
-        return max(1, info.batch_size) if info.idempotency else 1
+        safe = info.idempotency or bool(info.handed_over_label)
+        return max(1, info.batch_size) if safe else 1
 
     def _batches(self, pending: list[tuple[int, RecordType]]) -> list[list[int]]:
         """Consecutive rows of one record type, at most a batch each."""
@@ -366,11 +385,20 @@ class Sender:
             # Reported as the request goes out, after the rows are committed as processing.
             more = f" and {len(ready) - 1} more" if len(ready) > 1 else ""
             self.progress(SendProgress(done, total, ready[0].built.label + more))
+        remaining = ready
+        while remaining:
+            remaining = self._create(remaining)
+
+    def _create(self, ready: list[_Ready]) -> list[_Ready]:
+        """Send ``ready`` rows in one batch call; the rows still to send when the batch
+        stopped part-way on a rate limit (finished rows are recorded, never resent)."""
         ids = [r.entry_id for r in ready]
         try:
             results = self._call(
                 self.connector.create_batch, [BatchItem(r.built.draft, r.key) for r in ready]
             )
+        except BatchInterrupted as cut:
+            return self._after_interruption(ready, cut)
         except _StopRun as stop:
             for entry_id in ids:
                 if stop.nothing_written:
@@ -379,19 +407,19 @@ class Sender:
                     self._mark_uncertain(entry_id, str(stop))
             raise
         except OutcomeUncertain as unsure:
-            for entry_id in ids:
-                self._mark_uncertain(entry_id, str(unsure))
-            for entry_id in ids:
-                self._resolve(entry_id)
-            return
+            self._uncertain_then_resolve(ids, str(unsure))
+            return []
         except Exception as exc:
             # Anything else once the request has left (a bug, an untranslated error): we
             # do not know whether the package took it, so it is uncertain, never failed.
-            log.exception("unexpected error sending outbox rows %s", ids)
+            # The person sees the apology and where the report is, never the bug's text.
+            crash = write_crash_report(exc, f"sending outbox rows {ids}")
             for entry_id in ids:
-                self._mark_uncertain(entry_id, f"unexpected error: {exc}")
+                self._mark_uncertain(
+                    entry_id, "a fault in Ledgerlink after the request left (see the crash report)"
+                )
             raise _StopRun(
-                f"Stopped after an unexpected error: {exc}", nothing_written=False
+                f"Stopped after a fault in Ledgerlink. {crash.apology()}", nothing_written=False
             ) from exc
         if len(results) != len(ready):
             for entry_id in ids:
@@ -402,6 +430,38 @@ class Sender:
                 nothing_written=False,
             )
         self._record_results(ready, results)
+        return []
+
+    def _after_interruption(self, ready: list[_Ready], cut: BatchInterrupted) -> list[_Ready]:
+        """Keep what a batch finished before it stopped; deal with the rest by the cause."""
+        finished: list[tuple[_Ready, CreateResult]] = [
+            (r, res)
+            for r, res in zip(ready, cut.results, strict=False)
+            if isinstance(res, str | Rejected | HandedOver)
+        ]
+        self._record_results([r for r, _ in finished], [res for _, res in finished])
+        rest = [r for r, res in zip(ready, cut.results, strict=False) if res is None]
+        rest += ready[len(cut.results) :]
+        ids = [r.entry_id for r in rest]
+        cause = cut.cause
+        if isinstance(cause, OutcomeUncertain):
+            self._uncertain_then_resolve(ids, str(cause))
+            return []
+        try:
+            self._handle_stop(cause)
+        except _StopRun as stop:
+            # The step log keeps any finished step of a multi-step record, so the
+            # records not finished simply wait (nothing of theirs is redone later).
+            for entry_id in ids:
+                self._back_to_waiting(entry_id, str(stop))
+            raise
+        return rest
+
+    def _uncertain_then_resolve(self, ids: list[int], why: str) -> None:
+        for entry_id in ids:
+            self._mark_uncertain(entry_id, why)
+        for entry_id in ids:
+            self._resolve(entry_id)
 
     def _record_results(self, ready: list[_Ready], results: Sequence[CreateResult]) -> None:
         with self.session_factory.begin() as session:
@@ -448,22 +508,16 @@ class Sender:
         """Call the package within its rate limit, retrying what is safe to retry."""
         attempt = 0
         while True:
-            self.limiter.acquire()
+            if self.paces_calls:
+                try:
+                    self.limiter.acquire()
+                except (RateLimited, Cancelled) as stopped:
+                    self._handle_stop(stopped)
             self.report.requests += 1
             try:
                 return func(*args, **kwargs)
-            except RateLimited as limited:
-                if limited.retry_after > self.max_wait:
-                    # A daily limit: waiting hours inside a send helps nobody.
-                    hours = limited.retry_after / 3600
-                    raise _StopRun(
-                        f"{self.connector.info.name} has reached its limit for now ({limited}); "
-                        f"it accepts more in about {hours:.1f} hour(s). What is left waits "
-                        "for the next send.",
-                        nothing_written=True,
-                    ) from limited
-                log.info("rate limited; waiting %.1fs", limited.retry_after)
-                self.limiter.pause_all(limited.retry_after)
+            except (RateLimited, Cancelled, NeedsReconnecting) as stopped:
+                self._handle_stop(stopped)
             except TemporarilyUnavailable as down:
                 if attempt + 1 >= self.max_attempts:
                     raise _StopRun(
@@ -472,15 +526,41 @@ class Sender:
                         nothing_written=True,
                     ) from down
                 self.sleep(self.backoff.delay(attempt))
-            except NeedsReconnecting as expired:
-                raise _StopRun(
-                    f"The connection to the package needs signing in again ({expired}). "
-                    "Open Connect in the set-up wizard.",
-                    nothing_written=True,
-                ) from expired
             attempt += 1
             if self.cancel.is_set():
                 raise _StopRun("Cancelled while waiting for the package.", nothing_written=True)
+
+    def _handle_stop(self, stopped: ConnectorError) -> None:
+        """Wait out a rate limit (returns: try again), or stop the run."""
+        if isinstance(stopped, RateLimited):
+            if stopped.retry_after > self.max_wait:
+                # A daily limit: waiting hours inside a send helps nobody.
+                hours = stopped.retry_after / 3600
+                raise _StopRun(
+                    f"{self.connector.info.name} has reached its limit for now ({stopped}); "
+                    f"it accepts more in about {hours:.1f} hour(s). What is left waits "
+                    "for the next send.",
+                    nothing_written=True,
+                ) from stopped
+            log.info("rate limited; waiting %.1fs", stopped.retry_after)
+            self.report.rate_limited += 1
+            # The next turn waits for it (a connection's own limiter was already told).
+            self.limiter.hold(stopped.retry_after)
+            return
+        if isinstance(stopped, Cancelled):
+            raise _StopRun("Cancelled while waiting for the package.", nothing_written=True)
+        if isinstance(stopped, NeedsReconnecting):
+            raise _StopRun(
+                f"The connection to the package needs signing in again ({stopped}). "
+                "Open Connect in the set-up wizard.",
+                nothing_written=True,
+            ) from stopped
+        if isinstance(stopped, TemporarilyUnavailable):
+            raise _StopRun(
+                f"The package is not answering ({stopped}); what is left waits for the next send.",
+                nothing_written=True,
+            ) from stopped
+        raise _StopRun(f"Stopped: {stopped}", nothing_written=True) from stopped
 
     # ------------------------------------------------------------------ outcomes
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.config import DataPaths
 from app.db.models import Contact, ContactKind, Situation
+from app.private_files import write_private_text
 from app.services.errors import SetupError
 from app.services.importing.demo_data import import_demo_data
 from app.services.setup.connections import connector_for
@@ -47,9 +48,9 @@ def reset_demo_folder(paths: DataPaths) -> None:
             )
         shutil.rmtree(paths.root)
     paths.ensure()
-    (paths.root / MARKER).write_text(
+    write_private_text(
+        paths.root / MARKER,
         "Ledgerlink demo data: `ledgerlink --demo` deletes and refills this folder.\n",
-        encoding="utf-8",
     )
 
 

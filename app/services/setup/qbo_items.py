@@ -1,18 +1,21 @@
-"""Nominal mapping for QuickBooks Online, where sales post through items.
+"""Nominal mapping for packages whose sales post through items
+(``PackageInfo.sales_post_through_items``; QuickBooks Online today).
 
-A QuickBooks sales line carries no income account: the account comes from the line's
-product or service (its *item*). So each of our sales accounts is mapped to an item
-whose income account is the one the bookkeeper wants — an existing item, or one
-Ledgerlink adds, but only when the user has agreed to it.
+Such a package's sales line carries no income account: the account comes from the
+line's product or service (its *item*). So each of our sales accounts is mapped to an
+item whose income account is the one the bookkeeper wants — an existing item, or one
+Ledgerlink adds, but only when the user has agreed to it. The package is reached through
+the contract's optional capability :class:`~connectors.contract.SalesThroughItems`,
+never by name.
 
-The convention for ``AccountMapping`` rows of ``quickbooks_online``:
+The convention for ``AccountMapping`` rows of such a package:
 
-- a **sales** account: ``remote_id`` is the item, written ``item:<Item Id>`` (as the
-  connector lists it: QuickBooks numbers items and accounts separately, so the prefix
-  keeps an item from being read as an account); ``remote_code`` is its income account's
-  number (``AcctNum``, empty where the company does not number accounts);
-  ``remote_name`` is ``"<item> (posts to <income account>)"``;
-- a **bank** or expense account: ``remote_id`` is the QuickBooks account's Id, as for
+- a **sales** account: ``remote_id`` is the item as the connector lists it
+  (``RemoteItem.remote_id``; QuickBooks writes ``item:<Item Id>``, as it numbers items and
+  accounts separately); ``remote_code`` is its income account's number (empty where the
+  company does not number accounts); ``remote_name`` is
+  ``"<item> (posts to <income account>)"``;
+- a **bank** or expense account: ``remote_id`` is the package's account id, as for
   every other package.
 
 Qt-free; every function may touch the network or the database, so the window calls them
@@ -30,12 +33,19 @@ from app.db.models import AccountKind, AccountMapping, NominalAccount
 from app.services.audit import record_event
 from app.services.errors import SetupError
 from app.services.setup.mapping import set_mapping
-from connectors.contract import AccountType, RemoteAccount
-from connectors.quickbooks_online import QboItem, QuickBooksOnlineConnector
+from connectors.contract import (
+    AccountType,
+    Connector,
+    PackageInfo,
+    RemoteAccount,
+    RemoteItem,
+    SalesThroughItems,
+    sales_through_items,
+)
 
 
 class ConsentRequired(SetupError):
-    """Ledgerlink was asked to add an item to QuickBooks without the user's agreement."""
+    """Ledgerlink was asked to add an item to the package without the user's agreement."""
 
 
 @dataclass(frozen=True)
@@ -43,19 +53,34 @@ class ItemChoices:
     """What the Nominal accounts page offers for a sales account: the items that already
     post to an income account, and the income accounts a new item could post to."""
 
-    items: list[QboItem]
+    items: list[RemoteItem]
     income_accounts: list[RemoteAccount]
 
-    def items_posting_to(self, income_account_id: str) -> list[QboItem]:
+    def items_posting_to(self, income_account_id: str) -> list[RemoteItem]:
         return [i for i in self.items if i.income_account_id == income_account_id]
 
 
-def item_choices(connector: QuickBooksOnlineConnector) -> ItemChoices:
+class ItemsNotUsed(SetupError):
+    """The package posts sales lines to accounts directly: it has no items to map to."""
+
+
+def _items_of(connector: Connector) -> SalesThroughItems:
+    capable = sales_through_items(connector)
+    if capable is None:
+        raise ItemsNotUsed(
+            f"{connector.info.name} posts sales to accounts directly; map sales accounts to "
+            "its accounts instead of products and services."
+        )
+    return capable
+
+
+def item_choices(connector: Connector) -> ItemChoices:
     """Read the company's items and income accounts (for a worker)."""
-    return ItemChoices(connector.list_items(), connector.list_income_accounts())
+    items = _items_of(connector)
+    return ItemChoices(items.list_items(), items.list_income_accounts())
 
 
-def as_remote_account(item: QboItem) -> RemoteAccount:
+def as_remote_account(item: RemoteItem) -> RemoteAccount:
     """An item as the sales target a mapping stores (see the module docstring)."""
     return RemoteAccount(
         id=item.remote_id,
@@ -74,18 +99,22 @@ def _sales_account(session: Session, code: str) -> NominalAccount:
     if ours.kind is not AccountKind.SALES:
         raise SetupError(
             f"{ours.name} ({ours.code}) is a {ours.kind.value} account; only sales accounts "
-            "map to QuickBooks products and services."
+            "map to products and services."
         )
     return ours
 
 
-def map_to_item(session: Session, code: str, item: QboItem, *, actor: str) -> AccountMapping:
-    """Map our sales account ``code`` to ``item``."""
+def map_to_item(
+    session: Session, info: PackageInfo, code: str, item: RemoteItem, *, actor: str
+) -> AccountMapping:
+    """Map our sales account ``code`` to ``item`` of ``info``'s package."""
+    if not info.sales_post_through_items:
+        raise ItemsNotUsed(f"{info.name} posts sales to accounts directly, not through items.")
     ours = _sales_account(session, code)
     target = as_remote_account(item)
     return set_mapping(
         session,
-        QuickBooksOnlineConnector.info,
+        info,
         [target],
         ours.code,
         target.id,
@@ -94,12 +123,12 @@ def map_to_item(session: Session, code: str, item: QboItem, *, actor: str) -> Ac
 
 
 def create_item_for_account(
-    connector: QuickBooksOnlineConnector,
+    connector: Connector,
     income_account_id: str,
     name: str,
     *,
     consent: bool,
-) -> QboItem:
+) -> RemoteItem:
     """Add a service item to QuickBooks whose sales post to ``income_account_id``.
 
     Nothing is sent unless ``consent`` is true: the caller must have asked the user (the
@@ -108,26 +137,27 @@ def create_item_for_account(
     taken).
     """
     cleaned = " ".join(name.split())
+    package = connector.info.name
     if not consent:
         raise ConsentRequired(
-            f"Ledgerlink adds the product or service “{cleaned}” to QuickBooks only when you "
-            "agree to it. Tick “Add it to QuickBooks” and try again, or choose an existing "
+            f"Ledgerlink adds the product or service “{cleaned}” to {package} only when you "
+            f"agree to it. Tick “Add it to {package}” and try again, or choose an existing "
             "one instead."
         )
     key = f"ll-item-{income_account_id.strip()}-{cleaned}"
-    return connector.create_item(cleaned, income_account_id, key)
+    return _items_of(connector).create_item(cleaned, income_account_id, key)
 
 
 def create_and_map(
     session_factory: sessionmaker[Session],
-    connector: QuickBooksOnlineConnector,
+    connector: Connector,
     code: str,
     income_account_id: str,
     name: str,
     *,
     consent: bool,
     actor: str,
-) -> QboItem:
+) -> RemoteItem:
     """Add an item for an income account (with consent) and map our ``code`` to it;
     the new item (plain data, safe to hand back to the window)."""
     with session_factory() as session:
@@ -138,10 +168,10 @@ def create_and_map(
             session,
             actor=actor,
             action="qbo_item_created",
-            package=QuickBooksOnlineConnector.info.key,
+            package=connector.info.key,
             item_id=item.id,
             item_name=item.name,
             income_account_id=item.income_account_id,
         )
-        map_to_item(session, code, item, actor=actor)
+        map_to_item(session, connector.info, code, item, actor=actor)
     return item

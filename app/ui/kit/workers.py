@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from app.ui.kit import task_watch
+from app.ui.kit.crash import message_for_task_failure
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +51,12 @@ class Task(QRunnable):
         try:
             result = self.function(self.cancel_event, self.signals.progress.emit)
         except Exception as exc:
-            log.error("task %s failed:\n%s", self.name, traceback.format_exc())
-            self.signals.failed.emit(_user_message(exc))
+            # A user error's message, or for a bug the apology and its report's path.
+            self.signals.failed.emit(message_for_task_failure(exc, self.name))
         else:
             self.signals.succeeded.emit(result)
         finally:
             self.signals.finished.emit()
-
-
-def _user_message(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text
 
 
 class TaskRunner(QObject):

@@ -335,7 +335,7 @@ class Dashboard(QWidget):
         if status.situation:
             parts.append(f"Situation: {SITUATION_WORDS.get(status.situation, status.situation)}")
         self.subheading.setText("   ·   ".join(parts))
-        self.status_model.set_states(status.states)
+        self.status_model.set_states(status.states, snapshot.data.handed_over_label)
         self.failure_model.set_failures(snapshot.data.failures, snapshot.data.causes)
         causes = len(snapshot.data.causes)
         failed = sum(1 + len(f.dependants) for f in snapshot.data.failures)
@@ -364,7 +364,9 @@ class Dashboard(QWidget):
             if self.next_send_at
             else "not scheduled (automatic sending is off)"
         )
-        self.times.setText(f"Last send: {when(last)}    ·    Next send: {next_text}")
+        text = f"Last send: {when(last)}    ·    Next send: {next_text}"
+        bridge = self.snapshot.data.bridge_note if self.snapshot else ""
+        self.times.setText(f"{text}\n{bridge}" if bridge else text)
 
     def _error(self, message: str) -> None:
         self.current.error(message)

@@ -51,8 +51,15 @@ def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
 
 def run_window(paths: DataPaths, page: str | None = None) -> int:
     """Show the main window on ``paths`` and run until it is closed."""
+    from app.crash_report import set_report_folder
+    from app.ui.kit.crash import install_crash_hook
+
     app = make_application()
+    set_report_folder(paths.logs)
+    hook = install_crash_hook(app)
     window = create_window(paths, page)
-    code = app.exec()
-    del window
-    return code
+    try:
+        return app.exec()
+    finally:
+        del window
+        hook.uninstall()

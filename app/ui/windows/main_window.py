@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         from app.services.setup.routing import Page, parse_page
 
         self.store, self.setup = result
+        self.start_web_connector()
         requested, self.requested_page = self.requested_page, None
         if requested:
             try:
@@ -159,6 +160,14 @@ class MainWindow(QMainWindow):
             self.show_dashboard()
         else:
             self.resume_wizard(Page.GET_STARTED)
+
+    def start_web_connector(self) -> None:
+        """While the window is open, serve QuickBooks Desktop's Web Connector (started in
+        a worker; see app.ui.windows.qbwc_host)."""
+        if self.store is not None and self.setup is not None:
+            from app.ui.windows.qbwc_host import start_web_connector
+
+            start_web_connector(self, self.store, self.setup.package)
 
     def _failed(self, message: str) -> None:
         self.loading_busy.setVisible(False)
@@ -293,6 +302,9 @@ class MainWindow(QMainWindow):
         if self._tasks is not None:
             self._tasks.wait()
         if self.store is not None:
+            from app.ui.windows.qbwc_host import stop_web_connector
+
+            stop_web_connector(self.store)
             self.store.close()
             self.store = None
         super().closeEvent(event)

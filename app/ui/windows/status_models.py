@@ -39,16 +39,25 @@ STATE_WORDS = {
 
 
 class StatusModel(QAbstractTableModel):
-    """Rows: record types. Columns: how many are in each send state."""
+    """Rows: record types. Columns: how many are in each send state (plus, for a desktop
+    bridge, the records handed over and not yet confirmed, under the package's label)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._states: dict[str, dict[str, int]] = {}
         self._rows: list[str] = list(RECORD_TITLES)
+        self._columns: tuple[tuple[str, str], ...] = STATE_COLUMNS
 
-    def set_states(self, states: dict[str, dict[str, int]]) -> None:
+    def set_states(self, states: dict[str, dict[str, int]], handed_over_label: str = "") -> None:
         self.beginResetModel()
         self._states = states
+        self._columns = STATE_COLUMNS
+        if handed_over_label:
+            self._columns = (
+                *STATE_COLUMNS[:2],
+                ("handed_over", handed_over_label),
+                *STATE_COLUMNS[2:],
+            )
         self.endResetModel()
 
     def count(self, record_type: str, state: str) -> int:
@@ -58,13 +67,13 @@ class StatusModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(STATE_COLUMNS)
+        return 0 if parent.isValid() else len(self._columns)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         record_type = self._rows[index.row()]
-        state = STATE_COLUMNS[index.column()][0]
+        state = self._columns[index.column()][0]
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{self.count(record_type, state):,}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -85,7 +94,7 @@ class StatusModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:
-            return STATE_COLUMNS[section][1]
+            return self._columns[section][1]
         return RECORD_TITLES[self._rows[section]]
 
 
