@@ -383,7 +383,7 @@ def test_link_exact_matches_leaves_namesakes_unlinked(qtbot: QtBot, store: Store
     assert book.states[record_named(workbench, "David Jones", 0)].ref == ""
     assert book.states[record_named(workbench, "David Jones", 1)].ref == ""
     assert workbench.message.text() == (
-        "Linked 1 exact name matches. 3 left unlinked: the name belongs to more than one "
+        "Linked 1 exact name match. 3 left unlinked: the name belongs to more than one "
         "record (theirs or yours); pick the right one by hand."
     )
     workbench.undo_button.click()
