@@ -104,6 +104,8 @@ class LinkWorkbench(QWidget):
     failed = Signal(str)
     #: Suggestions and duplicates are ready (shortly after ``loaded``).
     analysed = Signal()
+    #: Linked and total rows as the grid stands, saved or not: (linked, total).
+    counts_changed = Signal(int, int)
 
     def __init__(
         self,
@@ -480,6 +482,7 @@ class LinkWorkbench(QWidget):
         counts = book.tab_counts()
         for position, (tab, title) in enumerate(TAB_ORDER):
             self.tabs.setTabText(position, f"{title} ({counts[tab]:,})")
+        self.counts_changed.emit(counts[Tab.ALL] - counts[Tab.UNLINKED], counts[Tab.ALL])
 
     # ------------------------------------------------------------------ selection
 

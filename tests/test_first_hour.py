@@ -1,4 +1,4 @@
-"""Keyboard: no Alt+letter does two things on one screen (issue 19 §7)."""
+"""A bookkeeper's first hour (issue 19): keyboard traps, counts that follow the grid."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from app.services.setup.routing import WIZARD_PAGES, Page
 from app.ui.kit.workers import TaskRunner
 from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
 from wizard_pages.connect_page import ConnectPage
+from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_page import LinkPage
 
 __all__ = ["demo_paths"]
@@ -115,8 +116,18 @@ def test_focus_stays_on_save_after_saving_links(qtbot: QtBot, demo_paths: DataPa
     qtbot.waitUntil(lambda: not workbench.busy, timeout=LONG)
     window.activateWindow()
     qtbot.waitActive(window)
+    assert links.numbers["linked"].text() == "0"
     workbench.exact_button.click()
     assert workbench.dirty
+    # The page's counts follow the grid at once, before anything is saved.
+    linked = book_linked(workbench)
+    assert linked > 0
+    assert links.numbers["linked"].text() == f"{linked:,}"
+    assert links.numbers["unlinked"].text() == f"{len(workbench.book or []) - linked:,}"
+    workbench.undo_stack.undo()
+    assert links.numbers["linked"].text() == "0"
+    workbench.undo_stack.redo()
+    assert links.numbers["linked"].text() == f"{linked:,}"
     workbench.save_button.setFocus()
     assert QApplication.focusWidget() is workbench.save_button
     with qtbot.waitSignal(workbench.saved, timeout=LONG):
@@ -144,3 +155,9 @@ def test_enter_on_connect_tests_then_goes_on(qtbot: QtBot, demo_paths: DataPaths
     assert focused is wizard.button(QWizard.WizardButton.NextButton)
     qtbot.keyClick(focused, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: wizard.currentPage() is not connect, timeout=LONG)
+
+
+def book_linked(workbench: LinkWorkbench) -> int:
+    book = workbench.book
+    assert book is not None
+    return sum(1 for state in book.states if state.ref)
