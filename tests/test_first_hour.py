@@ -18,11 +18,24 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
 
 from app.config import DataPaths
-from app.services.setup.routing import WIZARD_PAGES, Page
+from app.db.models import Contact, Situation
+from app.services.setup.choices import choose_package_and_situation
+from app.services.setup.connections import connector_for
+from app.services.setup.routing import WIZARD_PAGES, Page, steps
+from app.services.store import open_store
 from app.ui.kit.workers import TaskRunner
-from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
+from connectors.contract import ContactRole
+from tests.test_wizard_flow import (
+    LONG,
+    click,
+    demo_paths,
+    open_window,
+    wait_for_page,
+    wizard_of,
+)
 from wizard_pages.connect_page import ConnectPage
 from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_page import LinkPage
@@ -161,3 +174,45 @@ def book_linked(workbench: LinkWorkbench) -> int:
     book = workbench.book
     assert book is not None
     return sum(1 for state in book.states if state.ref)
+
+
+def test_connect_says_what_the_package_holds_and_switches_situation(
+    qtbot: QtBot, demo_paths: DataPaths
+) -> None:
+    """Situation 1 chosen, but the package holds contacts: Connect says how many, names
+    the situation that fits, and one click switches to it."""
+    store = open_store(demo_paths)
+    try:
+        choose_package_and_situation(store, "sandbox", Situation.NEW_TO_PACKAGE)
+        with store.session_factory() as session:
+            ours = session.scalar(select(func.count()).select_from(Contact))
+    finally:
+        store.close()
+    with connector_for(demo_paths, "sandbox") as connector:
+        connector.connect()
+        customers = sum(1 for _ in connector.iter_contacts(ContactRole.CUSTOMER))
+        suppliers = sum(1 for _ in connector.iter_contacts(ContactRole.SUPPLIER))
+    assert customers and suppliers and ours
+    window = open_window(qtbot, demo_paths, page="connect")
+    wizard = wizard_of(window)
+    connect = wait_for_page(qtbot, wizard, Page.CONNECT)
+    assert isinstance(connect, ConnectPage)
+    assert not connect.holdings.isVisibleTo(connect)
+    click(qtbot, connect.test_button)
+    qtbot.waitUntil(connect.isComplete, timeout=LONG)
+    name = wizard.context.package_name
+    assert connect.holdings.isVisibleTo(connect)
+    assert connect.holdings.text() == (
+        f"{name} holds {customers:,} customers and {suppliers:,} suppliers; Ledgerlink "
+        f"holds {ours:,} contacts from your job system. That fits situation 2 (both used "
+        "side by side) better than the one chosen."
+    )
+    assert connect.switch_button.isVisibleTo(connect)
+    assert connect.switch_button.text() == "Switch to situation 2 (both used side by side)"
+    click(qtbot, connect.switch_button)
+    qtbot.waitUntil(
+        lambda: wizard.context.choices.situation is Situation.SIDE_BY_SIDE, timeout=LONG
+    )
+    qtbot.waitUntil(lambda: not connect.switch_button.isVisibleTo(connect), timeout=LONG)
+    assert connect.holdings.text().endswith("Situation 2 (both used side by side) chosen.")
+    assert list(wizard.side_panel.pages) == list(steps(Situation.SIDE_BY_SIDE))

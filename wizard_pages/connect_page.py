@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
+from app.services.setup.choices import Situation, choose_package_and_situation
 from app.services.setup.connections import (
     ConnectionTested,
     save_and_test_connection,
@@ -36,11 +37,19 @@ from app.services.setup.connections import (
 from app.services.setup.routing import Page
 from app.ui.kit.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
+from connectors.wording import count
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.sign_in_panel import SignInPanel
 
 __all__ = ["ConnectPage", "secret_name"]
+
+#: Situations as the Connect page names them (the Get started page's numbers).
+SITUATION_TITLES = {
+    Situation.NEW_TO_PACKAGE: "1 (new to the package)",
+    Situation.SIDE_BY_SIDE: "2 (both used side by side)",
+    Situation.PACKAGE_FIRST: "3 (the package came first)",
+}
 
 
 class ConnectPage(WizardPage):
@@ -61,6 +70,16 @@ class ConnectPage(WizardPage):
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
+        #: What the package holds once connected, and the situation that fits.
+        self.holdings = wrapped_label()
+        self.holdings.setObjectName("holdings")
+        self.switch_button = QPushButton()
+        self.switch_button.setObjectName("switch-situation")
+        self.switch_button.clicked.connect(self.switch_situation)
+        self._suggested: Situation | None = None
+        holdings_row = QHBoxLayout()
+        holdings_row.addWidget(self.holdings, 1)
+        holdings_row.addWidget(self.switch_button)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
@@ -69,7 +88,9 @@ class ConnectPage(WizardPage):
         layout.addWidget(self.form_host)
         layout.addLayout(test_row)
         layout.addWidget(self.status)
+        layout.addLayout(holdings_row)
         layout.addStretch(1)
+        self._show_holdings(None)
         self._built_for: str | None = None
 
     # ------------------------------------------------------------------ the form
@@ -202,9 +223,11 @@ class ConnectPage(WizardPage):
         def tested(result: ConnectionTested) -> None:
             self.context.adopt(result.state)
             self._connected(result.company)
+            self._show_holdings(result)
 
         self.test_button.setEnabled(False)
         self.set_complete(False)
+        self._show_holdings(None)
         self.status.busy(f"Connecting to {info.name}…")
         self.run(work, name="test connection", on_success=tested, on_failure=self._failed)
 
@@ -225,6 +248,53 @@ class ConnectPage(WizardPage):
         if wizard is not None and (focused is None or self.isAncestorOf(focused)):
             # The next Enter goes on to the next page, not round the test again.
             wizard.button(QWizard.WizardButton.NextButton).setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_holdings(self, result: ConnectionTested | None) -> None:
+        """Say what the package holds, and offer the situation that fits if it is not
+        the one chosen (one click switches)."""
+        self._suggested = None
+        self.switch_button.setVisible(False)
+        if result is None or result.package_customers is None or result.package_suppliers is None:
+            self.holdings.setVisible(False)
+            return
+        name = self.context.package_name
+        held = (
+            f"{name} holds {count(result.package_customers, 'customer')} and "
+            f"{count(result.package_suppliers, 'supplier')}; Ledgerlink holds "
+            f"{count(result.our_contacts, 'contact')} from your job system."
+        )
+        suggested = Situation(result.suggested) if result.suggested else None
+        chosen = self.context.choices.situation
+        if suggested is not None and suggested is not chosen:
+            title = SITUATION_TITLES[suggested]
+            held += f" That fits situation {title} better than the one chosen."
+            self._suggested = suggested
+            self.switch_button.setText(f"Switch to situation {title}")
+            self.switch_button.setVisible(True)
+        self.holdings.setText(held)
+        self.holdings.setVisible(True)
+
+    def switch_situation(self) -> None:
+        """Choose the suggested situation (the steps after this page follow it)."""
+        suggested, package = self._suggested, self.context.choices.package
+        if suggested is None or package is None:
+            return
+        self.switch_button.setEnabled(False)
+
+        def switched(_state: object) -> None:
+            self.switch_button.setEnabled(True)
+            self.switch_button.setVisible(False)
+            self._suggested = None
+            self.holdings.setText(
+                self.holdings.text().split(" That fits")[0]
+                + f" Situation {SITUATION_TITLES[suggested]} chosen."
+            )
+
+        self.context.change(
+            "switch situation",
+            lambda store: choose_package_and_situation(store, package, suggested),
+            on_success=switched,
+        )
 
     def _failed(self, message: str) -> None:
         self.test_button.setEnabled(True)
