@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     notify_commands.add_parser("show", help="show the email settings (never the password)")
     notify_commands.add_parser("test", help="send a test email")
 
+    _add_store_commands(commands)
+
     mapping = commands.add_parser("map", help="show or set nominal account mappings")
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
@@ -164,6 +166,33 @@ def build_parser() -> argparse.ArgumentParser:
     add_qbwc_parser(commands)
     add_sync_parser(commands)
     return parser
+
+
+def _add_store_commands(commands: Any) -> None:
+    store = commands.add_parser(
+        "store", help="where the data is kept: this folder's file or a shared PostgreSQL store"
+    )
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    store_commands.add_parser("show", help="say where the data is kept")
+    use = store_commands.add_parser(
+        "use",
+        help="keep the data on a shared PostgreSQL server; the password is read from "
+        "standard input and kept in the keyring",
+    )
+    use.add_argument("url", help="postgresql://user@host[:port]/database (no password)")
+    store_commands.add_parser("local", help="go back to this data folder's own file")
+    copy = store_commands.add_parser(
+        "copy", help="copy this folder's data into an empty PostgreSQL database, checked"
+    )
+    copy.add_argument("--to", required=True, metavar="URL", dest="url")
+    migrate = store_commands.add_parser(
+        "migrate", help="update the store's layout to this version of Ledgerlink"
+    )
+    migrate.add_argument(
+        "--backup-made",
+        action="store_true",
+        help="you have backed the database up yourself (needed when pg_dump is missing)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,9 +218,11 @@ def _main(argv: Sequence[str] | None) -> int:
             return _with_demo(args, paths)
         if args.command is None:
             return _open_window(paths, args.page)
+        set_report_folder(paths.logs)
+        if args.command == "store":
+            return cmd_store(paths, args)
         from app.services.store import open_store
 
-        set_report_folder(paths.logs)
         store = open_store(paths)
         configure_logging(paths.logs, args.verbose)
         try:
@@ -199,6 +230,10 @@ def _main(argv: Sequence[str] | None) -> int:
         finally:
             store.close()
     except Exception as exc:
+        from app.db.problems import explain, is_connection_problem
+
+        if is_connection_problem(exc):  # the server went away in the middle of a command
+            exc = explain(exc, paths.database_url)
         return _report_problem(exc, args)
 
 
@@ -578,6 +613,57 @@ def cmd_map(store: Store, args: argparse.Namespace) -> int:
         for r in rows
     ]
     _emit(args, {"package": connector.info.key, "mappings": rows}, "\n".join(lines))
+    return EXIT_OK
+
+
+def _read_password() -> str | None:
+    """The password from standard input (one line), or ``None`` at a terminal with
+    nothing typed; never from the command line, where other users could see it."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Password (empty if the server needs none): ") or None
+    return sys.stdin.readline().rstrip("\r\n") or None
+
+
+def cmd_store(paths: DataPaths, args: argparse.Namespace) -> int:
+    from app.secrets import KeyringSecretStore
+    from app.services import shared_store
+
+    secrets = KeyringSecretStore()
+    if args.store_command == "show":
+        print(f"Data is kept in {shared_store.describe_current(paths)}.")
+        return EXIT_OK
+    if args.store_command == "use":
+        password = _read_password()
+        where = shared_store.use_store(paths, args.url, password, secrets)
+        print(f"This data folder now keeps its data in {where}.")
+        return EXIT_OK
+    if args.store_command == "local":
+        shared_store.stop_using_store(paths)
+        print(f"Data is kept in {shared_store.describe_current(paths)}.")
+        return EXIT_OK
+    from app.services.store import open_store
+
+    store = open_store(paths, backup_made=getattr(args, "backup_made", False))
+    configure_logging(paths.logs, args.verbose)
+    try:
+        if args.store_command == "migrate":
+            print(f"{shared_store.describe_current(paths).capitalize()} is up to date.")
+            return EXIT_OK
+        shared_store.save_password(args.url, _read_password(), secrets)
+        report = shared_store.copy_store(store.engine, args.url, secrets)
+    finally:
+        store.close()
+    for table, rows in report.rows.items():
+        print(f"  {rows:>8} {table}")
+    if not report.ok:
+        print("The copy does not match:", *report.differences, sep="\n  ", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"Copied and checked row for row into {report.target}. To work there from now on: "
+        f"`ledgerlink store use {args.url}`."
+    )
     return EXIT_OK
 
 

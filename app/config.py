@@ -8,6 +8,7 @@ own (``demo`` under the chosen one) so practising never touches the real store.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ class DataPaths:
     """The files of one Ledgerlink data folder."""
 
     root: Path
+    #: Only this folder's own SQLite file, whatever ``LEDGERLINK_DATABASE_URL`` says (the
+    #: demo folder: practising must never touch a shared store).
+    local_only: bool = False
 
     @property
     def database(self) -> Path:
@@ -49,9 +53,32 @@ class DataPaths:
         return self.root / "send.lock"
 
     @property
+    def store_file(self) -> Path:
+        """Names a shared store (``ledgerlink store use``), without its password."""
+        return self.root / "store.json"
+
+    @property
     def database_url(self) -> str:
-        """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the SQLite file."""
-        return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{self.database}"
+        """The SQLAlchemy URL: ``LEDGERLINK_DATABASE_URL`` if set, else the shared store
+        chosen with ``ledgerlink store use``, else the SQLite file."""
+        if self.local_only:
+            return f"sqlite:///{self.database}"
+        chosen = os.environ.get(DATABASE_URL_ENV)
+        if chosen:
+            return chosen
+        try:
+            saved = json.loads(self.store_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            saved = {}
+        except (OSError, ValueError) as exc:
+            from app.services.errors import SetupError
+
+            raise SetupError(
+                f"{self.store_file} cannot be read ({exc}); delete it to use the "
+                "SQLite file in this folder, or run `ledgerlink store use` again."
+            ) from exc
+        url = saved.get("url") if isinstance(saved, dict) else None
+        return url if isinstance(url, str) and url else f"sqlite:///{self.database}"
 
     def ensure(self) -> DataPaths:
         """Create the folder tree, readable by its owner only."""
@@ -62,7 +89,7 @@ class DataPaths:
 
     def demo(self) -> DataPaths:
         """The separate folder ``--demo`` uses beside the real store."""
-        return DataPaths(self.root / "demo")
+        return DataPaths(self.root / "demo", local_only=True)
 
 
 def resolve_data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPaths:

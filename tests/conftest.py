@@ -19,6 +19,9 @@ from app.config import DataPaths
 from app.db.engine import make_engine, make_session_factory
 from app.db.migrate import upgrade
 from app.services.setup.chart import ensure_default_chart
+from tests import postgres_server
+
+STORES = ("sqlite", "postgresql")
 
 if TYPE_CHECKING:
     from pytestqt.modeltest import ModelTester
@@ -72,8 +75,58 @@ def memory_keyring(_isolated_environment: MemoryKeyring) -> MemoryKeyring:
     return _isolated_environment
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_stores`` run once on SQLite and once on PostgreSQL."""
+    if "store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_stores"
+    ):
+        metafunc.parametrize("store_kind", STORES, indirect=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if postgres_server.server_url() is None:
+        return postgres_server.SKIP_REASON
+    return "PostgreSQL half: on the server in LEDGERLINK_TEST_POSTGRES_URL"
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Fold every "no PostgreSQL server" skip into one line of the summary."""
+    outcome = yield
+    report = outcome.get_result()
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        if postgres_server.SKIP_REASON in reason:
+            report.longrepr = (__file__, 0, reason)
+
+
 @pytest.fixture
-def data_paths(tmp_path: Path) -> DataPaths:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store the test runs on: ``sqlite`` unless marked ``both_stores``."""
+    kind: str = getattr(request, "param", "sqlite")
+    return kind
+
+
+@pytest.fixture
+def store_url(store_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The empty app database the test works on. For PostgreSQL, a database of its own
+    on the test server, also set as ``LEDGERLINK_DATABASE_URL`` so every data folder
+    (and every ``ledgerlink`` subprocess) the test opens uses it."""
+    if store_kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'ledgerlink.db'}"
+        return
+    server = postgres_server.server_url()
+    if server is None:
+        pytest.skip(postgres_server.SKIP_REASON)
+    with postgres_server.throwaway_database(server) as url:
+        rendered = url.render_as_string(hide_password=False)
+        monkeypatch.setenv("LEDGERLINK_DATABASE_URL", rendered)
+        yield rendered
+
+
+@pytest.fixture
+def data_paths(tmp_path: Path, store_url: str) -> DataPaths:
     return DataPaths(tmp_path / "data").ensure()
 
 

@@ -252,6 +252,10 @@ def test_fault_after_write_is_uncertain_and_the_record_can_be_found(
     assert connector.create_document(draft, "k-lost") == found
 
 
+#: Desktop bridges → the test module running the conformance checks that apply to them.
+BRIDGE_CONFORMANCE = {"quickbooks_desktop": "test_qbwc_conformance.py"}
+
+
 def test_every_registered_connector_has_a_conformance_harness() -> None:
     """The registry comes from the catalogue; a package that declares a connector must
     come with a harness here, or this suite silently skips it."""
@@ -261,6 +265,11 @@ def test_every_registered_connector_has_a_conformance_harness() -> None:
     declared = {info.key for info in PACKAGES if info.connector}
     assert set(CONNECTORS) == declared
     covered = {h.key for h in (*HARNESSES, *CLOUD_HARNESSES)}
+    # Desktop bridges answer later, through their own transport: the checks that apply
+    # to them run in a module of their own, which must exist.
+    for key, module in BRIDGE_CONFORMANCE.items():
+        assert (Path(__file__).parent / module).is_file(), module
+        covered.add(key)
     missing = sorted(declared - covered)
     assert not missing, f"registered connectors without a conformance harness: {missing}"
 

@@ -17,7 +17,7 @@ from app.config import DataPaths
 from app.db.models import OutboxEntry, SendState, Situation
 from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.setup.mapping import set_mapping
-from app.services.setup.state import choose_package
+from app.services.setup.state import choose_package, package_settings_key, set_setting
 from app.services.store import open_store
 from connectors.contract import ConnectorContext, DocumentType
 from connectors.sandbox import SandboxConnector
@@ -25,6 +25,7 @@ from tests.send_fixtures import MAPPING
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.both_stores,
     pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX"),
 ]
 
@@ -42,11 +43,16 @@ class _NoSecrets:
         return None
 
 
-def _sandbox(root: Path) -> SandboxConnector:
-    return SandboxConnector(ConnectorContext(data_dir=root, settings={}, secrets=_NoSecrets()))
+def _sandbox(root: Path, sandbox_file: Path | None = None) -> SandboxConnector:
+    settings = {"database": str(sandbox_file)} if sandbox_file else {}
+    return SandboxConnector(
+        ConnectorContext(data_dir=root, settings=settings, secrets=_NoSecrets())
+    )
 
 
-def _prepare(root: Path) -> None:
+def _prepare(root: Path, sandbox_file: Path | None = None) -> None:
+    """Import 1,000 records and map every account; with ``sandbox_file``, every data folder
+    on the same (shared) store sends to that one Sandbox."""
     store = open_store(DataPaths(root))
     customers = "account_ref,name,town\n" + "".join(
         f"C{i:04d},Customer {i},Leicester\n" for i in range(CUSTOMERS)
@@ -71,8 +77,10 @@ def _prepare(root: Path) -> None:
         (ImportKind.PAYMENTS, payments),
     ):
         assert import_csv_bytes(store.session_factory, kind, text.encode(), file="x.csv").ok
-    with _sandbox(root) as connector, store.session_factory.begin() as session:
+    with _sandbox(root, sandbox_file) as connector, store.session_factory.begin() as session:
         choose_package(session, "sandbox", Situation.NEW_TO_PACKAGE)
+        if sandbox_file is not None:
+            set_setting(session, package_settings_key("sandbox"), {"database": str(sandbox_file)})
         accounts = connector.list_accounts()
         for ours, theirs in MAPPING.items():
             set_mapping(session, connector.info, accounts, ours, theirs, actor="test")
@@ -97,7 +105,7 @@ def _send_command(root: Path) -> list[str]:
     return [sys.executable, "-m", "app", "--data-dir", str(root), "send", "--json"]
 
 
-def test_killed_sends_never_duplicate_or_lose(tmp_path: Path) -> None:
+def test_killed_sends_never_duplicate_or_lose(tmp_path: Path, store_url: str) -> None:
     root = tmp_path / "data"
     _prepare(root)
     rng = random.Random(20261121)

@@ -32,6 +32,9 @@ from app.services.importing.csv_import import ImportKind, ImportReport, RowError
 
 Factory = sessionmaker[Session]
 
+pytestmark = pytest.mark.both_stores
+
+
 CUSTOMERS = """account_ref,name,contact_name,address_1,town,postcode,email,phone
 CUS0001,Ada Boiler Ltd,Ada Lovelace,1 High Street,Leicester,LE1 1AA,ada@example.com,0116 496 0001
 CUS0002,J. Patel,,2 Mill Lane,Oadby,LE2 4XY,,07700 900002

@@ -35,8 +35,8 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
-    yield from demo_store_fixture(demo_template, tmp_path)
+def store(demo_template: Path, tmp_path: Path, store_url: str) -> Iterator[Store]:
+    yield from demo_store_fixture(demo_template, tmp_path, store_url)
 
 
 def sandbox_ref(store: Store, name: str) -> str:
@@ -65,6 +65,7 @@ def links(store: Store) -> dict[str, tuple[str, LinkMethod]]:
         }
 
 
+@pytest.mark.both_stores
 def test_export_then_import_round_trip(store: Store, tmp_path: Path) -> None:
     ref = sandbox_ref(store, STONEYGATE)
     source = write(tmp_path / "in.csv", ("customer", "CUS0001", ref.lower()))
@@ -93,6 +94,7 @@ def test_export_then_import_round_trip(store: Store, tmp_path: Path) -> None:
     assert again.ok and again.unchanged == 230 and again.linked == 0
 
 
+@pytest.mark.both_stores
 def test_a_bad_reference_names_the_line_and_writes_nothing(store: Store, tmp_path: Path) -> None:
     ref = sandbox_ref(store, STONEYGATE)
     source = write(

@@ -79,7 +79,22 @@ def sandbox_factory(
     return make
 
 
-def demo_store_fixture(template: Path, tmp_path: Path) -> Iterator[Store]:
+def demo_store_fixture(
+    template: Path, tmp_path: Path, store_url: str | None = None
+) -> Iterator[Store]:
+    """A private copy of the demo folder, opened; with a PostgreSQL ``store_url`` (the
+    ``store_url`` fixture's), the demo's rows are first copied into that database."""
+    if store_url is not None and not store_url.startswith("sqlite"):
+        from app.db.engine import make_engine
+        from app.services.shared_store import copy_rows
+
+        source = make_engine(f"sqlite:///{DataPaths(template).database}")
+        target = make_engine(store_url)
+        try:
+            assert copy_rows(source, target).ok
+        finally:
+            source.dispose()
+            target.dispose()
     store = open_demo_copy(template, tmp_path / "demo-copy")
     yield store
     store.close()

@@ -56,8 +56,8 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
-    yield from demo_store_fixture(demo_template, tmp_path)
+def store(demo_template: Path, tmp_path: Path, store_url: str) -> Iterator[Store]:
+    yield from demo_store_fixture(demo_template, tmp_path, store_url)
 
 
 def customers_book(store: Store, cls: type[SandboxConnector] = SandboxConnector) -> LinkBook:
@@ -205,6 +205,7 @@ def test_exact_matches_and_suggestions_on_the_demo(store: Store) -> None:
 # ----------------------------------------------------------------------------- saving
 
 
+@pytest.mark.both_stores
 def test_saving_links_makes_their_outbox_rows_successful(store: Store) -> None:
     book = customers_book(store)
     states, _ = book.exact_match_states()
@@ -257,6 +258,7 @@ def _send_an_invoice(store: Store, contact_id: int) -> None:
         entry.remote_id = "SBX-D000001"
 
 
+@pytest.mark.both_stores
 def test_unlinking_a_contact_with_sent_records_warns_first(store: Store) -> None:
     book = customers_book(store)
     row = row_named(book, "Stoneygate Guest House")
@@ -287,6 +289,7 @@ def test_unlinking_a_contact_with_sent_records_warns_first(store: Store) -> None
 # ----------------------------------------------------------------------------- exact match
 
 
+@pytest.mark.both_stores
 def test_the_exact_match_rule_refuses_a_link_until_the_spelling_is_copied(store: Store) -> None:
     book = customers_book(store, SageRuleSandbox)
     assert book.info is SAGE_RULE_INFO
@@ -326,6 +329,7 @@ def test_the_exact_match_rule_refuses_a_link_until_the_spelling_is_copied(store:
     assert book.ours[row].name == theirs.name and not book.dirty
 
 
+@pytest.mark.both_stores
 def test_saving_checks_the_rule_against_the_database_and_writes_nothing_if_broken(
     store: Store,
 ) -> None:

@@ -33,9 +33,11 @@ from connectors.sandbox.faults import Operation
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import EXPECTED, SendRig, build_rig
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
-def rig(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[SendRig]:
+def rig(tmp_path: Path, memory_keyring: MemoryKeyring, store_url: str) -> Iterator[SendRig]:
     rig = build_rig(tmp_path / "data", memory_keyring)
     yield rig
     rig.store.close()

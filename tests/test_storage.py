@@ -19,6 +19,8 @@ from app.db.models import (
     NominalAccount,
 )
 
+pytestmark = pytest.mark.both_stores
+
 
 def _customer(session: Session) -> Contact:
     customer = Contact(kind=ContactKind.CUSTOMER, account_ref="C1", name="Ada Boiler")

@@ -1,9 +1,17 @@
-"""Bring a database to the newest schema with Alembic, backing the file up first."""
+"""Bring a database to the newest schema with Alembic, backing it up first.
+
+A SQLite file is copied with SQLite's online backup; a PostgreSQL database is dumped
+with ``pg_dump``. Without ``pg_dump`` the migration is refused until the user says they
+have a backup of their own (``ledgerlink store migrate --backup-made``).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +20,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 
+from app.db.location import describe_store
 from app.private_files import make_private_folder, open_private
 
 log = logging.getLogger(__name__)
@@ -42,11 +52,19 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
+class BackupNeeded(RuntimeError):
+    """A migration is due and no backup could be made; nothing was changed."""
+
+
+def upgrade(
+    engine: Engine, backup_dir: Path | None = None, *, backup_made: bool = False
+) -> Path | None:
     """Migrate ``engine``'s database to head. Returns the backup made, if any.
 
-    A SQLite file that already holds data is copied (with SQLite's online backup, which
-    is consistent under WAL) before any migration touches it.
+    A database that already holds data is backed up before any migration touches it: a
+    SQLite file with SQLite's online backup (consistent under WAL), a PostgreSQL database
+    with ``pg_dump``. When ``pg_dump`` is missing, :class:`BackupNeeded` is raised unless
+    ``backup_made`` says the user has made one of their own.
     """
     current = current_revision(engine)
     head = head_revision()
@@ -54,11 +72,58 @@ def upgrade(engine: Engine, backup_dir: Path | None = None) -> Path | None:
         return None
     backup: Path | None = None
     database = engine.url.database
-    if current is not None and backup_dir and engine.dialect.name == "sqlite" and database:
-        backup = backup_sqlite(Path(database), backup_dir, current)
+    if current is not None and backup_dir:
+        if engine.dialect.name == "sqlite" and database:
+            backup = backup_sqlite(Path(database), backup_dir, current)
+        elif engine.dialect.name == "postgresql":
+            pg_dump = shutil.which("pg_dump")
+            if pg_dump:
+                backup = backup_postgres(engine.url, backup_dir, current, pg_dump)
+            elif not backup_made:
+                raise BackupNeeded(
+                    f"The data on {describe_store(engine.url)} needs its layout updated "
+                    f"(from {current} to {head}), and Ledgerlink backs it up first with "
+                    "pg_dump, which is not installed here. Install the PostgreSQL client "
+                    "tools (Debian/Ubuntu: `sudo apt install postgresql-client`), or back the "
+                    "database up yourself and then run `ledgerlink store migrate "
+                    "--backup-made`. Nothing was changed."
+                )
     log.info("migrating database from %s to %s", current or "empty", head)
     command.upgrade(alembic_config(engine), "head")
     return backup
+
+
+def backup_postgres(url: URL, backup_dir: Path, revision: str, pg_dump: str) -> Path:
+    """Dump a PostgreSQL database with ``pg_dump`` (custom format, restorable with
+    ``pg_restore``) to ``backup_dir``. The password goes to pg_dump in its environment,
+    never on its command line, where other users of the computer could read it."""
+    make_private_folder(backup_dir)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = backup_dir / f"{url.database}-{revision}-{stamp}.dump"
+    open_private(target, "wb").close()  # owner-only before pg_dump writes a byte
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    argv = [
+        pg_dump,
+        "--format=custom",
+        "--no-password",
+        f"--file={target}",
+        f"--host={url.host or 'localhost'}",
+        f"--port={url.port or 5432}",
+        f"--dbname={url.database}",
+    ]
+    if url.username:
+        argv.append(f"--username={url.username}")
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        target.unlink(missing_ok=True)
+        raise BackupNeeded(
+            f"The backup of {describe_store(url)} before updating its layout failed, so "
+            f"nothing was changed. pg_dump said: {done.stderr.strip()}"
+        )
+    log.info("backed up %s to %s before migrating", describe_store(url), target)
+    return target
 
 
 def backup_sqlite(database: Path, backup_dir: Path, revision: str) -> Path:

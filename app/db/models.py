@@ -325,8 +325,13 @@ class Link(Base):
     remote_name: Mapped[str] = mapped_column(String(200), default="")
     method: Mapped[LinkMethod] = mapped_column(_enum(LinkMethod))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Raised by every change; an update that finds another number was beaten by someone
+    #: else's save (optimistic locking: two people may link from two machines at once).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     contact: Mapped[Contact] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own hook
 
 
 class ContactSync(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.types import TypeDecorator
 
 from app.db.models import Base
@@ -29,6 +29,10 @@ def run_migrations() -> None:
         url = context.get_x_argument(as_dictionary=True).get("url", "sqlite:///ledgerlink.db")
         engine = create_engine(url)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two computers starting a new version at once: the second waits here, then
+            # finds the schema already at head and does nothing.
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerlink.migrate'))"))
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -81,6 +81,15 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
 
     if isinstance(exc, NoKeyringError):
         return SetupError(str(exc))
+    from connectors.oauth.errors import SignInError
+
+    if isinstance(exc, SignInError):
+        # Written for a bookkeeper (why, and what to do next); a cancel is the user's own.
+        return UserError(str(exc), "")
+    if isinstance(exc, NeedsReconnecting) and type(exc) is not NeedsReconnecting and str(exc):
+        # A connector's own kind of "cannot reach it yet" (QuickBooks Desktop before the
+        # Web Connector's first run) says what to do better than the general wording.
+        return SetupError(str(exc))
     if isinstance(exc, NeedsReconnecting):
         return SignInNeeded(
             f"Ledgerlink is not signed in to {package_name}, or the sign-in has expired",

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.db.models import (
     DELIVERED_STATES,
@@ -28,15 +30,35 @@ from app.services.audit import record_event
 from app.services.sending.outbox import new_idempotency_key
 from connectors.wording import count, plural
 
+CHANGED_ELSEWHERE = "changed by someone else — reload"
+
+
+class ChangedElsewhere(ValueError):
+    """Someone else saved links for these contacts after they were loaded; nothing of
+    this save was written."""
+
+    def __init__(self, labels: list[str]) -> None:
+        shown = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+        super().__init__(
+            f"The link for {shown} was {CHANGED_ELSEWHERE} to see their change, then link again."
+        )
+        self.labels = labels
+
 
 @dataclass(frozen=True)
 class LinkChange:
-    """Link ``contact_id`` to ``remote_ref``, or unlink it when ``remote_ref`` is empty."""
+    """Link ``contact_id`` to ``remote_ref``, or unlink it when ``remote_ref`` is empty.
+
+    ``loaded_ref`` is the reference the user saw when they loaded the contact ("" when
+    it was unlinked). When given, the save is refused with :class:`ChangedElsewhere` if
+    the stored link is no longer that one: someone else changed it in between.
+    """
 
     contact_id: int
     remote_ref: str
     remote_name: str = ""
     method: LinkMethod = LinkMethod.TYPED
+    loaded_ref: str | None = None
 
 
 @dataclass
@@ -104,6 +126,7 @@ def apply_links(
         for link in session.scalars(select(Link).where(Link.package == package))
     }
     contacts, entries = _load_in_bulk(session, package, [c.contact_id for c in changes])
+    _refuse_changed_elsewhere(changes, existing, contacts)
     for change in changes:
         contact = contacts.get(change.contact_id)
         if contact is None:
@@ -165,5 +188,28 @@ def apply_links(
             new_ref=new_ref,
             method=change.method.value,
         )
-    session.flush()
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        # Another save updated or removed one of these links between our read and write
+        # (the version numbers no longer match), or linked one of them first (the one
+        # link per contact rule): the whole save is refused.
+        raise ChangedElsewhere(["one of these contacts"]) from exc
     return result
+
+
+def _refuse_changed_elsewhere(
+    changes: list[LinkChange], existing: dict[int, Link], contacts: dict[int, Contact]
+) -> None:
+    stale: list[str] = []
+    for change in changes:
+        if change.loaded_ref is None:
+            continue
+        link = existing.get(change.contact_id)
+        if (link.remote_ref if link else "") != change.loaded_ref.strip():
+            contact = contacts.get(change.contact_id)
+            stale.append(
+                f"{contact.name} ({contact.account_ref})" if contact else f"#{change.contact_id}"
+            )
+    if stale:
+        raise ChangedElsewhere(stale)

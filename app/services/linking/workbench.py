@@ -59,7 +59,7 @@ from app.services.linking.matching import (
     remove_from,
     suggest,
 )
-from app.services.linking.saving import LinkChange, LinkResult, apply_links
+from app.services.linking.saving import ChangedElsewhere, LinkChange, LinkResult, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.wording import count, plural
 
@@ -786,7 +786,13 @@ class LinkBook:
                 method = state.method or LinkMethod.TYPED
                 links.append(
                     PlannedLink(
-                        LinkChange(ours.id, state.ref, theirs.name if theirs else "", method),
+                        LinkChange(
+                            ours.id,
+                            state.ref,
+                            theirs.name if theirs else "",
+                            method,
+                            loaded_ref=original.ref,
+                        ),
                         label,
                         theirs,
                     )
@@ -879,9 +885,12 @@ def save_links(
                 if planned.change.remote_ref and planned.remote is not None:
                     contact = _contact(session, planned.change.contact_id, planned.label)
                     _check_exact(info, columns, contact, planned.remote)
-        result: LinkResult = apply_links(
-            session, info.key, [p.change for p in plan.links], actor=actor
-        )
+        try:
+            result: LinkResult = apply_links(
+                session, info.key, [p.change for p in plan.links], actor=actor
+            )
+        except ChangedElsewhere as exc:
+            raise LinkRefused(str(exc)) from exc
     return SaveOutcome(
         linked=result.linked,
         unlinked=result.unlinked,

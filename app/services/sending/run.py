@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
 from app.services.sending.failures import failure_causes
+from app.services.sending.lock import send_lock
 from app.services.sending.notify import load_settings, notify_failures
 from app.services.sending.sender import ProgressCallback, Sender, SendReport
 from app.services.setup.connections import active_connector
 from app.services.setup.readiness import unfinished_setup
-from app.services.store import Store
+from app.services.store import Store, store_problem
 from connectors.contract import Connector
 from connectors.wording import count
 
@@ -51,14 +52,23 @@ def send_everything(
             settings, KeyringSecretStore(), connector.info.name, report, []
         )
         return report
-    report = Sender(
-        store.session_factory,
-        connector,
-        actor=actor,
-        cancel=cancel,
-        progress=progress,
-        lock_path=store.paths.send_lock,
-    ).run()
+    try:
+        report = Sender(
+            store.session_factory,
+            connector,
+            actor=actor,
+            cancel=cancel,
+            progress=progress,
+            lock=send_lock(store.engine, store.paths.send_lock),
+        ).run()
+    except Exception as exc:
+        # The store itself went away mid-send (server down, network dropped): say so
+        # in words, naming it. Every record is recoverable: states are committed before
+        # and after each request.
+        problem = store_problem(exc, store)
+        if problem is None:
+            raise
+        raise problem from exc
     # Failed records, or a run that stopped (signed out, package down); a run that found
     # another send going did nothing, so it has nothing to report.
     if not report.ok and not report.skipped:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +40,7 @@ from app.db.models import (
 )
 from app.services.audit import record_event
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
-from app.services.sending.lock import SendInProgress, SendLock
+from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
@@ -165,6 +166,7 @@ class Sender:
         backoff: Backoff | None = None,
         max_attempts: int = 5,
         lock_path: Path | None = None,
+        lock: AbstractContextManager[object] | None = None,
         max_wait: float = 900.0,
     ) -> None:
         self.session_factory = session_factory
@@ -195,19 +197,26 @@ class Sender:
         self.report = SendReport(package=self.package, started_at=utcnow())
         self._tax_rates: list[RemoteTaxRate] | None = None
         self.lock_path = lock_path
+        self.lock = lock
+        self._held_lock: object = None
 
     # ------------------------------------------------------------------ the run
 
     def run(self) -> SendReport:
         """Recover, resolve uncertain rows, then send every waiting row in order.
 
-        With ``lock_path``, only one send runs at a time for the data folder; a second
+        With ``lock`` (see :func:`~app.services.sending.lock.send_lock`) or ``lock_path``
+        (a data folder's file lock), only one send runs at a time on the store; a second
         one stops at once with ``stopped_reason`` saying so and touches nothing.
         """
-        if self.lock_path is None:
+        lock = self.lock
+        if lock is None and self.lock_path is not None:
+            lock = SendLock(self.lock_path)
+        if lock is None:
             return self._run()
         try:
-            with SendLock(self.lock_path):
+            with lock as held:
+                self._held_lock = held
                 return self._run()
         except SendInProgress as busy:
             self.report.stopped_reason = str(busy)
@@ -228,6 +237,7 @@ class Sender:
                 if self.cancel.is_set():
                     self.report.cancelled = True
                     break
+                self._check_lock()
                 self._send_batch(batch, done, total)
                 done += len(batch)
             if self.progress and not self.report.cancelled:
@@ -246,6 +256,15 @@ class Sender:
                     summary=self.report.to_json(),
                 )
         return self.report
+
+    def _check_lock(self) -> None:
+        """A shared store's lock lives on a connection: if that connection went, stop
+        before the next batch (nothing of it is written yet)."""
+        if isinstance(self._held_lock, DatabaseSendLock):
+            try:
+                self._held_lock.verify()
+            except SendLockLost as lost:
+                raise _StopRun(str(lost), nothing_written=True) from lost
 
     def recover_interrupted(self) -> int:
         """Rows left in processing by a run that died become uncertain."""

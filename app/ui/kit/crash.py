@@ -14,6 +14,7 @@ import sys
 import threading
 from types import TracebackType
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -148,9 +149,11 @@ def message_for_task_failure(exc: BaseException, task: str) -> str:
         log.info("task %s: %s", task, problem.one_line())
         return problem.one_line()
     hook = _active
+    # A hook whose window is gone (a closed window, an earlier test) cannot show
+    # anything: write the report alone rather than signal a deleted object.
     report = (
         hook.handle(exc, f"task {task}")
-        if hook is not None
+        if hook is not None and shiboken6.isValid(hook)
         else write_crash_report(exc, f"task {task}")
     )
     return report.apology()
