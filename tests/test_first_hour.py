@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 
+import pytest
 from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -28,6 +31,7 @@ from app.services.setup.routing import WIZARD_PAGES, Page, steps
 from app.services.store import open_store
 from app.ui.kit.workers import TaskRunner
 from connectors.contract import ContactRole
+from tests.screenshots import save_screenshot
 from tests.test_wizard_flow import (
     LONG,
     click,
@@ -36,6 +40,7 @@ from tests.test_wizard_flow import (
     wait_for_page,
     wizard_of,
 )
+from tests.test_wizard_pages import dark_palette, settle_layouts
 from wizard_pages.connect_page import ConnectPage
 from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_page import LinkPage
@@ -216,3 +221,52 @@ def test_connect_says_what_the_package_holds_and_switches_situation(
     qtbot.waitUntil(lambda: not connect.switch_button.isVisibleTo(connect), timeout=LONG)
     assert connect.holdings.text().endswith("Situation 2 (both used side by side) chosen.")
     assert list(wizard.side_panel.pages) == list(steps(Situation.SIDE_BY_SIDE))
+
+
+@pytest.mark.parametrize("size", [(1000, 680), (1600, 1000)], ids=["1000x680", "1600x1000"])
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("scale", [1.0, 1.25], ids=["100", "125"])
+def test_screenshots_of_every_page_with_the_demo(
+    qtbot: QtBot, demo_paths: DataPaths, size: tuple[int, int], dark: bool, scale: float
+) -> None:
+    """Every wizard page and the dashboard at both sizes, light and dark, 100 % and 125 %
+    text, kept in ``screenshots/`` for people to look at; none needs more room than the
+    window has."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    font, palette = app.font(), app.palette()
+    try:
+        bigger = QFont(font)
+        bigger.setPointSizeF(font.pointSizeF() * scale)
+        app.setFont(bigger)
+        if dark:
+            app.setPalette(dark_palette())
+        window = open_window(qtbot, demo_paths)
+        window.resize(*size)
+        wizard = wizard_of(window)
+        tag = f"{size[0]}x{size[1]}-{'dark' if dark else 'light'}-{round(scale * 100)}"
+        for which in WIZARD_PAGES:
+            wizard.setStartId(list(WIZARD_PAGES).index(which))
+            wizard.restart()
+            wait_for_page(qtbot, wizard, which)
+            qtbot.waitUntil(
+                lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)),
+                timeout=LONG,
+            )
+            settle_layouts()
+            needed = window.centralWidget().minimumSizeHint()
+            assert needed.width() <= size[0] and needed.height() <= size[1], (which, needed)
+            assert save_screenshot(window, f"{tag}-{which.value}") is not None or not_saving()
+        window.show_dashboard()
+        qtbot.waitUntil(
+            lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)), timeout=LONG
+        )
+        settle_layouts()
+        assert save_screenshot(window, f"{tag}-dashboard") is not None or not_saving()
+    finally:
+        app.setFont(font)
+        app.setPalette(palette)
+
+
+def not_saving() -> bool:
+    return os.environ.get("LEDGERLINK_SCREENSHOTS", "1") == "0"

@@ -593,3 +593,36 @@ def test_one_package_record_for_two_of_ours_needs_the_same_customer_choice(
     assert saved.args[0].linked == 2
     with store.session_factory() as session:
         assert [link.remote_ref for link in session.scalars(select(Link))] == [ref, ref]
+
+
+def test_account_and_name_stay_when_scrolling_sideways(
+    qtbot: QtBot, workbench: LinkWorkbench
+) -> None:
+    """Our identity columns are frozen at the left; the reference, Status and How linked
+    come straight after them (issue 19 §5)."""
+    frozen = workbench.frozen
+    assert frozen.model() is workbench.view.model()
+    assert frozen.selectionModel() is workbench.view.selectionModel()
+    shown = [c for c in range(frozen.model().columnCount()) if not frozen.isColumnHidden(c)]
+    assert shown == [Column.ACCOUNT, Column.NAME]
+    header = workbench.view.horizontalHeader()
+    assert [header.logicalIndex(p) for p in range(5)] == [
+        Column.ACCOUNT,
+        Column.NAME,
+        Column.REFERENCE,
+        Column.STATUS,
+        Column.METHOD,
+    ]
+    workbench.resize(900, 600)
+    bar = workbench.view.horizontalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    bar.setValue(bar.maximum())
+    assert frozen.isVisible()
+    assert frozen.x() == workbench.view.frameWidth()
+    assert frozen.width() == sum(workbench.view.columnWidth(c) for c in shown)
+    # The frozen rows follow the grid's rows.
+    workbench.view.verticalScrollBar().setValue(5)
+    assert frozen.verticalScrollBar().value() == 5
+    # Selecting in the grid selects the same row beside it.
+    workbench.view.selectRow(3)
+    assert frozen.selectionModel().isRowSelected(3)

@@ -57,6 +57,7 @@ from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import WIDTHS, Column
 from wizard_pages.link_grid.compare import CompareView
 from wizard_pages.link_grid.delegate import ReferenceDelegate
+from wizard_pages.link_grid.frozen import FrozenColumns
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
 
@@ -153,7 +154,7 @@ class LinkWorkbench(QWidget):
         splitter.addWidget(self._side_panel())
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([750, 250])
+        splitter.setSizes([780, 220])
         layout.addWidget(splitter, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -211,6 +212,13 @@ class LinkWorkbench(QWidget):
         char = self.fontMetrics().averageCharWidth()
         for column, width in WIDTHS.items():
             self.view.setColumnWidth(column, width * char + 16)
+        # What a user needs at 1000 px first, straight after who the row is: the
+        # reference, its status and how it was linked; the addresses to the right.
+        for position, column in enumerate(
+            (Column.REFERENCE, Column.STATUS, Column.METHOD), start=Column.NAME + 1
+        ):
+            horizontal.moveSection(horizontal.visualIndex(column), position)
+        self.frozen = FrozenColumns(self.view, (Column.ACCOUNT, Column.NAME))
 
         self._add_grid_actions()
         return self.view
@@ -241,7 +249,7 @@ class LinkWorkbench(QWidget):
         """Compare, Suggestions and Duplicates, beside the grid."""
         self.compare = CompareView(self.info)
         self.side = QTabWidget()
-        self.side.tabBar().setUsesScrollButtons(False)
+        self.side.tabBar().setUsesScrollButtons(True)  # narrow windows keep the grid wide
         self.side.addTab(self.compare, "Compare")
         self.side.addTab(self._suggestions_panel(), "Suggestions")
         self.side.addTab(self._duplicates_table(), "Duplicates")
