@@ -626,3 +626,14 @@ def test_account_and_name_stay_when_scrolling_sideways(
     # Selecting in the grid selects the same row beside it.
     workbench.view.selectRow(3)
     assert frozen.selectionModel().isRowSelected(3)
+
+
+def test_frozen_columns_step_aside_when_the_grid_is_too_narrow(
+    qtbot: QtBot, workbench: LinkWorkbench
+) -> None:
+    frozen = workbench.frozen
+    workbench.resize(1300, 700)
+    qtbot.waitUntil(frozen.isVisible)
+    workbench.view.setFixedWidth(frozen.frozen_width() + 40)
+    qtbot.waitUntil(lambda: not frozen.isVisible())
+    assert workbench.view.isVisible()

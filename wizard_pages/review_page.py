@@ -106,7 +106,7 @@ class ReviewPage(WizardPage):
         header = self.failure_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((300, 120, 160)):
+        for column, width in enumerate((290, 170, 170)):
             self.failure_view.setColumnWidth(column, width)
         self.failure_view.selectionModel().selectionChanged.connect(self._show_details)
         self.details = DetailsPane(3)
@@ -235,7 +235,7 @@ class ReviewPage(WizardPage):
         rows = sorted({i.row() for i in self.failure_view.selectionModel().selectedRows()})
         if len(rows) != 1:
             self.details.setText(
-                "Select a record to read why it would fail and how to fix it."
+                "Select a cause to read which records it stops and how to fix it."
                 if self.failure_model.rowCount()
                 else ""
             )

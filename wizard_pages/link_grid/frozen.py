@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QHeaderView, QTableView
+from shiboken6 import isValid
 
 
 class FrozenColumns(QTableView):
@@ -50,9 +51,10 @@ class FrozenColumns(QTableView):
         grid.model().modelReset.connect(self._show_only_frozen)
         grid.model().layoutChanged.connect(self._show_only_frozen)
         self.doubleClicked.connect(self._edit_in_grid)
-        grid.installEventFilter(self)
+        self._watched = (grid, grid.viewport())
+        for watched in self._watched:
+            watched.installEventFilter(self)
         self.update_geometry()
-        self.show()
 
     def _show_only_frozen(self) -> None:
         for column in range(self.model().columnCount()):
@@ -76,6 +78,9 @@ class FrozenColumns(QTableView):
     def update_geometry(self) -> None:
         """Sit over the grid's first columns, below its header, as wide as they are."""
         grid = self.grid
+        # Frozen columns wider than most of the grid would hide the rest of it: then the
+        # grid simply scrolls as a whole.
+        self.setVisible(self.frozen_width() <= grid.viewport().width() * 0.6)
         self.setGeometry(
             grid.frameWidth() + grid.verticalHeader().width(),
             grid.frameWidth(),
@@ -84,9 +89,10 @@ class FrozenColumns(QTableView):
         )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.grid and event.type() in (
-            QEvent.Type.Resize,
-            QEvent.Type.LayoutRequest,
+        if (
+            event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest)
+            and any(watched is w for w in self._watched)
+            and all(isValid(w) for w in self._watched)
         ):
             self.update_geometry()
         return False
