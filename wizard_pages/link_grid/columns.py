@@ -59,7 +59,7 @@ WIDTHS: dict[Column, int] = {
     Column.THEIR_NAME: 28,
     Column.THEIR_ADDRESS: 30,
     Column.THEIR_EMAIL: 26,
-    Column.STATUS: 15,
+    Column.STATUS: 19,
     Column.METHOD: 16,
 }
 
