@@ -637,3 +637,17 @@ def test_frozen_columns_step_aside_when_the_grid_is_too_narrow(
     workbench.view.setFixedWidth(frozen.frozen_width() + 40)
     qtbot.waitUntil(lambda: not frozen.isVisible())
     assert workbench.view.isVisible()
+
+
+def test_side_panels_give_whole_values_as_tool_tips(workbench: LinkWorkbench) -> None:
+    """A narrow Suggestions or Duplicates panel cuts cells and titles: the tool-tips
+    carry them whole."""
+    for model in (workbench.suggestions_model, workbench.duplicates_model):
+        assert model.rowCount() > 0
+        for column in range(model.columnCount()):
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            assert title
+            tip = model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+            assert tip == title
+            cell = model.index(0, column)
+            assert cell.data(Qt.ItemDataRole.ToolTipRole) == cell.data()
