@@ -249,7 +249,7 @@ class LinkWorkbench(QWidget):
         """Compare, Suggestions and Duplicates, beside the grid."""
         self.compare = CompareView(self.info)
         self.side = QTabWidget()
-        self.side.tabBar().setUsesScrollButtons(True)  # narrow windows keep the grid wide
+        self.side.tabBar().setUsesScrollButtons(False)
         self.side.addTab(self.compare, "Compare")
         self.side.addTab(self._suggestions_panel(), "Suggestions")
         self.side.addTab(self._duplicates_table(), "Duplicates")
