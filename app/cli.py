@@ -159,6 +159,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_store_commands(commands)
 
+    sage50 = commands.add_parser("sage50", help="Sage 50 import files: folder, files, reconcile")
+    sage50_commands = sage50.add_subparsers(dest="sage50_command", required=True)
+    sfolder = sage50_commands.add_parser("folder", help="set the folder the import files go to")
+    sfolder.add_argument("dir", type=Path, metavar="DIR")
+    sfiles = sage50_commands.add_parser("files", help="files written and what awaits import")
+    sfiles.add_argument("--json", action="store_true")
+    srec = sage50_commands.add_parser(
+        "reconcile", help="read Sage's own CSV exports: confirm what Sage has"
+    )
+    srec.add_argument("files", type=Path, nargs="*", metavar="FILE")
+    srec.add_argument("--customers", type=Path, action="append", default=[], metavar="FILE")
+    srec.add_argument("--suppliers", type=Path, action="append", default=[], metavar="FILE")
+    srec.add_argument("--json", action="store_true")
+    snom = sage50_commands.add_parser("nominal", help="import Sage's nominal list (CSV or text)")
+    snom.add_argument("file", type=Path, metavar="FILE")
+    sref = sage50_commands.add_parser(
+        "references", help="the account references new accounts will get"
+    )
+    sref.add_argument("--save", action="store_true", help="keep them for every send")
+    sref.add_argument("--json", action="store_true")
+    sdates = sage50_commands.add_parser("dates", help="Sage's financial year and lock date")
+    sdates.add_argument("--year-start", metavar="DD/MM/YYYY", default="")
+    sdates.add_argument("--lock", metavar="DD/MM/YYYY", default="")
+
     mapping = commands.add_parser("map", help="show or set nominal account mappings")
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
@@ -381,6 +405,11 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append(
             "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
         )
+    if connector.info.key == "sage_50":
+        from app.services.sage50.steps import import_steps
+
+        with store.session_factory() as session:
+            lines += import_steps(session)
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
@@ -616,6 +645,12 @@ def cmd_map(store: Store, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sage50(store: Store, args: argparse.Namespace) -> int:
+    from app.sage50_cli import run_sage50
+
+    return run_sage50(store, args)
+
+
 def _read_password() -> str | None:
     """The password from standard input (one line), or ``None`` at a terminal with
     nothing typed; never from the command line, where other users could see it."""
@@ -680,4 +715,5 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "display-name": cmd_display_name,
     "qbwc": run_qbwc,
     "sync": run_sync,
+    "sage50": cmd_sage50,
 }

@@ -229,7 +229,7 @@ SAGE_50 = PackageInfo(
     kind=PackageKind.DESKTOP,
     reference=ReferenceFormat(
         label="Sage 50 account reference",
-        pattern=r"[A-Z0-9]{1,8}",
+        pattern=r"[A-Z0-9#_/!%&.\-$()']{1,8}",
         example="SAGESOFT",
         where_to_find=(
             "In Sage 50, open Customers (or Suppliers).",
@@ -238,11 +238,20 @@ SAGE_50 = PackageInfo(
         ),
     ),
     rate_limit=RateLimit(per_minute=600, concurrent=1),
-    can_list_contacts=False,
-    can_list_accounts=False,
+    # Sage's lists come from its own exports (nominal list, Customer/Supplier Record CSV)
+    # that the user gives Ledgerlink; the files are the only way in.
+    can_list_contacts=True,
+    can_list_accounts=True,
+    # A whole record type goes into one file per send; a record found in a file after an
+    # interrupted send is never written again (find_handed_over), which is what makes a
+    # batch safe to retry here.
+    idempotency=True,
+    batch_size=100_000,
     connect_fields=(
         ConnectField("import_folder", "Folder for Sage 50 import files", kind="folder"),
     ),
+    handed_over_label="Exported, waiting for you to import it into Sage",
+    connector="connectors.sage_50:Sage50Connector",
 )
 
 #: Every package, in the order the wizard lists them.

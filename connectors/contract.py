@@ -327,6 +327,10 @@ class PaymentDraft:
 
 Draft = ContactDraft | DocumentDraft | PaymentDraft
 
+#: The parent reference a pre-flight draft carries when its parent is to be created earlier
+#: in the same send (so :meth:`Connector.check_draft` cannot check it yet).
+PLANNED_PARENT_REF = "(created earlier in this send)"
+
 
 @dataclass(frozen=True)
 class BatchItem:
@@ -377,6 +381,10 @@ class HandedOver:
 
     reference: str
     note: str
+    #: Where the bridge put it, for its own ledger (Sage 50: the import file's name).
+    location: str = ""
+    #: The lines of ``location`` that hold it (a document may take several).
+    lines: tuple[int, ...] = ()
 
 
 #: What a batch create answers per record: the package's id, a refusal, or (desktop
@@ -535,6 +543,19 @@ class Connector(ABC):
         Online) a second display name the user chose for a business that is both a
         customer and a supplier."""
         return draft.name.strip()
+
+    def check_draft(self, draft: Draft) -> Rejected | None:
+        """The package's own rules for one record, checked before anything is written
+        (pre-flight and a desktop bridge's files): the refusal the package would give, or
+        ``None``. Packages that answer at once leave this to the package."""
+        return None
+
+    def find_handed_over(self, record_type: RemoteRecordType, our_key: str) -> HandedOver | None:
+        """A desktop bridge: where a record whose outcome is uncertain was already handed
+        over (a file written, a request queued) though the package has not confirmed it;
+        ``None`` when it was not. Such a record goes back to *handed over*, never to
+        *successful* on a guess, and is never handed over twice."""
+        return None
 
     def document_numbers(self, doc_type: DocumentType) -> set[str] | None:
         """Every document number of a type the package holds, for the pre-flight check;

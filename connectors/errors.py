@@ -18,6 +18,12 @@ class NeedsReconnecting(ConnectorError):
     """The sign-in expired or was revoked; the user must connect again."""
 
 
+class NotSetUp(NeedsReconnecting):
+    """A setting the connector needs is missing or unusable (a desktop bridge's folder):
+    the message says which and how to give it. Like an expired sign-in, nothing can be
+    written until the user fixes it on the Connect page."""
+
+
 class RateLimited(ConnectorError):
     """The package asked us to slow down."""
 

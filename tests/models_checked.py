@@ -14,6 +14,8 @@ from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
 from wizard_pages.models import PackageContactModel, PreflightFailureModel, RemoteAccountModel
+from wizard_pages.sage50_files_panel import FilesModel
+from wizard_pages.sage50_setup_panel import ProposalModel
 from wizard_pages.sync_page import SyncModel
 
 #: Model class → ``"<test file>::<test function>"`` that checks an instance of it.
@@ -28,6 +30,8 @@ CHECKED_BY: dict[type[QAbstractItemModel], str] = {
     PackageContactModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
     RemoteAccountModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
     PreflightFailureModel: "test_wizard_pages.py::test_page_models_pass_the_model_tester",
+    FilesModel: "test_sage50_pages.py::test_files_panel_shows_the_files_the_steps_and_reconciles",
+    ProposalModel: "test_sage50_pages.py::test_setup_panel_saves_nominals_dates_and_references",
     ImportPreviewModel: "test_import_dialog.py::test_preview_model_passes_the_model_tester",
     SyncModel: "test_sync_page.py::test_the_model_passes_the_model_tester",
 }

@@ -253,7 +253,10 @@ def test_fault_after_write_is_uncertain_and_the_record_can_be_found(
 
 
 #: Desktop bridges → the test module running the conformance checks that apply to them.
-BRIDGE_CONFORMANCE = {"quickbooks_desktop": "test_qbwc_conformance.py"}
+BRIDGE_CONFORMANCE = {
+    "quickbooks_desktop": "test_qbwc_conformance.py",
+    "sage_50": "test_sage50_conformance.py",
+}
 
 
 def test_every_registered_connector_has_a_conformance_harness() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -141,11 +142,12 @@ def test_mapping_through_the_page_service(
 def test_packages_that_cannot_list_accounts_take_a_typed_code(
     session_factory: sessionmaker[Session],
 ) -> None:
-    rows = map_account(session_factory, SAGE_50, None, "SALES", " 4000 ", actor="test")
+    typed_only = replace(SAGE_50, can_list_accounts=False)
+    rows = map_account(session_factory, typed_only, None, "SALES", " 4000 ", actor="test")
     sales = next(r for r in rows if r.code == "SALES")
     assert (sales.remote_id, sales.remote_code) == ("4000", "4000")
     with pytest.raises(NominalAccountError, match="Type the Sage 50 Accounts account code"):
-        map_account(session_factory, SAGE_50, None, "BANK", "  ", actor="test")
+        map_account(session_factory, typed_only, None, "BANK", "  ", actor="test")
 
 
 def test_unmapped_accounts_used_by_waiting_records_block(data_paths: DataPaths) -> None:

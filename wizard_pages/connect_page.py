@@ -67,6 +67,8 @@ class ConnectPage(WizardPage):
         self.sign_in_panels: dict[str, SignInPanel] = {}
         #: Panels of desktop bridges (QuickBooks Desktop's Web Connector).
         self.extra_panels: list[QWidget] = []
+        #: Sage 50: nominal list, dates and references, under the folder.
+        self.sage50_panel: QWidget | None = None
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
@@ -150,6 +152,12 @@ class ConnectPage(WizardPage):
                 self.form.addRow(widget)  # the panel says what it is
             else:
                 self.form.addRow(f"{field.label}:", widget)
+        self.sage50_panel = None
+        if info.key == "sage_50":
+            from wizard_pages.sage50_setup_panel import Sage50SetupPanel
+
+            self.sage50_panel = Sage50SetupPanel(self.context, self.run)
+            self.form.addRow(self.sage50_panel)
 
     def _field_widget(
         self, info: PackageInfo, field: ConnectField, saved: dict[str, str]

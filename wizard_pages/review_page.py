@@ -43,6 +43,7 @@ from connectors.wording import count
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import PreflightFailureModel
+from wizard_pages.sage50_files_panel import Sage50FilesPanel
 
 #: The numbers the page shows, in order: key, words.
 LINES: tuple[tuple[str, str], ...] = (
@@ -145,6 +146,9 @@ class ReviewPage(WizardPage):
         self.current.setObjectName("current")
 
         layout = QVBoxLayout(self.body)
+        self._layout = layout
+        #: Sage 50: the files a send wrote, the steps in Sage and the reconcile step.
+        self.sage50_files: Sage50FilesPanel | None = None
         layout.addWidget(numbers_box)
         layout.addWidget(self.failures_title)
         layout.addWidget(self.failure_view, 1)
@@ -180,6 +184,11 @@ class ReviewPage(WizardPage):
         self.cutoff_date.setEnabled(choices.cutoff_date is not None)
         self.last_send = None
         self.current.clear()
+        if choices.package == "sage_50":
+            if self.sage50_files is None:
+                self.sage50_files = Sage50FilesPanel(self.context, self.run)
+                self._layout.insertWidget(self._layout.indexOf(self.status), self.sage50_files)
+            self.sage50_files.refresh()
         self.check()
 
     def check(self) -> None:
@@ -322,6 +331,8 @@ class ReviewPage(WizardPage):
         self._send_done()
         self.last_send = report
         self.current.setText(send_outcome(report, self.context.package_name).summary)
+        if self.sage50_files is not None:
+            self.sage50_files.refresh()
         self.status.plain("Press Finish to open the dashboard.")
         self.check()
 

@@ -450,3 +450,28 @@ class QbwcRequest(Base):
     #: For a read: which list (customers, suppliers, accounts, items, tax_codes).
     list_name: Mapped[str] = mapped_column(String(16), default="")
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Sage50Export(Base):
+    """The Sage 50 export ledger: which import file and lines hold each record written.
+
+    One row per outbox row (a record is in exactly one file), written in the same
+    transaction as its *handed over* state. ``confirmed_at`` is set when a reconciliation
+    against Sage's own export finds it; ``sage_value`` is what Sage shows when that
+    differs from what was written (a reference Sage changed).
+    """
+
+    __tablename__ = "sage50_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), unique=True)
+    record_type: Mapped[RecordType] = mapped_column(_enum(RecordType))
+    record_id: Mapped[int]
+    file_name: Mapped[str] = mapped_column(String(128), index=True)
+    first_line: Mapped[int]
+    line_count: Mapped[int] = mapped_column(default=1)
+    #: The account reference, document number or payment reference written.
+    reference: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sage_value: Mapped[str] = mapped_column(String(64), default="")

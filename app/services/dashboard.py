@@ -47,6 +47,10 @@ def load_dashboard(store: Store) -> DashboardData:
             from app.services.qbwc.status import web_connector_status
 
             note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
+        elif status.package == "sage_50":
+            from app.services.sage50.steps import files_sentence
+
+            note = files_sentence(session)
     info = package_info(status.package) if status.package else None
     label = info.handed_over_label if info else ""
     return DashboardData(status, name, failures, causes, label, note)

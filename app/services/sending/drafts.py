@@ -31,6 +31,7 @@ from app.db.models import (
     RecordType,
 )
 from connectors.contract import (
+    PLANNED_PARENT_REF,
     AllocationDraft,
     ContactDraft,
     ContactRole,
@@ -223,7 +224,7 @@ class DraftBuilder:
     """Builds drafts for one package within one session, with mappings read once."""
 
     #: Placeholder remote id for a parent that pre-flight expects to be created first.
-    PLANNED = "(created earlier in this send)"
+    PLANNED = PLANNED_PARENT_REF
 
     def __init__(
         self,

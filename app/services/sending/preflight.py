@@ -261,6 +261,11 @@ class Preflight:
         names: dict[str, list[RemoteContact]],
     ) -> Problem | None:
         draft = built.draft
+        refused = self.connector.check_draft(draft)
+        if refused is not None:
+            return Problem(
+                code=refused.code, field=refused.field, reason=refused.reason, fix=refused.fix
+            )
         if isinstance(draft, ContactDraft):
             return self._contact_rules(built.label, draft, names)
         assert isinstance(draft, DocumentDraft | PaymentDraft)

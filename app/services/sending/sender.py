@@ -50,6 +50,7 @@ from connectors.errors import (
     Cancelled,
     ConnectorError,
     NeedsReconnecting,
+    NotSetUp,
     OutcomeUncertain,
     RateLimited,
     Rejected,
@@ -138,6 +139,9 @@ class _StopRun(Exception):
 
 
 ProgressCallback = Callable[[SendProgress], None]
+#: What a desktop bridge keeps beside the outbox for each record it took (Sage 50: its
+#: export ledger), written in the same transaction as the *handed over* state.
+HandoverRecorder = Callable[[Session, OutboxEntry, HandedOver], None]
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,7 @@ class Sender:
         lock_path: Path | None = None,
         lock: AbstractContextManager[object] | None = None,
         max_wait: float = 900.0,
+        on_handed_over: HandoverRecorder | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.connector = connector
@@ -197,6 +202,7 @@ class Sender:
         self.report = SendReport(package=self.package, started_at=utcnow())
         self._tax_rates: list[RemoteTaxRate] | None = None
         self.lock_path = lock_path
+        self.on_handed_over = on_handed_over
         self.lock = lock
         self._held_lock: object = None
 
@@ -499,17 +505,7 @@ class Sender:
                 if isinstance(result, HandedOver):
                     # Not successful yet: the bridge confirms it on evidence
                     # (app.services.sending.handover).
-                    entry.state = SendState.HANDED_OVER
-                    entry.remote_id = result.reference
-                    self._audit(
-                        session,
-                        entry,
-                        "handed_over",
-                        reference=result.reference,
-                        where=result.note,
-                        snapshot=item.built.snapshot,
-                    )
-                    self.report.handed_over[item.record_type.value] += 1
+                    self._handed_over(session, entry, result, snapshot=item.built.snapshot)
                     continue
                 entry.state = SendState.SUCCESSFUL
                 entry.remote_id = result
@@ -522,6 +518,39 @@ class Sender:
                     snapshot=item.built.snapshot,
                 )
                 self.report.sent[item.record_type.value] += 1
+
+    def _handed_over(
+        self,
+        session: Session,
+        entry: OutboxEntry,
+        result: HandedOver,
+        *,
+        snapshot: object = None,
+        found_after: str = "",
+    ) -> None:
+        entry.state = SendState.HANDED_OVER
+        entry.remote_id = result.reference
+        if found_after:
+            self._audit(
+                session,
+                entry,
+                "handed_over",
+                reference=result.reference,
+                where=result.note,
+                found_after=found_after,
+            )
+        else:
+            self._audit(
+                session,
+                entry,
+                "handed_over",
+                reference=result.reference,
+                where=result.note,
+                snapshot=snapshot,
+            )
+        if self.on_handed_over is not None:
+            self.on_handed_over(session, entry, result)
+        self.report.handed_over[entry.record_type.value] += 1
 
     def _call(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call the package within its rate limit, retrying what is safe to retry."""
@@ -568,6 +597,8 @@ class Sender:
             return
         if isinstance(stopped, Cancelled):
             raise _StopRun("Cancelled while waiting for the package.", nothing_written=True)
+        if isinstance(stopped, NotSetUp):
+            raise _StopRun(str(stopped), nothing_written=True) from stopped
         if isinstance(stopped, NeedsReconnecting):
             raise _StopRun(
                 f"The connection to the package needs signing in again ({stopped}). "
@@ -591,6 +622,23 @@ class Sender:
             record_type, record_id = entry.record_type, entry.record_id
             our_key = _our_key(session, record_type, record_id)
         if our_key is None:
+            return
+        try:
+            # A desktop bridge may have taken it before the run died: back to handed
+            # over, never handed over twice and never successful on a guess.
+            # Not through _call: a bridge looks in its own files or queue, not the package.
+            handed = self.connector.find_handed_over(remote_record_type(record_type), our_key)
+        except (ConnectorError, OSError) as exc:
+            log.warning("could not look for uncertain row %s in the bridge: %s", entry_id, exc)
+            self.report.uncertain[record_type.value] += 1
+            return
+        if handed is not None:
+            with self.session_factory.begin() as session:
+                entry = session.get(OutboxEntry, entry_id)
+                assert entry is not None
+                entry.sent_at = utcnow()
+                _clear_error(entry)
+                self._handed_over(session, entry, handed, found_after="interrupted send")
             return
         try:
             found = self._call(

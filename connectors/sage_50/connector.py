@@ -1,0 +1,370 @@
+"""Sage 50 Accounts (UK) through its own import files.
+
+A send writes, into the folder the user chose, at most one Customer Records file, one
+Supplier Records file and one Audit Trail Transactions file; the user imports them with
+Sage's File › Import, records before transactions. Nothing is confirmed here: every record
+is answered :class:`~connectors.contract.HandedOver` with its file and line, and becomes
+successful only when a reconciliation against Sage's own exports finds it
+(``app.services.sage50.reconcile``).
+
+Within one connector (one send) the transactions of several kinds go into the same file,
+rewritten whole each time; :meth:`close` seals the run, so a file is never changed after
+the send that wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+from connectors.catalogue import SAGE_50
+from connectors.contract import (
+    PLANNED_PARENT_REF,
+    BatchItem,
+    Company,
+    Connector,
+    ConnectorContext,
+    ContactDraft,
+    ContactRole,
+    CreateResult,
+    DocumentDraft,
+    Draft,
+    HandedOver,
+    LockDates,
+    PackageInfo,
+    PaymentDraft,
+    RemoteAccount,
+    RemoteContact,
+    RemoteRecordType,
+    RemoteTaxRate,
+)
+from connectors.errors import ConnectorError, NotSetUp, Rejected
+from connectors.sage_50 import files, references, rows
+from connectors.sage_50.files import FileKind
+from connectors.sage_50.settings import BridgeSettings, read_settings
+
+_ROLE_FILE = {ContactRole.CUSTOMER: FileKind.CUSTOMERS, ContactRole.SUPPLIER: FileKind.SUPPLIERS}
+_TRANSACTION_TYPES = {
+    RemoteRecordType.INVOICE: ("SI",),
+    RemoteRecordType.CREDIT_NOTE: ("SC",),
+    RemoteRecordType.PAYMENT: ("SA",),
+}
+
+
+class Sage50Connector(Connector):
+    """Writes Sage 50 import files; never claims Sage has a record."""
+
+    info: ClassVar[PackageInfo] = SAGE_50
+
+    def __init__(self, context: ConnectorContext, *, clock: type[datetime] = datetime) -> None:
+        super().__init__(context)
+        self.settings: BridgeSettings = read_settings(context.settings)
+        self._clock = clock
+        self._stamp: datetime | None = None
+        #: Rows written by this run, per file; a file is rewritten whole with them.
+        self._rows: dict[FileKind, list[list[str]]] = {}
+        self._exported_refs: dict[ContactRole, set[str]] | None = None
+        self._index: dict[tuple[RemoteRecordType, str], HandedOver] | None = None
+
+    # ------------------------------------------------------------------ the folder
+
+    def folder(self) -> Path:
+        folder = self.settings.folder
+        if folder is None:
+            raise NotSetUp(
+                "No folder is chosen for the Sage 50 import files: choose one on the "
+                "Connect page or with `ledgerlink sage50 folder DIR`."
+            )
+        if not folder.is_dir():
+            raise NotSetUp(
+                f"The folder for Sage 50 import files, {folder}, does not exist (a drive "
+                "not connected?). Choose it again."
+            )
+        if not os.access(folder, os.W_OK):
+            raise NotSetUp(f"Ledgerlink may not write in {folder}; choose another folder.")
+        return folder
+
+    def connect(self) -> Company:
+        folder = self.folder()
+        return Company(id=str(folder), name=f"Sage 50 import files in {folder}")
+
+    # ------------------------------------------------------------------ what Sage has
+
+    def list_accounts(self) -> list[RemoteAccount]:
+        return list(self.settings.accounts)
+
+    def list_tax_rates(self) -> list[RemoteTaxRate]:
+        return list(self.settings.tax_rates)
+
+    def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        yield from self.settings.sage_refs[role].values()
+
+    def get_contact(self, ref: str) -> RemoteContact | None:
+        for role in ContactRole:
+            contact = self.settings.sage_refs[role].get(ref)
+            if contact is not None:
+                return contact
+        return None
+
+    def lock_dates(self) -> LockDates:
+        return LockDates(period_lock=self.settings.lock_date)
+
+    def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
+        # Sage cannot be asked; only a reconciliation against its own exports confirms.
+        return None
+
+    # ------------------------------------------------------------------ references
+
+    def reference_for(self, draft: ContactDraft) -> str:
+        """The account reference a new account gets: the one Ledgerlink chose and saved,
+        else our own reference as Sage keeps it."""
+        chosen = self.settings.chosen_refs.get((draft.role, draft.our_ref.strip()))
+        return chosen or references.normalise(draft.our_ref)
+
+    def _exported(self) -> dict[ContactRole, set[str]]:
+        """References already written to an import file (by any send)."""
+        if self._exported_refs is None:
+            found: dict[ContactRole, set[str]] = {role: set() for role in ContactRole}
+            folder = self.settings.folder
+            for our in files.our_files(folder) if folder else []:
+                for role, kind in _ROLE_FILE.items():
+                    if our.kind is kind:
+                        found[role].update(row[0] for _, row in files.read_rows(our.path))
+            self._exported_refs = found
+        return self._exported_refs
+
+    # ------------------------------------------------------------------ the rules
+
+    def check_draft(self, draft: Draft) -> Rejected | None:
+        try:
+            self._row_for(draft)
+        except Rejected as refused:
+            return refused
+        return None
+
+    def _row_for(self, draft: Draft) -> list[list[str]]:
+        if isinstance(draft, ContactDraft):
+            reference = self.reference_for(draft)
+            row = rows.contact_row(draft, reference)
+            if reference in self.settings.sage_refs[draft.role]:
+                raise Rejected(
+                    code="reference_taken",
+                    field="A/C",
+                    reason=f"{rows.contact_label(draft)}: Sage 50 already has a "
+                    f"{draft.role.value} account {reference} "
+                    f"(“{self.settings.sage_refs[draft.role][reference].name}”); importing would "
+                    "change that account instead of adding this one.",
+                    fix="If it is the same business, link it on the Link page; if not, let "
+                    "Ledgerlink propose another reference (`ledgerlink sage50 references "
+                    "--save`).",
+                )
+            return [row]
+        self._check_dates(draft)
+        planned = draft.contact_ref == PLANNED_PARENT_REF
+        if planned:  # pre-flight: the customer goes in this send's records file first
+            draft = replace(draft, contact_ref="PLANNED")
+        if isinstance(draft, DocumentDraft):
+            built = rows.document_rows(draft)
+            label = rows.document_label(draft)
+        else:
+            built = [rows.payment_row(draft)]
+            label = rows.payment_label(draft)
+        if not planned:
+            self._check_account(draft.contact_ref, label)
+        codes = {a.code for a in self.settings.accounts}
+        for row in built:
+            if row[2] not in codes:
+                raise Rejected(
+                    code="unknown_nominal_code",
+                    field="Nominal A/C Ref",
+                    reason=f"{label} posts to nominal code {row[2]}, which is not in the "
+                    "nominal list Ledgerlink has from Sage 50, so Sage would refuse the file.",
+                    fix="Import Sage's nominal list again, or map the account to a code "
+                    "that exists (Nominal accounts page).",
+                )
+        return built
+
+    def _check_account(self, reference: str, label: str) -> None:
+        known = self.settings.sage_refs[ContactRole.CUSTOMER]
+        if reference in known or reference in self._exported()[ContactRole.CUSTOMER]:
+            return
+        raise Rejected(
+            code="unknown_account",
+            field="Account Reference",
+            reason=f"{label} is for account {reference}, which is neither in the customer "
+            "list Ledgerlink has from Sage 50 nor in an import file it wrote, so Sage would "
+            "refuse the file.",
+            fix="Import Sage's Customer Record CSV again (Reconcile page), or link the "
+            "customer to its Sage account.",
+        )
+
+    def _check_dates(self, draft: DocumentDraft | PaymentDraft) -> None:
+        label = (
+            rows.document_label(draft)
+            if isinstance(draft, DocumentDraft)
+            else rows.payment_label(draft)
+        )
+        lock = self.settings.lock_date
+        if lock is not None and draft.date <= lock:
+            raise Rejected(
+                code="locked_period",
+                field="Date",
+                reason=f"{label} is dated {draft.date:%d/%m/%Y}, on or before the lock "
+                f"date {lock:%d/%m/%Y} you set for Sage 50.",
+                fix="Move the lock date (Sage 50 settings in Ledgerlink) if the period is "
+                "open in Sage, or choose “Entered manually”.",
+            )
+        start, end = self.settings.financial_year_start, self.settings.financial_year_end
+        if start is not None and end is not None and not start <= draft.date <= end:
+            raise Rejected(
+                code="outside_financial_year",
+                field="Date",
+                reason=f"{label} is dated {draft.date:%d/%m/%Y}, outside Sage 50's "
+                f"financial year {start:%d/%m/%Y} to {end:%d/%m/%Y}; Sage refuses the "
+                "file with “Date out of range”.",
+                fix="Set the financial year Sage 50 uses (Sage 50 settings in Ledgerlink), "
+                "or enter this record in Sage by hand.",
+            )
+
+    # ------------------------------------------------------------------ writing
+
+    def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        raise ConnectorError(
+            "Sage 50 takes records only through import files: they are handed over by a "
+            "send, never created one by one."
+        )
+
+    create_document = create_contact  # type: ignore[assignment]
+    create_payment = create_contact  # type: ignore[assignment]
+
+    def create_batch(self, items: Sequence[BatchItem]) -> Sequence[CreateResult]:
+        """Write the batch's records into this run's file of their kind (rewritten whole);
+        each is answered with its file and line, or refused before anything is written."""
+        if not items:
+            return []
+        folder = self.folder()
+        if self._stamp is None:
+            self._stamp = self._new_stamp(folder)
+        results: list[CreateResult | None] = []
+        staged: dict[FileKind, list[list[str]]] = {}
+        placed: list[tuple[int, FileKind, int, int, str, str]] = []
+        taken_refs: dict[FileKind, set[str]] = {}
+        for index, item in enumerate(items):
+            draft = item.draft
+            try:
+                built = self._row_for(draft)
+            except Rejected as refused:
+                results.append(refused)
+                continue
+            kind, reference, note = self._where(draft)
+            if isinstance(draft, ContactDraft):
+                taken = taken_refs.setdefault(kind, {r[0] for r in self._rows.get(kind, [])})
+                if reference in taken or reference in self._exported()[draft.role]:
+                    results.append(self._duplicate_reference(draft, reference))
+                    continue
+                taken.add(reference)
+            first = len(self._rows.get(kind, [])) + len(staged.get(kind, [])) + 1
+            staged.setdefault(kind, []).extend(built)
+            placed.append((index, kind, first, len(built), reference, note))
+            results.append(None)
+        self._index = None
+        for kind, new_rows in staged.items():
+            all_rows = self._rows.get(kind, []) + new_rows
+            files.write_whole(folder / files.file_name(self._stamp, kind), files.render(all_rows))
+            self._rows[kind] = all_rows
+            for role, role_kind in _ROLE_FILE.items():
+                if kind is role_kind:
+                    self._exported()[role].update(row[0] for row in new_rows)
+        for index, kind, first, count, reference, note in placed:
+            name = files.file_name(self._stamp, kind)
+            lines = tuple(range(first, first + count))
+            where = f"line {first}" if count == 1 else f"lines {first}–{first + count - 1}"
+            results[index] = HandedOver(
+                reference=reference,
+                note=f"in {name}, {where}" + (f"; {note}" if note else ""),
+                location=name,
+                lines=lines,
+            )
+        return [r for r in results if r is not None]
+
+    def _new_stamp(self, folder: Path) -> datetime:
+        """This run's time for its file names, one no earlier file uses (two sends in
+        the same second must never write into each other's files)."""
+        stamp = self._clock.now(UTC).replace(microsecond=0)
+        while any((folder / files.file_name(stamp, kind)).exists() for kind in FileKind):
+            stamp += timedelta(seconds=1)
+        return stamp
+
+    def _where(self, draft: Draft) -> tuple[FileKind, str, str]:
+        if isinstance(draft, ContactDraft):
+            return _ROLE_FILE[draft.role], self.reference_for(draft), ""
+        if isinstance(draft, DocumentDraft):
+            return FileKind.TRANSACTIONS, draft.number, ""
+        return (
+            FileKind.TRANSACTIONS,
+            draft.reference,
+            f"imported on account: allocate it in Sage ({rows.allocation_note(draft)})",
+        )
+
+    def _duplicate_reference(self, draft: ContactDraft, reference: str) -> Rejected:
+        return Rejected(
+            code="reference_collision",
+            field="A/C",
+            reason=f"{rows.contact_label(draft)} would get the Sage 50 reference "
+            f"{reference}, which another of our accounts already has in an import file; "
+            "Sage would merge the two.",
+            fix="Let Ledgerlink propose another reference (`ledgerlink sage50 references --save`).",
+        )
+
+    # ------------------------------------------------------------------ crash recovery
+
+    def find_handed_over(self, record_type: RemoteRecordType, our_key: str) -> HandedOver | None:
+        """Look in the import files already written for a record whose send was cut off
+        between writing its file and recording it."""
+        wanted = our_key
+        if record_type in (RemoteRecordType.CUSTOMER, RemoteRecordType.SUPPLIER):
+            role = ContactRole(record_type.value)
+            wanted = self.reference_for(ContactDraft(role=role, our_ref=our_key, name=""))
+        return self._written_index().get((record_type, wanted))
+
+    def _written_index(self) -> dict[tuple[RemoteRecordType, str], HandedOver]:
+        """Every record in the files already written, by type and key, read once (a
+        crash can leave thousands of records to look up)."""
+        if self._index is not None:
+            return self._index
+        found: dict[tuple[RemoteRecordType, str], list[int]] = {}
+        names: dict[tuple[RemoteRecordType, str], str] = {}
+        by_type = {t: rt for rt, types in _TRANSACTION_TYPES.items() for t in types}
+        folder = self.settings.folder
+        for our in files.our_files(folder) if folder else []:
+            for number, row in files.read_rows(our.path):
+                if our.kind is FileKind.TRANSACTIONS:
+                    if row[0] not in by_type or len(row) < 6:
+                        continue
+                    key = (by_type[row[0]], row[5])
+                else:
+                    role = next(r for r, k in _ROLE_FILE.items() if k is our.kind)
+                    key = (RemoteRecordType(role.value), row[0])
+                if names.setdefault(key, our.path.name) == our.path.name:
+                    found.setdefault(key, []).append(number)
+        self._index = {
+            key: HandedOver(
+                reference=key[1],
+                note=f"in {names[key]}, line {lines[0]} (found after an interrupted send)",
+                location=names[key],
+                lines=tuple(lines),
+            )
+            for key, lines in found.items()
+        }
+        return self._index
+
+    def close(self) -> None:
+        """Seal the run: the next send writes new files."""
+        self._stamp = None
+        self._rows = {}
+        self._exported_refs = None
+        self._index = None

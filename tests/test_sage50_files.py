@@ -1,0 +1,345 @@
+"""Sage 50 import files: golden files per record type (from Sage's published layouts),
+whole-file writes, owner-only files, and every rule that would make Sage refuse or change
+a value."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connectors.contract import (
+    PLANNED_PARENT_REF,
+    AllocationDraft,
+    BatchItem,
+    ConnectorContext,
+    ContactDraft,
+    ContactRole,
+    DocumentDraft,
+    DocumentType,
+    HandedOver,
+    LineDraft,
+    PaymentDraft,
+)
+from connectors.errors import Rejected
+from connectors.sage_50 import Sage50Connector, files, references
+from connectors.sage_50 import settings as keys
+from tests.sage50_fixtures import NOMINALS, _NoSecrets
+
+GOLDEN = Path(__file__).parent / "golden" / "sage50"
+D = Decimal
+
+
+def make(folder: Path, **settings: str) -> Sage50Connector:
+    import json
+
+    values = {
+        keys.FOLDER: str(folder),
+        keys.NOMINAL_CODES: json.dumps(NOMINALS),
+        keys.ACCOUNT_REFS: json.dumps({"customer:C-42": "FSC00042"}),
+        "customers": json.dumps([["SAGESOFT", "Sage Software"], ["FSC00042", "Acme Plumbing Ltd"]]),
+    }
+    values.update(settings)
+    return Sage50Connector(ConnectorContext(folder, values, _NoSecrets()))
+
+
+def line(
+    description: str, net: str, vat: str, account: str = "4000", code: str = "T1"
+) -> LineDraft:
+    return LineDraft(description, D(1), D(net), D(net), account, code, D(20), D(vat))
+
+
+ACME = ContactDraft(
+    role=ContactRole.CUSTOMER,
+    our_ref="C-42",
+    name="Acme Plumbing Ltd",
+    contact_name="Jo Bloggs",
+    address_1="Unit 4, Mill Lane",
+    address_2="Holbeck",
+    town="Leeds",
+    county="West Yorkshire",
+    postcode="LS1 4AB",
+    email="jo@acme.example",
+    phone="0113 496 0000",
+)
+SAGESOFT = ContactDraft(role=ContactRole.CUSTOMER, our_ref="sagesoft", name="Sage Software")
+MIDLAND = ContactDraft(
+    role=ContactRole.SUPPLIER,
+    our_ref="SUP00077",
+    name="Midland Merchants",
+    contact_name="Sam Till",
+    address_1="1 Canal Street",
+    town="Birmingham",
+    postcode="B1 1AA",
+    email="accounts@midland.example",
+    phone="0121 496 0001",
+)
+INVOICE = DocumentDraft(
+    DocumentType.INVOICE,
+    "INV5001",
+    date(2024, 3, 31),
+    "FSC00042",
+    (
+        line("Boiler service labour", "90.00", "18.00"),
+        line("Pressure valve", "30.00", "6.00", "4020"),
+    ),
+)
+CREDIT = DocumentDraft(
+    DocumentType.CREDIT_NOTE,
+    "CN301",
+    date(2024, 4, 2),
+    "FSC00042",
+    (line("Credit call-out on INV5001", "45.00", "9.00"),),
+    credits_document_ref="INV5001",
+)
+RECEIPT = PaymentDraft(
+    "BACS-9001",
+    date(2024, 4, 10),
+    "FSC00042",
+    D("90.00"),
+    "1200",
+    (AllocationDraft("INV5001", D("90.00")),),
+)
+
+
+def only_file(folder: Path, kind: files.FileKind) -> Path:
+    [path] = [f.path for f in files.our_files(folder) if f.kind is kind]
+    return path
+
+
+def batch(*drafts: ContactDraft | DocumentDraft | PaymentDraft) -> list[BatchItem]:
+    return [BatchItem(d, f"key-{n}") for n, d in enumerate(drafts)]
+
+
+def test_customer_records_match_the_golden_file(tmp_path: Path) -> None:
+    # SAGESOFT is in Sage's list already: that one must be refused, so a second
+    # connector without it writes the golden second row.
+    with make(tmp_path, customers="[]") as connector:
+        results = connector.create_batch(batch(ACME, SAGESOFT))
+    assert [r.reference for r in results if isinstance(r, HandedOver)] == ["FSC00042", "SAGESOFT"]
+    written = only_file(tmp_path, files.FileKind.CUSTOMERS)
+    assert written.read_bytes() == (GOLDEN / "customer-records.csv").read_bytes()
+    first = results[0]
+    assert isinstance(first, HandedOver)
+    assert first.location == written.name and first.lines == (1,)
+    assert first.note == f"in {written.name}, line 1"
+
+
+def test_supplier_records_match_the_golden_file(tmp_path: Path) -> None:
+    with make(tmp_path, suppliers="[]") as connector:
+        [result] = connector.create_batch(batch(MIDLAND))
+    assert isinstance(result, HandedOver) and result.reference == "SUP00077"
+    written = only_file(tmp_path, files.FileKind.SUPPLIERS)
+    assert written.read_bytes() == (GOLDEN / "supplier-records.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("draft", "golden", "lines"),
+    [
+        (INVOICE, "sales-invoice.csv", (1, 2)),
+        (CREDIT, "sales-credit.csv", (1,)),
+        (RECEIPT, "sales-receipt-on-account.csv", (1,)),
+    ],
+    ids=["SI", "SC", "SA"],
+)
+def test_transactions_match_the_golden_files(
+    tmp_path: Path, draft: DocumentDraft | PaymentDraft, golden: str, lines: tuple[int, ...]
+) -> None:
+    with make(tmp_path) as connector:
+        [result] = connector.create_batch(batch(draft))
+    assert isinstance(result, HandedOver) and result.lines == lines
+    written = only_file(tmp_path, files.FileKind.TRANSACTIONS)
+    assert written.read_bytes() == (GOLDEN / golden).read_bytes()
+
+
+def test_one_transactions_file_per_run_rewritten_whole(tmp_path: Path) -> None:
+    with make(tmp_path) as connector:
+        connector.create_batch(batch(INVOICE))
+        [credit] = connector.create_batch(batch(CREDIT))
+        [receipt] = connector.create_batch(batch(RECEIPT))
+    assert isinstance(credit, HandedOver) and credit.lines == (3,)
+    assert isinstance(receipt, HandedOver) and receipt.lines == (4,)
+    assert "allocate it in Sage (pays INV5001 (90.00))" in receipt.note
+    path = only_file(tmp_path, files.FileKind.TRANSACTIONS)
+    expected = b"".join(
+        (GOLDEN / name).read_bytes()
+        for name in ("sales-invoice.csv", "sales-credit.csv", "sales-receipt-on-account.csv")
+    )
+    assert path.read_bytes() == expected
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # The next send (a new connector) never adds to a file already written.
+    with make(tmp_path) as connector:
+        connector.create_batch(batch(RECEIPT))
+    assert path.read_bytes() == expected
+    assert len(files.our_files(tmp_path)) == 2
+
+
+def test_files_are_owner_only_and_named_for_what_and_when(tmp_path: Path) -> None:
+    with make(tmp_path, customers="[]") as connector:
+        connector.create_batch(batch(ACME))
+    [our] = files.our_files(tmp_path)
+    assert our.kind is files.FileKind.CUSTOMERS
+    assert our.path.name.startswith("ledgerlink-") and our.path.name.endswith(
+        "-1-customer-records.csv"
+    )
+    if os.name == "posix":
+        assert stat.S_IMODE(our.path.stat().st_mode) == 0o600
+
+
+def test_a_failed_write_leaves_no_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", broken_fsync)
+    with make(tmp_path, customers="[]") as connector, pytest.raises(OSError):
+        connector.create_batch(batch(ACME))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_batch_writes_nothing(tmp_path: Path) -> None:
+    with make(tmp_path) as connector:
+        assert connector.create_batch([]) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def refusal(
+    connector: Sage50Connector, draft: ContactDraft | DocumentDraft | PaymentDraft
+) -> Rejected:
+    refused = connector.check_draft(draft)
+    assert refused is not None, draft
+    [result] = connector.create_batch(batch(draft))
+    assert isinstance(result, Rejected) and result.code == refused.code
+    assert refused.reason.strip() and refused.fix.strip()
+    return refused
+
+
+def test_rules_refuse_what_sage_would_mangle_or_reject(tmp_path: Path) -> None:
+    with make(tmp_path, financial_year_start="2024-01-01", lock_date="2024-01-31") as c:
+        assert c.check_draft(INVOICE) is None
+        cases = [
+            (
+                ContactDraft(ContactRole.CUSTOMER, "C9", "Smith, Jones & Co"),
+                "comma_in_text",
+                "Name",
+            ),
+            (ContactDraft(ContactRole.CUSTOMER, "C9", 'The "Best" Pipes'), "quote_in_text", "Name"),
+            (ContactDraft(ContactRole.CUSTOMER, "C9", "A" * 61), "too_long", "Name"),
+            (
+                ContactDraft(ContactRole.CUSTOMER, "C9", "Zoë Ltd", phone="☎ 0113"),
+                "character_not_in_sage",
+                "Telephone",
+            ),
+            (
+                ContactDraft(ContactRole.CUSTOMER, "###", "Hash Ltd", contact_name="x" * 31),
+                "too_long",
+                "Contact Name",
+            ),
+            (ContactDraft(ContactRole.CUSTOMER, " ", "Blank Ref Ltd"), "invalid_reference", "A/C"),
+            (SAGESOFT, "reference_taken", "A/C"),
+            (
+                INVOICE.__class__(**{**INVOICE.__dict__, "contact_ref": "NOBODY"}),
+                "unknown_account",
+                "Account Reference",
+            ),
+            (
+                INVOICE.__class__(
+                    **{**INVOICE.__dict__, "lines": (line("x", "1.00", "0.20", "4999"),)}
+                ),
+                "unknown_nominal_code",
+                "Nominal A/C Ref",
+            ),
+            (
+                INVOICE.__class__(
+                    **{**INVOICE.__dict__, "lines": (line("x", "100000000.00", "0.00"),)}
+                ),
+                "amount_too_large",
+                "Net Amount",
+            ),
+            (
+                INVOICE.__class__(**{**INVOICE.__dict__, "lines": (line("x", "-5.00", "-1.00"),)}),
+                "negative_amount",
+                "Net Amount",
+            ),
+            (
+                INVOICE.__class__(
+                    **{**INVOICE.__dict__, "lines": (line("x", "5.00", "1.00", code="X1"),)}
+                ),
+                "invalid_tax_code",
+                "Tax Code",
+            ),
+            (
+                INVOICE.__class__(**{**INVOICE.__dict__, "number": "INV" + "9" * 28}),
+                "too_long",
+                "Reference",
+            ),
+            (
+                INVOICE.__class__(**{**INVOICE.__dict__, "date": date(2024, 1, 31)}),
+                "locked_period",
+                "Date",
+            ),
+            (
+                INVOICE.__class__(**{**INVOICE.__dict__, "date": date(2025, 1, 1)}),
+                "outside_financial_year",
+                "Date",
+            ),
+            (
+                INVOICE.__class__(**{**INVOICE.__dict__, "date": date(2023, 12, 31)}),
+                "locked_period",
+                "Date",
+            ),
+        ]
+        for draft, code, field in cases:
+            refused = refusal(c, draft)
+            assert (refused.code, refused.field) == (code, field), draft
+    assert files.our_files(tmp_path) == [], "a refused record was written"
+
+
+def test_amount_limit_is_eight_digits_and_two_decimals(tmp_path: Path) -> None:
+    largest = INVOICE.__class__(
+        **{**INVOICE.__dict__, "lines": (line("x", "99999999.99", "0.00", code="T0"),)}
+    )
+    with make(tmp_path) as connector:
+        assert connector.check_draft(largest) is None
+
+
+def test_preflight_drafts_for_customers_in_the_same_send_are_checked(tmp_path: Path) -> None:
+    planned = INVOICE.__class__(**{**INVOICE.__dict__, "contact_ref": PLANNED_PARENT_REF})
+    with make(tmp_path) as connector:
+        assert connector.check_draft(planned) is None
+
+
+def test_two_of_ours_that_sage_would_merge_are_never_both_written(tmp_path: Path) -> None:
+    first = ContactDraft(ContactRole.CUSTOMER, "ACME LTD 1", "Acme One")
+    # (neither is in Sage's list; the two would become one ACMELTD1 there)
+    second = ContactDraft(ContactRole.CUSTOMER, "acmeltd1", "Acme Two")
+    with make(tmp_path) as connector:
+        results = connector.create_batch(batch(first, second))
+    assert isinstance(results[0], HandedOver) and results[0].reference == "ACMELTD1"
+    assert isinstance(results[1], Rejected) and results[1].code == "reference_collision"
+    # A later send sees the reference in the earlier file.
+    with make(tmp_path) as connector:
+        [again] = connector.create_batch(batch(second))
+    assert isinstance(again, Rejected) and again.code == "reference_collision"
+
+
+def test_references_as_sage_keeps_them_and_proposals() -> None:
+    assert references.as_sage_keeps_it("Sage Software Limited") == "SAGESOFT"
+    assert references.normalise("c-0042 x") == "C-0042X"
+    assert (
+        references.is_valid("AB-C&1")
+        and not references.is_valid("ab")
+        and not references.is_valid("ABCDEFGHI")
+    )
+    assert references.propose("C1", "Acme", taken=set()) == "C1"
+    assert references.propose("C1", "Acme Ltd", taken={"C1"}) == "ACMELTD"
+    assert references.propose("C1", "Acme Ltd", taken={"C1", "ACMELTD"}) == "ACMELT01"
+    assert references.propose("C1", "Acme Ltd", taken={"C1", "ACMELTD", "ACMELT01"}) == "ACMELT02"

@@ -1,0 +1,196 @@
+"""Reconciling against Sage 50's own exports, read as Sage writes them (Windows-1252, CRLF,
+a field quoted when it holds a comma), through the project's CSV reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.db.models import Link, OutboxEntry, Sage50Export, SendState
+from app.services.sage50.reconcile import reconcile
+from app.services.sage50.reports import (
+    ReportError,
+    ReportKind,
+    parse_nominal_text,
+    read_report,
+)
+from connectors.contract import AccountType, ContactRole
+from tests.sage50_fixtures import SageRig, build_sage_rig
+
+
+def sage_csv(path: Path, *lines: str) -> Path:
+    """A file as Sage 50 writes its CSV reports."""
+    path.write_bytes("".join(f"{line}\r\n" for line in lines).encode("cp1252"))
+    return path
+
+
+BLANKS = "," * 19  # columns I..AB after the contact name, as Sage leaves them
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> SageRig:
+    built = build_sage_rig(tmp_path)
+    built.send()
+    return built
+
+
+def exports(tmp_path: Path) -> tuple[Path, Path, Path]:
+    customers = sage_csv(
+        tmp_path / "CUSTOMER.CSV",
+        f"C1,Ada Boilers Ltd,1 Mill Lane,,Leicester,,LE1 1AA,{BLANKS}",
+        f'C2,Ben Pipes & Sons,"2 Mill Lane, Rear",,Leicester,,LE1 1AB,{BLANKS}',
+        f"OLD01,Café Rouge Ltd,£ Street,,Derby,,DE1 1AA,{BLANKS}",
+    )
+    suppliers = sage_csv(
+        tmp_path / "SUPPLIER.CSV", f"S1,Midland Plumbers Merchants,,,Leicester,,,{BLANKS}"
+    )
+    transactions = sage_csv(
+        tmp_path / "AUDIT.CSV",
+        "SI,C1,4010,0,05/01/2026,INV-1,Boiler service,80.00,T1,16.00",
+        "SI,C1,4020,0,05/01/2026,INV-1,Valve,25.00,T1,5.00",
+        "SI,C2,4000,0,06/01/2026,INV-2,Call-out,60.00,T1,12.00",
+        'SI,C3,4020,0,07/01/2026,INV-3,Heat pump install,"5,000.00",T0,0.00',
+        "SI,C1,4020,0,08/01/2026,INV-4,Radiator,150.00,T1,30.00",
+        "SI,C2,4010,0,09/01/2026,INV-5,Labour,63.00,T5,3.15",
+        "SC,C1,4020,0,20/01/2026,CN-1,Radiator returned,150.00,T1,30.00",
+        '"SR",C1,1200,0,25/01/2026,PAY-1,"Receipt PAY-1: pays INV-1 (126.00)",126.00,T9,0.00',
+        "SA,C2,1200,0,26/01/2026,PAY-2,Receipt PAY-2,72.00,T9,0.00",
+    )
+    return customers, suppliers, transactions
+
+
+def test_records_found_are_confirmed_and_missing_ones_listed(rig: SageRig, tmp_path: Path) -> None:
+    customers, suppliers, transactions = exports(tmp_path)
+    result = reconcile(
+        rig.session_factory,
+        [customers, transactions, suppliers],
+        roles={suppliers: ContactRole.SUPPLIER},
+        actor="test",
+    )
+    confirmed = {(f.record_type, f.reference) for f in result.confirmed}
+    assert confirmed == {
+        ("customer", "C1"),
+        ("customer", "C2"),
+        ("supplier", "S1"),
+        *(("invoice", f"INV-{n}") for n in range(1, 6)),
+        ("credit_note", "CN-1"),
+        ("payment", "PAY-1"),
+        ("payment", "PAY-2"),
+    }
+    missing = {(f.record_type, f.reference): f for f in result.missing}
+    assert set(missing) == {("customer", "C3"), ("payment", "PAY-3")}
+    assert missing[("customer", "C3")].file_name.endswith("-1-customer-records.csv")
+    assert missing[("customer", "C3")].lines == "line 3"
+    assert [f.detail for f in result.changed] == [
+        "name is “Ben Pipes & Sons” in Sage, “Ben Pipes” here"
+    ]
+    assert result.refreshed == {"customers": 3, "suppliers": 1}
+    assert not result.ok
+    assert "import the file again" in result.describe()
+
+    with rig.session_factory() as session:
+        states = dict(session.execute(select(OutboxEntry.remote_id, OutboxEntry.state)).all())
+        links = set(session.scalars(select(Link.remote_ref)))
+        ledger = session.scalars(select(Sage50Export).where(Sage50Export.reference == "C1")).one()
+    assert states["C1"] is SendState.SUCCESSFUL and states["C3"] is SendState.HANDED_OVER
+    assert states["PAY-3"] is SendState.HANDED_OVER
+    assert links == {"C1", "C2", "S1"}
+    assert ledger.confirmed_at is not None
+    # Sage's own list now feeds linking and the one-time import.
+    with rig.connector() as connector:
+        sage_customers = {c.ref: c for c in connector.iter_contacts(ContactRole.CUSTOMER)}
+    assert sage_customers["OLD01"].name == "Café Rouge Ltd"
+    assert sage_customers["C2"].address_1 == "2 Mill Lane, Rear"
+
+    # Reconciling again changes nothing and confirms nothing twice.
+    again = reconcile(rig.session_factory, [transactions], actor="test")
+    assert again.confirmed == [] and {f.reference for f in again.missing} == {"PAY-3"}
+
+
+def test_a_reference_sage_changed_is_reported(rig: SageRig, tmp_path: Path) -> None:
+    with rig.session_factory.begin() as session:
+        export = session.scalars(select(Sage50Export).where(Sage50Export.reference == "C3")).one()
+        export.reference = "c3 x"  # as if written before Ledgerlink checked references
+    customers = sage_csv(tmp_path / "c.csv", f"C3X,Cara Heating,,,,,,{BLANKS}")
+    result = reconcile(
+        rig.session_factory, [customers], roles={customers: ContactRole.CUSTOMER}, actor="t"
+    )
+    assert [f.detail for f in result.changed] == ["written as c3 x, Sage has C3X"]
+    with rig.session_factory() as session:
+        changed = session.scalars(select(Sage50Export).where(Sage50Export.sage_value != "")).one()
+    assert changed.sage_value == "C3X"
+
+
+def test_an_unreadable_export_changes_nothing(rig: SageRig, tmp_path: Path) -> None:
+    customers, _, _ = exports(tmp_path)
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"SI,C1,4010,0,05/01/2026,INV-1,Boiler service,eighty,T1,16.00\r\n")
+    with pytest.raises(ReportError, match=r"broken.csv, line 1: Net Amount “eighty”"):
+        reconcile(rig.session_factory, [customers, broken], actor="test")
+    with rig.session_factory() as session:
+        assert session.scalar(select(Link.id)) is None
+
+
+def test_reports_as_sage_writes_them(tmp_path: Path) -> None:
+    with_header = sage_csv(
+        tmp_path / "t.csv",
+        "Type,Account Reference,Nominal A/C Ref,Department Code,Date,Reference,Details,"
+        "Net Amount,Tax Code,Tax Amount",
+        'SI,C1,4000,0,05/01/2026,INV-1,"Boiler, gas",80.00,T1,16.00',
+    )
+    report = read_report(with_header)
+    assert report.kind is ReportKind.TRANSACTIONS
+    [row] = report.transactions
+    assert (row.line, row.details, str(row.net)) == (2, "Boiler, gas", "80.00")
+
+    nominal = sage_csv(tmp_path / "n.csv", "1200,Bank Current Account", "4000,Sales – Type A")
+    read = read_report(nominal)
+    assert read.kind is ReportKind.NOMINAL
+    assert [(n.code, n.name, n.type) for n in read.nominals] == [
+        ("1200", "Bank Current Account", AccountType.BANK),
+        ("4000", "Sales – Type A", AccountType.SALES),
+    ]
+
+    utf8 = tmp_path / "u.csv"
+    utf8.write_bytes(b"\xef\xbb\xbfC1,Ada Boilers Ltd\r\n")
+    assert read_report(utf8).accounts[0].ref == "C1"
+
+    empty = tmp_path / "e.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ReportError, match=r"e\.csv"):
+        read_report(empty)
+
+
+def test_a_pasted_nominal_list() -> None:
+    pasted = "N/C\tName\n4000\tSales Type A\n1200  Bank Current Account\n5000, Materials\n"
+    codes = parse_nominal_text(pasted)
+    assert [(n.code, n.name, n.type) for n in codes] == [
+        ("4000", "Sales Type A", AccountType.SALES),
+        ("1200", "Bank Current Account", AccountType.BANK),
+        ("5000", "Materials", AccountType.EXPENSE),
+    ]
+    with pytest.raises(ReportError, match="Line 2: “SALES” is not a Sage 50 nominal code"):
+        parse_nominal_text("4000 Sales\nSALES Sales")
+
+
+def test_sage_record_exports_feed_the_one_time_import(tmp_path: Path) -> None:
+    from app.services.importing.from_package import import_package_contacts
+    from app.services.sage50.setup import save_accounts
+
+    rig = build_sage_rig(tmp_path)
+    export = sage_csv(
+        tmp_path / "CUSTOMER.CSV",
+        f'NEWCO1,Newco Heating Ltd,"Unit 9, Dock Road",,Hull,,HU1 1AA,{BLANKS}',
+    )
+    report = read_report(export, ContactRole.CUSTOMER)
+    with rig.session_factory.begin() as session:
+        save_accounts(session, ContactRole.CUSTOMER, report.accounts, actor="test")
+    with rig.connector() as connector:
+        imported = import_package_contacts(rig.session_factory, connector, actor="test")
+    assert imported.total_added == 1 and not imported.skipped
+    with rig.session_factory() as session:
+        link = session.scalars(select(Link).where(Link.remote_ref == "NEWCO1")).one()
+        assert link.contact.name == "Newco Heating Ltd"
+        assert link.contact.address_1 == "Unit 9, Dock Road"

@@ -1,0 +1,175 @@
+"""Sending to Sage 50: every record in exactly one file, whatever happens in between
+(a crash before or after a file is written, a cancel, a deleted file), and honest states."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.db.models import AuditEvent, Link, OutboxEntry, Sage50Export, SendState
+from app.services.sage50.ledger import list_files
+from app.services.sage50.steps import import_steps
+from app.services.sending.preflight import Preflight
+from app.services.sending.sender import Sender, SendProgress
+from connectors.sage_50 import files
+from tests.sage50_fixtures import SageRig, build_sage_rig
+
+EVERYTHING = {"customer": 3, "supplier": 1, "invoice": 5, "credit_note": 1, "payment": 3}
+
+
+class Crash(BaseException):
+    """The process dying: nothing after it runs, nothing catches it."""
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> SageRig:
+    return build_sage_rig(tmp_path)
+
+
+def all_lines(folder: Path) -> Counter[tuple[str, ...]]:
+    """Every (type or file kind, key) written, counted across all files."""
+    seen: Counter[tuple[str, ...]] = Counter()
+    for our in files.our_files(folder):
+        for _, row in files.read_rows(our.path):
+            if our.kind is files.FileKind.TRANSACTIONS:
+                seen[(row[0], row[5], row[6])] += 1
+            else:
+                seen[(our.kind.value, row[0])] += 1
+    return seen
+
+
+def assert_each_once(rig: SageRig) -> None:
+    lines = all_lines(rig.folder)
+    assert lines and set(lines.values()) == {1}, lines
+    with rig.session_factory() as session:
+        states = Counter(session.scalars(select(OutboxEntry.state)))
+        ledger = session.scalars(select(Sage50Export)).all()
+    assert states == {SendState.HANDED_OVER: sum(EVERYTHING.values())}
+    assert len(ledger) == sum(EVERYTHING.values())
+    # The ledger says where each record is, and the file there holds it.
+    for export in ledger:
+        rows = dict(files.read_rows(rig.folder / export.file_name))
+        for number in range(export.first_line, export.first_line + export.line_count):
+            assert export.reference in rows[number], (export.reference, rows[number])
+
+
+def test_a_send_writes_three_files_and_hands_everything_over(rig: SageRig) -> None:
+    report = rig.send()
+    assert report.handed_over == EVERYTHING and report.ok and not report.sent
+    kinds = [f.kind for f in files.our_files(rig.folder)]
+    assert kinds == list(files.FileKind)
+    assert_each_once(rig)
+    with rig.session_factory() as session:
+        assert session.scalar(select(Link.id)) is None, "linked before Sage confirmed it"
+        actions = set(session.scalars(select(AuditEvent.action)))
+        assert "handed_over" in actions and "sent" not in actions
+        listed = list_files(session, rig.folder)
+        steps = import_steps(session)
+    assert [f.awaiting for f in listed] == [3, 1, 9]
+    assert all(f.status == "exported, waiting for you to import it into Sage" for f in listed)
+    assert "Customer Records" in steps[1] and "Supplier Records" in steps[2]
+    assert "Audit Trail Transactions" in steps[3]
+
+    again = rig.send()
+    assert not again.handed_over and again.ok
+    assert len(files.our_files(rig.folder)) == 3, "a run with nothing to send wrote a file"
+
+
+def test_crash_after_the_file_is_written_never_writes_it_twice(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Sender._record_results
+    calls = {"n": 0}
+
+    def dies_after_writing_invoices(self: Sender, ready: list, results: list) -> None:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 3:  # customers, suppliers, then the invoices' file is written
+            raise Crash
+        real(self, ready, results)
+
+    monkeypatch.setattr(Sender, "_record_results", dies_after_writing_invoices)
+    with pytest.raises(Crash):
+        rig.send()
+    with rig.session_factory() as session:
+        stuck = session.scalars(
+            select(OutboxEntry).where(OutboxEntry.state == SendState.PROCESSING)
+        ).all()
+    assert len(stuck) == 5, "the invoices were left mid-send"
+    monkeypatch.setattr(Sender, "_record_results", real)
+
+    report = rig.send()
+    assert report.handed_over["invoice"] == 5  # found in the file, not written again
+    assert not report.failed and not report.uncertain
+    assert_each_once(rig)
+    with rig.session_factory() as session:
+        found = session.scalars(select(AuditEvent).where(AuditEvent.action == "handed_over")).all()
+    assert sum("interrupted send" in e.detail for e in found) == 5
+
+
+def test_crash_before_the_file_is_renamed_writes_it_once_later(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = files.write_whole
+
+    def dies_on_transactions(path: Path, data: bytes) -> None:
+        if "transactions" in path.name:
+            raise Crash
+        real(path, data)
+
+    monkeypatch.setattr(files, "write_whole", dies_on_transactions)
+    with pytest.raises(Crash):
+        rig.send()
+    monkeypatch.setattr(files, "write_whole", real)
+    assert [f.kind for f in files.our_files(rig.folder)] == [
+        files.FileKind.CUSTOMERS,
+        files.FileKind.SUPPLIERS,
+    ]
+    report = rig.send()
+    assert report.resolved_not_found == 5 and report.handed_over["invoice"] == 5
+    assert_each_once(rig)
+
+
+def test_cancel_between_batches_leaves_the_rest_for_the_next_send(rig: SageRig) -> None:
+    cancel = threading.Event()
+
+    def cancel_after_customers(progress: SendProgress) -> None:
+        if progress.done >= 3:
+            cancel.set()
+
+    first = rig.send(cancel=cancel, progress=cancel_after_customers)
+    assert first.cancelled and sum(first.handed_over.values()) < sum(EVERYTHING.values())
+    second = rig.send()
+    assert first.handed_over + second.handed_over == Counter(EVERYTHING)
+    assert_each_once(rig)
+
+
+def test_a_deleted_file_is_never_exported_again(rig: SageRig) -> None:
+    rig.send()
+    for our in files.our_files(rig.folder):
+        our.path.unlink()
+    again = rig.send()
+    assert not again.handed_over
+    assert files.our_files(rig.folder) == []
+    with rig.session_factory() as session:
+        listed = list_files(session, rig.folder)
+        steps = import_steps(session)
+    assert all(not f.exists for f in listed)
+    assert all(f.status.endswith("the file is missing from the folder") for f in listed)
+    assert "MISSING" in steps[1]
+
+
+def test_preflight_uses_the_same_rules_as_the_files(rig: SageRig) -> None:
+    rig.update(financial_year_start="2026-01-06", lock_date="")
+    with rig.connector() as connector:
+        report = Preflight(rig.session_factory, connector).run()
+    failed = {item.label: item.problem.code for item in report.failures if item.problem}
+    # (the payment of that invoice waits for it)
+    assert failed == {"Invoice INV-1": "outside_financial_year", "Payment PAY-1": "blocked"}
+    # The send refuses the same record and writes the rest.
+    sent = rig.send()
+    assert sent.failed == {"invoice": 1, "payment": 1}
+    assert ("SI", "INV-1", "Boiler service") not in all_lines(rig.folder)
