@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.config import DataPaths
 from app.db.models import OutboxEntry, SendState
-from app.services.sending.failures import FailureItem, list_failures
+from app.services.sending.failures import FailureItem, failure_causes, list_failures
 from app.services.sending.sender import Sender, SendReport
 from app.services.setup.connections import connector_for
 from app.services.setup.demo import prepare_demo
@@ -30,6 +30,7 @@ from app.services.store import open_store
 from app.ui.windows.dashboard import Dashboard
 from app.ui.windows.main_window import MainWindow
 from app.ui.windows.status_models import FailureModel, StatusModel
+from connectors.registry import package_info
 from tests.screenshots import save_screenshot
 from tests.test_wizard_flow import LONG, click, open_window, wait_for_page, wizard_of
 from tests.test_wizard_pages import clipped, larger_text_and_dark, settle_layouts
@@ -164,9 +165,30 @@ def test_counts_and_failure_list_match_the_store(
     roots = failures(sent_paths)
     held_back = sum(len(r.dependants) for r in roots)
     assert dashboard.failure_model.rowCount() == len(roots) + held_back
+    store = open_store(sent_paths)
+    try:
+        with store.session_factory() as session:
+            causes = failure_causes(session, "sandbox", package_info("sandbox").name)
+    finally:
+        store.close()
+    # Grouped by true cause: far fewer causes than records that fail on their own.
+    assert 0 < len(causes) < len(roots)
+    assert sum(c.size for c in causes) == len(roots) + held_back
     assert dashboard.failures_title.text() == (
-        f"Failed records: {len(roots) + held_back:,} from {len(roots):,} causes"
+        f"Failed records: {len(roots) + held_back:,} records from {len(causes):,} causes"
     )
+    # Rows come cause by cause, each cause named once, on its first row.
+    model = dashboard.failure_model
+    shown = [model.cause(row) for row in range(model.rowCount())]
+    named = [model.index(row, 0).data() for row in range(model.rowCount())]
+    in_order = [c for n, c in enumerate(shown) if n == 0 or shown[n - 1] is not c]
+    assert [c.title if c else None for c in in_order] == [c.title for c in causes]
+    assert sum(1 for text in named if text) == len(causes)
+    for row in range(model.rowCount()):
+        cause = shown[row]
+        assert cause is not None
+        under = cause.held_back if model.is_held_back(row) else cause.records
+        assert model.item(row).outbox_id in {r.outbox_id for r in under}
     assert dashboard.times.text().startswith("Last send: today at")
     assert "Next send: not scheduled" in dashboard.times.text()
     assert dashboard_window.folder_label.text() == f"Data folder: {sent_paths.root}"

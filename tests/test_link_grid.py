@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
@@ -47,6 +47,7 @@ from tests.test_wizard_flow import LONG
 from wizard_pages.link_grid import LinkWorkbench
 from wizard_pages.link_grid.columns import STATUS_ROLE, Column
 from wizard_pages.link_grid.delegate import ReferenceEditor
+from wizard_pages.link_grid.workbench import question_box
 
 STONEYGATE = "Stoneygate Guest House"
 
@@ -71,9 +72,11 @@ class Confirmations:
     def __init__(self, answer: bool = True) -> None:
         self.answer = answer
         self.asked: list[tuple[str, str]] = []
+        self.yes_by_default: list[bool] = []
 
-    def __call__(self, title: str, text: str) -> bool:
+    def __call__(self, title: str, text: str, yes_by_default: bool) -> bool:
         self.asked.append((title, text))
+        self.yes_by_default.append(yes_by_default)
         return self.answer
 
 
@@ -380,7 +383,7 @@ def test_link_exact_matches_leaves_namesakes_unlinked(qtbot: QtBot, store: Store
     assert book.states[record_named(workbench, "David Jones", 0)].ref == ""
     assert book.states[record_named(workbench, "David Jones", 1)].ref == ""
     assert workbench.message.text() == (
-        "Linked 1 exact name matches. 3 left unlinked: the name belongs to more than one "
+        "Linked 1 exact name match. 3 left unlinked: the name belongs to more than one "
         "record (theirs or yours); pick the right one by hand."
     )
     workbench.undo_button.click()
@@ -472,6 +475,7 @@ def test_unlinking_warns_when_records_were_sent_under_the_old_link(
     ((title, asked),) = confirm.asked
     assert title == "Records already sent under the old link"
     assert "1 record was already sent to Sandbox (practice package) under" in asked
+    assert confirm.yes_by_default == [False]  # Enter keeps the link as it was
     with store.session_factory() as session:
         assert session.scalars(select(Link)).one().remote_ref == ref
 
@@ -555,6 +559,17 @@ def test_the_editor_is_a_line_edit(qtbot: QtBot, workbench: LinkWorkbench) -> No
     assert editor.placeholderText().startswith("Type a name, postcode or email")
 
 
+def test_a_risky_question_answers_no_to_enter(qtbot: QtBot) -> None:
+    """ "Link one record to two of yours — save anyway?" must not be a reflex Enter."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    risky = question_box(parent, "One record, two of yours", "Save anyway?", yes_by_default=False)
+    assert risky.defaultButton() is risky.button(QMessageBox.StandardButton.No)
+    assert risky.escapeButton() is risky.button(QMessageBox.StandardButton.No)
+    plain = question_box(parent, "Save the others?", "Save?", yes_by_default=True)
+    assert plain.defaultButton() is plain.button(QMessageBox.StandardButton.Yes)
+
+
 def test_one_package_record_for_two_of_ours_needs_the_same_customer_choice(
     qtbot: QtBot, store: Store, workbench: LinkWorkbench
 ) -> None:
@@ -578,3 +593,61 @@ def test_one_package_record_for_two_of_ours_needs_the_same_customer_choice(
     assert saved.args[0].linked == 2
     with store.session_factory() as session:
         assert [link.remote_ref for link in session.scalars(select(Link))] == [ref, ref]
+
+
+def test_account_and_name_stay_when_scrolling_sideways(
+    qtbot: QtBot, workbench: LinkWorkbench
+) -> None:
+    """Our identity columns are frozen at the left; the reference, Status and How linked
+    come straight after them (issue 19 §5)."""
+    frozen = workbench.frozen
+    assert frozen.model() is workbench.view.model()
+    assert frozen.selectionModel() is workbench.view.selectionModel()
+    shown = [c for c in range(frozen.model().columnCount()) if not frozen.isColumnHidden(c)]
+    assert shown == [Column.ACCOUNT, Column.NAME]
+    header = workbench.view.horizontalHeader()
+    assert [header.logicalIndex(p) for p in range(5)] == [
+        Column.ACCOUNT,
+        Column.NAME,
+        Column.REFERENCE,
+        Column.STATUS,
+        Column.METHOD,
+    ]
+    workbench.resize(900, 600)
+    bar = workbench.view.horizontalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    bar.setValue(bar.maximum())
+    assert frozen.isVisible()
+    assert frozen.x() == workbench.view.frameWidth()
+    assert frozen.width() == sum(workbench.view.columnWidth(c) for c in shown)
+    # The frozen rows follow the grid's rows.
+    workbench.view.verticalScrollBar().setValue(5)
+    assert frozen.verticalScrollBar().value() == 5
+    # Selecting in the grid selects the same row beside it.
+    workbench.view.selectRow(3)
+    assert frozen.selectionModel().isRowSelected(3)
+
+
+def test_frozen_columns_step_aside_when_the_grid_is_too_narrow(
+    qtbot: QtBot, workbench: LinkWorkbench
+) -> None:
+    frozen = workbench.frozen
+    workbench.resize(1300, 700)
+    qtbot.waitUntil(frozen.isVisible)
+    workbench.view.setFixedWidth(frozen.frozen_width() + 40)
+    qtbot.waitUntil(lambda: not frozen.isVisible())
+    assert workbench.view.isVisible()
+
+
+def test_side_panels_give_whole_values_as_tool_tips(workbench: LinkWorkbench) -> None:
+    """A narrow Suggestions or Duplicates panel cuts cells and titles: the tool-tips
+    carry them whole."""
+    for model in (workbench.suggestions_model, workbench.duplicates_model):
+        assert model.rowCount() > 0
+        for column in range(model.columnCount()):
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            assert title
+            tip = model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+            assert tip == title
+            cell = model.index(0, column)
+            assert cell.data(Qt.ItemDataRole.ToolTipRole) == cell.data()

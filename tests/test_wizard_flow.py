@@ -367,9 +367,17 @@ def send_and_finish(
             Qt.MouseButton.LeftButton,
             pos=review.failure_view.visualRect(index).center(),
         )
-        cause, _held_back = review.failure_model.cause(0)
-        assert cause.label in review.details.text()
-        assert cause.problem is not None and cause.problem.fix in review.details.text()
+        cause = review.failure_model.cause(0)
+        assert cause.title in review.details.text()
+        assert cause.fix in review.details.text()
+        # A record held back by a cause is listed under it, never as a cause itself.
+        held = (
+            {r.outbox_id for c in review.data.causes for r in c.held_back} if review.data else set()
+        )
+        roots = (
+            {r.outbox_id for c in review.data.causes for r in c.records} if review.data else set()
+        )
+        assert not held & roots
     shot(window, screenshot)
     finish = button(wizard, QWizard.WizardButton.FinishButton)
     assert finish.isVisible() and finish.isEnabled()
@@ -384,6 +392,10 @@ def send_and_finish(
         qtbot.waitUntil(lambda: review.current.text().startswith("Sent "), timeout=LONG)
         wait_until_complete(qtbot, review)
         assert not review.progress.isVisible()
+        # The check after the send finished: its "Checking every record…" is gone.
+        assert review.status.kind != "busy"
+        assert "Checking" not in review.status.text()
+        assert review.status.text() == "Press Finish to open the dashboard."
         assert review.last_send is not None
         sent = sum(review.last_send.sent.values())
         assert f"Sent {sent:,} records" in review.current.text()

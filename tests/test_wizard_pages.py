@@ -29,8 +29,7 @@ from pytestqt.qtbot import QtBot
 from app.config import DataPaths
 from app.db.models import Situation
 from app.services.importing.from_package import PreviewRow
-from app.services.sending.drafts import Problem
-from app.services.sending.preflight import PreflightItem
+from app.services.sending.causes import FailedRecord, group_causes
 from app.services.setup.routing import WIZARD_PAGES, Page, steps
 from app.services.setup.state import (
     SetupState,
@@ -341,10 +340,31 @@ def test_page_models_pass_the_model_tester(qtmodeltester: ModelTester) -> None:
     assert accounts.row_of("A2") == 1 and accounts.row_of("nope") == -1
 
     failures = PreflightFailureModel()
-    problem = Problem(code="x", field="name", reason="Why", fix="Fix it")
-    failures.set_causes([(PreflightItem(1, "customer", "Customer “A” (C1)", "fail", problem), 3)])
+    sales = [
+        FailedRecord(
+            n,
+            "invoice",
+            f"Invoice INV-{n}",
+            "unmapped_account",
+            "account",
+            "Sales (SALES) is not matched",
+            "Match it",
+            subject="SALES",
+        )
+        for n in (1, 2)
+    ]
+    payment = FailedRecord(
+        3, "payment", "Payment P-1", "blocked", "invoice", "Waits", "", blocked_by=1
+    )
+    failures.set_causes(group_causes([*sales, payment], "Xero"))
     qtmodeltester.check(failures)
-    assert failures.index(0, 1).data() == "3 records"
+    assert failures.rowCount() == 1
+    assert [failures.index(0, c).data() for c in range(4)] == [
+        "Sales (SALES) is not matched",
+        "2 invoices",
+        "1 payment",
+        "Match it",
+    ]
     for model in (PackageContactModel(), RemoteAccountModel(), PreflightFailureModel()):
         qtmodeltester.check(model)
 
@@ -580,5 +600,6 @@ def test_cut_off_date_is_stored_and_checked_again(qtbot: QtBot, demo_paths: Data
     # Selecting a cause shows it in full underneath.
     assert review.failure_model.rowCount() > 0
     review.failure_view.selectRow(0)
-    item, _held = review.failure_model.cause(0)
-    assert item.label in review.details.text()
+    cause = review.failure_model.cause(0)
+    assert cause.title in review.details.text()
+    assert cause.records[0].label in review.details.text()

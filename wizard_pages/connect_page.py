@@ -16,7 +16,10 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -24,8 +27,10 @@ from PySide6.QtWidgets import (
     QPushButton,
     QVBoxLayout,
     QWidget,
+    QWizard,
 )
 
+from app.services.setup.choices import Situation, choose_package_and_situation
 from app.services.setup.connections import (
     ConnectionTested,
     save_and_test_connection,
@@ -34,12 +39,20 @@ from app.services.setup.connections import (
 from app.services.setup.routing import Page
 from app.ui.kit.style import wrapped_label
 from connectors.contract import Company, ConnectField, PackageInfo
+from connectors.wording import count
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.memorable_word_panel import MemorableWordPanel
 from wizard_pages.sign_in_panel import SignInPanel
 
 __all__ = ["ConnectPage", "secret_name"]
+
+#: Situations as the Connect page names them (the Get started page's numbers).
+SITUATION_TITLES = {
+    Situation.NEW_TO_PACKAGE: "1 (new to the package)",
+    Situation.SIDE_BY_SIDE: "2 (both used side by side)",
+    Situation.PACKAGE_FIRST: "3 (the package came first)",
+}
 
 
 class ConnectPage(WizardPage):
@@ -62,6 +75,16 @@ class ConnectPage(WizardPage):
         self.test_button = QPushButton("&Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.company_label = wrapped_label()
+        #: What the package holds once connected, and the situation that fits.
+        self.holdings = wrapped_label()
+        self.holdings.setObjectName("holdings")
+        self.switch_button = QPushButton()
+        self.switch_button.setObjectName("switch-situation")
+        self.switch_button.clicked.connect(self.switch_situation)
+        self._suggested: Situation | None = None
+        holdings_row = QHBoxLayout()
+        holdings_row.addWidget(self.holdings, 1)
+        holdings_row.addWidget(self.switch_button)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
@@ -70,7 +93,9 @@ class ConnectPage(WizardPage):
         layout.addWidget(self.form_host)
         layout.addLayout(test_row)
         layout.addWidget(self.status)
+        layout.addLayout(holdings_row)
         layout.addStretch(1)
+        self._show_holdings(None)
         self._built_for: str | None = None
 
     # ------------------------------------------------------------------ the form
@@ -84,9 +109,24 @@ class ConnectPage(WizardPage):
             self._build_form(info)
         self.set_complete(False)
         self.test_button.setEnabled(True)
-        self.status.plain("Press Test connection to check that Ledgerlink can reach it.")
+        self.status.plain("Press Test connection (or Enter) to check that Ledgerlink can reach it.")
         for panel in self.sign_in_panels.values():
             panel.show_status()
+        # Enter runs the test straight away: the first box to fill in, or the button.
+        first = next(iter(self.inputs.values()), None)
+        (first or self.test_button).setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter tests the connection until it has worked (Next is disabled till then)."""
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not self.isComplete()
+            and self.test_button.isEnabled()
+        ):
+            event.accept()
+            self.test_connection()
+            return
+        super().keyPressEvent(event)
 
     def _build_form(self, info: PackageInfo) -> None:
         while self.form.rowCount():
@@ -200,9 +240,11 @@ class ConnectPage(WizardPage):
         def tested(result: ConnectionTested) -> None:
             self.context.adopt(result.state)
             self._connected(result.company)
+            self._show_holdings(result)
 
         self.test_button.setEnabled(False)
         self.set_complete(False)
+        self._show_holdings(None)
         self.status.busy(f"Connecting to {info.name}…")
         self.run(work, name="test connection", on_success=tested, on_failure=self._failed)
 
@@ -218,6 +260,58 @@ class ConnectPage(WizardPage):
             self.context.adopt(replace(self.context.choices, company_name=company.name))
         self.status.success(f"Connected to {company.name} in {info.name}.")
         self.set_complete(True)
+        wizard = self.wizard()
+        focused = QApplication.focusWidget()
+        if wizard is not None and (focused is None or self.isAncestorOf(focused)):
+            # The next Enter goes on to the next page, not round the test again.
+            wizard.button(QWizard.WizardButton.NextButton).setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_holdings(self, result: ConnectionTested | None) -> None:
+        """Say what the package holds, and offer the situation that fits if it is not
+        the one chosen (one click switches)."""
+        self._suggested = None
+        self.switch_button.setVisible(False)
+        if result is None or result.package_customers is None or result.package_suppliers is None:
+            self.holdings.setVisible(False)
+            return
+        name = self.context.package_name
+        held = (
+            f"{name} holds {count(result.package_customers, 'customer')} and "
+            f"{count(result.package_suppliers, 'supplier')}; Ledgerlink holds "
+            f"{count(result.our_contacts, 'contact')} from your job system."
+        )
+        suggested = Situation(result.suggested) if result.suggested else None
+        chosen = self.context.choices.situation
+        if suggested is not None and suggested is not chosen:
+            title = SITUATION_TITLES[suggested]
+            held += f" That fits situation {title} better than the one chosen."
+            self._suggested = suggested
+            self.switch_button.setText(f"Switch to situation {title}")
+            self.switch_button.setVisible(True)
+        self.holdings.setText(held)
+        self.holdings.setVisible(True)
+
+    def switch_situation(self) -> None:
+        """Choose the suggested situation (the steps after this page follow it)."""
+        suggested, package = self._suggested, self.context.choices.package
+        if suggested is None or package is None:
+            return
+        self.switch_button.setEnabled(False)
+
+        def switched(_state: object) -> None:
+            self.switch_button.setEnabled(True)
+            self.switch_button.setVisible(False)
+            self._suggested = None
+            self.holdings.setText(
+                self.holdings.text().split(" That fits")[0]
+                + f" Situation {SITUATION_TITLES[suggested]} chosen."
+            )
+
+        self.context.change(
+            "switch situation",
+            lambda store: choose_package_and_situation(store, package, suggested),
+            on_success=switched,
+        )
 
     def _failed(self, message: str) -> None:
         self.test_button.setEnabled(True)

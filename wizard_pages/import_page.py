@@ -30,13 +30,14 @@ from app.services.importing.from_package import (
 from app.services.setup.routing import Page
 from app.ui.kit.style import wrapped_label
 from connectors.contract import ContactRole
+from connectors.wording import count as count_of
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import PackageContactModel
 
 
 def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    return count_of(count, noun)
 
 
 class ImportPage(WizardPage):

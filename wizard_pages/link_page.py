@@ -78,7 +78,7 @@ class LinkPage(WizardPage):
     def _placeholder(self) -> QWidget:
         host = QWidget()
         self.csv_text = wrapped_label()
-        self.export_button = QPushButton("&Export links to a CSV file…")
+        self.export_button = QPushButton("E&xport links to a CSV file…")
         self.export_button.clicked.connect(self.export_csv)
         self.import_button = QPushButton("Import &links from a CSV file…")
         self.import_button.clicked.connect(self.import_csv)
@@ -116,6 +116,7 @@ class LinkPage(WizardPage):
             info,
         )
         self.workbench.saved.connect(self._grid_saved)
+        self.workbench.counts_changed.connect(self._show_numbers)
         self._workbench_package = info.key
         self.set_grid(self.workbench)
         self.workbench.load()
@@ -191,9 +192,16 @@ class LinkPage(WizardPage):
 
     def _counted(self, counts: LinkCounts) -> None:
         self.counts = counts
-        self.numbers["linked"].setText(f"{counts.linked:,}")
-        self.numbers["unlinked"].setText(f"{counts.unlinked:,}")
-        self.numbers["total"].setText(f"{counts.total:,}")
+        workbench = self.workbench
+        if workbench is not None and workbench.book is not None and workbench.dirty:
+            return  # the grid's own numbers include what is not saved yet
+        self._show_numbers(counts.linked, counts.total)
+
+    def _show_numbers(self, linked: int, total: int) -> None:
+        """The counts as they stand, changing as links change, saved or not."""
+        self.numbers["linked"].setText(f"{linked:,}")
+        self.numbers["unlinked"].setText(f"{total - linked:,}")
+        self.numbers["total"].setText(f"{total:,}")
 
     # ------------------------------------------------------------------ CSV
 

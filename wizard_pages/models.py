@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, Qt
 
 from app.services.importing.from_package import PreviewRow
-from app.services.sending.preflight import PreflightItem
+from app.services.sending.causes import Cause, tally
 from connectors.contract import ContactRole, RemoteAccount
 
 ROLE_WORDS = {ContactRole.CUSTOMER: "Customer", ContactRole.SUPPLIER: "Supplier"}
@@ -129,15 +129,16 @@ def describe_account(account: RemoteAccount) -> str:
 
 
 class PreflightFailureModel(_TableModel):
-    """What would fail, each root cause once, with how many records it holds back."""
+    """What would fail, grouped by cause: each cause once, with how many records fail
+    because of it and how many it holds back (never a held-back record as a cause)."""
 
-    COLUMNS = ("Record", "Holds back", "Why it would fail", "How to fix it")
+    COLUMNS = ("What would fail", "Records", "Holds back", "How to fix it")
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[tuple[PreflightItem, int]] = []
+        self._rows: list[Cause] = []
 
-    def set_causes(self, causes: Sequence[tuple[PreflightItem, int]]) -> None:
+    def set_causes(self, causes: Sequence[Cause]) -> None:
         self.beginResetModel()
         self._rows = list(causes)
         self.endResetModel()
@@ -145,22 +146,19 @@ class PreflightFailureModel(_TableModel):
     def _row_count(self) -> int:
         return len(self._rows)
 
-    def cause(self, row: int) -> tuple[PreflightItem, int]:
+    def cause(self, row: int) -> Cause:
         return self._rows[row]
 
     def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        item, held_back = self._rows[index.row()]
+        cause = self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            problem = item.problem
             values = (
-                item.label,
-                f"{held_back:,} record{'' if held_back == 1 else 's'}" if held_back else "",
-                problem.reason if problem else "",
-                problem.fix if problem else "",
+                cause.title,
+                tally(cause.records),
+                tally(cause.held_back) if cause.held_back else "",
+                cause.fix,
             )
             return values[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 1:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

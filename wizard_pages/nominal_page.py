@@ -54,6 +54,7 @@ from app.ui.kit.style import (
     wrapped_label,
 )
 from app.ui.kit.widgets import StatusLine
+from connectors.wording import count as count_of
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import RemoteAccountModel, describe_account
@@ -66,7 +67,7 @@ KIND_TITLES = {
 
 
 def _uses(count: int) -> str:
-    return f"{count:,} record{'' if count == 1 else 's'}"
+    return count_of(count, "record")
 
 
 @dataclass

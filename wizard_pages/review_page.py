@@ -31,13 +31,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app.services.sending.preflight import Preflight, PreflightItem
+from app.services.sending.causes import Cause
+from app.services.sending.preflight import Preflight
 from app.services.sending.run import send_now, send_outcome
 from app.services.sending.sender import SendProgress, SendReport
 from app.services.setup.choices import set_auto_send, set_cutoff_date
 from app.services.setup.routing import Page
 from app.ui.kit.style import heading_font, wrapped_label
 from app.ui.kit.widgets import DetailsPane
+from connectors.wording import count
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
 from wizard_pages.models import PreflightFailureModel
@@ -60,16 +62,15 @@ class ReviewData:
     """The pre-flight's numbers, as plain data for the GUI thread."""
 
     counts: dict[str, int]
-    causes: list[tuple[PreflightItem, int]]
+    causes: list[Cause]
 
 
-def run_preflight(preflight: Preflight) -> ReviewData:
+def run_preflight(preflight: Preflight, package_name: str) -> ReviewData:
     report = preflight.run()
     counts = {key: report.to_send.get(key, 0) for key, _ in LINES}
     counts["linked"] = report.already_linked
     counts["fail"] = len(report.failures)
-    causes = [(root, len(held_back)) for root, held_back in report.root_causes()]
-    return ReviewData(counts, causes)
+    return ReviewData(counts, report.causes(package_name))
 
 
 class ReviewPage(WizardPage):
@@ -106,7 +107,7 @@ class ReviewPage(WizardPage):
         header = self.failure_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((250, 90, 280)):
+        for column, width in enumerate((290, 170, 170)):
             self.failure_view.setColumnWidth(column, width)
         self.failure_view.selectionModel().selectionChanged.connect(self._show_details)
         self.details = DetailsPane(3)
@@ -194,11 +195,12 @@ class ReviewPage(WizardPage):
         """Run the pre-flight check in a worker."""
         connect = self.context.connector_factory()
         factory = self.context.store.session_factory
+        package_name = self.context.package_name
 
         def work(_cancel: threading.Event, _progress: Progress) -> ReviewData:
             with connect() as connector:
                 connector.connect()
-                return run_preflight(Preflight(factory, connector))
+                return run_preflight(Preflight(factory, connector), package_name)
 
         self.set_complete(False)
         self.send_button.setEnabled(False)
@@ -218,17 +220,23 @@ class ReviewPage(WizardPage):
             data.counts[k] for k in ("customer", "supplier", "invoice", "credit_note", "payment")
         )
         self.failures_title.setText(
-            f"What would fail, and why: {failing:,} records from {len(data.causes):,} causes"
+            f"What would fail, and why: {count(failing, 'record')} from "
+            f"{count(len(data.causes), 'cause')}"
             if failing
             else "Nothing would fail."
         )
-        if self.last_send is None:
+        # Always replace "Checking every record…", after a send as much as before one.
+        if self.last_send is not None:
+            self.status.plain("Press Finish to open the dashboard.")
+        elif to_send:
+            ready = count(to_send, "record")
+            verb = "is" if to_send == 1 else "are"
             self.status.plain(
-                f"{to_send:,} records are ready to send. Press Send now, or Finish and send "
-                "later from the dashboard."
-                if to_send
-                else "Nothing is waiting to be sent."
+                f"{ready} {verb} ready to send. Press Send now, or Finish and send later "
+                "from the dashboard."
             )
+        else:
+            self.status.plain("Nothing is waiting to be sent.")
         self.send_button.setEnabled(to_send > 0)
         self.set_complete(True)
 
@@ -236,19 +244,20 @@ class ReviewPage(WizardPage):
         rows = sorted({i.row() for i in self.failure_view.selectionModel().selectedRows()})
         if len(rows) != 1:
             self.details.setText(
-                "Select a record to read why it would fail and how to fix it."
+                "Select a cause to read which records it stops and how to fix it."
                 if self.failure_model.rowCount()
                 else ""
             )
             return
-        item, held_back = self.failure_model.cause(rows[0])
-        problem = item.problem
-        if problem is None:
-            return
-        more = f" It holds back {held_back:,} more." if held_back else ""
+        cause = self.failure_model.cause(rows[0])
+        examples = ", ".join(html.escape(r.label) for r in cause.records[:3])
+        more = len(cause.records) - 3
+        if more > 0:
+            examples += f" and {more:,} more"
         self.details.setText(
-            f"<b>{html.escape(item.label)}</b>: {html.escape(problem.reason)}{more}<br>"
-            f"<i>Fix:</i> {html.escape(problem.fix)}"
+            f"<b>{html.escape(cause.title)}</b>: {html.escape(cause.summary())}.<br>"
+            f"<i>For example:</i> {examples}<br>"
+            f"<i>Fix:</i> {html.escape(cause.fix)}"
         )
 
     def _failed(self, message: str) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.ui.kit.style import wrapped_label
 from app.ui.kit.widgets import StatusLine
 from connectors.contract import Company, ConnectField, PackageInfo
+from connectors.wording import count
 from wizard_pages.context import Progress, WizardContext
 
 #: The service module; a test may point this at a stand-in with the same functions.
@@ -245,7 +246,7 @@ class SignInPanel(QWidget):
             self.organisation.addItem(organisation.name)
         self.picker.setVisible(True)
         self.status.plain(
-            f"This sign-in reaches {len(organisations)} organisations: choose the one "
+            f"This sign-in reaches {count(len(organisations), 'organisation')}: choose the one "
             "Ledgerlink should send to."
         )
 

@@ -4,16 +4,17 @@ buttons do (retry, do not send, entered by hand, changes made, export)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.services.sending.causes import Cause
 from app.services.sending.failure_actions import (
     do_not_send,
     entered_manually,
     export_failures,
     retry,
 )
-from app.services.sending.failures import FailureItem, list_failures
+from app.services.sending.failures import FailureItem, failure_causes, list_failures
 from app.services.sending.pending_changes import PendingChangeItem, confirm, list_pending
 from app.services.setup.state import SetupState, load_setup
 from app.services.status import StatusReport, collect_status
@@ -27,6 +28,8 @@ class DashboardData:
     status: StatusReport
     package_name: str
     failures: list[FailureItem]
+    #: The same failures grouped by their true cause (largest first).
+    causes: list[Cause] = field(default_factory=list)
     #: A desktop bridge's in-between state ("queued for QuickBooks"), as the dashboard
     #: names it, and what its last poll did; empty for other packages.
     handed_over_label: str = ""
@@ -36,7 +39,9 @@ class DashboardData:
 def load_dashboard(store: Store) -> DashboardData:
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
+        name = package_info(status.package).name if status.package else "No package chosen"
         failures = list_failures(session, status.package) if status.package else []
+        causes = failure_causes(session, status.package, name) if status.package else []
         note = ""
         if status.package == "quickbooks_desktop":
             from app.services.qbwc.status import web_connector_status
@@ -47,9 +52,8 @@ def load_dashboard(store: Store) -> DashboardData:
 
             note = files_sentence(session)
     info = package_info(status.package) if status.package else None
-    name = info.name if info else "No package chosen"
     label = info.handed_over_label if info else ""
-    return DashboardData(status, name, failures, label, note)
+    return DashboardData(status, name, failures, causes, label, note)
 
 
 @dataclass(frozen=True)

@@ -50,17 +50,17 @@ def titles(info: PackageInfo) -> dict[Column, str]:
 
 #: Starting widths in characters (no resize-to-contents: the grid may hold 100,000 rows).
 WIDTHS: dict[Column, int] = {
-    Column.ACCOUNT: 10,
-    Column.NAME: 28,
+    Column.ACCOUNT: 9,
+    Column.NAME: 22,
     Column.ADDRESS: 30,
     Column.POSTCODE: 9,
     Column.EMAIL: 26,
-    Column.REFERENCE: 22,
+    Column.REFERENCE: 14,
     Column.THEIR_NAME: 28,
     Column.THEIR_ADDRESS: 30,
     Column.THEIR_EMAIL: 26,
-    Column.STATUS: 20,
-    Column.METHOD: 18,
+    Column.STATUS: 19,
+    Column.METHOD: 16,
 }
 
 METHOD_WORDS: dict[LinkMethod, str] = {

@@ -23,6 +23,7 @@ from app.services.linking.matching import (
 )
 from app.services.linking.workbench import LinkBook, LinkStatus
 from connectors.contract import PackageInfo
+from connectors.wording import a_or_an
 
 #: Columns compared when the package has no exact-match rule (for information only).
 INFORMATIVE_COLUMNS: tuple[str, ...] = (
@@ -116,7 +117,7 @@ class CompareView(QWidget):
         if theirs is None:
             state = book.states[row]
             self.clear(
-                f"{ours.name} is not linked to a {self.info.name} record yet."
+                f"{ours.name} is not linked to {a_or_an(self.info.name)} record yet."
                 if not state.ref
                 else f"{self.info.name}'s record {state.ref} is not in its list."
             )

@@ -52,10 +52,12 @@ from app.services.linking.workbench import (
 from app.services.store import SessionFactory
 from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
+from connectors.wording import count
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import WIDTHS, Column
 from wizard_pages.link_grid.compare import CompareView
 from wizard_pages.link_grid.delegate import ReferenceDelegate
+from wizard_pages.link_grid.frozen import FrozenColumns
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
 
@@ -103,6 +105,8 @@ class LinkWorkbench(QWidget):
     failed = Signal(str)
     #: Suggestions and duplicates are ready (shortly after ``loaded``).
     analysed = Signal()
+    #: Linked and total rows as the grid stands, saved or not: (linked, total).
+    counts_changed = Signal(int, int)
 
     def __init__(
         self,
@@ -118,7 +122,9 @@ class LinkWorkbench(QWidget):
         self.role = role
         self.info = info
         #: Asks the user a yes/no question (title, text); replaceable in tests.
-        self.confirm: Callable[[str, str], bool] = self._ask
+        #: Asks yes or no: (title, text, whether Yes is the default answer).
+        self.confirm: Callable[[str, str, bool], bool] = self._ask
+        self._focus_after_busy: QWidget | None = None
         self.tasks = TaskRunner(self)
         self.undo_stack = QUndoStack(self)
         self.model = LinkTableModel(info, self.undo_stack)
@@ -148,7 +154,7 @@ class LinkWorkbench(QWidget):
         splitter.addWidget(self._side_panel())
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([750, 250])
+        splitter.setSizes([780, 220])
         layout.addWidget(splitter, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -206,6 +212,13 @@ class LinkWorkbench(QWidget):
         char = self.fontMetrics().averageCharWidth()
         for column, width in WIDTHS.items():
             self.view.setColumnWidth(column, width * char + 16)
+        # What a user needs at 1000 px first, straight after who the row is: the
+        # reference, its status and how it was linked; the addresses to the right.
+        for position, column in enumerate(
+            (Column.REFERENCE, Column.STATUS, Column.METHOD), start=Column.NAME + 1
+        ):
+            horizontal.moveSection(horizontal.visualIndex(column), position)
+        self.frozen = FrozenColumns(self.view, (Column.ACCOUNT, Column.NAME))
 
         self._add_grid_actions()
         return self.view
@@ -346,12 +359,25 @@ class LinkWorkbench(QWidget):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         ready = not busy and self.book is not None
+        focused = QApplication.focusWidget()
+        if busy and focused is not None and self.isAncestorOf(focused):
+            # Disabling the focused button would pass the focus on down the chain, out of
+            # the grid to the wizard's "< Back": hold it here, and give it back after.
+            self._focus_after_busy = focused
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
         for widget in (self.exact_button, self.save_button, self.tabs, self.search, self.side):
             widget.setEnabled(ready)
         self.view.setEnabled(ready)
+        back = self._focus_after_busy
+        if ready and back is not None:
+            self._focus_after_busy = None
+            if back.isEnabled() and back.isVisible():
+                back.setFocus(Qt.FocusReason.OtherFocusReason)
+            else:
+                self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _ask(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self, title, text)
+    def _ask(self, title: str, text: str, yes_by_default: bool) -> bool:
+        answer = question_box(self, title, text, yes_by_default=yes_by_default).exec()
         return answer == QMessageBox.StandardButton.Yes
 
     def _say(self, text: str) -> None:
@@ -464,6 +490,7 @@ class LinkWorkbench(QWidget):
         counts = book.tab_counts()
         for position, (tab, title) in enumerate(TAB_ORDER):
             self.tabs.setTabText(position, f"{title} ({counts[tab]:,})")
+        self.counts_changed.emit(counts[Tab.ALL] - counts[Tab.UNLINKED], counts[Tab.ALL])
 
     # ------------------------------------------------------------------ selection
 
@@ -529,7 +556,7 @@ class LinkWorkbench(QWidget):
         self.model.set_references(texts, pasted=True, text=label)
         left_over = len(cells) - len(rows)
         if left_over > 0:
-            self._say(f"{left_over} pasted line(s) did not fit below the selected row.")
+            self._say(f"{count(left_over, 'pasted line')} did not fit below the selected row.")
         return len(texts)
 
     def copy(self) -> None:
@@ -563,8 +590,8 @@ class LinkWorkbench(QWidget):
         if book is None:
             return None
         states, outcome = book.exact_match_states()
-        self.model.push_states(states, f"Link {len(states)} exact matches")
-        parts = [f"Linked {len(outcome.links):,} exact name matches."]
+        self.model.push_states(states, f"Link {count(len(states), 'exact match')}")
+        parts = [f"Linked {count(len(outcome.links), 'exact name match')}."]
         if outcome.namesakes:
             parts.append(
                 f"{len(outcome.namesakes):,} left unlinked: the name belongs to more than one "
@@ -584,7 +611,7 @@ class LinkWorkbench(QWidget):
         if book is None:
             return 0
         states = book.suggestion_states(suggestions)
-        self.model.push_states(states, f"Accept {len(states)} suggestion(s)")
+        self.model.push_states(states, f"Accept {count(len(states), 'suggestion')}")
         self._refresh_side()
         return len(states)
 
@@ -701,8 +728,9 @@ class LinkWorkbench(QWidget):
                 return False
             if not self.confirm(
                 "Some rows cannot be saved yet",
-                f"{len(plan.blocked)} row(s) cannot be saved:\n{reasons}\n\n"
-                f"Save the other {len(plan.rows)} change(s) and leave these as they are?",
+                f"{count(len(plan.blocked), 'row')} cannot be saved:\n{reasons}\n\n"
+                f"Save the other {count(len(plan.rows), 'change')} and leave these as they are?",
+                True,
             ):
                 return False
         if plan.empty:
@@ -714,11 +742,13 @@ class LinkWorkbench(QWidget):
             f"{_listed(plan.shared)}\n\nDocuments for each will go to the same "
             f"{self.info.name} record. Save only if they are the same {self.role.value} "
             "(one business entered twice). Save anyway?",
+            False,  # Enter must not save a doubtful link
         ):
             return False
         if plan.unlink_warnings and not self.confirm(
             "Records already sent under the old link",
             f"{_listed(plan.unlink_warnings)}\n\nChange these links anyway?",
+            False,
         ):
             return False
         self._start_save(plan)
@@ -747,12 +777,12 @@ class LinkWorkbench(QWidget):
             self._set_dirty(book.dirty)
         parts = [f"Saved: {outcome.linked:,} linked, {outcome.unlinked:,} unlinked"]
         if outcome.fixed:
-            parts.append(f"{outcome.fixed:,} spelling(s) copied from {self.info.name}")
+            parts.append(f"{count(outcome.fixed, 'spelling')} copied from {self.info.name}")
         text = ", ".join(parts) + "."
         if outcome.warnings:
             text += "\n" + _listed(outcome.warnings)
         if plan.blocked:
-            text += f"\n{len(plan.blocked)} row(s) not saved: see the Problems tab."
+            text += f"\n{count(len(plan.blocked), 'row')} not saved: see the Problems tab."
         self._say(text)
         self.saved.emit(outcome)
 
@@ -765,3 +795,13 @@ class LinkWorkbench(QWidget):
         self.tasks.cancel_all()
         self.tasks.wait()
         super().closeEvent(event)
+
+
+def question_box(parent: QWidget, title: str, text: str, *, yes_by_default: bool) -> QMessageBox:
+    """A Yes/No question; a risky one (``yes_by_default=False``) answers No to Enter."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    yes = box.addButton(QMessageBox.StandardButton.Yes)
+    no = box.addButton(QMessageBox.StandardButton.No)
+    box.setDefaultButton(yes if yes_by_default else no)
+    box.setEscapeButton(no)
+    return box

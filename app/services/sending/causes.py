@@ -89,9 +89,9 @@ class Cause:
 
     def summary(self) -> str:
         """``"436 invoices; holds back 400 payments and 3 credit notes"``."""
-        text = _tally(self.records)
+        text = tally(self.records)
         if self.held_back:
-            text += f"; holds back {_tally(self.held_back)}"
+            text += f"; holds back {tally(self.held_back)}"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -106,7 +106,8 @@ class Cause:
         }
 
 
-def _tally(records: Iterable[FailedRecord]) -> str:
+def tally(records: Iterable[FailedRecord]) -> str:
+    """``"436 invoices, 3 credit notes and 1 payment"``: records counted by type."""
     counts: dict[str, int] = {}
     for record in records:
         counts[record.record_type] = counts.get(record.record_type, 0) + 1

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import DataPaths
+from app.db.models import Contact
 from app.secrets import KeyringSecretStore
 from app.services.errors import SetupError
+from app.services.setup.routing import suggest_situation
 from app.services.setup.state import (
     COMPANY_NAME,
     SetupState,
@@ -21,7 +24,7 @@ from app.services.setup.state import (
 )
 from app.services.store import Store
 from connectors import registry
-from connectors.contract import Company, Connector, ConnectorContext, SecretStore
+from connectors.contract import Company, Connector, ConnectorContext, ContactRole, SecretStore
 
 
 def connector_for(
@@ -67,6 +70,13 @@ class ConnectionTested:
     settings: dict[str, str]
     #: The set-up choices as they now stand.
     state: SetupState
+    #: How many customers and suppliers the package holds (None: it cannot list them).
+    package_customers: int | None = None
+    package_suppliers: int | None = None
+    #: How many customers and suppliers Ledgerlink holds from the job system.
+    our_contacts: int = 0
+    #: The situation that fits what each side holds (a ``Situation`` value), or "".
+    suggested: str = ""
 
 
 def save_and_test_connection(
@@ -88,9 +98,21 @@ def save_and_test_connection(
         merged = {str(k): str(v) for k, v in dict(get_setting(session, key, {})).items()}
         merged.update(settings)
         set_setting(session, key, merged or None)
+    customers: int | None = None
+    suppliers: int | None = None
     with connector_for(store.paths, package, merged, keyring) as connector:
         company = connector.connect()
+        if connector.info.can_list_contacts:
+            # What the package already holds decides the situation that fits.
+            customers = sum(1 for _ in connector.iter_contacts(ContactRole.CUSTOMER))
+            suppliers = sum(1 for _ in connector.iter_contacts(ContactRole.SUPPLIER))
     with store.session_factory.begin() as session:
         set_setting(session, COMPANY_NAME, company.name)
         state = load_setup(session)
-    return ConnectionTested(company=company, settings=merged, state=state)
+        ours = session.scalar(select(func.count()).select_from(Contact)) or 0
+    suggested = (
+        suggest_situation(customers + suppliers, ours)
+        if customers is not None and suppliers is not None
+        else ""
+    )
+    return ConnectionTested(company, merged, state, customers, suppliers, ours, suggested)

@@ -39,6 +39,7 @@ from app.ui.kit.style import heading_font, wrapped_label
 from app.ui.kit.widgets import DetailsPane, StatusLine
 from app.ui.kit.workers import TaskRunner
 from app.ui.windows.status_models import FailureModel, PendingChangeModel, StatusModel
+from connectors.wording import count, when
 from wizard_pages.help import HelpButton
 from wizard_pages.import_files_dialog import ImportFilesDialog
 
@@ -55,18 +56,6 @@ SITUATION_WORDS = {
 }
 
 Progress = Callable[[object], None]
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "never"
-    local = moment.astimezone()
-    today = datetime.now().astimezone().date()
-    if local.date() == today:
-        return f"today at {local:%H:%M}"
-    if local.date() == today + timedelta(days=1):
-        return f"tomorrow at {local:%H:%M}"
-    return f"{local:%d/%m/%Y at %H:%M}"
 
 
 class Dashboard(QWidget):
@@ -229,7 +218,7 @@ class Dashboard(QWidget):
         header_view = self.failure_view.horizontalHeader()
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header_view.setStretchLastSection(True)
-        for column, width in enumerate((270, 110, 330)):
+        for column, width in enumerate((230, 220, 90, 260)):
             self.failure_view.setColumnWidth(column, width)
         selection = self.failure_view.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
@@ -242,13 +231,13 @@ class Dashboard(QWidget):
         self.retry_button.clicked.connect(self.retry_selected)
         self.exclude_button = QPushButton("&Do not send")
         self.exclude_button.clicked.connect(self.exclude_selected)
-        self.with_dependants = QCheckBox("with the records it &holds back")
+        self.with_dependants = QCheckBox("with the records it holds bac&k")
         self.with_dependants.setChecked(True)
         self.manual_id = QLineEdit()
         self.manual_id.setObjectName("manualId")
         self.manual_id.setPlaceholderText("id in the package")
         self.manual_id.setMaximumWidth(170)
-        self.manual_button = QPushButton("Entered by &hand")
+        self.manual_button = QPushButton("Entered &by hand")
         self.manual_button.setToolTip(
             "The selected record is already in the package: type its id there, then press this"
         )
@@ -347,15 +336,15 @@ class Dashboard(QWidget):
             parts.append(f"Situation: {SITUATION_WORDS.get(status.situation, status.situation)}")
         self.subheading.setText("   ·   ".join(parts))
         self.status_model.set_states(status.states, snapshot.data.handed_over_label)
-        self.failure_model.set_failures(snapshot.data.failures)
-        roots = len(snapshot.data.failures)
-        count = sum(1 + len(f.dependants) for f in snapshot.data.failures)
+        self.failure_model.set_failures(snapshot.data.failures, snapshot.data.causes)
+        causes = len(snapshot.data.causes)
+        failed = sum(1 + len(f.dependants) for f in snapshot.data.failures)
         self.failures_title.setText(
-            f"Failed records: {count:,} from {roots:,} cause{'' if roots == 1 else 's'}"
-            if count
+            f"Failed records: {count(failed, 'record')} from {count(causes, 'cause')}"
+            if failed
             else "Failed records: none"
         )
-        self.lists.setTabText(0, f"Failed records ({count:,})")
+        self.lists.setTabText(0, f"Failed records ({failed:,})")
         self.change_model.set_changes(list(snapshot.changes))
         self.lists.setTabText(1, f"Change by hand ({len(snapshot.changes):,})")
         self.confirm_button.setEnabled(False)
@@ -371,11 +360,11 @@ class Dashboard(QWidget):
     def _show_times(self) -> None:
         last = self.snapshot.setup.last_send_at if self.snapshot else None
         next_text = (
-            _when(self.next_send_at)
+            when(self.next_send_at)
             if self.next_send_at
             else "not scheduled (automatic sending is off)"
         )
-        text = f"Last send: {_when(last)}    ·    Next send: {next_text}"
+        text = f"Last send: {when(last)}    ·    Next send: {next_text}"
         bridge = self.snapshot.data.bridge_note if self.snapshot else ""
         self.times.setText(f"{text}\n{bridge}" if bridge else text)
 
@@ -509,12 +498,18 @@ class Dashboard(QWidget):
                 if (self.failure_model.is_held_back(rows[0]))
                 else ""
             )
+            cause = self.failure_model.cause(rows[0])
+            by_cause = (
+                f"<i>Cause:</i> {_escape(cause.title)} ({_escape(cause.summary())})<br>"
+                if cause is not None
+                else ""
+            )
             self.details.setText(
-                f"<b>{_escape(item.label)}</b>{held}<br>{_escape(item.reason)}<br>"
+                f"<b>{_escape(item.label)}</b>{held}<br>{by_cause}{_escape(item.reason)}<br>"
                 f"<i>Fix:</i> {_escape(item.fix)}"
             )
         elif rows:
-            self.details.setText(f"{len(rows):,} records selected.")
+            self.details.setText(f"{count(len(rows), 'record')} selected.")
         else:
             self.details.setText(
                 "Select a record to see why it failed and how to fix it."

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
+from app.services.sending.causes import Cause
 from app.services.sending.failures import FailureItem
 from app.services.sending.pending_changes import PendingChangeItem
+from connectors.wording import when
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -96,21 +99,35 @@ class StatusModel(QAbstractTableModel):
 
 
 class FailureModel(QAbstractTableModel):
-    """One row per failed record; records held back by a root cause follow it, indented."""
+    """One row per failed record, grouped by cause (largest first): each cause's records,
+    each followed, indented, by the records it holds back."""
 
-    COLUMNS = ("Record", "State", "Why it failed", "How to fix it")
+    COLUMNS = ("Cause", "Record", "State", "Why it failed", "How to fix it")
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[tuple[FailureItem, bool]] = []
+        self._rows: list[tuple[FailureItem, bool, Cause | None]] = []
         self._icons: dict[str, QIcon] = {}
 
-    def set_failures(self, roots: list[FailureItem]) -> None:
+    def set_failures(self, roots: list[FailureItem], causes: Sequence[Cause] = ()) -> None:
+        """``roots`` as :func:`~app.services.sending.failures.list_failures` gives them,
+        in the order of ``causes`` (records of no cause last, as they came)."""
+        cause_of = {r.outbox_id: c for c in causes for r in c.records}
+        order = {id(c): n for n, c in enumerate(causes)}
+        ranked = sorted(
+            roots,
+            key=lambda r: (
+                order.get(id(cause_of[r.outbox_id]), len(order))
+                if r.outbox_id in cause_of
+                else len(order)
+            ),
+        )
         self.beginResetModel()
         self._rows = []
-        for root in roots:
-            self._rows.append((root, False))
-            self._rows.extend((dependant, True) for dependant in root.dependants)
+        for root in ranked:
+            cause = cause_of.get(root.outbox_id)
+            self._rows.append((root, False, cause))
+            self._rows.extend((dependant, True, cause) for dependant in root.dependants)
         self.endResetModel()
 
     def item(self, row: int) -> FailureItem:
@@ -118,6 +135,10 @@ class FailureModel(QAbstractTableModel):
 
     def is_held_back(self, row: int) -> bool:
         return self._rows[row][1]
+
+    def cause(self, row: int) -> Cause | None:
+        """The cause the record at ``row`` fails by, or is held back by."""
+        return self._rows[row][2]
 
     def _icon(self, state: str) -> QIcon:
         if state not in self._icons:
@@ -139,17 +160,26 @@ class FailureModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        item, held_back = self._rows[index.row()]
+        row = index.row()
+        item, held_back, cause = self._rows[row]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if column == 0:
-                return f"    ↳ {item.label}" if held_back else item.label
+                if cause is None:
+                    return ""
+                first = row == 0 or self._rows[row - 1][2] is not cause
+                # The cause is named once, on its first row, with what it stops.
+                if role == Qt.ItemDataRole.ToolTipRole or first:
+                    return f"{cause.title} ({cause.summary()})"
+                return ""
             if column == 1:
+                return f"    ↳ {item.label}" if held_back else item.label
+            if column == 2:
                 return "Held back" if held_back else STATE_WORDS.get(item.state, item.state)
-            return item.reason if column == 2 else item.fix
-        if role == Qt.ItemDataRole.DecorationRole and column == 0 and not held_back:
+            return item.reason if column == 3 else item.fix
+        if role == Qt.ItemDataRole.DecorationRole and column == 1 and not held_back:
             return self._icon(item.state)
-        if role == Qt.ItemDataRole.FontRole and not held_back and column == 0:
+        if role == Qt.ItemDataRole.FontRole and not held_back and column == 1:
             font = QFont()
             font.setBold(True)
             return font
@@ -200,7 +230,7 @@ class PendingChangeModel(QAbstractTableModel):
             return separator.join(f"{c.field}: “{c.before}” → “{c.after}”" for c in item.changes)
         if column == 2:
             return item.source
-        return item.detected_at.astimezone().strftime("%d/%m/%Y %H:%M")
+        return when(item.detected_at)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
