@@ -187,6 +187,7 @@ class CloudConnector(OAuthConnector):
 
     @property
     def oauth(self) -> OAuthSession:
+        """The sign-in session behind this connector's tokens."""
         return self._oauth
 
     def sign_out(self) -> None:
@@ -291,12 +292,15 @@ class CloudConnector(OAuthConnector):
     # ------------------------------------------------------------------ creating
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """One contact through :meth:`create_batch`; ``Rejected`` if the package refuses it."""
         return _only(self.create_batch([BatchItem(draft, idempotency_key)]))
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+        """One document through :meth:`create_batch`; ``Rejected`` if the package refuses it."""
         return _only(self.create_batch([BatchItem(draft, idempotency_key)]))
 
     def create_payment(self, draft: Any, idempotency_key: str) -> str:
+        """One payment through :meth:`create_batch`; ``Rejected`` if the package refuses it."""
         return _only(self.create_batch([BatchItem(draft, idempotency_key)]))
 
     def chunk_size(self, kind: str) -> int:
@@ -339,6 +343,7 @@ class CloudConnector(OAuthConnector):
         what applies to the whole chunk (rate limit, lost answer, sign-in)."""
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self.http.close()
 
 

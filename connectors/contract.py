@@ -126,6 +126,7 @@ class RateScale:
     period: float = 1.0
 
     def window(self, limit: int, seconds: float) -> tuple[int, float]:
+        """A real ``limit`` per ``seconds`` window, scaled: the (count, seconds) to enforce."""
         return max(1, int(limit * self.count)), seconds * self.period
 
 
@@ -252,6 +253,7 @@ class LockDates:
 
     @property
     def effective(self) -> date | None:
+        """The later of the two lock dates: nothing dated on or before it can be posted."""
         dates = [d for d in (self.period_lock, self.year_end_lock) if d is not None]
         return max(dates) if dates else None
 
@@ -301,14 +303,17 @@ class DocumentDraft:
 
     @property
     def net_total(self) -> Decimal:
+        """The lines' net amounts added up."""
         return sum((line.net_amount for line in self.lines), Decimal("0.00"))
 
     @property
     def vat_total(self) -> Decimal:
+        """The lines' VAT added up."""
         return sum((line.vat_amount for line in self.lines), Decimal("0.00"))
 
     @property
     def gross_total(self) -> Decimal:
+        """Net plus VAT: what the customer or supplier owes on the document."""
         return self.net_total + self.vat_total
 
 
@@ -430,11 +435,14 @@ def sales_through_items(connector: object) -> SalesThroughItems | None:
 class SecretStore(Protocol):
     """Where a connector keeps tokens and passwords (the OS keyring in the app)."""
 
-    def get(self, name: str) -> str | None: ...
+    def get(self, name: str) -> str | None:
+        """The secret stored under ``name``, or ``None`` if there is none."""
 
-    def set(self, name: str, value: str) -> None: ...
+    def set(self, name: str, value: str) -> None:
+        """Store ``value`` under ``name``, replacing any earlier one."""
 
-    def delete(self, name: str) -> None: ...
+    def delete(self, name: str) -> None:
+        """Forget the secret under ``name``; a missing one is not an error."""
 
 
 @dataclass

@@ -220,6 +220,7 @@ class ApiClient:
             raise TemporarilyUnavailable(f"{self.package_name} sent {what}.") from exc
 
     def close(self) -> None:
+        """Close the underlying HTTP client and its connections."""
         self.client.close()
 
     def _observe(self, response: httpx.Response) -> None:

@@ -74,6 +74,7 @@ class SignInAttempt:
         return read_redirect(text, self.state, self.provider.name)
 
     def close(self) -> None:
+        """Stop listening for the browser, if this attempt was listening."""
         if self.receiver is not None:
             self.receiver.close()
 
@@ -98,12 +99,15 @@ class OAuthSession:
         self.tokens = tokens
 
     def begin(self, *, listen: bool = True) -> SignInAttempt:
+        """Start a sign-in: fresh PKCE and state, and (with ``listen``) a loopback listener."""
         return SignInAttempt(self.provider, self.credentials(), listen=listen)
 
     def finish(self, attempt: SignInAttempt, answer: AuthorizationResponse) -> None:
+        """Trade the code in ``answer`` for tokens and save them."""
         self.tokens.exchange_code(answer.code, attempt.pkce.verifier, attempt.redirect_uri)
 
     def sign_out(self) -> None:
+        """Forget the tokens on this computer."""
         self.tokens.forget()
 
 

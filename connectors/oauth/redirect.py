@@ -182,6 +182,7 @@ class LoopbackReceiver:
 
     @property
     def answered(self) -> bool:
+        """True once the browser has come back with an answer."""
         return self._done.is_set()
 
     def wait(

@@ -43,6 +43,10 @@ class TokenSet:
     def from_response(
         cls, data: dict[str, Any], now: float, previous_refresh: str = ""
     ) -> TokenSet:
+        """Tokens from a token endpoint's JSON answer, expiring relative to ``now``.
+
+        A refresh answer may leave out the refresh token; ``previous_refresh`` is kept then.
+        """
         access = str(data.get("access_token") or "")
         if not access:
             raise ValueError("the token response has no access_token")
@@ -73,6 +77,7 @@ class TokenStore:
         return tuple(self._name(w) for w in ("refresh_token", "access_token", "token_expires_at"))
 
     def load(self) -> TokenSet | None:
+        """The saved tokens, or ``None`` if there is no refresh token to sign in with."""
         refresh = self.secrets.get(self._name("refresh_token"))
         if not refresh:
             return None
@@ -84,12 +89,14 @@ class TokenStore:
         return TokenSet(access_token=access, refresh_token=refresh, expires_at=expires_at)
 
     def save(self, tokens: TokenSet) -> None:
+        """Save ``tokens``, refresh token first so a crash never strands a newer one."""
         # The refresh token first: see the module docstring.
         self.secrets.set(self._name("refresh_token"), tokens.refresh_token)
         self.secrets.set(self._name("access_token"), tokens.access_token)
         self.secrets.set(self._name("token_expires_at"), repr(tokens.expires_at))
 
     def clear(self) -> None:
+        """Delete every saved token for this package."""
         for name in self.names:
             self.secrets.delete(name)
 
@@ -122,6 +129,7 @@ class TokenManager:
 
     @property
     def signed_in(self) -> bool:
+        """True if there are saved tokens to call the package with."""
         with self._lock:
             return self._tokens() is not None
 
@@ -269,6 +277,7 @@ class BearerAuth(httpx.Auth):
         self.tokens = tokens
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send the access token; on a 401, refresh it once and send the request again."""
         token = self.tokens.access_token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request

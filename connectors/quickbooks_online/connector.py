@@ -142,22 +142,27 @@ class QuickBooksOnlineConnector(CloudConnector):
         self._tax_codes: dict[str, wire.TaxCode] | None = None
 
     def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        """Intuit's sign-in endpoints (the settings add nothing here)."""
         return qbo_provider(self.endpoints)
 
     def make_session(self) -> OAuthSession:
+        """A sign-in whose answer is pasted back: Intuit only redirects to Ledgerlink's web page."""
         settings = self.context.settings
         return PastedAddressSession(
             self.provider, self._credentials, self.tokens, lambda: relay_redirect_uri(settings)
         )
 
     def api_url(self, tenant_id: str) -> str:
+        """The company's own base address: QuickBooks puts the realm in the path."""
         return self.endpoints.company_url(tenant_id)
 
     def extra_windows(self, scale: RateScale) -> list[Window]:
+        """QuickBooks also limits ``/batch`` calls per minute, on top of the usual windows."""
         return [Window(BATCHES, *scale.window(BATCHES_PER_MINUTE, 60.0))]
 
     @property
     def package_name(self) -> str:
+        """What messages and the Connect page call the package."""
         return "QuickBooks Online"
 
     # ------------------------------------------------------------------ sign-in
@@ -191,6 +196,7 @@ class QuickBooksOnlineConnector(CloudConnector):
 
     @property
     def realm_id(self) -> str:
+        """The QuickBooks company id (Intuit's name for the tenant id)."""
         return self.tenant_id
 
     # ------------------------------------------------------------------ HTTP
@@ -250,6 +256,7 @@ class QuickBooksOnlineConnector(CloudConnector):
     # ------------------------------------------------------------------ reading
 
     def connect(self) -> Company:
+        """The company's name from ``CompanyInfo``, falling back to its legal name."""
         info = self._read(f"companyinfo/{self.realm_id}").get("CompanyInfo") or {}
         name = str(info.get("CompanyName") or info.get("LegalName") or "").strip()
         return Company(id=self.realm_id, name=name or f"QuickBooks company {self.realm_id}")
@@ -261,6 +268,7 @@ class QuickBooksOnlineConnector(CloudConnector):
         return wire.parse_date(accounting.get("BookCloseDate"))
 
     def lock_dates(self) -> LockDates:
+        """The closing date, as the period lock (QuickBooks has no separate year-end lock)."""
         return LockDates(period_lock=self.book_close_date())
 
     def _accounts(self) -> list[Json]:
@@ -310,11 +318,13 @@ class QuickBooksOnlineConnector(CloudConnector):
         return known
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The sales VAT codes, read afresh (the cached map is dropped first)."""
         with self._lock:
             self._tax_codes = None
         return [wire.remote_tax_rate(code) for code in self._tax_code_map().values()]
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        """Active customers or vendors, a page at a time."""
         for record in self._pages(wire.ENTITY[role], "Active = true"):
             yield wire.remote_contact(record, role)
 
@@ -357,6 +367,7 @@ class QuickBooksOnlineConnector(CloudConnector):
         return holders
 
     def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None:
+        """What QuickBooks holds for the invoice, or ``None`` if it has none."""
         return self._invoice_summaries([invoice_id]).get(invoice_id)
 
     def _invoice_summaries(self, invoice_ids: Iterable[str]) -> dict[str, InvoiceSummary]:
@@ -374,6 +385,7 @@ class QuickBooksOnlineConnector(CloudConnector):
         }
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        """Every ``DocNumber`` already used on invoices or credit memos."""
         return {
             wire.text(record, "DocNumber")
             for record in self._pages(wire.DOCUMENT_ENTITY[doc_type])
@@ -468,12 +480,15 @@ class QuickBooksOnlineConnector(CloudConnector):
     # ------------------------------------------------------------------ creating
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """One contact, sent on its own rather than through ``/batch``."""
         return _only(self._create([BatchItem(draft, idempotency_key)], batch=False))
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+        """One document, sent on its own rather than through ``/batch``."""
         return _only(self._create([BatchItem(draft, idempotency_key)], batch=False))
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+        """One payment, sent on its own rather than through ``/batch``."""
         return _only(self._create([BatchItem(draft, idempotency_key)], batch=False))
 
     def create_chunk(self, kind: str, chunk: list[Indexed]) -> list[tuple[int, CreateResult]]:
@@ -773,6 +788,7 @@ class QuickBooksOnlineConnector(CloudConnector):
         log.info("credit memo %s set against invoice %s after an interruption", number, invoice_id)
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self.http.close()
 
 

@@ -69,6 +69,7 @@ class QboEndpoints:
         return cls()
 
     def company_url(self, realm_id: str) -> str:
+        """The base address for one company's API calls."""
         return f"{self.api_url}/v3/company/{realm_id}"
 
 

@@ -20,6 +20,7 @@ def literal(value: str) -> str:
 
 
 def equals(field: str, value: str) -> str:
+    """``field = 'value'``, with the value quoted."""
     return f"{field} = {literal(value)}"
 
 

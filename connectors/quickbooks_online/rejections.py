@@ -52,11 +52,14 @@ class InvoiceSummary:
 class Lookups(Protocol):
     """Questions a rejection may need to ask QuickBooks to name things properly."""
 
-    def name_holders(self, name: str) -> list[NameHolder]: ...
+    def name_holders(self, name: str) -> list[NameHolder]:
+        """The records of any type that already use display name ``name``."""
 
-    def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None: ...
+    def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None:
+        """What QuickBooks holds for the invoice, or ``None`` if it has none."""
 
-    def book_close_date(self) -> date | None: ...
+    def book_close_date(self) -> date | None:
+        """The company's closing date, if set."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Subject:
 
     @property
     def word(self) -> str:
+        """What the record is, in a bookkeeper's words: "customer", "invoice", "payment"…"""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             return draft.role.value
@@ -77,6 +81,7 @@ class Subject:
 
     @property
     def label(self) -> str:
+        """The record as a message names it, e.g. ``invoice INV-001``."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
@@ -87,6 +92,7 @@ class Subject:
 
     @property
     def opening(self) -> str:
+        """:attr:`label` with a capital, to start a sentence."""
         return self.label[:1].upper() + self.label[1:]
 
 

@@ -49,11 +49,13 @@ class PastedAddressAttempt(SignInAttempt):
 
     @property
     def listening(self) -> bool:
+        """Always false: nothing on this computer waits for the browser."""
         return False
 
     def wait(
         self, timeout: float | None = None, cancel: threading.Event | None = None
     ) -> AuthorizationResponse:
+        """Always raises ``SignInError``: the answer has to be pasted in."""
         raise SignInError(
             "QuickBooks sends your browser to Ledgerlink's web page, not back to this "
             "computer. Copy the address that page shows and use 'Paste the address'."

@@ -68,6 +68,7 @@ class QboError:
 
     @property
     def text(self) -> str:
+        """The message and its detail in one line."""
         return f"{self.message} {self.detail}".strip()
 
 
@@ -104,15 +105,18 @@ def parse_date(value: object) -> date | None:
 
 
 def ref(value: str) -> Json:
+    """A reference object: ``{"value": value}``."""
     return {"value": value}
 
 
 def ref_value(record: Mapping[str, Any], field: str) -> str:
+    """The ``value`` of the reference object in ``field``; empty if there is none."""
     found = record.get(field)
     return str(found.get("value") or "") if isinstance(found, Mapping) else ""
 
 
 def text(record: Mapping[str, Any], field: str) -> str:
+    """``field`` as stripped text; empty if missing or null."""
     return str(record.get(field) or "").strip()
 
 
@@ -190,6 +194,7 @@ def remote_contact(record: Mapping[str, Any], role: ContactRole) -> RemoteContac
 
 
 def item_remote_id(item_id: str) -> str:
+    """``12`` → ``item:12``: how an item is offered as a sales account."""
     return ITEM_PREFIX + item_id
 
 
@@ -201,6 +206,7 @@ def item_id_of(remote_id: str) -> str | None:
 
 
 def account_type(account: Mapping[str, Any]) -> AccountType:
+    """Our kind of account for a QuickBooks ``AccountType``."""
     kind = text(account, "AccountType")
     if kind == "Bank":
         return AccountType.BANK
@@ -210,6 +216,7 @@ def account_type(account: Mapping[str, Any]) -> AccountType:
 
 
 def is_income(account: Mapping[str, Any]) -> bool:
+    """True for income accounts (those that sales items post to)."""
     return text(account, "AccountType") in ("Income", "Other Income")
 
 
@@ -264,6 +271,7 @@ def sales_tax_codes(codes: list[Json], rates: Mapping[str, Mapping[str, Any]]) -
 
 
 def remote_tax_rate(code: TaxCode) -> RemoteTaxRate:
+    """A VAT code as a connector lists it."""
     return RemoteTaxRate(id=code.id, name=code.name, rate=code.percent)
 
 
@@ -271,6 +279,7 @@ def remote_tax_rate(code: TaxCode) -> RemoteTaxRate:
 
 
 def credit_marker(invoice_number: str, invoice_id: str) -> str:
+    """The private note that ties a credit memo to the invoice it is set against."""
     return f"Ledgerlink: set against invoice {invoice_number} (QuickBooks id {invoice_id})"
 
 

@@ -127,13 +127,16 @@ class SageBusinessCloudConnector(CloudConnector):
         self._names: dict[ContactRole, dict[str, tuple[str, str]]] = {}
 
     def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        """Sage's sign-in as Ledgerlink uses it (full access, loopback on ``localhost``)."""
         return sage_provider(self.endpoints, settings)
 
     def api_url(self, tenant_id: str) -> str:
+        """One base address for every business: the business travels as ``X-Business``."""
         return self.endpoints.api_url
 
     @property
     def package_name(self) -> str:
+        """What messages and the Connect page call the package (Sage's own name for it)."""
         return "Sage Accounting"
 
     # ------------------------------------------------------------------ sign-in
@@ -195,6 +198,7 @@ class SageBusinessCloudConnector(CloudConnector):
     # ------------------------------------------------------------------ reading
 
     def connect(self) -> Company:
+        """The business's name, falling back to how Sage displays it."""
         business = self._get(f"businesses/{self.business_id}") or {}
         name = wire.text(business, "name") or wire.text(business, "displayed_as")
         return Company(id=self.business_id, name=name or "Sage business")
@@ -217,10 +221,12 @@ class SageBusinessCloudConnector(CloudConnector):
         return [a for a in ledgers if a is not None] + banks
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The visible tax rates that have a percentage."""
         rates = [wire.remote_tax_rate(r) for r in self._pages("tax_rates", {"attributes": "all"})]
         return [r for r in rates if r is not None]
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        """Customers or suppliers, a page at a time."""
         params: Params = {"contact_type_id": wire.CONTACT_TYPE[role], "attributes": "all"}
         for record in self._pages("contacts", params):
             yield wire.remote_contact(record, role)
@@ -279,6 +285,7 @@ class SageBusinessCloudConnector(CloudConnector):
         return None
 
     def contact_by_reference(self, reference: str) -> RemoteContact | None:
+        """The contact whose account reference is exactly ``reference``, if any."""
         wanted = reference.strip()
         if not wanted:
             return None
@@ -308,6 +315,7 @@ class SageBusinessCloudConnector(CloudConnector):
         ]
 
     def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None:
+        """What Sage holds for the sales invoice, or ``None`` if it has none."""
         if not wire.is_id(invoice_id):
             return None
         record = self._get(f"sales_invoices/{invoice_id}", {"attributes": "all"})
@@ -322,6 +330,7 @@ class SageBusinessCloudConnector(CloudConnector):
         )
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        """Every number already used on sales invoices or sales credit notes."""
         field = wire.NUMBER[doc_type]
         return {
             wire.text(record, field)
@@ -379,6 +388,8 @@ class SageBusinessCloudConnector(CloudConnector):
     # ------------------------------------------------------------------ creating
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """Create the contact unless an earlier send already did; a namesake is refused first."""
+
         def send() -> str:
             self._refuse_namesake(draft)
             body = wire.with_idempotency(wire.contact_payload(draft), idempotency_key)
@@ -394,6 +405,8 @@ class SageBusinessCloudConnector(CloudConnector):
         )
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+        """Create the document unless an earlier send already made the same one."""
+
         def send() -> str:
             return self._send_document(draft, idempotency_key)
 
@@ -405,6 +418,8 @@ class SageBusinessCloudConnector(CloudConnector):
         return self._remembered(record_type, draft.number, draft, idempotency_key, send, same)
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+        """Create the payment unless an earlier send already made the same one."""
+
         def send() -> str:
             body = wire.with_idempotency(wire.payment_payload(draft), idempotency_key)
             return self._post(Subject(draft), "contact_payments", body)

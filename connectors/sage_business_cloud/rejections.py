@@ -43,11 +43,14 @@ class InvoiceSummary:
 class Lookups(Protocol):
     """Questions a rejection may need to ask Sage to name things properly."""
 
-    def contact_by_reference(self, reference: str) -> RemoteContact | None: ...
+    def contact_by_reference(self, reference: str) -> RemoteContact | None:
+        """The contact with account reference ``reference``, if there is one."""
 
-    def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None: ...
+    def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None:
+        """What Sage holds for the invoice, or ``None`` if it has none."""
 
-    def lock_dates(self) -> LockDates: ...
+    def lock_dates(self) -> LockDates:
+        """The business's lock dates."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Subject:
 
     @property
     def word(self) -> str:
+        """What the record is, in a bookkeeper's words: "customer", "invoice", "payment"…"""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             return draft.role.value
@@ -67,6 +71,7 @@ class Subject:
 
     @property
     def label(self) -> str:
+        """The record as a message names it, e.g. ``invoice INV-001``."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
@@ -77,6 +82,7 @@ class Subject:
 
     @property
     def opening(self) -> str:
+        """:attr:`label` with a capital, to start a sentence."""
         return self.label[:1].upper() + self.label[1:]
 
 

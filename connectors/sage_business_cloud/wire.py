@@ -92,6 +92,7 @@ class SageError:
 
     @property
     def text(self) -> str:
+        """The message, led by the field it is about when Sage names one."""
         return f"{self.source} {self.message}".strip() if self.source else self.message
 
 
@@ -99,6 +100,7 @@ class SageError:
 
 
 def is_id(text: str) -> bool:
+    """True if ``text`` looks like a Sage record id."""
     return ID.fullmatch(text.strip()) is not None
 
 
@@ -130,6 +132,7 @@ def credited_invoice(record: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def money(value: object) -> Decimal:
+    """An amount from a Sage answer as a Decimal; missing counts as zero."""
     if isinstance(value, Decimal):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
@@ -138,6 +141,7 @@ def money(value: object) -> Decimal:
 
 
 def parse_date(value: object) -> date | None:
+    """The date at the start of an ISO string, or ``None`` if there is none."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -147,12 +151,14 @@ def parse_date(value: object) -> date | None:
 
 
 def text(record: Mapping[str, Any] | None, field: str) -> str:
+    """``field`` as stripped text; empty if missing, null, or ``record`` is not a mapping."""
     if not isinstance(record, Mapping):
         return ""
     return str(record.get(field) or "").strip()
 
 
 def nested_id(record: Mapping[str, Any], field: str) -> str:
+    """The ``id`` of the object in ``field``; empty if there is none."""
     found = record.get(field)
     return text(found, "id") if isinstance(found, Mapping) else ""
 
@@ -164,6 +170,7 @@ def items_of(data: Any) -> list[Json]:
 
 
 def has_next(data: Any) -> bool:
+    """True if a list answer says there is another page."""
     return isinstance(data, Mapping) and bool(data.get("$next"))
 
 
@@ -171,6 +178,7 @@ def has_next(data: Any) -> bool:
 
 
 def contact_roles(record: Mapping[str, Any]) -> frozenset[ContactRole]:
+    """The roles the contact's types give it (customer, supplier, both or neither)."""
     types = {text(t, "id") for t in record.get("contact_types") or [] if isinstance(t, Mapping)}
     return frozenset(role for role, kind in CONTACT_TYPE.items() if kind in types)
 
@@ -252,6 +260,7 @@ def remote_contact(record: Mapping[str, Any], role: ContactRole | None = None) -
 
 
 def ledger_type(record: Mapping[str, Any]) -> str:
+    """The id of the ledger account's type, e.g. ``SALES``."""
     return nested_id(record, "ledger_account_type")
 
 
@@ -285,6 +294,7 @@ def bank_account(record: Mapping[str, Any]) -> RemoteAccount:
 
 
 def remote_tax_rate(record: Mapping[str, Any]) -> RemoteTaxRate | None:
+    """A tax rate as a connector lists it; ``None`` for hidden ones and ones with no percentage."""
     if record.get("is_visible") is False or record.get("percentage") is None:
         return None
     return RemoteTaxRate(

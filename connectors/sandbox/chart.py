@@ -28,9 +28,11 @@ class ChartAccount:
 
     @property
     def id(self) -> str:
+        """The account's Sandbox id, derived from its code."""
         return account_id_for_code(self.code)
 
     def remote(self) -> RemoteAccount:
+        """The account as a connector lists it."""
         return RemoteAccount(id=self.id, code=self.code, name=self.name, type=self.type)
 
 

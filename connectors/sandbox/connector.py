@@ -85,14 +85,17 @@ class SandboxConnector(Connector):
     # ------------------------------------------------------------------ the contract
 
     def connect(self) -> Company:
+        """The Sandbox file's company (an armed fault may fire first)."""
         self.faults.before(Operation.CONNECT)
         return self.store.company()
 
     def list_accounts(self) -> list[RemoteAccount]:
+        """The Sandbox chart of accounts, by code."""
         self.faults.before(Operation.LIST_ACCOUNTS)
         return self.store.list_accounts()
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The Sandbox VAT rates."""
         self.faults.before(Operation.LIST_TAX_RATES)
         return self.store.list_tax_rates()
 
@@ -109,18 +112,22 @@ class SandboxConnector(Connector):
             after = page[-1].ref
 
     def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a Sandbox contact's details (never its name)."""
         self.faults.before(Operation.UPDATE_CONTACT)
         return self.store.update_contact(ref, update)
 
     def get_contact(self, ref: str) -> RemoteContact | None:
+        """A Sandbox contact by reference, or ``None``."""
         self.faults.before(Operation.GET_CONTACT)
         return self.store.get_contact(ref)
 
     def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
+        """Sandbox contacts of ``role`` whose name matches ``name``."""
         self.faults.before(Operation.FIND_CONTACTS_BY_NAME)
         return self.store.find_contacts_by_name(role, name)
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """Write the contact to the Sandbox file; a fault may fire before or after the write."""
         self.faults.before(Operation.CREATE_CONTACT)
         ref = self.store.create_contact(draft, idempotency_key)
         self.faults.after_write(Operation.CREATE_CONTACT, ref)
@@ -140,24 +147,29 @@ class SandboxConnector(Connector):
         return ref
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+        """Write the payment to the Sandbox file; a fault may fire before or after the write."""
         self.faults.before(Operation.CREATE_PAYMENT)
         ref = self.store.create_payment(draft, idempotency_key)
         self.faults.after_write(Operation.CREATE_PAYMENT, ref)
         return ref
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        """Every number already used for ``doc_type`` in the Sandbox."""
         self.faults.before(Operation.LIST_DOCUMENTS)
         return self.store.document_numbers(doc_type)
 
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
+        """The Sandbox record an earlier send made for ``our_key``, if any."""
         self.faults.before(Operation.FIND_EXISTING)
         return self.store.find_existing(record_type, our_key)
 
     def lock_dates(self) -> LockDates:
+        """The Sandbox has one lock date, reported as the period lock."""
         self.faults.before(Operation.LOCK_DATES)
         return LockDates(period_lock=self.store.lock_date())
 
     def close(self) -> None:
+        """Close the Sandbox file, if it is open; safe to call twice."""
         with self._store_lock:
             if self._store is not None:
                 self._store.close()

@@ -169,11 +169,13 @@ class FaultPlan:
 
     @property
     def armed(self) -> tuple[ArmedFault, ...]:
+        """The faults still waiting to fire, in the order they were armed."""
         with self._lock:
             return tuple(self._armed)
 
     @property
     def triggered(self) -> tuple[TriggeredFault, ...]:
+        """The faults that have fired so far, in order."""
         with self._lock:
             return tuple(self._triggered)
 

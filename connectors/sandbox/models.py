@@ -66,6 +66,7 @@ def name_key(name: str) -> str:
 
 
 def utcnow() -> datetime:
+    """The time now, timezone-aware in UTC (what :class:`UTCDateTime` stores)."""
     return datetime.now(UTC)
 
 
@@ -85,6 +86,7 @@ class Scaled(TypeDecorator[Decimal]):
         self._unit = Decimal(1).scaleb(-scale)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        """The Decimal as a whole count of units; refuses floats and values with too many places."""
         if value is None:
             return None
         if not isinstance(value, Decimal):
@@ -97,6 +99,7 @@ class Scaled(TypeDecorator[Decimal]):
         return int(scaled)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """The stored count of units back as a Decimal at this scale."""
         if value is None:
             return None
         return (Decimal(int(value)) * self._unit).quantize(self._unit)
@@ -117,6 +120,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Store an aware datetime as naive UTC; naive ones are refused."""
         if value is None:
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
@@ -124,6 +128,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """The stored naive UTC value back as an aware datetime."""
         if value is None:
             return None
         assert isinstance(value, datetime)
@@ -220,6 +225,7 @@ class ContactRow(SandboxBase):
 
     @property
     def ref(self) -> str:
+        """The contact's reference, as connectors hand it out."""
         return format_ref(CONTACT_PREFIX, self.pk)
 
 
@@ -245,10 +251,12 @@ class DocumentRow(SandboxBase):
 
     @property
     def ref(self) -> str:
+        """The document's reference, as connectors hand it out."""
         return format_ref(DOCUMENT_PREFIX, self.pk)
 
     @property
     def gross_total(self) -> Decimal:
+        """Net plus VAT."""
         return self.net_total + self.vat_total
 
 
@@ -290,6 +298,7 @@ class PaymentRow(SandboxBase):
 
     @property
     def ref(self) -> str:
+        """The payment's reference, as connectors hand it out."""
         return format_ref(PAYMENT_PREFIX, self.pk)
 
 

@@ -96,18 +96,22 @@ class RolePrefill:
 
     @property
     def exact(self) -> tuple[str, ...]:
+        """Our references whose contact went in exactly as ours."""
         return self.refs(PrefillCategory.EXACT)
 
     @property
     def near_miss(self) -> tuple[str, ...]:
+        """Our references whose contact went in with the name typed slightly differently."""
         return self.refs(PrefillCategory.NEAR_MISS)
 
     @property
     def namesake(self) -> tuple[str, ...]:
+        """Our references whose name went in on a different business, at another address."""
         return self.refs(PrefillCategory.NAMESAKE)
 
     @property
     def missing(self) -> tuple[str, ...]:
+        """Our references left out of the Sandbox (including those that could not be placed)."""
         return self.refs(PrefillCategory.MISSING)
 
     def get(self, our_ref: str) -> PrefilledContact:
@@ -118,6 +122,7 @@ class RolePrefill:
         raise KeyError(our_ref)
 
     def category_of(self, our_ref: str) -> PrefillCategory:
+        """How the contact with our reference ``our_ref`` was prefilled; ``KeyError`` if unknown."""
         return self.get(our_ref).category
 
 
@@ -129,6 +134,7 @@ class PrefillSummary:
     suppliers: RolePrefill
 
     def for_role(self, role: ContactRole) -> RolePrefill:
+        """The customers' or the suppliers' outcome, by ``role``."""
         return self.customers if role is ContactRole.CUSTOMER else self.suppliers
 
 

@@ -61,6 +61,7 @@ def sentence(text: str) -> str:
 
 
 def document_word(doc_type: DocumentType) -> str:
+    """What a bookkeeper calls ``doc_type`` in a message: "invoice" or "credit note"."""
     return _DOCUMENT_WORDS[doc_type]
 
 
@@ -78,6 +79,7 @@ def _has_places(value: Decimal, places: int) -> bool:
 
 
 def company(session: Session) -> CompanyRow:
+    """The Sandbox file's single company row."""
     row = session.get(CompanyRow, 1)
     if row is None:  # pragma: no cover - created with the file
         raise RuntimeError("the Sandbox file has no company row")
@@ -85,11 +87,13 @@ def company(session: Session) -> CompanyRow:
 
 
 def contact_by_ref(session: Session, ref: str) -> ContactRow | None:
+    """The contact with reference ``ref``, or ``None`` if there is none or it is malformed."""
     pk = parse_ref(CONTACT_PREFIX, ref)
     return session.get(ContactRow, pk) if pk is not None else None
 
 
 def document_by_ref(session: Session, ref: str) -> DocumentRow | None:
+    """The document with reference ``ref``, or ``None`` if there is none or it is malformed."""
     pk = parse_ref(DOCUMENT_PREFIX, ref)
     return session.get(DocumentRow, pk) if pk is not None else None
 
@@ -217,6 +221,7 @@ def check_contact(session: Session, draft: ContactDraft) -> None:
 
 
 def check_not_locked(session: Session, when: date, what: str) -> None:
+    """Refuse ``what`` if ``when`` falls on or before the company's lock date."""
     lock = company(session).lock_date
     if lock is not None and when <= lock:
         raise Rejected(
@@ -271,6 +276,10 @@ class CheckedDocument:
 
 
 def check_document(session: Session, draft: DocumentDraft) -> CheckedDocument:
+    """Check ``draft`` as a real package would, raising ``Rejected`` with the reason.
+
+    Returns the contact it is for and its totals, so the caller need not work them out again.
+    """
     word = document_word(draft.type)
     number = draft.number.strip()
     if not number:
@@ -516,6 +525,10 @@ class CheckedPayment:
 
 
 def check_payment(session: Session, draft: PaymentDraft) -> CheckedPayment:
+    """Check ``draft`` as a real package would, raising ``Rejected`` with the reason.
+
+    Returns the contact it is from and the documents it is set against, with amounts.
+    """
     reference = draft.reference.strip()
     if not reference:
         raise Rejected(

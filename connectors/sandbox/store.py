@@ -422,20 +422,24 @@ class SandboxStore:
     # ------------------------------------------------------------------ package: reads
 
     def company(self) -> Company:
+        """The file's company."""
         with self._reading() as session:
             row = rules.company(session)
             return Company(id=row.company_id, name=row.name)
 
     def lock_date(self) -> date | None:
+        """The lock date set on the file, if any."""
         with self._reading() as session:
             return rules.company(session).lock_date
 
     def list_accounts(self) -> list[RemoteAccount]:
+        """Every account, by code."""
         with self._reading() as session:
             rows = session.scalars(select(AccountRow).order_by(AccountRow.code))
             return [_account_view(row) for row in rows]
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """Every VAT rate, by id."""
         with self._reading() as session:
             rows = session.scalars(select(TaxRateRow).order_by(TaxRateRow.id))
             return [RemoteTaxRate(id=row.id, name=row.name, rate=row.rate) for row in rows]
@@ -463,6 +467,7 @@ class SandboxStore:
             return [_contact_view(row) for row in session.scalars(query)]
 
     def get_contact(self, ref: str) -> RemoteContact | None:
+        """The contact with reference ``ref``, or ``None``."""
         with self._reading() as session:
             row = rules.contact_by_ref(session, ref)
             return _contact_view(row) if row is not None else None
@@ -684,6 +689,7 @@ class SandboxStore:
         return cleaned
 
     def set_company_name(self, name: str) -> None:
+        """Rename the company; a blank name or one over 200 characters is refused."""
         cleaned = self._checked_company_name(name)
         with self._writing() as session:
             rules.company(session).name = cleaned
@@ -723,6 +729,7 @@ class SandboxStore:
             return [_contact_view(row) for row in rows]
 
     def count_contacts(self, role: ContactRole | None = None) -> int:
+        """How many contacts there are (of ``role`` only, if given)."""
         with self._reading() as session:
             query = select(func.count()).select_from(ContactRow)
             if role is not None:
@@ -730,6 +737,7 @@ class SandboxStore:
             return int(session.scalar(query) or 0)
 
     def count_documents(self, doc_type: DocumentType | None = None) -> int:
+        """How many documents there are (of ``doc_type`` only, if given)."""
         with self._reading() as session:
             query = select(func.count()).select_from(DocumentRow)
             if doc_type is not None:
@@ -737,10 +745,12 @@ class SandboxStore:
             return int(session.scalar(query) or 0)
 
     def count_payments(self) -> int:
+        """How many payments there are."""
         with self._reading() as session:
             return int(session.scalar(select(func.count()).select_from(PaymentRow)) or 0)
 
     def list_documents(self, doc_type: DocumentType | None = None) -> list[SandboxDocument]:
+        """Every document (of ``doc_type`` only, if given), oldest first."""
         with self._reading() as session:
             query = select(DocumentRow).order_by(DocumentRow.pk)
             if doc_type is not None:
@@ -748,11 +758,13 @@ class SandboxStore:
             return [_document_view(session, row) for row in session.scalars(query)]
 
     def get_document(self, ref: str) -> SandboxDocument | None:
+        """The document with reference ``ref``, or ``None``."""
         with self._reading() as session:
             row = rules.document_by_ref(session, ref)
             return _document_view(session, row) if row is not None else None
 
     def get_document_by_number(self, doc_type: DocumentType, number: str) -> SandboxDocument | None:
+        """The ``doc_type`` document numbered ``number``, or ``None``."""
         with self._reading() as session:
             row = session.scalars(
                 select(DocumentRow).where(
@@ -769,11 +781,13 @@ class SandboxStore:
         return document.outstanding
 
     def list_payments(self) -> list[SandboxPayment]:
+        """Every payment, oldest first."""
         with self._reading() as session:
             rows = session.scalars(select(PaymentRow).order_by(PaymentRow.pk))
             return [_payment_view(row) for row in rows]
 
     def get_payment(self, ref: str) -> SandboxPayment | None:
+        """The payment with reference ``ref``, or ``None``."""
         pk = parse_ref(PAYMENT_PREFIX, ref)
         if pk is None:
             return None

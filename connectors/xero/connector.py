@@ -136,9 +136,11 @@ class XeroConnector(CloudConnector):
         self._missing_accounts: set[str] = set()
 
     def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        """Xero's sign-in with PKCE; ``settings`` may narrow or widen the scopes."""
         return xero_provider(self.endpoints, settings)
 
     def api_url(self, tenant_id: str) -> str:
+        """One base address for every organisation: it travels as ``xero-tenant-id``."""
         return self.endpoints.api_url
 
     # ------------------------------------------------------------------ sign-in
@@ -242,13 +244,16 @@ class XeroConnector(CloudConnector):
         )
 
     def connect(self) -> Company:
+        """The chosen organisation's id and name."""
         org = self.organisation()
         return Company(id=org.id, name=org.name)
 
     def lock_dates(self) -> LockDates:
+        """The organisation's period and year-end lock dates."""
         return self.organisation().lock_dates
 
     def list_accounts(self) -> list[RemoteAccount]:
+        """Active accounts; also cached, to turn a draft's AccountID into the code Xero wants."""
         raw = self._list("Accounts", {"where": wire.where_equals("Status", "ACTIVE")})
         accounts = [wire.remote_account(a) for a in raw]
         with self._lock:
@@ -257,6 +262,7 @@ class XeroConnector(CloudConnector):
         return accounts
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """Active VAT rates usable on sales lines."""
         raw = self._list("TaxRates", {"where": wire.where_equals("Status", "ACTIVE")})
         return [rate for rate in map(wire.remote_tax_rate, raw) if rate is not None]
 
@@ -360,6 +366,7 @@ class XeroConnector(CloudConnector):
         return None
 
     def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None:
+        """What Xero holds for the invoice, or ``None`` if it has none."""
         if not wire.is_uuid(invoice_id):
             return None
         found = self._get(f"Invoices/{invoice_id}")

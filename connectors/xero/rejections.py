@@ -43,9 +43,11 @@ class InvoiceSummary:
 class Lookups(Protocol):
     """Questions a rejection may need to ask Xero to name things properly."""
 
-    def contact_named(self, name: str) -> RemoteContact | None: ...
+    def contact_named(self, name: str) -> RemoteContact | None:
+        """The contact called ``name``, if there is one."""
 
-    def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None: ...
+    def invoice_summary(self, invoice_id: str) -> InvoiceSummary | None:
+        """What Xero holds for the invoice, or ``None`` if it has none."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Subject:
 
     @property
     def label(self) -> str:
+        """The record as a message names it, e.g. ``invoice INV-001``."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
@@ -69,6 +72,7 @@ class Subject:
 
     @property
     def word(self) -> str:
+        """What the record is, in a bookkeeper's words: "customer", "invoice", "payment"…"""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             return draft.role.value

@@ -53,6 +53,7 @@ EXPENSE_TYPES = frozenset({"EXPENSE", "DIRECTCOSTS", "OVERHEADS", "DEPRECIATN"})
 
 
 def is_uuid(text: str) -> bool:
+    """True if ``text`` is a Xero id (a UUID)."""
     return UUID_PATTERN.fullmatch(text.strip()) is not None
 
 
@@ -93,6 +94,7 @@ def money(value: object) -> Decimal:
 
 
 def contact_number(role: ContactRole, our_ref: str) -> str:
+    """The ``ContactNumber`` Ledgerlink gives a contact: its role's prefix and our reference."""
     return CONTACT_NUMBER_PREFIX[role] + our_ref.strip()
 
 
@@ -120,6 +122,7 @@ def contact_roles(contact: Mapping[str, Any]) -> frozenset[ContactRole]:
 
 
 def primary_role(contact: Mapping[str, Any]) -> ContactRole:
+    """The role Ledgerlink marked; else supplier if Xero marks only that, else customer."""
     marked = marked_role(contact)
     if marked is not None:
         return marked
@@ -216,6 +219,7 @@ def remote_contact(contact: Mapping[str, Any], role: ContactRole | None = None) 
 
 
 def account_type(xero_type: str) -> AccountType:
+    """Our kind of account for a Xero account ``Type``."""
     if xero_type in SALES_TYPES:
         return AccountType.SALES
     if xero_type == "BANK":
@@ -226,6 +230,7 @@ def account_type(xero_type: str) -> AccountType:
 
 
 def remote_account(account: Mapping[str, Any]) -> RemoteAccount:
+    """A Xero Account as a connector lists it."""
     return RemoteAccount(
         id=str(account.get("AccountID") or ""),
         code=str(account.get("Code") or ""),
@@ -286,6 +291,7 @@ def document_payload(draft: DocumentDraft, account_code: Callable[[int, str], st
 
 
 def allocation_payload(invoice_id: str, amount: Decimal, on: date) -> Json:
+    """Set ``amount`` of a credit note against an invoice on ``on``, as Xero takes it."""
     return {"Invoice": {"InvoiceID": invoice_id}, "Amount": amount, "Date": xero_date(on)}
 
 
