@@ -118,10 +118,14 @@ class FreeAgentConnector(CloudConnector):
     # ------------------------------------------------------------------ what the base asks
 
     def make_provider(self, settings: Mapping[str, str]) -> OAuthProvider:
+        """FreeAgent's OAuth provider for production, the sandbox or a stand-in, as the
+        settings say; also keeps the addresses for ``api_url``."""
         self.endpoints = FreeAgentEndpoints.from_settings(settings)
         return freeagent_provider(self.endpoints, settings)
 
     def api_url(self, tenant_id: str) -> str:
+        """The one API address: FreeAgent binds a token to a company, so ``tenant_id`` does
+        not change it."""
         return self.endpoints.api_url
 
     def extra_windows(self, scale: RateScale) -> list[Window]:
@@ -129,6 +133,7 @@ class FreeAgentConnector(CloudConnector):
         return [Window(HOUR, *scale.window(3600, 3600.0))]
 
     def error_text(self, data: Any) -> str:
+        """FreeAgent's error messages in an answer, joined with ``; ``."""
         return "; ".join(wire.errors_of(data))
 
     def list_organisations(self) -> list[Company]:
@@ -191,6 +196,7 @@ class FreeAgentConnector(CloudConnector):
     # ------------------------------------------------------------------ reading
 
     def connect(self) -> Company:
+        """The company the token reaches, by its subdomain (``GET /v2/company``)."""
         data = self._get("company")
         company = wire.one_of(data, "company") or {}
         found = Company(
@@ -235,6 +241,8 @@ class FreeAgentConnector(CloudConnector):
         return accounts + banks
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The UK VAT rates: FreeAgent lines carry a rate, not a tax code, so there is no
+        list to read."""
         return wire.tax_rates()
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
@@ -245,6 +253,8 @@ class FreeAgentConnector(CloudConnector):
             yield wire.remote_contact(record, role)
 
     def get_contact(self, ref: str) -> RemoteContact | None:
+        """The contact numbered ``ref`` with our account reference from its notes; a supplier
+        only when our notes name it as a supplier alone."""
         number = ref.strip()
         if not number.isdigit():
             return None
@@ -266,9 +276,11 @@ class FreeAgentConnector(CloudConnector):
         return refs
 
     def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
+        """Active contacts named exactly ``name`` (every contact serves either role)."""
         return [c for c in self.iter_contacts(role) if c.name == name]
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        """The references (our document numbers) of every invoice, or every credit note."""
         return {
             wire.text(record, "reference")
             for record in self._pages(wire.COLLECTION[doc_type], wire.COLLECTION[doc_type])

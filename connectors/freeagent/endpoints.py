@@ -34,18 +34,22 @@ class FreeAgentEndpoints:
 
     @property
     def api_url(self) -> str:
+        """The API's base address."""
         return f"{self.host}/v2"
 
     @property
     def authorize_url(self) -> str:
+        """Where the user approves Ledgerlink (OAuth authorisation)."""
         return f"{self.host}/v2/approve_app"
 
     @property
     def token_url(self) -> str:
+        """Where codes and refresh tokens are exchanged for access tokens."""
         return f"{self.host}/v2/token_endpoint"
 
     @property
     def is_sandbox(self) -> bool:
+        """Whether these are FreeAgent's sandbox addresses."""
         return self.host == SANDBOX
 
     @classmethod

@@ -25,6 +25,8 @@ class Subject:
 
     @property
     def word(self) -> str:
+        """What the record is called in a sentence: customer, supplier, invoice, credit note or
+        payment."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             return draft.role.value
@@ -34,6 +36,8 @@ class Subject:
 
     @property
     def label(self) -> str:
+        """The record named for the user, e.g. ``customer "Acme" (account ACME)`` or
+        ``invoice INV-1001``."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
@@ -44,6 +48,7 @@ class Subject:
 
     @property
     def opening(self) -> str:
+        """The label with a capital, to start a sentence."""
         return self.label[:1].upper() + self.label[1:]
 
 

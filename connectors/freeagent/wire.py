@@ -82,6 +82,8 @@ _TAIL = re.compile(r"/(\d+)/?$")
 
 
 def text(record: Mapping[str, Any] | None, field: str) -> str:
+    """``record[field]`` as stripped text; ``""`` when missing, ``None`` or ``record`` is
+    not a mapping."""
     if not isinstance(record, Mapping):
         return ""
     value = record.get(field)
@@ -106,6 +108,8 @@ def amount(value: Decimal) -> str:
 
 
 def parse_date(value: object) -> date | None:
+    """The date at the start of an ISO date or date-time string; ``None`` when there is
+    none."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -126,11 +130,15 @@ def last_segment(url: str) -> str:
 
 
 def items_of(data: Any, key: str) -> list[Json]:
+    """The records under ``key`` in a list answer (``{"contacts": [...]}``); ``[]`` when
+    absent."""
     found = data.get(key) if isinstance(data, Mapping) else None
     return [item for item in found or [] if isinstance(item, dict)]
 
 
 def one_of(data: Any, key: str) -> Json | None:
+    """The record under ``key`` in a single answer (``{"contact": {...}}``); ``None`` when
+    absent."""
     found = data.get(key) if isinstance(data, Mapping) else None
     return found if isinstance(found, dict) else None
 
@@ -185,6 +193,8 @@ def contact_payload(draft: ContactDraft) -> Json:
 
 
 def note_payload(role: ContactRole, our_ref: str) -> Json:
+    """A note for a contact carrying our account reference for ``role``, which is how
+    Ledgerlink finds the contact again (FreeAgent contacts have no field for it)."""
     return {"note": {"note": NOTE_PREFIX.format(role=role.value) + our_ref.strip()}}
 
 
@@ -201,6 +211,8 @@ def our_ref_of_note(note: Mapping[str, Any]) -> tuple[ContactRole, str] | None:
 def remote_contact(
     record: Mapping[str, Any], role: ContactRole, our_ref: str = ""
 ) -> RemoteContact:
+    """A FreeAgent contact as a ``RemoteContact``: its URL's number as the reference,
+    the person's name kept only when it differs from the contact's name."""
     person = " ".join(p for p in (text(record, "first_name"), text(record, "last_name")) if p)
     name = contact_name(record)
     return RemoteContact(
@@ -236,6 +248,8 @@ def remote_accounts(categories: Any) -> list[RemoteAccount]:
 
 
 def bank_account(record: Mapping[str, Any]) -> RemoteAccount:
+    """A FreeAgent bank account as a bank ``RemoteAccount``, its id the URL path
+    (``bank_accounts/123``) so it cannot clash with a nominal code."""
     number = number_of(text(record, "url"))
     return RemoteAccount(
         id=BANK_PREFIX + number,
@@ -246,6 +260,7 @@ def bank_account(record: Mapping[str, Any]) -> RemoteAccount:
 
 
 def tax_rates() -> list[RemoteTaxRate]:
+    """The fixed UK VAT rates (``UK_RATES``)."""
     return [RemoteTaxRate(id=rate_id, name=name, rate=rate) for rate_id, name, rate in UK_RATES]
 
 
@@ -301,10 +316,12 @@ class DocumentState:
 
     @property
     def is_draft(self) -> bool:
+        """Whether FreeAgent still has it as a draft (not yet sent or marked as sent)."""
         return self.status.casefold() == "draft"
 
 
 def document_state(record: Mapping[str, Any]) -> DocumentState:
+    """An invoice or credit note record as a ``DocumentState``."""
     return DocumentState(
         id=number_of(text(record, "url")),
         reference=text(record, "reference"),
@@ -320,6 +337,8 @@ def document_state(record: Mapping[str, Any]) -> DocumentState:
 
 
 def part_description(reference: str, index: int, parts: int) -> str:
+    """The description of a payment's ``index``-th bank transaction explanation of ``parts``: the
+    bare reference when the payment has one."""
     ref = reference.strip()
     return ref if parts == 1 else f"{ref} ({index}/{parts})"
 
@@ -333,6 +352,8 @@ def parse_part(description: str) -> tuple[str, int, int]:
 
 
 def bank_account_url(api_url: str, account_id: str) -> str:
+    """The URL of the bank account a ``RemoteAccount`` id names (with or without
+    ``BANK_PREFIX``)."""
     account = account_id.strip()
     if account.startswith(BANK_PREFIX):
         account = account[len(BANK_PREFIX) :]

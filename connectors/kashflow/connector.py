@@ -139,10 +139,12 @@ class KashFlowConnector(Connector):
 
     @property
     def username(self) -> str:
+        """The KashFlow user name from the settings (blank when not set)."""
         return (self.context.settings.get("username") or "").strip()
 
     @property
     def signed_in(self) -> bool:
+        """Whether a session token is in the keyring; it may still have expired."""
         return bool(self.signin.session_token)
 
     def start_sign_in(self, password: str = "", username: str = "") -> Challenge:
@@ -157,6 +159,7 @@ class KashFlowConnector(Connector):
         return self.connect()
 
     def sign_out(self) -> None:
+        """Ends the KashFlow session and forgets it here, with any kept password."""
         self.signin.sign_out()
 
     # ------------------------------------------------------------------ HTTP
@@ -212,6 +215,8 @@ class KashFlowConnector(Connector):
         return Company(id=self.username or "kashflow", name=name)
 
     def lock_dates(self) -> LockDates:
+        """The latest transaction lock over KashFlow's bank accounts (the only lock KashFlow
+        has), also kept briefly so sending does not re-read it for every record."""
         banks = list(self._pages(wire.BANK_ACCOUNTS))
         locks = [d for d in (wire.bank_lock(b) for b in banks) if d is not None]
         lock = max(locks) if locks else None
@@ -227,18 +232,24 @@ class KashFlowConnector(Connector):
         return self.lock_dates().period_lock
 
     def list_accounts(self) -> list[RemoteAccount]:
+        """Nominal codes (archived ones left out) followed by the bank accounts, which
+        payments need."""
         nominals = [wire.remote_account(n) for n in self._pages(wire.NOMINALS)]
         banks = [wire.bank_account(b) for b in self._pages(wire.BANK_ACCOUNTS)]
         return [n for n in nominals if n is not None] + banks
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The UK VAT levels: KashFlow has no tax-rate list to read, lines carry a rate."""
         return wire.tax_rates()
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        """Every customer (or supplier), page by page."""
         for record in self._pages(wire.CONTACTS[role]):
             yield wire.remote_contact(record, role)
 
     def get_contact(self, ref: str) -> RemoteContact | None:
+        """The customer or supplier whose Code is ``ref`` (customers looked at first);
+        ``None`` when neither has it or ``ref`` cannot be a Code."""
         code = ref.strip()
         if not wire.is_code(code):
             return None
@@ -255,6 +266,9 @@ class KashFlowConnector(Connector):
         return wire.invoice_state(record) if isinstance(record, dict) else None
 
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
+        """Our document numbers already in KashFlow (KashFlow's own number where an invoice
+        carries none of ours). Invoices and credit notes share one list, so ``doc_type`` is
+        not used."""
         states = (wire.invoice_state(r) for r in self._pages(wire.INVOICES))
         return {s.our_number or s.number for s in states}
 
@@ -343,6 +357,10 @@ class KashFlowConnector(Connector):
         return remote_id
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """Adds a customer or supplier with our account reference as its Code, refusing first
+        when that Code is taken or cannot be a Code; a repeat with the same key returns the
+        first answer."""
+
         def send() -> str:
             subject = Subject(draft)
             code = draft.our_ref.strip()
@@ -430,6 +448,9 @@ class KashFlowConnector(Connector):
         )
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+        """Adds an invoice (a credit note as an invoice with negative quantities) numbered by
+        our number's trailing digits; a repeat with the same key returns the first answer."""
+
         def send() -> str:
             return self._send_document(draft)
 
@@ -482,6 +503,9 @@ class KashFlowConnector(Connector):
         return made
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+        """Records one payment line per invoice paid, after checking the lock and that each
+        invoice owes enough; returns the line ids joined with commas."""
+
         def send() -> str:
             return self._send_payment(draft)
 
@@ -553,6 +577,7 @@ class KashFlowConnector(Connector):
         return ",".join(made)
 
     def close(self) -> None:
+        """Closes the HTTP client."""
         self.http.close()
 
 

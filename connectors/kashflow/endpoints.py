@@ -15,6 +15,9 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 def api_url(settings: Mapping[str, str], environ: Mapping[str, str] | None = None) -> str:
+    """The REST API's base URL: KashFlow's own, or a stand-in on this computer from the
+    ``endpoint`` setting or ``LEDGERLINK_KASHFLOW_ENDPOINT``. Any other host is refused,
+    so a setting cannot send credentials elsewhere."""
     env = os.environ if environ is None else environ
     base = (settings.get("endpoint") or env.get("LEDGERLINK_KASHFLOW_ENDPOINT") or "").strip()
     base = base.rstrip("/")

@@ -20,6 +20,8 @@ class Subject:
 
     @property
     def word(self) -> str:
+        """What the record is called in a sentence: customer, supplier, invoice, credit note or
+        payment."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             return draft.role.value
@@ -29,6 +31,8 @@ class Subject:
 
     @property
     def label(self) -> str:
+        """The record named for the user, e.g. ``customer "Acme" (account ACME)`` or
+        ``invoice INV-1001``."""
         draft = self.draft
         if isinstance(draft, ContactDraft):
             ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
@@ -39,10 +43,13 @@ class Subject:
 
     @property
     def opening(self) -> str:
+        """The label with a capital, to start a sentence."""
         return self.label[:1].upper() + self.label[1:]
 
 
 def locked(subject: Subject, on: date, lock: date | None, *, said: str = "") -> Rejected:
+    """The rejection for a record dated on or before KashFlow's transaction lock, with
+    KashFlow's own words when it was KashFlow that refused."""
     until = f" (transactions locked up to {uk_date(lock)})" if lock else ""
     quoted = f' KashFlow said: "{said}".' if said else ""
     return Rejected(
@@ -61,6 +68,8 @@ def locked(subject: Subject, on: date, lock: date | None, *, said: str = "") -> 
 
 
 def rejection(subject: Subject, error: KashFlowError, lock: date | None) -> Rejected:
+    """KashFlow's refusal of ``subject`` in plain words: a locked period, a Code already
+    in use, an unknown nominal or customer, or else KashFlow's message as it stands."""
     said = error.text or error.error or "no reason given"
     lowered = f"{error.error} {error.message}".casefold()
     draft = subject.draft

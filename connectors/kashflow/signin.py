@@ -64,6 +64,7 @@ class Challenge:
 
 
 def locked_message(said: str) -> str:
+    """What to tell the user when KashFlow has locked the user out, with KashFlow's words."""
     return (
         f"KashFlow has locked this user after too many wrong sign-ins ({said}). Ledgerlink "
         "will not try again: unlock it in KashFlow (or ask KashFlow support), then sign in "
@@ -104,10 +105,12 @@ class KashFlowSignIn:
 
     @property
     def session_token(self) -> str:
+        """The session token from the keyring, or ``""`` when not signed in."""
         return self.secrets.get(SESSION_TOKEN) or ""
 
     @property
     def remembers_password(self) -> bool:
+        """Whether a password is kept in the keyring for the next sign-in."""
         return bool(self.secrets.get(PASSWORD))
 
     def start(self, username: str, password: str = "") -> Challenge:

@@ -72,6 +72,8 @@ UK_RATES: tuple[tuple[str, str, Decimal], ...] = (
 
 
 def text(record: Mapping[str, Any] | None, field: str) -> str:
+    """``record[field]`` as stripped text; ``""`` when missing, ``None`` or ``record`` is
+    not a mapping."""
     if not isinstance(record, Mapping):
         return ""
     value = record.get(field)
@@ -79,6 +81,8 @@ def text(record: Mapping[str, Any] | None, field: str) -> str:
 
 
 def money(value: object) -> Decimal:
+    """``value`` as a ``Decimal``; zero when missing or not a number, so a malformed
+    amount never stops a read."""
     if isinstance(value, Decimal):
         return value
     if value is None or isinstance(value, bool):
@@ -90,6 +94,8 @@ def money(value: object) -> Decimal:
 
 
 def parse_date(value: object) -> date | None:
+    """The date at the start of an ISO date or date-time string; ``None`` when there is
+    none."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -106,6 +112,7 @@ def data_of(body: Any) -> list[Json]:
 
 
 def next_page(body: Any) -> str:
+    """The next page's URL from a list answer's ``MetaData``; ``""`` on the last page."""
     meta = body.get("MetaData") if isinstance(body, Mapping) else None
     return text(meta, "NextPageUrl") if isinstance(meta, Mapping) else ""
 
@@ -119,10 +126,12 @@ class KashFlowError:
 
     @property
     def text(self) -> str:
+        """The message, or the error code when there is no message."""
         return self.message or self.error
 
 
 def error_of(body: Any) -> KashFlowError:
+    """The error in a refusal's body; both parts blank when the body is not an object."""
     if isinstance(body, Mapping):
         return KashFlowError(text(body, "Error"), text(body, "Message"))
     return KashFlowError("", "")
@@ -132,6 +141,7 @@ def error_of(body: Any) -> KashFlowError:
 
 
 def login_payload(username: str, password: str) -> Json:
+    """The body of sign-in step 1."""
     return {"UserName": username, "Password": password}
 
 
@@ -149,6 +159,7 @@ def positions_of(body: Any) -> tuple[str, tuple[int, ...]]:
 
 
 def characters_payload(temporary_token: str, characters: Mapping[int, str]) -> Json:
+    """The body of sign-in step 2: the memorable word's characters, by position."""
     return {
         "TemporaryToken": temporary_token,
         "MemorableWordList": [
@@ -158,10 +169,12 @@ def characters_payload(temporary_token: str, characters: Mapping[int, str]) -> J
 
 
 def session_of(body: Any) -> str:
+    """The session token in sign-in step 2's answer (``""`` when missing)."""
     return text(body, "SessionToken")
 
 
 def authorization(session_token: str) -> str:
+    """The ``Authorization`` header value for a session token."""
     return f"KfToken {session_token}"
 
 
@@ -169,6 +182,7 @@ def authorization(session_token: str) -> str:
 
 
 def is_code(value: str) -> bool:
+    """Whether ``value`` can be a KashFlow Code as Ledgerlink uses them (``CODE``)."""
     return CODE.fullmatch(value.strip()) is not None
 
 
@@ -202,6 +216,8 @@ def contact_payload(draft: ContactDraft) -> Json:
 
 
 def remote_contact(record: Mapping[str, Any], role: ContactRole) -> RemoteContact:
+    """A customer or supplier record as a ``RemoteContact``; its Code is both its
+    reference and our account reference."""
     address = record.get("Address")
     address = address if isinstance(address, Mapping) else {}
     return RemoteContact(
@@ -251,6 +267,8 @@ BANK_PREFIX = "bank:"
 
 
 def bank_account(record: Mapping[str, Any]) -> RemoteAccount:
+    """A KashFlow bank account as a bank ``RemoteAccount``, its id prefixed with
+    ``BANK_PREFIX`` so it cannot clash with a nominal code."""
     return RemoteAccount(
         id=BANK_PREFIX + text(record, "Id"),
         code=text(record, "Code") or text(record, "Id"),
@@ -260,12 +278,14 @@ def bank_account(record: Mapping[str, Any]) -> RemoteAccount:
 
 
 def bank_lock(record: Mapping[str, Any]) -> date | None:
+    """The bank account's transaction lock date, or ``None`` when its lock is off."""
     if record.get("TransactionLockEnabled") is not True:
         return None
     return parse_date(record.get("TransactionLockDate"))
 
 
 def tax_rates() -> list[RemoteTaxRate]:
+    """The fixed UK VAT rates (``UK_RATES``): KashFlow's REST API has no list of them."""
     return [RemoteTaxRate(id=rate_id, name=name, rate=rate) for rate_id, name, rate in UK_RATES]
 
 
@@ -317,10 +337,13 @@ class InvoiceState:
 
     @property
     def outstanding(self) -> Decimal:
+        """What is still owed: gross less paid."""
         return self.gross - self.paid
 
 
 def invoice_state(record: Mapping[str, Any]) -> InvoiceState:
+    """An invoice's number, customer, amounts and our document number (read back from
+    ``CustomerReference``)."""
     reference = text(record, "CustomerReference")
     ours = ""
     if reference.startswith(OUR_NUMBER):
@@ -338,11 +361,15 @@ def invoice_state(record: Mapping[str, Any]) -> InvoiceState:
 
 
 def part_note(reference: str, index: int, parts: int) -> str:
+    """The ``Note`` of a payment's ``index``-th line of ``parts``: the bare reference when
+    the payment has one line."""
     ref = reference.strip()
     return ref if parts == 1 else f"{ref} ({index}/{parts})"
 
 
 def parse_part(note: str) -> tuple[str, int, int]:
+    """A payment line's ``Note`` back into (reference, index, parts); a note that is not
+    split reads as part 1 of 1."""
     found = _PART.match(note.strip())
     if found is None:
         return note.strip(), 1, 1
@@ -355,6 +382,7 @@ def payments_path(invoice: str) -> str:
 
 
 def payment_payload(draft: PaymentDraft, allocation: AllocationDraft, index: int) -> Json:
+    """One payment line: ``allocation`` of ``draft`` into the bank account chosen."""
     account = draft.bank_account_id.strip()
     if account.startswith(BANK_PREFIX):
         account = account[len(BANK_PREFIX) :]
@@ -368,6 +396,7 @@ def payment_payload(draft: PaymentDraft, allocation: AllocationDraft, index: int
 
 
 def payment_lines(body: Any) -> list[Json]:
+    """The payment lines in an answer: a ``PaymentLines`` list, or else a list answer."""
     if isinstance(body, Mapping) and isinstance(body.get("PaymentLines"), list):
         return [p for p in body["PaymentLines"] if isinstance(p, dict)]
     return data_of(body)

@@ -93,6 +93,8 @@ class QuickBooksDesktopConnector(_Connector):
     # ------------------------------------------------------------------ reading
 
     def connect(self) -> Company:
+        """The company file the Web Connector last read the lists from; ``ListsNotRead``
+        until it has run once."""
         known = self._read()
         return Company(id=known.company_file or known.company_name, name=known.company_name)
 
@@ -143,6 +145,7 @@ class QuickBooksDesktopConnector(_Connector):
         return rates
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        """The active customers (or suppliers, QuickBooks' vendors) from the lists last read."""
         known = self._read()
         source = known.customers if role is ContactRole.CUSTOMER else known.suppliers
         for contact in source:
@@ -162,6 +165,8 @@ class QuickBooksDesktopConnector(_Connector):
         return None
 
     def lock_dates(self) -> LockDates:
+        """QuickBooks' closing date from the lists last read; no lock when none is known,
+        including before the lists have arrived."""
         known = self._lists()
         if not known.closing_date:
             return LockDates()
@@ -193,15 +198,20 @@ class QuickBooksDesktopConnector(_Connector):
         )
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """Always refused: records go through the Web Connector's queue (``create_batch``)."""
         raise self._not_at_once()
 
     def create_document(self, draft: DocumentDraft, idempotency_key: str) -> str:
+        """Always refused: records go through the Web Connector's queue (``create_batch``)."""
         raise self._not_at_once()
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
+        """Always refused: records go through the Web Connector's queue (``create_batch``)."""
         raise self._not_at_once()
 
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
+        """Never answers now: raises ``CheckedOnNextPoll``, as QuickBooks is asked on the
+        Web Connector's next poll, before anything is sent again."""
         raise CheckedOnNextPoll(
             "QuickBooks Desktop is asked about this record on the Web Connector's next "
             "poll, before anything is sent again"

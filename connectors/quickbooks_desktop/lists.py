@@ -104,6 +104,7 @@ class QuickBooksLists:
 
 
 def path_in(data_dir: Path) -> Path:
+    """Where the lists file lives under the app's data folder."""
     return data_dir / FOLDER / FILE
 
 
@@ -139,6 +140,7 @@ def save(data_dir: Path, lists: QuickBooksLists) -> None:
 
 
 def now_text() -> str:
+    """The current UTC time as ISO text, for ``read_at``."""
     return datetime.now(UTC).isoformat()
 
 
@@ -172,6 +174,7 @@ def contact_from(ret: etree._Element) -> ListContact:
 
 
 def account_from(ret: etree._Element) -> ListAccount:
+    """An ``AccountRet``."""
     return ListAccount(
         list_id=text(ret, "ListID"),
         full_name=text(ret, "FullName") or text(ret, "Name"),
@@ -199,6 +202,7 @@ def item_from(ret: etree._Element) -> ListItem:
 
 
 def tax_code_from(ret: etree._Element) -> ListTaxCode:
+    """A ``SalesTaxCodeRet``; its rate is found later through its sales tax item."""
     return ListTaxCode(
         list_id=text(ret, "ListID"),
         name=text(ret, "Name"),

@@ -327,6 +327,7 @@ class Answer:
 
     @property
     def first(self) -> etree._Element | None:
+        """The first record returned, or ``None`` when there is none."""
         return self.rets[0] if self.rets else None
 
 

@@ -36,10 +36,12 @@ class QwcSettings:
 
     @property
     def app_url(self) -> str:
+        """The SOAP service's address on this computer, for the ``.qwc`` file's ``AppURL``."""
         return f"http://localhost:{self.port}{SOAP_PATH}"
 
     @property
     def support_url(self) -> str:
+        """The support page's address on this computer, for ``AppSupport``."""
         return f"http://localhost:{self.port}{SUPPORT_PATH}"
 
 

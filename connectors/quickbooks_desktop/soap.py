@@ -54,6 +54,7 @@ class Call:
     params: dict[str, str]
 
     def integer(self, name: str) -> int:
+        """Parameter ``name`` as a whole number; a ``Client`` ``SoapFault`` when it is not one."""
         value = self.params.get(name, "").strip()
         try:
             return int(value)

@@ -73,6 +73,8 @@ class Sage50Connector(Connector):
     # ------------------------------------------------------------------ the folder
 
     def folder(self) -> Path:
+        """The folder import files go in, once it is chosen, exists and may be written in;
+        else ``NotSetUp`` saying which."""
         folder = self.settings.folder
         if folder is None:
             raise NotSetUp(
@@ -89,21 +91,27 @@ class Sage50Connector(Connector):
         return folder
 
     def connect(self) -> Company:
+        """The "company" is the import folder: Sage 50 itself cannot be reached, so there is
+        nothing else to name."""
         folder = self.folder()
         return Company(id=str(folder), name=f"Sage 50 import files in {folder}")
 
     # ------------------------------------------------------------------ what Sage has
 
     def list_accounts(self) -> list[RemoteAccount]:
+        """The nominal codes copied into the settings from Sage's own list."""
         return list(self.settings.accounts)
 
     def list_tax_rates(self) -> list[RemoteTaxRate]:
+        """The company's tax codes from the settings (Sage's defaults unless set)."""
         return list(self.settings.tax_rates)
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
+        """The accounts of ``role`` from Sage's record exports kept in the settings."""
         yield from self.settings.sage_refs[role].values()
 
     def get_contact(self, ref: str) -> RemoteContact | None:
+        """The account with reference ``ref`` in the kept exports, customers first."""
         for role in ContactRole:
             contact = self.settings.sage_refs[role].get(ref)
             if contact is not None:
@@ -111,10 +119,13 @@ class Sage50Connector(Connector):
         return None
 
     def lock_dates(self) -> LockDates:
+        """The lock date typed into the settings: Sage cannot be asked for it."""
         return LockDates(period_lock=self.settings.lock_date)
 
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
         # Sage cannot be asked; only a reconciliation against its own exports confirms.
+        """Always ``None``: Sage cannot be asked, and only a reconciliation against Sage's
+        own exports confirms that a record arrived."""
         return None
 
     # ------------------------------------------------------------------ references
@@ -140,6 +151,8 @@ class Sage50Connector(Connector):
     # ------------------------------------------------------------------ the rules
 
     def check_draft(self, draft: Draft) -> Rejected | None:
+        """The rejection the draft's import row would meet (a bad reference, a value Sage
+        would cut or refuse, a locked date), or ``None``; nothing is written."""
         try:
             self._row_for(draft)
         except Rejected as refused:
@@ -233,6 +246,8 @@ class Sage50Connector(Connector):
     # ------------------------------------------------------------------ writing
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
+        """Always refused: Sage 50 takes records only through import files written by a
+        send."""
         raise ConnectorError(
             "Sage 50 takes records only through import files: they are handed over by a "
             "send, never created one by one."

@@ -30,6 +30,8 @@ class FileKind(StrEnum):
 
     @property
     def order(self) -> int:
+        """The kind's place in the import order, from 1; it goes in the file name so the
+        files sort in the order Sage must take them."""
         return list(FileKind).index(self) + 1
 
     @property

@@ -155,8 +155,10 @@ def check_text(value: str, column: Column, *, record: str, no_commas: bool = Fal
 
 
 def contact_column(name: str) -> Column:
+    """The Customer/Supplier Records column called ``name``."""
     return next(c for c in CONTACT_COLUMNS if c.name == name)
 
 
 def transaction_column(name: str) -> Column:
+    """The Audit Trail Transactions column called ``name``."""
     return next(c for c in TRANSACTION_COLUMNS if c.name == name)

@@ -14,19 +14,24 @@ from connectors.sage_50.layout import transaction_column as tc
 
 
 def contact_label(draft: ContactDraft) -> str:
+    """The account named in messages: ``Customer C001 (Acme Ltd)``."""
     return f"{draft.role.value.capitalize()} {draft.our_ref} ({draft.name})"
 
 
 def document_label(draft: DocumentDraft) -> str:
+    """The document named in messages: ``Invoice INV-1001`` or ``Credit note CN-1``."""
     kind = "Invoice" if draft.type is DocumentType.INVOICE else "Credit note"
     return f"{kind} {draft.number}"
 
 
 def payment_label(draft: PaymentDraft) -> str:
+    """The payment named in messages: ``Payment PAY-1``."""
     return f"Payment {draft.reference}"
 
 
 def check_reference(reference: str, *, record: str, field: str) -> str:
+    """``reference`` unchanged when Sage 50 would keep it as it is; else a rejection
+    saying what Sage would change it to."""
     if not references.is_valid(reference):
         raise Rejected(
             code="invalid_reference",

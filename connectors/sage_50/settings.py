@@ -95,6 +95,8 @@ class BridgeSettings:
 
     @property
     def financial_year_end(self) -> date | None:
+        """The last day of the financial year starting ``financial_year_start`` (28 February
+        when it starts on 29 February); ``None`` when the start is not set."""
         start = self.financial_year_start
         if start is None:
             return None
