@@ -25,11 +25,9 @@ Details and sources: docs/packages/freeagent.md.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -55,6 +53,7 @@ from connectors.contract import (
     RemoteRecordType,
     RemoteTaxRate,
 )
+from connectors.create_once import CreateOnce
 from connectors.errors import (
     ConnectorError,
     OutcomeUncertain,
@@ -81,12 +80,6 @@ RECENT_CONTACTS = timedelta(days=60)
 HOUR = "hour"
 
 
-@dataclass(frozen=True)
-class _Sent:
-    fingerprint: str
-    remote_id: str = ""
-
-
 class FreeAgentConnector(CloudConnector):
     """One FreeAgent company. ``clock`` (seconds since the epoch) and ``sleep`` are for
     tests."""
@@ -111,7 +104,7 @@ class FreeAgentConnector(CloudConnector):
         limiter: RateLimiter | None = None,
     ) -> None:
         super().__init__(context, clock=clock, sleep=sleep, limiter=limiter)
-        self._sent: dict[str, _Sent] = {}
+        self._once = CreateOnce()
         self._names: dict[str, tuple[str, str]] | None = None
         self._lock_read: tuple[float, date | None] | None = None
 
@@ -447,32 +440,10 @@ class FreeAgentConnector(CloudConnector):
         send: Callable[[], str],
         same: Callable[[str], bool] = lambda found: True,
     ) -> str:
-        """Create once per key: a key whose record was made is answered from memory; a key
-        whose answer was lost is looked for (by our own key) before it is sent again."""
-        fingerprint = hashlib.sha256(repr(draft).encode("utf-8")).hexdigest()
-        with self._lock:
-            before = self._sent.get(key)
-        if before is not None and before.fingerprint == fingerprint:
-            if before.remote_id:
-                return before.remote_id
-            found = self.find_existing(record_type, our_key)
-            if found and same(found):
-                with self._lock:
-                    self._sent[key] = _Sent(fingerprint, found)
-                return found
-        with self._lock:
-            self._sent[key] = _Sent(fingerprint)
-        try:
-            remote_id = send()
-        except OutcomeUncertain:
-            raise
-        except ConnectorError:
-            with self._lock:
-                self._sent.pop(key, None)
-            raise
-        with self._lock:
-            self._sent[key] = _Sent(fingerprint, remote_id)
-        return remote_id
+        """Create once per key (see :mod:`connectors.create_once`)."""
+        return self._once.create(
+            key, draft, send, lambda: self.find_existing(record_type, our_key), same
+        )
 
     def _refuse_namesake(self, draft: ContactDraft) -> None:
         """FreeAgent allows two contacts of one name; Ledgerlink does not make a second,

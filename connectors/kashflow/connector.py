@@ -19,11 +19,9 @@ Details, sources and what is UNVERIFIED: docs/packages/kashflow.md.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
@@ -47,6 +45,7 @@ from connectors.contract import (
     RemoteRecordType,
     RemoteTaxRate,
 )
+from connectors.create_once import CreateOnce
 from connectors.errors import ConnectorError, NeedsReconnecting, OutcomeUncertain, Rejected
 from connectors.http import ApiClient, describe_status, make_client
 from connectors.kashflow import wire
@@ -91,12 +90,6 @@ class KashFlowApi(ApiClient):
         super()._raise_for_common_status(method, url, response, creates)
 
 
-@dataclass(frozen=True)
-class _Sent:
-    fingerprint: str
-    remote_id: str = ""
-
-
 class KashFlowConnector(Connector):
     """One KashFlow account. ``clock`` and ``sleep`` are for tests."""
 
@@ -131,7 +124,7 @@ class KashFlowConnector(Connector):
         )
         self.signin = KashFlowSignIn(self.http, self.api_url, context.secrets, clock)
         self._lock = threading.Lock()
-        self._sent: dict[str, _Sent] = {}
+        self._once = CreateOnce()
         self._names: dict[ContactRole, dict[str, tuple[str, str]]] = {}
         self._lock_read: tuple[float, date | None] | None = None
 
@@ -331,30 +324,8 @@ class KashFlowConnector(Connector):
         key: str,
         send: Callable[[], str],
     ) -> str:
-        fingerprint = hashlib.sha256(repr(draft).encode("utf-8")).hexdigest()
-        with self._lock:
-            before = self._sent.get(key)
-        if before is not None and before.fingerprint == fingerprint:
-            if before.remote_id:
-                return before.remote_id
-            found = self.find_existing(record_type, our_key)
-            if found:
-                with self._lock:
-                    self._sent[key] = _Sent(fingerprint, found)
-                return found
-        with self._lock:
-            self._sent[key] = _Sent(fingerprint)
-        try:
-            remote_id = send()
-        except OutcomeUncertain:
-            raise
-        except ConnectorError:
-            with self._lock:
-                self._sent.pop(key, None)
-            raise
-        with self._lock:
-            self._sent[key] = _Sent(fingerprint, remote_id)
-        return remote_id
+        """Create once per key (see :mod:`connectors.create_once`)."""
+        return self._once.create(key, draft, send, lambda: self.find_existing(record_type, our_key))
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str) -> str:
         """Adds a customer or supplier with our account reference as its Code, refusing first

@@ -29,7 +29,6 @@ Details and sources: docs/packages/sage-business-cloud.md.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -59,6 +58,7 @@ from connectors.contract import (
     RemoteRecordType,
     RemoteTaxRate,
 )
+from connectors.create_once import CreateOnce
 from connectors.errors import (
     ConnectorError,
     OutcomeUncertain,
@@ -121,7 +121,7 @@ class SageBusinessCloudConnector(CloudConnector):
             sleep=None if sleep is time.sleep else sleep,
             limiter=limiter,
         )
-        self._sent: dict[str, _Sent] = {}
+        self._once = CreateOnce()
         #: Per role, each contact's name (capitals and spaces aside) → (id, name), read once
         #: per connection for the namesake check and kept up to date by our own creates.
         self._names: dict[ContactRole, dict[str, tuple[str, str]]] = {}
@@ -445,33 +445,10 @@ class SageBusinessCloudConnector(CloudConnector):
         send: Callable[[], str],
         same: Callable[[str], bool] = lambda found: True,
     ) -> str:
-        """Create once per key. A key whose record was made is answered from memory; a
-        key whose answer was lost is looked for (by our own key) before it is sent again."""
-        fingerprint = hashlib.sha256(repr(draft).encode("utf-8")).hexdigest()
-        with self._lock:
-            before = self._sent.get(key)
-        if before is not None and before.fingerprint == fingerprint:
-            if before.remote_id:
-                return before.remote_id
-            found = self.find_existing(record_type, our_key)
-            if found and same(found):
-                with self._lock:
-                    self._sent[key] = _Sent(fingerprint, found)
-                return found
-        with self._lock:
-            self._sent[key] = _Sent(fingerprint)
-        try:
-            remote_id = send()
-        except OutcomeUncertain:
-            raise
-        except ConnectorError:
-            # Refused, or never reached Sage: nothing was written for this key.
-            with self._lock:
-                self._sent.pop(key, None)
-            raise
-        with self._lock:
-            self._sent[key] = _Sent(fingerprint, remote_id)
-        return remote_id
+        """Create once per key (see :mod:`connectors.create_once`)."""
+        return self._once.create(
+            key, draft, send, lambda: self.find_existing(record_type, our_key), same
+        )
 
     def _refuse_namesake(self, draft: ContactDraft) -> None:
         """Sage allows two contacts of one name; Ledgerlink does not create a second,
