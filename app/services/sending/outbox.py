@@ -16,6 +16,7 @@ from app.db.models import (
     Payment,
     RecordType,
     SendState,
+    utcnow,
 )
 
 #: The order in which records are sent: parents before their dependants.
@@ -62,6 +63,24 @@ def sync_outbox(session: Session, package: str) -> int:
             select(Link.contact_id, Link.remote_ref).where(Link.package == package)
         )
     }
+    now = utcnow()
+    # Every column given, the same timestamps for all: the insert below then runs no
+    # Python default per row.
+    fixed: dict[str, object] = {
+        "package": package,
+        "attempts": 0,
+        "error_code": "",
+        "error_field": "",
+        "error_reason": "",
+        "error_fix": "",
+        "error_subject": "",
+        "blocked_by_id": None,
+        "sent_fingerprint": "",
+        "last_attempt_at": None,
+        "sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     rows: list[dict[str, object]] = []
     for record_type, record_id in _all_records(session):
         if (record_type, record_id) in existing:
@@ -69,7 +88,7 @@ def sync_outbox(session: Session, package: str) -> int:
         linked = record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER) and record_id in links
         rows.append(
             {
-                "package": package,
+                **fixed,
                 "record_type": record_type,
                 "record_id": record_id,
                 "idempotency_key": new_idempotency_key(),
@@ -77,10 +96,11 @@ def sync_outbox(session: Session, package: str) -> int:
                 "remote_id": links[record_id] if linked else "",
             }
         )
-    # One multi-row statement, not one ORM object per record: a first send of 100,000
-    # records would otherwise spend seconds here before anything happens.
+    # One multi-row statement on the table, not one ORM object per record: a first send
+    # of 100,000 records would otherwise spend seconds here before anything happens.
+    table = OutboxEntry.metadata.tables[OutboxEntry.__tablename__]
     for start in range(0, len(rows), 10_000):
-        session.execute(insert(OutboxEntry), rows[start : start + 10_000])
+        session.execute(insert(table), rows[start : start + 10_000])
     return len(rows)
 
 

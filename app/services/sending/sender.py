@@ -38,8 +38,14 @@ from app.db.models import (
     SendState,
     utcnow,
 )
-from app.services.audit import record_event
-from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
+from app.services.audit import event_values, record_event, record_events
+from app.services.sending.drafts import (
+    BuiltDraft,
+    DraftBuilder,
+    Problem,
+    chunked,
+    remote_record_type,
+)
 from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
@@ -376,6 +382,8 @@ class Sender:
                 select(OutboxEntry).where(OutboxEntry.id.in_(entry_ids))
             ).all()
             builder.prefetch(entries)
+            # Audit entries go in as one statement per batch, in order.
+            events: list[dict[str, object]] = []
             for entry_id in entry_ids:
                 entry = session.get(OutboxEntry, entry_id)
                 if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
@@ -383,7 +391,13 @@ class Sender:
                 built = builder.build(entry)
                 if isinstance(built, Problem):
                     self._mark_failed(
-                        session, entry, built.code, built.field, built.reason, built.fix
+                        session,
+                        entry,
+                        built.code,
+                        built.field,
+                        built.reason,
+                        built.fix,
+                        events=events,
                     )
                     entry.blocked_by_id = built.blocked_by
                     entry.error_subject = built.subject
@@ -393,13 +407,9 @@ class Sender:
                 entry.attempts += 1
                 entry.last_attempt_at = utcnow()
                 entry.blocked_by_id = None
-                self._audit(
-                    session,
-                    entry,
-                    "sending",
-                    attempt=entry.attempts,
-                )
+                self._audit(session, entry, "sending", events=events, attempt=entry.attempts)
                 ready.append(_Ready(entry.id, entry.record_type, built, entry.idempotency_key))
+            record_events(session, events)
         return ready
 
     def _send_batch(self, entry_ids: list[int], done: int = 0, total: int = 0) -> None:
@@ -489,35 +499,55 @@ class Sender:
             self._resolve(entry_id)
 
     def _record_results(self, ready: list[_Ready], results: Sequence[CreateResult]) -> None:
+        """Record a batch's answers in one transaction: the rows read in one query, the
+        new links and audit entries written together."""
         with self.session_factory.begin() as session:
+            entries = {
+                entry.id: entry
+                for chunk in chunked([item.entry_id for item in ready])
+                for entry in session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(chunk)))
+            }
+            events: list[dict[str, object]] = []
+            created: list[tuple[OutboxEntry, str]] = []
+            now = utcnow()
             for item, result in zip(ready, results, strict=True):
-                entry = session.get(OutboxEntry, item.entry_id)
-                assert entry is not None
+                entry = entries[item.entry_id]
                 if isinstance(result, Rejected):
                     self._mark_failed(
-                        session, entry, result.code, result.field, result.reason, result.fix
+                        session,
+                        entry,
+                        result.code,
+                        result.field,
+                        result.reason,
+                        result.fix,
+                        events=events,
                     )
                     self.report.failed[item.record_type.value] += 1
                     continue
-                entry.sent_at = utcnow()
+                entry.sent_at = now
                 entry.sent_fingerprint = item.built.fingerprint
                 _clear_error(entry)
                 if isinstance(result, HandedOver):
                     # Not successful yet: the bridge confirms it on evidence
                     # (app.services.sending.handover).
-                    self._handed_over(session, entry, result, snapshot=item.built.snapshot)
+                    self._handed_over(
+                        session, entry, result, snapshot=item.built.snapshot, events=events
+                    )
                     continue
                 entry.state = SendState.SUCCESSFUL
                 entry.remote_id = result
-                link_created_contact(session, self.package, entry, result)
+                created.append((entry, result))
                 self._audit(
                     session,
                     entry,
                     "sent",
+                    events=events,
                     remote_id=result,
                     snapshot=item.built.snapshot,
                 )
                 self.report.sent[item.record_type.value] += 1
+            link_created_contacts(session, self.package, created)
+            record_events(session, events)
 
     def _handed_over(
         self,
@@ -527,6 +557,7 @@ class Sender:
         *,
         snapshot: object = None,
         found_after: str = "",
+        events: list[dict[str, object]] | None = None,
     ) -> None:
         entry.state = SendState.HANDED_OVER
         entry.remote_id = result.reference
@@ -535,6 +566,7 @@ class Sender:
                 session,
                 entry,
                 "handed_over",
+                events=events,
                 reference=result.reference,
                 where=result.note,
                 found_after=found_after,
@@ -544,6 +576,7 @@ class Sender:
                 session,
                 entry,
                 "handed_over",
+                events=events,
                 reference=result.reference,
                 where=result.note,
                 snapshot=snapshot,
@@ -671,7 +704,15 @@ class Sender:
             self._send_batch([entry_id])
 
     def _mark_failed(
-        self, session: Session, entry: OutboxEntry, code: str, field: str, reason: str, fix: str
+        self,
+        session: Session,
+        entry: OutboxEntry,
+        code: str,
+        field: str,
+        reason: str,
+        fix: str,
+        *,
+        events: list[dict[str, object]] | None = None,
     ) -> None:
         entry.state = SendState.FAILED
         entry.error_code, entry.error_field = code, field
@@ -681,6 +722,7 @@ class Sender:
             session,
             entry,
             "failed",
+            events=events,
             code=code,
             field=field,
             reason=reason,
@@ -717,8 +759,23 @@ class Sender:
         action: str,
         *,
         actor: str = "",
+        events: list[dict[str, object]] | None = None,
         **detail: object,
     ) -> None:
+        """Audit a change to ``entry``: added to ``session`` at once, or to ``events``
+        for the caller to write with the rest of its batch."""
+        if events is not None:
+            events.append(
+                event_values(
+                    actor=actor or self.actor,
+                    action=action,
+                    package=self.package,
+                    record_type=entry.record_type.value,
+                    record_id=entry.record_id,
+                    **detail,
+                )
+            )
+            return
         record_event(
             session,
             actor=actor or self.actor,
@@ -758,6 +815,40 @@ def link_created_contact(
                 method=LinkMethod.CREATED_BY_SEND,
             )
         )
+
+
+def link_created_contacts(
+    session: Session, package: str, created: Sequence[tuple[OutboxEntry, str]]
+) -> None:
+    """:func:`link_created_contact` for a batch of (row, package id), in a few queries."""
+    wanted = {
+        entry.record_id: remote_id
+        for entry, remote_id in created
+        if entry.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
+    }
+    linked: set[int] = set()
+    names: dict[int, str] = {}
+    for chunk in chunked(sorted(wanted)):
+        linked.update(
+            session.scalars(
+                select(Link.contact_id).where(Link.package == package, Link.contact_id.in_(chunk))
+            )
+        )
+        for contact_id, name in session.execute(
+            select(Contact.id, Contact.name).where(Contact.id.in_(chunk))
+        ):
+            names[contact_id] = name
+    session.add_all(
+        Link(
+            package=package,
+            contact_id=contact_id,
+            remote_ref=remote_id,
+            remote_name=names.get(contact_id, ""),
+            method=LinkMethod.CREATED_BY_SEND,
+        )
+        for contact_id, remote_id in wanted.items()
+        if contact_id not in linked
+    )
 
 
 def _clear_error(entry: OutboxEntry) -> None:
