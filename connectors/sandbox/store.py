@@ -23,9 +23,20 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import URL, Engine, create_engine, delete, event, func, inspect, select
+from sqlalchemy import (
+    URL,
+    CursorResult,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +77,7 @@ from connectors.sandbox.models import (
     SandboxBase,
     SchemaRow,
     TaxRateRow,
+    format_ref,
     name_key,
     parse_ref,
 )
@@ -252,23 +264,27 @@ def _payment_view(row: PaymentRow) -> SandboxPayment:
     )
 
 
-def _contact_row(draft: ContactDraft) -> ContactRow:
+def _contact_values(draft: ContactDraft) -> dict[str, Any]:
     name = draft.name.strip()
-    return ContactRow(
-        role=draft.role,
-        name=name,
-        name_key=name_key(name),
-        contact_name=draft.contact_name.strip(),
-        address_1=draft.address_1.strip(),
-        address_2=draft.address_2.strip(),
-        address_3=draft.address_3.strip(),
-        town=draft.town.strip(),
-        county=draft.county.strip(),
-        postcode=draft.postcode.strip(),
-        email=draft.email.strip(),
-        phone=draft.phone.strip(),
-        our_ref=draft.our_ref.strip() or None,
-    )
+    return {
+        "role": draft.role,
+        "name": name,
+        "name_key": name_key(name),
+        "contact_name": draft.contact_name.strip(),
+        "address_1": draft.address_1.strip(),
+        "address_2": draft.address_2.strip(),
+        "address_3": draft.address_3.strip(),
+        "town": draft.town.strip(),
+        "county": draft.county.strip(),
+        "postcode": draft.postcode.strip(),
+        "email": draft.email.strip(),
+        "phone": draft.phone.strip(),
+        "our_ref": draft.our_ref.strip() or None,
+    }
+
+
+def _contact_row(draft: ContactDraft) -> ContactRow:
+    return ContactRow(**_contact_values(draft))
 
 
 def _checked_key(idempotency_key: str) -> str:
@@ -285,13 +301,27 @@ def _checked_key(idempotency_key: str) -> str:
     return key
 
 
+def _insert(session: Session, model: type[SandboxBase], values: dict[str, Any]) -> int:
+    """Insert one row on the table, not through the unit of work (a send inserts many
+    rows it never reads back as objects); its primary key."""
+    table = SandboxBase.metadata.tables[model.__tablename__]
+    result = cast(CursorResult[Any], session.execute(insert(table), values))
+    primary_key = result.inserted_primary_key
+    assert primary_key is not None
+    return int(primary_key[0])
+
+
+def _insert_many(
+    session: Session, model: type[SandboxBase], values: Sequence[dict[str, Any]]
+) -> None:
+    if values:
+        session.execute(insert(SandboxBase.metadata.tables[model.__tablename__]), list(values))
+
+
 def _contact_work(draft: ContactDraft) -> Callable[[Session], str]:
     def work(session: Session) -> str:
         rules.check_contact(session, draft)
-        row = _contact_row(draft)
-        session.add(row)
-        session.flush()
-        return row.ref
+        return format_ref(CONTACT_PREFIX, _insert(session, ContactRow, _contact_values(draft)))
 
     return work
 
@@ -299,20 +329,26 @@ def _contact_work(draft: ContactDraft) -> Callable[[Session], str]:
 def _payment_work(draft: PaymentDraft) -> Callable[[Session], str]:
     def work(session: Session) -> str:
         checked = rules.check_payment(session, draft)
-        row = PaymentRow(
-            reference=draft.reference.strip(),
-            date=draft.date,
-            contact_pk=checked.contact.pk,
-            amount=draft.amount,
-            bank_account_id=draft.bank_account_id,
+        pk = _insert(
+            session,
+            PaymentRow,
+            {
+                "reference": draft.reference.strip(),
+                "date": draft.date,
+                "contact_pk": checked.contact.pk,
+                "amount": draft.amount,
+                "bank_account_id": draft.bank_account_id,
+            },
         )
-        row.allocations = [
-            AllocationRow(document_pk=invoice.pk, amount=amount)
-            for invoice, amount in checked.allocations
-        ]
-        session.add(row)
-        session.flush()
-        return row.ref
+        _insert_many(
+            session,
+            AllocationRow,
+            [
+                {"payment_pk": pk, "document_pk": invoice.pk, "amount": amount}
+                for invoice, amount in checked.allocations
+            ],
+        )
+        return format_ref(PAYMENT_PREFIX, pk)
 
     return work
 
@@ -446,31 +482,36 @@ class SandboxStore:
         record_type: RemoteRecordType,
         key: str,
         work: Callable[[Session], str],
-        known: dict[str, IdempotencyRow] | None,
+        known: dict[str, tuple[str, str]] | None,
     ) -> str:
         """Run one create, honouring its idempotency key: a key already seen returns the
         first create's id and writes nothing. ``known``: the keys a batch has loaded and
         created so far, looked up instead of the file."""
         if key:
-            seen = session.get(IdempotencyRow, key) if known is None else known.get(key)
+            if known is None:
+                row = session.get(IdempotencyRow, key)
+                seen = (row.record_type, row.record_ref) if row is not None else None
+            else:
+                seen = known.get(key)
             if seen is not None:
-                if seen.record_type != record_type.value:
+                seen_type, seen_ref = seen
+                if seen_type != record_type.value:
                     raise Rejected(
                         code="idempotency_key_reused",
                         reason=(
                             f"The idempotency key {key!r} was already used to create "
-                            f"{seen.record_type.replace('_', ' ')} {seen.record_ref}, so it "
+                            f"{seen_type.replace('_', ' ')} {seen_ref}, so it "
                             f"cannot create a {record_type.value.replace('_', ' ')}."
                         ),
                         fix="This is a Ledgerlink fault, not yours: please report it.",
                     )
-                return seen.record_ref
+                return seen_ref
         ref = work(session)
         if key:
-            row = IdempotencyRow(key=key, record_type=record_type.value, record_ref=ref)
-            session.add(row)
+            values = {"key": key, "record_type": record_type.value, "record_ref": ref}
+            _insert_many(session, IdempotencyRow, [values])
             if known is not None:
-                known[key] = row
+                known[key] = (record_type.value, ref)
         return ref
 
     def create_many(
@@ -530,7 +571,7 @@ class SandboxStore:
     @staticmethod
     def _preload(
         session: Session, items: Sequence[tuple[Draft, str]]
-    ) -> tuple[list[object], dict[str, IdempotencyRow]]:
+    ) -> tuple[list[object], dict[str, tuple[str, str]]]:
         """Load in a few queries what checking a batch reads row by row (the company,
         chart, VAT rates, the contacts and invoices it refers to, its idempotency keys),
         so each check finds them in the session; the list keeps them there (the
@@ -566,8 +607,12 @@ class SandboxStore:
             ).all()
         keys = sorted({key.strip() for _draft, key in items if key.strip()})
         seen = {
-            row.key: row
-            for row in session.scalars(select(IdempotencyRow).where(IdempotencyRow.key.in_(keys)))
+            key: (record_type, record_ref)
+            for key, record_type, record_ref in session.execute(
+                select(
+                    IdempotencyRow.key, IdempotencyRow.record_type, IdempotencyRow.record_ref
+                ).where(IdempotencyRow.key.in_(keys))
+            )
         }
         return held, seen
 
@@ -735,35 +780,44 @@ class SandboxStore:
                     ),
                     fix="Send it as a credit note, or clear the original invoice number.",
                 )
-            row = DocumentRow(
-                type=draft.type,
-                number=draft.number.strip(),
-                date=draft.date,
-                due_date=draft.due_date,
-                contact_pk=checked.contact.pk,
-                reference=draft.reference.strip(),
-                net_total=checked.net_total,
-                vat_total=checked.vat_total,
+            pk = _insert(
+                session,
+                DocumentRow,
+                {
+                    "type": draft.type,
+                    "number": draft.number.strip(),
+                    "date": draft.date,
+                    "due_date": draft.due_date,
+                    "contact_pk": checked.contact.pk,
+                    "reference": draft.reference.strip(),
+                    "net_total": checked.net_total,
+                    "vat_total": checked.vat_total,
+                },
             )
-            row.lines = [
-                LineRow(
-                    line_no=index + 1,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    net_amount=line.net_amount,
-                    account_id=line.account_id,
-                    tax_rate_id=line.tax_rate_id,
-                    vat_rate=line.vat_rate,
-                    vat_amount=line.vat_amount,
-                )
-                for index, line in enumerate(draft.lines)
-            ]
-            session.add(row)
-            session.flush()
+            _insert_many(
+                session,
+                LineRow,
+                [
+                    {
+                        "document_pk": pk,
+                        "line_no": index + 1,
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                        "net_amount": line.net_amount,
+                        "account_id": line.account_id,
+                        "tax_rate_id": line.tax_rate_id,
+                        "vat_rate": line.vat_rate,
+                        "vat_amount": line.vat_amount,
+                    }
+                    for index, line in enumerate(draft.lines)
+                ],
+            )
             if credits_invoice_ref.strip():
+                row = session.get(DocumentRow, pk)
+                assert row is not None
                 self._allocate_credit(session, row, credits_invoice_ref, row.gross_total)
-            return row.ref
+            return format_ref(DOCUMENT_PREFIX, pk)
 
         return work
 
