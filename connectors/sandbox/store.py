@@ -486,7 +486,7 @@ class SandboxStore:
     ) -> str:
         """Run one create, honouring its idempotency key: a key already seen returns the
         first create's id and writes nothing. ``known``: the keys a batch has loaded and
-        created so far, looked up instead of the file."""
+        created so far, looked up instead of the file; the batch writes the new ones."""
         if key:
             if known is None:
                 row = session.get(IdempotencyRow, key)
@@ -509,8 +509,10 @@ class SandboxStore:
         ref = work(session)
         if key:
             values = {"key": key, "record_type": record_type.value, "record_ref": ref}
-            _insert_many(session, IdempotencyRow, [values])
-            if known is not None:
+            if known is None:
+                _insert_many(session, IdempotencyRow, [values])
+            else:
+                # The batch writes its keys together, before it commits.
                 known[key] = (record_type.value, ref)
         return ref
 
@@ -536,6 +538,7 @@ class SandboxStore:
         stop: BaseException | None = None
         with self._writing() as session:
             held, seen = self._preload(session, items)
+            loaded = set(seen)
             for index, (draft, idempotency_key) in enumerate(items):
                 if before is not None:
                     try:
@@ -563,6 +566,15 @@ class SandboxStore:
                     except BaseException as exc:
                         stop = exc
                         break
+            _insert_many(
+                session,
+                IdempotencyRow,
+                [
+                    {"key": key, "record_type": record_type, "record_ref": ref}
+                    for key, (record_type, ref) in seen.items()
+                    if key not in loaded
+                ],
+            )
         del held
         if stop is not None:
             raise stop
