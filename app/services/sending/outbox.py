@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     String,
     case,
     cast,
@@ -145,12 +144,12 @@ def sync_outbox(session: Session, package: str) -> int:
         .order_by(Payment.id)
     )
     table = OutboxEntry.metadata.tables[OutboxEntry.__tablename__]
-    added = 0
+    count = select(func.count()).select_from(table).where(table.c.package == package)
+    before = session.scalar(count) or 0
     for query in (contacts, documents, payments):
-        result = session.execute(insert(table).from_select(columns, query))
-        assert isinstance(result, CursorResult)
-        added += result.rowcount
-    return added
+        session.execute(insert(table).from_select(columns, query))
+    # Counted, not the drivers' row counts: not every driver gives one for INSERT … SELECT.
+    return (session.scalar(count) or 0) - before
 
 
 def _text(value: str) -> ColumnElement[str]:

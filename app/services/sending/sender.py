@@ -21,9 +21,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Update, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crash_report import write_crash_report
@@ -158,6 +158,7 @@ class _Ready:
     record_type: RecordType
     built: BuiltDraft
     key: str
+    record_id: int
 
 
 class Sender:
@@ -378,18 +379,31 @@ class Sender:
                 tax_rates,
                 cutoff=load_setup(session).cutoff_date,
             )
-            entries = session.scalars(
-                select(OutboxEntry).where(OutboxEntry.id.in_(entry_ids))
-            ).all()
-            builder.prefetch(entries)
-            # Audit entries go in as one statement per batch, in order.
+            rows = {
+                row.id: row
+                for chunk in chunked(entry_ids)
+                for row in map(
+                    _Row._make,
+                    session.execute(
+                        select(*(getattr(OutboxEntry, name) for name in _Row._fields)).where(
+                            OutboxEntry.id.in_(chunk)
+                        )
+                    ),
+                )
+            }
+            builder.prefetch(list(rows.values()))
+            # The batch's rows change in one statement and its audit entries go in as one,
+            # in order: row by row through the ORM was most of a batch's own cost.
             events: list[dict[str, object]] = []
+            processing: list[dict[str, object]] = []
             for entry_id in entry_ids:
-                entry = session.get(OutboxEntry, entry_id)
-                if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
+                row = rows.get(entry_id)
+                if row is None or row.state not in (SendState.WAITING, SendState.FAILED):
                     continue
-                built = builder.build(entry)
+                built = builder.build(row)
                 if isinstance(built, Problem):
+                    entry = session.get(OutboxEntry, entry_id)
+                    assert entry is not None
                     self._mark_failed(
                         session,
                         entry,
@@ -403,12 +417,22 @@ class Sender:
                     entry.error_subject = built.subject
                     self.report.failed[entry.record_type.value] += 1
                     continue
-                entry.state = SendState.PROCESSING
-                entry.attempts += 1
-                entry.last_attempt_at = utcnow()
-                entry.blocked_by_id = None
-                self._audit(session, entry, "sending", events=events, attempt=entry.attempts)
-                ready.append(_Ready(entry.id, entry.record_type, built, entry.idempotency_key))
+                attempts = row.attempts + 1
+                processing.append({"b_id": entry_id, "b_attempts": attempts})
+                self._audit(session, row, "sending", events=events, attempt=attempts)
+                ready.append(
+                    _Ready(entry_id, row.record_type, built, row.idempotency_key, row.record_id)
+                )
+            if processing:
+                session.execute(
+                    _by_id().values(
+                        state=SendState.PROCESSING,
+                        attempts=bindparam("b_attempts"),
+                        last_attempt_at=utcnow(),
+                        blocked_by_id=None,
+                    ),
+                    processing,
+                )
             record_events(session, events)
         return ready
 
@@ -502,17 +526,14 @@ class Sender:
         """Record a batch's answers in one transaction: the rows read in one query, the
         new links and audit entries written together."""
         with self.session_factory.begin() as session:
-            entries = {
-                entry.id: entry
-                for chunk in chunked([item.entry_id for item in ready])
-                for entry in session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(chunk)))
-            }
             events: list[dict[str, object]] = []
-            created: list[tuple[OutboxEntry, str]] = []
+            successful: list[dict[str, object]] = []
+            created: list[tuple[RecordType, int, str]] = []
             now = utcnow()
             for item, result in zip(ready, results, strict=True):
-                entry = entries[item.entry_id]
                 if isinstance(result, Rejected):
+                    entry = session.get(OutboxEntry, item.entry_id)
+                    assert entry is not None
                     self._mark_failed(
                         session,
                         entry,
@@ -524,28 +545,46 @@ class Sender:
                     )
                     self.report.failed[item.record_type.value] += 1
                     continue
-                entry.sent_at = now
-                entry.sent_fingerprint = item.built.fingerprint
-                _clear_error(entry)
                 if isinstance(result, HandedOver):
                     # Not successful yet: the bridge confirms it on evidence
                     # (app.services.sending.handover).
+                    entry = session.get(OutboxEntry, item.entry_id)
+                    assert entry is not None
+                    entry.sent_at = now
+                    entry.sent_fingerprint = item.built.fingerprint
+                    _clear_error(entry)
                     self._handed_over(
                         session, entry, result, snapshot=item.built.snapshot, events=events
                     )
                     continue
-                entry.state = SendState.SUCCESSFUL
-                entry.remote_id = result
-                created.append((entry, result))
+                successful.append(
+                    {
+                        "b_id": item.entry_id,
+                        "b_remote_id": result,
+                        "b_fingerprint": item.built.fingerprint,
+                    }
+                )
+                created.append((item.record_type, item.record_id, result))
                 self._audit(
                     session,
-                    entry,
+                    item,
                     "sent",
                     events=events,
                     remote_id=result,
                     snapshot=item.built.snapshot,
                 )
                 self.report.sent[item.record_type.value] += 1
+            if successful:
+                session.execute(
+                    _by_id().values(
+                        state=SendState.SUCCESSFUL,
+                        remote_id=bindparam("b_remote_id"),
+                        sent_fingerprint=bindparam("b_fingerprint"),
+                        sent_at=now,
+                        **_NO_ERROR,
+                    ),
+                    successful,
+                )
             link_created_contacts(session, self.package, created)
             record_events(session, events)
 
@@ -755,7 +794,7 @@ class Sender:
     def _audit(
         self,
         session: Session,
-        entry: OutboxEntry,
+        entry: _Audited,
         action: str,
         *,
         actor: str = "",
@@ -818,13 +857,14 @@ def link_created_contact(
 
 
 def link_created_contacts(
-    session: Session, package: str, created: Sequence[tuple[OutboxEntry, str]]
+    session: Session, package: str, created: Sequence[tuple[RecordType, int, str]]
 ) -> None:
-    """:func:`link_created_contact` for a batch of (row, package id), in a few queries."""
+    """:func:`link_created_contact` for a batch of (record type, record id, package id),
+    in a few queries."""
     wanted = {
-        entry.record_id: remote_id
-        for entry, remote_id in created
-        if entry.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
+        record_id: remote_id
+        for record_type, record_id, remote_id in created
+        if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
     }
     linked: set[int] = set()
     names: dict[int, str] = {}
@@ -849,6 +889,42 @@ def link_created_contacts(
         for contact_id, remote_id in wanted.items()
         if contact_id not in linked
     )
+
+
+class _Row(NamedTuple):
+    """What preparing a batch reads of its outbox rows."""
+
+    id: int
+    record_type: RecordType
+    record_id: int
+    state: SendState
+    attempts: int
+    idempotency_key: str
+
+
+class _Audited(Protocol):
+    @property
+    def record_type(self) -> RecordType: ...
+
+    @property
+    def record_id(self) -> int: ...
+
+
+#: An outbox row's error columns, cleared.
+_NO_ERROR: dict[str, object] = {
+    "error_code": "",
+    "error_field": "",
+    "error_reason": "",
+    "error_fix": "",
+    "error_subject": "",
+    "blocked_by_id": None,
+}
+
+
+def _by_id() -> Update:
+    """An update of outbox rows by id, for many rows at once (parameter ``b_id``)."""
+    table = OutboxEntry.metadata.tables[OutboxEntry.__tablename__]
+    return update(table).where(table.c.id == bindparam("b_id"))
 
 
 def _clear_error(entry: OutboxEntry) -> None:
