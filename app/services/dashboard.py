@@ -37,6 +37,9 @@ class DashboardData:
 
 
 def load_dashboard(store: Store) -> DashboardData:
+    """Everything the dashboard shows, read in one session: set-up status, the package's name,
+    failed records grouped by cause, and a line on the desktop bridge (Web Connector or Sage
+    50 files) when that package is chosen."""
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
         name = package_info(status.package).name if status.package else "No package chosen"
