@@ -36,6 +36,8 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         self._unit = Decimal(1).scaleb(-scale)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        """The value as an integer count of units; raises :class:`TypeError` for a float and
+        :class:`InexactValueError` for too many decimal places."""
         if value is None:
             return None
         if not isinstance(value, Decimal):
@@ -48,6 +50,7 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         return int(scaled)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """The stored count of units back as a Decimal with exactly ``scale`` places."""
         if value is None:
             return None
         return (Decimal(int(value)) * self._unit).quantize(self._unit)
@@ -75,6 +78,7 @@ class UTCDateTime(TypeDecorator[Any]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """The timestamp in UTC without its zone; raises :class:`ValueError` for a naive one."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -82,6 +86,7 @@ class UTCDateTime(TypeDecorator[Any]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """The stored naive-UTC timestamp with its UTC zone back."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
