@@ -37,6 +37,7 @@ from app.services.errors import (
 from app.services.setup.routing import SITUATION_NAMES, Page
 from app.sync_cli import add_parser as add_sync_parser
 from app.sync_cli import run as run_sync
+from connectors.wording import count
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -381,7 +382,6 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         if args.dry_run:
             from app.services.sending.causes import NOUNS, cause_lines
             from app.services.sending.preflight import Preflight
-            from connectors.wording import count
 
             pre = Preflight(store.session_factory, connector).run()
             lines = [f"Would send to {connector.info.name}:"]
@@ -525,7 +525,7 @@ def cmd_changes(store: Store, args: argparse.Namespace) -> int:
                     confirm(session, change_id, actor="cli")
         except ValueError as exc:
             raise SetupError(f"Nothing confirmed: {exc}.") from exc
-        print(f"Confirmed {len(args.id)} change(s); the next import takes the new details.")
+        print(f"Confirmed {count(len(args.id), 'change')}; the next import takes the new details.")
         return EXIT_OK
     with store.session_factory() as session:
         items = list_pending(session)
