@@ -103,13 +103,19 @@ class OutboxKey(Protocol):
     """What the builder reads of an outbox row (an ``OutboxEntry`` or a plain row)."""
 
     @property
-    def id(self) -> int: ...
+    def id(self) -> int:
+        """The outbox row's id."""
+        ...
 
     @property
-    def record_type(self) -> RecordType: ...
+    def record_type(self) -> RecordType:
+        """What kind of record the row sends."""
+        ...
 
     @property
-    def record_id(self) -> int: ...
+    def record_id(self) -> int:
+        """The record's id in its own table."""
+        ...
 
 
 # ------------------------------------------------------------------------ plain rows
