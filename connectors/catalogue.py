@@ -88,6 +88,8 @@ XERO = PackageInfo(
     names_unique_across_roles=True,
     connect_fields=(ConnectField("signin", "Sign in to Xero", kind="oauth"),),
     connector="connectors.xero:XeroConnector",
+    # POST /Contacts/{ContactID} (details only; see docs/packages/xero.md).
+    can_update_contacts=True,
 )
 
 QUICKBOOKS_ONLINE = PackageInfo(

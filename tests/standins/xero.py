@@ -13,7 +13,9 @@ What it enforces, as Xero does (sources in docs/packages/xero.md):
 - limits per organisation: 60 calls in any 60 seconds, 5,000 in any 24 hours and 5 at
   once, answered with 429, ``Retry-After`` and ``X-Rate-Limit-Problem``; every answer
   carries ``X-MinLimit-Remaining`` and ``X-DayLimit-Remaining``;
-- ``PUT`` creates only; ``summarizeErrors=false`` gives each element its own result,
+- ``PUT`` creates only, ``POST /Contacts/{ContactID}`` updates a contact (the fields
+  sent; an address or phone replaces the one of its type; archived contacts and bad
+  email addresses refused); ``summarizeErrors=false`` gives each element its own result,
   otherwise one bad element fails the request with a 400 ``ValidationException`` and
   nothing is saved; ``Idempotency-Key`` replays the first successful answer to the same
   request (and refuses the key for a different request);
@@ -495,10 +497,13 @@ class XeroStandIn(StandIn):
         parts = [p for p in path.split("/") if p]
         method = request.method
         if method == "POST":
+            if len(parts) == 2 and parts[0].lower() == "contacts":
+                with self._lock:
+                    return self._update_contact(org, request, parts[1])
             return _validation_error(
                 [],
                 message="POST updates records; this stand-in (and "
-                "Ledgerlink) only creates with PUT.",
+                "Ledgerlink) only creates with PUT, and updates contacts only.",
                 status=405,
             )
         with self._lock:
@@ -776,6 +781,64 @@ class XeroStandIn(StandIn):
             org.contacts[contact["ContactID"]] = contact
 
         return contact, save
+
+    # ------------------------------------------------------------------ updating
+
+    def _update_contact(
+        self, org: Organisation, request: httpx.Request, contact_id: str
+    ) -> httpx.Response:
+        """``POST /Contacts/{ContactID}``: the fields sent change, the others stay; an
+        address or phone replaces the one of its type. Archived contacts are refused."""
+        contact = next(
+            (c for c in org.contacts.values() if c["ContactID"].lower() == contact_id.lower()),
+            None,
+        )
+        if contact is None:
+            return httpx.Response(404, text="The resource you're looking for cannot be found")
+        try:
+            body = loads_json(request.content)
+        except ValueError:
+            return _problem_body(
+                400, 14, "PostDataInvalidException", "Invalid JSON in the request."
+            )
+        elements = body.get("Contacts") if isinstance(body, dict) else None
+        if not isinstance(elements, list) or len(elements) != 1:
+            return _problem_body(
+                400, 14, "PostDataInvalidException", "The request must hold one Contact."
+            )
+        (element,) = elements
+        errors: list[str] = []
+        if contact.get("ContactStatus") == "ARCHIVED":
+            errors.append("The contact is archived and cannot be updated.")
+        email = str(element.get("EmailAddress") or "").strip()
+        if "EmailAddress" in element and email and not EMAIL.fullmatch(email):
+            errors.append("Email address must be valid.")
+        name = str(element.get("Name") or "").strip()
+        if "Name" in element and name.casefold() != contact["Name"].strip().casefold():
+            taken = {
+                c["Name"].strip().casefold()
+                for c in org.contacts.values()
+                if c.get("ContactStatus") == "ACTIVE" and c is not contact
+            }
+            if not name or name.casefold() in taken:
+                errors.append(
+                    f"The contact name {name} is already assigned to another contact. The "
+                    "contact name must be unique across all active contacts."
+                )
+        if errors:
+            return _validation_error([_flag(_with_errors({**contact, **element}, errors), True)])
+        for key in ("EmailAddress", "Name", "FirstName", "LastName"):
+            if key in element:
+                contact[key] = str(element.get(key) or "").strip()
+        for key, kind in (("Addresses", "AddressType"), ("Phones", "PhoneType")):
+            for given in element.get(key) or []:
+                if not isinstance(given, dict):
+                    continue
+                kept = [r for r in contact.get(key) or [] if r.get(kind) != given.get(kind)]
+                same = next((r for r in contact.get(key) or [] if r.get(kind) == given.get(kind)), {})
+                contact[key] = [*kept, {**same, **given}]
+        contact["UpdatedDateUTC"] = ms_date(self.clock())
+        return self._ok("Contacts", [_flag(contact, False)])
 
     def _lock_message(self, org: Organisation, on: date, what: str = "document") -> str | None:
         lock = org.effective_lock
