@@ -85,7 +85,9 @@ def archived_contact(contact: Mapping[str, Any], contact_id: str) -> Rejected:
     return Rejected(
         code="archived_contact",
         field="reference",
-        reason=f"{label(contact, contact_id)} is archived in Xero, so its details were not changed.",
+        reason=(
+            f"{label(contact, contact_id)} is archived in Xero, so its details were not changed."
+        ),
         fix=(
             "Restore the contact in Xero (Contacts → Archived → Restore) and sync again, or "
             "link our contact to the active Xero contact on the Link page."

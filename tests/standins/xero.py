@@ -835,7 +835,9 @@ class XeroStandIn(StandIn):
                 if not isinstance(given, dict):
                     continue
                 kept = [r for r in contact.get(key) or [] if r.get(kind) != given.get(kind)]
-                same = next((r for r in contact.get(key) or [] if r.get(kind) == given.get(kind)), {})
+                same = next(
+                    (r for r in contact.get(key) or [] if r.get(kind) == given.get(kind)), {}
+                )
                 contact[key] = [*kept, {**same, **given}]
         contact["UpdatedDateUTC"] = ms_date(self.clock())
         return self._ok("Contacts", [_flag(contact, False)])
