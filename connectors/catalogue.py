@@ -118,6 +118,8 @@ QUICKBOOKS_ONLINE = PackageInfo(
     name_forbidden_characters=":",
     connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
     connector="connectors.quickbooks_online:QuickBooksOnlineConnector",
+    # A sparse update with the record's SyncToken (docs/packages/quickbooks-online.md).
+    can_update_contacts=True,
 )
 
 SAGE_BUSINESS_CLOUD = PackageInfo(

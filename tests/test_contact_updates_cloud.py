@@ -1,0 +1,112 @@
+"""Changing a linked contact's details (never its name) through each cloud connector but
+Xero's (tests/test_contact_updates_xero.py), over a real socket to its stand-in: the
+vendor's update verb and body, its concurrency token, and its refusals in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from connectors.contract import Connector, ContactUpdate
+from connectors.errors import Rejected
+from connectors.quickbooks_online import QuickBooksOnlineConnector
+from tests.connector_harness import customer, supplier
+from tests.harnesses_cloud import open_qbo
+from tests.standins.loopback import LoopbackServer
+from tests.standins.qbo import QboStandIn
+
+C = TypeVar("C", bound=Connector)
+S = TypeVar("S")
+
+NEW = ContactUpdate(
+    contact_name="Ada Lovelace",
+    address_1="9 Canal Street",
+    address_2="Unit 4",
+    town="Loughborough",
+    county="Leicestershire",
+    postcode="LE11 1AA",
+    email="accounts@adaboilers.example",
+    phone="0116 496 0000",
+)
+
+
+@contextmanager
+def over_socket(
+    opener: Callable[..., tuple[S, C]], tmp_path: Path, standin: Any
+) -> Iterator[tuple[S, C]]:
+    """The harness's connector, but talking HTTP to the stand-in on a loopback port."""
+    standin.transport = httpx.HTTPTransport
+    with LoopbackServer(standin) as server:
+        made, connector = opener(tmp_path, standin, endpoint=server.url)
+        with connector:
+            yield made, connector
+
+
+def assert_details(now: Any, update: ContactUpdate = NEW) -> None:
+    for name in ContactUpdate.__dataclass_fields__:
+        assert getattr(now, name) == getattr(update, name), name
+
+
+# ----------------------------------------------------------------------------- QuickBooks Online
+
+
+@pytest.fixture
+def qbo(tmp_path: Path) -> Iterator[tuple[QboStandIn, QuickBooksOnlineConnector]]:
+    with over_socket(open_qbo, tmp_path, QboStandIn()) as opened:
+        yield opened
+
+
+def test_qbo_sparse_update_with_the_sync_token(
+    qbo: tuple[QboStandIn, QuickBooksOnlineConnector],
+) -> None:
+    standin, connector = qbo
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd", town="Leicester"), "k1")
+    vendor = connector.create_contact(supplier("S1", "Midland Merchants", town="Derby"), "k2")
+    now = connector.update_contact(ref, NEW)
+    assert now.name == "Ada Boilers Ltd"
+    assert_details(now)
+    record = standin.only_company().table("Customer")[ref]
+    assert record["SyncToken"] == "1" and record["CompanyName"] == "Ada Boilers Ltd"
+    assert connector.update_contact(vendor, NEW).name == "Midland Merchants"
+    assert standin.only_company().table("Vendor")[vendor]["SyncToken"] == "1"
+    assert connector.get_contact(ref) == now
+    # A second update reads the new SyncToken first.
+    again = ContactUpdate(**{**NEW.__dict__, "town": "Oadby"})
+    assert connector.update_contact(ref, again).town == "Oadby"
+
+
+def test_qbo_refusals_stale_inactive_and_bad_values(
+    qbo: tuple[QboStandIn, QuickBooksOnlineConnector], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standin, connector = qbo
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd"), "k1")
+    record = standin.only_company().table("Customer")[ref]
+    # Someone saves the customer in QuickBooks between our read and our write.
+    original = connector._first
+
+    def read_then_someone_saves(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        record["SyncToken"] = str(int(record["SyncToken"]) + 1)
+        return found
+
+    monkeypatch.setattr(connector, "_first", read_then_someone_saves)
+    with pytest.raises(Rejected) as stale:
+        connector.update_contact(ref, NEW)
+    assert stale.value.code == "changed_meanwhile" and "Ada Boilers Ltd" in stale.value.reason
+    monkeypatch.undo()
+    assert "BillAddr" not in record  # nothing was saved
+    with pytest.raises(Rejected) as bad:
+        connector.update_contact(ref, ContactUpdate(email="not an email"))
+    assert bad.value.field == "email" and "email address is not valid" in bad.value.reason
+    record["Active"] = False
+    with pytest.raises(Rejected) as inactive:
+        connector.update_contact(ref, NEW)
+    assert inactive.value.code == "inactive_contact" and "active again" in inactive.value.fix
+    with pytest.raises(Rejected) as unknown:
+        connector.update_contact("9999", NEW)
+    assert unknown.value.code == "unknown_contact"
