@@ -159,6 +159,8 @@ SAGE_BUSINESS_CLOUD = PackageInfo(
     exact_match_fields=("name", "address", "email"),
     connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
     connector="connectors.sage_business_cloud:SageBusinessCloudConnector",
+    # PUT /contacts/{key} (docs/packages/sage-business-cloud.md).
+    can_update_contacts=True,
 )
 
 FREEAGENT = PackageInfo(

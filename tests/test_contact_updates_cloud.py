@@ -15,10 +15,12 @@ import pytest
 from connectors.contract import Connector, ContactUpdate
 from connectors.errors import Rejected
 from connectors.quickbooks_online import QuickBooksOnlineConnector
+from connectors.sage_business_cloud import SageBusinessCloudConnector
 from tests.connector_harness import customer, supplier
-from tests.harnesses_cloud import open_qbo
+from tests.harnesses_cloud import open_qbo, open_sage
 from tests.standins.loopback import LoopbackServer
 from tests.standins.qbo import QboStandIn
+from tests.standins.sage import SageStandIn
 
 C = TypeVar("C", bound=Connector)
 S = TypeVar("S")
@@ -110,3 +112,51 @@ def test_qbo_refusals_stale_inactive_and_bad_values(
     with pytest.raises(Rejected) as unknown:
         connector.update_contact("9999", NEW)
     assert unknown.value.code == "unknown_contact"
+
+
+# ----------------------------------------------------------------------------- Sage Business Cloud
+
+#: Sage's address has two lines: our third joins the second.
+SAGE_NEW = ContactUpdate(**{**NEW.__dict__, "address_2": "Unit 4, Canal Wharf"})
+
+
+@pytest.fixture
+def sage(tmp_path: Path) -> Iterator[tuple[SageStandIn, SageBusinessCloudConnector]]:
+    with over_socket(open_sage, tmp_path, SageStandIn()) as opened:
+        yield opened
+
+
+def test_sage_put_changes_the_address_and_contact_person_only(
+    sage: tuple[SageStandIn, SageBusinessCloudConnector],
+) -> None:
+    standin, connector = sage
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd", town="Leicester"), "k1")
+    now = connector.update_contact(ref, SAGE_NEW)
+    assert now.name == "Ada Boilers Ltd" and now.our_ref == "C1"
+    assert_details(now, SAGE_NEW)
+    assert connector.get_contact(ref) == now
+    assert any(url.endswith(f"/contacts/{ref}") for url in standin.urls)
+    # Our third address line travels in Sage's second, as on create.
+    split = ContactUpdate(**{**NEW.__dict__, "address_3": "Canal Wharf"})
+    assert connector.update_contact(ref, split).address_2 == "Unit 4, Canal Wharf"
+
+
+def test_sage_refusals_obfuscated_deleted_and_bad_values(
+    sage: tuple[SageStandIn, SageBusinessCloudConnector],
+) -> None:
+    standin, connector = sage
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd"), "k1")
+    with pytest.raises(Rejected) as bad:
+        connector.update_contact(ref, ContactUpdate(email="not an email"))
+    assert bad.value.field == "email" and "is invalid" in bad.value.reason
+    record = standin.only_business().contacts[ref]
+    record["gdpr_obfuscated"] = True
+    with pytest.raises(Rejected) as obfuscated:
+        connector.update_contact(ref, SAGE_NEW)
+    assert obfuscated.value.code == "archived_contact" and "GDPR" in obfuscated.value.reason
+    record["gdpr_obfuscated"] = False
+    record["deleted_at"] = "2026-11-30T10:00:00Z"
+    with pytest.raises(Rejected) as deleted:
+        connector.update_contact(ref, SAGE_NEW)
+    assert deleted.value.code == "unknown_contact"
+    assert record.get("main_address") is None  # nothing was changed
