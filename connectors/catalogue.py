@@ -188,6 +188,8 @@ FREEAGENT = PackageInfo(
     rate_limit=RateLimit(per_minute=120, concurrent=1),
     connect_fields=(ConnectField("signin", "Sign in to FreeAgent", kind="oauth"),),
     connector="connectors.freeagent:FreeAgentConnector",
+    # PUT /v2/contacts/:id (docs/packages/freeagent.md).
+    can_update_contacts=True,
 )
 
 KASHFLOW = PackageInfo(

@@ -14,10 +14,12 @@ import pytest
 
 from connectors.contract import Connector, ContactUpdate
 from connectors.errors import Rejected
+from connectors.freeagent import FreeAgentConnector
 from connectors.quickbooks_online import QuickBooksOnlineConnector
 from connectors.sage_business_cloud import SageBusinessCloudConnector
 from tests.connector_harness import customer, supplier
-from tests.harnesses_cloud import open_qbo, open_sage
+from tests.harnesses_cloud import open_freeagent, open_qbo, open_sage
+from tests.standins.freeagent import FreeAgentStandIn
 from tests.standins.loopback import LoopbackServer
 from tests.standins.qbo import QboStandIn
 from tests.standins.sage import SageStandIn
@@ -160,3 +162,45 @@ def test_sage_refusals_obfuscated_deleted_and_bad_values(
         connector.update_contact(ref, SAGE_NEW)
     assert deleted.value.code == "unknown_contact"
     assert record.get("main_address") is None  # nothing was changed
+
+
+# ----------------------------------------------------------------------------- FreeAgent
+
+
+@pytest.fixture
+def freeagent(tmp_path: Path) -> Iterator[tuple[FreeAgentStandIn, FreeAgentConnector]]:
+    with over_socket(open_freeagent, tmp_path, FreeAgentStandIn()) as opened:
+        yield opened
+
+
+def test_freeagent_put_changes_the_details_and_keeps_the_name_and_our_ref(
+    freeagent: tuple[FreeAgentStandIn, FreeAgentConnector],
+) -> None:
+    standin, connector = freeagent
+    ref = connector.create_contact(supplier("S1", "Midland Merchants", town="Derby"), "k1")
+    now = connector.update_contact(ref, NEW)
+    assert (now.name, now.our_ref) == ("Midland Merchants", "S1")
+    assert_details(now)
+    assert connector.get_contact(ref) == now
+    record = standin.only_company().contacts[int(ref)]
+    assert record["organisation_name"] == "Midland Merchants"
+    assert record["first_name"] == "Ada" and record["last_name"] == "Lovelace"
+
+
+def test_freeagent_refusals_hidden_and_bad_values(
+    freeagent: tuple[FreeAgentStandIn, FreeAgentConnector],
+) -> None:
+    standin, connector = freeagent
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd"), "k1")
+    with pytest.raises(Rejected) as bad:
+        connector.update_contact(ref, ContactUpdate(email="not an email"))
+    assert bad.value.field == "email" and "Email is invalid" in bad.value.reason
+    record = standin.only_company().contacts[int(ref)]
+    record["status"] = "Hidden"
+    with pytest.raises(Rejected) as hidden:
+        connector.update_contact(ref, NEW)
+    assert hidden.value.code == "archived_contact" and "hidden in FreeAgent" in hidden.value.reason
+    assert "town" not in record  # nothing was changed
+    with pytest.raises(Rejected) as unknown:
+        connector.update_contact("999999", NEW)
+    assert unknown.value.code == "unknown_contact"
