@@ -220,6 +220,8 @@ KASHFLOW = PackageInfo(
         ),
     ),
     connector="connectors.kashflow:KashFlowConnector",
+    # PUT /v2/customers/{code} (suppliers UNVERIFIED; docs/packages/kashflow.md).
+    can_update_contacts=True,
 )
 
 QUICKBOOKS_DESKTOP = PackageInfo(

@@ -15,11 +15,13 @@ import pytest
 from connectors.contract import Connector, ContactUpdate
 from connectors.errors import Rejected
 from connectors.freeagent import FreeAgentConnector
+from connectors.kashflow import KashFlowConnector
 from connectors.quickbooks_online import QuickBooksOnlineConnector
 from connectors.sage_business_cloud import SageBusinessCloudConnector
 from tests.connector_harness import customer, supplier
-from tests.harnesses_cloud import open_freeagent, open_qbo, open_sage
+from tests.harnesses_cloud import open_freeagent, open_kashflow, open_qbo, open_sage
 from tests.standins.freeagent import FreeAgentStandIn
+from tests.standins.kashflow import KashFlowStandIn
 from tests.standins.loopback import LoopbackServer
 from tests.standins.qbo import QboStandIn
 from tests.standins.sage import SageStandIn
@@ -203,4 +205,48 @@ def test_freeagent_refusals_hidden_and_bad_values(
     assert "town" not in record  # nothing was changed
     with pytest.raises(Rejected) as unknown:
         connector.update_contact("999999", NEW)
+    assert unknown.value.code == "unknown_contact"
+
+
+# ----------------------------------------------------------------------------- KashFlow
+
+#: KashFlow's address: two street lines (our third joins the second), town and county.
+KASHFLOW_NEW = SAGE_NEW
+
+
+@pytest.fixture
+def kashflow(tmp_path: Path) -> Iterator[tuple[KashFlowStandIn, KashFlowConnector]]:
+    with over_socket(open_kashflow, tmp_path, KashFlowStandIn()) as opened:
+        yield opened
+
+
+def test_kashflow_put_keeps_the_name_code_and_other_fields(
+    kashflow: tuple[KashFlowStandIn, KashFlowConnector],
+) -> None:
+    standin, connector = kashflow
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd", town="Leicester"), "k1")
+    standin.account.customers[ref]["Notes"] = "Pays by BACS"
+    now = connector.update_contact(ref, KASHFLOW_NEW)
+    assert (now.name, now.ref) == ("Ada Boilers Ltd", "C1")
+    assert_details(now, KASHFLOW_NEW)
+    assert standin.account.customers[ref]["Notes"] == "Pays by BACS"  # not ours: kept
+    vendor = connector.create_contact(supplier("S1", "Midland Merchants"), "k2")
+    assert connector.update_contact(vendor, KASHFLOW_NEW).name == "Midland Merchants"
+
+
+def test_kashflow_refusals_archived_and_bad_values(
+    kashflow: tuple[KashFlowStandIn, KashFlowConnector],
+) -> None:
+    standin, connector = kashflow
+    ref = connector.create_contact(customer("C1", "Ada Boilers Ltd"), "k1")
+    with pytest.raises(Rejected) as bad:
+        connector.update_contact(ref, ContactUpdate(email="not an email"))
+    assert bad.value.field == "email" and "not a valid email" in bad.value.reason
+    standin.account.customers[ref]["Archived"] = True
+    with pytest.raises(Rejected) as archived:
+        connector.update_contact(ref, KASHFLOW_NEW)
+    assert archived.value.code == "archived_contact" and "(C1)" in archived.value.reason
+    assert "Address" not in standin.account.customers[ref]  # nothing was changed
+    with pytest.raises(Rejected) as unknown:
+        connector.update_contact("NOPE99", KASHFLOW_NEW)
     assert unknown.value.code == "unknown_contact"
