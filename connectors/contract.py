@@ -399,6 +399,10 @@ class HandedOver:
 #: bridges) a hand-over awaiting confirmation.
 CreateResult = str | Rejected | HandedOver
 
+#: What a contact update answers: the contact as the package now holds it, or (desktop
+#: bridges) a hand-over confirmed later, on the package's answer or evidence.
+UpdateResult = RemoteContact | HandedOver
+
 
 # ------------------------------------------------------------------------ the contract
 
@@ -538,10 +542,11 @@ class Connector(ABC):
             return self.create_document(draft, item.idempotency_key)
         return self.create_payment(draft, item.idempotency_key)
 
-    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+    def update_contact(self, ref: str, update: ContactUpdate) -> UpdateResult:
         """Change a contact's details (never its name) in the package; the contact as
-        the package now holds it. Raises :class:`~connectors.errors.Rejected` when the
-        package refuses (locked or archived contact, bad value). Only for packages whose
+        the package now holds it, or (a desktop bridge) a :class:`HandedOver` to be
+        confirmed later. Raises :class:`~connectors.errors.Rejected` when the package
+        refuses (locked or archived contact, bad value). Only for packages whose
         ``info.can_update_contacts`` is true."""
         raise Rejected(
             code="updates_not_supported",
