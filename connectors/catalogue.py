@@ -246,6 +246,8 @@ QUICKBOOKS_DESKTOP = PackageInfo(
     handed_over_label="Queued for QuickBooks",
     connect_fields=(ConnectField("web_connector", "QuickBooks Web Connector", kind="qbwc"),),
     connector="connectors.quickbooks_desktop:QuickBooksDesktopConnector",
+    # CustomerMod/VendorMod with the EditSequence, through the Web Connector's queue.
+    can_update_contacts=True,
 )
 
 SAGE_50 = PackageInfo(
