@@ -279,6 +279,8 @@ SAGE_50 = PackageInfo(
     ),
     handed_over_label="Exported, waiting for you to import it into Sage",
     connector="connectors.sage_50:Sage50Connector",
+    # A Customer/Supplier Records import row, where a blank does not overwrite.
+    can_update_contacts=True,
 )
 
 #: Every package, in the order the wizard lists them.

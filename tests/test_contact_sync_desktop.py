@@ -1,4 +1,4 @@
-"""The contact sync through the desktop bridges: a write is handed over, shown as waiting
+"""The contact sync through the desktop bridges (QuickBooks Desktop, Sage 50): a write is handed over, shown as waiting
 (never handed over twice) and confirmed or failed later on the package's answer.
 
 QuickBooks Desktop: ``CustomerMod``/``VendorMod`` with the ``ListID`` and ``EditSequence``
@@ -18,7 +18,10 @@ from sqlalchemy import select
 from app.db.models import AuditEvent, Contact, PendingContactUpdate
 from app.services.linking.sync import Direction, SyncRow, apply_sync, switch_sync, sync_rows
 from app.services.linking.sync_handover import CONFIRMED, FAILED
+from app.services.sage50.reconcile import reconcile
+from connectors.contract import ContactRole
 from tests.qbwc_fixtures import QbwcRig, qbwc_rig
+from tests.sage50_fixtures import SageRig, build_sage_rig
 
 
 @pytest.fixture
@@ -142,3 +145,133 @@ def test_the_mod_requests_are_valid_against_intuits_schema(rig: QbwcRig) -> None
     (request,) = [r for r in run.requests if "ModRq" in r]
     document = etree.fromstring(request.split("?>", 2)[2].encode())
     assert schema.validate(document), schema.error_log.last_error
+
+
+# ----------------------------------------------------------------------------- Sage 50
+# A row of a Customer Records import file, where a blank does not overwrite; confirmed
+# when a reconciliation finds the new details in Sage's Record CSV export.
+
+
+def record_csv(path: Path, *accounts: dict[str, str]) -> Path:
+    """A Customer or Supplier Record CSV as Sage 50 exports it (cp1252, CRLF)."""
+    import csv
+    import io
+
+    from connectors.sage_50.layout import CONTACT_COLUMNS
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for account in accounts:
+        writer.writerow([account.get(column.name, "") for column in CONTACT_COLUMNS])
+    path.write_bytes(out.getvalue().encode("cp1252"))
+    return path
+
+
+ADA = {
+    "A/C": "C1",
+    "Name": "Ada Boilers Ltd",
+    "Address Line 1": "1 Mill Lane",
+    "Address Line 3": "Leicester",
+    "Address Line 5": "LE1 1AA",
+    "E-mail": "ada@example.com",
+}
+BEN = {
+    "A/C": "C2",
+    "Name": "Ben Pipes",
+    "Address Line 1": "2 Mill Lane",
+    "Address Line 3": "Leicester",
+    "Address Line 5": "LE1 1AB",
+    "E-mail": "ben@example.com",
+}
+CARA = {
+    "A/C": "C3",
+    "Name": "Cara Heating",
+    "Address Line 1": "3 Mill Lane",
+    "Address Line 3": "Leicester",
+    "Address Line 5": "LE1 1AC",
+}
+
+
+@pytest.fixture
+def sage(tmp_path: Path) -> Iterator[SageRig]:
+    """Everything sent as import files, imported and confirmed by a reconciliation (so
+    every customer is linked), sync switched on."""
+    made = build_sage_rig(tmp_path)
+    made.send()
+    found = reconcile(
+        made.session_factory,
+        [record_csv(tmp_path / "CUSTOMER.CSV", ADA, BEN, CARA)],
+        roles={tmp_path / "CUSTOMER.CSV": ContactRole.CUSTOMER},
+        actor="test",
+    )
+    assert len(found.confirmed) == 3
+    with made.connector() as connector:
+        assert switch_sync(made.session_factory, connector, True, actor="test") == 3
+    yield made
+    made.store.close()
+
+
+def sage_rows(rig: SageRig) -> dict[str, SyncRow]:
+    with rig.connector() as connector:
+        return {r.account_ref: r for r in sync_rows(rig.session_factory, connector)}
+
+
+def test_sage_50_writes_a_records_row_and_confirms_it_from_sages_export(
+    sage: SageRig, tmp_path: Path
+) -> None:
+    with sage.session_factory.begin() as session:
+        for ref, values in (
+            ("C1", {"town": "Market Harborough", "phone": "0116 496 0000"}),
+            ("C2", {"email": ""}),  # Sage's import cannot clear a field
+        ):
+            contact = session.scalars(select(Contact).where(Contact.account_ref == ref)).one()
+            for name, value in values.items():
+                setattr(contact, name, value)
+    rows_now = sage_rows(sage)
+    with sage.connector() as connector:
+        outcome = apply_sync(
+            sage.session_factory,
+            connector,
+            list(rows_now.values()),
+            {r.contact_id: Direction.OURS_TO_PACKAGE for r in rows_now.values()},
+            actor="test",
+        )
+    assert outcome.handed_over == 1 and outcome.to_package == 0
+    ((label, why),) = outcome.failed
+    assert "Ben Pipes" in label and "cannot clear" in why and "ben@example.com" in why
+    (written,) = [p for p in sage.written() if p.name.endswith("customer-records.csv")][-1:]
+    row = written.read_bytes().decode("cp1252").splitlines()[-1].split(",")
+    assert row[:8] == [
+        "C1",
+        "Ada Boilers Ltd",
+        "1 Mill Lane",
+        "",
+        "Market Harborough",
+        "",
+        "LE1 1AA",
+        "",
+    ]
+    assert row[8] == "0116 496 0000" and row[26] == "ada@example.com"
+    waiting = sage_rows(sage)["C1"]
+    assert "File › Import, Customer Records" in waiting.waiting
+
+    # Sage's export before the file is imported: still waiting, listed as not imported.
+    before = reconcile(
+        sage.session_factory,
+        [record_csv(tmp_path / "BEFORE.CSV", ADA, BEN, CARA)],
+        roles={tmp_path / "BEFORE.CSV": ContactRole.CUSTOMER},
+        actor="test",
+    )
+    assert [(f.record_type, f.reference) for f in before.missing] == [("customer details", "C1")]
+    assert sage_rows(sage)["C1"].waiting
+
+    imported = {**ADA, "Address Line 3": "Market Harborough", "Telephone": "0116 496 0000"}
+    after = reconcile(
+        sage.session_factory,
+        [record_csv(tmp_path / "AFTER.CSV", imported, BEN, CARA)],
+        roles={tmp_path / "AFTER.CSV": ContactRole.CUSTOMER},
+        actor="test",
+    )
+    assert ("customer details", "C1") in [(f.record_type, f.reference) for f in after.confirmed]
+    assert after.missing == []
+    assert "C1" not in sage_rows(sage)  # agreed now
