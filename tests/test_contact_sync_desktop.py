@@ -1,5 +1,6 @@
-"""The contact sync through the desktop bridges (QuickBooks Desktop, Sage 50): a write is handed over, shown as waiting
-(never handed over twice) and confirmed or failed later on the package's answer.
+"""The contact sync through the desktop bridges (QuickBooks Desktop, Sage 50): a write is
+handed over, shown as waiting (never handed over twice) and confirmed or failed later on
+the package's answer.
 
 QuickBooks Desktop: ``CustomerMod``/``VendorMod`` with the ``ListID`` and ``EditSequence``
 last read, carried by the Web Connector over a real socket to the QuickBooks stand-in; a
