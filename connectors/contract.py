@@ -436,6 +436,26 @@ def sales_through_items(connector: object) -> SalesThroughItems | None:
     return connector if isinstance(connector, SalesThroughItems) else None
 
 
+@runtime_checkable
+class ListsChangedContacts(Protocol):
+    """Optional capability: the package can list only the contacts changed since a
+    moment (Xero's ``If-Modified-Since``). The contact sync uses it instead of reading
+    every contact when it already knows the values each linked contact last agreed on.
+    Ask for it with :func:`lists_changed_contacts`."""
+
+    def changed_contacts(self, since: dt.datetime) -> Iterator[tuple[str, RemoteContact | None]]:
+        """Every contact (either role, archived ones too) the package changed after
+        ``since`` (UTC): its reference, and the contact, or ``None`` when it is no longer
+        one Ledgerlink may use (archived)."""
+        ...
+
+
+def lists_changed_contacts(connector: object) -> ListsChangedContacts | None:
+    """The connector as :class:`ListsChangedContacts`, or ``None`` where its package
+    cannot list changed contacts (then every contact is read)."""
+    return connector if isinstance(connector, ListsChangedContacts) else None
+
+
 class SecretStore(Protocol):
     """Where a connector keeps tokens and passwords (the OS keyring in the app)."""
 

@@ -4,7 +4,9 @@ the Xero stand-in, each write going through ``POST /Contacts/{ContactID}``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.config import DataPaths
-from app.db.models import Contact, Link, LinkMethod, Situation
+from app.db.models import Contact, ContactSync, Link, LinkMethod, Situation
 from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.linking.saving import LinkChange, apply_links
 from app.services.linking.sync import (
@@ -30,7 +32,7 @@ from connectors.contract import ContactRole
 from connectors.xero import XeroConnector
 from tests.connector_harness import customer, open_xero
 from tests.send_fixtures import CUSTOMERS, SUPPLIERS
-from tests.standins.xero import Organisation
+from tests.standins.xero import Organisation, ms_date
 
 
 class Rig:
@@ -61,8 +63,11 @@ class Rig:
         return self.org.contacts[ref]
 
     def typed_into_xero(self, name: str, **fields: str) -> str:
+        """A contact someone made in Xero three hours ago."""
         with self.connector() as connector:
-            return connector.create_contact(customer("", name, **fields), f"typed.{name}")
+            ref = connector.create_contact(customer("", name, **fields), f"typed.{name}")
+        self.org.contacts[ref]["UpdatedDateUTC"] = ms_date(time.time() - 3 * 3600)
+        return ref
 
     def contact_id(self, account_ref: str) -> int:
         with self.store.session_factory() as session:
@@ -100,6 +105,10 @@ class Rig:
         contact = self.org.contacts[ref]
         pobox = next(a for a in contact["Addresses"] if a["AddressType"] == "POBOX")
         pobox.update(address)
+        contact["UpdatedDateUTC"] = ms_date(time.time())
+
+    def archive_in_xero(self, ref: str) -> None:
+        self.org.contacts[ref].update(ContactStatus="ARCHIVED", UpdatedDateUTC=ms_date(time.time()))
 
     def rows(self) -> dict[str, SyncRow]:
         with self.connector() as connector:
@@ -146,8 +155,14 @@ def test_a_manual_link_syncs_each_way_and_a_conflict_waits_for_the_user(rig: Rig
 
     rig.change_ours("C1", email="accounts@adaboilers.example")
     rig.change_in_xero(ben, PostalCode="LE2 7ZZ")
+    rig.standin.modified_since.clear()
     rows = rig.rows()
     assert set(rows) == {"C1", "C2"}
+    # Every linked contact has agreed values: only the contacts Xero changed since (a
+    # margin before) the agreement were read, and Ada's side came from the agreed values.
+    assert rig.standin.modified_since
+    assert rows["C1"].theirs["email"] == "ada@example.com"
+    assert (rows["C2"].changed_ours, rows["C2"].changed_theirs) == (False, True)
     assert rows["C1"].offered is Direction.OURS_TO_PACKAGE
     assert rows["C2"].offered is Direction.PACKAGE_TO_OURS
     outcome = rig.apply(list(rows.values()), {r.contact_id: r.offered for r in rows.values()})
@@ -197,7 +212,7 @@ def test_an_auto_link_on_exact_name_syncs_and_a_refusal_fails_only_its_row(
     rig.switch_on()
     rig.change_ours("C1", phone="0116 496 0001")
     rig.change_ours("C2", phone="0116 496 0002")
-    rig.org.contacts[refs["C2"]]["ContactStatus"] = "ARCHIVED"
+    rig.archive_in_xero(refs["C2"])
     rows = rig.rows()
     assert set(rows) == {"C1"}  # Xero no longer lists the archived one
     # An archived contact read by id still shows: the row fails with Xero's reason.
@@ -244,4 +259,39 @@ def test_a_link_to_a_differently_named_xero_contact_is_kept_and_shown(rig: Rig) 
     pobox = next(a for a in contact["Addresses"] if a["AddressType"] == "POBOX")
     assert (pobox["AddressLine1"], pobox["City"]) == ("3 Mill Lane", "Leicester")
     assert rig.ours("C3").name == "Cara Heating"
+    assert rig.rows() == {}
+
+
+def test_only_the_contacts_xero_reports_changed_are_read_once_all_have_agreed(
+    rig: Rig,
+) -> None:
+    ada = rig.typed_into_xero("Ada Boilers Ltd", address_1="1 Mill Lane", town="Leicester")
+    ben = rig.typed_into_xero("Ben Pipes", address_1="2 Mill Lane", town="Leicester")
+    rig.link("C1", ada, "Ada Boilers Ltd")
+    rig.link("C2", ben, "Ben Pipes")
+    # Different on purpose: the first sync settles them, with the user's direction.
+    first = rig.rows()
+    assert set(first) == {"C1", "C2"} and not rig.standin.modified_since  # read in full
+    rig.switch_on()
+    rig.apply(
+        list(first.values()), {r.contact_id: Direction.OURS_TO_PACKAGE for r in first.values()}
+    )
+    assert rig.rows() == {}
+    # That sync was two hours ago; Xero last changed both contacts before it (changes are
+    # read from an hour before the oldest agreement, for the two clocks).
+    with rig.store.session_factory.begin() as session:
+        for state in session.scalars(select(ContactSync)):
+            state.synced_at -= timedelta(hours=2)
+    for ref in (ada, ben):
+        rig.org.contacts[ref]["UpdatedDateUTC"] = ms_date(time.time() - 4 * 3600)
+    # An edit Xero did not stamp as modified (it always does; here only to prove the
+    # point) is not read: Ada's side comes from the values agreed, Ben's from Xero.
+    rig.org.contacts[ada]["EmailAddress"] = "unseen@example.com"
+    rig.change_in_xero(ben, City="Hinckley")
+    rig.standin.modified_since.clear()
+    (row,) = rig.rows().values()
+    assert row.account_ref == "C2" and row.theirs["town"] == "Hinckley"
+    assert len(rig.standin.modified_since) == 1
+    # A contact archived in Xero since is gone from the sync, as a full listing shows.
+    rig.archive_in_xero(ben)
     assert rig.rows() == {}

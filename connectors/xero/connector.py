@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -58,7 +58,7 @@ from connectors.http import (
 )
 from connectors.limits import DAY, MINUTE, RateLimiter
 from connectors.oauth import OAuthProvider
-from connectors.xero import updates, wire
+from connectors.xero import changes, updates, wire
 from connectors.xero.endpoints import XeroEndpoints, xero_provider
 from connectors.xero.rejections import InvoiceSummary, Subject, rejection
 
@@ -352,6 +352,11 @@ class XeroConnector(CloudConnector):
         )
         payments = self._list("Payments", {"where": where})
         return str(payments[0]["PaymentID"]) if payments else None
+
+    def changed_contacts(self, since: datetime) -> Iterator[tuple[str, RemoteContact | None]]:
+        """Contacts Xero changed after ``since`` (``If-Modified-Since``), archived ones as
+        ``None`` (see :mod:`connectors.xero.changes`)."""
+        return changes.changed_contacts(self, since)
 
     # ------------------------------------------------------------------ updating
 

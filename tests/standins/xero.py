@@ -25,7 +25,8 @@ What it enforces, as Xero does (sources in docs/packages/xero.md):
   owed; unknown account codes and tax types refused;
 - paging (``page``, ``pageSize``, a ``pagination`` block), ``where`` filters of the form
   ``Field=="value"`` joined by ``AND``, ``searchTerm``, ``includeArchived``,
-  ``InvoiceNumbers`` and ``IDs``.
+  ``InvoiceNumbers``, ``IDs`` and the ``If-Modified-Since`` header (by
+  ``UpdatedDateUTC``).
 
 Faults are armed explicitly and fire in order on the next matching request (see
 :class:`Fault`). Every request and response can be checked against Xero's OpenAPI
@@ -359,6 +360,8 @@ class XeroStandIn(StandIn):
         self.organisations: dict[str, Organisation] = {}
         #: Problems found checking traffic against Xero's OpenAPI description.
         self.spec_problems: list[str] = []
+        #: Every ``If-Modified-Since`` a contacts listing was asked with.
+        self.modified_since: list[str] = []
 
     # ------------------------------------------------------------------ set-up
 
@@ -542,6 +545,10 @@ class XeroStandIn(StandIn):
             return self._get_one(key, records, parts[1])
         try:
             selected = self._filter(name, records, params)
+            since = request.headers.get("If-Modified-Since")
+            if since:
+                self.modified_since.append(since)
+            selected = _modified_since(selected, since)
         except ValueError as problem:
             return _validation_error([], message=str(problem))
         page = params.get("page")
@@ -1185,6 +1192,25 @@ class _Staged:
     names: set[str] = field(default_factory=set)
     numbers: set[str] = field(default_factory=set)
     paid: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _modified_since(records: list[Json], header: str | None) -> list[Json]:
+    """Only records created or modified after the ``If-Modified-Since`` moment."""
+    if not header:
+        return records
+    try:
+        since = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"If-Modified-Since is not a date-time: {header}") from exc
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    cutoff = since.timestamp() * 1000
+    kept = []
+    for record in records:
+        found = re.fullmatch(r"/Date\((\d+)[+-]\d{4}\)/", str(record.get("UpdatedDateUTC", "")))
+        if found is None or int(found.group(1)) > cutoff:
+            kept.append(record)
+    return kept
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +45,7 @@ from connectors.contract import (
     ContactUpdate,
     HandedOver,
     RemoteContact,
+    lists_changed_contacts,
 )
 from connectors.errors import ConnectorError, Rejected
 
@@ -188,6 +190,60 @@ def _package_contacts(connector: Connector, refs: set[str]) -> dict[str, RemoteC
     return found
 
 
+#: Changes are read from this long before the last agreement: the package's clock and
+#: ours may differ, and reading a few contacts too many costs nothing in exactness.
+CLOCK_MARGIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Known:
+    ref: str
+    role: ContactRole
+    link_name: str
+    agreed: ContactSync | None
+
+    @property
+    def usable(self) -> bool:
+        """Agreed values for this very package record (a relink starts afresh)."""
+        return self.agreed is not None and self.agreed.remote_ref == self.ref
+
+
+def _package_side(connector: Connector, known: list[_Known]) -> dict[str, RemoteContact]:
+    """The package's linked contacts, by reference, as exactly as a full listing gives
+    them, read as cheaply as the package allows.
+
+    Where the package lists changed contacts (:class:`ListsChangedContacts`) and the
+    values each linked contact last agreed on are known, only the contacts changed since
+    (a margin before) the oldest agreement are read: a contact not among them still holds
+    exactly the values it agreed on, since an agreement is only ever recorded with the
+    package's own values. While any linked contact has no agreed values yet, every
+    contact is read, as before."""
+    refs = {k.ref for k in known}
+    changes = lists_changed_contacts(connector)
+    usable = [k for k in known if k.usable]
+    if changes is None or not usable or len(usable) < len(known):
+        return _package_contacts(connector, refs)
+    since = min(k.agreed.synced_at for k in usable if k.agreed is not None) - CLOCK_MARGIN
+    found: dict[str, RemoteContact] = {}
+    for k in usable:
+        assert k.agreed is not None
+        values = json.loads(k.agreed.agreed)
+        found[k.ref] = RemoteContact(
+            ref=k.ref,
+            role=k.role,
+            name=k.link_name,
+            **{f: str(values.get(f, "")) for f in SYNC_FIELDS},
+        )
+    for ref, contact in changes.changed_contacts(since):
+        if ref not in refs:
+            continue
+        if contact is None:
+            found.pop(ref, None)  # archived since: gone, as a full listing would show
+        else:
+            found[ref] = contact
+    return found
+
+
 def record_agreement(
     session_factory: sessionmaker[Session], connector: Connector, *, actor: str
 ) -> int:
@@ -240,7 +296,11 @@ def sync_rows(session_factory: sessionmaker[Session], connector: Connector) -> l
             cid: (row.remote_ref, json.loads(row.agreed)) for cid, row in agreed.items()
         }
         bridged = sync_handover.latest_states(session, package)
-    theirs = _package_contacts(connector, {ref for ref, *_ in ours})
+        known = [
+            _Known(ref, ContactRole(contact.kind.value), name, state)
+            for ref, name, contact, _, state in ours
+        ]
+    theirs = _package_side(connector, known)
     rows: list[SyncRow] = []
     for ref, link_name, contact, our_values, _ in ours:
         remote = theirs.get(ref)
