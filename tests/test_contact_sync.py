@@ -12,7 +12,6 @@ from sqlalchemy import select
 from app.cli import EXIT_OK, EXIT_SETUP, main
 from app.db.models import AuditEvent, Contact, ContactKind, Link, LinkMethod
 from app.services.linking.saving import LinkChange, apply_links
-from app.services.linking.workbench import prepare_workbench, save_links
 from app.services.linking.sync import (
     Direction,
     SyncNotAllowed,
@@ -22,6 +21,7 @@ from app.services.linking.sync import (
     set_sync_enabled,
     sync_rows,
 )
+from app.services.linking.workbench import prepare_workbench, save_links
 from connectors.contract import ContactDraft, ContactRole, ContactUpdate
 from connectors.sandbox import SandboxConnector
 from tests.conftest import MemoryKeyring
