@@ -247,8 +247,8 @@ def test_an_auto_link_on_exact_name_is_synced(rig: SendRig) -> None:
             ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Never Linked", town="Rugby")
         )
     with rig.session_factory.begin() as session:
-        ours = session.scalars(select(Contact).where(Contact.account_ref == "C9")).one()
-        ours.town = "Rugby"
+        never = session.scalars(select(Contact).where(Contact.account_ref == "C9")).one()
+        never.town = "Rugby"
     book = prepare_workbench(rig.session_factory, rig.connector, ContactRole.CUSTOMER)
     states, _ = book.exact_match_states()
     book.apply(states)
