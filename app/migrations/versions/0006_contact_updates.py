@@ -1,7 +1,7 @@
 """contact updates a desktop bridge has taken and not yet confirmed
 
 Revision ID: 0006_contact_updates
-Revises: 0003_sage50
+Revises: 0006_connector_steps
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -14,7 +14,8 @@ from alembic import op
 
 
 revision: str = "0006_contact_updates"
-down_revision: str | None = "0003_sage50"
+# Written on 0003_sage50; main meanwhile chained 0006_connector_steps after it.
+down_revision: str | None = "0006_connector_steps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
