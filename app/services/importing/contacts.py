@@ -99,7 +99,10 @@ class ContactImport:
     # ---------------------------------------------------------------- checking
 
     def check(self) -> None:
-        """Check every row, comparing each chunk with the store as it goes."""
+        """Read every row and sort it into added, updated, unchanged or already sent (a sent
+        contact's new values are listed as pending changes until the user confirms them),
+        a chunk at a time, writing each good chunk when ``write_as_checked``; bad values
+        go into the report and stop the writing."""
         self._store_has_any = (
             self.session.scalar(select(Contact.id).where(Contact.kind == self.kind).limit(1))
             is not None
@@ -278,6 +281,7 @@ class ContactImport:
         self._updates.clear()
 
     def write(self) -> None:
-        """Write what is left once the whole file is known to be good."""
+        """Write what :meth:`check` left to write once the whole file is known to be good
+        (the last updates and the pending changes), in the caller's transaction."""
         self.tracker.write("import")
         self._flush()
