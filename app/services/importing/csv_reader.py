@@ -122,6 +122,7 @@ class CsvTable:
 
     @rows.setter
     def rows(self, rows: Iterable[CsvRow]) -> None:
+        """Replace the rows (:func:`read_csv` gives them as a list)."""
         self._rows = rows
 
     def _stream_rows(self) -> Iterator[CsvRow]:
