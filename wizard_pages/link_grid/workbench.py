@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStyle,
     QTabBar,
     QTableView,
     QTabWidget,
@@ -54,9 +55,9 @@ from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.wording import count
 from wizard_pages.link_grid.choices import PackageChoicesModel
-from wizard_pages.link_grid.columns import WIDTHS, Column
+from wizard_pages.link_grid.columns import NEEDED, WIDTHS, Column
 from wizard_pages.link_grid.compare import CompareView
-from wizard_pages.link_grid.delegate import ReferenceDelegate
+from wizard_pages.link_grid.delegate import ReadableDelegate, ReferenceDelegate
 from wizard_pages.link_grid.frozen import FrozenColumns
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
@@ -148,18 +149,24 @@ class LinkWorkbench(QWidget):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
+        # The page around the workbench has margins already: every pixel goes to the grid.
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._filter_bar())
-        splitter = QSplitter()
-        splitter.addWidget(self._grid())
-        splitter.addWidget(self._side_panel())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([780, 220])
-        layout.addWidget(splitter, 1)
+        self.splitter = QSplitter()
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self._grid())
+        self.splitter.addWidget(self._side_panel())
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([780, 220])
+        layout.addWidget(self.splitter, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.message)
+        message_row = QHBoxLayout()
+        message_row.addWidget(self.message, 1)
+        message_row.addWidget(self._side_toggle(), 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(message_row)
         layout.addLayout(self._action_row())
         if not self.info.can_list_contacts:
             self.exact_button.setVisible(False)
@@ -192,6 +199,7 @@ class LinkWorkbench(QWidget):
             lambda text: read_reference(info, text).kind is not Reading.INVALID,
             self.view,
         )
+        self.view.setItemDelegate(ReadableDelegate(self.view))
         self.view.setItemDelegateForColumn(Column.REFERENCE, self.delegate)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.view.setEditTriggers(
@@ -209,14 +217,16 @@ class LinkWorkbench(QWidget):
         horizontal = self.view.horizontalHeader()
         horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         horizontal.setStretchLastSection(True)
+        # A title longer than its column ends in "…" (the whole title is its tool-tip),
+        # rather than being cut at both ends.
+        horizontal.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         char = self.fontMetrics().averageCharWidth()
         for column, width in WIDTHS.items():
             self.view.setColumnWidth(column, width * char + 16)
         # What a user needs at 1000 px first, straight after who the row is: the
         # reference, its status and how it was linked; the addresses to the right.
-        for position, column in enumerate(
-            (Column.REFERENCE, Column.STATUS, Column.METHOD), start=Column.NAME + 1
-        ):
+        for position, column in enumerate(NEEDED):
             horizontal.moveSection(horizontal.visualIndex(column), position)
         self.frozen = FrozenColumns(self.view, (Column.ACCOUNT, Column.NAME))
 
@@ -254,6 +264,76 @@ class LinkWorkbench(QWidget):
         self.side.addTab(self._suggestions_panel(), "Suggestions")
         self.side.addTab(self._duplicates_table(), "Duplicates")
         return self.side
+
+    def _side_toggle(self) -> QPushButton:
+        """Shows or hides the side panel. Where the window is too narrow for the needed
+        columns and the panel together, the panel starts hidden and this opens it."""
+        self.side_button = QPushButton()
+        self.side_button.setCheckable(True)
+        self.side_button.setChecked(True)
+        #: The user showed or hid the panel: the window's width no longer decides.
+        self._side_chosen = False
+        self.side_button.clicked.connect(self._side_toggled)
+        self._name_side_button()
+        return self.side_button
+
+    def _side_toggled(self, shown: bool) -> None:
+        self._side_chosen = True
+        self.show_side_panel(shown)
+
+    def show_side_panel(self, shown: bool) -> None:
+        """Show (or hide) the side panel beside the grid."""
+        self.side.setVisible(shown)
+        self.side_button.setChecked(shown)
+        if shown:
+            # As wide as it needs; the grid keeps the rest (its identity columns frozen).
+            total = sum(self.splitter.sizes()) or self.splitter.width()
+            side = max(self.side.minimumSizeHint().width(), min(total // 4, 420))
+            self.splitter.setSizes([max(total - side, 0), side])
+        self._name_side_button()
+
+    def _name_side_button(self) -> None:
+        suggestions = self.suggestions_model.rowCount()
+        duplicates = self.duplicates_model.rowCount()
+        if self.side_button.isChecked():
+            self.side_button.setText("Hide su&ggestions and duplicates")
+            self.side_button.setToolTip("Give the grid the whole width.")
+        else:
+            text = (
+                f"Show su&ggestions ({suggestions:,}) and duplicates ({duplicates:,})"
+                if self.book is not None and self.book.analysed
+                else "Show su&ggestions and duplicates"
+            )
+            self.side_button.setText(text)
+            self.side_button.setToolTip(
+                "Compare the current row with the package's record, accept suggested "
+                "links and see likely duplicates, beside the grid."
+            )
+
+    def side_panel_fits(self, width: int | None = None) -> bool:
+        """Whether, at ``width`` (the workbench's own by default), the side panel leaves
+        the grid room for every needed column."""
+        width = self.width() if width is None else width
+        view = self.view
+        grid = (
+            sum(view.columnWidth(c) for c in NEEDED)
+            + 2 * view.frameWidth()
+            + view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        )
+        return width >= grid + self.splitter.handleWidth() + self.side.minimumSizeHint().width()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._side_chosen:
+            self.show_side_panel(self.side_panel_fits(event.size().width()))
+
+    def hasHeightForWidth(self) -> bool:
+        # A grid has no natural height: it takes what the page leaves (the wrapped
+        # message must not make the page ask for a scroll bar).
+        return False
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
 
     def _suggestions_panel(self) -> QWidget:
         self.suggestions_view = QTableView()
@@ -696,6 +776,7 @@ class LinkWorkbench(QWidget):
         if not book.analysed:
             self.side.setTabText(1, "Suggestions (looking…)")
             self.accept_strong_button.setEnabled(False)
+            self._name_side_button()
             return
         suggestions = book.open_suggestions()
         self.suggestions_model.set_suggestions(book, suggestions)
@@ -703,6 +784,7 @@ class LinkWorkbench(QWidget):
         self.accept_strong_button.setText(f"Accept all &strong ({strong:,})")
         self.accept_strong_button.setEnabled(strong > 0)
         self.side.setTabText(1, f"Suggestions ({len(suggestions):,})")
+        self._name_side_button()
 
     def _show_duplicate(self, index: QModelIndex) -> None:
         rows = self.duplicates_model.duplicate(index.row()).rows
