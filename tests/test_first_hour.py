@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
+from functools import partial
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
@@ -255,7 +256,7 @@ def test_screenshots_of_every_page_with_the_demo(
             )
             page = wizard.pages[which]
             if isinstance(page, LinkPage):  # its suggestions come shortly after the grid
-                qtbot.waitUntil(lambda: analysed(page), timeout=LONG)
+                qtbot.waitUntil(partial(analysed, page), timeout=LONG)
             settle_layouts()
             needed = window.centralWidget().minimumSizeHint()
             assert needed.width() <= size[0] and needed.height() <= size[1], (which, needed)

@@ -13,7 +13,15 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -288,7 +296,11 @@ class LinkWorkbench(QWidget):
         if shown:
             # As wide as it needs; the grid keeps the rest (its identity columns frozen).
             total = sum(self.splitter.sizes()) or self.splitter.width()
-            side = max(self.side.minimumSizeHint().width(), min(total // 4, 420))
+            # A third of the width, less where the needed columns would not fit then.
+            side = max(
+                self.side.minimumSizeHint().width(),
+                min(total // 3, total - self._needed_grid_width()),
+            )
             self.splitter.setSizes([max(total - side, 0), side])
         self._name_side_button()
 
@@ -314,13 +326,17 @@ class LinkWorkbench(QWidget):
         """Whether, at ``width`` (the workbench's own by default), the side panel leaves
         the grid room for every needed column."""
         width = self.width() if width is None else width
+        needed = self._needed_grid_width() + self.splitter.handleWidth()
+        return width >= needed + self.side.minimumSizeHint().width()
+
+    def _needed_grid_width(self) -> int:
+        """The grid's width with every needed column in view."""
         view = self.view
-        grid = (
+        return (
             sum(view.columnWidth(c) for c in NEEDED)
             + 2 * view.frameWidth()
             + view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         )
-        return width >= grid + self.splitter.handleWidth() + self.side.minimumSizeHint().width()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -335,23 +351,40 @@ class LinkWorkbench(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
 
+    def _side_table(self, model: QAbstractItemModel) -> QTableView:
+        """A side panel's table: one line a row, long values and titles ending in "…"
+        (their tool-tips are whole), the last column taking the width left."""
+        view = QTableView()
+        view.setModel(model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = view.horizontalHeader()
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header.setStretchLastSection(True)
+        vertical = view.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        return view
+
     def _suggestions_panel(self) -> QWidget:
-        self.suggestions_view = QTableView()
-        self.suggestions_view.setModel(self.suggestions_model)
-        self.suggestions_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.suggestions_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.suggestions_view.horizontalHeader().setStretchLastSection(True)
-        self.suggestions_view.verticalHeader().setVisible(False)
+        self.suggestions_view = self._side_table(self.suggestions_model)
+        char = self.fontMetrics().averageCharWidth()
+        for column, width in enumerate((18, 20, 16)):  # yours, theirs, evidence; strength
+            self.suggestions_view.setColumnWidth(column, width * char + 12)
         self.accept_button = QPushButton("&Accept selected")
         self.accept_strong_button = QPushButton("Accept all &strong")
         suggestions_panel = QWidget()
         suggestions_layout = QVBoxLayout(suggestions_panel)
-        explain = QLabel(
-            "Near misses: names that differ only in capitals, spaces, punctuation or "
-            "Ltd/Limited, the same email, or the same postcode and house number. Double-click "
-            "one to see it in the grid."
-        )
+        explain = QLabel("Near misses. Double-click one to see it in the grid.")
         explain.setWordWrap(True)
+        explain.setToolTip(
+            "Near misses: names that differ only in capitals, spaces, punctuation or "
+            "Ltd/Limited, the same email, or the same postcode and house number. Point at a "
+            "cell to read it whole."
+        )
         suggestions_layout.addWidget(explain)
         suggestions_layout.addWidget(self.suggestions_view, 1)
         buttons = QHBoxLayout()
@@ -361,12 +394,10 @@ class LinkWorkbench(QWidget):
         return suggestions_panel
 
     def _duplicates_table(self) -> QTableView:
-        self.duplicates_view = QTableView()
-        self.duplicates_view.setModel(self.duplicates_model)
-        self.duplicates_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.duplicates_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.duplicates_view.horizontalHeader().setStretchLastSection(True)
-        self.duplicates_view.verticalHeader().setVisible(False)
+        self.duplicates_view = self._side_table(self.duplicates_model)
+        char = self.fontMetrics().averageCharWidth()
+        for column, width in enumerate((13, 34)):  # where, records; why
+            self.duplicates_view.setColumnWidth(column, width * char + 12)
         return self.duplicates_view
 
     def _action_row(self) -> QHBoxLayout:
