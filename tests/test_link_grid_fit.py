@@ -132,12 +132,13 @@ def test_the_side_panel_opens_on_demand_where_the_grid_needs_the_width(
 
 
 def test_a_wide_window_shows_the_side_panel_beside_every_needed_column(
-    qtbot: QtBot, demo_paths: DataPaths
+    qtbot: QtBot, demo_paths: DataPaths, text_scale: float
 ) -> None:
     page = link_page_at(qtbot, demo_paths, (1600, 1000))
     bench = page.workbench
     assert bench is not None
     assert bench.side.isVisible() and bench.side_button.isChecked()
+    assert bench.side.width() >= bench.side.minimumSizeHint().width()
     header = bench.view.horizontalHeader()
     for column in NEEDED:
         right = header.sectionViewportPosition(column) + header.sectionSize(column)

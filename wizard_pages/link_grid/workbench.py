@@ -15,8 +15,10 @@ from functools import partial
 
 from PySide6.QtCore import (
     QAbstractItemModel,
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QSize,
     Qt,
     QTimer,
@@ -281,6 +283,8 @@ class LinkWorkbench(QWidget):
         self.side_button.setChecked(True)
         #: The user showed or hid the panel: the window's width no longer decides.
         self._side_chosen = False
+        self._side_sized = False
+        self.splitter.installEventFilter(self)
         self.side_button.clicked.connect(self._side_toggled)
         self._name_side_button()
         return self.side_button
@@ -289,14 +293,17 @@ class LinkWorkbench(QWidget):
         self._side_chosen = True
         self.show_side_panel(shown)
 
-    def show_side_panel(self, shown: bool) -> None:
-        """Show (or hide) the side panel beside the grid."""
+    def show_side_panel(self, shown: bool, width: int | None = None) -> None:
+        """Show (or hide) the side panel beside the grid, in a splitter ``width`` wide
+        (its current width by default)."""
         self.side.setVisible(shown)
         self.side_button.setChecked(shown)
         if shown:
-            # As wide as it needs; the grid keeps the rest (its identity columns frozen).
-            total = sum(self.splitter.sizes()) or self.splitter.width()
-            # A third of the width, less where the needed columns would not fit then.
+            total = (self.splitter.width() if width is None else width) - (
+                self.splitter.handleWidth()
+            )
+            # A third of the width, less where the needed columns would not fit then;
+            # never narrower than its tab titles (the grid's identity columns are frozen).
             side = max(
                 self.side.minimumSizeHint().width(),
                 min(total // 3, total - self._needed_grid_width()),
@@ -323,9 +330,9 @@ class LinkWorkbench(QWidget):
             )
 
     def side_panel_fits(self, width: int | None = None) -> bool:
-        """Whether, at ``width`` (the workbench's own by default), the side panel leaves
+        """Whether, in a splitter ``width`` wide (its own by default), the side panel leaves
         the grid room for every needed column."""
-        width = self.width() if width is None else width
+        width = self.splitter.width() if width is None else width
         needed = self._needed_grid_width() + self.splitter.handleWidth()
         return width >= needed + self.side.minimumSizeHint().width()
 
@@ -338,10 +345,21 @@ class LinkWorkbench(QWidget):
             + view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         )
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if not self._side_chosen:
-            self.show_side_panel(self.side_panel_fits(event.size().width()))
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.splitter
+            and event.type() == QEvent.Type.Resize
+            and isinstance(event, QResizeEvent)
+            and not self._side_chosen
+        ):
+            # Before the splitter shares out its new width: the side panel shows only
+            # where the grid keeps every needed column, and is sized for the new width.
+            width = event.size().width()
+            fits = self.side_panel_fits(width)
+            if fits != self.side.isVisibleTo(self) or not self._side_sized:
+                self._side_sized = True
+                self.show_side_panel(fits, width)
+        return False
 
     def hasHeightForWidth(self) -> bool:
         # A grid has no natural height: it takes what the page leaves (the wrapped
