@@ -260,6 +260,10 @@ def test_screenshots_of_every_page_with_the_demo(
             settle_layouts()
             needed = window.centralWidget().minimumSizeHint()
             assert needed.width() <= size[0] and needed.height() <= size[1], (which, needed)
+            # The page's own content is never wider than its view (pages scroll down only:
+            # anything wider is cut off at the right, as Sync's buttons were at 125 %).
+            body = page.body.minimumSizeHint().width()
+            assert body <= page.scroll_area.viewport().width(), (which, body)
             assert save_screenshot(window, f"{tag}-{which.value}") is not None or not_saving()
             if isinstance(page, LinkPage) and page.workbench is not None:
                 # The side panel open on its suggestions, as a user opens it.
