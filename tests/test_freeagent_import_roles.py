@@ -10,7 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem, QTableView
 from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,7 @@ from connectors.contract import ContactRole, contacts_with_roles
 from connectors.freeagent import FreeAgentConnector
 from tests.harnesses_cloud import open_freeagent
 from tests.standins.freeagent import FreeAgentStandIn
+from wizard_pages.import_page import TypeChoiceDelegate
 from wizard_pages.models import PackageContactModel
 
 CUSTOMER, SUPPLIER = ContactRole.CUSTOMER, ContactRole.SUPPLIER
@@ -186,3 +189,29 @@ def test_the_import_list_lets_the_user_choose_a_type_only_where_freeagent_gives_
     assert model.chosen() == {book.numbers["Dale Farm"]: frozenset({CUSTOMER, SUPPLIER})}
     report = import_package_contacts(session_factory, book.connector, chosen=model.chosen())
     assert report.total_added == 6 and not report.undecided
+
+
+def test_the_type_drop_down_writes_the_choice_into_the_list(
+    session_factory: sessionmaker[Session], book: Book, qtbot: QtBot
+) -> None:
+    model = PackageContactModel()
+    model.set_rows(preview_package_contacts(session_factory, book.connector).rows)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    delegate = TypeChoiceDelegate(view)
+    row = next(r for r in range(model.rowCount()) if model.index(r, 1).data() == "Dale Farm")
+    index = model.index(row, PackageContactModel.TYPE)
+    editor = delegate.createEditor(view.viewport(), QStyleOptionViewItem(), index)
+    assert isinstance(editor, QComboBox)
+    assert [editor.itemText(i) for i in range(editor.count())] == [
+        "Choose…",
+        "Customer",
+        "Supplier",
+        "Customer and supplier",
+    ]
+    delegate.setEditorData(editor, index)
+    assert editor.currentText() == "Choose…"
+    editor.setCurrentText("Supplier")
+    delegate.setModelData(editor, model, index)
+    assert model.chosen() == {book.numbers["Dale Farm"]: frozenset({SUPPLIER})}
