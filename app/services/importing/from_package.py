@@ -10,10 +10,9 @@ it is listed for the Link page. Where one package record serves both roles and t
 package says which each is (FreeAgent's clients and suppliers), a record comes in as a
 customer, a supplier or both; one the package gives no role is shown for the user to
 choose its type, and comes in only once chosen. Running it again adds only contacts that
-are new since, and
-says how many were already here. It works in chunks, each committed whole (contacts and
-their links together), so a cancel between chunks leaves nothing half-written and the
-next run carries on.
+are new since, and says how many were already here. It works in chunks, each committed
+whole (contacts and their links together), so a cancel between chunks leaves nothing
+half-written and the next run carries on.
 
 Qt-free: the wizard runs it in a worker and passes a :class:`threading.Event` to cancel.
 """
