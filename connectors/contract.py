@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -455,6 +455,38 @@ def lists_changed_contacts(connector: object) -> ListsChangedContacts | None:
     """The connector as :class:`ListsChangedContacts`, or ``None`` where its package
     cannot list changed contacts (then every contact is read)."""
     return connector if isinstance(connector, ListsChangedContacts) else None
+
+
+@dataclass(frozen=True)
+class PackageContact:
+    """One package record that can serve as customer and supplier, with the roles the
+    package itself gives it: one, both, or none (the package does not say, and nobody
+    may guess). ``contact.role`` is only where it came from; ``roles`` decides."""
+
+    contact: RemoteContact
+    roles: frozenset[ContactRole]
+
+    def as_role(self, role: ContactRole) -> RemoteContact:
+        """The record as a customer or as a supplier."""
+        return replace(self.contact, role=role)
+
+
+@runtime_checkable
+class ContactsWithRoles(Protocol):
+    """Optional capability: one record serves customers and suppliers, and the package
+    can say which each record is (FreeAgent's ``clients`` and ``suppliers`` views).
+    The one-time import asks for it with :func:`contacts_with_roles`, so a record comes
+    in as a customer, a supplier, both, or is shown for the user to choose."""
+
+    def iter_contacts_with_roles(self) -> Iterator[PackageContact]:
+        """Every active record once, with the roles the package gives it."""
+        ...
+
+
+def contacts_with_roles(connector: object) -> ContactsWithRoles | None:
+    """The connector as :class:`ContactsWithRoles`, or ``None`` where the package keeps
+    customers and suppliers apart (or cannot say which is which)."""
+    return connector if isinstance(connector, ContactsWithRoles) else None
 
 
 class SecretStore(Protocol):

@@ -1,24 +1,30 @@
 """Import from the package (situation 3): its customers and suppliers come here once.
 
 The page reads the package in a worker and shows how many it holds and every one of
-them (marked new or already here). *Import* runs with a progress bar and a cancel;
-each imported contact is linked to its source. Running it again adds only new ones.
+them (marked new or already here). A contact the package gives no role (FreeAgent: no
+invoices or bills yet) has its Type chosen in the list, never guessed. *Import* runs
+with a progress bar and a cancel; each imported contact is linked to its source.
+Running it again adds only new ones.
 """
 
 from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from app.services.importing.from_package import (
@@ -34,11 +40,39 @@ from connectors.contract import ContactRole
 from connectors.wording import count as count_of
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
-from wizard_pages.models import PackageContactModel
+from wizard_pages.models import TYPE_CHOICES, PackageContactModel
 
 
 def _n(count: int, noun: str) -> str:
     return count_of(count, noun)
+
+
+class TypeChoiceDelegate(QStyledItemDelegate):
+    """A drop-down of :data:`~wizard_pages.models.TYPE_CHOICES` for the Type of a
+    contact the package gives no role."""
+
+    def createEditor(
+        self,
+        parent: QWidget,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> QWidget:
+        combo = QComboBox(parent)
+        combo.addItems([word for word, _ in TYPE_CHOICES])
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        if isinstance(editor, QComboBox):
+            editor.setCurrentText(str(index.data(Qt.ItemDataRole.EditRole)))
+
+    def setModelData(
+        self,
+        editor: QWidget,
+        model: QAbstractItemModel,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
 
 
 class ImportPage(WizardPage):
@@ -53,7 +87,14 @@ class ImportPage(WizardPage):
         self.model = PackageContactModel()
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Only a contact with no role in the package is editable (its Type).
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.SelectedClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
+        self.type_delegate = TypeChoiceDelegate(self.table)
+        self.table.setItemDelegateForColumn(PackageContactModel.TYPE, self.type_delegate)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -140,9 +181,18 @@ class ImportPage(WizardPage):
             return
         if preview.new:
             self.import_button.setEnabled(True)
+            choose = ""
+            if preview.undecided:
+                choose = (
+                    f" {_n(preview.undecided, 'contact')} in {preview.package_name} "
+                    f"{'is' if preview.undecided == 1 else 'are'} neither a customer nor a "
+                    "supplier there yet: double-click its Type to choose; one left on "
+                    "“Choose…” is not imported."
+                )
             self.status.plain(
                 f"Press Import them to bring in the {_n(preview.new, 'new contact')}. "
                 "It is a one-time step: importing again later adds only contacts that are new."
+                + choose
             )
         elif preview.rows:
             self.status.success(
@@ -164,10 +214,17 @@ class ImportPage(WizardPage):
         factory = self.context.store.session_factory
         preview = self.preview
 
+        chosen = self.model.chosen()
+
         def work(cancel: threading.Event, progress: Progress) -> PackageImportReport:
             with connect() as connector:
                 return import_package_contacts(
-                    factory, connector, cancel=cancel, progress=progress, preview=preview
+                    factory,
+                    connector,
+                    cancel=cancel,
+                    progress=progress,
+                    preview=preview,
+                    chosen=chosen,
                 )
 
         self.import_button.setEnabled(False)
@@ -210,8 +267,9 @@ class ImportPage(WizardPage):
             self.status.error(report.describe())
         else:
             self.status.success(report.describe())
-        if report.skipped:
-            self.skipped.setText("\n".join(f"• {line}" for line in report.skipped))
+        listed = [*report.skipped, *report.undecided]
+        if listed:
+            self.skipped.setText("\n".join(f"• {line}" for line in listed))
             self.skipped.setVisible(True)
         self.set_complete(not stopped)
         self.load_preview(quiet=True)

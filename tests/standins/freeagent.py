@@ -25,6 +25,8 @@ FreeAgent's exact wording is unknown the message is this stand-in's own):
   invoice and credit note ``reference`` unique; receipts as bank transaction
   explanations with ``paid_invoice`` (an invoice must be open; more than is due is
   allowed and leaves it Overpaid, as FreeAgent does);
+- the contacts list's views (``view=all|active|clients|suppliers|open_clients|…``): a
+  client has invoices or credit notes, a supplier has bills (``add_bill`` keys one in);
 - contact notes (``/v2/notes?contact=…``) and account locks (``/v2/account_locks``).
 
 Faults are armed explicitly and fire in order on the next matching request.
@@ -111,6 +113,9 @@ class Company:
     notes: dict[int, Json] = field(default_factory=dict)
     invoices: dict[int, Json] = field(default_factory=dict)
     credit_notes: dict[int, Json] = field(default_factory=dict)
+    #: Supplier bills, keyed in by hand in FreeAgent (Ledgerlink never sends bills):
+    #: they are what makes a contact one of the ``suppliers`` view's.
+    bills: dict[int, Json] = field(default_factory=dict)
     explanations: dict[int, Json] = field(default_factory=dict)
     bank_accounts: dict[int, Json] = field(default_factory=dict)
     #: Account locks: the user lock and year-end locks, as ``locked_to_date``.
@@ -189,6 +194,48 @@ class FreeAgentStandIn(StandIn):
         """A contact keyed in by hand in FreeAgent."""
         with self._lock:
             return self._new_contact(company, {"organisation_name": organisation_name, **fields})
+
+    def add_invoice(self, company: Company, contact: int, total: str = "120.00") -> int:
+        """An open invoice keyed in by hand in FreeAgent, for ``contact``."""
+        with self._lock:
+            if contact not in company.contacts:
+                raise KeyError(contact)
+            number = next(self._ids)
+            value = Decimal(total)
+            company.invoices[number] = {
+                "contact": contact,
+                "reference": f"FA-{number}",
+                "dated_on": date(2026, 4, 1),
+                "payment_terms_in_days": 30,
+                "status": "Open",
+                "net_value": value,
+                "sales_tax_value": Decimal("0.00"),
+                "total_value": value,
+                "paid_value": Decimal("0.00"),
+                "due_value": value,
+                "items": [],
+                "created_at": self._stamp(),
+            }
+            return number
+
+    def add_bill(
+        self, company: Company, contact: int, total: str = "100.00", *, paid: bool = False
+    ) -> int:
+        """A supplier's bill keyed in by hand in FreeAgent, for ``contact``."""
+        with self._lock:
+            if contact not in company.contacts:
+                raise KeyError(contact)
+            number = next(self._ids)
+            value = Decimal(total)
+            company.bills[number] = {
+                "contact": contact,
+                "reference": f"BILL-{number}",
+                "dated_on": date(2026, 4, 1),
+                "total_value": value,
+                "due_value": Decimal("0.00") if paid else value,
+                "status": "Paid" if paid else "Open",
+            }
+            return number
 
     def store_tokens(self, secrets: SecretStore) -> None:
         """Tokens (and the client secret) where the connector looks, as if the user had
@@ -306,20 +353,23 @@ class FreeAgentStandIn(StandIn):
                 return _errors(404, "Resource not found")
             return _json(200, {_singular(name): self._render(name, number, table[number], base)})
         # Filter and sort the stored records, then render only the page asked for.
-        chosen = self._filter(name, list(table.items()), params)
+        chosen = self._filter(company, name, list(table.items()), params)
         return self._page(request, name, chosen, lambda n, r: self._render(name, n, r, base))
 
     @staticmethod
     def _filter(
-        name: str, records: list[tuple[int, Json]], params: httpx.QueryParams
+        company: Company, name: str, records: list[tuple[int, Json]], params: httpx.QueryParams
     ) -> list[tuple[int, Json]]:
         if name == "bank_transaction_explanations":
             bank = _number(params.get("bank_account", ""))
             if bank is None:
                 raise Invalid(422, "bank_account is required")
             records = [(n, r) for n, r in records if r["bank_account"] == bank]
-        if name == "contacts" and params.get("view", "active") == "active":
-            records = [(n, r) for n, r in records if r.get("status") == "Active"]
+        if name == "contacts":
+            view = params.get("view", "active")
+            if view not in CONTACT_VIEWS:
+                raise Invalid(400, f"Unknown view: {view}")
+            records = [(n, r) for n, r in records if _in_view(company, view, n, r)]
         sort = params.get("sort", "")
         if sort:
             key = sort.lstrip("-")
@@ -363,6 +413,7 @@ class FreeAgentStandIn(StandIn):
             "contacts": company.contacts,
             "invoices": company.invoices,
             "credit_notes": company.credit_notes,
+            "bills": company.bills,
             "bank_accounts": company.bank_accounts,
             "bank_transaction_explanations": company.explanations,
         }.get(name)
@@ -640,6 +691,42 @@ class FreeAgentStandIn(StandIn):
         return number
 
 
+#: The contacts list's views [dev.freeagent.com/docs/contacts; third-party clients agree,
+#: see docs/packages/freeagent.md].
+CONTACT_VIEWS = (
+    "all",
+    "active",
+    "clients",
+    "suppliers",
+    "active_projects",
+    "completed_projects",
+    "open_clients",
+    "open_suppliers",
+    "hidden",
+)
+_OPEN = ("Open", "Overdue", "Scheduled To Email")
+
+
+def _in_view(company: Company, view: str, number: int, record: Json) -> bool:
+    """Whether contact ``number`` is in one of FreeAgent's contact views. "clients" are
+    all contacts with an invoice or credit note (hidden ones too: "all clients");
+    "suppliers" are active contacts with a bill ("active suppliers only"); the stand-in
+    has no projects, so the project views are empty."""
+    active = record.get("status") == "Active"
+    invoices = [r for r in company.invoices.values() if r["contact"] == number]
+    credits = [r for r in company.credit_notes.values() if r["contact"] == number]
+    bills = [r for r in company.bills.values() if r["contact"] == number]
+    return {
+        "all": True,
+        "active": active,
+        "hidden": record.get("status") == "Hidden",
+        "clients": bool(invoices or credits),
+        "suppliers": active and bool(bills),
+        "open_clients": any(r["status"] in _OPEN for r in invoices),
+        "open_suppliers": any(r["status"] in _OPEN for r in bills),
+    }.get(view, False)
+
+
 def _number(text: str) -> int | None:
     tail = text.strip().rstrip("/").rsplit("/", 1)[-1]
     return int(tail) if tail.isdigit() else None
@@ -650,6 +737,7 @@ def _singular(name: str) -> str:
         "contacts": "contact",
         "invoices": "invoice",
         "credit_notes": "credit_note",
+        "bills": "bill",
         "bank_accounts": "bank_account",
         "bank_transaction_explanations": "bank_transaction_explanation",
         "notes": "note",

@@ -6,10 +6,13 @@ sent back as a duplicate. A package contact that is already one of ours (the sam
 account reference, else exactly the same name, else the same email, and nobody else of
 ours fitting) is linked to it instead of being added twice; where more than one of ours
 fits, or the package's exact-match rule finds the details differ, nothing is guessed:
-it is listed for the Link page. Running it again adds only contacts that are new since, and
-says how many were already here. It works in chunks, each committed whole (contacts and
-their links together), so a cancel between chunks leaves nothing half-written and the
-next run carries on.
+it is listed for the Link page. Where one package record serves both roles and the
+package says which each is (FreeAgent's clients and suppliers), a record comes in as a
+customer, a supplier or both; one the package gives no role is shown for the user to
+choose its type, and comes in only once chosen. Running it again adds only contacts that
+are new since, and says how many were already here. It works in chunks, each committed
+whole (contacts and their links together), so a cancel between chunks leaves nothing
+half-written and the next run carries on.
 
 Qt-free: the wizard runs it in a worker and passes a :class:`threading.Event` to cancel.
 """
@@ -19,8 +22,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,7 +36,13 @@ from app.services.linking.saving import (
     apply_links,
     link_versions,
 )
-from connectors.contract import Connector, ContactRole, PackageInfo, RemoteContact
+from connectors.contract import (
+    Connector,
+    ContactRole,
+    PackageInfo,
+    RemoteContact,
+    contacts_with_roles,
+)
 from connectors.wording import count
 
 CHUNK = 200
@@ -75,9 +84,10 @@ class ImportProgress:
 
 @dataclass(frozen=True)
 class PreviewRow:
-    """One of the package's contacts, and whether we already have it."""
+    """One of the package's contacts, and whether we already have it. ``role`` is
+    ``None`` when the package gives the contact no role: the user chooses one."""
 
-    role: ContactRole
+    role: ContactRole | None
     ref: str
     name: str
     town: str
@@ -94,6 +104,8 @@ class PreviewRow:
         """The "Here already?" column, in words."""
         if self.already_here:
             return "yes, imported before"
+        if self.role is None:
+            return f"not yet: {self.matches}"
         if self.ambiguous:
             return f"unsure: {self.matches}"
         if self.matches:
@@ -120,6 +132,11 @@ class PackageContactsPreview:
         return sum(1 for r in self.rows if not r.already_here)
 
     @property
+    def undecided(self) -> int:
+        """New contacts the package gives no role: the user chooses customer or supplier."""
+        return sum(1 for r in self.rows if r.role is None and not r.already_here)
+
+    @property
     def already_here(self) -> int:
         """How many of the package's contacts we already have."""
         return sum(1 for r in self.rows if r.already_here)
@@ -137,6 +154,8 @@ class PackageImportReport:
     ambiguous: list[str] = field(default_factory=list)
     #: Contacts that could not be imported, each with the reason (record and field named).
     skipped: list[str] = field(default_factory=list)
+    #: Package contacts with no role there whose type the user has not chosen yet.
+    undecided: list[str] = field(default_factory=list)
     cancelled: bool = False
     #: Why the import stopped without (or before finishing) writing: links were
     #: changed by someone else since the preview was read ("" when it was not).
@@ -168,6 +187,12 @@ class PackageImportReport:
                 f"{count(len(self.ambiguous), 'contact')} could be more than one of yours: "
                 "link them on the Link page (see below)."
             )
+        if self.undecided:
+            parts.append(
+                f"{count(len(self.undecided), 'contact')} in {self.package_name} "
+                f"{'is' if len(self.undecided) == 1 else 'are'} neither a customer nor a "
+                "supplier there yet: choose each one's type in the list, then import again."
+            )
         if self.already_here:
             what = "were" if self.already_here != 1 else "was"
             parts.append(
@@ -175,7 +200,14 @@ class PackageImportReport:
                 "import, so "
                 + ("nothing new was added." if not self.total_added else "they were left alone.")
             )
-        if not (self.total_added or self.already_here or self.skipped or linked or self.ambiguous):
+        if not (
+            self.total_added
+            or self.already_here
+            or self.skipped
+            or linked
+            or self.ambiguous
+            or self.undecided
+        ):
             parts.append(f"{self.package_name} has no customers or suppliers to import.")
         if self.skipped:
             parts.append(f"{_n(len(self.skipped), 'contact')} could not be imported (see below).")
@@ -189,35 +221,78 @@ class PackageImportReport:
 _n = count
 
 
-def _linked_refs(session: Session, package: str) -> set[str]:
-    return set(session.scalars(select(Link.remote_ref).where(Link.package == package)))
+def _linked(session: Session, package: str) -> set[tuple[ContactKind, str]]:
+    """(kind, package reference) of every link to ``package``: one package record that
+    serves both roles may be linked as a customer and not yet as a supplier."""
+    rows = session.execute(
+        select(Contact.kind, Link.remote_ref)
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.package == package)
+    )
+    return {(kind, ref) for kind, ref in rows}
+
+
+def _is_linked(linked: set[tuple[ContactKind, str]], contact: RemoteContact) -> bool:
+    return (ContactKind(contact.role.value), contact.ref) in linked
+
+
+def _linked_anyhow(linked: set[tuple[ContactKind, str]], ref: str) -> bool:
+    return any((kind, ref) in linked for kind in ContactKind)
+
+
+@dataclass
+class PackageContacts:
+    """What the package holds: each contact once per role it has, and (where one record
+    serves both roles) those it gives no role, whose type the user chooses."""
+
+    contacts: list[RemoteContact] = field(default_factory=list)
+    undecided: list[RemoteContact] = field(default_factory=list)
+
+
+#: Why a contact is offered for the user to choose, in the Import page's list.
+UNDECIDED_WHY = "no invoices or bills there, so choose customer or supplier"
 
 
 def read_package_contacts(
     connector: Connector, cancel: threading.Event | None = None
-) -> list[RemoteContact]:
-    """Every customer, then every supplier, the package holds."""
-    contacts: list[RemoteContact] = []
+) -> PackageContacts:
+    """Every customer, then every supplier, the package holds. Where the package keeps
+    one record for both roles and says which each is, a record comes once per role it
+    has, and one with neither is ``undecided``."""
+    found = PackageContacts()
+    with_roles = contacts_with_roles(connector)
+    if with_roles is not None:
+        for record in with_roles.iter_contacts_with_roles():
+            if not record.roles:
+                found.undecided.append(record.contact)
+            for role in ContactRole:
+                if role in record.roles:
+                    found.contacts.append(record.as_role(role))
+            if cancel is not None and cancel.is_set():
+                break
+        found.contacts.sort(key=lambda c: list(ContactRole).index(c.role))
+        return found
     for role in ContactRole:
         for contact in connector.iter_contacts(role):
-            contacts.append(contact)
+            found.contacts.append(contact)
             if cancel is not None and cancel.is_set():
-                return contacts
-    return contacts
+                return found
+    return found
 
 
 def preview_package_contacts(
     session_factory: sessionmaker[Session], connector: Connector
 ) -> PackageContactsPreview:
-    """What an import would bring in: every package contact, marked when already here."""
-    contacts = read_package_contacts(connector)
+    """What an import would bring in: every package contact, marked when already here;
+    one the package gives no role comes with ``role=None`` for the user to choose."""
+    read = read_package_contacts(connector)
     with session_factory() as session:
         versions = link_versions(session, connector.info.key)
-        linked = _linked_refs(session, connector.info.key)
-        matches = match_existing(session, connector.info, contacts, linked)
+        linked = _linked(session, connector.info.key)
+        matches = match_existing(session, connector.info, read.contacts, linked)
     rows = []
-    for c in contacts:
-        found = matches.get(c.ref)
+    for c in read.contacts:
+        found = matches.get((ContactKind(c.role.value), c.ref))
         rows.append(
             PreviewRow(
                 c.role,
@@ -226,9 +301,23 @@ def preview_package_contacts(
                 c.town,
                 c.postcode,
                 c.email,
-                c.ref in linked,
+                _is_linked(linked, c),
                 matches=found.describe() if found else "",
                 ambiguous=bool(found and found.contact_id is None),
+            )
+        )
+    for c in read.undecided:
+        rows.append(
+            PreviewRow(
+                None,
+                c.ref,
+                c.name,
+                c.town,
+                c.postcode,
+                c.email,
+                _linked_anyhow(linked, c.ref),
+                matches=UNDECIDED_WHY,
+                ambiguous=True,
             )
         )
     return PackageContactsPreview(connector.info.name, rows, versions)
@@ -277,12 +366,15 @@ def _ours_by_kind(session: Session, package: str) -> dict[ContactKind, list[OurC
 
 
 def match_existing(
-    session: Session, info: PackageInfo, contacts: Iterable[RemoteContact], linked: set[str]
-) -> dict[str, ExistingMatch]:
+    session: Session,
+    info: PackageInfo,
+    contacts: Iterable[RemoteContact],
+    linked: set[tuple[ContactKind, str]],
+) -> dict[tuple[ContactKind, str], ExistingMatch]:
     """For each package contact not linked yet, which of our unlinked contacts of the
     same kind it is: by account reference, else exact name, else email, the first rule
     that finds anyone deciding. One of ours claimed by two package contacts is a guess
-    for both, so both are left ambiguous."""
+    for both, so both are left ambiguous. Keyed by (kind, package reference)."""
     ours = _ours_by_kind(session, info.key)
     rules: list[tuple[str, Callable[[OurContact], str], Callable[[RemoteContact], str]]] = [
         ("same account reference", lambda o: o.account_ref.upper(), lambda r: r.our_ref.upper()),
@@ -298,12 +390,13 @@ def match_existing(
                 if key:
                     index.setdefault(key, []).append(contact)
             indexes[(kind, how)] = index
-    found: dict[str, ExistingMatch] = {}
+    found: dict[tuple[ContactKind, str], ExistingMatch] = {}
     claimed: Counter[int] = Counter()
     for remote in contacts:
-        if remote.ref in linked:
+        if _is_linked(linked, remote):
             continue
         kind = ContactKind(remote.role.value)
+        here = (kind, remote.ref)
         for how, _, their_key in rules:
             key = their_key(remote)
             fits = indexes[(kind, how)].get(key, []) if key else []
@@ -311,20 +404,20 @@ def match_existing(
                 continue
             labels = tuple(f"{c.account_ref} “{c.name}”" for c in fits)
             if len(fits) > 1:
-                found[remote.ref] = ExistingMatch(how, None, labels)
+                found[here] = ExistingMatch(how, None, labels)
             elif info.exact_match_fields and not details_match(
                 info.exact_match_fields, fits[0], TheirContact.of(remote)
             ):
-                found[remote.ref] = ExistingMatch(
+                found[here] = ExistingMatch(
                     how, None, labels, why_not=f"{info.name} needs the details to be equal"
                 )
             else:
-                found[remote.ref] = ExistingMatch(how, fits[0].id, labels)
+                found[here] = ExistingMatch(how, fits[0].id, labels)
                 claimed[fits[0].id] += 1
             break
-    for ref, match in list(found.items()):
+    for where, match in list(found.items()):
         if match.contact_id is not None and claimed[match.contact_id] > 1:
-            found[ref] = ExistingMatch(
+            found[where] = ExistingMatch(
                 match.how, None, match.candidates, why_not="another package contact fits too"
             )
     return found
@@ -398,8 +491,13 @@ def import_package_contacts(
     progress: Callable[[ImportProgress], None] | None = None,
     actor: str = "user",
     preview: PackageContactsPreview | None = None,
+    chosen: Mapping[str, Iterable[ContactRole]] | None = None,
 ) -> PackageImportReport:
     """Import every package contact we have no link to, linking each to its source.
+
+    ``chosen``: package reference → the roles the user chose for a contact the package
+    gives none (from :attr:`PackageContactsPreview.rows` with ``role=None``); one not
+    chosen is left out and listed in :attr:`PackageImportReport.undecided`.
 
     Given the ``preview`` the user saw, nothing is written if any link to the package
     was saved, changed or removed since it was read (someone else was linking):
@@ -410,7 +508,7 @@ def import_package_contacts(
     cancel = cancel or threading.Event()
     info = connector.info
     report = PackageImportReport(info.name)
-    contacts = read_package_contacts(connector, cancel)
+    read = read_package_contacts(connector, cancel)
     if cancel.is_set():
         report.cancelled = True
         return report
@@ -426,19 +524,31 @@ def import_package_contacts(
                 report.refused = _refusal(session, moved)
                 return report
             versions = preview.link_versions
-        linked = _linked_refs(session, info.key)
+        linked = _linked(session, info.key)
         refs = AccountRefs(
             (row.kind, row.account_ref)
             for row in session.execute(select(Contact.kind, Contact.account_ref))
         )
+        contacts = list(read.contacts)
+        for contact in read.undecided:
+            roles = [r for r in ContactRole if r in set((chosen or {}).get(contact.ref, ()))]
+            if _linked_anyhow(linked, contact.ref):
+                report.already_here += 1
+            elif roles:
+                contacts.extend(replace(contact, role=role) for role in roles)
+            else:
+                report.undecided.append(
+                    f"“{contact.name or contact.ref}” ({contact.ref}) in {info.name}: "
+                    f"{UNDECIDED_WHY}."
+                )
         matches = match_existing(session, info, contacts, linked)
     todo: list[RemoteContact] = []
     to_link: list[LinkChange] = []
     for contact in contacts:
-        if contact.ref in linked:
+        if _is_linked(linked, contact):
             report.already_here += 1
             continue
-        match = matches.get(contact.ref)
+        match = matches.get((ContactKind(contact.role.value), contact.ref))
         if match is not None:
             label = f"{contact.role.value.capitalize()} “{contact.name}” ({contact.ref})"
             if match.contact_id is None:
@@ -480,11 +590,11 @@ def import_package_contacts(
             break
         with session_factory.begin() as session:
             taken = _now_linked(session, info.key, [remote.ref for remote in chunk])
-            if taken:
+            if any(_is_linked(taken, remote) for remote in chunk):
                 labels = [
                     f"{remote.role.value} “{remote.name}” ({remote.ref})"
                     for remote in chunk
-                    if remote.ref in taken
+                    if _is_linked(taken, remote)
                 ]
                 report.refused = _refused_words(str(ChangedElsewhere(labels)))
                 break
@@ -506,13 +616,15 @@ def import_package_contacts(
     return report
 
 
-def _now_linked(session: Session, package: str, refs: list[str]) -> set[str]:
-    """Which of the package's references ``refs`` one of ours is linked to now."""
-    return set(
-        session.scalars(
-            select(Link.remote_ref).where(Link.package == package, Link.remote_ref.in_(refs))
-        )
+def _now_linked(session: Session, package: str, refs: list[str]) -> set[tuple[ContactKind, str]]:
+    """(kind, reference) of each of the package's references ``refs`` one of ours is
+    linked to now (one record serving both roles may be linked in one role only)."""
+    rows = session.execute(
+        select(Contact.kind, Link.remote_ref)
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.package == package, Link.remote_ref.in_(refs))
     )
+    return {(kind, ref) for kind, ref in rows}
 
 
 def _refusal(session: Session, contact_ids: set[int]) -> str:
