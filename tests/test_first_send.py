@@ -264,3 +264,48 @@ def test_a_transaction_before_the_cutoff_does_not_release_its_contact(rig: SendR
             select(OutboxEntry.record_id).where(OutboxEntry.error_code == HELD_BACK)
         ).all()
     assert contact_id(rig, "C1") in held
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def test_the_command_line_shows_and_sets_the_option_and_confirms_new_contacts(
+    rig: SendRig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from app.cli import EXIT_FAILED, EXIT_OK, EXIT_SETUP, main
+
+    data = str(rig.store.paths.root)
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", data, *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = cli("options", "--json")
+    assert code == EXIT_OK and json.loads(out) == {"contacts_with_transactions": False}
+    code, out, _ = cli("options", "set", "contacts-with-transactions", "on")
+    assert code == EXIT_OK and out.startswith("contacts-with-transactions: on")
+    assert read_setup(rig.store).contacts_with_transactions
+
+    ben = seed(rig, ContactRole.CUSTOMER, "Ben Pipes")
+    seed(rig, ContactRole.CUSTOMER, "Cara-Heating")
+    code, out, _ = cli("send", "--dry-run")
+    assert code == EXIT_FAILED
+    assert f"Customer “Ben Pipes” (C2) → Ben Pipes ({ben})" in out
+    assert "Would wait for a transaction that needs them:\n  Supplier" in out
+    assert "1 customer may already be in Sandbox (practice package): choose which one" in out
+
+    code, out, _ = cli("send", "--json")
+    sent = json.loads(out)
+    assert sent["linked_on_send"] == {"customer": 1} and sent["held_back"] == {"supplier": 1}
+    code, out, _ = cli("failures", "--json")
+    (cara,) = [f for f in json.loads(out)["failures"] if f["code"] == CHOOSE]
+    code, _, err = cli("create-new", "999999")
+    assert code == EXIT_SETUP and "Nothing confirmed" in err
+    code, out, _ = cli("create-new", str(cara["outbox_id"]))
+    assert code == EXIT_OK and out.strip() == "1 contact will be created by the next send."
+    code, out, _ = cli("send")
+    assert code == EXIT_OK, out
+    assert rig.package_counts()["contacts"] == 4  # two keyed in, Ada and Cara sent

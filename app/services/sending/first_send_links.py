@@ -587,7 +587,11 @@ def confirm_new_contacts(
 ) -> int:
     """The user says these "choose which one" contacts are none of the package's: they
     are created by the next send, and never matched again. Returns how many."""
-    rows = session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(list(entry_ids)))).all()
+    wanted = set(entry_ids)
+    rows = session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(wanted))).all()
+    missing = wanted - {entry.id for entry in rows}
+    if missing:
+        raise ValueError(f"there is no outbox row #{min(missing)}")
     key = _new_key(package)
     confirmed = set(get_setting(session, key, []))
     done = 0
