@@ -21,6 +21,8 @@ from app import __version__
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
+from app.options_cli import add_parsers as add_options_parsers
+from app.options_cli import run_create_new, run_options
 from app.qbwc_cli import add_parser as add_qbwc_parser
 from app.qbwc_cli import run as run_qbwc
 from app.services.errors import (
@@ -35,8 +37,6 @@ from app.services.errors import (
     user_error_from,
 )
 from app.services.setup.routing import SITUATION_NAMES, Page
-from app.options_cli import add_parsers as add_options_parsers
-from app.options_cli import run_create_new, run_options
 from app.sync_cli import add_parser as add_sync_parser
 from app.sync_cli import run as run_sync
 from connectors.wording import count

@@ -39,8 +39,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     change.add_argument("--json", action="store_true")
     new = commands.add_parser(
         "create-new",
-        help="say a 'choose which one' contact is none of the package's: the next send "
-        "creates it",
+        help="say a 'choose which one' contact is none of the package's: the next send creates it",
     )
     new.add_argument("outbox_ids", nargs="+", type=int, metavar="OUTBOX_ID")
     new.add_argument("--json", action="store_true")

@@ -64,9 +64,7 @@ def assert_dry_run_equals_send(predicted: PreflightReport, report: SendReport) -
 
 
 def import_rows(rig: SendRig, kind: ImportKind, text: str) -> None:
-    report = import_csv_bytes(
-        rig.session_factory, kind, text.encode(), file=f"{kind.value}.csv"
-    )
+    report = import_csv_bytes(rig.session_factory, kind, text.encode(), file=f"{kind.value}.csv")
     assert report.ok, report.describe()
 
 
@@ -197,8 +195,9 @@ def test_held_back_contacts_wait_then_go_with_their_transaction(rig: SendRig) ->
         "Customer “Dan Drains” (C4)",
         "Supplier “Midland Plumbers Merchants” (S1)",
     }
-    assert all(i.problem and "Waiting for a transaction" in i.problem.reason
-               for i in predicted.held_back)
+    assert all(
+        i.problem and "Waiting for a transaction" in i.problem.reason for i in predicted.held_back
+    )
 
     report = send(rig)
     assert_dry_run_equals_send(predicted, report)

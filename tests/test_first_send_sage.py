@@ -133,18 +133,16 @@ def test_name_address_and_email_all_equal_links_instead_of_creating(sage: SageRi
     assert report.ok and report.linked == {"customer": 1}
     assert sage.sage_contacts("Ada Boilers Ltd") == [ref]  # linked, not a second one
     with sage.store.session_factory() as session:
-        link = session.scalars(
-            select(Link).join(Contact).where(Contact.account_ref == "C1")
-        ).one()
+        link = session.scalars(select(Link).join(Contact).where(Contact.account_ref == "C1")).one()
     assert (link.remote_ref, link.method) == (ref, LinkMethod.LINKED_ON_SEND)
     invoices = [
-        i for i in sage.business.collection("sales_invoices").values()
-        if i["contact"]["id"] == ref
+        i for i in sage.business.collection("sales_invoices").values() if i["contact"]["id"] == ref
     ]
     assert len(invoices) == 2
-    assert "linked 1 customer to ones already in Sage" in send_outcome(
-        report, "Sage Business Cloud Accounting"
-    ).summary
+    assert (
+        "linked 1 customer to ones already in Sage"
+        in send_outcome(report, "Sage Business Cloud Accounting").summary
+    )
 
 
 def test_an_email_in_other_capitals_is_a_near_miss_never_guessed(sage: SageRig) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
-from app.services.sending.causes import Cause, FailedRecord, group_causes
 from app.services.linking.matching import TheirContact
+from app.services.sending.causes import Cause, FailedRecord, group_causes
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
 from app.services.sending.first_send_links import (
     HELD_BACK,

@@ -39,6 +39,7 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import record_event
+from app.services.linking.matching import TheirContact
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
 from app.services.sending.first_send_links import (
     HELD_BACK,
@@ -49,7 +50,6 @@ from app.services.sending.first_send_links import (
 from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
-from app.services.linking.matching import TheirContact
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
 from connectors.contract import (
     BatchItem,
@@ -352,7 +352,9 @@ class Sender:
         """The package's contacts of ``role``, within its rate limit. Nothing is created
         without looking first: a package that cannot be read stops the run."""
         try:
-            return self._call(lambda: [TheirContact.of(c) for c in self.connector.iter_contacts(role)])
+            return self._call(
+                lambda: [TheirContact.of(c) for c in self.connector.iter_contacts(role)]
+            )
         except ConnectorError as exc:
             raise _StopRun(
                 f"Could not read {self.connector.info.name}'s {role.value}s to look for ones "
