@@ -48,3 +48,29 @@ def test_quickbooks_desktop_links_by_the_lists_last_read(rig: QbwcRig) -> None:
     assert cara.state is SendState.FAILED and cara.error_code == "3100"
     assert "Link" in cara.error_fix
     assert rig.qb.count("customer") == 3  # Ben and Cara as they were, and Ada
+
+
+def test_sage_50_links_by_the_record_export_last_imported(tmp_path: Path) -> None:
+    import json
+
+    from tests.sage50_fixtures import build_sage_rig
+
+    sage = build_sage_rig(tmp_path)
+    try:
+        # Sage's customer list as last imported from its own export (`sage50 refs`).
+        sage.update(customers=json.dumps([{"ref": "BENPIPES", "name": "Ben Pipes"}]))
+        with sage.connector() as connector:
+            predicted = Preflight(sage.session_factory, connector).run()
+        report = sage.send()
+        assert [i.label for i in predicted.linked] == ["Customer “Ben Pipes” (C2)"]
+        assert report.linked == {"customer": 1}
+        assert sum(report.handed_over.values()) == 12
+        with sage.session_factory() as session:
+            link = session.scalars(
+                select(Link).join(Contact).where(Contact.account_ref == "C2")
+            ).one()
+        assert link.remote_ref == "BENPIPES"
+        customers = next(p for p in sage.written() if "CUSTOMER" in p.name.upper())
+        assert "Ben Pipes" not in customers.read_text(encoding="utf-8")
+    finally:
+        sage.store.close()
