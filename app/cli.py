@@ -414,11 +414,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append(
             "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
         )
-    if connector.info.key == "sage_50":
-        from app.services.sage50.steps import import_steps
+    from app.services.desktop_bridges import steps_after_send
 
-        with store.session_factory() as session:
-            lines += import_steps(session)
+    with store.session_factory() as session:
+        lines += steps_after_send(session, connector.info.key)
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
