@@ -37,9 +37,7 @@ def test_quickbooks_desktop_links_by_the_lists_last_read(rig: QbwcRig) -> None:
     assert report.linked == {"customer": 1}
     assert sum(report.handed_over.values()) == 12  # everything but Ben, Cara included
     with rig.store.session_factory() as session:
-        link = session.scalars(
-            select(Link).join(Contact).where(Contact.account_ref == "C2")
-        ).one()
+        link = session.scalars(select(Link).join(Contact).where(Contact.account_ref == "C2")).one()
     # QuickBooks Desktop links by the exact name.
     assert (link.remote_ref, link.method) == ("Ben Pipes", LinkMethod.LINKED_ON_SEND)
 
