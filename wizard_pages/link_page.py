@@ -126,7 +126,7 @@ class LinkPage(WizardPage):
 
     def focus_contact(self, contact_id: int) -> None:
         """Select our contact ``contact_id`` in the link grid, now or once it has loaded
-        (the dashboard's "Go to the fix" for a contact to choose)."""
+        (the dashboard's "Fix…" for a contact to choose)."""
         self._focus = contact_id
         self._apply_focus()
 

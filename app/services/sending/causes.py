@@ -195,7 +195,7 @@ def _new_cause(record: FailedRecord, package_name: str) -> Cause:
             code=record.code,
             title="",  # worded once every record is in
             fix=f"Choose which one for each: open the Link page at the {noun} and link it "
-            f"to the right {package_name} record, or choose “Create as new” if it is none.",
+            f"to the right {package_name} record, or choose “Create new” if it is none.",
             fix_page=page,
             command=f"ledgerlink --page {page}",
         )

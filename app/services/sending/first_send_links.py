@@ -432,7 +432,7 @@ def _choose(info: PackageInfo, role: ContactRole, contact: OurContact, why: str)
         reason=f"{why}. Ledgerlink never guesses, so it has neither linked nor created "
         f"this {role.value}.",
         fix=f"Choose which one: open {page} at this {role.value} and link it to the right "
-        f"{info.name} {role.value}; if it is none of them, choose “Create as new”.",
+        f"{info.name} {role.value}; if it is none of them, choose “Create new”.",
         subject=contact.account_ref,
     )
 

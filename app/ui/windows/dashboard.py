@@ -247,15 +247,16 @@ class Dashboard(QWidget):
         self.manual_button.clicked.connect(self.entered_manually_selected)
         self.export_button = QPushButton("&Export list…")
         self.export_button.clicked.connect(self.export_list)
-        self.fix_button = QPushButton("&Go to the fix")
+        self.fix_button = QPushButton("Fi&x…")
         self.fix_button.setToolTip(
             "Open the page where the selected record's problem is fixed (for a customer or "
             "supplier to choose, the link grid at that contact)"
         )
         self.fix_button.clicked.connect(self.open_fix)
-        self.new_button = QPushButton("Create as ne&w")
+        self.new_button = QPushButton("Create ne&w")
         self.new_button.setToolTip(
-            "The selected contacts are none of the package's records: the next send creates them"
+            "Create as new: the selected contacts are none of the package's records, so the "
+            "next send creates them"
         )
         self.new_button.clicked.connect(self.create_selected_as_new)
         actions = QHBoxLayout()
