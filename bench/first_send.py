@@ -89,11 +89,11 @@ def main() -> None:
             requests = sender.report.requests
             linked = sum(sender.report.linked.values())
             choose = sum(sender.report.failed.values())
-            # Nothing left to create: the package must not be read again.
+            # Nothing left to create or to choose: the package must not be read again.
             with store.session_factory.begin() as session:
                 session.execute(
                     update(OutboxEntry)
-                    .where(OutboxEntry.state == SendState.WAITING)
+                    .where(OutboxEntry.state.in_([SendState.WAITING, SendState.FAILED]))
                     .values(state=SendState.DO_NOT_SEND)
                 )
             idle = Sender(store.session_factory, connector)
