@@ -172,17 +172,45 @@ def test_a_name_sage_holds_twice_is_never_guessed(sage: SageRig) -> None:
 
 
 def test_held_back_until_a_transaction_needs_them(sage: SageRig) -> None:
+    from app.services.setup.choices import read_setup
+
+    assert not read_setup(sage.store).contacts_with_transactions  # off by default
     set_contacts_with_transactions(sage.store, True)
     ref = ada_in_sage(sage)
+    import_csv_bytes(
+        sage.store.session_factory,
+        ImportKind.CUSTOMERS,
+        b"account_ref,name,town\nC4,Dan Drains,Derby\n",
+        file="more.csv",
+    )
     predicted = sage.dry_run()
     report = sage.send()
     assert_dry_run_equals_send(predicted, report)
-    # The supplier has no transaction: it waits (not a failure); Ada is linked.
-    assert report.ok and report.held_back == {"supplier": 1} and report.linked == {"customer": 1}
+    # No transaction yet for Dan or the supplier: they wait (not failures); Ada is linked.
+    assert report.ok and report.linked == {"customer": 1}
+    assert report.held_back == {"customer": 1, "supplier": 1}
     assert sage.sage_contacts("Midland Plumbers Merchants") == []
+    assert sage.sage_contacts("Dan Drains") == []
     assert sage.sage_contacts("Ada Boilers Ltd") == [ref]
     with sage.store.session_factory() as session:
-        assert held_back_counts(session, "sage_business_cloud") == {"supplier": 1}
+        assert held_back_counts(session, "sage_business_cloud") == {"customer": 1, "supplier": 1}
+
+    # Dan's first invoice: Dan goes, then the invoice, in the same send.
+    imported = import_csv_bytes(
+        sage.store.session_factory,
+        ImportKind.INVOICES,
+        b"number,date,due_date,customer_ref,description,quantity,unit_price,nominal_code,"
+        b"vat_rate\nINV-6,2026-02-01,2026-03-01,C4,Gutter clear,1,90,SALES-LAB,20\n",
+        file="inv.csv",
+    )
+    assert imported.ok, imported.describe()
+    predicted = sage.dry_run()
+    report = sage.send()
+    assert_dry_run_equals_send(predicted, report)
+    assert report.sent == {"customer": 1, "invoice": 1} and report.held_back == {"supplier": 1}
+    (dan,) = sage.sage_contacts("Dan Drains")
+    invoices = sage.business.collection("sales_invoices").values()
+    assert len([i for i in invoices if i["contact"]["id"] == dan]) == 1
     set_contacts_with_transactions(sage.store, False)
     assert sage.send().sent == {"supplier": 1}
     assert len(sage.sage_contacts("Midland Plumbers Merchants")) == 1
