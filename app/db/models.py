@@ -169,6 +169,7 @@ class Contact(Base):
 
     @property
     def record_type(self) -> RecordType:
+        """The outbox's record type for this contact (customer or supplier)."""
         return RecordType(self.kind.value)
 
 
@@ -210,18 +211,22 @@ class Document(Base):
 
     @property
     def record_type(self) -> RecordType:
+        """The outbox's record type for this document (invoice or credit note)."""
         return RecordType(self.kind.value)
 
     @property
     def net_total(self) -> Decimal:
+        """The sum of the lines' net amounts."""
         return sum((line.net_amount for line in self.lines), Decimal("0.00"))
 
     @property
     def vat_total(self) -> Decimal:
+        """The sum of the lines' VAT amounts."""
         return sum((line.vat_amount for line in self.lines), Decimal("0.00"))
 
     @property
     def gross_total(self) -> Decimal:
+        """Net plus VAT: what the customer owes (or is credited)."""
         return self.net_total + self.vat_total
 
 
@@ -478,3 +483,19 @@ class Sage50Export(Base):
     exported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sage_value: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ConnectorStep(Base):
+    """A finished step of a multi-step record (a credit note created but not yet set
+    against its invoice), kept until the record is finished so no attempt redoes it.
+
+    In the store rather than beside it, so every PC on a shared store resumes the same
+    record the same way, and a backup holds it.
+    """
+
+    __tablename__ = "connector_steps"
+
+    package: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: What the step made and what is left, as a JSON object.
+    value: Mapped[str] = mapped_column(Text)
