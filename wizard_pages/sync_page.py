@@ -110,9 +110,10 @@ class SyncModel(QAbstractTableModel):
         if column == 3:
             return " · ".join(row.theirs[f] or "(empty)" for f in row.differing)
         if column == 4:
-            if row.conflict:
-                return "both sides"
-            return "ours" if row.changed_ours else "package"
+            if row.waiting:
+                return f"ours handed over, waiting: {row.waiting}"
+            changed = "both sides" if row.conflict else "ours" if row.changed_ours else "package"
+            return f"{changed} (last values refused: {row.refused})" if row.refused else changed
         if column == 5:
             return DIRECTION_WORDS[self.choices.get(row.contact_id, Direction.LEAVE)]
         return f"{row.their_ref} {row.their_name}"
@@ -295,4 +296,8 @@ class SyncPage(WizardPage):
             f"Written to {name}: {outcome.to_package}; taken into Ledgerlink: "
             f"{outcome.to_ours}; left as they are: {outcome.left}."
         )
+        if outcome.handed_over:
+            self._after_load += (
+                f" Handed over to {name}, confirmed when it has them: {outcome.handed_over}."
+            )
         self.load()

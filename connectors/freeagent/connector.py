@@ -40,6 +40,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     DocumentType,
@@ -60,7 +61,7 @@ from connectors.errors import (
     Rejected,
     TemporarilyUnavailable,
 )
-from connectors.freeagent import wire
+from connectors.freeagent import updates, wire
 from connectors.freeagent.endpoints import FreeAgentEndpoints, freeagent_provider
 from connectors.freeagent.rejections import Subject, locked, rejection
 from connectors.http import describe_status
@@ -257,6 +258,11 @@ class FreeAgentConnector(CloudConnector):
         refs = self._our_refs(number)
         role = ContactRole.SUPPLIER if set(refs) == {ContactRole.SUPPLIER} else ContactRole.CUSTOMER
         return wire.remote_contact(record, role, refs.get(role, ""))
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a contact's details, never its name (``PUT /v2/contacts/:id``, see
+        :mod:`connectors.freeagent.updates`); a hidden contact is refused."""
+        return updates.update_contact(self, ref, update)
 
     def _our_refs(self, number: str) -> dict[ContactRole, str]:
         """Our account reference per role, from the notes Ledgerlink left on the contact."""

@@ -19,6 +19,8 @@ FreeAgent's exact wording is unknown the message is this stand-in's own):
 - bodies wrapped in their singular key; refusals as ``{"errors": [{"message": …}]}``:
   422 for validation, 403 "Invoice is locked." for marking a locked invoice as sent,
   422 "dated_on is in a locked period", 400 "Invalid nominal code";
+- ``PUT /v2/contacts/:id`` changes the fields sent (422 for a malformed email, in this
+  stand-in's words);
 - invoices and credit notes created as Draft, ``transitions/mark_as_sent`` opens them;
   invoice and credit note ``reference`` unique; receipts as bank transaction
   explanations with ``paid_invoice`` (an invoice must be open; more than is due is
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -246,6 +249,8 @@ class FreeAgentStandIn(StandIn):
                     return self._post(company, request, parts[0], base)
                 if request.method == "PUT" and parts[-2:] == ["transitions", "mark_as_sent"]:
                     return self._mark_as_sent(company, parts)
+                if request.method == "PUT" and len(parts) == 2 and parts[0] == "contacts":
+                    return self._update_contact(company, request, parts[1], base)
             except Invalid as invalid:
                 return _errors(invalid.status, *invalid.messages)
         return _errors(404, "Resource not found")
@@ -481,6 +486,34 @@ class FreeAgentStandIn(StandIn):
             "updated_at": stamp,
         }
         return number
+
+    def _update_contact(
+        self, company: Company, request: httpx.Request, number_text: str, base: str
+    ) -> httpx.Response:
+        """``PUT /v2/contacts/:id``: the fields sent change; a contact left with neither
+        an organisation nor a whole person's name, or a malformed email, is refused."""
+        number = _number(number_text)
+        record = company.contacts.get(number) if number is not None else None
+        if number is None or record is None:
+            return _errors(404, "Resource not found")
+        try:
+            body = loads_json(request.content or b"{}")
+        except ValueError:
+            return _errors(400, "Request body is not valid JSON")
+        fields = body.get("contact") if isinstance(body, dict) else None
+        if not isinstance(fields, dict):
+            return _errors(400, "Expected a contact object")
+        changed = {**record, **{k: str(v or "").strip() for k, v in fields.items()}}
+        if not changed.get("organisation_name") and not (
+            changed.get("first_name") and changed.get("last_name")
+        ):
+            raise Invalid(422, "Organisation name or first and last name must be present")
+        email = changed.get("email", "")
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            # Stand-in wording: FreeAgent's text for a malformed email is not published.
+            raise Invalid(422, "Email is invalid")
+        record.update(changed, updated_at=self._stamp())
+        return _json(200, {"contact": self._render("contacts", number, record, base)})
 
     def _locked(self, company: Company, on: date) -> bool:
         lock = company.lock

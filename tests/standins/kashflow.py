@@ -14,9 +14,10 @@ stand-in's own):
   minutes. Three wrong sign-ins lock the user (401 ``AccountLocked``, from then on);
 - every other call needs ``Authorization: KfToken <SessionToken>``; a session unused for
   60 minutes lapses (401 ``InvalidSessionToken``); DELETE ends it;
-- customers and suppliers by ``Code`` (unique); invoices by whole-number ``Number``: a
-  number already used is quietly replaced by the next free one, as the REST page says
-  the given number is used only "if it is unique";
+- customers and suppliers by ``Code`` (unique), changed by ``PUT`` of the whole record
+  (archived ones and malformed emails refused, in this stand-in's words); invoices by
+  whole-number ``Number``: a number already used is quietly replaced by the next free
+  one, as the REST page says the given number is used only "if it is unique";
 - lists as ``{"Data": [...], "MetaData": {"NextPageUrl", "TotalRecords"}}`` with
   ``page``/``perpage``; nominal codes; bank accounts with a transaction lock date, which
   refuses payments dated on or before it;
@@ -302,6 +303,8 @@ class KashFlowStandIn(StandIn):
                     return self._get(request, parts)
                 if request.method == "POST":
                     return self._post(request, parts)
+                if request.method == "PUT" and len(parts) == 2:
+                    return self._put_contact(request, parts)
             except Invalid as invalid:
                 return _error(invalid.status, invalid.error, invalid.message)
         return _error(404, "NotFound", "Resource not found.")
@@ -393,6 +396,29 @@ class KashFlowStandIn(StandIn):
                 raise Invalid(404, "NotFound", "Invoice not found.")
             return _json(201, self._new_payment(account.invoices[number], body))
         return _error(404, "NotFound", "Resource not found.")
+
+    def _put_contact(self, request: httpx.Request, parts: list[str]) -> httpx.Response:
+        """``PUT /v2/customers/{code}`` (and suppliers): the record sent replaces the one
+        held, except its ``Id`` and ``Code``; an archived record is refused (this
+        stand-in's wording: KashFlow's is not published)."""
+        tables = {"customers": self.account.customers, "suppliers": self.account.suppliers}
+        table = tables.get(parts[0])
+        record = table.get(parts[1].upper()) if table is not None else None
+        if record is None:
+            return _error(404, "NotFound", "Not found.")
+        body = self._body(request)
+        if record.get("Archived"):
+            raise Invalid(400, "ValidationError", "An archived record cannot be changed.")
+        name = str(body.get("Name") or "").strip()
+        if not name:
+            raise Invalid(400, "ValidationError", "Name is required.")
+        email = str(body.get("Email") or "").strip()
+        if email and ("@" not in email or " " in email):
+            raise Invalid(400, "ValidationError", "Email is not a valid email address.")
+        kept = {"Id": record["Id"], "Code": record["Code"], "DisplayName": name}
+        record.clear()
+        record.update({**body, **kept})
+        return _json(200, record)
 
     def _new_contact(self, table: dict[str, Json], body: Json) -> Json:
         name = str(body.get("Name") or "").strip()
