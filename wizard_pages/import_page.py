@@ -87,6 +87,8 @@ class ImportPage(WizardPage):
         layout.addWidget(self.skipped)
         self._cancel: threading.Event | None = None
         self.report: PackageImportReport | None = None
+        #: What the user sees (and imports): an import refuses if links changed since.
+        self.preview: PackageContactsPreview | None = None
 
     def initializePage(self) -> None:
         self.begin()
@@ -114,6 +116,7 @@ class ImportPage(WizardPage):
         self.run(work, name="read package contacts", on_success=self._previewed)
 
     def _previewed(self, preview: PackageContactsPreview) -> None:
+        self.preview = preview
         self.model.set_rows(preview.rows)
         customers = preview.count(ContactRole.CUSTOMER)
         suppliers = preview.count(ContactRole.SUPPLIER)
@@ -123,7 +126,8 @@ class ImportPage(WizardPage):
             f"{preview.already_here:,} imported before."
         )
         if self.report is not None:
-            self.import_button.setEnabled(self.report.cancelled and preview.new > 0)
+            stopped = self.report.cancelled or bool(self.report.refused)
+            self.import_button.setEnabled(stopped and preview.new > 0)
             return
         if preview.new:
             self.import_button.setEnabled(True)
@@ -149,10 +153,13 @@ class ImportPage(WizardPage):
     def start_import(self) -> None:
         connect = self.context.connector_factory()
         factory = self.context.store.session_factory
+        preview = self.preview
 
         def work(cancel: threading.Event, progress: Progress) -> PackageImportReport:
             with connect() as connector:
-                return import_package_contacts(factory, connector, cancel=cancel, progress=progress)
+                return import_package_contacts(
+                    factory, connector, cancel=cancel, progress=progress, preview=preview
+                )
 
         self.import_button.setEnabled(False)
         self.cancel_button.setVisible(True)
@@ -189,14 +196,15 @@ class ImportPage(WizardPage):
     def _imported(self, report: PackageImportReport) -> None:
         self._finish()
         self.report = report
-        if report.cancelled:
+        stopped = report.cancelled or bool(report.refused)
+        if stopped:
             self.status.error(report.describe())
         else:
             self.status.success(report.describe())
         if report.skipped:
             self.skipped.setText("\n".join(f"• {line}" for line in report.skipped))
             self.skipped.setVisible(True)
-        self.set_complete(not report.cancelled)
+        self.set_complete(not stopped)
         self.load_preview(quiet=True)
 
     def _import_failed(self, message: str) -> None:

@@ -27,7 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
 from app.services.linking.matching import OurContact, TheirContact, details_match, email_key
-from app.services.linking.saving import LinkChange, apply_links
+from app.services.linking.saving import (
+    ChangedElsewhere,
+    LinkChange,
+    apply_links,
+    link_versions,
+)
 from connectors.contract import Connector, ContactRole, PackageInfo, RemoteContact
 from connectors.wording import count
 
@@ -100,6 +105,9 @@ class PreviewRow:
 class PackageContactsPreview:
     package_name: str
     rows: list[PreviewRow]
+    #: The package's links when the preview was read: version number by contact id.
+    #: An import of this preview refuses to run if they have changed since.
+    link_versions: dict[int, int] = field(default_factory=dict)
 
     def count(self, role: ContactRole, *, new_only: bool = False) -> int:
         """How many of the package's contacts have ``role``; with ``new_only``, only those we do
@@ -130,6 +138,9 @@ class PackageImportReport:
     #: Contacts that could not be imported, each with the reason (record and field named).
     skipped: list[str] = field(default_factory=list)
     cancelled: bool = False
+    #: Why the import stopped without (or before finishing) writing: links were
+    #: changed by someone else since the preview was read ("" when it was not).
+    refused: str = ""
 
     @property
     def total_added(self) -> int:
@@ -170,6 +181,8 @@ class PackageImportReport:
             parts.append(f"{_n(len(self.skipped), 'contact')} could not be imported (see below).")
         if self.cancelled:
             parts.append("Import cancelled: what was imported stays; import again to add the rest.")
+        if self.refused:
+            parts.append(self.refused)
         return " ".join(parts)
 
 
@@ -199,6 +212,7 @@ def preview_package_contacts(
     """What an import would bring in: every package contact, marked when already here."""
     contacts = read_package_contacts(connector)
     with session_factory() as session:
+        versions = link_versions(session, connector.info.key)
         linked = _linked_refs(session, connector.info.key)
         matches = match_existing(session, connector.info, contacts, linked)
     rows = []
@@ -217,7 +231,7 @@ def preview_package_contacts(
                 ambiguous=bool(found and found.contact_id is None),
             )
         )
-    return PackageContactsPreview(connector.info.name, rows)
+    return PackageContactsPreview(connector.info.name, rows, versions)
 
 
 @dataclass(frozen=True)
@@ -383,8 +397,16 @@ def import_package_contacts(
     cancel: threading.Event | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
     actor: str = "user",
+    preview: PackageContactsPreview | None = None,
 ) -> PackageImportReport:
-    """Import every package contact we have no link to, linking each to its source."""
+    """Import every package contact we have no link to, linking each to its source.
+
+    Given the ``preview`` the user saw, nothing is written if any link to the package
+    was saved, changed or removed since it was read (someone else was linking):
+    ``report.refused`` says so, to reload the preview and import again. Links saved by
+    someone else while the import runs refuse the rest the same way (the version
+    numbers of the links it changes, and the package contacts it is about to add).
+    """
     cancel = cancel or threading.Event()
     info = connector.info
     report = PackageImportReport(info.name)
@@ -393,6 +415,17 @@ def import_package_contacts(
         report.cancelled = True
         return report
     with session_factory() as session:
+        versions = link_versions(session, info.key)
+        if preview is not None:
+            moved = {
+                contact_id
+                for contact_id in versions.keys() | preview.link_versions.keys()
+                if versions.get(contact_id) != preview.link_versions.get(contact_id)
+            }
+            if moved:
+                report.refused = _refusal(session, moved)
+                return report
+            versions = preview.link_versions
         linked = _linked_refs(session, info.key)
         refs = AccountRefs(
             (row.kind, row.account_ref)
@@ -414,7 +447,13 @@ def import_package_contacts(
                 )
             else:
                 to_link.append(
-                    LinkChange(match.contact_id, contact.ref, contact.name, LinkMethod.AUTO_EXACT)
+                    LinkChange(
+                        match.contact_id,
+                        contact.ref,
+                        contact.name,
+                        LinkMethod.AUTO_EXACT,
+                        loaded_version=versions.get(match.contact_id, 0),
+                    )
                 )
                 report.linked_existing[ContactKind(contact.role.value)] += 1
             continue
@@ -424,8 +463,13 @@ def import_package_contacts(
         else:
             todo.append(contact)
     if to_link:
-        with session_factory.begin() as session:
-            apply_links(session, info.key, to_link, actor=actor)
+        try:
+            with session_factory.begin() as session:
+                apply_links(session, info.key, to_link, actor=actor)
+        except ChangedElsewhere as exc:
+            report.linked_existing.clear()
+            report.refused = _refused_words(str(exc))
+            return report
     total = len(todo)
     for start in range(0, total, CHUNK):
         chunk = todo[start : start + CHUNK]
@@ -435,6 +479,15 @@ def import_package_contacts(
             report.cancelled = True
             break
         with session_factory.begin() as session:
+            taken = _now_linked(session, info.key, [remote.ref for remote in chunk])
+            if taken:
+                labels = [
+                    f"{remote.role.value} “{remote.name}” ({remote.ref})"
+                    for remote in chunk
+                    if remote.ref in taken
+                ]
+                report.refused = _refused_words(str(ChangedElsewhere(labels)))
+                break
             made: list[tuple[Contact, RemoteContact]] = []
             for remote in chunk:
                 kind = ContactKind(remote.role.value)
@@ -448,6 +501,35 @@ def import_package_contacts(
             apply_links(session, info.key, changes, actor=actor)
         for ours, _ in made:
             report.added[ours.kind] += 1
-    if progress and not report.cancelled:
+    if progress and not (report.cancelled or report.refused):
         progress(ImportProgress(total, total, ""))
     return report
+
+
+def _now_linked(session: Session, package: str, refs: list[str]) -> set[str]:
+    """Which of the package's references ``refs`` one of ours is linked to now."""
+    return set(
+        session.scalars(
+            select(Link.remote_ref).where(Link.package == package, Link.remote_ref.in_(refs))
+        )
+    )
+
+
+def _refusal(session: Session, contact_ids: set[int]) -> str:
+    """The words for links changed since the preview, naming (some of) the contacts."""
+    shown = sorted(contact_ids)[:500]
+    named = {
+        contact_id: f"{name} ({account_ref})"
+        for contact_id, name, account_ref in session.execute(
+            select(Contact.id, Contact.name, Contact.account_ref).where(Contact.id.in_(shown))
+        )
+    }
+    labels = [named.get(contact_id, f"contact #{contact_id}") for contact_id in sorted(contact_ids)]
+    return _refused_words(str(ChangedElsewhere(labels)))
+
+
+def _refused_words(message: str) -> str:
+    return (
+        f"{message} Nothing more was imported: read the package's list again (it shows "
+        "their change) and import again."
+    )

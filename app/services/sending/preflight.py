@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import OutboxEntry, RecordType, SendState
 from app.services.linking.matching import TheirContact
 from app.services.sending.causes import Cause, FailedRecord, group_causes
-from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
+from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem
 from app.services.sending.first_send_links import (
     HELD_BACK,
     FirstSendPlan,
@@ -43,6 +43,16 @@ from connectors.contract import (
 )
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Waiting(NamedTuple):
+    """An outbox row pre-flight looks at (a plain row, not an ORM object)."""
+
+    id: int
+    record_type: RecordType
+    record_id: int
+    state: SendState
+    error_code: str
 
 
 @dataclass(frozen=True)
@@ -211,8 +221,8 @@ class Preflight:
             report.already_linked -= len(plan.links)
             builder.prefetch(candidates)
             for entry in candidates:
-                label = record_label(session, entry.record_type, entry.record_id)
                 built = builder.build(entry)
+                label = built.label if isinstance(built, BuiltDraft) else builder.label(entry)
                 problem = (
                     built
                     if isinstance(built, Problem)
@@ -240,10 +250,15 @@ class Preflight:
             self._document_numbers[doc_type] = self.connector.document_numbers(doc_type)
         return self._document_numbers[doc_type]
 
-    def _candidates(self, session: Session, report: PreflightReport) -> list[OutboxEntry]:
-        rows = session.scalars(
-            select(OutboxEntry).where(OutboxEntry.package == self.info.key)
-        ).all()
+    def _candidates(self, session: Session, report: PreflightReport) -> list[_Waiting]:
+        rows = [
+            _Waiting._make(row)
+            for row in session.execute(
+                select(*(getattr(OutboxEntry, name) for name in _Waiting._fields)).where(
+                    OutboxEntry.package == self.info.key
+                )
+            )
+        ]
         report.already_linked = sum(
             1
             for r in rows
