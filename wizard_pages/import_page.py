@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -60,8 +61,16 @@ class ImportPage(WizardPage):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((75, 220, 100, 80, 230, 110)):
-            self.table.setColumnWidth(column, width)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        vertical = self.table.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        # Widths in characters, so larger text widens them; whole values are tool-tips.
+        char = self.fontMetrics().averageCharWidth()
+        for column, width in enumerate((9, 24, 12, 9, 26, 13, 34)):
+            self.table.setColumnWidth(column, width * char + 16)
+        # "Here already?" decides what the import does: beside the name, not off screen.
+        header.moveSection(len(PackageContactModel.COLUMNS) - 1, 2)
         self.import_button = QPushButton("&Import them")
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.start_import)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -51,15 +52,18 @@ class LinkPage(WizardPage):
         self.numbers: dict[str, QLabel] = {}
         counts_box = QFrame()
         counts_box.setFrameShape(QFrame.Shape.StyledPanel)
+        # One line (each number beside its title): the height goes to the link grid.
         grid = QGridLayout(counts_box)
+        grid.setContentsMargins(9, 4, 9, 4)
         for column, (key, title) in enumerate(
             (("linked", "Linked"), ("unlinked", "Not linked yet"), ("total", "Total"))
         ):
             number = QLabel("–")
             number.setObjectName(f"count-{key}")
-            number.setFont(heading_font(self.font(), 1.6))
-            grid.addWidget(number, 0, column)
-            grid.addWidget(QLabel(title), 1, column)
+            number.setFont(heading_font(self.font(), 1.4))
+            grid.addWidget(number, 0, 2 * column, Qt.AlignmentFlag.AlignBaseline)
+            grid.addWidget(QLabel(title), 0, 2 * column + 1, Qt.AlignmentFlag.AlignBaseline)
+            grid.setColumnStretch(2 * column + 1, 1)
             self.numbers[key] = number
         self.explain = wrapped_label()
 

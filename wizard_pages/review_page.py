@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -115,8 +115,12 @@ class ReviewPage(WizardPage):
         header = self.failure_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column, width in enumerate((290, 170, 170)):
             self.failure_view.setColumnWidth(column, width)
+        # A table has no natural height: it takes what the page leaves, so larger text
+        # does not push "Send now" below a page scroll bar.
+        self.failure_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.failure_view.selectionModel().selectionChanged.connect(self._show_details)
         self.details = DetailsPane(3)
         self.details.setObjectName("details")

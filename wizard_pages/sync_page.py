@@ -155,6 +155,7 @@ class SyncPage(WizardPage):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column, width in enumerate((170, 75, 130, 130, 105, 110)):
             self.table.setColumnWidth(column, width)
         self.ours_button = QPushButton("&Ours → package")
@@ -175,8 +176,11 @@ class SyncPage(WizardPage):
         for button in (self.ours_button, self.theirs_button, self.leave_button):
             selected.addWidget(button)
         selected.addStretch(1)
-        selected.addWidget(self.offers_button)
-        selected.addWidget(self.apply_button)
+        # A row of their own: at 125 % text one row would be wider than the window.
+        every = QHBoxLayout()
+        every.addWidget(self.offers_button)
+        every.addStretch(1)
+        every.addWidget(self.apply_button)
         self.failures = wrapped_label()
         self.failures.setVisible(False)
         layout = QVBoxLayout(self.body)
@@ -184,6 +188,7 @@ class SyncPage(WizardPage):
         layout.addWidget(self.enabled_box)
         layout.addWidget(self.table, 1)
         layout.addLayout(selected)
+        layout.addLayout(every)
         layout.addWidget(self.status)
         layout.addWidget(self.failures)
         self._loading = False

@@ -160,6 +160,8 @@ class Dashboard(QWidget):
         self.status_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.status_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.status_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # A title wider than its column at 125 % ends in "…", not cut at both ends.
+        self.status_view.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.status_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows_height = self.status_view.verticalHeader().defaultSectionSize() * 5
         self.status_view.setFixedHeight(
@@ -221,6 +223,7 @@ class Dashboard(QWidget):
         header_view = self.failure_view.horizontalHeader()
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header_view.setStretchLastSection(True)
+        header_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column, width in enumerate((230, 220, 90, 260)):
             self.failure_view.setColumnWidth(column, width)
         selection = self.failure_view.selectionModel()
