@@ -162,6 +162,8 @@ def expected_preflight(paths: DataPaths) -> dict[str, int]:
         credit_note=report.to_send.get("credit_note", 0),
         payment=report.to_send.get("payment", 0),
         linked=report.already_linked,
+        found=len(report.linked),
+        held=len(report.held_back),
         fail=len(report.failures),
     )
     return counts

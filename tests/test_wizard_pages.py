@@ -603,3 +603,28 @@ def test_cut_off_date_is_stored_and_checked_again(qtbot: QtBot, demo_paths: Data
     cause = review.failure_model.cause(0)
     assert cause.title in review.details.text()
     assert cause.records[0].label in review.details.text()
+
+
+def test_sending_contacts_only_with_a_transaction_is_a_checkbox_off_by_default(
+    qtbot: QtBot, demo_paths: DataPaths
+) -> None:
+    from tests.test_wizard_flow import expected_preflight, shown_numbers
+
+    window = open_window(qtbot, demo_paths, page="review-and-send")
+    review = wait_for_page(qtbot, wizard_of(window), Page.REVIEW_AND_SEND)
+    assert isinstance(review, ReviewPage)
+    qtbot.waitUntil(review.isComplete, timeout=LONG)
+    assert not review.with_transactions.isChecked()
+    assert shown_numbers(review)["held"] == 0
+    with qtbot.waitSignal(review.completeChanged, timeout=LONG):
+        review.with_transactions.setChecked(True)
+    qtbot.waitUntil(review.isComplete, timeout=LONG)
+    shown = shown_numbers(review)
+    assert shown == expected_preflight(demo_paths)
+    assert shown["held"] > 0  # the demo's suppliers have no transactions
+    store = open_store(demo_paths)
+    try:
+        with store.session_factory() as session:
+            assert load_setup(session).contacts_with_transactions
+    finally:
+        store.close()

@@ -47,6 +47,8 @@ class LinkPage(WizardPage):
         self.workbench: LinkWorkbench | None = None
         self._workbench_package = ""
         self._next_after_save = False
+        #: Our contact to select once the grid has loaded (a failure's fix), or None.
+        self._focus: int | None = None
         self.numbers: dict[str, QLabel] = {}
         counts_box = QFrame()
         counts_box.setFrameShape(QFrame.Shape.StyledPanel)
@@ -120,10 +122,28 @@ class LinkPage(WizardPage):
             info,
         )
         self.workbench.saved.connect(self._grid_saved)
+        self.workbench.loaded.connect(self._apply_focus)
         self.workbench.counts_changed.connect(self._show_numbers)
         self._workbench_package = info.key
         self.set_grid(self.workbench)
         self.workbench.load()
+
+    def focus_contact(self, contact_id: int) -> None:
+        """Select our contact ``contact_id`` in the link grid, now or once it has loaded
+        (the dashboard's "Fix…" for a contact to choose)."""
+        self._focus = contact_id
+        self._apply_focus()
+
+    def _apply_focus(self) -> None:
+        workbench, wanted = self.workbench, self._focus
+        if workbench is None or wanted is None or workbench.busy or workbench.book is None:
+            return
+        self._focus = None
+        for row, contact in enumerate(workbench.book.ours):
+            if contact.id == wanted:
+                workbench.select_record(row)
+                workbench.view.setFocus()
+                return
 
     def _grid_saved(self, _outcome: object) -> None:
         self.load()

@@ -128,6 +128,9 @@ class LinkMethod(StrEnum):
     SUGGESTION = "suggestion"
     IMPORTED = "imported"
     CREATED_BY_SEND = "created_by_send"
+    #: A send found the contact already in the package (exact match) and linked it
+    #: instead of creating it.
+    LINKED_ON_SEND = "linked_on_send"
     CSV = "csv"
 
 

@@ -84,6 +84,7 @@ METHOD_WORDS: dict[LinkMethod, str] = {
     LinkMethod.SUGGESTION: "Accepted suggestion",
     LinkMethod.IMPORTED: "Imported from package",
     LinkMethod.CREATED_BY_SEND: "Created by a send",
+    LinkMethod.LINKED_ON_SEND: "Found by a send",
     LinkMethod.CSV: "Links file (CSV)",
 }
 

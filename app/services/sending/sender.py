@@ -39,6 +39,7 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import event_values, record_event, record_events
+from app.services.linking.matching import TheirContact
 from app.services.sending.drafts import (
     BuiltDraft,
     DraftBuilder,
@@ -46,11 +47,24 @@ from app.services.sending.drafts import (
     chunked,
     remote_record_type,
 )
+from app.services.sending.first_send_links import (
+    HELD_BACK,
+    PackageContacts,
+    apply_plan,
+    plan_first_send,
+)
 from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
-from connectors.contract import BatchItem, Connector, CreateResult, HandedOver, RemoteTaxRate
+from connectors.contract import (
+    BatchItem,
+    Connector,
+    ContactRole,
+    CreateResult,
+    HandedOver,
+    RemoteTaxRate,
+)
 from connectors.errors import (
     BatchInterrupted,
     Cancelled,
@@ -93,6 +107,10 @@ class SendReport:
     uncertain: Counter[str] = field(default_factory=Counter)
     #: Records a desktop bridge took, to be confirmed once the package has them.
     handed_over: Counter[str] = field(default_factory=Counter)
+    #: Never-linked contacts found already in the package and linked, not created.
+    linked: Counter[str] = field(default_factory=Counter)
+    #: Contacts waiting for a transaction that needs them (the per-business option).
+    held_back: Counter[str] = field(default_factory=Counter)
     resolved_found: int = 0
     resolved_not_found: int = 0
     requests: int = 0
@@ -122,6 +140,8 @@ class SendReport:
             "failed": dict(self.failed),
             "uncertain": dict(self.uncertain),
             "handed_over": dict(self.handed_over),
+            "linked_on_send": dict(self.linked),
+            "held_back": dict(self.held_back),
             "resolved_found": self.resolved_found,
             "resolved_not_found": self.resolved_not_found,
             "requests": self.requests,
@@ -245,6 +265,7 @@ class Sender:
             with self.session_factory.begin() as session:
                 sync_outbox(session, self.package)
             self.resolve_uncertain()
+            self.link_or_hold_contacts()
             pending = self._pending()
             total = len(pending)
             done = 0
@@ -316,6 +337,40 @@ class Sender:
                 return
             self._resolve(entry_id)
 
+    def link_or_hold_contacts(self) -> None:
+        """Before any contact is created: hold back those no transaction needs yet (when
+        the option is on), link those the package already holds, and fail those that
+        need the user to choose (see :mod:`app.services.sending.first_send_links`)."""
+        with self.session_factory() as session:
+            setup = load_setup(session)
+            plan = plan_first_send(
+                session,
+                self.connector.info,
+                PackageContacts(self._read_contacts),
+                hold_back=setup.contacts_with_transactions,
+                cutoff=setup.cutoff_date,
+                pending_codes=LOCAL_PROBLEM_CODES,
+            )
+        with self.session_factory.begin() as session:
+            applied = apply_plan(session, self.package, plan, actor=self.actor)
+        self.report.linked.update(applied.linked)
+        self.report.failed.update(applied.failed)
+        self.report.held_back.update(applied.held)
+
+    def _read_contacts(self, role: ContactRole) -> list[TheirContact]:
+        """The package's contacts of ``role``, within its rate limit. Nothing is created
+        without looking first: a package that cannot be read stops the run."""
+        try:
+            return self._call(
+                lambda: [TheirContact.of(c) for c in self.connector.iter_contacts(role)]
+            )
+        except ConnectorError as exc:
+            raise _StopRun(
+                f"Could not read {self.connector.info.name}'s {role.value}s to look for ones "
+                f"already there ({exc}); nothing was created.",
+                nothing_written=True,
+            ) from exc
+
     # ------------------------------------------------------------------ batches
 
     def _pending(self) -> list[tuple[int, RecordType]]:
@@ -326,7 +381,8 @@ class Sender:
                     select(OutboxEntry.id, OutboxEntry.record_type, OutboxEntry.record_id).where(
                         OutboxEntry.package == self.package,
                         or_(
-                            OutboxEntry.state == SendState.WAITING,
+                            (OutboxEntry.state == SendState.WAITING)
+                            & (OutboxEntry.error_code != HELD_BACK),
                             (OutboxEntry.state == SendState.FAILED)
                             & OutboxEntry.error_code.in_(LOCAL_PROBLEM_CODES),
                         ),
