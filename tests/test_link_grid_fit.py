@@ -180,12 +180,17 @@ def anchor_colours(html: str, palette: QPalette) -> list[QColor]:
     return colours
 
 
-@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
-def test_the_steps_links_read_on_their_background(qtbot: QtBot, dark: bool) -> None:
+@pytest.mark.parametrize(
+    "theme", ["light", "dark", "dark-with-light-link"], ids=lambda theme: theme
+)
+def test_the_steps_links_read_on_their_background(qtbot: QtBot, theme: str) -> None:
     panel = StepsPanel()
     qtbot.addWidget(panel)
-    if dark:
-        panel.setPalette(dark_palette())
+    if theme != "light":
+        dark = dark_palette()
+        if theme == "dark-with-light-link":  # a theme that left Qt's default dark blue
+            dark.setColor(QPalette.ColorRole.Link, QPalette().color(QPalette.ColorRole.Link))
+        panel.setPalette(dark)
     panel.show_steps([Page.GET_STARTED, Page.CONNECT, Page.NOMINAL_ACCOUNTS], Page.NOMINAL_ACCOUNTS)
     palette = panel.palette()
     background = palette.color(QPalette.ColorRole.Window)

@@ -419,7 +419,12 @@ def test_tab_order_on_get_started_reaches_every_choice(qtbot: QtBot, demo_paths:
 
 
 def dark_palette() -> QPalette:
-    palette = QPalette()
+    """A whole dark theme, as desktop dark modes (KDE, GNOME's Qt platform theme,
+    Windows) set one: every role, so Qt's own style draws outlines, placeholders and
+    tool-tips from dark colours, not its light defaults."""
+    # From a button and a window colour Qt works out the bevel roles (Light, Midlight,
+    # Mid, Dark, Shadow) the way a platform theme does.
+    palette = QPalette(QColor("#303134"), QColor("#202124"))
     for role, color in (
         (QPalette.ColorRole.Window, "#202124"),
         (QPalette.ColorRole.WindowText, "#e8eaed"),
@@ -430,6 +435,12 @@ def dark_palette() -> QPalette:
         (QPalette.ColorRole.ButtonText, "#e8eaed"),
         (QPalette.ColorRole.Highlight, "#8ab4f8"),
         (QPalette.ColorRole.HighlightedText, "#202124"),
+        (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
+        (QPalette.ColorRole.ToolTipBase, "#3c4043"),
+        (QPalette.ColorRole.ToolTipText, "#e8eaed"),
+        (QPalette.ColorRole.BrightText, "#ffffff"),
+        (QPalette.ColorRole.Link, "#8ab4f8"),
+        (QPalette.ColorRole.LinkVisited, "#c58af9"),
     ):
         palette.setColor(role, QColor(color))
     for role in (

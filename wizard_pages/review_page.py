@@ -135,8 +135,7 @@ class ReviewPage(WizardPage):
         self.auto_send = QCheckBox("Send &automatically every two hours while Ledgerlink is open")
         self.auto_send.toggled.connect(self._auto_send_changed)
         self.with_transactions = QCheckBox(
-            "Send customers and suppliers only &with a transaction (an invoice, credit "
-            "note or payment that needs them)"
+            "Send customers and suppliers only &with a transaction that needs them"
         )
         self.with_transactions.setObjectName("contactsWithTransactions")
         self.with_transactions.setToolTip(
