@@ -36,6 +36,39 @@ def _matches_models(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
 
 
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    assert (
+        migrate.head_revision() == ScriptDirectory(str(migrate.MIGRATIONS_DIR)).get_current_head()
+    )
+
+
+def test_head_falls_back_to_alembic_on_a_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two files on the same parent: the simple reading sees two heads and asks Alembic
+    (which says so, rather than picking one)."""
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(
+            f'revision = "{name}"\ndown_revision = None\n', encoding="utf-8"
+        )
+    monkeypatch.setattr(migrate, "VERSIONS_DIR", tmp_path)
+    monkeypatch.setattr(migrate, "_alembic_head", lambda: "asked alembic")
+    migrate.head_revision.cache_clear()
+    try:
+        assert migrate.head_revision() == "asked alembic"
+    finally:
+        migrate.head_revision.cache_clear()
+
+
+def test_revision_read_without_alembic_is_alembics(data_paths: DataPaths) -> None:
+    engine = make_engine(data_paths.database_url)
+    command.upgrade(migrate.alembic_config(engine), REVISIONS[1])
+    with engine.connect() as connection:
+        expected = MigrationContext.configure(connection).get_current_revision()
+    assert migrate.current_revision(engine) == expected == REVISIONS[1]
+    engine.dispose()
+
+
 @pytest.mark.both_stores
 def test_schema_from_empty_matches_models(data_paths: DataPaths) -> None:
     engine = make_engine(data_paths.database_url)
@@ -99,7 +132,7 @@ def test_upgrade_backs_up_a_database_holding_data(
         connection.execute(text("INSERT INTO settings (key, value) VALUES ('marker', '1')"))
     applied: list[str] = []
     monkeypatch.setattr(migrate, "head_revision", lambda: "9999_future")
-    monkeypatch.setattr(migrate.command, "upgrade", lambda _cfg, rev: applied.append(rev))
+    monkeypatch.setattr(command, "upgrade", lambda _cfg, rev: applied.append(rev))
 
     backup = migrate.upgrade(engine, data_paths.backups)
 
@@ -122,7 +155,7 @@ def test_postgres_backup_is_a_pg_dump_that_restores(
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO settings (key, value) VALUES ('marker', '42')"))
     monkeypatch.setattr(migrate, "head_revision", lambda: "9999_future")
-    monkeypatch.setattr(migrate.command, "upgrade", lambda _cfg, _rev: None)
+    monkeypatch.setattr(command, "upgrade", lambda _cfg, _rev: None)
 
     backup = migrate.upgrade(engine, data_paths.backups)
 
