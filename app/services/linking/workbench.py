@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -59,6 +60,7 @@ from app.services.linking.matching import (
     remove_from,
     suggest,
 )
+from app.services.linking.package_list import cached_list, keep_list, read_from_package
 from app.services.linking.saving import ChangedElsewhere, LinkChange, LinkResult, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.wording import count, plural
@@ -90,6 +92,9 @@ class WorkbenchData:
     #: False when the package cannot list its contacts (Sage 50, QuickBooks Desktop):
     #: references are then checked for their form only.
     theirs_listed: bool
+    #: When ``theirs`` was read from the package (it is kept in the store between
+    #: visits, so it may be older than this visit); ``None`` when not listed.
+    listed_at: datetime | None = None
 
 
 Progress = Callable[[object], None]
@@ -156,15 +161,26 @@ def load_theirs(
     progress: Progress = _ignore,
 ) -> list[TheirContact]:
     """Every contact of ``role`` the package holds (stops early when cancelled)."""
-    theirs: list[TheirContact] = []
-    name = connector.info.name
-    for contact in connector.iter_contacts(role):
-        theirs.append(TheirContact.of(contact))
-        if len(theirs) % 500 == 0:
-            if cancel.is_set():
-                break
-            progress(f"Read {len(theirs):,} {role.value}s from {name}…")
-    return theirs
+    return read_from_package(connector, role, cancel, progress) or []
+
+
+def load_kept_workbench(
+    session_factory: sessionmaker[Session],
+    info: PackageInfo,
+    role: ContactRole,
+    progress: Progress = _ignore,
+) -> WorkbenchData | None:
+    """Our contacts and the package's list as kept in the store, in one session and
+    without the package; ``None`` if its list was never read (see :func:`load_workbench`)."""
+    progress(f"Reading your {role.value}s…")
+    with session_factory() as session:
+        kept = cached_list(session, info.key, role) if info.can_list_contacts else None
+        if info.can_list_contacts and kept is None:
+            return None
+        ours, links, sent = load_ours(session, info.key, role)
+    if kept is None:
+        return WorkbenchData(role, ours, links, sent, [], theirs_listed=False)
+    return WorkbenchData(role, ours, links, sent, kept.contacts, True, kept.listed_at)
 
 
 def load_workbench(
@@ -173,18 +189,29 @@ def load_workbench(
     role: ContactRole,
     cancel: threading.Event | None = None,
     progress: Progress = _ignore,
+    *,
+    refresh: bool = False,
 ) -> WorkbenchData:
-    """Read our contacts (one session) and the package's (through ``connector``)."""
+    """Read our contacts (one session) and the package's: the copy kept in the store,
+    or, when there is none or ``refresh`` asks, through ``connector`` (and keep it)."""
     info = connector.info
     cancel = cancel or threading.Event()
+    if not refresh:
+        kept = load_kept_workbench(session_factory, info, role, progress)
+        if kept is not None:
+            return kept
     progress(f"Reading your {role.value}s…")
     with session_factory() as session:
         ours, links, sent = load_ours(session, info.key, role)
-    theirs: list[TheirContact] = []
-    if info.can_list_contacts:
-        progress(f"Reading {info.name}'s {role.value}s…")
-        theirs = load_theirs(connector, role, cancel, progress)
-    return WorkbenchData(role, ours, links, sent, theirs, theirs_listed=info.can_list_contacts)
+    if not info.can_list_contacts:
+        return WorkbenchData(role, ours, links, sent, [], theirs_listed=False)
+    progress(f"Reading {info.name}'s {role.value}s…")
+    theirs = read_from_package(connector, role, cancel, progress)
+    if theirs is None:  # cancelled: whoever cancelled drops this answer; nothing kept
+        return WorkbenchData(role, ours, links, sent, [], theirs_listed=True)
+    with session_factory.begin() as session:
+        kept_list = keep_list(session, info.key, role, theirs)
+    return WorkbenchData(role, ours, links, sent, kept_list.contacts, True, kept_list.listed_at)
 
 
 def prepare_workbench(
@@ -193,12 +220,24 @@ def prepare_workbench(
     role: ContactRole,
     cancel: threading.Event | None = None,
     progress: Progress = _ignore,
+    *,
+    info: PackageInfo | None = None,
+    refresh: bool = False,
 ) -> LinkBook:
     """Load everything and build the book (for a worker); then run :meth:`LinkBook.analysis`
-    in another worker for the suggestions and duplicates."""
-    with connector_factory() as connector:
-        info = connector.info
-        data = load_workbench(session_factory, connector, role, cancel, progress)
+    in another worker for the suggestions and duplicates. Given the package's ``info``,
+    a list kept in the store is used without connecting to the package at all;
+    ``refresh`` reads the package's list again."""
+    data = None
+    if info is not None and not refresh:
+        data = load_kept_workbench(session_factory, info, role, progress)
+    if data is None:
+        with connector_factory() as connector:
+            info = connector.info
+            data = load_workbench(
+                session_factory, connector, role, cancel, progress, refresh=refresh
+            )
+    assert info is not None
     progress("Filling the grid…")
     return LinkBook(data, info)
 

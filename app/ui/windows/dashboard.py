@@ -44,9 +44,9 @@ from wizard_pages.help import HelpButton
 
 if TYPE_CHECKING:
     from app.services.dashboard import ActionDone, DashboardSnapshot
-    from wizard_pages.import_files_dialog import ImportFilesDialog
     from app.services.sending.sender import SendProgress, SendReport
     from app.services.store import Store
+    from wizard_pages.import_files_dialog import ImportFilesDialog
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
 SITUATION_WORDS = {
