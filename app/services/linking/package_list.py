@@ -62,12 +62,17 @@ def cached_list(session: Session, package: str, role: ContactRole) -> PackageLis
     if not stamp:
         return None
     table = TABLE
-    rows = session.execute(
-        select(*(table.c[name] for name in _FIELDS))
-        .where(table.c.package == package, table.c.role == ContactKind(role.value))
-        .order_by(table.c.id)
+    rows = (
+        session.connection()
+        .execute(
+            select(*(table.c[name] for name in _FIELDS))
+            .where(table.c.package == package, table.c.role == ContactKind(role.value))
+            .order_by(table.c.id)
+        )
+        .all()
     )
-    contacts = [TheirContact(*row) for row in rows]
+    contacts = list(map(TheirContact._make, rows))
+    del rows
     return PackageList(contacts, datetime.fromisoformat(str(stamp)))
 
 
