@@ -16,10 +16,10 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -298,14 +298,14 @@ class Tab(StrEnum):
     LINKED = "linked"
 
 
-@dataclass(frozen=True, slots=True)
-class RowState:
+class RowState(NamedTuple):
     """One row's reference cell and pending edits.
 
     ``text`` is what the cell holds (a reference, the text of an invalid entry, or the
     number a web address carried); ``ref`` is the reference a save stores ("" for none
     or not yet known); ``details`` is our contact with the package's spelling copied in,
-    waiting to be saved.
+    waiting to be saved. A named tuple: "Link exact matches" makes tens of thousands at
+    once.
     """
 
     text: str = ""
@@ -425,6 +425,7 @@ class LinkBook:
         self.counts: Counter[LinkStatus] = Counter(self.statuses)
         self.search_keys = [self._search_key(row) for row in range(len(self.ours))]
         self.analysed = False
+        self._name_counts: Counter[str] | None = None
         self.suggestions: list[Suggestion] = []
         self.our_duplicates: list[DuplicateGroup] = []
         self.their_duplicates: list[DuplicateGroup] = []
@@ -586,12 +587,19 @@ class LinkBook:
     def _apply(self, states: Mapping[int, RowState]) -> set[int]:
         touched: set[int] = set()
         refs: set[str] = set()
+        keys = self.search_keys
         for row, given in states.items():
             state = self._with_lookup(given)
             old = self.states[row]
             if old is state:
                 continue
             touched.add(row)
+            if old.details is not state.details or (old.text and old.text != state.text):
+                keys[row] = ""  # worked out afresh below
+            elif state.text and not old.text:
+                # A reference entered where there was none ("Link exact matches" does
+                # tens of thousands): the search text gains it, nothing else changes.
+                keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
                 if old.ref:
                     remove_from(self._rows_by_ref, old.ref, row)
@@ -612,7 +620,8 @@ class LinkBook:
                 self.counts[self.statuses[row]] -= 1
                 self.counts[status] += 1
                 self.statuses[row] = status
-            self.search_keys[row] = self._search_key(row)
+            if not keys[row]:
+                keys[row] = self._search_key(row)
         return touched
 
     def exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
@@ -623,18 +632,37 @@ class LinkBook:
     def _exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
         unlinked = [row for row, state in enumerate(self.states) if not state.ref]
         taken = self._taken()
+        ours: Sequence[OurContact] = self.ours
+        names = self._our_names()
+        spelt = [row for row in self.changed if self.states[row].details is not None]
+        if spelt:  # rows with the package's spelling copied in carry their new name
+            ours = [self.contact(r) for r in range(len(self.ours))]
+            names = names.copy()
+            for row in spelt:
+                names[self.ours[row].name] -= 1
+                names[ours[row].name] += 1
         outcome = exact_matches(
-            [self.contact(r) for r in range(len(self.ours))] if self.changed else self.ours,
+            ours,
             unlinked,
             self.index,
             taken.__contains__,
             exact_fields=self.exact_fields,
+            our_names=names,
         )
-        states = {
-            row: self.link_state(row, position, LinkMethod.AUTO_EXACT)
-            for row, position in outcome.links
-        }
-        return states, outcome
+        reference_of, theirs, states = self.index.reference_of, self.theirs, self.states
+        auto, ok = LinkMethod.AUTO_EXACT, Reading.OK
+        links: dict[int, RowState] = {}
+        for row, position in outcome.links:
+            ref = reference_of(theirs[position])
+            links[row] = RowState(ref, ref, auto, ok, "", states[row].details)
+        return links, outcome
+
+    def _our_names(self) -> Counter[str]:
+        """How many of ours carry each name, as loaded (kept: names change only by a
+        copied spelling, which :meth:`_exact_match_states` allows for)."""
+        if self._name_counts is None:
+            self._name_counts = Counter(contact.name for contact in self.ours)
+        return self._name_counts
 
     def _with_lookup(self, state: RowState) -> RowState:
         """A web-address number already looked up gets its reference (after an undo and
@@ -642,7 +670,7 @@ class LinkBook:
         if state.reading is not Reading.NEEDS_LOOKUP or state.ref:
             return state
         found = self.lookups.get(state.text)
-        return state if found is None else replace(state, ref=self.index.reference_of(found))
+        return state if found is None else state._replace(ref=self.index.reference_of(found))
 
     def _taken(self) -> set[int]:
         taken: set[int] = set()
@@ -681,7 +709,7 @@ class LinkBook:
         if all(getattr(ours, column) == value for column, value in values.items()):
             return None
         state = self.states[row]
-        return replace(state, details=self.ours[row]._replace(**values))
+        return state._replace(details=self.ours[row]._replace(**values))
 
     # ------------------------------------------------------------------ look-ups
 
@@ -868,7 +896,7 @@ class LinkBook:
             state = self.states[row]
             if state.details is not None:
                 self.ours[row] = state.details
-                state = replace(state, details=None)
+                state = state._replace(details=None)
                 self.states[row] = state
             self.original[row] = state
             self.changed.discard(row)
