@@ -25,6 +25,8 @@ from app.services.linking.matching import TheirContact
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import Connector, ContactRole
 
+#: Rows fetched at a time when reading the copy back.
+PARTITION = 5_000
 #: Rows per multi-row insert (SQLite takes at most 32,766 bound values per statement).
 INSERT_CHUNK = 2_000
 #: The table itself: Core statements, no ORM objects (100,000 rows load in a fraction of
@@ -62,17 +64,14 @@ def cached_list(session: Session, package: str, role: ContactRole) -> PackageLis
     if not stamp:
         return None
     table = TABLE
-    rows = (
-        session.connection()
-        .execute(
-            select(*(table.c[name] for name in _FIELDS))
-            .where(table.c.package == package, table.c.role == ContactKind(role.value))
-            .order_by(table.c.id)
-        )
-        .all()
+    result = session.connection().execute(
+        select(*(table.c[name] for name in _FIELDS))
+        .where(table.c.package == package, table.c.role == ContactKind(role.value))
+        .order_by(table.c.id)
     )
-    contacts = list(map(TheirContact._make, rows))
-    del rows
+    contacts: list[TheirContact] = []
+    for rows in result.partitions(PARTITION):  # never all the rows and contacts at once
+        contacts.extend(map(TheirContact._make, rows))
     return PackageList(contacts, datetime.fromisoformat(str(stamp)))
 
 

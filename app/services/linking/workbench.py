@@ -119,9 +119,10 @@ def load_ours(
     table = cast(Table, Contact.__table__)
     columns = ("id", "account_ref", "name", *OUR_FIELDS)
     query = select(*(table.c[c] for c in columns)).where(table.c.kind == kind)
-    rows = session.connection().execute(query).all()
-    ours = [OurContact._make(row) for row in sorted(rows, key=lambda r: (r[2].casefold(), r[1]))]
-    del rows
+    ours: list[OurContact] = []
+    for rows in session.connection().execute(query).partitions(5_000):
+        ours.extend(map(OurContact._make, rows))
+    ours.sort(key=lambda c: (c.name.casefold(), c.account_ref))
     position = {contact.id: p for p, contact in enumerate(ours)}
     links: dict[int, CurrentLink] = {}
     for contact_id, ref, name, method in session.execute(
