@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
 from app.services.linking.matching import OurContact, TheirContact, details_match, email_key
+from app.services.linking.package_list import keep_list
 from app.services.linking.saving import LinkChange, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo, RemoteContact
 from connectors.wording import count
@@ -382,6 +383,12 @@ def import_package_contacts(
     if cancel.is_set():
         report.cancelled = True
         return report
+    with session_factory.begin() as session:
+        # The whole list was just read: the link page's kept copy is brought up to date
+        # with it, rather than read from the package again there.
+        for role in ContactRole:
+            listed = (TheirContact.of(c) for c in contacts if c.role is role)
+            keep_list(session, info.key, role, listed)
     with session_factory() as session:
         linked = _linked_refs(session, info.key)
         refs = AccountRefs(
