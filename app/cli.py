@@ -37,6 +37,7 @@ from app.services.errors import (
 from app.services.setup.routing import SITUATION_NAMES, Page
 from app.sync_cli import add_parser as add_sync_parser
 from app.sync_cli import run as run_sync
+from connectors.wording import count
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -369,7 +370,6 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         if args.dry_run:
             from app.services.sending.causes import NOUNS, cause_lines
             from app.services.sending.preflight import Preflight
-            from connectors.wording import count
 
             pre = Preflight(store.session_factory, connector).run()
             lines = [f"Would send to {connector.info.name}:"]
@@ -405,11 +405,10 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines.append(
             "Not yet confirmed: " + ", ".join(f"{n} {k}" for k, n in report.uncertain.items())
         )
-    if connector.info.key == "sage_50":
-        from app.services.sage50.steps import import_steps
+    from app.services.desktop_bridges import steps_after_send
 
-        with store.session_factory() as session:
-            lines += import_steps(session)
+    with store.session_factory() as session:
+        lines += steps_after_send(session, connector.info.key)
     if report.notice:
         lines.append(report.notice)
     _emit(args, report.to_json(), "\n".join(lines))
@@ -507,7 +506,7 @@ def cmd_changes(store: Store, args: argparse.Namespace) -> int:
                     confirm(session, change_id, actor="cli")
         except ValueError as exc:
             raise SetupError(f"Nothing confirmed: {exc}.") from exc
-        print(f"Confirmed {len(args.id)} change(s); the next import takes the new details.")
+        print(f"Confirmed {count(len(args.id), 'change')}; the next import takes the new details.")
         return EXIT_OK
     with store.session_factory() as session:
         items = list_pending(session)

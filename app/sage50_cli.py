@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.services.errors import SetupError
+from connectors.wording import count as counted
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -73,7 +74,7 @@ def _files(store: Store, args: argparse.Namespace) -> int:
         lines.append("No import files written yet.")
     for f in files:
         lines.append(
-            f"  {f.name}: {len(f.records)} record(s), {f.awaiting} waiting for import, "
+            f"  {f.name}: {counted(len(f.records), 'record')}, {f.awaiting:,} waiting for import, "
             f"{f.confirmed} confirmed — {f.status}"
         )
     lines += steps
@@ -117,7 +118,7 @@ def _nominal(store: Store, args: argparse.Namespace) -> int:
         nominals = parse_nominal_text(args.file.read_bytes().decode("cp1252"))
     with store.session_factory.begin() as session:
         count = save_nominal_list(session, nominals, actor="cli")
-    print(f"Nominal list from Sage 50: {count} code(s).")
+    print(f"Nominal list from Sage 50: {counted(count, 'code')}.")
     return EXIT_OK
 
 

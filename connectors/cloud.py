@@ -52,7 +52,7 @@ from connectors.oauth import (
     client_credentials,
     env_name,
 )
-from connectors.steps import StepLog
+from connectors.steps import StepLog, StepStore
 
 Json = dict[str, Any]
 Params = dict[str, str | int | bool]
@@ -144,7 +144,7 @@ class CloudConnector(OAuthConnector):
             limiter=self.rate_limiter,
             remaining_headers=self.REMAINING_HEADERS,
         )
-        self.steps = StepLog.in_folder(context.data_dir, self.info.key)
+        self.steps: StepStore = context.steps or StepLog.in_folder(context.data_dir, self.info.key)
         self._tenant = (settings.get("tenant_id") or "").strip()
         self._lock = threading.RLock()
 

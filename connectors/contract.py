@@ -27,6 +27,7 @@ from connectors.errors import Rejected
 
 if TYPE_CHECKING:
     from connectors.limits import RateLimiter
+    from connectors.steps import StepStore
 
 
 class PackageKind(StrEnum):
@@ -457,6 +458,9 @@ class ConnectorContext:
     #: Shrinks the package's rate limits for the real-clock benchmark, whose stand-ins
     #: are scaled alike; no scaling everywhere else.
     rate_scale: RateScale = field(default_factory=lambda: RateScale())
+    #: Where the connector keeps finished steps of multi-step records: the app's store,
+    #: shared by every PC on a shared store; ``None`` keeps a file in ``data_dir``.
+    steps: StepStore | None = None
 
 
 class Connector(ABC):

@@ -9,8 +9,11 @@ record is finished. A later attempt at the same record — a retry after a rate 
 next send after a cancel, or the look-up of an uncertain record after a crash — reads it
 back and only does what is left.
 
-One small SQLite file per package in the data folder: written with a transaction per
-step, so a crash mid-write leaves either the old entry or the new one.
+The app hands a connector its own :class:`StepStore` in the app's store (so every PC on
+a shared store sees the same unfinished steps, and backups include them). Without one,
+:class:`StepLog` keeps one small SQLite file per package in the data folder. Either is
+written with a transaction per step, so a crash mid-write leaves either the old entry or
+the new one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS steps (
@@ -28,6 +31,22 @@ CREATE TABLE IF NOT EXISTS steps (
     value TEXT NOT NULL
 )
 """
+
+
+class StepStore(Protocol):
+    """Where a connector keeps finished steps: key → JSON object, durable on return."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """What was written under ``key``, or ``None``."""
+
+    def put(self, key: str, value: Mapping[str, Any]) -> None:
+        """Write (or replace) ``key``; durable once this returns."""
+
+    def forget(self, key: str) -> None:
+        """The record is finished: nothing left to resume."""
+
+    def unfinished_keys(self) -> list[str]:
+        """Every key with unfinished work."""
 
 
 class StepLog:
@@ -102,7 +121,7 @@ class StepLog:
             finally:
                 db.close()
 
-    def keys(self) -> list[str]:
+    def unfinished_keys(self) -> list[str]:
         """Every key with unfinished work (for tests and diagnostics)."""
         with self._lock:
             if self.path is None:

@@ -30,6 +30,7 @@ from connectors.contract import (
     RemoteTaxRate,
 )
 from connectors.sandbox import SandboxConnector
+from connectors.steps import StepStore
 from connectors.xero import XeroConnector
 from tests.standins.openapi import xero_checker
 from tests.standins.xero import FaultKind, Organisation, XeroStandIn
@@ -121,6 +122,7 @@ def open_xero(
     standin: XeroStandIn | None = None,
     *,
     sleep: Callable[[float], None] | None = None,
+    steps: StepStore | None = None,
     **settings: str,
 ) -> tuple[XeroStandIn, XeroConnector]:
     """A Xero connector signed in to a stand-in with one organisation (made if the
@@ -144,6 +146,7 @@ def open_xero(
         },
         secrets=secrets,
         transport=standin.transport(),
+        steps=steps,
     )
     if sleep is None:
         return standin, XeroConnector(context, clock=standin.clock)

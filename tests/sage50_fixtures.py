@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import DataPaths
 from app.db.models import Situation
+from app.services.desktop_bridges import handover_recorder
 from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.sage50.setup import package_settings, set_dates, set_folder
-from app.services.sending.run import HANDOVER_RECORDERS
 from app.services.sending.sender import Sender, SendReport
 from app.services.setup.mapping import set_mapping
 from app.services.setup.state import choose_package
@@ -71,7 +71,7 @@ class SageRig:
         return Sender(
             self.session_factory,
             connector,
-            on_handed_over=HANDOVER_RECORDERS["sage_50"],
+            on_handed_over=handover_recorder("sage_50"),
             **kwargs,  # type: ignore[arg-type]
         )
 

@@ -8,9 +8,7 @@ that only moves when something sleeps.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,14 +26,12 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.sending.pacing import Backoff
-from app.services.sending.sender import Sender, SendReport
 from app.services.setup.mapping import set_mapping
 from app.services.setup.qbo_items import create_and_map, item_choices, map_to_item
 from app.services.store import Store
 from connectors.catalogue import QUICKBOOKS_ONLINE
 from connectors.quickbooks_online import QuickBooksOnlineConnector
-from tests.demo_stores import make_demo_template, store_copy
+from tests.demo_stores import CloudRun, make_demo_template, namesakes, store_copy
 from tests.harnesses_cloud import open_qbo
 from tests.standins.clock import VirtualClock
 from tests.standins.qbo import Company, FaultKind, QboStandIn
@@ -54,26 +50,10 @@ def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
     yield from store_copy(demo_template, tmp_path)
 
 
-@dataclass
-class Run:
-    store: Store
-    standin: QboStandIn
-    connector: QuickBooksOnlineConnector
-    clock: VirtualClock
-
+class Run(CloudRun[QboStandIn, QuickBooksOnlineConnector]):
     @property
     def company(self) -> Company:
         return self.standin.only_company()
-
-    def send(self) -> SendReport:
-        sender = Sender(
-            self.store.session_factory,
-            self.connector,
-            sleep=self.clock.sleep,
-            clock=self.clock.now,
-            backoff=Backoff(rng=random.Random(7)),
-        )
-        return sender.run()
 
 
 def map_accounts(store: Store, connector: QuickBooksOnlineConnector) -> None:
@@ -112,15 +92,7 @@ def run(store: Store, tmp_path: Path) -> Iterator[Run]:
 
 def _namesakes(store: Store) -> set[int]:
     """Our contacts whose name an earlier contact already has (QuickBooks refuses them)."""
-    seen: set[str] = set()
-    later: set[int] = set()
-    with store.session_factory() as session:
-        for contact in session.scalars(select(Contact).order_by(Contact.id)):
-            key = contact.name.strip().casefold()
-            if key in seen:
-                later.add(contact.id)
-            seen.add(key)
-    return later
+    return namesakes(store)
 
 
 def assert_each_record_once(run: Run) -> None:

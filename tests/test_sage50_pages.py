@@ -60,7 +60,7 @@ def test_setup_panel_saves_nominals_dates_and_references(
 
     panel.nominal_text.setPlainText("1200  Bank Current Account\n4000\tSales Type A\n")
     panel.save_pasted_nominals()
-    assert "2 code(s)" in wait_status(qtbot, panel, "success")
+    assert "2 codes" in wait_status(qtbot, panel, "success")
     saved = json.loads(context.choices.package_settings[keys.NOMINAL_CODES])
     assert [row[0] for row in saved] == ["1200", "4000"]
 
@@ -82,7 +82,7 @@ def test_setup_panel_saves_nominals_dates_and_references(
     qtmodeltester.check(panel.proposals)
     assert panel.keep_button.isEnabled()
     panel.keep()
-    assert "4 reference(s) kept" in wait_status(qtbot, panel, "success")
+    assert "4 references kept" in wait_status(qtbot, panel, "success")
     assert json.loads(context.choices.package_settings[keys.ACCOUNT_REFS]) == {
         "customer:C1": "C1",
         "customer:C2": "C2",
@@ -113,7 +113,7 @@ def test_files_panel_shows_the_files_the_steps_and_reconciles(
     export = tmp_path / "CUSTOMER.CSV"
     export.write_bytes(b"C1,Ada Boilers Ltd\r\nC2,Ben Pipes\r\n")
     panel.reconcile_files([export])
-    assert "1 record(s) exported but not in Sage's export" in wait_status(qtbot, panel, "error")
+    assert "1 record exported but not in Sage's export" in wait_status(qtbot, panel, "error")
     assert "C3" in panel.result.text()
     context.shutdown()
 

@@ -10,10 +10,8 @@ refreshed many times over the send.
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,14 +29,11 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.sending.pacing import Backoff
-from app.services.sending.sender import Sender, SendReport
-from app.services.setup.mapping import set_mapping
 from app.services.store import Store
 from connectors.catalogue import SAGE_BUSINESS_CLOUD
 from connectors.http import loads_json
 from connectors.sage_business_cloud import SageBusinessCloudConnector, wire
-from tests.demo_stores import make_demo_template, store_copy
+from tests.demo_stores import CloudRun, make_demo_template, map_by_code, namesakes, store_copy
 from tests.harnesses_cloud import open_sage
 from tests.standins.clock import VirtualClock
 from tests.standins.sage import Business, FaultKind, SageStandIn
@@ -60,26 +55,10 @@ def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
     yield from store_copy(demo_template, tmp_path)
 
 
-@dataclass
-class Run:
-    store: Store
-    standin: SageStandIn
-    connector: SageBusinessCloudConnector
-    clock: VirtualClock
-
+class Run(CloudRun[SageStandIn, SageBusinessCloudConnector]):
     @property
     def business(self) -> Business:
         return self.standin.only_business()
-
-    def send(self) -> SendReport:
-        sender = Sender(
-            self.store.session_factory,
-            self.connector,
-            sleep=self.clock.sleep,
-            clock=self.clock.now,
-            backoff=Backoff(rng=random.Random(7)),
-        )
-        return sender.run()
 
 
 @pytest.fixture
@@ -87,11 +66,7 @@ def run(store: Store, tmp_path: Path) -> Iterator[Run]:
     clock = VirtualClock()
     standin = SageStandIn(clock=clock.now)
     standin, connector = open_sage(tmp_path, standin, sleep=clock.sleep)
-    accounts = connector.list_accounts()
-    with store.session_factory.begin() as session:
-        for ours, theirs in MAPPING.items():
-            remote = next(a for a in accounts if a.code == theirs)
-            set_mapping(session, SAGE_BUSINESS_CLOUD, accounts, ours, remote.id, actor="test")
+    map_by_code(store, connector, SAGE_BUSINESS_CLOUD, MAPPING)
     with connector:
         yield Run(store, standin, connector, clock)
 
@@ -99,15 +74,7 @@ def run(store: Store, tmp_path: Path) -> Iterator[Run]:
 def _namesakes(store: Store) -> set[int]:
     """Our contacts whose name an earlier one of the same kind has (Ledgerlink does not
     create a second same-named contact in Sage)."""
-    seen: set[tuple[ContactKind, str]] = set()
-    later: set[int] = set()
-    with store.session_factory() as session:
-        for contact in session.scalars(select(Contact).order_by(Contact.id)):
-            key = (contact.kind, " ".join(contact.name.split()).casefold())
-            if key in seen:
-                later.add(contact.id)
-            seen.add(key)
-    return later
+    return namesakes(store, lambda c: (c.kind, " ".join(c.name.split()).casefold()))
 
 
 def assert_each_record_once(run: Run) -> None:

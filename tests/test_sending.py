@@ -409,7 +409,7 @@ def test_a_daily_limit_stops_the_send_instead_of_sleeping_for_hours(rig: SendRig
         1, retry_after=6 * 3600.0, operations=[Operation.CREATE_DOCUMENT]
     )
     report = run(rig)
-    assert "accepts more in about 6.0 hour(s)" in report.stopped_reason
+    assert "accepts more in about 6.0 hours" in report.stopped_reason
     assert all(s < 3600 for s in rig.time.sleeps)
     assert states(rig) == {"successful": 4, "waiting": 9}
     assert run(rig).ok

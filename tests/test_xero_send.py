@@ -7,10 +7,8 @@ clock that only moves when something sleeps, so a half-hour send takes seconds.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,14 +26,11 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.sending.pacing import Backoff
-from app.services.sending.sender import Sender, SendReport
-from app.services.setup.mapping import set_mapping
 from app.services.store import Store
 from connectors.catalogue import XERO
 from connectors.xero import XeroConnector
 from tests.connector_harness import open_xero
-from tests.demo_stores import make_demo_template, store_copy
+from tests.demo_stores import CloudRun, make_demo_template, map_by_code, namesakes, store_copy
 from tests.standins.clock import VirtualClock
 from tests.standins.openapi import xero_checker
 from tests.standins.xero import FaultKind, Organisation, XeroStandIn
@@ -57,26 +52,10 @@ def store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
     yield from store_copy(demo_template, tmp_path)
 
 
-@dataclass
-class Run:
-    store: Store
-    standin: XeroStandIn
-    connector: XeroConnector
-    clock: VirtualClock
-
+class Run(CloudRun[XeroStandIn, XeroConnector]):
     @property
     def org(self) -> Organisation:
         return self.standin.only_organisation()
-
-    def send(self) -> SendReport:
-        sender = Sender(
-            self.store.session_factory,
-            self.connector,
-            sleep=self.clock.sleep,
-            clock=self.clock.now,
-            backoff=Backoff(rng=random.Random(7)),
-        )
-        return sender.run()
 
 
 @pytest.fixture
@@ -85,26 +64,14 @@ def run(store: Store, tmp_path: Path) -> Iterator[Run]:
     standin = XeroStandIn(clock=clock.now, checker=xero_checker())
     standin.add_organisation()
     standin, connector = open_xero(tmp_path, standin, sleep=clock.sleep)
-    accounts = connector.list_accounts()
-    with store.session_factory.begin() as session:
-        for ours, theirs in MAPPING.items():
-            remote = next(a for a in accounts if a.code == theirs)
-            set_mapping(session, XERO, accounts, ours, remote.id, actor="test")
+    map_by_code(store, connector, XERO, MAPPING)
     with connector:
         yield Run(store, standin, connector, clock)
 
 
 def _namesakes(store: Store) -> set[int]:
     """Our contacts whose name an earlier contact already has (Xero refuses them)."""
-    seen: set[str] = set()
-    later: set[int] = set()
-    with store.session_factory() as session:
-        for contact in session.scalars(select(Contact).order_by(Contact.id)):
-            key = contact.name.strip().casefold()
-            if key in seen:
-                later.add(contact.id)
-            seen.add(key)
-    return later
+    return namesakes(store)
 
 
 def assert_each_record_once(run: Run) -> None:

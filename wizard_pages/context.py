@@ -68,13 +68,14 @@ class WizardContext(QObject):
         worker (connectors are one per thread).
         """
         paths = self.paths
+        factory = self.store.session_factory
         package = self.choices.package
         settings = dict(self.choices.package_settings)
         if not package:
             raise RuntimeError("no package is chosen yet")
 
         def make() -> Connector:
-            return connector_for(paths, package, settings)
+            return connector_for(paths, package, settings, None, factory)
 
         return make
 

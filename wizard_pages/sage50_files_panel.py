@@ -30,6 +30,7 @@ from app.services.sage50.reconcile import Reconciliation, reconcile
 from app.ui.kit.style import heading_font
 from app.ui.kit.widgets import DetailsPane, StatusLine
 from app.ui.kit.workers import Task
+from connectors.wording import count
 from wizard_pages.context import Progress, WizardContext
 
 Index = QModelIndex | QPersistentModelIndex
@@ -159,7 +160,7 @@ class Sage50FilesPanel(QWidget):
         def work(_cancel: threading.Event, _progress: Progress) -> Reconciliation:
             return reconcile(factory, paths, actor="user")
 
-        self.status.busy(f"Reading {len(paths)} Sage 50 export(s)…")
+        self.status.busy(f"Reading {count(len(paths), 'Sage 50 export')}…")
         self._run(
             work, name="sage50 reconcile", on_success=self._reconciled, on_failure=self.status.error
         )
@@ -167,10 +168,10 @@ class Sage50FilesPanel(QWidget):
     def _reconciled(self, result: Reconciliation) -> None:
         self.result.setText(result.describe())
         if result.ok:
-            self.status.success(f"{len(result.confirmed):,} record(s) confirmed in Sage 50.")
+            self.status.success(f"{count(len(result.confirmed), 'record')} confirmed in Sage 50.")
         else:
             self.status.error(
-                f"{len(result.missing):,} record(s) exported but not in Sage's export: "
+                f"{count(len(result.missing), 'record')} exported but not in Sage's export: "
                 "import their files again (listed above)."
             )
         self.refresh()

@@ -35,6 +35,7 @@ from app.services.sage50.setup import Proposal
 from app.ui.kit.style import heading_font
 from app.ui.kit.widgets import StatusLine
 from app.ui.kit.workers import Task
+from connectors.wording import count
 from wizard_pages.context import Progress, WizardContext
 
 Index = QModelIndex | QPersistentModelIndex
@@ -223,7 +224,7 @@ class Sage50SetupPanel(QWidget):
         self.keep_button.setEnabled(bool(proposals))
         changed = sum(1 for p in proposals if p.why)
         self.status.plain(
-            f"{len(proposals):,} account(s) to create in Sage 50; {changed:,} get a reference "
+            f"{count(len(proposals), 'account')} to create in Sage 50; {changed:,} get a reference "
             "different from ours (see Why)."
         )
 

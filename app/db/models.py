@@ -498,3 +498,19 @@ class Sage50Export(Base):
     exported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sage_value: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ConnectorStep(Base):
+    """A finished step of a multi-step record (a credit note created but not yet set
+    against its invoice), kept until the record is finished so no attempt redoes it.
+
+    In the store rather than beside it, so every PC on a shared store resumes the same
+    record the same way, and a backup holds it.
+    """
+
+    __tablename__ = "connector_steps"
+
+    package: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: What the step made and what is left, as a JSON object.
+    value: Mapped[str] = mapped_column(Text)

@@ -1,56 +1,14 @@
-"""Column types that keep money and quantities exact on every database.
+"""The app store's column types: exact money, quantities and rates, aware timestamps.
 
-SQLite has no exact decimal type (``NUMERIC`` silently becomes a float), so amounts are
-stored as whole numbers of their smallest unit: pence for money, ten-thousandths for
-quantities and unit prices. PostgreSQL stores the same integers, so no SQLite-only SQL is
-needed and sums in SQL stay exact.
+The types themselves are in :mod:`connectors.sql_types`, shared with the Sandbox's file;
+this module names the scales the app's bookkeeping uses.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
-from decimal import Decimal
-from typing import Any
+from connectors.sql_types import InexactValueError, ScaledDecimal, UTCDateTime
 
-from sqlalchemy import BigInteger, DateTime, Dialect
-from sqlalchemy.types import TypeDecorator
-
-
-class InexactValueError(ValueError):
-    """A value has more decimal places than its column keeps."""
-
-
-class ScaledDecimal(TypeDecorator[Decimal]):
-    """A :class:`~decimal.Decimal` stored as an integer count of ``10**-scale`` units.
-
-    A value with more decimal places than ``scale`` is refused rather than rounded: the
-    importers round where the bookkeeping rules say so, never the storage layer.
-    """
-
-    impl = BigInteger
-    cache_ok = True
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        self.scale = scale
-        self._unit = Decimal(1).scaleb(-scale)
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            if isinstance(value, float):
-                raise TypeError("money and quantities must be Decimal, never float")
-            value = Decimal(value)
-        scaled = value.scaleb(self.scale)
-        if scaled != scaled.to_integral_value():
-            raise InexactValueError(f"{value} has more than {self.scale} decimal places")
-        return int(scaled)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return (Decimal(int(value)) * self._unit).quantize(self._unit)
+__all__ = ["InexactValueError", "Money", "Quantity", "Rate", "ScaledDecimal", "UTCDateTime"]
 
 
 def Money() -> ScaledDecimal:
@@ -66,22 +24,3 @@ def Quantity() -> ScaledDecimal:
 def Rate() -> ScaledDecimal:
     """A VAT percentage such as 20.00 or 5.00."""
     return ScaledDecimal(2)
-
-
-class UTCDateTime(TypeDecorator[Any]):
-    """A timezone-aware UTC timestamp, stored naive-UTC so SQLite and PostgreSQL agree."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("timestamps must be timezone-aware")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)

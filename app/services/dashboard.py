@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.services.desktop_bridges import bridge_note
 from app.services.sending.causes import Cause
 from app.services.sending.failure_actions import (
     do_not_send,
@@ -42,15 +43,7 @@ def load_dashboard(store: Store) -> DashboardData:
         name = package_info(status.package).name if status.package else "No package chosen"
         failures = list_failures(session, status.package) if status.package else []
         causes = failure_causes(session, status.package, name) if status.package else []
-        note = ""
-        if status.package == "quickbooks_desktop":
-            from app.services.qbwc.status import web_connector_status
-
-            note = "Web Connector: " + web_connector_status(session, store.paths.root).sentence()
-        elif status.package == "sage_50":
-            from app.services.sage50.steps import files_sentence
-
-            note = files_sentence(session)
+        note = bridge_note(session, status.package, store.paths.root) if status.package else ""
     info = package_info(status.package) if status.package else None
     label = info.handed_over_label if info else ""
     return DashboardData(status, name, failures, causes, label, note)

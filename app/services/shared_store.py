@@ -31,6 +31,7 @@ from app.db.models import Base
 from app.db.problems import explain, is_connection_problem
 from app.services.errors import SetupError
 from connectors.contract import SecretStore
+from connectors.wording import count as counted
 
 #: Rows per INSERT statement and per comparison read while copying.
 COPY_BATCH = 5_000
@@ -150,7 +151,7 @@ def copy_rows(source: Engine, target: Engine) -> CopyReport:
     existing = set(inspect(target).get_table_names())
     if existing:
         raise SetupError(
-            f"{report.target} is not empty (it has {len(existing)} table(s), e.g. "
+            f"{report.target} is not empty (it has {counted(len(existing), 'table')}, e.g. "
             f"{sorted(existing)[0]}); copy only into a new, empty database."
         )
     upgrade(target)

@@ -17,12 +17,8 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    Dialect,
     Enum,
     ForeignKey,
     Index,
@@ -31,9 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
 from connectors.contract import AccountType, ContactRole, DocumentType
+from connectors.sql_types import ScaledDecimal, UTCDateTime
 
 #: Bump with every change to these tables; a file with a higher number is refused.
 SCHEMA_VERSION = 1
@@ -70,69 +66,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Scaled(TypeDecorator[Decimal]):
-    """A :class:`~decimal.Decimal` stored as an integer count of ``10**-scale`` units.
-
-    A value with more places than the column keeps is refused, never rounded; the rules
-    in :mod:`connectors.sandbox.rules` reject such drafts with a readable message first.
-    """
-
-    impl = BigInteger
-    cache_ok = True
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        self.scale = scale
-        self._unit = Decimal(1).scaleb(-scale)
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        """The Decimal as a whole count of units; refuses floats and values with too many places."""
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            if isinstance(value, float):
-                raise TypeError("Sandbox amounts must be Decimal, never float")
-            value = Decimal(value)
-        scaled = value.scaleb(self.scale)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"{value} has more than {self.scale} decimal places")
-        return int(scaled)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        """The stored count of units back as a Decimal at this scale."""
-        if value is None:
-            return None
-        return (Decimal(int(value)) * self._unit).quantize(self._unit)
+def _money() -> ScaledDecimal:
+    return ScaledDecimal(2)
 
 
-def _money() -> Scaled:
-    return Scaled(2)
-
-
-def _quantity() -> Scaled:
-    return Scaled(4)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp, stored naive."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        """Store an aware datetime as naive UTC; naive ones are refused."""
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError("Sandbox timestamps must be timezone-aware datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        """The stored naive UTC value back as an aware datetime."""
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC)
+def _quantity() -> ScaledDecimal:
+    return ScaledDecimal(4)
 
 
 def _enum(enum_cls: type[StrEnum]) -> Enum:
@@ -194,7 +133,7 @@ class TaxRateRow(SandboxBase):
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    rate: Mapped[Decimal] = mapped_column(Scaled(2))
+    rate: Mapped[Decimal] = mapped_column(ScaledDecimal(2))
 
 
 class ContactRow(SandboxBase):
@@ -273,7 +212,7 @@ class LineRow(SandboxBase):
     net_amount: Mapped[Decimal] = mapped_column(_money())
     account_id: Mapped[str] = mapped_column(ForeignKey("sbx_accounts.id"))
     tax_rate_id: Mapped[str] = mapped_column(ForeignKey("sbx_tax_rates.id"))
-    vat_rate: Mapped[Decimal] = mapped_column(Scaled(2))
+    vat_rate: Mapped[Decimal] = mapped_column(ScaledDecimal(2))
     vat_amount: Mapped[Decimal] = mapped_column(_money())
 
     document: Mapped[DocumentRow] = relationship(back_populates="lines")

@@ -22,6 +22,7 @@ from app.services.sage50.setup import (
     set_dates,
 )
 from app.services.sage50.steps import export_folder, import_steps
+from connectors.wording import count as counted
 
 Factory = sessionmaker[Session]
 
@@ -45,7 +46,7 @@ def _nominals(factory: Factory, nominals: Sequence[SageNominal], actor: str) -> 
     with factory.begin() as session:
         count = save_nominal_list(session, nominals, actor=actor)
         return Saved(
-            f"Nominal list saved: {count:,} code(s) from Sage 50.", package_settings(session)
+            f"Nominal list saved: {counted(count, 'code')} from Sage 50.", package_settings(session)
         )
 
 
@@ -99,7 +100,7 @@ def keep_references(factory: Factory, chosen: Sequence[Proposal], *, actor: str)
     with factory.begin() as session:
         count = save_references(session, chosen, actor=actor)
         return Saved(
-            f"{count:,} reference(s) kept: every send uses them.", package_settings(session)
+            f"{counted(count, 'reference')} kept: every send uses them.", package_settings(session)
         )
 
 

@@ -24,6 +24,7 @@ from app.services.sage50.setup import save_accounts, save_nominal_list
 from app.services.sending import handover
 from connectors.contract import ContactRole
 from connectors.sage_50 import references
+from connectors.wording import count
 
 _ROLE_TYPE = {ContactRole.CUSTOMER: RecordType.CUSTOMER, ContactRole.SUPPLIER: RecordType.SUPPLIER}
 _DOC_TYPES = {
@@ -77,7 +78,7 @@ class Reconciliation:
         }
 
     def describe(self) -> str:
-        lines = [f"Read {len(self.files)} Sage 50 export(s)."]
+        lines = [f"Read {count(len(self.files), 'Sage 50 export')}."]
         for what, n in self.refreshed.items():
             lines.append(f"  {what} list refreshed: {n}")
         lines.append(f"Confirmed in Sage: {len(self.confirmed)}")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.services.sage50.ledger import ExportFile, list_files
 from app.services.sage50.setup import package_settings
 from connectors.sage_50 import settings as keys
+from connectors.wording import count
 
 
 def export_folder(session: Session) -> Path | None:
@@ -34,7 +35,7 @@ def import_steps(session: Session) -> list[str]:
         missing = "" if export.exists else " (MISSING from the folder)"
         lines.append(
             f"  {number}. File › Import, choose “{kind}”, then the file "
-            f"{export.name}{missing} in {folder} ({export.awaiting} record(s))."
+            f"{export.name}{missing} in {folder} ({count(export.awaiting, 'record')})."
         )
     lines.append(
         "  Receipts go in on account (SA): allocate each to the invoice its Details name "
@@ -55,11 +56,11 @@ def files_sentence(session: Session) -> str:
     if not files:
         return "Sage 50: no import files written yet."
     if not waiting:
-        return f"Sage 50: all {len(files)} import file(s) confirmed in Sage."
+        return f"Sage 50: all {count(len(files), 'import file')} confirmed in Sage."
     records = sum(f.awaiting for f in waiting)
     missing = sum(1 for f in waiting if not f.exists)
     text = (
-        f"Sage 50: {records} record(s) in {len(waiting)} file(s) wait for you to import "
-        "them (File › Import), then reconcile"
+        f"Sage 50: {count(records, 'record')} in {count(len(waiting), 'file')} wait for you "
+        "to import them (File › Import), then reconcile"
     )
     return text + (f"; {missing} of those files are missing from the folder." if missing else ".")

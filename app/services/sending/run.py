@@ -14,19 +14,16 @@ from dataclasses import dataclass
 
 from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
-from app.services.sage50.ledger import record_export
+from app.services.desktop_bridges import handover_recorder
 from app.services.sending.failures import failure_causes
 from app.services.sending.lock import send_lock
 from app.services.sending.notify import load_settings, notify_failures
-from app.services.sending.sender import HandoverRecorder, ProgressCallback, Sender, SendReport
+from app.services.sending.sender import ProgressCallback, Sender, SendReport
 from app.services.setup.connections import active_connector
 from app.services.setup.readiness import unfinished_setup
 from app.services.store import Store, store_problem
 from connectors.contract import Connector
 from connectors.wording import count
-
-#: What each desktop bridge keeps of the records it took, by package.
-HANDOVER_RECORDERS: dict[str, HandoverRecorder] = {"sage_50": record_export}
 
 
 def send_everything(
@@ -64,7 +61,7 @@ def send_everything(
             cancel=cancel,
             progress=progress,
             lock=send_lock(store.engine, store.paths.send_lock),
-            on_handed_over=HANDOVER_RECORDERS.get(connector.info.key),
+            on_handed_over=handover_recorder(connector.info.key),
         ).run()
     except Exception as exc:
         # The store itself went away mid-send (server down, network dropped): say so

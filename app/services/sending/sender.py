@@ -586,7 +586,7 @@ class Sender:
                 hours = stopped.retry_after / 3600
                 raise _StopRun(
                     f"{self.connector.info.name} has reached its limit for now ({stopped}); "
-                    f"it accepts more in about {hours:.1f} hour(s). What is left waits "
+                    f"it accepts more in about {hours:.1f} hours. What is left waits "
                     "for the next send.",
                     nothing_written=True,
                 ) from stopped

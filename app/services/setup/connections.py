@@ -13,6 +13,7 @@ from app.config import DataPaths
 from app.db.models import Contact
 from app.secrets import KeyringSecretStore
 from app.services.errors import SetupError
+from app.services.sending.step_store import StoreSteps, adopt_step_file
 from app.services.setup.routing import suggest_situation
 from app.services.setup.state import (
     COMPANY_NAME,
@@ -32,12 +33,20 @@ def connector_for(
     package: str,
     settings: dict[str, str] | None = None,
     secrets: SecretStore | None = None,
+    session_factory: sessionmaker[Session] | None = None,
 ) -> Connector:
-    """A connector for ``package`` using this data folder and the OS keyring."""
+    """A connector for ``package`` using this data folder and the OS keyring, keeping
+    its finished steps in the store when ``session_factory`` is given (every caller that
+    sends gives it)."""
+    steps = None
+    if session_factory is not None:
+        steps = StoreSteps(session_factory, package)
+        adopt_step_file(steps, paths.root)
     context = ConnectorContext(
         data_dir=paths.root,
         settings=settings or {},
         secrets=secrets or KeyringSecretStore(),
+        steps=steps,
     )
     try:
         return registry.open_connector(package, context)
@@ -54,7 +63,7 @@ def active_connector(paths: DataPaths, session_factory: sessionmaker[Session]) -
             "No accounting package is chosen yet. Run the set-up wizard (`ledgerlink`) or "
             "`ledgerlink setup --package sandbox --situation side_by_side`."
         )
-    return connector_for(paths, setup.package, setup.package_settings)
+    return connector_for(paths, setup.package, setup.package_settings, None, session_factory)
 
 
 def secret_name(package: str, key: str) -> str:

@@ -156,7 +156,7 @@ class SignIn:
             self._finished = True
         self._attempt.close()
         organisations = _organisations(self._connector)
-        log.info("%s signed in; %d organisation(s) reachable", self.package, len(organisations))
+        log.info("%s signed in; organisations reachable: %d", self.package, len(organisations))
         if len(organisations) == 1:
             _remember(self._session_factory, self.package, organisations[0])
         return organisations
