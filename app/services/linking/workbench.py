@@ -152,16 +152,6 @@ def load_ours(
     return ours, links, dict(sent)
 
 
-def load_theirs(
-    connector: Connector,
-    role: ContactRole,
-    cancel: threading.Event,
-    progress: Progress = _ignore,
-) -> list[TheirContact]:
-    """Every contact of ``role`` the package holds (stops early when cancelled)."""
-    return read_from_package(connector, role, cancel, progress) or []
-
-
 def load_kept_workbench(
     session_factory: sessionmaker[Session],
     info: PackageInfo,
