@@ -57,6 +57,8 @@ __all__ = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ledgerlink`` argument parser: global options and every command with its own options
+    (the ``qbwc`` and ``sync`` commands come from their modules)."""
     parser = argparse.ArgumentParser(
         prog="ledgerlink",
         description="Send job-system records to your accounting package. "
@@ -221,6 +223,9 @@ def _add_store_commands(commands: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ledgerlink`` command line for ``argv`` (default: the process's) and return the
+    exit code documented in docs/cli.md; a problem becomes one line on stderr, never a
+    traceback."""
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -322,6 +327,8 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 
 def cmd_import(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink import KIND FILE``: check a job-system CSV file and, unless ``--dry-run``,
+    store it whole; with any bad row, nothing is written and the exit code is 1."""
     from app.services.importing.csv_import import ImportKind, import_csv
 
     if not args.file.is_file():
@@ -335,6 +342,8 @@ def cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_status(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink status``: the data folder, package, situation, last send and a table of
+    records by send state."""
     from app.services.status import collect_status
     from connectors.wording import when
 
@@ -362,6 +371,9 @@ _STATE_COLUMNS = ("waiting", "processing", "successful", "failed", "uncertain")
 
 
 def cmd_send(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink send``: send everything waiting to the chosen package (with ``--dry-run``,
+    say what would be sent and what would fail); the exit code says whether all went, some
+    failed, set-up is unfinished or another send is running."""
     from app.services.setup.connections import active_connector
 
     connector = active_connector(store.paths, store.session_factory)
@@ -420,6 +432,8 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_notify(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink notify set|show|test``: save the failure-email settings (password from stdin,
+    kept in the keyring), show them, or send a test email."""
     from app.secrets import KeyringSecretStore
     from app.services.sending.notify import (
         NotifySettingsError,
@@ -478,6 +492,8 @@ def cmd_notify(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_display_name(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink display-name``: the name a customer or supplier is sent to the package under,
+    instead of its own."""
     from app.services.linking.display_names import choose_display_name
     from app.services.setup.state import load_setup
     from connectors.contract import ContactRole
@@ -497,6 +513,8 @@ def cmd_display_name(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_changes(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink changes``: list the changes to sent records that must be made by hand in the
+    package, or confirm them by id so the next import takes them."""
     from app.services.sending.pending_changes import confirm, list_pending
 
     if args.changes_command == "confirm":
@@ -531,6 +549,8 @@ def _print_progress(step: Any) -> None:
 
 
 def cmd_failures(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink failures``: the failed records grouped by cause with the fix for each; exit
+    code 1 while any remain."""
     from app.services.sending.causes import cause_lines
     from app.services.sending.failures import failure_causes, list_failures
     from app.services.setup.state import load_setup
@@ -556,6 +576,8 @@ def cmd_failures(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_links(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink links export|import FILE``: write the link table of the chosen package to
+    CSV, or read one back, checking each reference in the package."""
     from app.services.linking.links_csv import export_links, import_links
     from app.services.setup.state import load_setup
     from connectors.registry import package_info
@@ -599,6 +621,8 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_setup(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink setup``: choose the accounting package and situation without the wizard;
+    refuses a package this version cannot send to."""
     from app.db.models import Situation
     from app.services.setup.state import choose_package
     from connectors.registry import CONNECTORS, has_connector, package_info
@@ -619,6 +643,8 @@ def cmd_setup(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_map(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink map [CODE ACCOUNT]``: map one of our nominal codes to a package account, then
+    list every mapping."""
     from app.services.setup.connections import active_connector
     from app.services.setup.mapping import list_mappings, set_mapping
 
@@ -645,6 +671,7 @@ def cmd_map(store: Store, args: argparse.Namespace) -> int:
 
 
 def cmd_sage50(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink sage50 …``: the Sage 50 bridge's commands (see :mod:`app.sage50_cli`)."""
     from app.sage50_cli import run_sage50
 
     return run_sage50(store, args)
@@ -661,6 +688,9 @@ def _read_password() -> str | None:
 
 
 def cmd_store(paths: DataPaths, args: argparse.Namespace) -> int:
+    """``ledgerlink store …``: say where the data is kept, keep it on a shared PostgreSQL server
+    or go back to this folder's file, copy this folder's data into an empty PostgreSQL
+    database (checked), or update the store's layout. Runs before the store is opened."""
     from app.secrets import KeyringSecretStore
     from app.services import shared_store
 

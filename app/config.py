@@ -33,18 +33,22 @@ class DataPaths:
 
     @property
     def database(self) -> Path:
+        """This folder's own SQLite database file."""
         return self.root / "ledgerlink.db"
 
     @property
     def sandbox_database(self) -> Path:
+        """The Sandbox practice package's books, a SQLite file kept beside ours."""
         return self.root / "sandbox.db"
 
     @property
     def backups(self) -> Path:
+        """The folder of database backups made before a migration."""
         return self.root / "backups"
 
     @property
     def logs(self) -> Path:
+        """The folder of log files and crash reports."""
         return self.root / "logs"
 
     @property

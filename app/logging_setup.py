@@ -32,6 +32,7 @@ class RedactingFilter(logging.Filter):
     """Formats the record's message early and masks secrets in it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask secrets in the formatted message; never drops a record."""
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:

@@ -15,6 +15,8 @@ EXIT_OK = 0
 
 
 def add_parser(commands: Any) -> None:
+    """Add ``ledgerlink qbwc`` and its commands (serve, file, password, status, read) to
+    ``commands``."""
     qbwc = commands.add_parser("qbwc", help="QuickBooks Desktop's Web Connector: pair and serve")
     sub = qbwc.add_subparsers(dest="qbwc_command", required=True)
     serve = sub.add_parser("serve", help="run the Web Connector's SOAP service until stopped")
@@ -33,6 +35,8 @@ def add_parser(commands: Any) -> None:
 
 
 def run(store: Any, args: argparse.Namespace) -> int:
+    """Run a ``ledgerlink qbwc`` command: write the ``.qwc`` file, keep the password, report
+    status, ask for a fresh read of QuickBooks' lists, or serve."""
     from app.secrets import KeyringSecretStore
     from app.services.qbwc import pairing
 
@@ -74,6 +78,8 @@ def run(store: Any, args: argparse.Namespace) -> int:
 
 
 def serve(store: Any, args: argparse.Namespace) -> int:
+    """``ledgerlink qbwc serve``: answer the Web Connector's polls until Ctrl+C; a user error
+    before pairing or when the port cannot be used."""
     from app.secrets import KeyringSecretStore
     from app.services.qbwc.pairing import load_pairing
     from app.services.qbwc.server import WebConnectorServer

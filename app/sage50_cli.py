@@ -38,6 +38,8 @@ def _date(text: str, what: str) -> date | None:
 
 
 def run_sage50(store: Store, args: argparse.Namespace) -> int:
+    """Run a ``ledgerlink sage50`` command: folder, files, reconcile, nominal, references or
+    dates."""
     command = args.sage50_command
     if command == "folder":
         return _folder(store, args)

@@ -41,6 +41,8 @@ class KeyringSecretStore:
         return backend
 
     def get(self, name: str) -> str | None:
+        """The secret kept under ``name``, or None; registered for masking in logs. Raises
+        :class:`NoKeyringError` when no keyring can be used."""
         try:
             value: str | None = self._backend().get_password(self.service, name)
         except keyring.errors.KeyringError as exc:
@@ -50,6 +52,8 @@ class KeyringSecretStore:
         return value
 
     def set(self, name: str, value: str) -> None:
+        """Keep ``value`` under ``name`` (masked in logs from now on). Raises
+        :class:`NoKeyringError` when no keyring can be used."""
         register_secret(value)
         try:
             self._backend().set_password(self.service, name, value)
@@ -57,6 +61,8 @@ class KeyringSecretStore:
             raise NoKeyringError(f"{NO_KEYRING_ADVICE} ({exc})") from exc
 
     def delete(self, name: str) -> None:
+        """Forget the secret under ``name``; nothing happens when there is none. Raises
+        :class:`NoKeyringError` when no keyring can be used."""
         try:
             self._backend().delete_password(self.service, name)
         except keyring.errors.PasswordDeleteError:

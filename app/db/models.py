@@ -166,6 +166,7 @@ class Contact(Base):
 
     @property
     def record_type(self) -> RecordType:
+        """The outbox's record type for this contact (customer or supplier)."""
         return RecordType(self.kind.value)
 
 
@@ -207,18 +208,22 @@ class Document(Base):
 
     @property
     def record_type(self) -> RecordType:
+        """The outbox's record type for this document (invoice or credit note)."""
         return RecordType(self.kind.value)
 
     @property
     def net_total(self) -> Decimal:
+        """The sum of the lines' net amounts."""
         return sum((line.net_amount for line in self.lines), Decimal("0.00"))
 
     @property
     def vat_total(self) -> Decimal:
+        """The sum of the lines' VAT amounts."""
         return sum((line.vat_amount for line in self.lines), Decimal("0.00"))
 
     @property
     def gross_total(self) -> Decimal:
+        """Net plus VAT: what the customer owes (or is credited)."""
         return self.net_total + self.vat_total
 
 

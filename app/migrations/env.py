@@ -24,6 +24,8 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
 
 
 def run_migrations() -> None:
+    """Bring the database to the head revision, on the engine the app passes in or the URL given
+    with ``-x url=``; on PostgreSQL one computer at a time."""
     engine = config.attributes.get("engine")
     if engine is None:  # the alembic command line: take the URL from -x url=...
         url = context.get_x_argument(as_dictionary=True).get("url", "sqlite:///ledgerlink.db")

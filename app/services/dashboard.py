@@ -38,6 +38,9 @@ class DashboardData:
 
 
 def load_dashboard(store: Store) -> DashboardData:
+    """Everything the dashboard shows, read in one session: set-up status, the package's name,
+    failed records grouped by cause, and the desktop bridge's note (the Web Connector, Sage 50
+    files) when the chosen package has one."""
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
         name = package_info(status.package).name if status.package else "No package chosen"

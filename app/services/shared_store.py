@@ -108,6 +108,7 @@ class CopyReport:
 
     @property
     def ok(self) -> bool:
+        """True when the check found the copy equal to the source."""
         return not self.differences
 
 

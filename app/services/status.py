@@ -34,6 +34,7 @@ class StatusReport:
         return datetime.fromisoformat(self.last_send_at) if self.last_send_at else None
 
     def to_json(self) -> dict[str, Any]:
+        """The report as ``status --json`` prints it."""
         return {
             "data_dir": self.data_dir,
             "package": self.package,
@@ -76,6 +77,8 @@ def state_counts(session: Session, package: str | None) -> dict[RecordType, dict
 
 
 def collect_status(session: Session, paths: DataPaths) -> StatusReport:
+    """Set-up state, record counts, send states per record type and the number of links for the
+    chosen package."""
     setup = load_setup(session)
     counts = state_counts(session, setup.package)
     links = 0

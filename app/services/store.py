@@ -32,6 +32,7 @@ class Store:
     session_factory: SessionFactory
 
     def close(self) -> None:
+        """Close the data folder's pooled database connections (the engine is disposed)."""
         self.engine.dispose()
 
 

@@ -72,6 +72,9 @@ class ContactImport:
         self.tracker = ChangeTracker(session, RecordType(kind.value), report.file)
 
     def check(self) -> None:
+        """Read every row and sort it into added, updated, unchanged or already sent (a sent
+        contact's new values are listed as pending changes until the user confirms them); bad
+        values go into the report and nothing is written."""
         rows = self._read_rows()
         existing = self._existing({row.ref for row in rows})
         sent = sent_record_ids(
@@ -167,6 +170,8 @@ class ContactImport:
         return [FieldChange(name, before[name], after[name]) for name in changed]
 
     def write(self) -> None:
+        """Write what :meth:`check` planned: new contacts, updated ones and the pending changes,
+        in the caller's transaction."""
         self.tracker.write("import")
         insert_rows(self.session, Contact, self._new)
         update_rows(self.session, Contact, self._updates)

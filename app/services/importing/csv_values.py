@@ -143,6 +143,8 @@ def parse_method(text: str) -> PaymentMethod:
 
 
 def check_email(text: str) -> None:
+    """Raise :class:`BadValue` unless ``text`` looks like an email address
+    (something@domain.tld)."""
     if not _EMAIL.match(text):
         raise BadValue(f'"{text}" is not an email address')
 
@@ -167,9 +169,11 @@ class CellReader:
 
     @property
     def line(self) -> int:
+        """This row's line in the file (the header is line 1)."""
         return self.row.line
 
     def raw(self, column: str) -> str:
+        """The value of ``column`` exactly as read, unchecked; '' when blank or absent."""
         return self.row.get(column)
 
     def fail(self, column: str, message: str) -> None:
@@ -189,6 +193,7 @@ class CellReader:
         return value
 
     def date(self, column: str, *, required: bool = False) -> date | None:
+        """The date in ``column`` (see :func:`parse_date`), or None when blank or bad."""
         value = self.text(column, required=required)
         if not value:
             return None
@@ -201,6 +206,8 @@ class CellReader:
     def money(
         self, column: str, *, required: bool = False, positive: bool = False
     ) -> Decimal | None:
+        """The amount in ``column`` in pounds and pence, or None when blank or bad; with
+        ``positive`` a zero or negative amount is a problem too."""
         value = self.text(column, required=required)
         if not value:
             return None
@@ -237,6 +244,7 @@ class CellReader:
             return None
 
     def vat_rate(self, column: str, *, required: bool = False) -> Decimal | None:
+        """The VAT rate percentage in ``column`` (20, 5 or 0), or None when blank or bad."""
         value = self.text(column, required=required)
         if not value:
             return None
@@ -247,6 +255,7 @@ class CellReader:
             return None
 
     def method(self, column: str, *, required: bool = False) -> PaymentMethod | None:
+        """The payment method in ``column``, or None when blank or not one we know."""
         value = self.text(column, required=required)
         if not value:
             return None

@@ -143,6 +143,10 @@ class DocumentImport:
     # ------------------------------------------------------------------- checking
 
     def check(self) -> None:
+        """Read every document with its lines, check customers, nominal codes, credit notes
+        against their invoices and changed invoices against their payments, and plan which
+        documents are added, replaced or left as sent; bad rows go into the report and nothing
+        is written."""
         drafts = self._read_drafts()
         customers = CustomerLookup(
             self.session,
@@ -456,6 +460,8 @@ class DocumentImport:
     # -------------------------------------------------------------------- writing
 
     def write(self) -> None:
+        """Write what :meth:`check` planned: new documents, and replaced ones with their lines
+        written afresh, plus the pending changes to sent documents."""
         self.tracker.write("import")
         insert_rows(self.session, Document, [row for row, _ in self._new])
         new_ids = ids_by_key(

@@ -103,14 +103,18 @@ class PackageContactsPreview:
     rows: list[PreviewRow]
 
     def count(self, role: ContactRole, *, new_only: bool = False) -> int:
+        """How many of the package's contacts have ``role``; with ``new_only``, only those we do
+        not have yet."""
         return sum(1 for r in self.rows if r.role is role and not (new_only and r.already_here))
 
     @property
     def new(self) -> int:
+        """How many of the package's contacts an import would add."""
         return sum(1 for r in self.rows if not r.already_here)
 
     @property
     def already_here(self) -> int:
+        """How many of the package's contacts we already have."""
         return sum(1 for r in self.rows if r.already_here)
 
 
@@ -130,6 +134,7 @@ class PackageImportReport:
 
     @property
     def total_added(self) -> int:
+        """Customers and suppliers added, together."""
         return sum(self.added.values())
 
     def describe(self) -> str:
@@ -227,6 +232,8 @@ class ExistingMatch:
     why_not: str = ""
 
     def describe(self) -> str:
+        """The match in words for the import report: which of our contacts and why, why it could
+        not be linked, or the candidates it could be."""
         if self.contact_id is not None:
             return f"{self.candidates[0]}, {self.how}"
         if self.why_not:
@@ -321,6 +328,9 @@ class AccountRefs:
             self.taken[kind].add(ref.upper())
 
     def make(self, kind: ContactKind, contact: RemoteContact) -> str:
+        """A free account reference for ``contact`` of ``kind``, taken so no later contact gets
+        it: the package's own reference when usable, else name letters plus a number
+        (``STONEY01``)."""
         taken = self.taken[kind]
         own = contact.our_ref.strip()
         if own and len(own) <= ACCOUNT_REF_MAX and own.upper() not in taken:

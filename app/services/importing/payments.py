@@ -95,6 +95,9 @@ class PaymentImport:
     # ------------------------------------------------------------------- checking
 
     def check(self) -> None:
+        """Read every payment with its allocations, check customers, bank accounts and the
+        invoices paid (none paid above what it is owed), and plan which payments are added,
+        replaced or left as sent; bad rows go into the report and nothing is written."""
         drafts = self._read_drafts()
         customers = CustomerLookup(
             self.session,
@@ -375,6 +378,8 @@ class PaymentImport:
         return {row.id: row.number for row in rows}
 
     def write(self) -> None:
+        """Write what :meth:`check` planned: new payments, and replaced ones with their
+        allocations written afresh, plus the pending changes to sent payments."""
         self.tracker.write("import")
         insert_rows(self.session, Payment, [row for row, _ in self._new])
         new_ids = ids_by_key(

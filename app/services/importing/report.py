@@ -68,6 +68,7 @@ class RowError:
         return f"line {self.line}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
+        """The problem as the CLI's JSON report gives it (line, column, message)."""
         return {"line": self.line, "column": self.column, "message": self.message}
 
 
@@ -87,6 +88,7 @@ class AlreadySent:
         return f"line {self.line}: {self.key}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
+        """The row as the CLI's JSON report gives it (line, key, message)."""
         return {"line": self.line, "key": self.key, "message": self.message}
 
 

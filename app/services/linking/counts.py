@@ -20,6 +20,7 @@ class LinkCounts:
 
     @property
     def unlinked(self) -> int:
+        """How many contacts of this kind have no link to the package yet."""
         return self.total - self.linked
 
 

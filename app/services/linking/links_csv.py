@@ -120,9 +120,11 @@ class LinksImportReport:
 
     @property
     def ok(self) -> bool:
+        """True when the file had no errors, so its links may be saved."""
         return not self.errors
 
     def to_json(self) -> dict[str, Any]:
+        """The report as ``links import --json`` prints it."""
         return {
             "file": self.file,
             "dry_run": self.dry_run,

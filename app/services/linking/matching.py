@@ -38,21 +38,36 @@ class ContactDetails(Protocol):
     """The fields of a contact that matching reads (ours and the package's alike)."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The contact's (company) name."""
+
     @property
-    def address_1(self) -> str: ...
+    def address_1(self) -> str:
+        """First address line."""
+
     @property
-    def address_2(self) -> str: ...
+    def address_2(self) -> str:
+        """Second address line."""
+
     @property
-    def address_3(self) -> str: ...
+    def address_3(self) -> str:
+        """Third address line."""
+
     @property
-    def town(self) -> str: ...
+    def town(self) -> str:
+        """Town or city."""
+
     @property
-    def county(self) -> str: ...
+    def county(self) -> str:
+        """County."""
+
     @property
-    def postcode(self) -> str: ...
+    def postcode(self) -> str:
+        """Postcode, as entered."""
+
     @property
-    def email(self) -> str: ...
+    def email(self) -> str:
+        """Email address, as entered."""
 
 
 class OurContact(NamedTuple):
@@ -91,6 +106,7 @@ class TheirContact(NamedTuple):
 
     @classmethod
     def of(cls, remote: RemoteContact) -> TheirContact:
+        """The fields matching needs from a contact the connector listed."""
         return cls(
             remote.ref,
             remote.name,
@@ -389,6 +405,8 @@ class KeyIndex:
 
     @classmethod
     def build(cls, contacts: Sequence[ContactDetails], *, houses: bool = True) -> KeyIndex:
+        """Index ``contacts`` by loose name, email and (unless ``houses`` is false, which saves
+        time where no address check is wanted) postcode + house number."""
         by_key: dict[int, Bucket] = {}
         by_email: dict[int, Bucket] = {}
         by_house: dict[int, Bucket] = {}
@@ -404,9 +422,12 @@ class KeyIndex:
         return positions(self.by_key, name_key(name))
 
     def same_email(self, email: str) -> Sequence[int]:
+        """Positions whose email may equal ``email`` apart from capitals and spaces."""
         return positions(self.by_email, email_key(email))
 
     def same_house(self, contact: ContactDetails) -> Sequence[int]:
+        """Positions that may share ``contact``'s postcode and house number (see
+        :func:`house_key`)."""
         return positions(self.by_house, house_key(contact))
 
 
@@ -757,6 +778,7 @@ class FieldComparison:
 
     @property
     def equal(self) -> bool:
+        """True when our value and the package's are exactly the same."""
         return self.ours == self.theirs
 
 

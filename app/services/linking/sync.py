@@ -104,6 +104,7 @@ class SyncRow:
         return self.our_name != self.their_name
 
     def to_json(self) -> dict[str, Any]:
+        """The row as ``sync --json`` prints it, with both values of each differing field."""
         return {
             "contact_id": self.contact_id,
             "role": self.role.value,
@@ -132,6 +133,7 @@ class SyncOutcome:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The outcome as the CLI's JSON output gives it."""
         return {
             "to_package": self.to_package,
             "to_ours": self.to_ours,

@@ -344,6 +344,7 @@ class SavePlan:
 
     @property
     def empty(self) -> bool:
+        """True when there is no link and no spelling fix to save."""
         return not self.links and not self.fixes
 
 
@@ -431,21 +432,27 @@ class LinkBook:
         return self.states[row].details or self.ours[row]
 
     def their_position(self, row: int) -> int | None:
+        """Where the package contact ``row`` is linked to sits in the package's list; None when
+        the row has no reference or the package has no such contact."""
         ref = self.states[row].ref
         return self.index.position_of(ref) if ref else None
 
     def their_contact(self, row: int) -> TheirContact | None:
+        """The package contact ``row`` is linked to, or None (see :meth:`their_position`)."""
         position = self.their_position(row)
         return None if position is None else self.theirs[position]
 
     def is_changed(self, row: int) -> bool:
+        """True when ``row`` has an edit not saved yet."""
         return row in self.changed
 
     @property
     def dirty(self) -> bool:
+        """True when any row has an edit not saved yet."""
         return bool(self.changed)
 
     def rows_with_ref(self, ref: str) -> list[int]:
+        """Our rows whose reference is ``ref`` (more than one means the reference is used twice)."""
         return list(filed(self._rows_by_ref, ref))
 
     def shared_refs(self) -> dict[str, list[int]]:
@@ -455,6 +462,7 @@ class LinkBook:
         }
 
     def tab_counts(self) -> dict[Tab, int]:
+        """How many rows each filter tab shows."""
         problems = sum(self.counts[s] for s in PROBLEMS)
         unlinked = sum(1 for s in self.states if not s.ref)
         return {
@@ -791,6 +799,8 @@ class LinkBook:
         return run
 
     def set_analysis(self, analysis: Analysis) -> None:
+        """Take the worker's suggestions, duplicates and package keys, once the analysis has
+        finished."""
         self.index.keys = analysis.their_keys
         self.suggestions = analysis.suggestions
         self.our_duplicates = analysis.our_duplicates

@@ -60,6 +60,7 @@ def stop(data_dir: Path) -> None:
 
 
 def running(data_dir: Path) -> bool:
+    """True when the Web Connector service for ``data_dir`` is running in this process."""
     with _lock:
         return data_dir in _servers
 

@@ -33,10 +33,12 @@ class Pairing:
     company_file: str = ""
 
     def qwc_settings(self) -> qwc.QwcSettings:
+        """What the ``.qwc`` file given to the Web Connector must say for this pairing."""
         return qwc.QwcSettings(self.username, self.file_id, self.port, self.minutes)
 
 
 def load_pairing(session: Session) -> Pairing | None:
+    """The saved pairing with QuickBooks Desktop's Web Connector, or None before pairing."""
     raw = get_setting(session, PAIRING)
     if not raw:
         return None
@@ -50,6 +52,7 @@ def load_pairing(session: Session) -> Pairing | None:
 
 
 def save_pairing(session: Session, pairing: Pairing) -> None:
+    """Save ``pairing`` (replacing any earlier one) in the caller's transaction."""
     set_setting(
         session,
         PAIRING,

@@ -105,13 +105,16 @@ class WebConnectorServer:
 
     @property
     def port(self) -> int:
+        """The port the service listens on (the one the OS picked when started on port 0)."""
         return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
+        """The SOAP address the ``.qwc`` file points the Web Connector at."""
         return f"http://localhost:{self.port}{SOAP_PATH}"
 
     def start(self) -> WebConnectorServer:
+        """Start serving in a daemon thread; returns the server itself, for chaining."""
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="qbwc-server", daemon=True
         )
@@ -123,6 +126,7 @@ class WebConnectorServer:
         self._server.serve_forever()
 
     def stop(self) -> None:
+        """Stop serving, close the socket and wait for the thread to end."""
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

@@ -110,6 +110,9 @@ class Poll:
     answered: int = 0
 
     def summary(self) -> str:
+        """One line on what this poll did (added, found, refused, to try again, lost, lists
+        read), or why it was refused; saved as the last poll's result and told to the Web
+        Connector."""
         if self.refused:
             return self.refused
         parts = []
@@ -224,6 +227,7 @@ class WebConnectorService:
     # ------------------------------------------------------------------ operations
 
     def server_version(self) -> str:
+        """``serverVersion``: our name and version, which the Web Connector shows in its log."""
         return f"Ledgerlink {self.version}"
 
     def client_version(self, version: str) -> str:
@@ -353,6 +357,8 @@ class WebConnectorService:
         return "done"
 
     def get_last_error(self, ticket: str) -> str:
+        """``getLastError``: the poll's last error in words the Web Connector shows, or "No
+        error."; an unknown ticket gets a message asking for another run."""
         poll = self.polls.get(ticket)
         if poll is None:
             return "Ledgerlink does not know this Web Connector session; run it again."
@@ -773,6 +779,8 @@ class Parents:
 
     @classmethod
     def load(cls, session: Session) -> Parents:
+        """Read every QuickBooks Desktop outbox row's state, each document's customer and each
+        payment's customer and invoices, in four queries."""
         states = {
             (row.record_type, row.record_id): (row.id, row.state)
             for row in session.execute(
@@ -800,6 +808,8 @@ class Parents:
         return cls(states, document_customer, payment_parents)
 
     def of(self, record_type: RecordType, record_id: int) -> list[tuple[RecordType, int]]:
+        """The records that must reach QuickBooks before this one: a document's customer, a
+        payment's customer and the invoices it pays; none for a contact."""
         if record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
             customer = self.document_customer.get(record_id)
             return [] if customer is None else [(RecordType.CUSTOMER, customer)]

@@ -32,6 +32,8 @@ class WebConnectorStatus:
 
     @property
     def waiting_for_lists(self) -> bool:
+        """True while QuickBooks' lists (customers, suppliers, accounts, items, VAT codes) have
+        not been read yet, or a fresh read was asked for that the next poll will make."""
         return self.lists_read_at is None or self.lists_requested
 
     def sentence(self) -> str:
@@ -50,6 +52,7 @@ class WebConnectorStatus:
         return "; ".join(parts) + "."
 
     def to_json(self) -> dict[str, object]:
+        """The status as the CLI's JSON output gives it (times in ISO format)."""
         return {
             "paired": self.paired,
             "company_file": self.company_file,
@@ -72,6 +75,8 @@ def _parse(text: object) -> datetime | None:
 
 
 def web_connector_status(session: Session, data_dir: Path) -> WebConnectorStatus:
+    """Where the Web Connector stands: paired or not, records queued or uncertain, last contact
+    and poll, and when QuickBooks' lists were read."""
     pairing = load_pairing(session)
     counts = dict(
         session.execute(

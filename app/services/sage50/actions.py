@@ -81,6 +81,8 @@ def parse_day(text: str, what: str) -> date | None:
 
 
 def save_dates(factory: Factory, year_start: str, lock: str, *, actor: str) -> Saved:
+    """Save Sage's financial year start and lock date (as typed, DD/MM/YYYY; blank clears);
+    raises :class:`SetupError` for a date it cannot read."""
     start = parse_day(year_start, "The first day of the financial year")
     lock_date = parse_day(lock, "The lock date")
     with factory.begin() as session:
@@ -92,11 +94,14 @@ def save_dates(factory: Factory, year_start: str, lock: str, *, actor: str) -> S
 
 
 def proposals(factory: Factory) -> list[Proposal]:
+    """The Sage 50 reference each contact still to export would get (see
+    :func:`propose_references`)."""
     with factory() as session:
         return propose_references(session)
 
 
 def keep_references(factory: Factory, chosen: Sequence[Proposal], *, actor: str) -> Saved:
+    """Save the ``chosen`` references so every later export uses them."""
     with factory.begin() as session:
         count = save_references(session, chosen, actor=actor)
         return Saved(
@@ -105,6 +110,8 @@ def keep_references(factory: Factory, chosen: Sequence[Proposal], *, actor: str)
 
 
 def files_view(factory: Factory) -> FilesView:
+    """The Sage 50 files page: the export folder, every import file written with its state, and
+    the steps to import those waiting."""
     with factory() as session:
         folder = export_folder(session)
         return FilesView(folder, list_files(session, folder), import_steps(session))

@@ -60,6 +60,7 @@ class ExportedRecord:
 
     @property
     def lines(self) -> str:
+        """Where the record is in its file, in words (``line 4`` or ``lines 4–9``)."""
         if self.line_count <= 1:
             return f"line {self.first_line}"
         return f"lines {self.first_line}–{self.first_line + self.line_count - 1}"
@@ -77,14 +78,18 @@ class ExportFile:
 
     @property
     def awaiting(self) -> int:
+        """How many of the file's records wait for the user to import it into Sage."""
         return sum(1 for r in self.records if r.state is SendState.HANDED_OVER)
 
     @property
     def confirmed(self) -> int:
+        """How many of the file's records Sage's own export has shown to be there."""
         return sum(1 for r in self.records if r.confirmed)
 
     @property
     def status(self) -> str:
+        """The file's state in words for the files list: confirmed, missing from the folder, or
+        waiting for import."""
         if not self.awaiting:
             return "confirmed in Sage"
         if not self.exists:
@@ -92,6 +97,7 @@ class ExportFile:
         return "exported, waiting for you to import it into Sage"
 
     def to_json(self) -> dict[str, object]:
+        """The file as ``sage50 files --json`` prints it."""
         return {
             "file": self.name,
             "kind": self.kind.value if self.kind else "",

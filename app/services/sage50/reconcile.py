@@ -45,6 +45,7 @@ class Finding:
     detail: str = ""
 
     def to_json(self) -> dict[str, str]:
+        """The finding as the CLI's JSON output gives it."""
         return {
             "record_type": self.record_type,
             "reference": self.reference,
@@ -65,9 +66,11 @@ class Reconciliation:
 
     @property
     def ok(self) -> bool:
+        """True when every exported record was found in Sage's export."""
         return not self.missing
 
     def to_json(self) -> dict[str, object]:
+        """The reconciliation as the CLI's JSON output gives it."""
         return {
             "files": self.files,
             "confirmed": [f.to_json() for f in self.confirmed],
@@ -78,6 +81,8 @@ class Reconciliation:
         }
 
     def describe(self) -> str:
+        """The reconciliation in lines for a person: lists refreshed, records confirmed, those
+        Sage shows differently and those to import again."""
         lines = [f"Read {count(len(self.files), 'Sage 50 export')}."]
         for what, n in self.refreshed.items():
             lines.append(f"  {what} list refreshed: {n}")

@@ -36,6 +36,7 @@ class Sage50SetupError(SetupError):
 
 
 def package_settings(session: Session) -> dict[str, str]:
+    """The Sage 50 bridge's saved settings (folder, dates, references…); empty before set-up."""
     return dict(get_setting(session, package_settings_key(PACKAGE), {}))
 
 
@@ -159,6 +160,7 @@ class Proposal:
     why: str
 
     def to_json(self) -> dict[str, str]:
+        """The proposal as the CLI's JSON output gives it."""
         return {
             "role": self.role.value,
             "our_ref": self.our_ref,

@@ -14,6 +14,7 @@ from connectors.wording import count
 
 
 def export_folder(session: Session) -> Path | None:
+    """The folder Ledgerlink writes Sage 50 import files to, or None before one is chosen."""
     folder = (package_settings(session).get(keys.FOLDER) or "").strip()
     return Path(folder) if folder else None
 

@@ -56,6 +56,7 @@ class FailedRecord:
     state: str = "failed"
 
     def to_json(self) -> dict[str, Any]:
+        """The record as the CLI's JSON output gives it."""
         return {
             "outbox_id": self.outbox_id,
             "record_type": self.record_type,
@@ -95,6 +96,7 @@ class Cause:
         return text
 
     def to_json(self) -> dict[str, Any]:
+        """The cause with its failing and held-back records, as the CLI's JSON output gives it."""
         return {
             "code": self.code,
             "title": self.title,

@@ -73,20 +73,24 @@ class BuiltDraft:
 
 
 def remote_record_type(record_type: RecordType) -> RemoteRecordType:
+    """The connector contract's name for one of our record types."""
     return RemoteRecordType(record_type.value)
 
 
 def contact_label(contact: Contact) -> str:
+    """How a contact is named to the user: ``Customer “Name” (REF)``."""
     kind = "Customer" if contact.kind is ContactKind.CUSTOMER else "Supplier"
     return f"{kind} “{contact.name}” ({contact.account_ref})"
 
 
 def document_label(document: Document) -> str:
+    """How a document is named to the user: ``Invoice 1001`` or ``Credit note 1002``."""
     kind = "Invoice" if document.kind is DocumentKind.INVOICE else "Credit note"
     return f"{kind} {document.number}"
 
 
 def payment_label(payment: Payment) -> str:
+    """How a payment is named to the user: ``Payment REF``."""
     return f"Payment {payment.reference}"
 
 
@@ -160,12 +164,15 @@ def record_label(session: Session, record_type: RecordType, record_id: int) -> s
 
 
 def snapshot_contact(contact: Contact) -> dict[str, Any]:
+    """The contact's fields as sent, for the outbox's fingerprint and the record of what went."""
     fields = ("account_ref", "name", "contact_name", "address_1", "address_2", "address_3")
     more = ("town", "county", "postcode", "email", "phone")
     return {name: getattr(contact, name) for name in fields + more}
 
 
 def snapshot_document(document: Document) -> dict[str, Any]:
+    """The document and its lines as sent (codes and amounts as text), for the outbox's
+    fingerprint and the record of what went."""
     return {
         "number": document.number,
         "date": document.date.isoformat(),
@@ -187,6 +194,8 @@ def snapshot_document(document: Document) -> dict[str, Any]:
 
 
 def snapshot_payment(payment: Payment) -> dict[str, Any]:
+    """The payment and its allocations as sent (amounts as text), for the outbox's fingerprint
+    and the record of what went."""
     return {
         "reference": payment.reference,
         "date": payment.date.isoformat(),
@@ -402,6 +411,8 @@ class DraftBuilder:
         return self.payment(payment)
 
     def contact(self, contact: Contact) -> BuiltDraft:
+        """The customer or supplier draft for ``contact``; a contact never has a problem of its
+        own."""
         role = (
             ContactRole.CUSTOMER if contact.kind is ContactKind.CUSTOMER else ContactRole.SUPPLIER
         )
@@ -437,6 +448,9 @@ class DraftBuilder:
         )
 
     def document(self, document: Document) -> BuiltDraft | Problem:
+        """The invoice or credit note draft for ``document``, or the :class:`Problem` that stops
+        it: dated before the cut-off, customer not yet in the package, nominal code unmapped,
+        no such VAT rate, or the credited invoice not yet in the package."""
         early = self._before_cutoff(document_label(document), document.date)
         if early is not None:
             return early
@@ -528,6 +542,9 @@ class DraftBuilder:
         return self._blocked(parent, document_label(invoice), "original_invoice")
 
     def payment(self, payment: Payment) -> BuiltDraft | Problem:
+        """The payment draft for ``payment``, or the :class:`Problem` that stops it: dated before
+        the cut-off, customer not yet in the package, bank account unmapped, or an invoice it
+        pays not yet in the package."""
         early = self._before_cutoff(payment_label(payment), payment.date)
         if early is not None:
             return early

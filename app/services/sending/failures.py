@@ -32,6 +32,7 @@ class FailureItem:
     dependants: list[FailureItem] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The failure with its dependants, as ``failures --json`` prints it."""
         return {
             "outbox_id": self.outbox_id,
             "record_type": self.record_type,

@@ -42,6 +42,8 @@ class SmtpSettings:
     recipients: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
+        """Raise :class:`NotifySettingsError` naming the field when the host, port, sender or
+        recipients cannot be used to send mail."""
         if not self.host.strip():
             raise NotifySettingsError(
                 "SMTP host: give the mail server's name, e.g. smtp.example.com"
@@ -59,6 +61,7 @@ class SmtpSettings:
 
 
 def load_settings(session: Session) -> SmtpSettings | None:
+    """The saved failure-email settings, or None when none are set."""
     data = get_setting(session, SETTING)
     return SmtpSettings(**data) if data else None
 

@@ -30,6 +30,8 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt`` (0 first): a random time between half and all
+        of ``base`` × 2^attempt, never more than ``cap``."""
         ceiling = min(self.cap, self.base * (2**attempt))
         return float(ceiling / 2 + self.rng.uniform(0, ceiling / 2))
 

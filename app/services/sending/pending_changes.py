@@ -74,6 +74,8 @@ class ChangeTracker:
         self._to_apply: list[PendingChange] = []
 
     def load(self, record_ids: Iterable[int]) -> None:
+        """Read the open pending changes of ``record_ids`` (the sent records this import
+        touches), in batches of 500."""
         ids = list(record_ids)
         for start in range(0, len(ids), 500):
             for change in self.session.scalars(
@@ -86,6 +88,8 @@ class ChangeTracker:
                 self._by_record.setdefault(change.record_id, []).append(change)
 
     def confirmed(self, record_id: int, changes: list[FieldChange]) -> bool:
+        """True when the user confirmed exactly these new values for ``record_id``; the change is
+        then marked applied on :meth:`write`."""
         wanted = values_hash(changes)
         for change in self._by_record.get(record_id, []):
             if change.values_hash == wanted and change.confirmed_at is not None:
@@ -112,6 +116,7 @@ class ChangeTracker:
         return False
 
     def note(self, record_id: int, label: str, changes: list[FieldChange]) -> None:
+        """List these changes to ``record_id`` for the user to confirm; written on :meth:`write`."""
         self._to_note.append((record_id, label, changes))
 
     def write(self, actor: str) -> None:
@@ -166,6 +171,7 @@ class PendingChangeItem:
     confirmed_at: datetime | None
 
     def to_json(self) -> dict[str, Any]:
+        """The pending change as ``changes --json`` prints it."""
         return {
             "id": self.id,
             "record_type": self.record_type,

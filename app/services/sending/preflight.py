@@ -46,6 +46,8 @@ class PreflightItem:
     problem: Problem | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The item as the CLI's JSON output gives it, with the problem's code, field, reason and
+        fix when it would fail."""
         data: dict[str, Any] = {
             "outbox_id": self.outbox_id,
             "record_type": self.record_type,
@@ -70,10 +72,12 @@ class PreflightReport:
 
     @property
     def to_send(self) -> Counter[str]:
+        """How many records of each type would be sent."""
         return Counter(i.record_type for i in self.items if i.outcome == "send")
 
     @property
     def failures(self) -> list[PreflightItem]:
+        """The records that would fail, each with its problem."""
         return [i for i in self.items if i.outcome == "fail"]
 
     def root_causes(self) -> list[tuple[PreflightItem, list[PreflightItem]]]:
@@ -120,6 +124,7 @@ class PreflightReport:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The report as ``send --dry-run --json`` prints it."""
         return {
             "package": self.package,
             "to_send": dict(self.to_send),
@@ -144,6 +149,8 @@ class Preflight:
         self._document_numbers: dict[DocumentType, set[str] | None] = {}
 
     def run(self) -> PreflightReport:
+        """Read the package once, build every waiting record's draft and check it against the
+        package's rules; returns what would be sent and what would fail, writing nothing."""
         report = PreflightReport(package=self.info.key)
         lock = self.connector.lock_dates().effective
         tax_rates = self.connector.list_tax_rates()

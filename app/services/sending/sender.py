@@ -103,9 +103,11 @@ class SendReport:
 
     @property
     def ok(self) -> bool:
+        """True when nothing failed or is uncertain and the run was not stopped."""
         return not self.failed and not self.uncertain and not self.stopped_reason
 
     def to_json(self) -> dict[str, object]:
+        """The report as ``send --json`` prints it (keys in docs/cli.md)."""
         return {
             "package": self.package,
             "started_at": self.started_at.isoformat(),

@@ -87,5 +87,5 @@ def adopt_step_file(steps: StoreSteps, data_dir: Path) -> int:
             steps.put(key, value)
             moved += 1
     path.rename(path.with_name(path.name + ".moved-to-store"))
-    log.info("Moved %d unfinished step(s) of %s into the store", moved, steps.package)
+    log.info("Moved unfinished steps of %s into the store: %d", steps.package, moved)
     return moved

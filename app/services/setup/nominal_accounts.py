@@ -54,6 +54,7 @@ class NominalRow:
 
     @property
     def mapped(self) -> bool:
+        """True when this account is mapped to one of the package's accounts."""
         return bool(self.remote_id)
 
 

@@ -70,6 +70,8 @@ def password_connector(
 def password_sign_in_status(
     paths: DataPaths, session_factory: sessionmaker[Session], package: str, **kwargs: Any
 ) -> PasswordSignInStatus:
+    """Who is signed in to the package with a password (KashFlow), whether the session is live
+    and whether the password is remembered."""
     with password_connector(paths, session_factory, package, **kwargs) as connector:
         assert isinstance(connector, KashFlowConnector)
         return PasswordSignInStatus(
@@ -106,6 +108,7 @@ class PasswordSignIn:
         return company
 
     def close(self) -> None:
+        """Close the connector's HTTP client once this sign-in is done with."""
         self.connector.close()
 
 
@@ -132,6 +135,7 @@ def start_password_sign_in(
 def sign_out(
     paths: DataPaths, session_factory: sessionmaker[Session], package: str, **kwargs: Any
 ) -> None:
+    """End the KashFlow session and forget its token and any kept password."""
     with password_connector(paths, session_factory, package, **kwargs) as connector:
         assert isinstance(connector, KashFlowConnector)
         connector.sign_out()

@@ -57,6 +57,7 @@ class ItemChoices:
     income_accounts: list[RemoteAccount]
 
     def items_posting_to(self, income_account_id: str) -> list[RemoteItem]:
+        """The QuickBooks items that post to the income account ``income_account_id``."""
         return [i for i in self.items if i.income_account_id == income_account_id]
 
 

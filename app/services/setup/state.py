@@ -47,6 +47,7 @@ def set_setting(session: Session, key: str, value: Any) -> None:
 
 
 def package_settings_key(package: str) -> str:
+    """The settings key under which a package's own settings are saved."""
     return f"package.{package}.settings"
 
 
