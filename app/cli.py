@@ -21,6 +21,8 @@ from app import __version__
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
+from app.options_cli import add_parsers as add_options_parsers
+from app.options_cli import run_create_new, run_options
 from app.qbwc_cli import add_parser as add_qbwc_parser
 from app.qbwc_cli import run as run_qbwc
 from app.services.errors import (
@@ -192,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("--json", action="store_true")
     add_qbwc_parser(commands)
     add_sync_parser(commands)
+    add_options_parsers(commands)
     return parser
 
 
@@ -388,6 +391,12 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             lines += [f"  {count(n, NOUNS[kind])}" for kind, n in pre.to_send.items()]
             linked = count(pre.already_linked, "contact")
             lines.append(f"  ({linked} already linked: nothing to send for them)")
+            if pre.linked:
+                lines.append(f"Would link, as {connector.info.name} already has them:")
+                lines += [f"  {i.label} → {i.linked_to}" for i in pre.linked]
+            if pre.held_back:
+                lines.append("Would wait for a transaction that needs them:")
+                lines += [f"  {i.label}" for i in pre.held_back]
             if pre.failures:
                 lines.append("Would fail:")
                 lines += cause_lines(pre.causes(connector.info.name), command_line=True)
@@ -745,4 +754,6 @@ COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {
     "qbwc": run_qbwc,
     "sync": run_sync,
     "sage50": cmd_sage50,
+    "options": run_options,
+    "create-new": run_create_new,
 }

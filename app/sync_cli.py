@@ -110,6 +110,11 @@ def run(store: Store, args: argparse.Namespace) -> int:
         f"Written to {connector.info.name}: {outcome.to_package}; "
         f"taken into Ledgerlink: {outcome.to_ours}; left as they are: {outcome.left}."
     ]
+    if outcome.handed_over:
+        lines.append(
+            f"Handed over to {connector.info.name}, confirmed when it has them: "
+            f"{outcome.handed_over}."
+        )
     lines += [f"Not written: {label}: {why}" for label, why in outcome.failed]
     _emit(args, outcome.to_json(), "\n".join(lines))
     return 1 if outcome.failed else 0

@@ -88,6 +88,8 @@ XERO = PackageInfo(
     names_unique_across_roles=True,
     connect_fields=(ConnectField("signin", "Sign in to Xero", kind="oauth"),),
     connector="connectors.xero:XeroConnector",
+    # POST /Contacts/{ContactID} (details only; see docs/packages/xero.md).
+    can_update_contacts=True,
 )
 
 QUICKBOOKS_ONLINE = PackageInfo(
@@ -116,6 +118,8 @@ QUICKBOOKS_ONLINE = PackageInfo(
     name_forbidden_characters=":",
     connect_fields=(ConnectField("signin", "Sign in to QuickBooks", kind="oauth"),),
     connector="connectors.quickbooks_online:QuickBooksOnlineConnector",
+    # A sparse update with the record's SyncToken (docs/packages/quickbooks-online.md).
+    can_update_contacts=True,
 )
 
 SAGE_BUSINESS_CLOUD = PackageInfo(
@@ -155,6 +159,8 @@ SAGE_BUSINESS_CLOUD = PackageInfo(
     exact_match_fields=("name", "address", "email"),
     connect_fields=(ConnectField("signin", "Sign in to Sage", kind="oauth"),),
     connector="connectors.sage_business_cloud:SageBusinessCloudConnector",
+    # PUT /contacts/{key} (docs/packages/sage-business-cloud.md).
+    can_update_contacts=True,
 )
 
 FREEAGENT = PackageInfo(
@@ -182,6 +188,8 @@ FREEAGENT = PackageInfo(
     rate_limit=RateLimit(per_minute=120, concurrent=1),
     connect_fields=(ConnectField("signin", "Sign in to FreeAgent", kind="oauth"),),
     connector="connectors.freeagent:FreeAgentConnector",
+    # PUT /v2/contacts/:id (docs/packages/freeagent.md).
+    can_update_contacts=True,
 )
 
 KASHFLOW = PackageInfo(
@@ -212,6 +220,8 @@ KASHFLOW = PackageInfo(
         ),
     ),
     connector="connectors.kashflow:KashFlowConnector",
+    # PUT /v2/customers/{code} (suppliers UNVERIFIED; docs/packages/kashflow.md).
+    can_update_contacts=True,
 )
 
 QUICKBOOKS_DESKTOP = PackageInfo(
@@ -236,6 +246,8 @@ QUICKBOOKS_DESKTOP = PackageInfo(
     handed_over_label="Queued for QuickBooks",
     connect_fields=(ConnectField("web_connector", "QuickBooks Web Connector", kind="qbwc"),),
     connector="connectors.quickbooks_desktop:QuickBooksDesktopConnector",
+    # CustomerMod/VendorMod with the EditSequence, through the Web Connector's queue.
+    can_update_contacts=True,
 )
 
 SAGE_50 = PackageInfo(
@@ -267,6 +279,8 @@ SAGE_50 = PackageInfo(
     ),
     handed_over_label="Exported, waiting for you to import it into Sage",
     connector="connectors.sage_50:Sage50Connector",
+    # A Customer/Supplier Records import row, where a blank does not overwrite.
+    can_update_contacts=True,
 )
 
 #: Every package, in the order the wizard lists them.

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -400,6 +400,10 @@ class HandedOver:
 #: bridges) a hand-over awaiting confirmation.
 CreateResult = str | Rejected | HandedOver
 
+#: What a contact update answers: the contact as the package now holds it, or (desktop
+#: bridges) a hand-over confirmed later, on the package's answer or evidence.
+UpdateResult = RemoteContact | HandedOver
+
 
 # ------------------------------------------------------------------------ the contract
 
@@ -431,6 +435,58 @@ def sales_through_items(connector: object) -> SalesThroughItems | None:
     if isinstance(info, PackageInfo) and not info.sales_post_through_items:
         return None
     return connector if isinstance(connector, SalesThroughItems) else None
+
+
+@runtime_checkable
+class ListsChangedContacts(Protocol):
+    """Optional capability: the package can list only the contacts changed since a
+    moment (Xero's ``If-Modified-Since``). The contact sync uses it instead of reading
+    every contact when it already knows the values each linked contact last agreed on.
+    Ask for it with :func:`lists_changed_contacts`."""
+
+    def changed_contacts(self, since: dt.datetime) -> Iterator[tuple[str, RemoteContact | None]]:
+        """Every contact (either role, archived ones too) the package changed after
+        ``since`` (UTC): its reference, and the contact, or ``None`` when it is no longer
+        one Ledgerlink may use (archived)."""
+        ...
+
+
+def lists_changed_contacts(connector: object) -> ListsChangedContacts | None:
+    """The connector as :class:`ListsChangedContacts`, or ``None`` where its package
+    cannot list changed contacts (then every contact is read)."""
+    return connector if isinstance(connector, ListsChangedContacts) else None
+
+
+@dataclass(frozen=True)
+class PackageContact:
+    """One package record that can serve as customer and supplier, with the roles the
+    package itself gives it: one, both, or none (the package does not say, and nobody
+    may guess). ``contact.role`` is only where it came from; ``roles`` decides."""
+
+    contact: RemoteContact
+    roles: frozenset[ContactRole]
+
+    def as_role(self, role: ContactRole) -> RemoteContact:
+        """The record as a customer or as a supplier."""
+        return replace(self.contact, role=role)
+
+
+@runtime_checkable
+class ContactsWithRoles(Protocol):
+    """Optional capability: one record serves customers and suppliers, and the package
+    can say which each record is (FreeAgent's ``clients`` and ``suppliers`` views).
+    The one-time import asks for it with :func:`contacts_with_roles`, so a record comes
+    in as a customer, a supplier, both, or is shown for the user to choose."""
+
+    def iter_contacts_with_roles(self) -> Iterator[PackageContact]:
+        """Every active record once, with the roles the package gives it."""
+        ...
+
+
+def contacts_with_roles(connector: object) -> ContactsWithRoles | None:
+    """The connector as :class:`ContactsWithRoles`, or ``None`` where the package keeps
+    customers and suppliers apart (or cannot say which is which)."""
+    return connector if isinstance(connector, ContactsWithRoles) else None
 
 
 class SecretStore(Protocol):
@@ -542,10 +598,11 @@ class Connector(ABC):
             return self.create_document(draft, item.idempotency_key)
         return self.create_payment(draft, item.idempotency_key)
 
-    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+    def update_contact(self, ref: str, update: ContactUpdate) -> UpdateResult:
         """Change a contact's details (never its name) in the package; the contact as
-        the package now holds it. Raises :class:`~connectors.errors.Rejected` when the
-        package refuses (locked or archived contact, bad value). Only for packages whose
+        the package now holds it, or (a desktop bridge) a :class:`HandedOver` to be
+        confirmed later. Raises :class:`~connectors.errors.Rejected` when the package
+        refuses (locked or archived contact, bad value). Only for packages whose
         ``info.can_update_contacts`` is true."""
         raise Rejected(
             code="updates_not_supported",

@@ -37,7 +37,6 @@ class ScaledDecimal(TypeDecorator[Decimal]):
     def __init__(self, scale: int) -> None:
         super().__init__()
         self.scale = scale
-        self._unit = Decimal(1).scaleb(-scale)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
         """The Decimal as a whole count of units; refuses floats and values with too
@@ -57,7 +56,7 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         """The stored count of units back as a Decimal at this scale."""
         if value is None:
             return None
-        return (Decimal(int(value)) * self._unit).quantize(self._unit)
+        return Decimal(int(value)).scaleb(-self.scale)  # exact: a shift of the exponent
 
 
 class UTCDateTime(TypeDecorator[Any]):

@@ -5,6 +5,7 @@ Small on purpose: every fault test runs a whole send in well under a second.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from app.services.sending.sender import Sender
 from app.services.setup.mapping import set_mapping
 from app.services.setup.state import choose_package
 from app.services.store import Store, open_store
-from connectors.contract import ConnectorContext, ContactDraft, DocumentDraft, PaymentDraft
+from connectors.contract import (
+    BatchItem,
+    ConnectorContext,
+    ContactDraft,
+    CreateResult,
+    DocumentDraft,
+    PaymentDraft,
+)
 from connectors.sandbox import SandboxConnector
 from connectors.sandbox.faults import FaultPlan
 from tests.conftest import MemoryKeyring
@@ -129,6 +137,9 @@ class ForgetfulSandbox(SandboxConnector):
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         return super().create_payment(draft, "")
+
+    def create_batch(self, items: Sequence[BatchItem]) -> Sequence[CreateResult]:
+        return super().create_batch([BatchItem(item.draft, "") for item in items])
 
 
 class _NoSecrets:

@@ -122,9 +122,11 @@ def test_dry_run_and_failures_after_the_send_show_the_same_causes(
     unmapped_rig: SendRig,
 ) -> None:
     rig = unmapped_rig
+    # A Sandbox supplier of that name: not a customer to link on the first send, but the
+    # Sandbox's names are unique across both, so the customer cannot be created.
     with rig.connector() as connector:
         connector.store.add_contact(
-            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+            ContactDraft(role=ContactRole.SUPPLIER, our_ref="", name="Ben Pipes")
         )
         predicted = Preflight(rig.session_factory, connector).run().causes("Sandbox")
 

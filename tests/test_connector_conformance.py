@@ -18,7 +18,9 @@ from connectors.contract import (
     AccountType,
     Connector,
     ContactRole,
+    ContactUpdate,
     PackageKind,
+    RemoteContact,
     RemoteRecordType,
 )
 from connectors.errors import ConnectorError, OutcomeUncertain, Rejected
@@ -150,6 +152,40 @@ def test_unknown_contact_reference_reads_as_none(
     assert connector.find_existing(RemoteRecordType.CUSTOMER, "NOBODY") is None
 
 
+@pytest.mark.parametrize("role", list(ContactRole))
+def test_a_contact_update_changes_its_details_and_never_its_name(
+    connector: Connector, role: ContactRole
+) -> None:
+    if not type(connector).info.can_update_contacts:
+        with pytest.raises(Rejected) as refused:
+            connector.update_contact("anything", ContactUpdate())
+        assert refused.value.code == "updates_not_supported"
+        return
+    make = customer if role is ContactRole.CUSTOMER else supplier
+    ref = connector.create_contact(make("AB01", "Abbey Boilers Ltd", town="Leeds"), "k-u")
+    # Fields every package holds as they are (two address lines, no third).
+    update = ContactUpdate(
+        contact_name="Ann Abbey",
+        address_1="9 Canal Street",
+        town="Loughborough",
+        postcode="LE11 1AA",
+        email="accounts@abbey.example",
+        phone="0116 496 0000",
+    )
+    now = connector.update_contact(ref, update)
+    assert isinstance(now, RemoteContact)
+    assert (now.ref, now.name) == (ref, "Abbey Boilers Ltd")
+    for field_name in ContactUpdate.__dataclass_fields__:
+        assert getattr(now, field_name) == getattr(update, field_name), field_name
+    assert connector.get_contact(ref) == now
+    with pytest.raises(Rejected) as refused:
+        connector.update_contact(ref, ContactUpdate(email="not an email"))
+    assert refused.value.field == "email" and refused.value.reason and refused.value.fix
+    unchanged = connector.get_contact(ref)
+    assert unchanged is not None and unchanged.email == "accounts@abbey.example"
+
+
+# ----------------------------------------------------------------------------- documents
 # ----------------------------------------------------------------------------- documents
 
 

@@ -21,6 +21,7 @@ from app.services.linking.sync import (
     set_sync_enabled,
     sync_rows,
 )
+from app.services.linking.workbench import prepare_workbench, save_links
 from connectors.contract import ContactDraft, ContactRole, ContactUpdate
 from connectors.sandbox import SandboxConnector
 from tests.conftest import MemoryKeyring
@@ -238,3 +239,29 @@ def test_the_command_line_lists_and_applies_only_with_a_direction(
         ["--data-dir", data, "sync", "apply", "--direction", "ours-to-package", "--ref", "NOPE"]
     )
     assert code == EXIT_SETUP
+
+
+def test_an_auto_link_on_exact_name_is_synced(rig: SendRig) -> None:
+    with rig.connector() as connector:
+        theirs = connector.store.add_contact(
+            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Never Linked", town="Rugby")
+        )
+    with rig.session_factory.begin() as session:
+        never = session.scalars(select(Contact).where(Contact.account_ref == "C9")).one()
+        never.town = "Rugby"
+    book = prepare_workbench(rig.session_factory, rig.connector, ContactRole.CUSTOMER)
+    states, _ = book.exact_match_states()
+    book.apply(states)
+    save_links(rig.session_factory, book.info, book.save_plan())
+    with rig.session_factory() as session:
+        link = session.scalars(select(Link).join(Contact).where(Contact.account_ref == "C9")).one()
+    assert (link.remote_ref, link.method) == (theirs.ref, LinkMethod.AUTO_EXACT)
+    with rig.connector() as connector:
+        agree_all(rig, connector)
+        change_theirs(rig, connector, "C9", postcode="CV21 1AA")
+        (row,) = sync_rows(rig.session_factory, connector)
+        assert row.account_ref == "C9" and row.offered is Direction.PACKAGE_TO_OURS
+        apply_sync(
+            rig.session_factory, connector, [row], {row.contact_id: row.offered}, actor="test"
+        )
+    assert ours(rig, "C9").postcode == "CV21 1AA"

@@ -526,3 +526,49 @@ def test_files_imported_from_the_dashboard_show_in_its_counts(
     )
     save_screenshot(window, "dashboard-import-files")
     dialog.close()
+
+
+def test_a_contact_to_choose_opens_the_link_grid_at_it(
+    qtbot: QtBot, dashboard_window: MainWindow
+) -> None:
+    from wizard_pages.link_page import LinkPage
+
+    window = dashboard_window
+    dashboard = dashboard_of(window)
+    model = dashboard.failure_model
+    row = next(r for r in range(model.rowCount()) if model.item(r).code == "choose_contact")
+    item = model.item(row)
+    assert item.record_type == "customer" and item.fix_page == "link-customers"
+    click_row(qtbot, dashboard.failure_view, row)
+    assert dashboard.new_button.isEnabled()
+    with qtbot.waitSignal(window.view_changed, timeout=LONG):
+        click(qtbot, dashboard.fix_button)
+    page = wait_for_page(qtbot, wizard_of(window), Page.LINK_CUSTOMERS)
+    assert isinstance(page, LinkPage)
+
+    def selected() -> int | None:
+        workbench = page.workbench
+        if workbench is None or workbench.busy or workbench.book is None:
+            return None
+        record = workbench._current_record()
+        return None if record is None else workbench.book.ours[record].id
+
+    qtbot.waitUntil(lambda: selected() == item.record_id, timeout=LONG)
+
+
+def test_a_contact_to_choose_can_be_created_as_new(
+    qtbot: QtBot, dashboard_window: MainWindow
+) -> None:
+    dashboard = dashboard_of(dashboard_window)
+    model = dashboard.failure_model
+    row = next(r for r in range(model.rowCount()) if model.item(r).code == "choose_contact")
+    item = model.item(row)
+    click_row(qtbot, dashboard.failure_view, row)
+    with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
+        click(qtbot, dashboard.new_button)
+    assert "1 contact will be created by the next send" in dashboard.current.text()
+    assert states(dashboard_window.paths, [item.outbox_id]) == {item.outbox_id: SendState.WAITING}
+    # Anything else selected: not a contact to choose, so the button is off.
+    other = next(r for r in range(model.rowCount()) if model.item(r).code != "choose_contact")
+    click_row(qtbot, dashboard.failure_view, other)
+    assert not dashboard.new_button.isEnabled()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
+from functools import partial
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
@@ -253,10 +254,24 @@ def test_screenshots_of_every_page_with_the_demo(
                 lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)),
                 timeout=LONG,
             )
+            page = wizard.pages[which]
+            if isinstance(page, LinkPage):  # its suggestions come shortly after the grid
+                qtbot.waitUntil(partial(analysed, page), timeout=LONG)
             settle_layouts()
             needed = window.centralWidget().minimumSizeHint()
             assert needed.width() <= size[0] and needed.height() <= size[1], (which, needed)
+            # The page's own content is never wider than its view (pages scroll down only:
+            # anything wider is cut off at the right, as Sync's buttons were at 125 %).
+            body = page.body.minimumSizeHint().width()
+            assert body <= page.scroll_area.viewport().width(), (which, body)
             assert save_screenshot(window, f"{tag}-{which.value}") is not None or not_saving()
+            if isinstance(page, LinkPage) and page.workbench is not None:
+                # The side panel open on its suggestions, as a user opens it.
+                page.workbench.show_side_panel(True)
+                page.workbench.side.setCurrentIndex(1)
+                settle_layouts()
+                name = f"{tag}-{which.value}-suggestions"
+                assert save_screenshot(window, name) is not None or not_saving()
         window.show_dashboard()
         qtbot.waitUntil(
             lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)), timeout=LONG
@@ -266,6 +281,11 @@ def test_screenshots_of_every_page_with_the_demo(
     finally:
         app.setFont(font)
         app.setPalette(palette)
+
+
+def analysed(page: LinkPage) -> bool:
+    workbench = page.workbench
+    return workbench is not None and workbench.book is not None and workbench.book.analysed
 
 
 def not_saving() -> bool:

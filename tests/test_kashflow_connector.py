@@ -107,6 +107,8 @@ def test_wrong_characters_three_times_lock_the_account_which_is_never_retried(
     with pytest.raises(AccountLocked) as caught:
         connector.finish_sign_in(challenge, {p: "z" for p in challenge.positions}, None)
     assert not caught.value.retriable and "locked" in str(caught.value)
+    # KashFlow's own words, as its REST authentication page gives them, are shown.
+    assert "User account is locked, please contact administrator." in str(caught.value)
     sent = len(kf.standin.requests)
     with pytest.raises(AccountLocked):
         connector.start_sign_in(PASSWORD, USERNAME)

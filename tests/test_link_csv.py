@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from app.db.models import Contact, Link, LinkMethod, RecordType, SendState
 from app.services.linking.links_csv import export_links, import_links
+from app.services.linking.saving import CHANGED_ELSEWHERE, LinkChange, apply_links
 from app.services.sending.outbox import entry_for
 from app.services.store import Store
 from connectors.catalogue import SAGE_BUSINESS_CLOUD, SANDBOX
@@ -205,3 +207,36 @@ def test_one_reference_for_two_customers_needs_an_explicit_choice(
     assert links(store) == {}  # a dry run writes nothing
     import_links(store.session_factory, SANDBOX, source, allow_shared_reference=True)
     assert links(store)["CUS0002"][0] == ref
+
+
+@pytest.mark.both_stores
+def test_a_link_someone_else_saves_while_the_file_is_checked_is_not_overwritten(
+    store: Store, tmp_path: Path
+) -> None:
+    """The rows as they were when the file was read against the links now: a link saved
+    in another window meanwhile refuses the whole file ("changed by someone else")."""
+    with sandbox_factory(store)() as connector:
+        assert isinstance(connector, SandboxConnector)
+        first, second = (c.ref for c in connector.store.list_contacts()[:2])
+    with store.session_factory() as session:
+        contact_id = session.scalars(
+            select(Contact.id).where(Contact.account_ref == "CUS0001")
+        ).one()
+    source = write(tmp_path / "in.csv", ("customer", "CUS0001", first))
+    package = sandbox_factory(store)
+
+    def other_window_saves_then_package() -> Any:
+        # The file has been read; while the package is asked, someone else links it.
+        with store.session_factory.begin() as session:
+            apply_links(session, "sandbox", [LinkChange(contact_id, second)], actor="other")
+        return package()
+
+    report = import_links(
+        store.session_factory, SANDBOX, source, connector_factory=other_window_saves_then_package
+    )
+    assert not report.ok and len(report.errors) == 1
+    assert CHANGED_ELSEWHERE in report.errors[0] and "CUS0001" in report.errors[0]
+    assert links(store) == {"CUS0001": (second, LinkMethod.TYPED)}
+    # Read again (now with the other window's link), the same file goes in.
+    again = import_links(store.session_factory, SANDBOX, source, connector_factory=package)
+    assert again.ok and links(store) == {"CUS0001": (first, LinkMethod.CSV)}

@@ -97,8 +97,9 @@ def failed_send(
 ) -> Iterator[tuple[SendRig, SendReport]]:
     rig = build_rig(tmp_path / "data", memory_keyring)
     with rig.connector() as connector:
+        # A Sandbox supplier of our customer's name: the customer cannot be created.
         connector.store.add_contact(
-            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+            ContactDraft(role=ContactRole.SUPPLIER, our_ref="", name="Ben Pipes")
         )
     report = rig.send()
     assert isinstance(report, SendReport) and report.failed
@@ -236,8 +237,9 @@ def test_a_send_skipped_for_another_one_stays_quiet(
 
     rig = build_rig(tmp_path / "data", memory_keyring)
     with rig.connector() as connector:
+        # A Sandbox supplier of our customer's name: the customer cannot be created.
         connector.store.add_contact(
-            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+            ContactDraft(role=ContactRole.SUPPLIER, our_ref="", name="Ben Pipes")
         )
     calls: list[int] = []
     monkeypatch.setattr(

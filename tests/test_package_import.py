@@ -18,6 +18,7 @@ from app.services.importing.from_package import (
     preview_package_contacts,
 )
 from app.services.linking.package_list import cached_list
+from app.services.linking.saving import CHANGED_ELSEWHERE, LinkChange, apply_links
 from app.services.setup.connections import connector_for
 from connectors.contract import ContactDraft, ContactRole, RemoteContact
 from connectors.sandbox import SandboxConnector
@@ -251,3 +252,70 @@ def test_a_package_needing_equal_details_leaves_a_near_twin_for_the_link_page(
 
     assert not report.linked_existing
     assert any("needs the details to be equal" in line for line in report.ambiguous)
+
+
+def _id_of(session_factory: sessionmaker[Session], account_ref: str) -> int:
+    with session_factory() as session:
+        return session.scalars(select(Contact.id).where(Contact.account_ref == account_ref)).one()
+
+
+def _package_ref(sandbox: SandboxConnector, name: str) -> str:
+    with sandbox:
+        return next(c.ref for c in sandbox.store.list_contacts() if c.name == name)
+
+
+@pytest.mark.both_stores
+def test_links_saved_since_the_preview_refuse_the_import(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    _ours(session_factory, (ContactKind.CUSTOMER, "CUS0001", "Stoneygate Guest House", ""))
+    preview = preview_package_contacts(session_factory, sandbox)
+    here = {row.name: row.here_text for row in preview.rows}
+    assert here["Stoneygate Guest House"].endswith("will be linked")
+    # Someone else links our Stoneygate to another package contact after the preview.
+    other = _package_ref(sandbox, "Mr G. Dawson")
+    with session_factory.begin() as session:
+        apply_links(
+            session, "sandbox", [LinkChange(_id_of(session_factory, "CUS0001"), other)], actor="b"
+        )
+
+    report = import_package_contacts(session_factory, sandbox, preview=preview)
+
+    assert CHANGED_ELSEWHERE in report.refused
+    assert "Stoneygate Guest House (CUS0001)" in report.refused
+    assert report.refused in report.describe()
+    assert (report.total_added, sum(report.linked_existing.values())) == (0, 0)
+    with session_factory() as session:
+        assert len(contacts(session)) == 1  # nothing added
+        assert session.scalars(select(Link.remote_ref)).all() == [other]  # theirs kept
+    # The preview read again shows their link; importing it then goes ahead.
+    again = preview_package_contacts(session_factory, sandbox)
+    report = import_package_contacts(session_factory, sandbox, preview=again)
+    assert not report.refused and report.total_added == 3
+
+
+@pytest.mark.both_stores
+def test_a_package_contact_linked_by_someone_else_during_the_import_is_not_added_again(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    _ours(session_factory, (ContactKind.SUPPLIER, "SUP777", "Soar Valley (ours)", ""))
+    soar = _package_ref(sandbox, "Soar Valley Plumbers' Merchants Ltd")
+    preview = preview_package_contacts(session_factory, sandbox)
+
+    def someone_links_it(step: ImportProgress) -> None:
+        # After the import has read the links, before it writes its first chunk.
+        if step.done == 0 and step.current:
+            with session_factory.begin() as session:
+                ours = _id_of(session_factory, "SUP777")
+                apply_links(session, "sandbox", [LinkChange(ours, soar)], actor="b")
+
+    report = import_package_contacts(
+        session_factory, sandbox, preview=preview, progress=someone_links_it
+    )
+
+    assert CHANGED_ELSEWHERE in report.refused and soar in report.refused
+    assert report.total_added == 0
+    with session_factory() as session:
+        names = sorted(contacts(session))
+        assert names == ["Soar Valley (ours)"]  # not added a second time
+        assert session.scalars(select(Link.remote_ref)).all() == [soar]

@@ -74,8 +74,10 @@ def test_everything_arrives_exactly_once(rig: SendRig) -> None:
 
 def test_batches_use_few_requests(rig: SendRig) -> None:
     report = run(rig)
-    # tax rates + one batch each for customers, suppliers, invoices, credit notes, payments
-    assert report.requests == 6
+    # one listing each of the package's customers and suppliers (to link, not create,
+    # any it already holds), tax rates, and one batch each for customers, suppliers,
+    # invoices, credit notes and payments
+    assert report.requests == 8
 
 
 def test_every_state_change_is_audited(rig: SendRig) -> None:
@@ -185,7 +187,8 @@ def test_interrupted_run_is_resolved_by_looking(rig: SendRig) -> None:
     assert first is not None and first.remote_id == written
 
 
-def test_rejected_record_fails_alone_and_holds_back_its_dependants(rig: SendRig) -> None:
+def test_failed_record_fails_alone_and_holds_back_its_dependants(rig: SendRig) -> None:
+    # A near miss (capitals differ): never guessed, never created; the user chooses.
     with rig.connector() as connector:
         existing = connector.store.add_contact(
             ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="ADA BOILERS LTD")
@@ -197,8 +200,9 @@ def test_rejected_record_fails_alone_and_holds_back_its_dependants(rig: SendRig)
         roots = list_failures(session, "sandbox")
     assert len(roots) == 1
     root = roots[0]
-    assert root.code == "duplicate_name" and root.field == "name"
-    assert "Ada Boilers Ltd" in root.reason and existing.ref in root.fix
+    assert root.code == "choose_contact" and root.field == "name"
+    assert "ADA BOILERS LTD" in root.reason and existing.ref in root.reason
+    assert root.fix_page == "link-customers"
     held = sorted(d.label for d in root.dependants)
     assert held == ["Credit note CN-1", "Invoice INV-1", "Invoice INV-4", "Payment PAY-1"]
 
@@ -261,9 +265,11 @@ def test_cancel_stops_between_batches(rig: SendRig) -> None:
 
 
 def test_preflight_predicts_the_send_exactly(rig: SendRig) -> None:
+    # A supplier of that name: not a customer to link to, yet the Sandbox's names are
+    # unique across customers and suppliers, so creating the customer is refused.
     with rig.connector() as connector:
         connector.store.add_contact(
-            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Ben Pipes")
+            ContactDraft(role=ContactRole.SUPPLIER, our_ref="", name="Ben Pipes")
         )
         predicted = Preflight(rig.session_factory, connector).run()
     assert states(rig) == {}  # pre-flight wrote nothing
@@ -281,7 +287,7 @@ def test_preflight_predicts_the_send_exactly(rig: SendRig) -> None:
 def test_failure_actions(rig: SendRig) -> None:
     with rig.connector() as connector:
         connector.store.add_contact(
-            ContactDraft(role=ContactRole.CUSTOMER, our_ref="", name="Cara Heating")
+            ContactDraft(role=ContactRole.SUPPLIER, our_ref="", name="Cara Heating")
         )
     run(rig)
     with rig.session_factory() as session:
@@ -380,7 +386,7 @@ def test_failures_say_which_page_fixes_them(tmp_path: Path, memory_keyring: Memo
         with rig.connector() as connector:
             connector.store.add_contact(
                 ContactDraft(
-                    role=ContactRole.SUPPLIER, our_ref="", name="Midland Plumbers Merchants"
+                    role=ContactRole.CUSTOMER, our_ref="", name="Midland Plumbers Merchants"
                 )
             )
         run(rig)

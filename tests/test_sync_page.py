@@ -125,3 +125,35 @@ def test_the_model_passes_the_model_tester(qtmodeltester: object, rig: SendRig) 
     model.set_rows(rows)
     qtmodeltester.check(model)  # type: ignore[attr-defined]
     assert model.rowCount() == 1
+
+
+def test_a_row_waiting_for_a_desktop_bridge_or_refused_by_it_says_so(
+    qtmodeltester: object,
+) -> None:
+    from dataclasses import replace
+
+    from app.services.linking.sync import SyncRow
+    from connectors.contract import SYNC_FIELDS, ContactRole
+    from wizard_pages.sync_page import SyncModel
+
+    values = dict.fromkeys(SYNC_FIELDS, "")
+    row = SyncRow(
+        contact_id=1,
+        role=ContactRole.CUSTOMER,
+        account_ref="C1",
+        our_name="Ada Boilers Ltd",
+        their_ref="Ada Boilers Ltd",
+        their_name="Ada Boilers Ltd",
+        ours={**values, "town": "Oadby"},
+        theirs={**values, "town": "Leicester"},
+        differing=("town",),
+        changed_ours=True,
+        changed_theirs=False,
+        waiting="queued for the QuickBooks Web Connector's next poll",
+    )
+    refused = replace(row, contact_id=2, waiting="", refused="changed in QuickBooks (3200)")
+    model = SyncModel()
+    model.set_rows([row, refused])
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    assert "waiting: queued for the QuickBooks Web Connector" in str(model.index(0, 4).data())
+    assert "last values refused: changed in QuickBooks (3200)" in str(model.index(1, 4).data())

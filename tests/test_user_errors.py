@@ -249,7 +249,7 @@ def test_a_bug_during_a_send_stops_it_with_the_apology_not_the_bugs_text(
     def broken(*_args: object) -> str:
         raise ZeroDivisionError("internal detail nobody should see")
 
-    monkeypatch.setattr(SandboxConnector, "create_contact", broken)
+    monkeypatch.setattr(SandboxConnector, "create_batch", broken)
     report = rig.send()
     assert isinstance(report, SendReport)
     assert report.stopped_reason.startswith("Stopped after a fault in Ledgerlink. Sorry,")

@@ -29,6 +29,7 @@ from app.db.models import (
     PaymentAllocation,
     Situation,
 )
+from app.services.linking.saving import LinkChange, apply_links
 from app.services.sending.preflight import Preflight
 from app.services.setup.connections import connector_for
 from app.services.setup.demo import prepare_demo
@@ -161,6 +162,8 @@ def expected_preflight(paths: DataPaths) -> dict[str, int]:
         credit_note=report.to_send.get("credit_note", 0),
         payment=report.to_send.get("payment", 0),
         linked=report.already_linked,
+        found=len(report.linked),
+        held=len(report.held_back),
         fail=len(report.failures),
     )
     return counts
@@ -479,6 +482,39 @@ def package_first_paths(demo_paths: DataPaths) -> DataPaths:
     finally:
         store.close()
     return demo_paths
+
+
+def test_situation_3_import_refuses_when_someone_linked_since_the_list_was_read(
+    qtbot: QtBot, package_first_paths: DataPaths
+) -> None:
+    paths = package_first_paths
+    window = open_window(qtbot, paths)
+    wizard = get_started(qtbot, window, Situation.PACKAGE_FIRST)
+    connect(qtbot, window, paths)
+    page = go_next(qtbot, wizard, Page.IMPORT_FROM_PACKAGE)
+    assert isinstance(page, ImportPage)
+    qtbot.waitUntil(lambda: page.import_button.isEnabled(), timeout=LONG)
+    # Another computer links one of the package's customers after the list was read.
+    with connector_for(paths, "sandbox") as connector:
+        theirs = next(iter(connector.iter_contacts(ContactRole.CUSTOMER)))
+    store = open_store(paths)
+    try:
+        with store.session_factory.begin() as session:
+            ours = Contact(kind=ContactKind.CUSTOMER, account_ref="OTHER1", name="Other PC's")
+            session.add(ours)
+            session.flush()
+            apply_links(session, "sandbox", [LinkChange(ours.id, theirs.ref)], actor="other")
+    finally:
+        store.close()
+    click(qtbot, page.import_button)
+    qtbot.waitUntil(lambda: "changed by someone else" in page.status.text(), timeout=LONG)
+    assert "Other PC's (OTHER1)" in page.status.text()
+    assert not page.isComplete()
+    # The list is read again (now with their link) and may be imported.
+    qtbot.waitUntil(lambda: "1 imported before" in page.summary.text(), timeout=LONG)
+    qtbot.waitUntil(lambda: page.import_button.isEnabled(), timeout=LONG)
+    click(qtbot, page.import_button)
+    qtbot.waitUntil(page.isComplete, timeout=LONG)
 
 
 def test_situation_3_package_first_to_the_dashboard(

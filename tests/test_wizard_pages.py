@@ -419,7 +419,12 @@ def test_tab_order_on_get_started_reaches_every_choice(qtbot: QtBot, demo_paths:
 
 
 def dark_palette() -> QPalette:
-    palette = QPalette()
+    """A whole dark theme, as desktop dark modes (KDE, GNOME's Qt platform theme,
+    Windows) set one: every role, so Qt's own style draws outlines, placeholders and
+    tool-tips from dark colours, not its light defaults."""
+    # From a button and a window colour Qt works out the bevel roles (Light, Midlight,
+    # Mid, Dark, Shadow) the way a platform theme does.
+    palette = QPalette(QColor("#303134"), QColor("#202124"))
     for role, color in (
         (QPalette.ColorRole.Window, "#202124"),
         (QPalette.ColorRole.WindowText, "#e8eaed"),
@@ -430,6 +435,12 @@ def dark_palette() -> QPalette:
         (QPalette.ColorRole.ButtonText, "#e8eaed"),
         (QPalette.ColorRole.Highlight, "#8ab4f8"),
         (QPalette.ColorRole.HighlightedText, "#202124"),
+        (QPalette.ColorRole.PlaceholderText, "#9aa0a6"),
+        (QPalette.ColorRole.ToolTipBase, "#3c4043"),
+        (QPalette.ColorRole.ToolTipText, "#e8eaed"),
+        (QPalette.ColorRole.BrightText, "#ffffff"),
+        (QPalette.ColorRole.Link, "#8ab4f8"),
+        (QPalette.ColorRole.LinkVisited, "#c58af9"),
     ):
         palette.setColor(role, QColor(color))
     for role in (
@@ -603,3 +614,28 @@ def test_cut_off_date_is_stored_and_checked_again(qtbot: QtBot, demo_paths: Data
     cause = review.failure_model.cause(0)
     assert cause.title in review.details.text()
     assert cause.records[0].label in review.details.text()
+
+
+def test_sending_contacts_only_with_a_transaction_is_a_checkbox_off_by_default(
+    qtbot: QtBot, demo_paths: DataPaths
+) -> None:
+    from tests.test_wizard_flow import expected_preflight, shown_numbers
+
+    window = open_window(qtbot, demo_paths, page="review-and-send")
+    review = wait_for_page(qtbot, wizard_of(window), Page.REVIEW_AND_SEND)
+    assert isinstance(review, ReviewPage)
+    qtbot.waitUntil(review.isComplete, timeout=LONG)
+    assert not review.with_transactions.isChecked()
+    assert shown_numbers(review)["held"] == 0
+    with qtbot.waitSignal(review.completeChanged, timeout=LONG):
+        review.with_transactions.setChecked(True)
+    qtbot.waitUntil(review.isComplete, timeout=LONG)
+    shown = shown_numbers(review)
+    assert shown == expected_preflight(demo_paths)
+    assert shown["held"] > 0  # the demo's suppliers have no transactions
+    store = open_store(demo_paths)
+    try:
+        with store.session_factory() as session:
+            assert load_setup(session).contacts_with_transactions
+    finally:
+        store.close()

@@ -1,23 +1,30 @@
 """Import from the package (situation 3): its customers and suppliers come here once.
 
 The page reads the package in a worker and shows how many it holds and every one of
-them (marked new or already here). *Import* runs with a progress bar and a cancel;
-each imported contact is linked to its source. Running it again adds only new ones.
+them (marked new or already here). A contact the package gives no role (FreeAgent: no
+invoices or bills yet) has its Type chosen in the list, never guessed. *Import* runs
+with a progress bar and a cancel; each imported contact is linked to its source.
+Running it again adds only new ones.
 """
 
 from __future__ import annotations
 
 import threading
 
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
+    QWidget,
 )
 
 from app.services.importing.from_package import (
@@ -33,11 +40,39 @@ from connectors.contract import ContactRole
 from connectors.wording import count as count_of
 from wizard_pages.base import WizardPage
 from wizard_pages.context import Progress, WizardContext
-from wizard_pages.models import PackageContactModel
+from wizard_pages.models import TYPE_CHOICES, PackageContactModel
 
 
 def _n(count: int, noun: str) -> str:
     return count_of(count, noun)
+
+
+class TypeChoiceDelegate(QStyledItemDelegate):
+    """A drop-down of :data:`~wizard_pages.models.TYPE_CHOICES` for the Type of a
+    contact the package gives no role."""
+
+    def createEditor(
+        self,
+        parent: QWidget,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> QWidget:
+        combo = QComboBox(parent)
+        combo.addItems([word for word, _ in TYPE_CHOICES])
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        if isinstance(editor, QComboBox):
+            editor.setCurrentText(str(index.data(Qt.ItemDataRole.EditRole)))
+
+    def setModelData(
+        self,
+        editor: QWidget,
+        model: QAbstractItemModel,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
 
 
 class ImportPage(WizardPage):
@@ -52,7 +87,14 @@ class ImportPage(WizardPage):
         self.model = PackageContactModel()
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Only a contact with no role in the package is editable (its Type).
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.SelectedClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
+        self.type_delegate = TypeChoiceDelegate(self.table)
+        self.table.setItemDelegateForColumn(PackageContactModel.TYPE, self.type_delegate)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -60,8 +102,16 @@ class ImportPage(WizardPage):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((75, 220, 100, 80, 230, 110)):
-            self.table.setColumnWidth(column, width)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        vertical = self.table.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        # Widths in characters, so larger text widens them; whole values are tool-tips.
+        char = self.fontMetrics().averageCharWidth()
+        for column, width in enumerate((9, 24, 12, 9, 26, 13, 34)):
+            self.table.setColumnWidth(column, width * char + 16)
+        # "Here already?" decides what the import does: beside the name, not off screen.
+        header.moveSection(len(PackageContactModel.COLUMNS) - 1, 2)
         self.import_button = QPushButton("&Import them")
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.start_import)
@@ -87,6 +137,8 @@ class ImportPage(WizardPage):
         layout.addWidget(self.skipped)
         self._cancel: threading.Event | None = None
         self.report: PackageImportReport | None = None
+        #: What the user sees (and imports): an import refuses if links changed since.
+        self.preview: PackageContactsPreview | None = None
 
     def initializePage(self) -> None:
         self.begin()
@@ -114,6 +166,7 @@ class ImportPage(WizardPage):
         self.run(work, name="read package contacts", on_success=self._previewed)
 
     def _previewed(self, preview: PackageContactsPreview) -> None:
+        self.preview = preview
         self.model.set_rows(preview.rows)
         customers = preview.count(ContactRole.CUSTOMER)
         suppliers = preview.count(ContactRole.SUPPLIER)
@@ -123,13 +176,23 @@ class ImportPage(WizardPage):
             f"{preview.already_here:,} imported before."
         )
         if self.report is not None:
-            self.import_button.setEnabled(self.report.cancelled and preview.new > 0)
+            stopped = self.report.cancelled or bool(self.report.refused)
+            self.import_button.setEnabled(stopped and preview.new > 0)
             return
         if preview.new:
             self.import_button.setEnabled(True)
+            choose = ""
+            if preview.undecided:
+                choose = (
+                    f" {_n(preview.undecided, 'contact')} in {preview.package_name} "
+                    f"{'is' if preview.undecided == 1 else 'are'} neither a customer nor a "
+                    "supplier there yet: double-click its Type to choose; one left on "
+                    "“Choose…” is not imported."
+                )
             self.status.plain(
                 f"Press Import them to bring in the {_n(preview.new, 'new contact')}. "
                 "It is a one-time step: importing again later adds only contacts that are new."
+                + choose
             )
         elif preview.rows:
             self.status.success(
@@ -149,10 +212,20 @@ class ImportPage(WizardPage):
     def start_import(self) -> None:
         connect = self.context.connector_factory()
         factory = self.context.store.session_factory
+        preview = self.preview
+
+        chosen = self.model.chosen()
 
         def work(cancel: threading.Event, progress: Progress) -> PackageImportReport:
             with connect() as connector:
-                return import_package_contacts(factory, connector, cancel=cancel, progress=progress)
+                return import_package_contacts(
+                    factory,
+                    connector,
+                    cancel=cancel,
+                    progress=progress,
+                    preview=preview,
+                    chosen=chosen,
+                )
 
         self.import_button.setEnabled(False)
         self.cancel_button.setVisible(True)
@@ -189,14 +262,16 @@ class ImportPage(WizardPage):
     def _imported(self, report: PackageImportReport) -> None:
         self._finish()
         self.report = report
-        if report.cancelled:
+        stopped = report.cancelled or bool(report.refused)
+        if stopped:
             self.status.error(report.describe())
         else:
             self.status.success(report.describe())
-        if report.skipped:
-            self.skipped.setText("\n".join(f"• {line}" for line in report.skipped))
+        listed = [*report.skipped, *report.undecided]
+        if listed:
+            self.skipped.setText("\n".join(f"• {line}" for line in listed))
             self.skipped.setVisible(True)
-        self.set_complete(not report.cancelled)
+        self.set_complete(not stopped)
         self.load_preview(quiet=True)
 
     def _import_failed(self, message: str) -> None:

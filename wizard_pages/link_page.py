@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -46,18 +47,23 @@ class LinkPage(WizardPage):
         self.workbench: LinkWorkbench | None = None
         self._workbench_package = ""
         self._next_after_save = False
+        #: Our contact to select once the grid has loaded (a failure's fix), or None.
+        self._focus: int | None = None
         self.numbers: dict[str, QLabel] = {}
         counts_box = QFrame()
         counts_box.setFrameShape(QFrame.Shape.StyledPanel)
+        # One line (each number beside its title): the height goes to the link grid.
         grid = QGridLayout(counts_box)
+        grid.setContentsMargins(9, 4, 9, 4)
         for column, (key, title) in enumerate(
             (("linked", "Linked"), ("unlinked", "Not linked yet"), ("total", "Total"))
         ):
             number = QLabel("–")
             number.setObjectName(f"count-{key}")
-            number.setFont(heading_font(self.font(), 1.6))
-            grid.addWidget(number, 0, column)
-            grid.addWidget(QLabel(title), 1, column)
+            number.setFont(heading_font(self.font(), 1.4))
+            grid.addWidget(number, 0, 2 * column, Qt.AlignmentFlag.AlignBaseline)
+            grid.addWidget(QLabel(title), 0, 2 * column + 1, Qt.AlignmentFlag.AlignBaseline)
+            grid.setColumnStretch(2 * column + 1, 1)
             self.numbers[key] = number
         self.explain = wrapped_label()
 
@@ -116,10 +122,28 @@ class LinkPage(WizardPage):
             info,
         )
         self.workbench.saved.connect(self._grid_saved)
+        self.workbench.loaded.connect(self._apply_focus)
         self.workbench.counts_changed.connect(self._show_numbers)
         self._workbench_package = info.key
         self.set_grid(self.workbench)
         self.workbench.load()
+
+    def focus_contact(self, contact_id: int) -> None:
+        """Select our contact ``contact_id`` in the link grid, now or once it has loaded
+        (the dashboard's "Fix…" for a contact to choose)."""
+        self._focus = contact_id
+        self._apply_focus()
+
+    def _apply_focus(self) -> None:
+        workbench, wanted = self.workbench, self._focus
+        if workbench is None or wanted is None or workbench.busy or workbench.book is None:
+            return
+        self._focus = None
+        for row, contact in enumerate(workbench.book.ours):
+            if contact.id == wanted:
+                workbench.select_record(row)
+                workbench.view.setFocus()
+                return
 
     def _grid_saved(self, _outcome: object) -> None:
         self.load()

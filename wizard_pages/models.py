@@ -44,32 +44,75 @@ class _TableModel(QAbstractTableModel):
         raise NotImplementedError
 
 
+#: What the user may choose for a contact the package gives no role.
+TYPE_CHOICES: tuple[tuple[str, frozenset[ContactRole]], ...] = (
+    ("Choose…", frozenset()),
+    ("Customer", frozenset({ContactRole.CUSTOMER})),
+    ("Supplier", frozenset({ContactRole.SUPPLIER})),
+    ("Customer and supplier", frozenset(ContactRole)),
+)
+
+
 class PackageContactModel(_TableModel):
-    """The package's customers and suppliers, each marked new or already here."""
+    """The package's customers and suppliers, each marked new or already here. A new
+    contact the package gives no role has its Type chosen here (edit role: one of
+    :data:`TYPE_CHOICES`' words); :meth:`chosen` hands the choices to the import."""
 
     COLUMNS = ("Type", "Name", "Town", "Postcode", "Email", "Reference", "Here already?")
+    TYPE = 0
 
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[PreviewRow] = []
+        self._chosen: dict[str, frozenset[ContactRole]] = {}
 
     def set_rows(self, rows: Sequence[PreviewRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        refs = {r.ref for r in self._rows if self._choosable(r)}
+        self._chosen = {ref: roles for ref, roles in self._chosen.items() if ref in refs}
         self.endResetModel()
+
+    def chosen(self) -> dict[str, frozenset[ContactRole]]:
+        """Package reference → the roles chosen, for each contact given a type here."""
+        return {ref: roles for ref, roles in self._chosen.items() if roles}
+
+    def undecided(self) -> int:
+        """New contacts with no role in the package and none chosen yet."""
+        return sum(1 for r in self._rows if self._choosable(r) and not self._chosen.get(r.ref))
+
+    @staticmethod
+    def _choosable(row: PreviewRow) -> bool:
+        return row.role is None and not row.already_here
 
     def _row_count(self) -> int:
         return len(self._rows)
+
+    def flags(self, index: Any) -> Qt.ItemFlag:
+        base = super().flags(index)
+        editable = (
+            index.isValid()
+            and index.column() == self.TYPE
+            and self._choosable(self._rows[index.row()])
+        )
+        return base | Qt.ItemFlag.ItemIsEditable if editable else base
+
+    def _type_text(self, row: PreviewRow) -> str:
+        if row.role is not None:
+            return ROLE_WORDS[row.role]
+        roles = self._chosen.get(row.ref, frozenset())
+        return next(word for word, choice in TYPE_CHOICES if choice == roles)
 
     def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role not in (
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.EditRole,
         ):
             return None
         row = self._rows[index.row()]
         values = (
-            ROLE_WORDS[row.role],
+            self._type_text(row),
             row.name,
             row.town,
             row.postcode,
@@ -78,6 +121,17 @@ class PackageContactModel(_TableModel):
             row.here_text,
         )
         return values[index.column()]
+
+    def setData(self, index: Any, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() != self.TYPE:
+            return False
+        row = self._rows[index.row()]
+        roles = dict(TYPE_CHOICES).get(str(value))
+        if roles is None or not self._choosable(row):
+            return False
+        self._chosen[row.ref] = roles
+        self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
+        return True
 
 
 class RemoteAccountModel(QAbstractListModel):

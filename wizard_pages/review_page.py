@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,7 +35,11 @@ from app.services.sending.causes import Cause
 from app.services.sending.preflight import Preflight
 from app.services.sending.run import send_now, send_outcome
 from app.services.sending.sender import SendProgress, SendReport
-from app.services.setup.choices import set_auto_send, set_cutoff_date
+from app.services.setup.choices import (
+    set_auto_send,
+    set_contacts_with_transactions,
+    set_cutoff_date,
+)
 from app.services.setup.routing import Page
 from app.ui.kit.style import heading_font, wrapped_label
 from app.ui.kit.widgets import DetailsPane
@@ -50,6 +54,8 @@ LINES: tuple[tuple[str, str], ...] = (
     ("customer", "Customers to create"),
     ("supplier", "Suppliers to create"),
     ("linked", "Contacts already linked (nothing to send)"),
+    ("found", "Contacts found in the package (linked, not created)"),
+    ("held", "Contacts waiting for a transaction"),
     ("invoice", "Invoices to send"),
     ("credit_note", "Credit notes to send"),
     ("payment", "Payments to send"),
@@ -69,6 +75,8 @@ def run_preflight(preflight: Preflight, package_name: str) -> ReviewData:
     report = preflight.run()
     counts = {key: report.to_send.get(key, 0) for key, _ in LINES}
     counts["linked"] = report.already_linked
+    counts["found"] = len(report.linked)
+    counts["held"] = len(report.held_back)
     counts["fail"] = len(report.failures)
     return ReviewData(counts, report.causes(package_name))
 
@@ -90,7 +98,7 @@ class ReviewPage(WizardPage):
             number = QLabel("–")
             number.setObjectName(f"number-{key}")
             number.setFont(heading_font(self.font(), 1.15))
-            row, column = index % 4, (index // 4) * 2
+            row, column = index % 5, (index // 5) * 2
             grid.addWidget(number, row, column)
             grid.addWidget(QLabel(words), row, column + 1)
             self.numbers[key] = number
@@ -107,8 +115,12 @@ class ReviewPage(WizardPage):
         header = self.failure_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column, width in enumerate((290, 170, 170)):
             self.failure_view.setColumnWidth(column, width)
+        # A table has no natural height: it takes what the page leaves, so larger text
+        # does not push "Send now" below a page scroll bar.
+        self.failure_view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.failure_view.selectionModel().selectionChanged.connect(self._show_details)
         self.details = DetailsPane(3)
         self.details.setObjectName("details")
@@ -122,6 +134,15 @@ class ReviewPage(WizardPage):
         self.cutoff_date.editingFinished.connect(self._cutoff_changed)
         self.auto_send = QCheckBox("Send &automatically every two hours while Ledgerlink is open")
         self.auto_send.toggled.connect(self._auto_send_changed)
+        self.with_transactions = QCheckBox(
+            "Send customers and suppliers only &with a transaction that needs them"
+        )
+        self.with_transactions.setObjectName("contactsWithTransactions")
+        self.with_transactions.setToolTip(
+            "Off: every customer and supplier is sent. On: each waits until an invoice, "
+            "credit note or payment for it is ready to send, and goes just before it."
+        )
+        self.with_transactions.toggled.connect(self._with_transactions_changed)
         options = QHBoxLayout()
         options.addWidget(self.cutoff_check)
         options.addWidget(self.cutoff_date)
@@ -155,6 +176,7 @@ class ReviewPage(WizardPage):
         layout.addWidget(self.details)
         layout.addLayout(options)
         layout.addWidget(self.auto_send)
+        layout.addWidget(self.with_transactions)
         layout.addLayout(send_row)
         layout.addWidget(self.current)
         layout.addWidget(self.status)
@@ -175,6 +197,7 @@ class ReviewPage(WizardPage):
         for widget, value in (
             (self.auto_send, choices.auto_send),
             (self.cutoff_check, choices.cutoff_date is not None),
+            (self.with_transactions, choices.contacts_with_transactions),
         ):
             widget.blockSignals(True)
             widget.setChecked(value)
@@ -281,6 +304,14 @@ class ReviewPage(WizardPage):
 
     def _auto_send_changed(self, on: bool) -> None:
         self.context.change("save automatic sending", lambda store: set_auto_send(store, on))
+
+    def _with_transactions_changed(self, on: bool) -> None:
+        # What would be sent changes with it, so the check runs again.
+        self.context.change(
+            "save sending contacts only with a transaction",
+            lambda store: set_contacts_with_transactions(store, on),
+            on_success=lambda _: self.check(),
+        )
 
     # ------------------------------------------------------------------ sending
 

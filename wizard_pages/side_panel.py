@@ -9,12 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.services.setup.routing import TITLES, Page
-from app.ui.kit.style import heading_font, muted_color
+from app.ui.kit.style import heading_font, link_color, muted_color, readable
 
 
 class StepsPanel(QFrame):
@@ -59,6 +59,8 @@ class StepsPanel(QFrame):
         layout.addWidget(self.footer)
         self.pages: tuple[Page, ...] = ()
         self.current: Page | None = None
+        self._can_go_back = True
+        self._note = ""
 
     def show_steps(
         self,
@@ -71,8 +73,15 @@ class StepsPanel(QFrame):
         """List ``pages`` with ``current`` marked; passed steps are links if allowed."""
         self.pages = tuple(pages)
         self.current = current
+        self._can_go_back = can_go_back
+        self._note = note
         muted = muted_color(self.palette()).name()
-        current_color = self.palette().color(QPalette.ColorRole.Highlight).name()
+        current_color = readable(
+            self.palette().color(QPalette.ColorRole.Highlight),
+            self.palette().color(QPalette.ColorRole.Window),
+        ).name()
+        # The theme's link colour, lightened on a dark window if it would not read.
+        link = link_color(self.palette()).name()
         position = self.pages.index(current) if current in self.pages else -1
         rows: list[str] = []
         for number, page in enumerate(self.pages, start=1):
@@ -84,7 +93,11 @@ class StepsPanel(QFrame):
                     f"{title}</b></p>"
                 )
             elif index < position:
-                text = f"<a href='{page.value}'>{title}</a>" if can_go_back else title
+                text = (
+                    f"<a href='{page.value}' style='color:{link}'>{title}</a>"
+                    if can_go_back
+                    else title
+                )
                 rows.append(f"<p style='margin:6px 0'>✓ {text}</p>")
             else:
                 rows.append(
@@ -99,6 +112,14 @@ class StepsPanel(QFrame):
         )
         self.steps_label.setAccessibleName(where or "Set-up steps")
         self.note.setText(note)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.pages:
+            # Light to dark (or back): the colours written into the steps follow.
+            self.show_steps(
+                self.pages, self.current, can_go_back=self._can_go_back, note=self._note
+            )
 
     def set_footer(self, text: str) -> None:
         self.footer.setText(text)

@@ -110,9 +110,10 @@ class SyncModel(QAbstractTableModel):
         if column == 3:
             return " · ".join(row.theirs[f] or "(empty)" for f in row.differing)
         if column == 4:
-            if row.conflict:
-                return "both sides"
-            return "ours" if row.changed_ours else "package"
+            if row.waiting:
+                return f"ours handed over, waiting: {row.waiting}"
+            changed = "both sides" if row.conflict else "ours" if row.changed_ours else "package"
+            return f"{changed} (last values refused: {row.refused})" if row.refused else changed
         if column == 5:
             return DIRECTION_WORDS[self.choices.get(row.contact_id, Direction.LEAVE)]
         return f"{row.their_ref} {row.their_name}"
@@ -154,6 +155,7 @@ class SyncPage(WizardPage):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column, width in enumerate((170, 75, 130, 130, 105, 110)):
             self.table.setColumnWidth(column, width)
         self.ours_button = QPushButton("&Ours → package")
@@ -174,8 +176,11 @@ class SyncPage(WizardPage):
         for button in (self.ours_button, self.theirs_button, self.leave_button):
             selected.addWidget(button)
         selected.addStretch(1)
-        selected.addWidget(self.offers_button)
-        selected.addWidget(self.apply_button)
+        # A row of their own: at 125 % text one row would be wider than the window.
+        every = QHBoxLayout()
+        every.addWidget(self.offers_button)
+        every.addStretch(1)
+        every.addWidget(self.apply_button)
         self.failures = wrapped_label()
         self.failures.setVisible(False)
         layout = QVBoxLayout(self.body)
@@ -183,6 +188,7 @@ class SyncPage(WizardPage):
         layout.addWidget(self.enabled_box)
         layout.addWidget(self.table, 1)
         layout.addLayout(selected)
+        layout.addLayout(every)
         layout.addWidget(self.status)
         layout.addWidget(self.failures)
         self._loading = False
@@ -295,4 +301,8 @@ class SyncPage(WizardPage):
             f"Written to {name}: {outcome.to_package}; taken into Ledgerlink: "
             f"{outcome.to_ours}; left as they are: {outcome.left}."
         )
+        if outcome.handed_over:
+            self._after_load += (
+                f" Handed over to {name}, confirmed when it has them: {outcome.handed_over}."
+            )
         self.load()

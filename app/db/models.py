@@ -128,6 +128,9 @@ class LinkMethod(StrEnum):
     SUGGESTION = "suggestion"
     IMPORTED = "imported"
     CREATED_BY_SEND = "created_by_send"
+    #: A send found the contact already in the package (exact match) and linked it
+    #: instead of creating it.
+    LINKED_ON_SEND = "linked_on_send"
     CSV = "csv"
 
 
@@ -380,6 +383,35 @@ class ContactSync(Base):
     #: The agreed values, as JSON ({field: value}).
     agreed: Mapped[str] = mapped_column(Text)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PendingContactUpdate(Base):
+    """A contact sync write a desktop bridge has taken but its package has not confirmed
+    (QuickBooks Desktop's ``CustomerMod`` in the Web Connector's queue, a row of a Sage 50
+    records file): confirmed or failed later, on the package's answer or evidence."""
+
+    __tablename__ = "contact_updates"
+    __table_args__ = (Index("ix_contact_updates_package_state", "package", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package: Mapped[str] = mapped_column(String(32))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    #: The package's contact being changed (QuickBooks' full name, a Sage 50 account ref).
+    remote_ref: Mapped[str] = mapped_column(String(128))
+    #: ``customer`` or ``supplier``.
+    role: Mapped[str] = mapped_column(String(16))
+    #: The values handed over, as JSON ({field: value}).
+    sent: Mapped[str] = mapped_column(Text)
+    #: ``handed_over``, ``confirmed`` or ``failed``.
+    state: Mapped[str] = mapped_column(String(16), default="handed_over")
+    #: Where the bridge put it, in words ("in customer-records-….csv, line 2").
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: The bridge's own place for it (a Sage 50 file name), for confirmation.
+    location: Mapped[str] = mapped_column(String(255), default="")
+    #: Why the package refused it, with what to do (failed only).
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class OutboxEntry(Base):

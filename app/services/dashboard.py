@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.services.desktop_bridges import bridge_note
+from app.services.errors import UserError
 from app.services.sending.causes import Cause
 from app.services.sending.failure_actions import (
     do_not_send,
@@ -16,6 +17,11 @@ from app.services.sending.failure_actions import (
     retry,
 )
 from app.services.sending.failures import FailureItem, failure_causes, list_failures
+from app.services.sending.first_send_links import (
+    confirm_new_contacts,
+    held_back_counts,
+    held_sentence,
+)
 from app.services.sending.pending_changes import PendingChangeItem, confirm, list_pending
 from app.services.setup.state import SetupState, load_setup
 from app.services.status import StatusReport, collect_status
@@ -35,6 +41,9 @@ class DashboardData:
     #: names it, and what its last poll did; empty for other packages.
     handed_over_label: str = ""
     bridge_note: str = ""
+    #: Contacts waiting for a transaction that needs them (the per-business option), in
+    #: words ("3 suppliers wait for a transaction that needs them"); "" when none.
+    held_back_note: str = ""
 
 
 def load_dashboard(store: Store) -> DashboardData:
@@ -47,9 +56,10 @@ def load_dashboard(store: Store) -> DashboardData:
         failures = list_failures(session, status.package) if status.package else []
         causes = failure_causes(session, status.package, name) if status.package else []
         note = bridge_note(session, status.package, store.paths.root) if status.package else ""
+        held = held_sentence(held_back_counts(session, status.package)) if status.package else ""
     info = package_info(status.package) if status.package else None
     label = info.handed_over_label if info else ""
-    return DashboardData(status, name, failures, causes, label, note)
+    return DashboardData(status, name, failures, causes, label, note, held)
 
 
 @dataclass(frozen=True)
@@ -117,3 +127,19 @@ def export_failure_list(store: Store, package: str, path: Path) -> ActionDone:
     with store.session_factory() as session:
         rows = export_failures(session, package, path)
     return ActionDone(rows, f"Wrote {rows:,} rows to {path}.")
+
+
+def create_as_new(
+    store: Store, package: str, outbox_ids: Sequence[int], *, actor: str = "user"
+) -> ActionDone:
+    """The user says these "choose which one" contacts are none of the package's: the
+    next send creates them instead of matching them again."""
+    with store.session_factory.begin() as session:
+        try:
+            n = confirm_new_contacts(session, package, outbox_ids, actor=actor)
+        except ValueError as exc:
+            raise UserError(
+                f"Nothing changed: {exc}.",
+                "Select only customers or suppliers that failed with “choose which one”.",
+            ) from exc
+    return ActionDone(n, f"{count(n, 'contact')} will be created by the next send.")

@@ -40,11 +40,13 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     DocumentType,
     Draft,
     LockDates,
+    PackageContact,
     PackageInfo,
     PaymentDraft,
     RateScale,
@@ -60,7 +62,7 @@ from connectors.errors import (
     Rejected,
     TemporarilyUnavailable,
 )
-from connectors.freeagent import wire
+from connectors.freeagent import updates, wire
 from connectors.freeagent.endpoints import FreeAgentEndpoints, freeagent_provider
 from connectors.freeagent.rejections import Subject, locked, rejection
 from connectors.http import describe_status
@@ -240,10 +242,33 @@ class FreeAgentConnector(CloudConnector):
 
     def iter_contacts(self, role: ContactRole) -> Iterator[RemoteContact]:
         """Every active contact: one FreeAgent contact serves as customer and supplier,
-        and a contact counts as either only through its documents, so both lists offer
-        all of them."""
+        and a contact counts as either only through its documents, so both link lists
+        offer all of them (one made yesterday has none yet). The one-time import tells
+        them apart with :meth:`iter_contacts_with_roles`."""
         for record in self._pages("contacts", "contacts", {"view": "active", "sort": "name"}):
             yield wire.remote_contact(record, role)
+
+    def iter_contacts_with_roles(self) -> Iterator[PackageContact]:
+        """Every active contact once, a customer when FreeAgent lists it among its
+        ``clients`` and a supplier when among its ``suppliers`` (the contacts list's own
+        views); in neither, it has no role here and the user chooses."""
+        clients = self._numbers_in_view("clients")
+        suppliers = self._numbers_in_view("suppliers")
+        for record in self._pages("contacts", "contacts", {"view": "active", "sort": "name"}):
+            number = wire.number_of(wire.text(record, "url"))
+            roles = {ContactRole.CUSTOMER} if number in clients else set()
+            if number in suppliers:
+                roles.add(ContactRole.SUPPLIER)
+            yield PackageContact(
+                wire.remote_contact(record, ContactRole.CUSTOMER), frozenset(roles)
+            )
+
+    def _numbers_in_view(self, view: str) -> set[str]:
+        """The numbers of the contacts in one of FreeAgent's list views."""
+        return {
+            wire.number_of(wire.text(record, "url"))
+            for record in self._pages("contacts", "contacts", {"view": view})
+        }
 
     def get_contact(self, ref: str) -> RemoteContact | None:
         """The contact numbered ``ref`` with our account reference from its notes; a supplier
@@ -257,6 +282,11 @@ class FreeAgentConnector(CloudConnector):
         refs = self._our_refs(number)
         role = ContactRole.SUPPLIER if set(refs) == {ContactRole.SUPPLIER} else ContactRole.CUSTOMER
         return wire.remote_contact(record, role, refs.get(role, ""))
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a contact's details, never its name (``PUT /v2/contacts/:id``, see
+        :mod:`connectors.freeagent.updates`); a hidden contact is refused."""
+        return updates.update_contact(self, ref, update)
 
     def _our_refs(self, number: str) -> dict[ContactRole, str]:
         """Our account reference per role, from the notes Ledgerlink left on the contact."""

@@ -34,6 +34,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     DocumentDraft,
     DocumentType,
     Draft,
@@ -48,7 +49,7 @@ from connectors.contract import (
 from connectors.create_once import CreateOnce
 from connectors.errors import ConnectorError, NeedsReconnecting, OutcomeUncertain, Rejected
 from connectors.http import ApiClient, describe_status, make_client
-from connectors.kashflow import wire
+from connectors.kashflow import updates, wire
 from connectors.kashflow.endpoints import api_url
 from connectors.kashflow.rejections import Subject, locked, rejection
 from connectors.kashflow.signin import (
@@ -253,6 +254,12 @@ class KashFlowConnector(Connector):
             if isinstance(record, dict):
                 return wire.remote_contact(record, role)
         return None
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a customer's or supplier's details, never its name or Code
+        (``PUT /v2/customers/{code}``, see :mod:`connectors.kashflow.updates`); an
+        archived record is refused."""
+        return updates.update_contact(self, ref, update)
 
     def _invoice(self, number: str) -> wire.InvoiceState | None:
         if not number.isdigit():

@@ -21,6 +21,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     HandedOver,
@@ -33,7 +34,7 @@ from connectors.contract import (
 )
 from connectors.contract import Connector as _Connector
 from connectors.errors import ConnectorError, NeedsReconnecting, Rejected
-from connectors.quickbooks_desktop import lists, qbxml
+from connectors.quickbooks_desktop import lists, qbxml, updates
 from connectors.quickbooks_desktop.lists import ListContact, QuickBooksLists
 
 #: Account types a payment can be deposited to, and those for expenses.
@@ -208,6 +209,12 @@ class QuickBooksDesktopConnector(_Connector):
     def create_payment(self, draft: PaymentDraft, idempotency_key: str) -> str:
         """Always refused: records go through the Web Connector's queue (``create_batch``)."""
         raise self._not_at_once()
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> HandedOver:
+        """Queue a ``CustomerMod``/``VendorMod`` of a contact's details (never its name)
+        for the Web Connector's next poll (see :mod:`.updates`); refused at once when the
+        contact is unknown or inactive, or a value is too long."""
+        return updates.hand_over(self._read(), ref, update)
 
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
         """Never answers now: raises ``CheckedOnNextPoll``, as QuickBooks is asked on the

@@ -43,6 +43,9 @@ class ListContact:
     phone: str = ""
     email: str = ""
     account_number: str = ""
+    #: QuickBooks' version stamp, which a ``CustomerMod``/``VendorMod`` must echo ("" in
+    #: lists read before Ledgerlink kept it).
+    edit_sequence: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,7 @@ def contact_from(ret: etree._Element) -> ListContact:
         phone=text(ret, "Phone"),
         email=text(ret, "Email"),
         account_number=text(ret, "AccountNumber"),
+        edit_sequence=text(ret, "EditSequence"),
     )
 
 

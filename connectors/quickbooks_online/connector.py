@@ -40,6 +40,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     DocumentType,
@@ -64,7 +65,7 @@ from connectors.errors import (
 from connectors.http import describe_status, dumps_json
 from connectors.limits import MINUTE, RateLimiter, Window
 from connectors.oauth import AuthorizationResponse, OAuthProvider, OAuthSession, SignInError
-from connectors.quickbooks_online import query, wire
+from connectors.quickbooks_online import query, updates, wire
 from connectors.quickbooks_online.endpoints import (
     MINOR_VERSION,
     QboEndpoints,
@@ -338,6 +339,44 @@ class QuickBooksOnlineConnector(CloudConnector):
             if record is not None:
                 return wire.remote_contact(record, role)
         return None
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a customer's or supplier's details, never its name: a sparse update
+        with the record's current ``SyncToken`` (see :mod:`connectors.quickbooks_online.
+        updates`); an inactive record, or one changed meanwhile (5010), is refused."""
+        wanted = ref.strip()
+        found: tuple[Json, ContactRole] | None = None
+        if wanted.isdigit():
+            for role in ContactRole:
+                record = self._first(
+                    wire.ENTITY[role], query.equals("Id", wanted), "Active in (true, false)"
+                )
+                if record is not None:
+                    found = (record, role)
+                    break
+        if found is None:
+            raise updates.unknown_contact(wanted)
+        record, role = found
+        if record.get("Active") is False:
+            raise updates.inactive_contact(record, role)
+        entity = wire.ENTITY[role]
+        body = updates.sparse_payload(record, update)
+        response, data = self._request(
+            "POST",
+            entity.lower(),
+            body=body,
+            request_id=request_id([f"update.{wanted}"], body, 48),
+        )
+        if response.status_code == 200 and isinstance(data, dict):
+            saved = data.get(entity)
+            if isinstance(saved, dict):
+                return wire.remote_contact(saved, role)
+        if response.status_code == 400:
+            raise updates.refused(record, role, wire.errors_of(data))
+        raise ConnectorError(
+            f"QuickBooks did not confirm the new details of {updates.label(record, role)} "
+            f"({describe_status(response)}); look at it in QuickBooks and sync again."
+        )
 
     def find_contacts_by_name(self, role: ContactRole, name: str) -> list[RemoteContact]:
         """Active contacts of ``role`` whose display name is exactly ``name``."""

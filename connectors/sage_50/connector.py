@@ -30,6 +30,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     Draft,
@@ -43,7 +44,7 @@ from connectors.contract import (
     RemoteTaxRate,
 )
 from connectors.errors import ConnectorError, NotSetUp, Rejected
-from connectors.sage_50 import files, references, rows
+from connectors.sage_50 import files, references, rows, updates
 from connectors.sage_50.files import FileKind
 from connectors.sage_50.settings import BridgeSettings, read_settings
 
@@ -305,6 +306,41 @@ class Sage50Connector(Connector):
                 lines=lines,
             )
         return [r for r in results if r is not None]
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> HandedOver:
+        """Write an account's new details (never its name) as a row of this run's
+        Customer (or Supplier) Records file, for the user to import; confirmed when a
+        reconciliation finds them in Sage's export (see :mod:`.updates`). Refused when a
+        field would need clearing, which Sage's import cannot do."""
+        found = next(
+            (
+                (role, contact)
+                for role in ContactRole
+                if (contact := self.settings.sage_refs[role].get(ref.strip())) is not None
+            ),
+            None,
+        )
+        if found is None:
+            raise updates.unknown_account(ref.strip())
+        role, current = found
+        row = updates.update_row(current, update)
+        folder = self.folder()
+        if self._stamp is None:
+            self._stamp = self._new_stamp(folder)
+        kind = _ROLE_FILE[role]
+        all_rows = [*self._rows.get(kind, []), row]
+        name = files.file_name(self._stamp, kind)
+        files.write_whole(folder / name, files.render(all_rows))
+        self._rows[kind] = all_rows
+        self._index = None
+        line = len(all_rows)
+        return HandedOver(
+            reference=current.ref,
+            note=f"in {name}, line {line}: import it in Sage 50 (File › Import, "
+            f"{kind.import_type})",
+            location=name,
+            lines=(line,),
+        )
 
     def _new_stamp(self, folder: Path) -> datetime:
         """This run's time for its file names, one no earlier file uses (two sends in

@@ -46,6 +46,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     DocumentType,
@@ -68,7 +69,7 @@ from connectors.errors import (
 from connectors.http import describe_status
 from connectors.limits import RateLimiter
 from connectors.oauth import OAuthProvider
-from connectors.sage_business_cloud import wire
+from connectors.sage_business_cloud import updates, wire
 from connectors.sage_business_cloud.endpoints import SageEndpoints, sage_provider
 from connectors.sage_business_cloud.rejections import InvoiceSummary, Subject, rejection
 
@@ -244,6 +245,31 @@ class SageBusinessCloudConnector(CloudConnector):
         contact_id = self.resolve_reference(ref)
         record = self._contact(contact_id) if contact_id else None
         return wire.remote_contact(record) if record else None
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a contact's address and main contact person, never its name
+        (``PUT /contacts/{key}``, see :mod:`connectors.sage_business_cloud.updates`); a
+        deleted, GDPR-obfuscated or system contact is refused."""
+        contact_id = ref.strip()
+        record = self._contact(contact_id) if wire.is_id(contact_id) else None
+        if record is None:
+            raise updates.unknown_contact(contact_id)
+        refusal = updates.not_changeable(record, contact_id)
+        if refusal is not None:
+            raise refusal
+        response, data = self._call(
+            "PUT", f"contacts/{contact_id}", body=updates.update_payload(update)
+        )
+        if response.status_code == 200 and isinstance(data, dict) and data.get("id"):
+            return wire.remote_contact(data)
+        if response.status_code == 404:
+            raise updates.unknown_contact(contact_id)
+        if response.status_code in (400, 409, 422):
+            raise updates.refused(record, contact_id, wire.errors_of(data))
+        raise ConnectorError(
+            f"Sage did not confirm the new details of {updates.label(record, contact_id)} "
+            f"({describe_status(response)}); look at the contact in Sage and sync again."
+        )
 
     def resolve_reference(self, text: str) -> str | None:
         """The contact id for what a user typed or pasted: an id (also inside an API or

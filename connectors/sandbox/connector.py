@@ -16,20 +16,23 @@ has its own connections; SQLite's WAL and a busy timeout let them share the file
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from connectors.catalogue import SANDBOX
 from connectors.contract import (
+    BatchItem,
     Company,
     Connector,
     ConnectorContext,
     ContactDraft,
     ContactRole,
     ContactUpdate,
+    CreateResult,
     DocumentDraft,
     DocumentType,
+    Draft,
     LockDates,
     PackageInfo,
     PaymentDraft,
@@ -153,6 +156,19 @@ class SandboxConnector(Connector):
         self.faults.after_write(Operation.CREATE_PAYMENT, ref)
         return ref
 
+    def create_batch(self, items: Sequence[BatchItem]) -> Sequence[CreateResult]:
+        """Create a batch in one Sandbox transaction: each record checked and written as
+        its own create would be, refused records answered by position, idempotency keys
+        honoured. Faults fire per record as they do on single creates; when one fires,
+        the records before it are kept (committed) and the error is raised."""
+        operations = [_operation(item.draft) for item in items]
+        results = self.store.create_many(
+            [(item.draft, item.idempotency_key) for item in items],
+            before=lambda index: self.faults.before(operations[index]),
+            after=lambda index, ref: self.faults.after_write(operations[index], ref),
+        )
+        return list(results)
+
     def document_numbers(self, doc_type: DocumentType) -> set[str]:
         """Every number already used for ``doc_type`` in the Sandbox."""
         self.faults.before(Operation.LIST_DOCUMENTS)
@@ -174,3 +190,12 @@ class SandboxConnector(Connector):
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+
+def _operation(draft: Draft) -> Operation:
+    """The create operation a draft's faults are armed on."""
+    if isinstance(draft, ContactDraft):
+        return Operation.CREATE_CONTACT
+    if isinstance(draft, DocumentDraft):
+        return Operation.CREATE_DOCUMENT
+    return Operation.CREATE_PAYMENT

@@ -100,14 +100,17 @@ def document_by_ref(session: Session, ref: str) -> DocumentRow | None:
 
 def invoice_outstanding(session: Session, invoice: DocumentRow) -> Decimal:
     """Gross minus payments and credit notes already set against the invoice."""
-    paid = session.scalar(
-        select(func.sum(AllocationRow.amount)).where(AllocationRow.document_pk == invoice.pk)
-    )
-    credited = session.scalar(
-        select(func.sum(CreditAllocationRow.amount)).where(
-            CreditAllocationRow.invoice_pk == invoice.pk
+    # One statement for both sums: a payment's checks ask this for every invoice it pays.
+    paid, credited = session.execute(
+        select(
+            select(func.sum(AllocationRow.amount))
+            .where(AllocationRow.document_pk == invoice.pk)
+            .scalar_subquery(),
+            select(func.sum(CreditAllocationRow.amount))
+            .where(CreditAllocationRow.invoice_pk == invoice.pk)
+            .scalar_subquery(),
         )
-    )
+    ).one()
     return invoice.gross_total - (paid or Decimal("0.00")) - (credited or Decimal("0.00"))
 
 

@@ -23,9 +23,20 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import URL, Engine, create_engine, delete, event, func, inspect, select
+from sqlalchemy import (
+    URL,
+    CursorResult,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +49,7 @@ from connectors.contract import (
     ContactUpdate,
     DocumentDraft,
     DocumentType,
+    Draft,
     PaymentDraft,
     RemoteAccount,
     RemoteContact,
@@ -50,6 +62,7 @@ from connectors.sandbox.chart import DEFAULT_ACCOUNTS, DEFAULT_TAX_RATES, ChartA
 from connectors.sandbox.models import (
     COMPANY_PREFIX,
     CONTACT_PREFIX,
+    DOCUMENT_PREFIX,
     PAYMENT_PREFIX,
     SCHEMA_VERSION,
     AccountRow,
@@ -64,6 +77,7 @@ from connectors.sandbox.models import (
     SandboxBase,
     SchemaRow,
     TaxRateRow,
+    format_ref,
     name_key,
     parse_ref,
 )
@@ -250,23 +264,93 @@ def _payment_view(row: PaymentRow) -> SandboxPayment:
     )
 
 
-def _contact_row(draft: ContactDraft) -> ContactRow:
+def _contact_values(draft: ContactDraft) -> dict[str, Any]:
     name = draft.name.strip()
-    return ContactRow(
-        role=draft.role,
-        name=name,
-        name_key=name_key(name),
-        contact_name=draft.contact_name.strip(),
-        address_1=draft.address_1.strip(),
-        address_2=draft.address_2.strip(),
-        address_3=draft.address_3.strip(),
-        town=draft.town.strip(),
-        county=draft.county.strip(),
-        postcode=draft.postcode.strip(),
-        email=draft.email.strip(),
-        phone=draft.phone.strip(),
-        our_ref=draft.our_ref.strip() or None,
-    )
+    return {
+        "role": draft.role,
+        "name": name,
+        "name_key": name_key(name),
+        "contact_name": draft.contact_name.strip(),
+        "address_1": draft.address_1.strip(),
+        "address_2": draft.address_2.strip(),
+        "address_3": draft.address_3.strip(),
+        "town": draft.town.strip(),
+        "county": draft.county.strip(),
+        "postcode": draft.postcode.strip(),
+        "email": draft.email.strip(),
+        "phone": draft.phone.strip(),
+        "our_ref": draft.our_ref.strip() or None,
+    }
+
+
+def _contact_row(draft: ContactDraft) -> ContactRow:
+    return ContactRow(**_contact_values(draft))
+
+
+def _checked_key(idempotency_key: str) -> str:
+    key = idempotency_key.strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise Rejected(
+            code="invalid_idempotency_key",
+            reason=(
+                f"The idempotency key is {len(key)} characters long; the Sandbox accepts "
+                f"at most {MAX_IDEMPOTENCY_KEY_LENGTH}."
+            ),
+            fix="This is a Ledgerlink fault, not yours: please report it.",
+        )
+    return key
+
+
+def _insert(session: Session, model: type[SandboxBase], values: dict[str, Any]) -> int:
+    """Insert one row on the table, not through the unit of work (a send inserts many
+    rows it never reads back as objects); its primary key."""
+    table = SandboxBase.metadata.tables[model.__tablename__]
+    result = cast(CursorResult[Any], session.execute(insert(table), values))
+    primary_key = result.inserted_primary_key
+    assert primary_key is not None
+    return int(primary_key[0])
+
+
+def _insert_many(
+    session: Session, model: type[SandboxBase], values: Sequence[dict[str, Any]]
+) -> None:
+    if values:
+        session.execute(insert(SandboxBase.metadata.tables[model.__tablename__]), list(values))
+
+
+def _contact_work(draft: ContactDraft) -> Callable[[Session], str]:
+    def work(session: Session) -> str:
+        rules.check_contact(session, draft)
+        return format_ref(CONTACT_PREFIX, _insert(session, ContactRow, _contact_values(draft)))
+
+    return work
+
+
+def _payment_work(draft: PaymentDraft) -> Callable[[Session], str]:
+    def work(session: Session) -> str:
+        checked = rules.check_payment(session, draft)
+        pk = _insert(
+            session,
+            PaymentRow,
+            {
+                "reference": draft.reference.strip(),
+                "date": draft.date,
+                "contact_pk": checked.contact.pk,
+                "amount": draft.amount,
+                "bank_account_id": draft.bank_account_id,
+            },
+        )
+        _insert_many(
+            session,
+            AllocationRow,
+            [
+                {"payment_pk": pk, "document_pk": invoice.pk, "amount": amount}
+                for invoice, amount in checked.allocations
+            ],
+        )
+        return format_ref(PAYMENT_PREFIX, pk)
+
+    return work
 
 
 # ----------------------------------------------------------------------------- the store
@@ -387,37 +471,176 @@ class SandboxStore:
     def _create(
         self, record_type: RemoteRecordType, idempotency_key: str, work: Callable[[Session], str]
     ) -> str:
-        """Run one create, honouring its idempotency key: a key already seen returns the
-        first create's id and writes nothing."""
-        key = idempotency_key.strip()
-        if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
-            raise Rejected(
-                code="invalid_idempotency_key",
-                reason=(
-                    f"The idempotency key is {len(key)} characters long; the Sandbox accepts "
-                    f"at most {MAX_IDEMPOTENCY_KEY_LENGTH}."
-                ),
-                fix="This is a Ledgerlink fault, not yours: please report it.",
-            )
+        """Run one create in its own transaction (see :meth:`_create_in`)."""
+        key = _checked_key(idempotency_key)
         with self._writing() as session:
-            if key:
-                seen = session.get(IdempotencyRow, key)
-                if seen is not None:
-                    if seen.record_type != record_type.value:
-                        raise Rejected(
-                            code="idempotency_key_reused",
-                            reason=(
-                                f"The idempotency key {key!r} was already used to create "
-                                f"{seen.record_type.replace('_', ' ')} {seen.record_ref}, so it "
-                                f"cannot create a {record_type.value.replace('_', ' ')}."
-                            ),
-                            fix="This is a Ledgerlink fault, not yours: please report it.",
-                        )
-                    return seen.record_ref
-            ref = work(session)
-            if key:
-                session.add(IdempotencyRow(key=key, record_type=record_type.value, record_ref=ref))
-            return ref
+            return self._create_in(session, record_type, key, work, None)
+
+    @staticmethod
+    def _create_in(
+        session: Session,
+        record_type: RemoteRecordType,
+        key: str,
+        work: Callable[[Session], str],
+        known: dict[str, tuple[str, str]] | None,
+    ) -> str:
+        """Run one create, honouring its idempotency key: a key already seen returns the
+        first create's id and writes nothing. ``known``: the keys a batch has loaded and
+        created so far, looked up instead of the file; the batch writes the new ones."""
+        if key:
+            if known is None:
+                row = session.get(IdempotencyRow, key)
+                seen = (row.record_type, row.record_ref) if row is not None else None
+            else:
+                seen = known.get(key)
+            if seen is not None:
+                seen_type, seen_ref = seen
+                if seen_type != record_type.value:
+                    raise Rejected(
+                        code="idempotency_key_reused",
+                        reason=(
+                            f"The idempotency key {key!r} was already used to create "
+                            f"{seen_type.replace('_', ' ')} {seen_ref}, so it "
+                            f"cannot create a {record_type.value.replace('_', ' ')}."
+                        ),
+                        fix="This is a Ledgerlink fault, not yours: please report it.",
+                    )
+                return seen_ref
+        ref = work(session)
+        if key:
+            values = {"key": key, "record_type": record_type.value, "record_ref": ref}
+            if known is None:
+                _insert_many(session, IdempotencyRow, [values])
+            else:
+                # The batch writes its keys together, before it commits.
+                known[key] = (record_type.value, ref)
+        return ref
+
+    def create_many(
+        self,
+        items: Sequence[tuple[Draft, str]],
+        *,
+        before: Callable[[int], None] | None = None,
+        after: Callable[[int, str], None] | None = None,
+    ) -> list[str | Rejected]:
+        """Create several records (draft, idempotency key) in one transaction, each
+        checked and written exactly as its own create would be, in order, so a record
+        sees the ones before it (a namesake, an invoice's payment).
+
+        The answer matches ``items`` by position: the new record's id, or the
+        :class:`Rejected` that refused it (nothing of a refused record is written).
+        ``before(i)`` runs before item ``i`` and ``after(i, ref)`` after it is written
+        (the connector's fault injection); if either raises, the items finished so far
+        are committed and the error is raised, as when a package stops answering part-way
+        through a batch.
+        """
+        results: list[str | Rejected] = []
+        stop: BaseException | None = None
+        with self._writing() as session:
+            held, seen = self._preload(session, items)
+            loaded = set(seen)
+            for index, (draft, idempotency_key) in enumerate(items):
+                if before is not None:
+                    try:
+                        before(index)
+                    except BaseException as exc:
+                        stop = exc
+                        break
+                try:
+                    key = _checked_key(idempotency_key)
+                    record_type, work, partial = self._work_for(draft)
+                    if partial:
+                        # This create writes before its last check: a refusal then undoes
+                        # its own writes only.
+                        with session.begin_nested():
+                            ref = self._create_in(session, record_type, key, work, seen)
+                    else:
+                        ref = self._create_in(session, record_type, key, work, seen)
+                except Rejected as rejected:
+                    results.append(rejected)
+                    continue
+                results.append(ref)
+                if after is not None:
+                    try:
+                        after(index, ref)
+                    except BaseException as exc:
+                        stop = exc
+                        break
+            _insert_many(
+                session,
+                IdempotencyRow,
+                [
+                    {"key": key, "record_type": record_type, "record_ref": ref}
+                    for key, (record_type, ref) in seen.items()
+                    if key not in loaded
+                ],
+            )
+        del held
+        if stop is not None:
+            raise stop
+        return results
+
+    @staticmethod
+    def _preload(
+        session: Session, items: Sequence[tuple[Draft, str]]
+    ) -> tuple[list[object], dict[str, tuple[str, str]]]:
+        """Load in a few queries what checking a batch reads row by row (the company,
+        chart, VAT rates, the contacts and invoices it refers to, its idempotency keys),
+        so each check finds them in the session; the list keeps them there (the
+        session holds loaded rows weakly)."""
+        held: list[object] = [rules.company(session)]
+        held += session.scalars(select(AccountRow)).all()
+        held += session.scalars(select(TaxRateRow)).all()
+        contact_pks: set[int] = set()
+        document_pks: set[int] = set()
+        for draft, _key in items:
+            if isinstance(draft, DocumentDraft | PaymentDraft):
+                pk = parse_ref(CONTACT_PREFIX, draft.contact_ref)
+                if pk is not None:
+                    contact_pks.add(pk)
+            refs = (
+                [a.document_ref for a in draft.allocations]
+                if isinstance(draft, PaymentDraft)
+                else [draft.credits_document_ref]
+                if isinstance(draft, DocumentDraft) and draft.credits_document_ref.strip()
+                else []
+            )
+            for ref in refs:
+                pk = parse_ref(DOCUMENT_PREFIX, ref)
+                if pk is not None:
+                    document_pks.add(pk)
+        if contact_pks:
+            held += session.scalars(
+                select(ContactRow).where(ContactRow.pk.in_(sorted(contact_pks)))
+            ).all()
+        if document_pks:
+            held += session.scalars(
+                select(DocumentRow).where(DocumentRow.pk.in_(sorted(document_pks)))
+            ).all()
+        keys = sorted({key.strip() for _draft, key in items if key.strip()})
+        seen = {
+            key: (record_type, record_ref)
+            for key, record_type, record_ref in session.execute(
+                select(
+                    IdempotencyRow.key, IdempotencyRow.record_type, IdempotencyRow.record_ref
+                ).where(IdempotencyRow.key.in_(keys))
+            )
+        }
+        return held, seen
+
+    def _work_for(self, draft: Draft) -> tuple[RemoteRecordType, Callable[[Session], str], bool]:
+        """What creating ``draft`` records and does, and whether it may write before
+        its last check (a credit note set against an invoice)."""
+        if isinstance(draft, ContactDraft):
+            return RemoteRecordType(draft.role.value), _contact_work(draft), False
+        if isinstance(draft, DocumentDraft):
+            credits = draft.credits_document_ref
+            return (
+                RemoteRecordType(draft.type.value),
+                self._document_work(draft, credits),
+                bool(credits.strip()),
+            )
+        return RemoteRecordType.PAYMENT, _payment_work(draft), False
 
     # ------------------------------------------------------------------ package: reads
 
@@ -538,15 +761,8 @@ class SandboxStore:
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str = "") -> str:
         """Insert a contact after the Sandbox's checks; its ``SBX-C…`` id."""
-
-        def work(session: Session) -> str:
-            rules.check_contact(session, draft)
-            row = _contact_row(draft)
-            session.add(row)
-            session.flush()
-            return row.ref
-
-        return self._create(RemoteRecordType(draft.role.value), idempotency_key, work)
+        record_type = RemoteRecordType(draft.role.value)
+        return self._create(record_type, idempotency_key, _contact_work(draft))
 
     def create_document(
         self, draft: DocumentDraft, idempotency_key: str = "", *, credits_invoice_ref: str = ""
@@ -557,7 +773,13 @@ class SandboxStore:
         invoice in the same transaction, reducing what is outstanding on it; if it cannot
         be (another customer's invoice, or more than is still owed) nothing is written.
         """
+        record_type = RemoteRecordType(draft.type.value)
+        work = self._document_work(draft, credits_invoice_ref)
+        return self._create(record_type, idempotency_key, work)
 
+    def _document_work(
+        self, draft: DocumentDraft, credits_invoice_ref: str
+    ) -> Callable[[Session], str]:
         def work(session: Session) -> str:
             checked = rules.check_document(session, draft)
             if credits_invoice_ref.strip() and draft.type is not DocumentType.CREDIT_NOTE:
@@ -570,60 +792,50 @@ class SandboxStore:
                     ),
                     fix="Send it as a credit note, or clear the original invoice number.",
                 )
-            row = DocumentRow(
-                type=draft.type,
-                number=draft.number.strip(),
-                date=draft.date,
-                due_date=draft.due_date,
-                contact_pk=checked.contact.pk,
-                reference=draft.reference.strip(),
-                net_total=checked.net_total,
-                vat_total=checked.vat_total,
+            pk = _insert(
+                session,
+                DocumentRow,
+                {
+                    "type": draft.type,
+                    "number": draft.number.strip(),
+                    "date": draft.date,
+                    "due_date": draft.due_date,
+                    "contact_pk": checked.contact.pk,
+                    "reference": draft.reference.strip(),
+                    "net_total": checked.net_total,
+                    "vat_total": checked.vat_total,
+                },
             )
-            row.lines = [
-                LineRow(
-                    line_no=index + 1,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    net_amount=line.net_amount,
-                    account_id=line.account_id,
-                    tax_rate_id=line.tax_rate_id,
-                    vat_rate=line.vat_rate,
-                    vat_amount=line.vat_amount,
-                )
-                for index, line in enumerate(draft.lines)
-            ]
-            session.add(row)
-            session.flush()
+            _insert_many(
+                session,
+                LineRow,
+                [
+                    {
+                        "document_pk": pk,
+                        "line_no": index + 1,
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                        "net_amount": line.net_amount,
+                        "account_id": line.account_id,
+                        "tax_rate_id": line.tax_rate_id,
+                        "vat_rate": line.vat_rate,
+                        "vat_amount": line.vat_amount,
+                    }
+                    for index, line in enumerate(draft.lines)
+                ],
+            )
             if credits_invoice_ref.strip():
+                row = session.get(DocumentRow, pk)
+                assert row is not None
                 self._allocate_credit(session, row, credits_invoice_ref, row.gross_total)
-            return row.ref
+            return format_ref(DOCUMENT_PREFIX, pk)
 
-        record_type = RemoteRecordType(draft.type.value)
-        return self._create(record_type, idempotency_key, work)
+        return work
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str = "") -> str:
         """Insert a customer payment set against invoices; its ``SBX-P…`` id."""
-
-        def work(session: Session) -> str:
-            checked = rules.check_payment(session, draft)
-            row = PaymentRow(
-                reference=draft.reference.strip(),
-                date=draft.date,
-                contact_pk=checked.contact.pk,
-                amount=draft.amount,
-                bank_account_id=draft.bank_account_id,
-            )
-            row.allocations = [
-                AllocationRow(document_pk=invoice.pk, amount=amount)
-                for invoice, amount in checked.allocations
-            ]
-            session.add(row)
-            session.flush()
-            return row.ref
-
-        return self._create(RemoteRecordType.PAYMENT, idempotency_key, work)
+        return self._create(RemoteRecordType.PAYMENT, idempotency_key, _payment_work(draft))
 
     def allocate_credit_note(
         self, credit_note_ref: str, invoice_ref: str, amount: Decimal | None = None

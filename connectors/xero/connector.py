@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -33,6 +33,7 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     CreateResult,
     DocumentDraft,
     DocumentType,
@@ -57,7 +58,7 @@ from connectors.http import (
 )
 from connectors.limits import DAY, MINUTE, RateLimiter
 from connectors.oauth import OAuthProvider
-from connectors.xero import wire
+from connectors.xero import changes, updates, wire
 from connectors.xero.endpoints import XeroEndpoints, xero_provider
 from connectors.xero.rejections import InvoiceSummary, Subject, rejection
 
@@ -360,6 +361,44 @@ class XeroConnector(CloudConnector):
         )
         payments = self._list("Payments", {"where": where})
         return str(payments[0]["PaymentID"]) if payments else None
+
+    def changed_contacts(self, since: datetime) -> Iterator[tuple[str, RemoteContact | None]]:
+        """Contacts Xero changed after ``since`` (``If-Modified-Since``), archived ones as
+        ``None`` (see :mod:`connectors.xero.changes`)."""
+        return changes.changed_contacts(self, since)
+
+    # ------------------------------------------------------------------ updating
+
+    def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
+        """Change a contact's details, never its name (``POST /Contacts/{ContactID}``,
+        see :mod:`connectors.xero.updates`); an archived contact is refused."""
+        contact_id = ref.strip()
+        current = self._contact_by_id(contact_id) if wire.is_uuid(contact_id) else None
+        if current is None:
+            raise updates.unknown_contact(contact_id)
+        if str(current.get("ContactStatus") or "ACTIVE") == "ARCHIVED":
+            raise updates.archived_contact(current, contact_id)
+        body = updates.update_payload(contact_id, update)
+        response = self.request(
+            "POST",
+            f"Contacts/{contact_id}",
+            body=body,
+            headers={"Idempotency-Key": updates.update_key(contact_id, body)},
+            creates=False,
+        )
+        data = self.http.read_json(response)
+        if 400 <= response.status_code < 500:
+            messages = wire.validation_messages(data)
+            if not messages and isinstance(data, dict) and data.get("Message"):
+                messages = [str(data["Message"])]
+            raise updates.refused(current, contact_id, messages)
+        answered = data.get("Contacts") if isinstance(data, dict) else None
+        if response.status_code != 200 or not isinstance(answered, list) or not answered:
+            raise ConnectorError(
+                f"Xero did not confirm the new details of {updates.label(current, contact_id)} "
+                f"({describe_status(response)}); look at the contact in Xero and sync again."
+            )
+        return wire.remote_contact(answered[0])
 
     # ------------------------------------------------------------------ lookups for rejections
 

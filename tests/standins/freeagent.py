@@ -19,10 +19,14 @@ FreeAgent's exact wording is unknown the message is this stand-in's own):
 - bodies wrapped in their singular key; refusals as ``{"errors": [{"message": …}]}``:
   422 for validation, 403 "Invoice is locked." for marking a locked invoice as sent,
   422 "dated_on is in a locked period", 400 "Invalid nominal code";
+- ``PUT /v2/contacts/:id`` changes the fields sent (422 for a malformed email, in this
+  stand-in's words);
 - invoices and credit notes created as Draft, ``transitions/mark_as_sent`` opens them;
   invoice and credit note ``reference`` unique; receipts as bank transaction
   explanations with ``paid_invoice`` (an invoice must be open; more than is due is
   allowed and leaves it Overpaid, as FreeAgent does);
+- the contacts list's views (``view=all|active|clients|suppliers|open_clients|…``): a
+  client has invoices or credit notes, a supplier has bills (``add_bill`` keys one in);
 - contact notes (``/v2/notes?contact=…``) and account locks (``/v2/account_locks``).
 
 Faults are armed explicitly and fire in order on the next matching request.
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -108,6 +113,9 @@ class Company:
     notes: dict[int, Json] = field(default_factory=dict)
     invoices: dict[int, Json] = field(default_factory=dict)
     credit_notes: dict[int, Json] = field(default_factory=dict)
+    #: Supplier bills, keyed in by hand in FreeAgent (Ledgerlink never sends bills):
+    #: they are what makes a contact one of the ``suppliers`` view's.
+    bills: dict[int, Json] = field(default_factory=dict)
     explanations: dict[int, Json] = field(default_factory=dict)
     bank_accounts: dict[int, Json] = field(default_factory=dict)
     #: Account locks: the user lock and year-end locks, as ``locked_to_date``.
@@ -187,6 +195,48 @@ class FreeAgentStandIn(StandIn):
         with self._lock:
             return self._new_contact(company, {"organisation_name": organisation_name, **fields})
 
+    def add_invoice(self, company: Company, contact: int, total: str = "120.00") -> int:
+        """An open invoice keyed in by hand in FreeAgent, for ``contact``."""
+        with self._lock:
+            if contact not in company.contacts:
+                raise KeyError(contact)
+            number = next(self._ids)
+            value = Decimal(total)
+            company.invoices[number] = {
+                "contact": contact,
+                "reference": f"FA-{number}",
+                "dated_on": date(2026, 4, 1),
+                "payment_terms_in_days": 30,
+                "status": "Open",
+                "net_value": value,
+                "sales_tax_value": Decimal("0.00"),
+                "total_value": value,
+                "paid_value": Decimal("0.00"),
+                "due_value": value,
+                "items": [],
+                "created_at": self._stamp(),
+            }
+            return number
+
+    def add_bill(
+        self, company: Company, contact: int, total: str = "100.00", *, paid: bool = False
+    ) -> int:
+        """A supplier's bill keyed in by hand in FreeAgent, for ``contact``."""
+        with self._lock:
+            if contact not in company.contacts:
+                raise KeyError(contact)
+            number = next(self._ids)
+            value = Decimal(total)
+            company.bills[number] = {
+                "contact": contact,
+                "reference": f"BILL-{number}",
+                "dated_on": date(2026, 4, 1),
+                "total_value": value,
+                "due_value": Decimal("0.00") if paid else value,
+                "status": "Paid" if paid else "Open",
+            }
+            return number
+
     def store_tokens(self, secrets: SecretStore) -> None:
         """Tokens (and the client secret) where the connector looks, as if the user had
         just signed in."""
@@ -246,6 +296,8 @@ class FreeAgentStandIn(StandIn):
                     return self._post(company, request, parts[0], base)
                 if request.method == "PUT" and parts[-2:] == ["transitions", "mark_as_sent"]:
                     return self._mark_as_sent(company, parts)
+                if request.method == "PUT" and len(parts) == 2 and parts[0] == "contacts":
+                    return self._update_contact(company, request, parts[1], base)
             except Invalid as invalid:
                 return _errors(invalid.status, *invalid.messages)
         return _errors(404, "Resource not found")
@@ -301,20 +353,23 @@ class FreeAgentStandIn(StandIn):
                 return _errors(404, "Resource not found")
             return _json(200, {_singular(name): self._render(name, number, table[number], base)})
         # Filter and sort the stored records, then render only the page asked for.
-        chosen = self._filter(name, list(table.items()), params)
+        chosen = self._filter(company, name, list(table.items()), params)
         return self._page(request, name, chosen, lambda n, r: self._render(name, n, r, base))
 
     @staticmethod
     def _filter(
-        name: str, records: list[tuple[int, Json]], params: httpx.QueryParams
+        company: Company, name: str, records: list[tuple[int, Json]], params: httpx.QueryParams
     ) -> list[tuple[int, Json]]:
         if name == "bank_transaction_explanations":
             bank = _number(params.get("bank_account", ""))
             if bank is None:
                 raise Invalid(422, "bank_account is required")
             records = [(n, r) for n, r in records if r["bank_account"] == bank]
-        if name == "contacts" and params.get("view", "active") == "active":
-            records = [(n, r) for n, r in records if r.get("status") == "Active"]
+        if name == "contacts":
+            view = params.get("view", "active")
+            if view not in CONTACT_VIEWS:
+                raise Invalid(400, f"Unknown view: {view}")
+            records = [(n, r) for n, r in records if _in_view(company, view, n, r)]
         sort = params.get("sort", "")
         if sort:
             key = sort.lstrip("-")
@@ -358,6 +413,7 @@ class FreeAgentStandIn(StandIn):
             "contacts": company.contacts,
             "invoices": company.invoices,
             "credit_notes": company.credit_notes,
+            "bills": company.bills,
             "bank_accounts": company.bank_accounts,
             "bank_transaction_explanations": company.explanations,
         }.get(name)
@@ -481,6 +537,34 @@ class FreeAgentStandIn(StandIn):
             "updated_at": stamp,
         }
         return number
+
+    def _update_contact(
+        self, company: Company, request: httpx.Request, number_text: str, base: str
+    ) -> httpx.Response:
+        """``PUT /v2/contacts/:id``: the fields sent change; a contact left with neither
+        an organisation nor a whole person's name, or a malformed email, is refused."""
+        number = _number(number_text)
+        record = company.contacts.get(number) if number is not None else None
+        if number is None or record is None:
+            return _errors(404, "Resource not found")
+        try:
+            body = loads_json(request.content or b"{}")
+        except ValueError:
+            return _errors(400, "Request body is not valid JSON")
+        fields = body.get("contact") if isinstance(body, dict) else None
+        if not isinstance(fields, dict):
+            return _errors(400, "Expected a contact object")
+        changed = {**record, **{k: str(v or "").strip() for k, v in fields.items()}}
+        if not changed.get("organisation_name") and not (
+            changed.get("first_name") and changed.get("last_name")
+        ):
+            raise Invalid(422, "Organisation name or first and last name must be present")
+        email = changed.get("email", "")
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            # Stand-in wording: FreeAgent's text for a malformed email is not published.
+            raise Invalid(422, "Email is invalid")
+        record.update(changed, updated_at=self._stamp())
+        return _json(200, {"contact": self._render("contacts", number, record, base)})
 
     def _locked(self, company: Company, on: date) -> bool:
         lock = company.lock
@@ -607,6 +691,42 @@ class FreeAgentStandIn(StandIn):
         return number
 
 
+#: The contacts list's views [dev.freeagent.com/docs/contacts; third-party clients agree,
+#: see docs/packages/freeagent.md].
+CONTACT_VIEWS = (
+    "all",
+    "active",
+    "clients",
+    "suppliers",
+    "active_projects",
+    "completed_projects",
+    "open_clients",
+    "open_suppliers",
+    "hidden",
+)
+_OPEN = ("Open", "Overdue", "Scheduled To Email")
+
+
+def _in_view(company: Company, view: str, number: int, record: Json) -> bool:
+    """Whether contact ``number`` is in one of FreeAgent's contact views. "clients" are
+    all contacts with an invoice or credit note (hidden ones too: "all clients");
+    "suppliers" are active contacts with a bill ("active suppliers only"); the stand-in
+    has no projects, so the project views are empty."""
+    active = record.get("status") == "Active"
+    invoices = [r for r in company.invoices.values() if r["contact"] == number]
+    credits = [r for r in company.credit_notes.values() if r["contact"] == number]
+    bills = [r for r in company.bills.values() if r["contact"] == number]
+    return {
+        "all": True,
+        "active": active,
+        "hidden": record.get("status") == "Hidden",
+        "clients": bool(invoices or credits),
+        "suppliers": active and bool(bills),
+        "open_clients": any(r["status"] in _OPEN for r in invoices),
+        "open_suppliers": any(r["status"] in _OPEN for r in bills),
+    }.get(view, False)
+
+
 def _number(text: str) -> int | None:
     tail = text.strip().rstrip("/").rsplit("/", 1)[-1]
     return int(tail) if tail.isdigit() else None
@@ -617,6 +737,7 @@ def _singular(name: str) -> str:
         "contacts": "contact",
         "invoices": "invoice",
         "credit_notes": "credit_note",
+        "bills": "bill",
         "bank_accounts": "bank_account",
         "bank_transaction_explanations": "bank_transaction_explanation",
         "notes": "note",

@@ -14,9 +14,10 @@ stand-in's own):
   minutes. Three wrong sign-ins lock the user (401 ``AccountLocked``, from then on);
 - every other call needs ``Authorization: KfToken <SessionToken>``; a session unused for
   60 minutes lapses (401 ``InvalidSessionToken``); DELETE ends it;
-- customers and suppliers by ``Code`` (unique); invoices by whole-number ``Number``: a
-  number already used is quietly replaced by the next free one, as the REST page says
-  the given number is used only "if it is unique";
+- customers and suppliers by ``Code`` (unique), changed by ``PUT`` of the whole record
+  (archived ones and malformed emails refused, in this stand-in's words); invoices by
+  whole-number ``Number``: a number already used is quietly replaced by the next free
+  one, as the REST page says the given number is used only "if it is unique";
 - lists as ``{"Data": [...], "MetaData": {"NextPageUrl", "TotalRecords"}}`` with
   ``page``/``perpage``; nominal codes; bank accounts with a transaction lock date, which
   refuses payments dated on or before it;
@@ -207,9 +208,8 @@ class KashFlowStandIn(StandIn):
     # ------------------------------------------------------------------ sign-in
 
     def _locked_answer(self) -> httpx.Response:
-        return _error(
-            401, "AccountLocked", "User account is locked due to too many failed login attempts."
-        )
+        # KashFlow's own words [REST authentication page].
+        return _error(401, "AccountLocked", "User account is locked, please contact administrator.")
 
     def _failed_sign_in(self, error: str, message: str) -> httpx.Response:
         account = self.account
@@ -243,10 +243,13 @@ class KashFlowStandIn(StandIn):
             self._temporary[token] = _Temporary(positions, self.clock() + TEMPORARY_LIFETIME)
             return _json(
                 200,
-                {
+                {  # the sessiontoken page's example answer, field for field
                     "HasTemporaryPassword": False,
                     "IsAdmin": True,
+                    "PackageName": "Business",
+                    "PartnerBrandingOptOut": True,
                     "MemorableWordList": [{"Position": p, "Value": ""} for p in positions],
+                    "PartnerId": 3,
                     "SubscriptionExpired": False,
                     "TemporaryToken": token,
                 },
@@ -272,7 +275,12 @@ class KashFlowStandIn(StandIn):
             session = self.open_session()
             return _json(
                 200,
-                {"CompanyName": "Demo Heating Ltd", "IsAdmin": True, "SessionToken": session},
+                {
+                    "CompanyName": "Demo Heating Ltd",
+                    "IsAdmin": True,
+                    "SubscriptionExpired": False,
+                    "SessionToken": session,
+                },
             )
         return _error(405, "MethodNotAllowed", "Method not allowed.")
 
@@ -302,6 +310,8 @@ class KashFlowStandIn(StandIn):
                     return self._get(request, parts)
                 if request.method == "POST":
                     return self._post(request, parts)
+                if request.method == "PUT" and len(parts) == 2:
+                    return self._put_contact(request, parts)
             except Invalid as invalid:
                 return _error(invalid.status, invalid.error, invalid.message)
         return _error(404, "NotFound", "Resource not found.")
@@ -359,13 +369,21 @@ class KashFlowStandIn(StandIn):
         except ValueError:
             return _error(400, "InvalidRequest", "page and perpage must be numbers.")
         chunk = records[(page - 1) * per_page : page * per_page]
-        more = page * per_page < len(records)
+        last = max(1, -(-len(records) // per_page))
         url = str(request.url.copy_with(query=None))
-        next_url = f"{url}?{urlencode({**params, 'page': page + 1})}" if more else None
-        return _json(
-            200,
-            {"Data": chunk, "MetaData": {"NextPageUrl": next_url, "TotalRecords": len(records)}},
-        )
+
+        def page_url(number: int) -> str:
+            return f"{url}?{urlencode({**params, 'page': number})}"
+
+        # MetaData as a third-party client models it (tipstrade/KashFlowApiClient).
+        meta = {
+            "FirstPageUrl": page_url(1),
+            "LastPageUrl": page_url(last),
+            "NextPageUrl": page_url(page + 1) if page < last else None,
+            "PreviousPageUrl": page_url(page - 1) if page > 1 else None,
+            "TotalRecords": len(records),
+        }
+        return _json(200, {"Data": chunk, "MetaData": meta})
 
     # ------------------------------------------------------------------ writing
 
@@ -381,18 +399,42 @@ class KashFlowStandIn(StandIn):
     def _post(self, request: httpx.Request, parts: list[str]) -> httpx.Response:
         account = self.account
         body = self._body(request)
-        if parts == ["customers"]:
-            return _json(201, self._new_contact(account.customers, body))
-        if parts == ["suppliers"]:
-            return _json(201, self._new_contact(account.suppliers, body))
+        if parts in (["customers"], ["suppliers"]):
+            table = account.customers if parts == ["customers"] else account.suppliers
+            record = self._new_contact(table, body)
+            return _created(request, f"{parts[0]}/{record['Code']}", record)
         if parts == ["invoices"]:
-            return _json(201, self._new_invoice(body))
+            record = self._new_invoice(body)
+            return _created(request, f"invoices/{record['Number']}", record)
         if len(parts) == 3 and parts[0] == "invoices" and parts[2] == "payments":
             number = int(parts[1]) if parts[1].isdigit() else -1
             if number not in account.invoices:
                 raise Invalid(404, "NotFound", "Invoice not found.")
             return _json(201, self._new_payment(account.invoices[number], body))
         return _error(404, "NotFound", "Resource not found.")
+
+    def _put_contact(self, request: httpx.Request, parts: list[str]) -> httpx.Response:
+        """``PUT /v2/customers/{code}`` (and suppliers): the record sent replaces the one
+        held, except its ``Id`` and ``Code``; an archived record is refused (this
+        stand-in's wording: KashFlow's is not published)."""
+        tables = {"customers": self.account.customers, "suppliers": self.account.suppliers}
+        table = tables.get(parts[0])
+        record = table.get(parts[1].upper()) if table is not None else None
+        if record is None:
+            return _error(404, "NotFound", "Not found.")
+        body = self._body(request)
+        if record.get("Archived"):
+            raise Invalid(400, "ValidationError", "An archived record cannot be changed.")
+        name = str(body.get("Name") or "").strip()
+        if not name:
+            raise Invalid(400, "ValidationError", "Name is required.")
+        email = str(body.get("Email") or "").strip()
+        if email and ("@" not in email or " " in email):
+            raise Invalid(400, "ValidationError", "Email is not a valid email address.")
+        kept = {"Id": record["Id"], "Code": record["Code"], "DisplayName": name}
+        record.clear()
+        record.update({**body, **kept})
+        return _json(200, record)
 
     def _new_contact(self, table: dict[str, Json], body: Json) -> Json:
         name = str(body.get("Name") or "").strip()
@@ -452,9 +494,13 @@ class KashFlowStandIn(StandIn):
         number = asked if isinstance(asked, int) and not isinstance(asked, bool) else 0
         if number <= 0 or number in account.invoices:
             number = max(account.invoices, default=0) + 1
+        customer = account.customers[code]
         record = {
+            "Id": next(self._ids),
             "Number": number,
+            "CustomerId": customer["Id"],
             "CustomerCode": code,
+            "CustomerName": customer["Name"],
             "IssuedDate": issued.isoformat(),
             "DueDate": due.isoformat(),
             "CustomerReference": str(body.get("CustomerReference") or ""),
@@ -498,6 +544,16 @@ def _json(status: int, body: object) -> httpx.Response:
     return httpx.Response(
         status, content=dumps_json(body), headers={"Content-Type": "application/json"}
     )
+
+
+def _created(request: httpx.Request, path: str, record: Json) -> httpx.Response:
+    """201 with the new resource's URL in ``Location`` [REST response-codes page: "usually
+    included"]."""
+    response = _json(201, record)
+    response.headers["Location"] = (
+        f"{request.url.scheme}://{request.url.netloc.decode()}{API}{path}"
+    )
+    return response
 
 
 def _error(status: int, error: str, message: str) -> httpx.Response:

@@ -26,6 +26,8 @@ in its comment):
   characters; nothing dated on or before the closing date (6210); a VAT code on every
   sales line (6000); unknown or inactive references (2500); payments no more than an
   invoice's open balance; credit memos set against invoices by a zero payment;
+- updates of customers and vendors by ``POST`` with ``Id`` and the current ``SyncToken``
+  (5010 "Stale Object Error" otherwise), sparse or full;
 - ``/batch`` of at most 30 operations, run one after another, each with its own result
   or ``Fault``; ``requestid`` replays the first successful answer to the same request.
 
@@ -745,7 +747,10 @@ class QboStandIn(StandIn):
             if entity is None:
                 return httpx.Response(404, text="Not found")
             try:
-                record = self._create(company, entity, body)
+                if entity in ("Customer", "Vendor") and "Id" in body:
+                    record = self._update_name(company, entity, body)
+                else:
+                    record = self._create(company, entity, body)
             except QboFault as fault:
                 return _json(400, _fault_body([fault.error], "ValidationFault", self._stamp()))
             response = self._ok({entity: record})
@@ -939,6 +944,73 @@ class QboStandIn(StandIn):
             record.update(Taxable=True, Job=False, BillWithParent=False)
         company.table(entity)[name_id] = record
         return record
+
+    def _update_name(self, company: Company, entity: str, body: Json) -> Json:
+        """A POST with an ``Id`` updates: the ``SyncToken`` must be the record's current
+        one (else 5010); ``"sparse": true`` changes only the fields sent, a full update
+        clears the optional ones left out. The display name stays unique (6240)."""
+        record = company.table(entity).get(str(body.get("Id") or ""))
+        if record is None:
+            raise QboFault(
+                "610",
+                "Object Not Found",
+                f"Object Not Found : Something you're trying to use has been made inactive "
+                f"or deleted. Check the fields with {entity.lower()}s.",
+            )
+        if str(body.get("SyncToken")) != record["SyncToken"]:
+            raise QboFault(
+                "5010",
+                "Stale Object Error",
+                "Stale Object Error : You and API API were working on this at the same "
+                "time. API API finished before you did, so your work was not saved.",
+            )
+        display = " ".join(str(body.get("DisplayName") or record["DisplayName"]).split())
+        if _fold(display) != _fold(record["DisplayName"]) and _fold(display) in (
+            company.names_in_use()
+        ):
+            raise QboFault(
+                "6240",
+                "Duplicate Name Exists Error",
+                "The name supplied already exists. : Another customer, vendor or employee is "
+                "already using this name. Please use a different name.",
+            )
+        email = body.get("PrimaryEmailAddr")
+        address = str(email.get("Address") or "").strip() if isinstance(email, dict) else ""
+        if address and not EMAIL.fullmatch(address):
+            raise QboFault(
+                "6000",
+                "A business validation error has occurred while processing your request",
+                "Business Validation Error: The email address is not valid.",
+                "PrimaryEmailAddr",
+            )
+        optional = (
+            "GivenName",
+            "FamilyName",
+            "CompanyName",
+            "PrintOnCheckName",
+            "Notes",
+            "BillAddr",
+            "PrimaryEmailAddr",
+            "PrimaryPhone",
+        )
+        if body.get("sparse") is not True:
+            for key in optional:
+                record.pop(key, None)
+        for key in optional:
+            if key not in body:
+                continue
+            value = body[key]
+            if isinstance(value, dict):
+                kept = record.get(key) if isinstance(record.get(key), dict) else {}
+                record[key] = {**kept, **value}
+            else:
+                record[key] = str(value or "").strip()
+        record["DisplayName"] = record["FullyQualifiedName"] = display
+        if "Active" in body:
+            record["Active"] = bool(body["Active"])
+        record["SyncToken"] = str(int(record["SyncToken"]) + 1)
+        record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": self._stamp()}
+        return copy.deepcopy(record)
 
     def _item(self, company: Company, entity: str, body: Json) -> Json:
         name = " ".join(str(body.get("Name") or "").split())

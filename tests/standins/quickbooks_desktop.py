@@ -3,7 +3,8 @@
 :class:`FakeQuickBooks` answers qbXML request sets the way QuickBooks does (per request
 ``statusCode``/``statusSeverity``/``statusMessage``, ``ListID``/``TxnID`` on success,
 names unique across customers and suppliers → 3100, unknown references → 3140, a query
-that matches nothing → 1), and can be told to answer a request with another status
+that matches nothing → 1, a ``CustomerMod``/``VendorMod`` with a stale ``EditSequence`` →
+3200), and can be told to answer a request with another status
 (3180…). :class:`WebConnectorClient` plays the Web Connector: it posts real SOAP
 envelopes over a real socket in the order of Intuit's programmer's guide and can lose an
 answer or report an ``hresult`` as the real one does.
@@ -38,6 +39,14 @@ class Entity:
     name: str
     account_number: str = ""
     is_active: bool = True
+    #: QuickBooks' version stamp: a Mod must echo it (3200 otherwise); each save moves it.
+    edit_sequence: str = "1764748800"
+    #: Address (``Addr1``… ``PostalCode``), ``Phone``, ``Email`` and ``Contact``.
+    details: dict[str, str] = field(default_factory=dict)
+
+
+ADDRESS_TAGS = ("Addr1", "Addr2", "Addr3", "City", "State", "PostalCode")
+DETAIL_TAGS = ("Phone", "Email", "Contact")
 
 
 @dataclass
@@ -47,6 +56,22 @@ class Txn:
     ref_number: str
     customer: str
     applied: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _details(body: etree._Element, *, keep_empty: bool = False) -> dict[str, str]:
+    """The address and communication elements of an Add or Mod body."""
+    found: dict[str, str] = {}
+    address = body.find("BillAddress")
+    if address is None:
+        address = body.find("VendorAddress")
+    for parent, tags in ((address, ADDRESS_TAGS), (body, DETAIL_TAGS)):
+        if parent is None:
+            continue
+        for tag in tags:
+            element = parent.find(tag)
+            if element is not None and (element.text or keep_empty):
+                found[tag] = element.text or ""
+    return found
 
 
 @dataclass
@@ -171,12 +196,21 @@ class FakeQuickBooks:
     def _entity_ret(self, rs: etree._Element, entity: Entity) -> None:
         ret = _sub(rs, "CustomerRet" if entity.kind == "customer" else "VendorRet")
         _sub(ret, "ListID", entity.list_id)
+        _sub(ret, "EditSequence", entity.edit_sequence)
         _sub(ret, "Name", entity.name)
         if entity.kind == "customer":
             _sub(ret, "FullName", entity.name)
         _sub(ret, "IsActive", "true" if entity.is_active else "false")
         if entity.kind == "customer":
             _sub(ret, "Sublevel", "0")
+        if any(entity.details.get(tag) for tag in ADDRESS_TAGS):
+            address = _sub(ret, "BillAddress" if entity.kind == "customer" else "VendorAddress")
+            for tag in ADDRESS_TAGS:
+                if entity.details.get(tag):
+                    _sub(address, tag, entity.details[tag])
+        for tag in DETAIL_TAGS:
+            if entity.details.get(tag):
+                _sub(ret, tag, entity.details[tag])
         if entity.account_number:
             _sub(ret, "AccountNumber", entity.account_number)
 
@@ -188,6 +222,7 @@ class FakeQuickBooks:
             self._status(rs, 3100, f'The name "{name}" of the list element is already in use.')
             return
         entity = Entity(kind, self._id(), name, body.findtext("AccountNumber") or "")
+        entity.details = _details(body)
         self.entities.append(entity)
         self._status(rs, 0)
         self._entity_ret(rs, entity)
@@ -259,6 +294,47 @@ class FakeQuickBooks:
 
     def _ReceivePaymentAdd(self, rq: etree._Element, rs: etree._Element) -> None:
         self._add_txn("ReceivePayment", rq, rs)
+
+    def _mod_entity(self, kind: str, rq: etree._Element, rs: etree._Element) -> None:
+        """A Mod names the record by ListID and must echo its current EditSequence
+        (3200 otherwise: nothing changes); the elements present replace the record's, an
+        empty one clearing it."""
+        body = rq[0]
+        list_id = body.findtext("ListID") or ""
+        entity = next((e for e in self.entities if e.list_id == list_id and e.kind == kind), None)
+        if entity is None:
+            self._status(
+                rs,
+                3120,
+                f'Object "{list_id}" specified in the request cannot be found.',
+            )
+            return
+        sequence = body.findtext("EditSequence") or ""
+        if sequence != entity.edit_sequence:
+            self._status(rs, 3200, f'The provided edit sequence "{sequence}" is out-of-date.')
+            return
+        changed = _details(body, keep_empty=True)
+        for tag, value in changed.items():
+            if value:
+                entity.details[tag] = value
+            else:
+                entity.details.pop(tag, None)
+        entity.edit_sequence = str(int(entity.edit_sequence) + 1)
+        self._status(rs, 0)
+        self._entity_ret(rs, entity)
+
+    def _CustomerMod(self, rq: etree._Element, rs: etree._Element) -> None:
+        self._mod_entity("customer", rq, rs)
+
+    def _VendorMod(self, rq: etree._Element, rs: etree._Element) -> None:
+        self._mod_entity("vendor", rq, rs)
+
+    def change_in_quickbooks(self, name: str, **details: str) -> None:
+        """As a bookkeeper would in QuickBooks' own screens: new values, new EditSequence."""
+        entity = self._entity(name)
+        assert entity is not None
+        entity.details.update(details)
+        entity.edit_sequence = str(int(entity.edit_sequence) + 1)
 
     def _query_entities(self, kind: str, rq: etree._Element, rs: etree._Element) -> None:
         names = [n.text or "" for n in rq.findall("FullName")]

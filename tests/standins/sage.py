@@ -26,6 +26,8 @@ Sage's exact wording is unknown the message is this stand-in's own):
   of the same request is answered with the first answer and creates nothing (Sage's
   idempotency guide); the same id with a different body is refused;
 - 422 answers as lists of ``$severity``, ``$dataCode``, ``$message``, ``$source``;
+- ``PUT /contacts/{key}`` changes the fields sent (the same fields as a create); a
+  deleted contact is not found, a GDPR-obfuscated one refused;
 - contact references unique; invoice and credit note numbers unique; nothing dated on
   or before the year-end lockdown date or before the accounts start date; a
   ``tax_amount`` on every line whose rate is not zero, exempt or no-VAT, within a penny
@@ -541,6 +543,8 @@ class SageStandIn(StandIn):
                     return self._get(business, request, parts)
                 if request.method == "POST" and len(parts) == 1:
                     return self._post(business, request, parts[0])
+                if request.method == "PUT" and len(parts) == 2 and parts[0] == "contacts":
+                    return self._put_contact(business, request, parts[1])
             except Invalid as invalid:
                 return _json(422, invalid.errors)
         return _errors(404, ("", "Resource not found"), code="RecordNotFound")
@@ -796,6 +800,8 @@ class SageStandIn(StandIn):
             "created_at": stamp,
             "updated_at": stamp,
             "deleted_at": None,
+            "gdpr_obfuscated": False,
+            "system": False,
         }
         if address:
             record["main_address"] = {
@@ -818,6 +824,58 @@ class SageStandIn(StandIn):
             }
         business.contacts[contact_id] = record
         return record
+
+    def _put_contact(
+        self, business: Business, request: httpx.Request, contact_id: str
+    ) -> httpx.Response:
+        """``PUT /contacts/{key}``: the fields sent change (the ``putContacts`` schema,
+        every field optional); the main address and main contact person are changed in
+        place. A deleted contact is not found; an obfuscated (GDPR) one is refused."""
+        record = business.contacts.get(contact_id)
+        if record is None or record.get("deleted_at"):
+            return _errors(404, ("", "Resource not found"), code="RecordNotFound")
+        try:
+            body = loads_json(request.content)
+        except ValueError:
+            raise Invalid(("", "The request body is not valid JSON")) from None
+        inner = body.get("contact") if isinstance(body, dict) else None
+        if not isinstance(inner, dict):
+            raise Invalid(("contact", "The request body must hold a contact object"))
+        allowed = {**FIELDS["contact"], "": FIELDS["contact"][""] - {"idempotency_id"}}
+        unknown = _unknown_fields(allowed, inner)
+        if unknown:
+            raise Invalid(*((f, "is not a known attribute") for f in unknown))
+        if record.get("gdpr_obfuscated"):
+            # Stand-in wording: Sage's text for changing an obfuscated contact is unknown.
+            raise Invalid(("contact", "has been obfuscated and can no longer be changed"))
+        person = inner.get("main_contact_person")
+        email = str((person.get("email") if isinstance(person, dict) else "") or "").strip()
+        if email and not EMAIL.fullmatch(email):
+            raise Invalid(("main_contact_person.email", "is invalid"))
+        if "name" in inner and not str(inner["name"] or "").strip():
+            raise Invalid(("name", "can't be blank"))
+        for key in ("name", "notes", "reference"):
+            if key in inner:
+                record[key] = str(inner[key] or "").strip()
+        address = inner.get("main_address")
+        if isinstance(address, dict):
+            current = record.get("main_address") or _base(_new_id(), "")
+            current.update(
+                {k: v for k, v in address.items() if k in _ADDRESS and k != "country_id"}
+            )
+            if "country_id" in address:
+                current["country"] = _base(str(address["country_id"]), "United Kingdom")
+            record["main_address"] = current
+        if isinstance(person, dict):
+            current = record.get("main_contact_person") or _base(_new_id(), "")
+            current.update({k: v for k, v in person.items() if k in ("name", "telephone")})
+            if "email" in person:
+                current["email"] = email or None
+            current["displayed_as"] = str(current.get("name") or "")
+            record["main_contact_person"] = current
+            record["email"] = current.get("email")
+        record["updated_at"] = self._stamp()
+        return _json(200, self._render("contacts", record, "all"))
 
     def _contact_for(self, business: Business, body: Json, kind: str) -> Json:
         contact = business.contacts.get(str(body.get("contact_id") or ""))

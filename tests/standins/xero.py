@@ -13,7 +13,9 @@ What it enforces, as Xero does (sources in docs/packages/xero.md):
 - limits per organisation: 60 calls in any 60 seconds, 5,000 in any 24 hours and 5 at
   once, answered with 429, ``Retry-After`` and ``X-Rate-Limit-Problem``; every answer
   carries ``X-MinLimit-Remaining`` and ``X-DayLimit-Remaining``;
-- ``PUT`` creates only; ``summarizeErrors=false`` gives each element its own result,
+- ``PUT`` creates only, ``POST /Contacts/{ContactID}`` updates a contact (the fields
+  sent; an address or phone replaces the one of its type; archived contacts and bad
+  email addresses refused); ``summarizeErrors=false`` gives each element its own result,
   otherwise one bad element fails the request with a 400 ``ValidationException`` and
   nothing is saved; ``Idempotency-Key`` replays the first successful answer to the same
   request (and refuses the key for a different request);
@@ -23,7 +25,8 @@ What it enforces, as Xero does (sources in docs/packages/xero.md):
   owed; unknown account codes and tax types refused;
 - paging (``page``, ``pageSize``, a ``pagination`` block), ``where`` filters of the form
   ``Field=="value"`` joined by ``AND``, ``searchTerm``, ``includeArchived``,
-  ``InvoiceNumbers`` and ``IDs``.
+  ``InvoiceNumbers``, ``IDs`` and the ``If-Modified-Since`` header (by
+  ``UpdatedDateUTC``).
 
 Faults are armed explicitly and fire in order on the next matching request (see
 :class:`Fault`). Every request and response can be checked against Xero's OpenAPI
@@ -360,6 +363,8 @@ class XeroStandIn(StandIn):
         self.organisations: dict[str, Organisation] = {}
         #: Problems found checking traffic against Xero's OpenAPI description.
         self.spec_problems: list[str] = []
+        #: Every ``If-Modified-Since`` a contacts listing was asked with.
+        self.modified_since: list[str] = []
 
     # ------------------------------------------------------------------ set-up
 
@@ -519,10 +524,13 @@ class XeroStandIn(StandIn):
         parts = [p for p in path.split("/") if p]
         method = request.method
         if method == "POST":
+            if len(parts) == 2 and parts[0].lower() == "contacts":
+                with self._lock:
+                    return self._update_contact(org, request, parts[1])
             return _validation_error(
                 [],
                 message="POST updates records; this stand-in (and "
-                "Ledgerlink) only creates with PUT.",
+                "Ledgerlink) only creates with PUT, and updates contacts only.",
                 status=405,
             )
         with self._lock:
@@ -561,6 +569,10 @@ class XeroStandIn(StandIn):
             return self._get_one(key, records, parts[1])
         try:
             selected = self._filter(name, records, params)
+            since = request.headers.get("If-Modified-Since")
+            if since:
+                self.modified_since.append(since)
+            selected = _modified_since(selected, since)
         except ValueError as problem:
             return _validation_error([], message=str(problem))
         page = params.get("page")
@@ -800,6 +812,66 @@ class XeroStandIn(StandIn):
             org.contacts[contact["ContactID"]] = contact
 
         return contact, save
+
+    # ------------------------------------------------------------------ updating
+
+    def _update_contact(
+        self, org: Organisation, request: httpx.Request, contact_id: str
+    ) -> httpx.Response:
+        """``POST /Contacts/{ContactID}``: the fields sent change, the others stay; an
+        address or phone replaces the one of its type. Archived contacts are refused."""
+        contact = next(
+            (c for c in org.contacts.values() if c["ContactID"].lower() == contact_id.lower()),
+            None,
+        )
+        if contact is None:
+            return httpx.Response(404, text="The resource you're looking for cannot be found")
+        try:
+            body = loads_json(request.content)
+        except ValueError:
+            return _problem_body(
+                400, 14, "PostDataInvalidException", "Invalid JSON in the request."
+            )
+        elements = body.get("Contacts") if isinstance(body, dict) else None
+        if not isinstance(elements, list) or len(elements) != 1:
+            return _problem_body(
+                400, 14, "PostDataInvalidException", "The request must hold one Contact."
+            )
+        (element,) = elements
+        errors: list[str] = []
+        if contact.get("ContactStatus") == "ARCHIVED":
+            errors.append("The contact is archived and cannot be updated.")
+        email = str(element.get("EmailAddress") or "").strip()
+        if "EmailAddress" in element and email and not EMAIL.fullmatch(email):
+            errors.append("Email address must be valid.")
+        name = str(element.get("Name") or "").strip()
+        if "Name" in element and name.casefold() != contact["Name"].strip().casefold():
+            taken = {
+                c["Name"].strip().casefold()
+                for c in org.contacts.values()
+                if c.get("ContactStatus") == "ACTIVE" and c is not contact
+            }
+            if not name or name.casefold() in taken:
+                errors.append(
+                    f"The contact name {name} is already assigned to another contact. The "
+                    "contact name must be unique across all active contacts."
+                )
+        if errors:
+            return _validation_error([_flag(_with_errors({**contact, **element}, errors), True)])
+        for key in ("EmailAddress", "Name", "FirstName", "LastName"):
+            if key in element:
+                contact[key] = str(element.get(key) or "").strip()
+        for key, kind in (("Addresses", "AddressType"), ("Phones", "PhoneType")):
+            for given in element.get(key) or []:
+                if not isinstance(given, dict):
+                    continue
+                kept = [r for r in contact.get(key) or [] if r.get(kind) != given.get(kind)]
+                same = next(
+                    (r for r in contact.get(key) or [] if r.get(kind) == given.get(kind)), {}
+                )
+                contact[key] = [*kept, {**same, **given}]
+        contact["UpdatedDateUTC"] = ms_date(self.clock())
+        return self._ok("Contacts", [_flag(contact, False)])
 
     def _lock_message(self, org: Organisation, on: date, what: str = "document") -> str | None:
         lock = org.effective_lock
@@ -1144,6 +1216,25 @@ class _Staged:
     names: set[str] = field(default_factory=set)
     numbers: set[str] = field(default_factory=set)
     paid: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _modified_since(records: list[Json], header: str | None) -> list[Json]:
+    """Only records created or modified after the ``If-Modified-Since`` moment."""
+    if not header:
+        return records
+    try:
+        since = datetime.fromisoformat(header.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"If-Modified-Since is not a date-time: {header}") from exc
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    cutoff = since.timestamp() * 1000
+    kept = []
+    for record in records:
+        found = re.fullmatch(r"/Date\((\d+)[+-]\d{4}\)/", str(record.get("UpdatedDateUTC", "")))
+        if found is None or int(found.group(1)) > cutoff:
+            kept.append(record)
+    return kept
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -48,10 +48,22 @@ def titles(info: PackageInfo) -> dict[Column, str]:
     }
 
 
+#: What a user needs to see without scrolling, in this order: who the row is (frozen at
+#: the left), then the reference, its status and how it was linked.
+NEEDED: tuple[Column, ...] = (
+    Column.ACCOUNT,
+    Column.NAME,
+    Column.REFERENCE,
+    Column.STATUS,
+    Column.METHOD,
+)
+
 #: Starting widths in characters (no resize-to-contents: the grid may hold 100,000 rows).
+#: The needed columns together fit the default 1000 x 680 window at 125 % text; longer
+#: values are elided and whole in their tool-tips.
 WIDTHS: dict[Column, int] = {
     Column.ACCOUNT: 9,
-    Column.NAME: 22,
+    Column.NAME: 20,
     Column.ADDRESS: 30,
     Column.POSTCODE: 9,
     Column.EMAIL: 26,
@@ -60,7 +72,7 @@ WIDTHS: dict[Column, int] = {
     Column.THEIR_ADDRESS: 30,
     Column.THEIR_EMAIL: 26,
     Column.STATUS: 19,
-    Column.METHOD: 16,
+    Column.METHOD: 14,
 }
 
 METHOD_WORDS: dict[LinkMethod, str] = {
@@ -72,6 +84,7 @@ METHOD_WORDS: dict[LinkMethod, str] = {
     LinkMethod.SUGGESTION: "Accepted suggestion",
     LinkMethod.IMPORTED: "Imported from package",
     LinkMethod.CREATED_BY_SEND: "Created by a send",
+    LinkMethod.LINKED_ON_SEND: "Found by a send",
     LinkMethod.CSV: "Links file (CSV)",
 }
 

@@ -1,19 +1,22 @@
-"""Editing a reference cell: type it, paste it, or pick the package's record."""
+"""Editing a reference cell: type it, paste it, or pick the package's record; and cell
+text that stays readable on a light or dark palette."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QCompleter,
     QLineEdit,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
 
+from app.ui.kit.style import readable
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import PASTE_ROLE, PICK_ROLE, REF_ROLE
 
@@ -45,6 +48,33 @@ class ReferenceEditor(QLineEdit):
             completer.activated[str].connect(self._picked)  # type: ignore[index]
             self.setCompleter(completer)
             self.textEdited.connect(self._offer)
+            choices.modelReset.connect(self._fit_popup)
+
+    def _fit_popup(self) -> None:
+        """The pick list as wide as its widest line (the completer would make it as
+        narrow as the cell), but no wider than the window."""
+        completer = self.completer()
+        popup = completer.popup() if completer is not None else None
+        if popup is None or self.choices is None:
+            return
+        metrics = popup.fontMetrics()
+        widest = max(
+            (
+                metrics.horizontalAdvance(str(self.choices.index(row, 0).data()))
+                for row in range(self.choices.rowCount())
+            ),
+            default=0,
+        )
+        style = popup.style()
+        chrome = (
+            2 * popup.frameWidth()
+            + style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+            + 4 * style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin)
+            + 8
+        )
+        window = self.window()
+        cap = window.width() if window is not None and window is not self else 10_000
+        popup.setMinimumWidth(min(max(widest + chrome, self.width()), cap))
 
     def _offer(self, text: str) -> None:
         """Offer the package's records matching what is typed: from two characters on,
@@ -64,7 +94,30 @@ class ReferenceEditor(QLineEdit):
         super().keyPressEvent(event)
 
 
-class ReferenceDelegate(QStyledItemDelegate):
+class ReadableDelegate(QStyledItemDelegate):
+    """Draws cells as usual, but text whose colour would not read on its cell (a fixed
+    status colour on a dark palette, light text on a highlighted cell) is lightened or
+    darkened until it does (WCAG AA, 4.5:1)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        if option.state & QStyle.StateFlag.State_Selected:
+            return  # the style draws selected text in HighlightedText on Highlight
+        palette = option.palette
+        brush = option.backgroundBrush
+        background = (
+            brush.color()
+            if brush.style() != Qt.BrushStyle.NoBrush
+            else palette.color(QPalette.ColorRole.Base)
+        )
+        text = palette.color(QPalette.ColorRole.Text)
+        shown = readable(text, background)
+        if shown != text:
+            palette.setColor(QPalette.ColorRole.Text, shown)
+            option.palette = palette
+
+
+class ReferenceDelegate(ReadableDelegate):
     """The reference column's editor, with the package's records to pick from."""
 
     def __init__(

@@ -14,8 +14,18 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -26,6 +36,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStyle,
     QTabBar,
     QTableView,
     QTabWidget,
@@ -55,9 +66,9 @@ from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.wording import count, when
 from wizard_pages.link_grid.choices import PackageChoicesModel
-from wizard_pages.link_grid.columns import WIDTHS, Column
+from wizard_pages.link_grid.columns import NEEDED, WIDTHS, Column
 from wizard_pages.link_grid.compare import CompareView
-from wizard_pages.link_grid.delegate import ReferenceDelegate
+from wizard_pages.link_grid.delegate import ReadableDelegate, ReferenceDelegate
 from wizard_pages.link_grid.frozen import FrozenColumns
 from wizard_pages.link_grid.side_models import DuplicatesModel, SuggestionsModel
 from wizard_pages.link_grid.table_model import LinkTableModel
@@ -151,20 +162,26 @@ class LinkWorkbench(QWidget):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
+        # The page around the workbench has margins already: every pixel goes to the grid.
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._filter_bar())
-        splitter = QSplitter()
-        splitter.addWidget(self._grid())
-        splitter.addWidget(self._side_panel())
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([780, 220])
-        layout.addWidget(splitter, 1)
+        self.splitter = QSplitter()
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self._grid())
+        self.splitter.addWidget(self._side_panel())
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([780, 220])
+        layout.addWidget(self.splitter, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.linkActivated.connect(self._link_activated)
-        layout.addWidget(self.message)
+        message_row = QHBoxLayout()
+        message_row.addWidget(self.message, 1)
+        message_row.addWidget(self._side_toggle(), 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(message_row)
         layout.addLayout(self._action_row())
         if not self.info.can_list_contacts:
             self.exact_button.setVisible(False)
@@ -197,6 +214,7 @@ class LinkWorkbench(QWidget):
             lambda text: read_reference(info, text).kind is not Reading.INVALID,
             self.view,
         )
+        self.view.setItemDelegate(ReadableDelegate(self.view))
         self.view.setItemDelegateForColumn(Column.REFERENCE, self.delegate)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.view.setEditTriggers(
@@ -214,14 +232,16 @@ class LinkWorkbench(QWidget):
         horizontal = self.view.horizontalHeader()
         horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         horizontal.setStretchLastSection(True)
+        # A title longer than its column ends in "…" (the whole title is its tool-tip),
+        # rather than being cut at both ends.
+        horizontal.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         char = self.fontMetrics().averageCharWidth()
         for column, width in WIDTHS.items():
             self.view.setColumnWidth(column, width * char + 16)
         # What a user needs at 1000 px first, straight after who the row is: the
         # reference, its status and how it was linked; the addresses to the right.
-        for position, column in enumerate(
-            (Column.REFERENCE, Column.STATUS, Column.METHOD), start=Column.NAME + 1
-        ):
+        for position, column in enumerate(NEEDED):
             horizontal.moveSection(horizontal.visualIndex(column), position)
         self.frozen = FrozenColumns(self.view, (Column.ACCOUNT, Column.NAME))
 
@@ -260,23 +280,134 @@ class LinkWorkbench(QWidget):
         self.side.addTab(self._duplicates_table(), "Duplicates")
         return self.side
 
+    def _side_toggle(self) -> QPushButton:
+        """Shows or hides the side panel. Where the window is too narrow for the needed
+        columns and the panel together, the panel starts hidden and this opens it."""
+        self.side_button = QPushButton()
+        self.side_button.setCheckable(True)
+        self.side_button.setChecked(True)
+        #: The user showed or hid the panel: the window's width no longer decides.
+        self._side_chosen = False
+        self._side_sized = False
+        self.splitter.installEventFilter(self)
+        self.side_button.clicked.connect(self._side_toggled)
+        self._name_side_button()
+        return self.side_button
+
+    def _side_toggled(self, shown: bool) -> None:
+        self._side_chosen = True
+        self.show_side_panel(shown)
+
+    def show_side_panel(self, shown: bool, width: int | None = None) -> None:
+        """Show (or hide) the side panel beside the grid, in a splitter ``width`` wide
+        (its current width by default)."""
+        self.side.setVisible(shown)
+        self.side_button.setChecked(shown)
+        if shown:
+            total = (self.splitter.width() if width is None else width) - (
+                self.splitter.handleWidth()
+            )
+            # A third of the width, less where the needed columns would not fit then;
+            # never narrower than its tab titles (the grid's identity columns are frozen).
+            side = max(
+                self.side.minimumSizeHint().width(),
+                min(total // 3, total - self._needed_grid_width()),
+            )
+            self.splitter.setSizes([max(total - side, 0), side])
+        self._name_side_button()
+
+    def _name_side_button(self) -> None:
+        suggestions = self.suggestions_model.rowCount()
+        duplicates = self.duplicates_model.rowCount()
+        if self.side_button.isChecked():
+            self.side_button.setText("Hide su&ggestions and duplicates")
+            self.side_button.setToolTip("Give the grid the whole width.")
+        else:
+            text = (
+                f"Show su&ggestions ({suggestions:,}) and duplicates ({duplicates:,})"
+                if self.book is not None and self.book.analysed
+                else "Show su&ggestions and duplicates"
+            )
+            self.side_button.setText(text)
+            self.side_button.setToolTip(
+                "Compare the current row with the package's record, accept suggested "
+                "links and see likely duplicates, beside the grid."
+            )
+
+    def side_panel_fits(self, width: int | None = None) -> bool:
+        """Whether, in a splitter ``width`` wide (its own by default), the side panel leaves
+        the grid room for every needed column."""
+        width = self.splitter.width() if width is None else width
+        needed = self._needed_grid_width() + self.splitter.handleWidth()
+        return width >= needed + self.side.minimumSizeHint().width()
+
+    def _needed_grid_width(self) -> int:
+        """The grid's width with every needed column in view."""
+        view = self.view
+        return (
+            sum(view.columnWidth(c) for c in NEEDED)
+            + 2 * view.frameWidth()
+            + view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.splitter
+            and event.type() == QEvent.Type.Resize
+            and isinstance(event, QResizeEvent)
+            and not self._side_chosen
+        ):
+            # Before the splitter shares out its new width: the side panel shows only
+            # where the grid keeps every needed column, and is sized for the new width.
+            width = event.size().width()
+            fits = self.side_panel_fits(width)
+            if fits != self.side.isVisibleTo(self) or not self._side_sized:
+                self._side_sized = True
+                self.show_side_panel(fits, width)
+        return False
+
+    def hasHeightForWidth(self) -> bool:
+        # A grid has no natural height: it takes what the page leaves (the wrapped
+        # message must not make the page ask for a scroll bar).
+        return False
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
+
+    def _side_table(self, model: QAbstractItemModel) -> QTableView:
+        """A side panel's table: one line a row, long values and titles ending in "…"
+        (their tool-tips are whole), the last column taking the width left."""
+        view = QTableView()
+        view.setModel(model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setWordWrap(False)
+        view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = view.horizontalHeader()
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header.setStretchLastSection(True)
+        vertical = view.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        return view
+
     def _suggestions_panel(self) -> QWidget:
-        self.suggestions_view = QTableView()
-        self.suggestions_view.setModel(self.suggestions_model)
-        self.suggestions_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.suggestions_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.suggestions_view.horizontalHeader().setStretchLastSection(True)
-        self.suggestions_view.verticalHeader().setVisible(False)
+        self.suggestions_view = self._side_table(self.suggestions_model)
+        char = self.fontMetrics().averageCharWidth()
+        for column, width in enumerate((18, 20, 16)):  # yours, theirs, evidence; strength
+            self.suggestions_view.setColumnWidth(column, width * char + 12)
         self.accept_button = QPushButton("&Accept selected")
         self.accept_strong_button = QPushButton("Accept all &strong")
         suggestions_panel = QWidget()
         suggestions_layout = QVBoxLayout(suggestions_panel)
-        explain = QLabel(
-            "Near misses: names that differ only in capitals, spaces, punctuation or "
-            "Ltd/Limited, the same email, or the same postcode and house number. Double-click "
-            "one to see it in the grid."
-        )
+        explain = QLabel("Near misses. Double-click one to see it in the grid.")
         explain.setWordWrap(True)
+        explain.setToolTip(
+            "Near misses: names that differ only in capitals, spaces, punctuation or "
+            "Ltd/Limited, the same email, or the same postcode and house number. Point at a "
+            "cell to read it whole."
+        )
         suggestions_layout.addWidget(explain)
         suggestions_layout.addWidget(self.suggestions_view, 1)
         buttons = QHBoxLayout()
@@ -286,12 +417,10 @@ class LinkWorkbench(QWidget):
         return suggestions_panel
 
     def _duplicates_table(self) -> QTableView:
-        self.duplicates_view = QTableView()
-        self.duplicates_view.setModel(self.duplicates_model)
-        self.duplicates_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.duplicates_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.duplicates_view.horizontalHeader().setStretchLastSection(True)
-        self.duplicates_view.verticalHeader().setVisible(False)
+        self.duplicates_view = self._side_table(self.duplicates_model)
+        char = self.fontMetrics().averageCharWidth()
+        for column, width in enumerate((13, 34)):  # where, records; why
+            self.duplicates_view.setColumnWidth(column, width * char + 12)
         return self.duplicates_view
 
     def _action_row(self) -> QHBoxLayout:
@@ -740,6 +869,7 @@ class LinkWorkbench(QWidget):
         if not book.analysed:
             self.side.setTabText(1, "Suggestions (looking…)")
             self.accept_strong_button.setEnabled(False)
+            self._name_side_button()
             return
         suggestions = book.open_suggestions()
         self.suggestions_model.set_suggestions(book, suggestions)
@@ -747,6 +877,7 @@ class LinkWorkbench(QWidget):
         self.accept_strong_button.setText(f"Accept all &strong ({strong:,})")
         self.accept_strong_button.setEnabled(strong > 0)
         self.side.setTabText(1, f"Suggestions ({len(suggestions):,})")
+        self._name_side_button()
 
     def _show_duplicate(self, index: QModelIndex) -> None:
         rows = self.duplicates_model.duplicate(index.row()).rows

@@ -1,7 +1,7 @@
 """package contacts: the link page's local copy of the package's contact list
 
 Revision ID: 0006_package_contacts
-Revises: 0006_connector_steps
+Revises: 0006_contact_updates
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_package_contacts"
-down_revision: str | None = "0006_connector_steps"
+down_revision: str | None = "0006_contact_updates"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

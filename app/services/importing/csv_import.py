@@ -1,8 +1,9 @@
 """Importing the job system's CSV files: customers, suppliers, invoices, credit notes and
 payments, laid out as ``docs/csv-layout.md`` describes.
 
-A file is imported whole or not at all: every row is checked first and the records are
-written in one transaction only when no row has a problem. Importing the same file again
+A file is imported whole or not at all, in one transaction: rows are read, checked and
+(for customers and suppliers) written a chunk at a time, the writing stops at the first
+problem, and the transaction is committed only when no row has one. Importing the same file again
 adds new records, updates those not yet sent and never changes one already sent.
 
 The work is split by stage: :mod:`.csv_reader` (encoding, separator, header),
@@ -12,7 +13,7 @@ of file (:mod:`.contacts`, :mod:`.documents`, :mod:`.payments`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +26,7 @@ from app.services.importing import documents as import_documents
 from app.services.importing import payments as import_payments
 from app.services.importing.contacts import COLUMNS as CONTACT_COLUMNS
 from app.services.importing.contacts import ContactImport
-from app.services.importing.csv_reader import ColumnSpec, CsvRow, CsvTable, read_csv
+from app.services.importing.csv_reader import ColumnSpec, CsvTable, CsvUnreadable, open_csv
 from app.services.importing.documents import DocumentImport
 from app.services.importing.payments import PaymentImport
 from app.services.importing.report import (
@@ -69,12 +70,12 @@ def columns_for(kind: ImportKind) -> tuple[ColumnSpec, ...]:
 
 
 def _importer(
-    kind: ImportKind, session: Session, table: CsvTable, report: ImportReport
+    kind: ImportKind, session: Session, table: CsvTable, report: ImportReport, *, write: bool
 ) -> _Importer:
     if kind is ImportKind.CUSTOMERS:
-        return ContactImport(session, table, report, ContactKind.CUSTOMER)
+        return ContactImport(session, table, report, ContactKind.CUSTOMER, write_as_checked=write)
     if kind is ImportKind.SUPPLIERS:
-        return ContactImport(session, table, report, ContactKind.SUPPLIER)
+        return ContactImport(session, table, report, ContactKind.SUPPLIER, write_as_checked=write)
     if kind is ImportKind.INVOICES:
         return DocumentImport(session, table, report, DocumentKind.INVOICE)
     if kind is ImportKind.CREDIT_NOTES:
@@ -141,6 +142,11 @@ def import_csv_bytes(
     return report
 
 
+#: Wraps a file's raw rows as they are read (progress, cancel); gets the rows and
+#: an estimate of how many there are.
+RowWatch = Callable[[Iterator[tuple[int, list[str]]], int], Iterator[tuple[int, list[str]]]]
+
+
 def check_and_write(
     session: Session,
     kind: ImportKind,
@@ -149,23 +155,29 @@ def check_and_write(
     *,
     write: bool,
     actor: str,
-    watch: Callable[[list[CsvRow]], list[CsvRow]] | None = None,
+    watch: RowWatch | None = None,
 ) -> bool:
     """Check ``data`` as a file of ``kind`` into ``report``; when it has no error and
-    ``write`` is set, write its records in ``session`` (the caller commits) and say so.
+    ``write`` is set, write its records in ``session`` and say so.
 
-    ``watch`` may wrap the rows as they are checked (progress, cancel). With any error
-    nothing is written and the counts are 0.
+    Rows are streamed: with ``write`` some records may be written in ``session`` before
+    a problem further on is found, so the caller commits only when this returns True
+    and otherwise rolls back. ``watch`` may wrap the rows as they are read (progress,
+    cancel). With any error the counts are 0.
     """
-    table, problems = read_csv(data, columns_for(kind))
-    report.errors.extend(problems)
+    table = open_csv(data, columns_for(kind), report.errors)
     if table is None:
         return False
     report.ignored_columns = list(table.ignored_columns)
     if watch is not None:
-        table.rows = watch(table.rows)
-    importer = _importer(kind, session, table, report)
-    importer.check()
+        table.records = watch(table.records, table.estimated_rows)
+    importer = _importer(kind, session, table, report, write=write)
+    try:
+        importer.check()
+    except CsvUnreadable as exc:
+        # As when the file cannot be read at all: that one problem, nothing else.
+        report.errors[:] = [exc.error]
+        report.already_sent.clear()
     written = False
     if not report.errors and write:
         importer.write()

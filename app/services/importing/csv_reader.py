@@ -23,9 +23,12 @@ the file than its number, the message says so too.
 from __future__ import annotations
 
 import bisect
+import csv
+import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from app.services.importing.report import RowError
 
@@ -93,13 +96,46 @@ class CsvRow:
 
 @dataclass
 class CsvTable:
-    """A file's known columns (as the file spells them) and its non-blank data rows."""
+    """A file's known columns (as the file spells them) and its non-blank data rows.
+
+    From :func:`read_csv` the rows are a list; from :func:`open_csv` they are read
+    from the file's text as they are iterated, once: :attr:`rows` as :class:`CsvRow`,
+    or :attr:`records` raw (row number and the row's untrimmed values in file order,
+    for importers that pick values by :attr:`positions` themselves).
+    """
 
     spelled: dict[str, str]
-    rows: list[CsvRow] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     separator: str = ","
+    positions: dict[str, int] = field(default_factory=dict)
+    estimated_rows: int = 0
+    records: Iterator[tuple[int, list[str]]] = field(default_factory=lambda: iter(()))
+    _rows: Iterable[CsvRow] | None = None
+
+    @property
+    def rows(self) -> Iterable[CsvRow]:
+        """The data rows with trimmed values by canonical column name."""
+        if self._rows is None:
+            return self._stream_rows()
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: Iterable[CsvRow]) -> None:
+        """Replace the rows (:func:`read_csv` gives them as a list)."""
+        self._rows = rows
+
+    def _stream_rows(self) -> Iterator[CsvRow]:
+        positions = list(self.positions.items())
+        for number, cells in self.records:
+            width = len(cells)
+            yield CsvRow(
+                number,
+                {
+                    name: clean(cells[position]) if position < width else ""
+                    for name, position in positions
+                },
+            )
 
     def has(self, column: str) -> bool:
         """Whether the file has this column (by canonical name)."""
@@ -303,17 +339,51 @@ class _Locator:
         return RowError(row, "", f"{message} ({', '.join(where)})")
 
 
+class CsvUnreadable(Exception):
+    """Met while streaming rows: the rest of the file cannot be read unambiguously.
+
+    Raised by :attr:`CsvTable.records` (and so :attr:`CsvTable.rows`) at the first
+    place the file stops being CSV; ``error`` names the row and where on it.
+    """
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | None, list[RowError]]:
     """Decode and split ``data``; the table is None when the file or its header is unusable.
 
     Every problem names its line (the header is line 1). Row problems found here (more
     values than the header has columns) are returned alongside the table and those rows
     are left out of it; anything that makes the file ambiguous returns no table.
+    Reads every row into memory; :func:`open_csv` streams them instead.
+    """
+    errors: list[RowError] = []
+    table = open_csv(data, columns, errors)
+    if table is None:
+        return None, errors
+    try:
+        table.rows = list(table.rows)
+    except CsvUnreadable as exc:
+        return None, [exc.error]
+    return table, errors
+
+
+def open_csv(data: bytes, columns: Sequence[ColumnSpec], errors: list[RowError]) -> CsvTable | None:
+    """Decode ``data`` and read its header; the rows are read as they are iterated.
+
+    Problems with the file or its header go into ``errors`` and return None. The
+    table's rows (:attr:`CsvTable.rows`, or the raw :attr:`CsvTable.records`) are read
+    one at a time, once: a row with more values than the header is added to ``errors``
+    when it is met and left out, and text that makes the rest of the file ambiguous
+    raises :class:`CsvUnreadable` there. Memory holds the file's text, never its rows.
     """
     try:
         decoded = _decode(data)
     except CsvFileError as exc:
-        return None, [exc.as_row_error()]
+        errors.append(exc.as_row_error())
+        return None
     text = decoded.text
     if text.endswith("\x1a"):
         text = text.rstrip("\x1a")  # the end-of-file mark some old DOS programs append
@@ -324,14 +394,15 @@ def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | Non
     if hint:
         if hint.group(1) not in _SEPARATORS:
             shown = repr(hint.group(1)) if hint.group(1) else "nothing"
-            return None, [
+            errors.append(
                 RowError(
                     1,
                     "",
                     f"the first line says the separator is {shown}; Ledgerlink reads "
                     "files separated by commas, semicolons or tabs",
                 )
-            ]
+            )
+            return None
         # Excel hides its "sep=;" line, so the header is still row 1 there.
         separator, skipped = hint.group(1), 1
         text = text[hint.end() :]
@@ -339,66 +410,116 @@ def read_csv(data: bytes, columns: Sequence[ColumnSpec]) -> tuple[CsvTable | Non
     if separator is None:
         chosen = _choose_separator(text, columns)
         if isinstance(chosen, RowError):
-            return None, [chosen]
+            errors.append(chosen)
+            return None
         separator = chosen
-    rows_text = _split_fast(text, separator)
-    junk = _NOT_TEXT.search(text)
-    if rows_text is None or junk or decoded.encoding == "mixed":
-        return None, [_locate_problem(text, separator, skipped, decoded.encoding)]
-
-    header_at = next(
-        (n for n, cells in enumerate(rows_text) if any(c.strip() for c in cells)), None
-    )
-    if header_at is None:
-        return None, [_empty_file_error(columns)]
-    header = rows_text[header_at]
-    table, header_errors = _read_header(header, header_at + 1, columns)
+    if _NOT_TEXT.search(text) or decoded.encoding == "mixed":
+        errors.append(_locate_problem(text, separator, skipped, decoded.encoding))
+        return None
+    records = enumerate(_c_reader(text, separator), 1)
+    try:
+        header_at, header = next(
+            ((n, cells) for n, cells in records if any(c.strip() for c in cells)), (0, [])
+        )
+    except csv.Error:
+        errors.append(_locate_problem(text, separator, skipped, decoded.encoding))
+        return None
+    if not header_at:
+        errors.append(_empty_file_error(columns))
+        return None
+    table, header_errors = _read_header(header, header_at, columns)
     if header_errors:
-        return None, header_errors
+        errors.extend(header_errors)
+        return None
     table.encoding, table.separator = decoded.encoding, separator
-    positions = list(_positions(header, table).items())
-    width = len(header)
-    errors: list[RowError] = []
-    for index in range(header_at + 1, len(rows_text)):
-        cells = rows_text[index]
-        number = index + 1
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines (and Excel's ",,,," rows) are skipped
-        if len(cells) > width:
-            extra = next((i for i in range(width, len(cells)) if cells[i].strip()), None)
-            if extra is not None:
-                errors.append(
-                    RowError(
-                        number,
-                        "",
-                        f"this row has {len(cells)} values but the header has {width} "
-                        f"columns (value {extra + 1}, “{_shorten(cells[extra])}”, has no "
-                        "column); is a value containing a "
-                        f"{_SEPARATORS[separator]} missing its quotes?",
+    table.positions = _positions(header, table)
+    # Only for progress: quoted line breaks make it a little more than the rows.
+    lines = len(_LINE_BREAK.findall(text)) + (0 if _LINE_BREAK.search(text[-2:]) else 1)
+    table.estimated_rows = max(lines - header_at, 0)
+    sep = separator
+    table.records = _records(
+        records,
+        len(header),
+        sep,
+        errors,
+        lambda: _locate_problem(text, sep, skipped, decoded.encoding),
+    )
+    return table
+
+
+def _records(
+    records: Iterator[tuple[int, list[str]]],
+    width: int,
+    separator: str,
+    errors: list[RowError],
+    locate: Callable[[], RowError],
+) -> Iterator[tuple[int, list[str]]]:
+    """The data rows by number, raw: blank rows skipped, too-wide rows reported."""
+    try:
+        for number, cells in records:
+            if not "".join(cells).strip():
+                continue  # blank lines (and Excel's ",,,," rows) are skipped
+            if len(cells) > width:
+                extra = next((i for i in range(width, len(cells)) if cells[i].strip()), None)
+                if extra is not None:
+                    errors.append(
+                        RowError(
+                            number,
+                            "",
+                            f"this row has {len(cells)} values but the header has {width} "
+                            f"columns (value {extra + 1}, “{_shorten(cells[extra])}”, has no "
+                            "column); is a value containing a "
+                            f"{_SEPARATORS[separator]} missing its quotes?",
+                        )
                     )
-                )
-                continue
-        values = {
-            name: _clean(cells[position]) if position < len(cells) else ""
-            for name, position in positions
-        }
-        table.rows.append(CsvRow(number, values))
-    return table, errors
+                    continue
+            yield number, cells
+    except csv.Error:
+        raise CsvUnreadable(locate()) from None
 
 
-def _clean(value: str) -> str:
+def clean(value: str) -> str:
+    """A value as importers see it: trimmed, every line break a plain LF."""
     value = value.strip()
     return _LINE_BREAK.sub("\n", value) if "\r" in value else value
 
 
-def _split_fast(text: str, separator: str) -> list[list[str]] | None:
-    """The records by Python's C parser, strict as :func:`_split` is; None when it
-    refuses something (:func:`_split` then says where and what)."""
-    import csv
-    import io
+def _c_reader(text: str, separator: str) -> Iterator[list[str]]:
+    """Python's C parser, as strict as :func:`_split`: it raises ``csv.Error`` where
+    that one finds a problem (:func:`_split` then says where and what).
 
+    It is fed the text's lines with their line ends, as a file opened with
+    ``newline=""`` gives them, a block of about :data:`_BLOCK` characters at a time:
+    one ``io.StringIO`` over the whole text would copy it at four bytes a character.
+    """
+    lines = chain.from_iterable(map(_text_file, _blocks(text)))
+    return csv.reader(lines, delimiter=separator, strict=True)
+
+
+_BLOCK = 1 << 18
+
+
+def _text_file(block: str) -> io.StringIO:
+    return io.StringIO(block, newline="")
+
+
+def _blocks(text: str) -> Iterator[str]:
+    """``text`` in pieces that each end just after a line feed (or at the end), so that
+    no line, and no CR LF pair, is cut in two."""
+    start, end = 0, len(text)
+    while start < end:
+        cut = text.find("\n", start + _BLOCK)
+        if cut < 0:  # no LF from here on, so a CR here is a whole line end
+            cut = text.find("\r", start + _BLOCK)
+        cut = end if cut < 0 else cut + 1
+        yield text[start:cut]
+        start = cut
+
+
+def _split_fast(text: str, separator: str) -> list[list[str]] | None:
+    """Every record by :func:`_c_reader`; None when it refuses something."""
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True))
+        return list(_c_reader(text, separator))
     except csv.Error:
         return None
 

@@ -25,7 +25,8 @@ _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _UK_DATE_SHORT_YEAR = re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")
 _NUMBER = re.compile(r"^(?P<whole>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?P<fraction>\d*))?$")
 _DECIMAL_COMMA = re.compile(r"^-?£?\s*\d+,\d{1,2}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: What an email address must look like (one @, a dot after it, no spaces).
+EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class BadValue(ValueError):
@@ -145,7 +146,7 @@ def parse_method(text: str) -> PaymentMethod:
 def check_email(text: str) -> None:
     """Raise :class:`BadValue` unless ``text`` looks like an email address
     (something@domain.tld)."""
-    if not _EMAIL.match(text):
+    if not EMAIL.match(text):
         raise BadValue(f'"{text}" is not an email address')
 
 

@@ -24,7 +24,7 @@ from app.services.importing.csv_import import (
     check_and_write,
     columns_for,
 )
-from app.services.importing.csv_reader import CsvRow, read_csv
+from app.services.importing.csv_reader import read_csv
 
 __all__ = [
     "IMPORT_ORDER",
@@ -158,7 +158,7 @@ def import_files(
                     write=True,
                     actor=actor,
                     watch=partial(
-                        _Watched, file=chosen.path.name, cancel=cancel, progress=progress
+                        _watched, file=chosen.path.name, cancel=cancel, progress=progress
                     ),
                 )
             if cancel is not None and cancel.is_set():
@@ -179,30 +179,30 @@ def import_files(
     return result
 
 
-class _Watched(list[CsvRow]):
-    """The rows of one file, reporting progress and honouring a cancel as they are read."""
+def _watched(
+    records: Iterator[tuple[int, list[str]]],
+    total: int,
+    *,
+    file: str,
+    cancel: threading.Event | None,
+    progress: Callable[[ImportProgress], None] | None,
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of one file, reporting progress and honouring a cancel as they are read.
 
-    def __init__(
-        self,
-        rows: list[CsvRow],
-        file: str,
-        cancel: threading.Event | None,
-        progress: Callable[[ImportProgress], None] | None,
-    ) -> None:
-        super().__init__(rows)
-        self.file, self.cancel, self.progress = file, cancel, progress
-
-    def __iter__(self) -> Iterator[CsvRow]:
-        total = len(self)
-        for done, row in enumerate(super().__iter__()):
-            if done % PROGRESS_EVERY == 0:
-                if self.cancel is not None and self.cancel.is_set():
-                    raise _Cancelled
-                if self.progress is not None:
-                    self.progress(ImportProgress(self.file, done, total))
-            yield row
-        if self.progress is not None:
-            self.progress(ImportProgress(self.file, total, total))
+    ``total`` is an estimate (a value over two lines counts twice) until the end, when
+    the count is exact.
+    """
+    done = 0
+    for record in records:
+        if done % PROGRESS_EVERY == 0:
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
+            if progress is not None:
+                progress(ImportProgress(file, done, max(total, done)))
+        yield record
+        done += 1
+    if progress is not None:
+        progress(ImportProgress(file, done, done))
 
 
 def job_record_count(session_factory: sessionmaker[Session]) -> int:

@@ -6,10 +6,13 @@ sent back as a duplicate. A package contact that is already one of ours (the sam
 account reference, else exactly the same name, else the same email, and nobody else of
 ours fitting) is linked to it instead of being added twice; where more than one of ours
 fits, or the package's exact-match rule finds the details differ, nothing is guessed:
-it is listed for the Link page. Running it again adds only contacts that are new since, and
-says how many were already here. It works in chunks, each committed whole (contacts and
-their links together), so a cancel between chunks leaves nothing half-written and the
-next run carries on.
+it is listed for the Link page. Where one package record serves both roles and the
+package says which each is (FreeAgent's clients and suppliers), a record comes in as a
+customer, a supplier or both; one the package gives no role is shown for the user to
+choose its type, and comes in only once chosen. Running it again adds only contacts that
+are new since, and says how many were already here. It works in chunks, each committed
+whole (contacts and their links together), so a cancel between chunks leaves nothing
+half-written and the next run carries on.
 
 Qt-free: the wizard runs it in a worker and passes a :class:`threading.Event` to cancel.
 """
@@ -19,8 +22,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,8 +31,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Contact, ContactKind, Link, LinkMethod
 from app.services.linking.matching import OurContact, TheirContact, details_match, email_key
 from app.services.linking.package_list import keep_list
-from app.services.linking.saving import LinkChange, apply_links
-from connectors.contract import Connector, ContactRole, PackageInfo, RemoteContact
+from app.services.linking.saving import (
+    ChangedElsewhere,
+    LinkChange,
+    apply_links,
+    link_versions,
+)
+from connectors.contract import (
+    Connector,
+    ContactRole,
+    PackageInfo,
+    RemoteContact,
+    contacts_with_roles,
+)
 from connectors.wording import count
 
 CHUNK = 200
@@ -71,9 +85,10 @@ class ImportProgress:
 
 @dataclass(frozen=True)
 class PreviewRow:
-    """One of the package's contacts, and whether we already have it."""
+    """One of the package's contacts, and whether we already have it. ``role`` is
+    ``None`` when the package gives the contact no role: the user chooses one."""
 
-    role: ContactRole
+    role: ContactRole | None
     ref: str
     name: str
     town: str
@@ -90,6 +105,8 @@ class PreviewRow:
         """The "Here already?" column, in words."""
         if self.already_here:
             return "yes, imported before"
+        if self.role is None:
+            return f"not yet: {self.matches}"
         if self.ambiguous:
             return f"unsure: {self.matches}"
         if self.matches:
@@ -101,6 +118,9 @@ class PreviewRow:
 class PackageContactsPreview:
     package_name: str
     rows: list[PreviewRow]
+    #: The package's links when the preview was read: version number by contact id.
+    #: An import of this preview refuses to run if they have changed since.
+    link_versions: dict[int, int] = field(default_factory=dict)
 
     def count(self, role: ContactRole, *, new_only: bool = False) -> int:
         """How many of the package's contacts have ``role``; with ``new_only``, only those we do
@@ -111,6 +131,11 @@ class PackageContactsPreview:
     def new(self) -> int:
         """How many of the package's contacts an import would add."""
         return sum(1 for r in self.rows if not r.already_here)
+
+    @property
+    def undecided(self) -> int:
+        """New contacts the package gives no role: the user chooses customer or supplier."""
+        return sum(1 for r in self.rows if r.role is None and not r.already_here)
 
     @property
     def already_here(self) -> int:
@@ -130,7 +155,12 @@ class PackageImportReport:
     ambiguous: list[str] = field(default_factory=list)
     #: Contacts that could not be imported, each with the reason (record and field named).
     skipped: list[str] = field(default_factory=list)
+    #: Package contacts with no role there whose type the user has not chosen yet.
+    undecided: list[str] = field(default_factory=list)
     cancelled: bool = False
+    #: Why the import stopped without (or before finishing) writing: links were
+    #: changed by someone else since the preview was read ("" when it was not).
+    refused: str = ""
 
     @property
     def total_added(self) -> int:
@@ -158,6 +188,12 @@ class PackageImportReport:
                 f"{count(len(self.ambiguous), 'contact')} could be more than one of yours: "
                 "link them on the Link page (see below)."
             )
+        if self.undecided:
+            parts.append(
+                f"{count(len(self.undecided), 'contact')} in {self.package_name} "
+                f"{'is' if len(self.undecided) == 1 else 'are'} neither a customer nor a "
+                "supplier there yet: choose each one's type in the list, then import again."
+            )
         if self.already_here:
             what = "were" if self.already_here != 1 else "was"
             parts.append(
@@ -165,46 +201,99 @@ class PackageImportReport:
                 "import, so "
                 + ("nothing new was added." if not self.total_added else "they were left alone.")
             )
-        if not (self.total_added or self.already_here or self.skipped or linked or self.ambiguous):
+        if not (
+            self.total_added
+            or self.already_here
+            or self.skipped
+            or linked
+            or self.ambiguous
+            or self.undecided
+        ):
             parts.append(f"{self.package_name} has no customers or suppliers to import.")
         if self.skipped:
             parts.append(f"{_n(len(self.skipped), 'contact')} could not be imported (see below).")
         if self.cancelled:
             parts.append("Import cancelled: what was imported stays; import again to add the rest.")
+        if self.refused:
+            parts.append(self.refused)
         return " ".join(parts)
 
 
 _n = count
 
 
-def _linked_refs(session: Session, package: str) -> set[str]:
-    return set(session.scalars(select(Link.remote_ref).where(Link.package == package)))
+def _linked(session: Session, package: str) -> set[tuple[ContactKind, str]]:
+    """(kind, package reference) of every link to ``package``: one package record that
+    serves both roles may be linked as a customer and not yet as a supplier."""
+    rows = session.execute(
+        select(Contact.kind, Link.remote_ref)
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.package == package)
+    )
+    return {(kind, ref) for kind, ref in rows}
+
+
+def _is_linked(linked: set[tuple[ContactKind, str]], contact: RemoteContact) -> bool:
+    return (ContactKind(contact.role.value), contact.ref) in linked
+
+
+def _linked_anyhow(linked: set[tuple[ContactKind, str]], ref: str) -> bool:
+    return any((kind, ref) in linked for kind in ContactKind)
+
+
+@dataclass
+class PackageContacts:
+    """What the package holds: each contact once per role it has, and (where one record
+    serves both roles) those it gives no role, whose type the user chooses."""
+
+    contacts: list[RemoteContact] = field(default_factory=list)
+    undecided: list[RemoteContact] = field(default_factory=list)
+
+
+#: Why a contact is offered for the user to choose, in the Import page's list.
+UNDECIDED_WHY = "no invoices or bills there, so choose customer or supplier"
 
 
 def read_package_contacts(
     connector: Connector, cancel: threading.Event | None = None
-) -> list[RemoteContact]:
-    """Every customer, then every supplier, the package holds."""
-    contacts: list[RemoteContact] = []
+) -> PackageContacts:
+    """Every customer, then every supplier, the package holds. Where the package keeps
+    one record for both roles and says which each is, a record comes once per role it
+    has, and one with neither is ``undecided``."""
+    found = PackageContacts()
+    with_roles = contacts_with_roles(connector)
+    if with_roles is not None:
+        for record in with_roles.iter_contacts_with_roles():
+            if not record.roles:
+                found.undecided.append(record.contact)
+            for role in ContactRole:
+                if role in record.roles:
+                    found.contacts.append(record.as_role(role))
+            if cancel is not None and cancel.is_set():
+                break
+        found.contacts.sort(key=lambda c: list(ContactRole).index(c.role))
+        return found
     for role in ContactRole:
         for contact in connector.iter_contacts(role):
-            contacts.append(contact)
+            found.contacts.append(contact)
             if cancel is not None and cancel.is_set():
-                return contacts
-    return contacts
+                return found
+    return found
 
 
 def preview_package_contacts(
     session_factory: sessionmaker[Session], connector: Connector
 ) -> PackageContactsPreview:
-    """What an import would bring in: every package contact, marked when already here."""
-    contacts = read_package_contacts(connector)
+    """What an import would bring in: every package contact, marked when already here;
+    one the package gives no role comes with ``role=None`` for the user to choose."""
+    read = read_package_contacts(connector)
     with session_factory() as session:
-        linked = _linked_refs(session, connector.info.key)
-        matches = match_existing(session, connector.info, contacts, linked)
+        versions = link_versions(session, connector.info.key)
+        linked = _linked(session, connector.info.key)
+        matches = match_existing(session, connector.info, read.contacts, linked)
     rows = []
-    for c in contacts:
-        found = matches.get(c.ref)
+    for c in read.contacts:
+        found = matches.get((ContactKind(c.role.value), c.ref))
         rows.append(
             PreviewRow(
                 c.role,
@@ -213,12 +302,26 @@ def preview_package_contacts(
                 c.town,
                 c.postcode,
                 c.email,
-                c.ref in linked,
+                _is_linked(linked, c),
                 matches=found.describe() if found else "",
                 ambiguous=bool(found and found.contact_id is None),
             )
         )
-    return PackageContactsPreview(connector.info.name, rows)
+    for c in read.undecided:
+        rows.append(
+            PreviewRow(
+                None,
+                c.ref,
+                c.name,
+                c.town,
+                c.postcode,
+                c.email,
+                _linked_anyhow(linked, c.ref),
+                matches=UNDECIDED_WHY,
+                ambiguous=True,
+            )
+        )
+    return PackageContactsPreview(connector.info.name, rows, versions)
 
 
 @dataclass(frozen=True)
@@ -264,12 +367,15 @@ def _ours_by_kind(session: Session, package: str) -> dict[ContactKind, list[OurC
 
 
 def match_existing(
-    session: Session, info: PackageInfo, contacts: Iterable[RemoteContact], linked: set[str]
-) -> dict[str, ExistingMatch]:
+    session: Session,
+    info: PackageInfo,
+    contacts: Iterable[RemoteContact],
+    linked: set[tuple[ContactKind, str]],
+) -> dict[tuple[ContactKind, str], ExistingMatch]:
     """For each package contact not linked yet, which of our unlinked contacts of the
     same kind it is: by account reference, else exact name, else email, the first rule
     that finds anyone deciding. One of ours claimed by two package contacts is a guess
-    for both, so both are left ambiguous."""
+    for both, so both are left ambiguous. Keyed by (kind, package reference)."""
     ours = _ours_by_kind(session, info.key)
     rules: list[tuple[str, Callable[[OurContact], str], Callable[[RemoteContact], str]]] = [
         ("same account reference", lambda o: o.account_ref.upper(), lambda r: r.our_ref.upper()),
@@ -285,12 +391,13 @@ def match_existing(
                 if key:
                     index.setdefault(key, []).append(contact)
             indexes[(kind, how)] = index
-    found: dict[str, ExistingMatch] = {}
+    found: dict[tuple[ContactKind, str], ExistingMatch] = {}
     claimed: Counter[int] = Counter()
     for remote in contacts:
-        if remote.ref in linked:
+        if _is_linked(linked, remote):
             continue
         kind = ContactKind(remote.role.value)
+        here = (kind, remote.ref)
         for how, _, their_key in rules:
             key = their_key(remote)
             fits = indexes[(kind, how)].get(key, []) if key else []
@@ -298,20 +405,20 @@ def match_existing(
                 continue
             labels = tuple(f"{c.account_ref} “{c.name}”" for c in fits)
             if len(fits) > 1:
-                found[remote.ref] = ExistingMatch(how, None, labels)
+                found[here] = ExistingMatch(how, None, labels)
             elif info.exact_match_fields and not details_match(
                 info.exact_match_fields, fits[0], TheirContact.of(remote)
             ):
-                found[remote.ref] = ExistingMatch(
+                found[here] = ExistingMatch(
                     how, None, labels, why_not=f"{info.name} needs the details to be equal"
                 )
             else:
-                found[remote.ref] = ExistingMatch(how, fits[0].id, labels)
+                found[here] = ExistingMatch(how, fits[0].id, labels)
                 claimed[fits[0].id] += 1
             break
-    for ref, match in list(found.items()):
+    for where, match in list(found.items()):
         if match.contact_id is not None and claimed[match.contact_id] > 1:
-            found[ref] = ExistingMatch(
+            found[where] = ExistingMatch(
                 match.how, None, match.candidates, why_not="another package contact fits too"
             )
     return found
@@ -384,35 +491,72 @@ def import_package_contacts(
     cancel: threading.Event | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
     actor: str = "user",
+    preview: PackageContactsPreview | None = None,
+    chosen: Mapping[str, Iterable[ContactRole]] | None = None,
 ) -> PackageImportReport:
-    """Import every package contact we have no link to, linking each to its source."""
+    """Import every package contact we have no link to, linking each to its source.
+
+    ``chosen``: package reference → the roles the user chose for a contact the package
+    gives none (from :attr:`PackageContactsPreview.rows` with ``role=None``); one not
+    chosen is left out and listed in :attr:`PackageImportReport.undecided`.
+
+    Given the ``preview`` the user saw, nothing is written if any link to the package
+    was saved, changed or removed since it was read (someone else was linking):
+    ``report.refused`` says so, to reload the preview and import again. Links saved by
+    someone else while the import runs refuse the rest the same way (the version
+    numbers of the links it changes, and the package contacts it is about to add).
+    """
     cancel = cancel or threading.Event()
     info = connector.info
     report = PackageImportReport(info.name)
-    contacts = read_package_contacts(connector, cancel)
+    read = read_package_contacts(connector, cancel)
     if cancel.is_set():
         report.cancelled = True
         return report
-    with session_factory.begin() as session:
-        # The whole list was just read: the link page's kept copy is brought up to date
-        # with it, rather than read from the package again there.
-        for role in ContactRole:
-            listed = (TheirContact.of(c) for c in contacts if c.role is role)
-            keep_list(session, info.key, role, listed)
+    if contacts_with_roles(connector) is None:
+        # The whole list was just read as the link page reads it (role by role): the
+        # page's kept copy is brought up to date with it, rather than read again there.
+        with session_factory.begin() as session:
+            for role in ContactRole:
+                listed = (TheirContact.of(c) for c in read.contacts if c.role is role)
+                keep_list(session, info.key, role, listed)
     with session_factory() as session:
-        linked = _linked_refs(session, info.key)
+        versions = link_versions(session, info.key)
+        if preview is not None:
+            moved = {
+                contact_id
+                for contact_id in versions.keys() | preview.link_versions.keys()
+                if versions.get(contact_id) != preview.link_versions.get(contact_id)
+            }
+            if moved:
+                report.refused = _refusal(session, moved)
+                return report
+            versions = preview.link_versions
+        linked = _linked(session, info.key)
         refs = AccountRefs(
             (row.kind, row.account_ref)
             for row in session.execute(select(Contact.kind, Contact.account_ref))
         )
+        contacts = list(read.contacts)
+        for contact in read.undecided:
+            roles = [r for r in ContactRole if r in set((chosen or {}).get(contact.ref, ()))]
+            if _linked_anyhow(linked, contact.ref):
+                report.already_here += 1
+            elif roles:
+                contacts.extend(replace(contact, role=role) for role in roles)
+            else:
+                report.undecided.append(
+                    f"“{contact.name or contact.ref}” ({contact.ref}) in {info.name}: "
+                    f"{UNDECIDED_WHY}."
+                )
         matches = match_existing(session, info, contacts, linked)
     todo: list[RemoteContact] = []
     to_link: list[LinkChange] = []
     for contact in contacts:
-        if contact.ref in linked:
+        if _is_linked(linked, contact):
             report.already_here += 1
             continue
-        match = matches.get(contact.ref)
+        match = matches.get((ContactKind(contact.role.value), contact.ref))
         if match is not None:
             label = f"{contact.role.value.capitalize()} “{contact.name}” ({contact.ref})"
             if match.contact_id is None:
@@ -421,7 +565,13 @@ def import_package_contacts(
                 )
             else:
                 to_link.append(
-                    LinkChange(match.contact_id, contact.ref, contact.name, LinkMethod.AUTO_EXACT)
+                    LinkChange(
+                        match.contact_id,
+                        contact.ref,
+                        contact.name,
+                        LinkMethod.AUTO_EXACT,
+                        loaded_version=versions.get(match.contact_id, 0),
+                    )
                 )
                 report.linked_existing[ContactKind(contact.role.value)] += 1
             continue
@@ -431,8 +581,13 @@ def import_package_contacts(
         else:
             todo.append(contact)
     if to_link:
-        with session_factory.begin() as session:
-            apply_links(session, info.key, to_link, actor=actor)
+        try:
+            with session_factory.begin() as session:
+                apply_links(session, info.key, to_link, actor=actor)
+        except ChangedElsewhere as exc:
+            report.linked_existing.clear()
+            report.refused = _refused_words(str(exc))
+            return report
     total = len(todo)
     for start in range(0, total, CHUNK):
         chunk = todo[start : start + CHUNK]
@@ -442,6 +597,15 @@ def import_package_contacts(
             report.cancelled = True
             break
         with session_factory.begin() as session:
+            taken = _now_linked(session, info.key, [remote.ref for remote in chunk])
+            if any(_is_linked(taken, remote) for remote in chunk):
+                labels = [
+                    f"{remote.role.value} “{remote.name}” ({remote.ref})"
+                    for remote in chunk
+                    if _is_linked(taken, remote)
+                ]
+                report.refused = _refused_words(str(ChangedElsewhere(labels)))
+                break
             made: list[tuple[Contact, RemoteContact]] = []
             for remote in chunk:
                 kind = ContactKind(remote.role.value)
@@ -455,6 +619,37 @@ def import_package_contacts(
             apply_links(session, info.key, changes, actor=actor)
         for ours, _ in made:
             report.added[ours.kind] += 1
-    if progress and not report.cancelled:
+    if progress and not (report.cancelled or report.refused):
         progress(ImportProgress(total, total, ""))
     return report
+
+
+def _now_linked(session: Session, package: str, refs: list[str]) -> set[tuple[ContactKind, str]]:
+    """(kind, reference) of each of the package's references ``refs`` one of ours is
+    linked to now (one record serving both roles may be linked in one role only)."""
+    rows = session.execute(
+        select(Contact.kind, Link.remote_ref)
+        .join(Contact, Contact.id == Link.contact_id)
+        .where(Link.package == package, Link.remote_ref.in_(refs))
+    )
+    return {(kind, ref) for kind, ref in rows}
+
+
+def _refusal(session: Session, contact_ids: set[int]) -> str:
+    """The words for links changed since the preview, naming (some of) the contacts."""
+    shown = sorted(contact_ids)[:500]
+    named = {
+        contact_id: f"{name} ({account_ref})"
+        for contact_id, name, account_ref in session.execute(
+            select(Contact.id, Contact.name, Contact.account_ref).where(Contact.id.in_(shown))
+        )
+    }
+    labels = [named.get(contact_id, f"contact #{contact_id}") for contact_id in sorted(contact_ids)]
+    return _refused_words(str(ChangedElsewhere(labels)))
+
+
+def _refused_words(message: str) -> str:
+    return (
+        f"{message} Nothing more was imported: read the package's list again (it shows "
+        "their change) and import again."
+    )

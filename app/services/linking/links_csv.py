@@ -28,7 +28,12 @@ from app.services.linking.matching import (
     exact_columns,
     read_reference,
 )
-from app.services.linking.saving import LinkChange, apply_links
+from app.services.linking.saving import (
+    ChangedElsewhere,
+    LinkChange,
+    apply_links,
+    link_versions,
+)
 from connectors.contract import Connector, ContactRole, PackageInfo
 
 EXPORT_COLUMNS = (
@@ -171,6 +176,11 @@ def import_links(
     documents to that one record, so it is refused unless ``allow_shared_reference``
     says they are the same business; either way ``report.shared`` lists each such pair.
 
+    If someone else links, re-links or unlinks one of the file's contacts between the
+    file being read and the links being saved (asking the package takes a while), the
+    whole file is refused with "changed by someone else — reload" (the links' version
+    numbers), never overwriting their change.
+
     A connector error (for example, not signed in) is raised for the caller to word.
     """
     report = LinksImportReport(file=str(path), dry_run=dry_run)
@@ -189,6 +199,9 @@ def import_links(
         rows = _read_rows(session, info, raw_rows, report, can_look_up=can_look_up)
         if report.errors:
             return report
+        # The links as they are now, when the file is read: asking the package takes a
+        # while, and a link someone else saves meanwhile must not be overwritten.
+        versions = link_versions(session, info.key, [row.contact.id for row in rows])
         found: dict[int, tuple[str, str]] = {}
         if connector_factory is not None:
             found = _check_with_package(info, rows, connector_factory, report)
@@ -198,7 +211,15 @@ def import_links(
         for row in rows:
             # The package's spelling and name where it was asked, else the file's.
             ref, name = found.get(row.line, (row.reading.value, row.package_name))
-            changes.append(LinkChange(row.contact.id, ref, name, LinkMethod.CSV))
+            changes.append(
+                LinkChange(
+                    row.contact.id,
+                    ref,
+                    name,
+                    LinkMethod.CSV,
+                    loaded_version=versions.get(row.contact.id, 0),
+                )
+            )
         report.shared = _shared_references(session, info, changes, rows)
         if report.shared and not allow_shared_reference:
             report.errors.extend(
@@ -211,7 +232,15 @@ def import_links(
             )
             return report
         report.warnings.extend(shared.describe(info.name) for shared in report.shared)
-        result = apply_links(session, info.key, changes, actor=actor)
+        try:
+            result = apply_links(session, info.key, changes, actor=actor)
+        except ChangedElsewhere as exc:
+            session.rollback()
+            report.errors.append(
+                f"{exc} Nothing from the file was saved: export the links again to see "
+                "the change, correct the file and import it again."
+            )
+            return report
         report.linked, report.unlinked = result.linked, result.unlinked
         report.unchanged = result.unchanged
         report.warnings.extend(result.warnings)

@@ -7,6 +7,7 @@ package's reference, so documents for it go to the existing record, never a dupl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -52,6 +53,10 @@ class LinkChange:
     ``loaded_ref`` is the reference the user saw when they loaded the contact ("" when
     it was unlinked). When given, the save is refused with :class:`ChangedElsewhere` if
     the stored link is no longer that one: someone else changed it in between.
+    ``loaded_version`` is the link's version number when it was read (0: there was no
+    link); when given, the save is refused the same way if the link now has another
+    (someone else linked, re-linked or unlinked the contact since, even to the same
+    reference).
     """
 
     contact_id: int
@@ -59,6 +64,28 @@ class LinkChange:
     remote_name: str = ""
     method: LinkMethod = LinkMethod.TYPED
     loaded_ref: str | None = None
+    loaded_version: int | None = None
+
+
+def link_versions(
+    session: Session, package: str, contact_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """The version number of each link to ``package`` by contact id (of ``contact_ids``
+    only, when given); a contact with no link is not in it. Read with a column query, so
+    it is what the database holds now, whatever the session loaded before."""
+    query = select(Link.contact_id, Link.version).where(Link.package == package)
+    if contact_ids is None:
+        return {contact_id: version for contact_id, version in session.execute(query)}
+    ids = sorted(set(contact_ids))
+    versions: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        versions.update(
+            (contact_id, version)
+            for contact_id, version in session.execute(
+                query.where(Link.contact_id.in_(ids[start : start + 500]))
+            )
+        )
+    return versions
 
 
 @dataclass
@@ -126,7 +153,9 @@ def apply_links(
         for link in session.scalars(select(Link).where(Link.package == package))
     }
     contacts, entries = _load_in_bulk(session, package, [c.contact_id for c in changes])
-    _refuse_changed_elsewhere(changes, existing, contacts)
+    checked = [c.contact_id for c in changes if c.loaded_version is not None]
+    versions = link_versions(session, package, checked) if checked else {}
+    _refuse_changed_elsewhere(changes, existing, contacts, versions)
     for change in changes:
         contact = contacts.get(change.contact_id)
         if contact is None:
@@ -199,14 +228,23 @@ def apply_links(
 
 
 def _refuse_changed_elsewhere(
-    changes: list[LinkChange], existing: dict[int, Link], contacts: dict[int, Contact]
+    changes: list[LinkChange],
+    existing: dict[int, Link],
+    contacts: dict[int, Contact],
+    versions: dict[int, int],
 ) -> None:
     stale: list[str] = []
     for change in changes:
-        if change.loaded_ref is None:
-            continue
         link = existing.get(change.contact_id)
-        if (link.remote_ref if link else "") != change.loaded_ref.strip():
+        moved_ref = (
+            change.loaded_ref is not None
+            and (link.remote_ref if link else "") != change.loaded_ref.strip()
+        )
+        moved_version = (
+            change.loaded_version is not None
+            and versions.get(change.contact_id, 0) != change.loaded_version
+        )
+        if moved_ref or moved_version:
             contact = contacts.get(change.contact_id)
             stale.append(
                 f"{contact.name} ({contact.account_ref})" if contact else f"#{change.contact_id}"

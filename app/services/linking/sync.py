@@ -15,7 +15,10 @@ Switching sync on records the values every agreeing pair has
 Nothing is written until :func:`apply_sync`; each row then goes its chosen way, through
 the connector's ``update_contact`` for ours → package, and is recorded in the audit. A
 row the package refuses (a locked or archived contact) fails with the reason; the
-others go on. Sync is opt-in, per package (:func:`set_sync_enabled`).
+others go on. A desktop bridge (QuickBooks Desktop, Sage 50) takes the write and
+confirms it later (:mod:`app.services.linking.sync_handover`): the row then shows as
+waiting, and is never handed over twice. Sync is opt-in, per package
+(:func:`set_sync_enabled`).
 """
 
 from __future__ import annotations
@@ -23,21 +26,26 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Contact, ContactSync, Link, utcnow
+from app.db.models import Contact, ContactSync, Link
 from app.services.audit import record_event
+from app.services.linking import sync_handover
+from app.services.linking.sync_handover import remember_agreed
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import (
     SYNC_FIELDS,
     Connector,
     ContactRole,
     ContactUpdate,
+    HandedOver,
     RemoteContact,
+    lists_changed_contacts,
 )
 from connectors.errors import ConnectorError, Rejected
 
@@ -85,6 +93,10 @@ class SyncRow:
     differing: tuple[str, ...]
     changed_ours: bool
     changed_theirs: bool
+    #: A desktop bridge holds our values for this contact, not yet confirmed: where.
+    waiting: str = ""
+    #: The package refused the last values a desktop bridge carried: why.
+    refused: str = ""
 
     @property
     def conflict(self) -> bool:
@@ -119,6 +131,8 @@ class SyncRow:
             "changed_theirs": self.changed_theirs,
             "conflict": self.conflict,
             "offered": self.offered.value,
+            "waiting": self.waiting,
+            "refused": self.refused,
         }
 
 
@@ -129,6 +143,8 @@ class SyncOutcome:
     to_package: int = 0
     to_ours: int = 0
     left: int = 0
+    #: Handed to a desktop bridge, to be confirmed later.
+    handed_over: int = 0
     #: ``(label, reason and fix)`` for each row the package refused.
     failed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -138,6 +154,7 @@ class SyncOutcome:
             "to_package": self.to_package,
             "to_ours": self.to_ours,
             "left": self.left,
+            "handed_over": self.handed_over,
             "failed": [{"contact": label, "reason": why} for label, why in self.failed],
         }
 
@@ -175,6 +192,60 @@ def _package_contacts(connector: Connector, refs: set[str]) -> dict[str, RemoteC
     return found
 
 
+#: Changes are read from this long before the last agreement: the package's clock and
+#: ours may differ, and reading a few contacts too many costs nothing in exactness.
+CLOCK_MARGIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class _Known:
+    ref: str
+    role: ContactRole
+    link_name: str
+    agreed: ContactSync | None
+
+    @property
+    def usable(self) -> bool:
+        """Agreed values for this very package record (a relink starts afresh)."""
+        return self.agreed is not None and self.agreed.remote_ref == self.ref
+
+
+def _package_side(connector: Connector, known: list[_Known]) -> dict[str, RemoteContact]:
+    """The package's linked contacts, by reference, as exactly as a full listing gives
+    them, read as cheaply as the package allows.
+
+    Where the package lists changed contacts (:class:`ListsChangedContacts`) and the
+    values each linked contact last agreed on are known, only the contacts changed since
+    (a margin before) the oldest agreement are read: a contact not among them still holds
+    exactly the values it agreed on, since an agreement is only ever recorded with the
+    package's own values. While any linked contact has no agreed values yet, every
+    contact is read, as before."""
+    refs = {k.ref for k in known}
+    changes = lists_changed_contacts(connector)
+    usable = [k for k in known if k.usable]
+    if changes is None or not usable or len(usable) < len(known):
+        return _package_contacts(connector, refs)
+    since = min(k.agreed.synced_at for k in usable if k.agreed is not None) - CLOCK_MARGIN
+    found: dict[str, RemoteContact] = {}
+    for k in usable:
+        assert k.agreed is not None
+        values = json.loads(k.agreed.agreed)
+        found[k.ref] = RemoteContact(
+            ref=k.ref,
+            role=k.role,
+            name=k.link_name,
+            **{f: str(values.get(f, "")) for f in SYNC_FIELDS},
+        )
+    for ref, contact in changes.changed_contacts(since):
+        if ref not in refs:
+            continue
+        if contact is None:
+            found.pop(ref, None)  # archived since: gone, as a full listing would show
+        else:
+            found[ref] = contact
+    return found
+
+
 def record_agreement(
     session_factory: sessionmaker[Session], connector: Connector, *, actor: str
 ) -> int:
@@ -197,7 +268,7 @@ def record_agreement(
     ]
     with session_factory.begin() as session:
         for ref, contact_id, values in agreeing:
-            _remember(session, package, contact_id, ref, values)
+            remember_agreed(session, package, contact_id, ref, values)
         record_event(
             session, actor=actor, action="contact_sync_agreed", package=package, n=len(agreeing)
         )
@@ -226,7 +297,12 @@ def sync_rows(session_factory: sessionmaker[Session], connector: Connector) -> l
         agreed_values = {
             cid: (row.remote_ref, json.loads(row.agreed)) for cid, row in agreed.items()
         }
-    theirs = _package_contacts(connector, {ref for ref, *_ in ours})
+        bridged = sync_handover.latest_states(session, package)
+        known = [
+            _Known(ref, ContactRole(contact.kind.value), name, state)
+            for ref, name, contact, _, state in ours
+        ]
+    theirs = _package_side(connector, known)
     rows: list[SyncRow] = []
     for ref, link_name, contact, our_values, _ in ours:
         remote = theirs.get(ref)
@@ -255,9 +331,18 @@ def sync_rows(session_factory: sessionmaker[Session], connector: Connector) -> l
                 differing=differing,
                 changed_ours=changed_ours,
                 changed_theirs=changed_theirs,
+                **_bridge_words(bridged.get(contact.id)),
             )
         )
     return rows
+
+
+def _bridge_words(state: sync_handover.UpdateState | None) -> dict[str, str]:
+    if state is None:
+        return {}
+    if state.state == sync_handover.HANDED_OVER:
+        return {"waiting": state.words}
+    return {"refused": state.words}
 
 
 def apply_sync(
@@ -285,6 +370,9 @@ def apply_sync(
             outcome.left += 1
             continue
         if direction is Direction.OURS_TO_PACKAGE:
+            if row.waiting:
+                outcome.left += 1  # handed over already: never twice
+                continue
             if not info.can_update_contacts:
                 outcome.failed.append(
                     (label, f"{info.name} does not let Ledgerlink change a contact's details.")
@@ -298,6 +386,20 @@ def apply_sync(
             except ConnectorError as trouble:
                 outcome.failed.append((label, str(trouble)))
                 continue
+            if isinstance(now, HandedOver):
+                with session_factory.begin() as session:
+                    sync_handover.hand_over(
+                        session,
+                        info.key,
+                        contact_id=row.contact_id,
+                        remote_ref=row.their_ref,
+                        role=row.role.value,
+                        sent=row.ours,
+                        handed=now,
+                        actor=actor,
+                    )
+                outcome.handed_over += 1
+                continue
             agreed = _values(now)
             outcome.to_package += 1
         else:
@@ -310,7 +412,7 @@ def apply_sync(
                     continue
                 for name, value in agreed.items():
                     setattr(contact, name, value)
-            _remember(session, info.key, row.contact_id, row.their_ref, agreed)
+            remember_agreed(session, info.key, row.contact_id, row.their_ref, agreed)
             record_event(
                 session,
                 actor=actor,
@@ -325,22 +427,6 @@ def apply_sync(
     return outcome
 
 
-def _remember(
-    session: Session, package: str, contact_id: int, ref: str, agreed: dict[str, str]
-) -> None:
-    state = session.scalars(
-        select(ContactSync).where(
-            ContactSync.package == package, ContactSync.contact_id == contact_id
-        )
-    ).one_or_none()
-    if state is None:
-        state = ContactSync(package=package, contact_id=contact_id)
-        session.add(state)
-    state.remote_ref = ref
-    state.agreed = json.dumps(agreed, sort_keys=True)
-    state.synced_at = utcnow()
-
-
 def describe_row(row: SyncRow) -> list[str]:
     """A row in words, for the command line: both names, each difference, the offer."""
     who = f"{row.role.value.capitalize()} {row.account_ref} “{row.our_name}”"
@@ -353,6 +439,10 @@ def describe_row(row: SyncRow) -> list[str]:
         lines.append(
             f"    {FIELD_WORDS[name]}: ours “{row.ours[name]}”, package “{row.theirs[name]}”"
         )
+    if row.waiting:
+        lines.append(f"    ours handed over, waiting for the package: {row.waiting}")
+    elif row.refused:
+        lines.append(f"    the package refused our last values: {row.refused}")
     if row.conflict:
         lines.append("    changed on both sides: choose a direction yourself")
     else:

@@ -11,7 +11,11 @@ A poll (QBWC Programmer's Guide, chapter 2): ``authenticate`` → ``sendRequestX
    never been read or the user asked to read them again;
 3. up to :data:`BATCH` handed-over records whose parents QuickBooks has confirmed, in
    dependency order (customers, suppliers, invoices, credit notes, payments), each with
-   ``requestID`` = its outbox row.
+   ``requestID`` = its outbox row;
+4. up to :data:`BATCH` contact sync writes (``CustomerMod``/``VendorMod`` with the
+   ``ListID`` and ``EditSequence`` last read, ``requestID`` = ``mod-<id>``): confirmed on
+   QuickBooks' answer, failed with the reason on a refusal (3200: changed in QuickBooks
+   since the lists were read, which are then read again).
 
 Every request is written to ``qbwc_requests`` before ``sendRequestXML`` returns and
 deleted when its answer is recorded through :mod:`app.services.sending.handover`, so a
@@ -41,11 +45,13 @@ from app.db.models import (
     OutboxEntry,
     Payment,
     PaymentAllocation,
+    PendingContactUpdate,
     QbwcRequest,
     RecordType,
     SendState,
     utcnow,
 )
+from app.services.linking import sync_handover
 from app.services.qbwc import pairing as pairing_
 from app.services.sending import handover
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
@@ -54,6 +60,8 @@ from app.services.setup.state import get_setting, set_setting
 from connectors.contract import (
     ConnectorContext,
     ContactDraft,
+    ContactRole,
+    ContactUpdate,
     DocumentDraft,
     PaymentDraft,
     RemoteTaxRate,
@@ -61,6 +69,7 @@ from connectors.contract import (
 )
 from connectors.errors import Rejected
 from connectors.quickbooks_desktop import QuickBooksDesktopConnector, lists, qbxml, soap
+from connectors.quickbooks_desktop import updates as contact_mods
 from connectors.quickbooks_desktop.statuses import NO_MATCH, RETRY_LATER, RecordWords, rejection
 from connectors.wording import count
 
@@ -108,6 +117,11 @@ class Poll:
     read: dict[str, list[etree._Element]] = field(default_factory=dict)
     added_contacts: list[tuple[RecordType, lists.ListContact]] = field(default_factory=list)
     answered: int = 0
+    #: Contact sync writes sent in this poll (never twice in one poll).
+    mods_sent: set[int] = field(default_factory=set)
+    #: Contacts QuickBooks changed on our Mod, as it now holds them.
+    modded_contacts: list[tuple[ContactRole, lists.ListContact]] = field(default_factory=list)
+    updated: int = 0
 
     def summary(self) -> str:
         """One line on what this poll did (added, found, refused, to try again, lost, lists
@@ -118,6 +132,8 @@ class Poll:
         parts = []
         if self.confirmed:
             parts.append(f"{count(self.confirmed, 'record')} added to QuickBooks")
+        if self.updated:
+            parts.append(f"{count(self.updated, 'contact')} updated in QuickBooks")
         if self.found:
             parts.append(f"{count(self.found, 'record')} found already in QuickBooks")
         if self.failed:
@@ -431,6 +447,8 @@ class WebConnectorService:
     def _has_work(self, session: Session) -> bool:
         if self._lists_wanted(session):
             return True
+        if sync_handover.waiting(session, PACKAGE):
+            return True
         states = (SendState.HANDED_OVER, SendState.UNCERTAIN)
         return (
             session.scalar(
@@ -458,7 +476,41 @@ class WebConnectorService:
             ]
         if not lists.load(self.data_dir).read_at:
             return []
-        return self._plan_adds(session, poll)
+        return self._plan_adds(session, poll) + self._plan_mods(session, poll)
+
+    def _plan_mods(self, session: Session, poll: Poll) -> list[Planned]:
+        """``CustomerMod``/``VendorMod`` for the contact sync writes waiting, each with the
+        ``ListID`` and ``EditSequence`` of the lists last read."""
+        known = lists.load(self.data_dir)
+        planned: list[Planned] = []
+        for update in sync_handover.waiting(session, PACKAGE):
+            if update.id in poll.mods_sent:
+                continue
+            found = contact_mods.find(known, update.remote_ref)
+            if found is None:
+                sync_handover.fail(
+                    session,
+                    update,
+                    f"QuickBooks no longer has “{update.remote_ref}” in the lists last read; "
+                    "link our contact to the record it now is on the Link page, then sync "
+                    "again.",
+                    actor=ACTOR,
+                )
+                poll.failed += 1
+                continue
+            contact, role = found
+            if not contact.edit_sequence:
+                # Lists read before Ledgerlink kept EditSequence: read them again first.
+                set_setting(session, READ_REQUESTED, True)
+                continue
+            request_id = f"mod-{update.id}"
+            values = ContactUpdate(**sync_handover.sent_values(update))
+            element = contact_mods.contact_mod(request_id, role, contact, values)
+            poll.mods_sent.add(update.id)
+            planned.append(Planned("mod", request_id, element))
+            if len(planned) >= BATCH:
+                break
+        return planned
 
     def _plan_checks(self, session: Session, poll: Poll) -> list[Planned]:
         planned: list[Planned] = []
@@ -537,7 +589,8 @@ class WebConnectorService:
         if not lists.load(self.data_dir).read_at:
             return 0
         parents = Parents.load(session)
-        return sum(
+        mods = sum(1 for u in sync_handover.waiting(session, PACKAGE) if u.id not in poll.mods_sent)
+        return mods + sum(
             1
             for record in handover.handed_over(session, PACKAGE)
             if record.entry_id not in poll.retry
@@ -555,6 +608,9 @@ class WebConnectorService:
             else:
                 log.warning("reading %s failed: %s", request.list_name, answer.message)
                 poll.last_error = f"QuickBooks could not list {request.list_name}: {answer.message}"
+            return
+        if request.kind == "mod":
+            self._record_mod(session, poll, request, answer)
             return
         if request.outbox_id is None:
             return
@@ -614,6 +670,41 @@ class WebConnectorService:
         poll.failed += 1
         poll.last_error = refused.reason
 
+    def _record_mod(
+        self, session: Session, poll: Poll, request: QbwcRequest, answer: qbxml.Answer
+    ) -> None:
+        """QuickBooks' answer to a contact sync write: confirmed with the values it now
+        holds, tried again when it was busy, failed with the reason otherwise."""
+        update = session.get(PendingContactUpdate, int(request.request_id.removeprefix("mod-")))
+        if update is None or update.state != sync_handover.HANDED_OVER:
+            return
+        role = ContactRole(update.role)
+        if answer.ok and answer.first is not None:
+            contact = lists.contact_from(answer.first)
+            sync_handover.confirm(
+                session, update, actor=ACTOR, now_values=contact_mods.values_of(contact)
+            )
+            poll.modded_contacts.append((role, contact))
+            poll.updated += 1
+            return
+        if answer.status_code in RETRY_LATER:
+            poll.last_error = (
+                f"QuickBooks could not change “{update.remote_ref}” this time "
+                f"({answer.message}); it is sent again on the next poll."
+            )
+            return
+        if answer.status_code == contact_mods.STALE_EDIT_SEQUENCE:
+            reason = contact_mods.stale_reason(role, update.remote_ref)
+            set_setting(session, READ_REQUESTED, True)
+        else:
+            noun = "customer" if role is ContactRole.CUSTOMER else "supplier"
+            words = RecordWords(noun, f"the {noun} “{update.remote_ref}”", update.remote_ref)
+            refused = rejection(answer.status_code, answer.message, words)
+            reason = f"{refused.reason} {refused.fix}"
+        sync_handover.fail(session, update, reason, actor=ACTOR)
+        poll.failed += 1
+        poll.last_error = reason
+
     def _record_check(
         self, session: Session, poll: Poll, entry: OutboxEntry, answer: qbxml.Answer
     ) -> None:
@@ -660,11 +751,28 @@ class WebConnectorService:
                             actor=ACTOR,
                         )
                         poll.failed += 1
+                if request.kind == "mod":
+                    self._mod_unreadable(session, poll, request, message)
                 session.delete(request)
         else:
             poll.lost += self._lose(session, outstanding.values())
         poll.last_error = f"QuickBooks could not process Ledgerlink's request: {message or hresult}"
         return -1
+
+    def _mod_unreadable(
+        self, session: Session, poll: Poll, request: QbwcRequest, message: str
+    ) -> None:
+        update = session.get(PendingContactUpdate, int(request.request_id.removeprefix("mod-")))
+        if update is None:
+            return
+        sync_handover.fail(
+            session,
+            update,
+            f"QuickBooks could not read the change Ledgerlink made for “{update.remote_ref}” "
+            f"({message}). Send Ledgerlink's log to support.",
+            actor=ACTOR,
+        )
+        poll.failed += 1
 
     def _lose(self, session: Session, requests: Any) -> int:
         """Requests without an answer: their records become uncertain."""
@@ -728,6 +836,12 @@ class WebConnectorService:
                 if all(c.full_name != contact.full_name for c in target):
                     target.append(contact)
             poll.added_contacts = []
+            changed = True
+        if poll.modded_contacts and known.read_at:
+            for role, contact in poll.modded_contacts:
+                target = known.customers if role is ContactRole.CUSTOMER else known.suppliers
+                target[:] = [c if c.list_id != contact.list_id else contact for c in target]
+            poll.modded_contacts = []
             changed = True
         if changed:
             lists.save(self.data_dir, known)

@@ -1,6 +1,7 @@
 """Reconciliation: Sage 50's own exports are the evidence that it has our records.
 
-Records found in the exports become *confirmed in Sage* (successful, and contacts linked);
+Records found in the exports become *confirmed in Sage* (successful, and contacts linked),
+and contact sync writes whose new details the Record CSVs show are confirmed too;
 records exported but not found are listed with the file and line to import again; where
 Sage shows a record differently from what was written (a reference upper-cased or cut, a
 name cut short) it is reported. The same Record CSVs refresh the customer and supplier
@@ -18,12 +19,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, OutboxEntry, RecordType, Sage50Export, SendState, utcnow
+from app.services.linking import sync_handover
 from app.services.sage50.ledger import PACKAGE
-from app.services.sage50.reports import ReportError, ReportKind, SageReport, read_report
+from app.services.sage50.reports import (
+    ReportError,
+    ReportKind,
+    SageAccount,
+    SageReport,
+    read_report,
+)
 from app.services.sage50.setup import save_accounts, save_nominal_list
 from app.services.sending import handover
-from connectors.contract import ContactRole
+from connectors.contract import ContactRole, ContactUpdate
 from connectors.sage_50 import references
+from connectors.sage_50 import updates as record_updates
 from connectors.wording import count
 
 _ROLE_TYPE = {ContactRole.CUSTOMER: RecordType.CUSTOMER, ContactRole.SUPPLIER: RecordType.SUPPLIER}
@@ -194,7 +203,43 @@ def _records(
                 )
             )
         _confirm(session, export, account.ref, result, actor)
+    _confirm_updates(session, role, by_ref, result, actor)
     return {_ROLE_TYPE[role]}
+
+
+def _confirm_updates(
+    session: Session,
+    role: ContactRole,
+    by_ref: dict[str, SageAccount],
+    result: Reconciliation,
+    actor: str,
+) -> None:
+    """Contact sync writes whose new details Sage's export now shows are confirmed (the
+    values as Sage holds them become the agreed ones); the others are listed as not yet
+    imported."""
+    for update in sync_handover.waiting(session, PACKAGE):
+        if update.role != role.value:
+            continue
+        account = by_ref.get(update.remote_ref)
+        expected = record_updates.as_sage_reads_it(
+            ContactUpdate(**sync_handover.sent_values(update))
+        )
+        held = record_updates.from_export(account.values) if account is not None else None
+        if held is not None and all(held[f] == expected[f] for f in record_updates.COLUMNS):
+            sync_handover.confirm(session, update, actor=actor, now_values=held)
+            result.confirmed.append(
+                Finding(f"{role.value} details", update.remote_ref, update.location, "")
+            )
+        else:
+            result.missing.append(
+                Finding(
+                    f"{role.value} details",
+                    update.remote_ref,
+                    update.location,
+                    update.note.partition(":")[0].rpartition(", ")[2],
+                    "the new details are not in Sage's export yet",
+                )
+            )
 
 
 def _transactions(

@@ -29,6 +29,11 @@ from connectors.wording import count
 #: package's own refusal): the fix is to link them, on the Link page of their role.
 MUST_LINK_CODES = frozenset({"would_duplicate", "duplicate_name"})
 
+#: A never-linked contact the package may already hold, once or more, or nearly: the
+#: send neither linked nor created it (app.services.sending.first_send_links). One cause
+#: per role; each record's fix opens the Link page at that contact.
+CHOOSE_CODE = "choose_contact"
+
 #: Record types as a bookkeeper names them.
 NOUNS = {
     "customer": "customer",
@@ -121,7 +126,7 @@ def fix_page(code: str, record_type: str) -> str:
     """Where in the wizard a failure with this code is fixed ("" if not in Ledgerlink)."""
     if code in {"unmapped_account", "unknown_account", "wrong_account_type", "not_a_bank_account"}:
         return "nominal-accounts"
-    if code in {"would_duplicate", "duplicate_name", "unknown_contact"}:
+    if code in {"would_duplicate", "duplicate_name", "unknown_contact", CHOOSE_CODE}:
         return "link-suppliers" if record_type == "supplier" else "link-customers"
     if code == "before_cutoff":
         return "review-and-send"
@@ -157,12 +162,14 @@ def group_causes(records: Iterable[FailedRecord], package_name: str) -> list[Cau
     for cause in causes.values():
         if cause.code in MUST_LINK_CODES:
             cause.title = _must_link_title(cause, package_name)
+        elif cause.code == CHOOSE_CODE:
+            cause.title = _choose_title(cause, package_name)
     order = {key: n for n, key in enumerate(causes)}
     return sorted(causes.values(), key=lambda c: (-c.size, order[_key(c.records[0])]))
 
 
 def _key(record: FailedRecord) -> tuple[str, str]:
-    if record.code in MUST_LINK_CODES:
+    if record.code in MUST_LINK_CODES or record.code == CHOOSE_CODE:
         return (record.code, record.record_type)
     if record.code == "blocked" and record.blocked_by is not None:
         # Held back by a record that is not failing (being checked, say): one cause
@@ -184,6 +191,16 @@ def _new_cause(record: FailedRecord, package_name: str) -> Cause:
             fix_page=page,
             command=f"ledgerlink --page {page}",
         )
+    if record.code == CHOOSE_CODE:
+        noun = NOUNS.get(record.record_type, record.record_type)
+        return Cause(
+            code=record.code,
+            title="",  # worded once every record is in
+            fix=f"Choose which one for each: open the Link page at the {noun} and link it "
+            f"to the right {package_name} record, or choose “Create new” if it is none.",
+            fix_page=page,
+            command=f"ledgerlink --page {page}",
+        )
     return Cause(
         code=record.code,
         title=record.reason,
@@ -198,6 +215,12 @@ def _must_link_title(cause: Cause, package_name: str) -> str:
     noun = NOUNS.get(cause.records[0].record_type, cause.records[0].record_type)
     verb = "is" if n == 1 else "are"
     return f"{count(n, noun)} {verb} already in {package_name} under the same name"
+
+
+def _choose_title(cause: Cause, package_name: str) -> str:
+    n = len(cause.records)
+    noun = NOUNS.get(cause.records[0].record_type, cause.records[0].record_type)
+    return f"{count(n, noun)} may already be in {package_name}: choose which one"
 
 
 def _command(record: FailedRecord, page: str) -> str:
@@ -221,7 +244,7 @@ def cause_lines(causes: list[Cause], *, command_line: bool, examples: int = 3) -
             lines.append(f"     Fix: {cause.fix.rstrip('.')} — `{cause.command}`.")
         else:
             lines.append(f"     Fix: {cause.fix}")
-        if cause.code in MUST_LINK_CODES or len(cause.records) > 1:
+        if cause.code in MUST_LINK_CODES or cause.code == CHOOSE_CODE or len(cause.records) > 1:
             shown = cause.records[:examples]
             for record in shown:
                 lines.append(f"       - {record.label}")

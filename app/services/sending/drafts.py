@@ -2,33 +2,44 @@
 
 The same builder serves the pre-flight check and the sender, so what the review page
 predicts is exactly what a send will do.
+
+Records are read as plain rows (:class:`ContactRecord`, :class:`DocumentRecord`…), a
+batch at a time in a few ``IN (...)`` queries (:meth:`DraftBuilder.prefetch`), not as
+ORM objects: a first send of 100,000 records would otherwise spend most of its time
+building and tracking objects it only reads.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
-from typing import Any, TypeVar
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from app.db.models import (
     DELIVERED_STATES,
+    PENNY,
     AccountMapping,
     Contact,
     ContactKind,
     Document,
     DocumentKind,
+    DocumentLine,
     NominalAccount,
     OutboxEntry,
     Payment,
     PaymentAllocation,
+    PaymentMethod,
     RecordType,
+    SendState,
 )
 from connectors.contract import (
     PLANNED_PARENT_REF,
@@ -48,6 +59,7 @@ T = TypeVar("T")
 
 #: States of a parent record that let its dependants go.
 DELIVERED = DELIVERED_STATES
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -65,11 +77,156 @@ class Problem:
 
 @dataclass(frozen=True)
 class BuiltDraft:
+    """A record's draft, with what the send keeps about it.
+
+    The snapshot (what the audit history records) and its fingerprint are worked out
+    when first read: pre-flight never reads them, a send does.
+    """
+
     draft: Draft
     our_key: str
     label: str
-    fingerprint: str
-    snapshot: dict[str, Any]
+    make_snapshot: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @cached_property
+    def snapshot(self) -> dict[str, Any]:
+        """The record's content as sent, for the audit history."""
+        return self.make_snapshot()
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A stable hash of :attr:`snapshot`, to notice edits made after sending."""
+        return fingerprint(self.snapshot)
+
+
+class OutboxKey(Protocol):
+    """What the builder reads of an outbox row (an ``OutboxEntry`` or a plain row)."""
+
+    @property
+    def id(self) -> int:
+        """The outbox row's id."""
+        ...
+
+    @property
+    def record_type(self) -> RecordType:
+        """What kind of record the row sends."""
+        ...
+
+    @property
+    def record_id(self) -> int:
+        """The record's id in its own table."""
+        ...
+
+
+# ------------------------------------------------------------------------ plain rows
+
+
+class ContactRecord(NamedTuple):
+    id: int
+    kind: ContactKind
+    account_ref: str
+    name: str
+    contact_name: str
+    address_1: str
+    address_2: str
+    address_3: str
+    town: str
+    county: str
+    postcode: str
+    email: str
+    phone: str
+
+
+class DocumentRecord(NamedTuple):
+    id: int
+    kind: DocumentKind
+    number: str
+    date: dt.date
+    due_date: dt.date | None
+    contact_id: int
+    reference: str
+    original_invoice_number: str
+
+
+class LineRecord(NamedTuple):
+    document_id: int
+    line_no: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    nominal_account_id: int
+    vat_rate: Decimal
+    vat_amount: Decimal
+
+    @property
+    def net_amount(self) -> Decimal:
+        """Quantity × unit price, rounded as :attr:`DocumentLine.net_amount` is."""
+        return (self.quantity * self.unit_price).quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+class PaymentRecord(NamedTuple):
+    id: int
+    reference: str
+    date: dt.date
+    contact_id: int
+    amount: Decimal
+    method: PaymentMethod
+    bank_account_id: int
+
+
+class AllocationRecord(NamedTuple):
+    payment_id: int
+    document_id: int
+    amount: Decimal
+    document_kind: DocumentKind
+    document_number: str
+
+
+class AccountRecord(NamedTuple):
+    id: int
+    code: str
+    name: str
+
+
+class ParentRow(NamedTuple):
+    """A parent record's outbox row, as far as its dependants need it."""
+
+    id: int
+    record_type: RecordType
+    record_id: int
+    state: SendState
+    remote_id: str
+    error_reason: str
+
+
+_CONTACT = tuple(getattr(Contact, name) for name in ContactRecord._fields)
+_DOCUMENT = tuple(getattr(Document, name) for name in DocumentRecord._fields)
+_LINE = tuple(getattr(DocumentLine, name) for name in LineRecord._fields)
+_PAYMENT = tuple(getattr(Payment, name) for name in PaymentRecord._fields)
+_PARENT = tuple(getattr(OutboxEntry, name) for name in ParentRow._fields)
+
+
+class _Labelled(Protocol):
+    @property
+    def kind(self) -> Any: ...
+
+
+class _ContactLike(_Labelled, Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def account_ref(self) -> str: ...
+
+
+class _DocumentLike(_Labelled, Protocol):
+    @property
+    def number(self) -> str: ...
+
+
+class _PaymentLike(Protocol):
+    @property
+    def reference(self) -> str: ...
 
 
 def remote_record_type(record_type: RecordType) -> RemoteRecordType:
@@ -77,19 +234,19 @@ def remote_record_type(record_type: RecordType) -> RemoteRecordType:
     return RemoteRecordType(record_type.value)
 
 
-def contact_label(contact: Contact) -> str:
+def contact_label(contact: _ContactLike) -> str:
     """How a contact is named to the user: ``Customer “Name” (REF)``."""
     kind = "Customer" if contact.kind is ContactKind.CUSTOMER else "Supplier"
     return f"{kind} “{contact.name}” ({contact.account_ref})"
 
 
-def document_label(document: Document) -> str:
+def document_label(document: _DocumentLike) -> str:
     """How a document is named to the user: ``Invoice 1001`` or ``Credit note 1002``."""
     kind = "Invoice" if document.kind is DocumentKind.INVOICE else "Credit note"
     return f"{kind} {document.number}"
 
 
-def payment_label(payment: Payment) -> str:
+def payment_label(payment: _PaymentLike) -> str:
     """How a payment is named to the user: ``Payment REF``."""
     return f"Payment {payment.reference}"
 
@@ -110,47 +267,6 @@ def chunked(ids: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-def load_records(session: Session, keys: Iterable[tuple[RecordType, int]]) -> list[object]:
-    """Load the records behind ``keys`` into ``session`` in a few queries, with what
-    building their drafts and labels reads (lines, allocations, contacts, accounts), so
-    that later ``session.get`` calls and relationship reads cost no query.
-
-    The session's identity map holds objects weakly: keep the returned list for as long
-    as the records are read, or they are dropped and loaded again one by one.
-    """
-    held: list[object] = []
-    contact_ids: set[int] = set()
-    document_ids: set[int] = set()
-    payment_ids: set[int] = set()
-    for record_type, record_id in keys:
-        if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
-            contact_ids.add(record_id)
-        elif record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-            document_ids.add(record_id)
-        else:
-            payment_ids.add(record_id)
-    if document_ids or payment_ids:
-        # Few and shared by every line and payment: loaded whole, then found by identity.
-        held += session.scalars(select(NominalAccount)).all()
-    for chunk in chunked(sorted(document_ids)):
-        documents = session.scalars(
-            select(Document).where(Document.id.in_(chunk)).options(selectinload(Document.lines))
-        ).all()
-        held += documents
-        contact_ids.update(d.contact_id for d in documents)
-    for chunk in chunked(sorted(payment_ids)):
-        payments = session.scalars(
-            select(Payment)
-            .where(Payment.id.in_(chunk))
-            .options(selectinload(Payment.allocations).selectinload(PaymentAllocation.document))
-        ).all()
-        held += payments
-        contact_ids.update(p.contact_id for p in payments)
-    for chunk in chunked(sorted(contact_ids)):
-        held += session.scalars(select(Contact).where(Contact.id.in_(chunk))).all()
-    return held
-
-
 def record_label(session: Session, record_type: RecordType, record_id: int) -> str:
     """A short name for a record that a bookkeeper recognises."""
     if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
@@ -163,48 +279,58 @@ def record_label(session: Session, record_type: RecordType, record_id: int) -> s
     return payment_label(payment) if payment else f"payment #{record_id}"
 
 
-def snapshot_contact(contact: Contact) -> dict[str, Any]:
+def snapshot_contact(contact: ContactRecord) -> dict[str, Any]:
     """The contact's fields as sent, for the outbox's fingerprint and the record of what went."""
     fields = ("account_ref", "name", "contact_name", "address_1", "address_2", "address_3")
     more = ("town", "county", "postcode", "email", "phone")
     return {name: getattr(contact, name) for name in fields + more}
 
 
-def snapshot_document(document: Document) -> dict[str, Any]:
+def snapshot_document(
+    document: DocumentRecord,
+    customer: ContactRecord,
+    lines: Sequence[LineRecord],
+    accounts: dict[int, AccountRecord],
+) -> dict[str, Any]:
     """The document and its lines as sent (codes and amounts as text), for the outbox's
     fingerprint and the record of what went."""
     return {
         "number": document.number,
         "date": document.date.isoformat(),
         "due_date": document.due_date.isoformat() if document.due_date else "",
-        "customer": document.contact.account_ref,
+        "customer": customer.account_ref,
         "reference": document.reference,
         "lines": [
             {
                 "description": line.description,
                 "quantity": str(line.quantity),
                 "unit_price": str(line.unit_price),
-                "nominal_code": line.nominal_account.code,
+                "nominal_code": accounts[line.nominal_account_id].code,
                 "vat_rate": str(line.vat_rate),
                 "vat_amount": str(line.vat_amount),
             }
-            for line in document.lines
+            for line in lines
         ],
     }
 
 
-def snapshot_payment(payment: Payment) -> dict[str, Any]:
+def snapshot_payment(
+    payment: PaymentRecord,
+    customer: ContactRecord,
+    allocations: Sequence[AllocationRecord],
+    accounts: dict[int, AccountRecord],
+) -> dict[str, Any]:
     """The payment and its allocations as sent (amounts as text), for the outbox's fingerprint
     and the record of what went."""
     return {
         "reference": payment.reference,
         "date": payment.date.isoformat(),
-        "customer": payment.contact.account_ref,
+        "customer": customer.account_ref,
         "amount": str(payment.amount),
         "method": payment.method.value,
-        "bank_code": payment.bank_account.code,
+        "bank_code": accounts[payment.bank_account_id].code,
         "allocations": [
-            {"invoice": a.document.number, "amount": str(a.amount)} for a in payment.allocations
+            {"invoice": a.document_number, "amount": str(a.amount)} for a in allocations
         ],
     }
 
@@ -229,6 +355,10 @@ def pick_tax_rate(rates: list[RemoteTaxRate], percent: Decimal) -> RemoteTaxRate
     return min(matching, key=rank) if matching else None
 
 
+def _gross(lines: Sequence[LineRecord]) -> Decimal:
+    return sum((line.net_amount + line.vat_amount for line in lines), ZERO)
+
+
 class DraftBuilder:
     """Builds drafts for one package within one session, with mappings read once."""
 
@@ -251,45 +381,76 @@ class DraftBuilder:
         self.package = package
         self.package_name = package_name
         self.tax_rates = tax_rates
-        self.mappings: dict[int, AccountMapping] = {
-            m.nominal_account_id: m
-            for m in session.scalars(
-                select(AccountMapping).where(AccountMapping.package == package)
+        self._tax_by_rate: dict[Decimal, RemoteTaxRate | None] = {}
+        self.mappings: dict[int, str] = {
+            nominal_account_id: remote_id
+            for nominal_account_id, remote_id in session.execute(
+                select(AccountMapping.nominal_account_id, AccountMapping.remote_id).where(
+                    AccountMapping.package == package
+                )
             )
         }
+        self._accounts: dict[int, AccountRecord] = {}
+        self._contacts: dict[int, ContactRecord] = {}
+        self._documents: dict[int, DocumentRecord] = {}
+        self._lines: dict[int, list[LineRecord]] = {}
+        self._payments: dict[int, PaymentRecord] = {}
+        self._allocations: dict[int, list[AllocationRecord]] = {}
         #: Outbox rows of parents, once :meth:`prefetch` has loaded them.
-        self._parents: dict[tuple[RecordType, int], OutboxEntry] = {}
+        self._parents: dict[tuple[RecordType, int], ParentRow] = {}
         self._prefetched: set[tuple[RecordType, int]] = set()
         #: Credit notes' invoices by number, what was paid on them, earlier credits.
-        self._invoices_by_number: dict[str, Document | None] = {}
+        self._invoices_by_number: dict[str, DocumentRecord | None] = {}
         self._paid: dict[int, Decimal] = {}
-        self._credits_by_invoice: dict[str, list[Document]] = {}
-        #: Strong references to what prefetch loaded (the identity map's are weak).
-        self._held: list[object] = []
+        self._credits_by_invoice: dict[str, list[DocumentRecord]] = {}
 
-    def prefetch(self, entries: Sequence[OutboxEntry]) -> None:
+    # ------------------------------------------------------------------ loading
+
+    def prefetch(self, entries: Sequence[OutboxKey]) -> None:
         """Load in a few queries everything building ``entries`` reads: the records,
-        their lines and allocations, their parents' outbox rows and, for credit notes,
-        the credited invoices with what was paid and credited on them. Building without
-        it gives the same drafts, one query at a time."""
-        session = self.session
-        self._held += load_records(session, ((e.record_type, e.record_id) for e in entries))
+        their lines and allocations, their contacts, their parents' outbox rows and, for
+        credit notes, the credited invoices with what was paid and credited on them.
+        :meth:`build` loads a record it was not given here on its own."""
+        contact_ids: set[int] = set()
+        document_ids: set[int] = set()
+        payment_ids: set[int] = set()
+        for entry in entries:
+            record_type = entry.record_type
+            if record_type is RecordType.CUSTOMER or record_type is RecordType.SUPPLIER:
+                contact_ids.add(entry.record_id)
+            elif record_type is RecordType.INVOICE or record_type is RecordType.CREDIT_NOTE:
+                document_ids.add(entry.record_id)
+            else:
+                payment_ids.add(entry.record_id)
+        document_ids -= self._documents.keys()
+        payment_ids -= self._payments.keys()
+        if (document_ids or payment_ids) and not self._accounts:
+            # Few and shared by every line and payment: loaded whole.
+            self._accounts = {
+                row.id: AccountRecord(row.id, row.code, row.name)
+                for row in self.session.execute(
+                    select(NominalAccount.id, NominalAccount.code, NominalAccount.name)
+                )
+            }
+        documents = self._load_documents(sorted(document_ids))
+        payments = self._load_payments(sorted(payment_ids))
+        contact_ids.update(d.contact_id for d in documents)
+        contact_ids.update(p.contact_id for p in payments)
+        self._load_contacts(contact_ids)
+
         wanted: set[tuple[RecordType, int]] = set()
         numbers: set[str] = set()
-        for entry in entries:
-            if entry.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-                document = session.get(Document, entry.record_id)
-                if document is None:
-                    continue
-                wanted.add((RecordType(document.contact.kind.value), document.contact_id))
-                if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
-                    numbers.add(document.original_invoice_number)
-            elif entry.record_type is RecordType.PAYMENT:
-                payment = session.get(Payment, entry.record_id)
-                if payment is None:
-                    continue
-                wanted.add((RecordType(payment.contact.kind.value), payment.contact_id))
-                wanted.update((RecordType.INVOICE, a.document_id) for a in payment.allocations)
+        contacts = self._contacts
+        for document in documents:
+            wanted.add((RecordType(contacts[document.contact_id].kind.value), document.contact_id))
+            if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
+                numbers.add(document.original_invoice_number)
+        for payment in payments:
+            wanted.add((RecordType(contacts[payment.contact_id].kind.value), payment.contact_id))
+            wanted.update(
+                (RecordType.INVOICE, a.document_id) for a in self._allocations.get(payment.id, ())
+            )
+        numbers -= self._invoices_by_number.keys()
         if numbers:
             self._load_credited(sorted(numbers))
             wanted.update(
@@ -297,64 +458,148 @@ class DraftBuilder:
                 for invoice in self._invoices_by_number.values()
                 if invoice is not None
             )
+        wanted -= self._prefetched
         for record_type in RecordType:
             ids = sorted(i for t, i in wanted if t is record_type)
             for chunk in chunked(ids):
-                for row in session.scalars(
-                    select(OutboxEntry).where(
+                for row in self.session.execute(
+                    select(*_PARENT).where(
                         OutboxEntry.package == self.package,
                         OutboxEntry.record_type == record_type,
                         OutboxEntry.record_id.in_(chunk),
                     )
                 ):
-                    self._parents[(row.record_type, row.record_id)] = row
+                    parent = ParentRow._make(row)
+                    self._parents[(parent.record_type, parent.record_id)] = parent
         self._prefetched |= wanted
 
+    def _load_contacts(self, ids: Iterable[int]) -> None:
+        missing = sorted(set(ids) - self._contacts.keys())
+        for chunk in chunked(missing):
+            for row in self.session.execute(select(*_CONTACT).where(Contact.id.in_(chunk))):
+                self._contacts[row.id] = ContactRecord._make(row)
+
+    def _load_documents(self, ids: list[int]) -> list[DocumentRecord]:
+        loaded: list[DocumentRecord] = []
+        for chunk in chunked(ids):
+            loaded += self._query_documents(Document.id.in_(chunk))
+        return loaded
+
+    def _query_documents(self, where: ColumnElement[bool]) -> list[DocumentRecord]:
+        found = [
+            DocumentRecord._make(row)
+            for row in self.session.execute(select(*_DOCUMENT).where(where))
+        ]
+        self._add_documents(found)
+        return found
+
+    def _add_documents(self, documents: list[DocumentRecord]) -> None:
+        new = [d for d in documents if d.id not in self._documents]
+        for document in new:
+            self._documents[document.id] = document
+            self._lines[document.id] = []
+        for chunk in chunked([d.id for d in new]):
+            for row in self.session.execute(
+                select(*_LINE)
+                .where(DocumentLine.document_id.in_(chunk))
+                .order_by(DocumentLine.document_id, DocumentLine.line_no)
+            ):
+                self._lines[row.document_id].append(LineRecord._make(row))
+
+    def _load_payments(self, ids: list[int]) -> list[PaymentRecord]:
+        loaded: list[PaymentRecord] = []
+        for chunk in chunked(ids):
+            batch = [
+                PaymentRecord._make(row)
+                for row in self.session.execute(select(*_PAYMENT).where(Payment.id.in_(chunk)))
+            ]
+            for payment in batch:
+                self._payments[payment.id] = payment
+                self._allocations[payment.id] = []
+            for row in self.session.execute(
+                select(
+                    PaymentAllocation.payment_id,
+                    PaymentAllocation.document_id,
+                    PaymentAllocation.amount,
+                    Document.kind,
+                    Document.number,
+                )
+                .join(Document, Document.id == PaymentAllocation.document_id)
+                .where(PaymentAllocation.payment_id.in_(chunk))
+                .order_by(PaymentAllocation.id)
+            ):
+                self._allocations[row.payment_id].append(AllocationRecord._make(row))
+            loaded += batch
+        return loaded
+
     def _load_credited(self, numbers: list[str]) -> None:
-        session = self.session
+        invoices: list[DocumentRecord] = []
         for chunk in chunked(numbers):
             self._invoices_by_number.update(dict.fromkeys(chunk))
-            for invoice in session.scalars(
-                select(Document)
-                .where(Document.kind == DocumentKind.INVOICE, Document.number.in_(chunk))
-                .options(selectinload(Document.lines))
-            ):
+            found = self._query_documents(
+                (Document.kind == DocumentKind.INVOICE) & Document.number.in_(chunk)
+            )
+            for invoice in found:
                 self._invoices_by_number[invoice.number] = invoice
-            for credit in session.scalars(
-                select(Document)
-                .where(
-                    Document.kind == DocumentKind.CREDIT_NOTE,
-                    Document.original_invoice_number.in_(chunk),
-                )
-                .options(selectinload(Document.lines))
-                .order_by(Document.id)
-            ):
+            invoices += found
+            credits = self._query_documents(
+                (Document.kind == DocumentKind.CREDIT_NOTE)
+                & Document.original_invoice_number.in_(chunk)
+            )
+            for credit in sorted(credits, key=lambda c: c.id):
                 number = credit.original_invoice_number or ""
                 self._credits_by_invoice.setdefault(number, []).append(credit)
-        invoice_ids = [i.id for i in self._invoices_by_number.values() if i is not None]
-        for id_chunk in chunked(invoice_ids):
-            self._paid.update(dict.fromkeys(id_chunk, Decimal("0.00")))
-            for document_id, paid in session.execute(
+        for id_chunk in chunked([i.id for i in invoices]):
+            self._paid.update(dict.fromkeys(id_chunk, ZERO))
+            for document_id, paid in self.session.execute(
                 select(PaymentAllocation.document_id, func.sum(PaymentAllocation.amount))
                 .where(PaymentAllocation.document_id.in_(id_chunk))
                 .group_by(PaymentAllocation.document_id)
             ):
                 self._paid[document_id] = Decimal(paid or 0)
 
+    def _record(self, entry: OutboxKey) -> ContactRecord | DocumentRecord | PaymentRecord | None:
+        record_type, record_id = entry.record_type, entry.record_id
+        if record_type is RecordType.CUSTOMER or record_type is RecordType.SUPPLIER:
+            store: dict[int, Any] = self._contacts
+        elif record_type is RecordType.INVOICE or record_type is RecordType.CREDIT_NOTE:
+            store = self._documents
+        else:
+            store = self._payments
+        if record_id not in store:
+            self.prefetch([entry])
+        found: ContactRecord | DocumentRecord | PaymentRecord | None = store.get(record_id)
+        return found
+
+    def label(self, entry: OutboxKey) -> str:
+        """The record's short name (as :func:`record_label` gives it), from what
+        :meth:`prefetch` loaded."""
+        record = self._record(entry)
+        if isinstance(record, ContactRecord):
+            return contact_label(record)
+        if isinstance(record, DocumentRecord):
+            return document_label(record)
+        if isinstance(record, PaymentRecord):
+            return payment_label(record)
+        if entry.record_type is RecordType.PAYMENT:
+            return f"payment #{entry.record_id}"
+        return f"{entry.record_type.value} #{entry.record_id}"
+
     # ------------------------------------------------------------------ parents
 
-    def _parent(self, record_type: RecordType, record_id: int) -> OutboxEntry | None:
-        if (record_type, record_id) in self._prefetched:
-            return self._parents.get((record_type, record_id))
-        return self.session.scalars(
-            select(OutboxEntry).where(
-                OutboxEntry.package == self.package,
-                OutboxEntry.record_type == record_type,
-                OutboxEntry.record_id == record_id,
-            )
-        ).one_or_none()
+    def _parent(self, record_type: RecordType, record_id: int) -> ParentRow | None:
+        if (record_type, record_id) not in self._prefetched:
+            row = self.session.execute(
+                select(*_PARENT).where(
+                    OutboxEntry.package == self.package,
+                    OutboxEntry.record_type == record_type,
+                    OutboxEntry.record_id == record_id,
+                )
+            ).one_or_none()
+            return ParentRow._make(row) if row is not None else None
+        return self._parents.get((record_type, record_id))
 
-    def _blocked(self, parent: OutboxEntry | None, label: str, what: str) -> Problem:
+    def _blocked(self, parent: ParentRow | None, label: str, what: str) -> Problem:
         state = parent.state.value.replace("_", " ") if parent else "not queued"
         reason = f"{label} has not reached {self.package_name} yet ({state})"
         if parent is not None and parent.error_reason:
@@ -367,17 +612,27 @@ class DraftBuilder:
             blocked_by=parent.id if parent else None,
         )
 
-    def _contact_ref(self, contact: Contact) -> str | Problem:
-        parent = self._parent(RecordType(contact.kind.value), contact.id)
-        if parent is not None and parent.state in DELIVERED and parent.remote_id:
+    def _delivered_ref(self, parent: ParentRow | None) -> str | None:
+        """The parent's id in the package, the planned placeholder, or ``None``."""
+        if parent is None:
+            return None
+        if parent.state in DELIVERED and parent.remote_id:
             return parent.remote_id
-        if parent is not None and parent.id in self.assume_delivered:
+        if parent.id in self.assume_delivered:
             return self.PLANNED
+        return None
+
+    def _contact_ref(self, contact: ContactRecord) -> str | Problem:
+        parent = self._parent(RecordType(contact.kind.value), contact.id)
+        ref = self._delivered_ref(parent)
+        if ref is not None:
+            return ref
         return self._blocked(parent, contact_label(contact), "customer_ref")
 
-    def _account(self, account: NominalAccount, field: str) -> str | Problem:
-        mapping = self.mappings.get(account.id)
-        if mapping is None:
+    def _account(self, account_id: int, field: str) -> str | Problem:
+        remote_id = self.mappings.get(account_id)
+        if remote_id is None:
+            account = self._accounts[account_id]
             return Problem(
                 code="unmapped_account",
                 field=field,
@@ -389,34 +644,32 @@ class DraftBuilder:
                 f"for {account.code}.",
                 subject=account.code,
             )
-        return mapping.remote_id
+        return remote_id
+
+    def _tax(self, percent: Decimal) -> RemoteTaxRate | None:
+        if percent not in self._tax_by_rate:
+            self._tax_by_rate[percent] = pick_tax_rate(self.tax_rates, percent)
+        return self._tax_by_rate[percent]
 
     # ------------------------------------------------------------------ records
 
-    def build(self, entry: OutboxEntry) -> BuiltDraft | Problem:
+    def build(self, entry: OutboxKey) -> BuiltDraft | Problem:
         """The draft for an outbox row, or the first problem that stops it."""
-        if entry.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
-            contact = self.session.get(Contact, entry.record_id)
-            if contact is None:
-                return _missing(entry)
-            return self.contact(contact)
-        if entry.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-            document = self.session.get(Document, entry.record_id)
-            if document is None:
-                return _missing(entry)
-            return self.document(document)
-        payment = self.session.get(Payment, entry.record_id)
-        if payment is None:
+        record = self._record(entry)
+        if record is None:
             return _missing(entry)
-        return self.payment(payment)
+        if isinstance(record, ContactRecord):
+            return self.contact(record)
+        if isinstance(record, DocumentRecord):
+            return self.document(record)
+        return self.payment(record)
 
-    def contact(self, contact: Contact) -> BuiltDraft:
+    def contact(self, contact: ContactRecord) -> BuiltDraft:
         """The customer or supplier draft for ``contact``; a contact never has a problem of its
         own."""
         role = (
             ContactRole.CUSTOMER if contact.kind is ContactKind.CUSTOMER else ContactRole.SUPPLIER
         )
-        snapshot = snapshot_contact(contact)
         draft = ContactDraft(
             role=role,
             our_ref=contact.account_ref,
@@ -432,7 +685,7 @@ class DraftBuilder:
             phone=contact.phone,
         )
         return BuiltDraft(
-            draft, contact.account_ref, contact_label(contact), fingerprint(snapshot), snapshot
+            draft, contact.account_ref, contact_label(contact), lambda: snapshot_contact(contact)
         )
 
     def _before_cutoff(self, label: str, dated: date) -> Problem | None:
@@ -447,22 +700,25 @@ class DraftBuilder:
             "is already in the books, choose “Do not send” or “Entered manually”.",
         )
 
-    def document(self, document: Document) -> BuiltDraft | Problem:
+    def document(self, document: DocumentRecord) -> BuiltDraft | Problem:
         """The invoice or credit note draft for ``document``, or the :class:`Problem` that stops
         it: dated before the cut-off, customer not yet in the package, nominal code unmapped,
         no such VAT rate, or the credited invoice not yet in the package."""
-        early = self._before_cutoff(document_label(document), document.date)
+        label = document_label(document)
+        early = self._before_cutoff(label, document.date)
         if early is not None:
             return early
-        contact_ref = self._contact_ref(document.contact)
+        customer = self._contacts[document.contact_id]
+        contact_ref = self._contact_ref(customer)
         if isinstance(contact_ref, Problem):
             return contact_ref
+        records = self._lines[document.id]
         lines: list[LineDraft] = []
-        for number, line in enumerate(document.lines, start=1):
-            account_id = self._account(line.nominal_account, f"lines[{number}].nominal_code")
+        for number, line in enumerate(records, start=1):
+            account_id = self._account(line.nominal_account_id, f"lines[{number}].nominal_code")
             if isinstance(account_id, Problem):
                 return account_id
-            tax = pick_tax_rate(self.tax_rates, line.vat_rate)
+            tax = self._tax(line.vat_rate)
             if tax is None:
                 return Problem(
                     code="missing_tax_rate",
@@ -489,7 +745,6 @@ class DraftBuilder:
             if isinstance(credited, Problem):
                 return credited
             credits_ref = credited
-        snapshot = snapshot_document(document)
         draft = DocumentDraft(
             type=DocumentType(document.kind.value),
             number=document.number,
@@ -500,11 +755,15 @@ class DraftBuilder:
             lines=tuple(lines),
             credits_document_ref=credits_ref,
         )
+        accounts = self._accounts
         return BuiltDraft(
-            draft, document.number, document_label(document), fingerprint(snapshot), snapshot
+            draft,
+            document.number,
+            label,
+            lambda: snapshot_document(document, customer, records, accounts),
         )
 
-    def _credited_invoice_ref(self, credit_note: Document) -> str | Problem:
+    def _credited_invoice_ref(self, credit_note: DocumentRecord) -> str | Problem:
         """The package id of the invoice a credit note is set against, or ``""`` when it
         goes as a standalone credit.
 
@@ -528,43 +787,44 @@ class DraftBuilder:
             c for c in self._credits_by_invoice.get(number, []) if c.id < credit_note.id
         ]
         remaining = (
-            invoice.gross_total
-            - self._paid.get(invoice.id, Decimal("0.00"))
-            - sum((c.gross_total for c in earlier_credits), Decimal("0.00"))
+            _gross(self._lines[invoice.id])
+            - self._paid.get(invoice.id, ZERO)
+            - sum((_gross(self._lines[c.id]) for c in earlier_credits), ZERO)
         )
-        if credit_note.gross_total > remaining:
+        if _gross(self._lines[credit_note.id]) > remaining:
             return ""
         parent = self._parent(RecordType.INVOICE, invoice.id)
-        if parent is not None and parent.state in DELIVERED and parent.remote_id:
-            return parent.remote_id
-        if parent is not None and parent.id in self.assume_delivered:
-            return self.PLANNED
+        ref = self._delivered_ref(parent)
+        if ref is not None:
+            return ref
         return self._blocked(parent, document_label(invoice), "original_invoice")
 
-    def payment(self, payment: Payment) -> BuiltDraft | Problem:
+    def payment(self, payment: PaymentRecord) -> BuiltDraft | Problem:
         """The payment draft for ``payment``, or the :class:`Problem` that stops it: dated before
         the cut-off, customer not yet in the package, bank account unmapped, or an invoice it
         pays not yet in the package."""
-        early = self._before_cutoff(payment_label(payment), payment.date)
+        label = payment_label(payment)
+        early = self._before_cutoff(label, payment.date)
         if early is not None:
             return early
-        contact_ref = self._contact_ref(payment.contact)
+        customer = self._contacts[payment.contact_id]
+        contact_ref = self._contact_ref(customer)
         if isinstance(contact_ref, Problem):
             return contact_ref
-        bank_id = self._account(payment.bank_account, "bank_code")
+        bank_id = self._account(payment.bank_account_id, "bank_code")
         if isinstance(bank_id, Problem):
             return bank_id
+        records = self._allocations[payment.id]
         allocations: list[AllocationDraft] = []
-        for allocation in payment.allocations:
-            invoice = allocation.document
-            parent = self._parent(RecordType.INVOICE, invoice.id)
-            if parent is not None and parent.state in DELIVERED and parent.remote_id:
-                allocations.append(AllocationDraft(parent.remote_id, allocation.amount))
-            elif parent is not None and parent.id in self.assume_delivered:
-                allocations.append(AllocationDraft(self.PLANNED, allocation.amount))
-            else:
-                return self._blocked(parent, document_label(invoice), "invoice_number")
-        snapshot = snapshot_payment(payment)
+        for allocation in records:
+            parent = self._parent(RecordType.INVOICE, allocation.document_id)
+            ref = self._delivered_ref(parent)
+            if ref is None:
+                invoice_label = document_label(
+                    _Named(allocation.document_kind, allocation.document_number)
+                )
+                return self._blocked(parent, invoice_label, "invoice_number")
+            allocations.append(AllocationDraft(ref, allocation.amount))
         draft = PaymentDraft(
             reference=payment.reference,
             date=payment.date,
@@ -573,12 +833,21 @@ class DraftBuilder:
             bank_account_id=bank_id,
             allocations=tuple(allocations),
         )
+        accounts = self._accounts
         return BuiltDraft(
-            draft, payment.reference, payment_label(payment), fingerprint(snapshot), snapshot
+            draft,
+            payment.reference,
+            label,
+            lambda: snapshot_payment(payment, customer, records, accounts),
         )
 
 
-def _missing(entry: OutboxEntry) -> Problem:
+class _Named(NamedTuple):
+    kind: DocumentKind
+    number: str
+
+
+def _missing(entry: OutboxKey) -> Problem:
     return Problem(
         code="record_missing",
         field="",

@@ -13,14 +13,22 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
+from app.services.linking.matching import TheirContact
 from app.services.sending.causes import Cause, FailedRecord, group_causes
-from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
+from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem
+from app.services.sending.first_send_links import (
+    HELD_BACK,
+    FirstSendPlan,
+    PackageContacts,
+    apply_plan,
+    plan_first_send,
+)
 from app.services.sending.outbox import sync_outbox
 from app.services.sending.sender import LOCAL_PROBLEM_CODES
 from app.services.setup.state import load_setup
@@ -37,13 +45,25 @@ from connectors.contract import (
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class _Waiting(NamedTuple):
+    """An outbox row pre-flight looks at (a plain row, not an ORM object)."""
+
+    id: int
+    record_type: RecordType
+    record_id: int
+    state: SendState
+    error_code: str
+
+
 @dataclass(frozen=True)
 class PreflightItem:
     outbox_id: int
     record_type: str
     label: str
-    outcome: str  # "send" or "fail"
+    outcome: str  # "send", "fail", "link" (found in the package) or "wait" (held back)
     problem: Problem | None = None
+    #: For "link": the package's record it is linked to, as "Name (reference)".
+    linked_to: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The item as the CLI's JSON output gives it, with the problem's code, field, reason and
@@ -54,6 +74,8 @@ class PreflightItem:
             "label": self.label,
             "outcome": self.outcome,
         }
+        if self.linked_to:
+            data["linked_to"] = self.linked_to
         if self.problem is not None:
             data.update(
                 code=self.problem.code,
@@ -79,6 +101,16 @@ class PreflightReport:
     def failures(self) -> list[PreflightItem]:
         """The records that would fail, each with its problem."""
         return [i for i in self.items if i.outcome == "fail"]
+
+    @property
+    def linked(self) -> list[PreflightItem]:
+        """Contacts the package already holds: linked, not created."""
+        return [i for i in self.items if i.outcome == "link"]
+
+    @property
+    def held_back(self) -> list[PreflightItem]:
+        """Contacts that wait for a transaction that needs them (not failures)."""
+        return [i for i in self.items if i.outcome == "wait"]
 
     def root_causes(self) -> list[tuple[PreflightItem, list[PreflightItem]]]:
         """Each failure that is not merely held back, with the items it holds back."""
@@ -130,6 +162,8 @@ class PreflightReport:
             "to_send": dict(self.to_send),
             "contacts_already_linked": self.already_linked,
             "would_fail": [i.to_json() for i in self.failures],
+            "would_link": [i.to_json() for i in self.linked],
+            "held_back": [i.to_json() for i in self.held_back],
         }
 
 
@@ -155,11 +189,25 @@ class Preflight:
         lock = self.connector.lock_dates().effective
         tax_rates = self.connector.list_tax_rates()
         account_ids = {a.id for a in self.connector.list_accounts()}
-        names = self._remote_names() if self.info.can_list_contacts else {}
+        listed = PackageContacts(self._read_contacts)
+        names = self._remote_names(listed) if self.info.can_list_contacts else {}
         session = self.session_factory()
         try:
-            cutoff = load_setup(session).cutoff_date
+            setup = load_setup(session)
+            cutoff = setup.cutoff_date
             sync_outbox(session, self.info.key)
+            # The send's own first pass, written into this session (rolled back below),
+            # so what follows sees the links and holds exactly as the send would.
+            plan = plan_first_send(
+                session,
+                self.info,
+                listed,
+                hold_back=setup.contacts_with_transactions,
+                cutoff=cutoff,
+                pending_codes=LOCAL_PROBLEM_CODES,
+            )
+            apply_plan(session, self.info.key, plan, actor="preflight")
+            self._first_send_items(report, plan)
             planned: set[int] = set()
             builder = DraftBuilder(
                 session,
@@ -170,10 +218,11 @@ class Preflight:
                 cutoff=cutoff,
             )
             candidates = self._candidates(session, report)
+            report.already_linked -= len(plan.links)
             builder.prefetch(candidates)
             for entry in candidates:
-                label = record_label(session, entry.record_type, entry.record_id)
                 built = builder.build(entry)
+                label = built.label if isinstance(built, BuiltDraft) else builder.label(entry)
                 problem = (
                     built
                     if isinstance(built, Problem)
@@ -201,10 +250,15 @@ class Preflight:
             self._document_numbers[doc_type] = self.connector.document_numbers(doc_type)
         return self._document_numbers[doc_type]
 
-    def _candidates(self, session: Session, report: PreflightReport) -> list[OutboxEntry]:
-        rows = session.scalars(
-            select(OutboxEntry).where(OutboxEntry.package == self.info.key)
-        ).all()
+    def _candidates(self, session: Session, report: PreflightReport) -> list[_Waiting]:
+        rows = [
+            _Waiting._make(row)
+            for row in session.execute(
+                select(*(getattr(OutboxEntry, name) for name in _Waiting._fields)).where(
+                    OutboxEntry.package == self.info.key
+                )
+            )
+        ]
         report.already_linked = sum(
             1
             for r in rows
@@ -214,18 +268,47 @@ class Preflight:
         waiting = [
             r
             for r in rows
-            if r.state is SendState.WAITING
+            if (r.state is SendState.WAITING and r.error_code != HELD_BACK)
             or (r.state is SendState.FAILED and r.error_code in LOCAL_PROBLEM_CODES)
         ]
         order = {rt: n for n, rt in enumerate(RecordType)}
         return sorted(waiting, key=lambda r: (order[r.record_type], r.record_id))
 
-    def _remote_names(self) -> dict[str, list[RemoteContact]]:
+    def _read_contacts(self, role: ContactRole) -> list[TheirContact]:
+        return [TheirContact.of(c) for c in self.connector.iter_contacts(role)]
+
+    def _remote_names(self, listed: PackageContacts) -> dict[str, list[RemoteContact]]:
         names: dict[str, list[RemoteContact]] = {}
         for role in ContactRole:
-            for contact in self.connector.iter_contacts(role):
-                names.setdefault(_norm(contact.name), []).append(contact)
+            for contact in listed.of(role):
+                names.setdefault(_norm(contact.name), []).append(
+                    RemoteContact(ref=contact.ref, role=role, name=contact.name)
+                )
         return names
+
+    def _first_send_items(self, report: PreflightReport, plan: FirstSendPlan) -> None:
+        """The first pass's outcomes as report items, as the send will count them."""
+        for found in plan.links:
+            report.items.append(
+                PreflightItem(
+                    found.entry_id,
+                    found.record_type.value,
+                    found.label,
+                    "link",
+                    linked_to=f"{found.remote_name} ({found.remote_ref})",
+                )
+            )
+        for choice in plan.choose:
+            report.items.append(
+                PreflightItem(
+                    choice.entry_id, choice.record_type.value, choice.label, "fail", choice.problem
+                )
+            )
+        for held in plan.held:
+            problem = Problem(code=HELD_BACK, field="", reason=held.reason, fix="")
+            report.items.append(
+                PreflightItem(held.entry_id, held.record_type.value, held.label, "wait", problem)
+            )
 
     def _plan_name(self, names: dict[str, list[RemoteContact]], built: BuiltDraft) -> None:
         """Remember a contact this send will create, so a namesake after it is caught."""

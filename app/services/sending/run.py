@@ -16,6 +16,7 @@ from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
 from app.services.desktop_bridges import handover_recorder
 from app.services.sending.failures import failure_causes
+from app.services.sending.first_send_links import held_sentence, linked_sentence
 from app.services.sending.lock import send_lock
 from app.services.sending.notify import load_settings, notify_failures
 from app.services.sending.sender import ProgressCallback, Sender, SendReport
@@ -118,6 +119,9 @@ def send_outcome(report: SendReport, package_name: str) -> SendOutcome:
     failed = sum(report.failed.values())
     uncertain = sum(report.uncertain.values())
     text = f"Sent {count(sent, 'record')} to {package_name}"
+    linked = linked_sentence(report.linked, package_name)
+    if linked:
+        text += f"; {linked}"
     if failed:
         text += f"; {failed:,} failed, each listed with its fix"
     if uncertain:
@@ -125,6 +129,9 @@ def send_outcome(report: SendReport, package_name: str) -> SendOutcome:
     handed_over = sum(report.handed_over.values())
     if handed_over:
         text += f"; {handed_over:,} handed over, to be confirmed by {package_name}"
+    held = held_sentence(report.held_back)
+    if held:
+        text += f"; {held}"
     if report.cancelled:
         text += "; cancelled, what is left waits for the next send"
     if report.stopped_reason:

@@ -21,9 +21,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Update, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crash_report import write_crash_report
@@ -38,13 +38,33 @@ from app.db.models import (
     SendState,
     utcnow,
 )
-from app.services.audit import record_event
-from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, remote_record_type
+from app.services.audit import event_values, record_event, record_events
+from app.services.linking.matching import TheirContact
+from app.services.sending.drafts import (
+    BuiltDraft,
+    DraftBuilder,
+    Problem,
+    chunked,
+    remote_record_type,
+)
+from app.services.sending.first_send_links import (
+    HELD_BACK,
+    PackageContacts,
+    apply_plan,
+    plan_first_send,
+)
 from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
 from app.services.sending.outbox import SEND_ORDER, sync_outbox
 from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
-from connectors.contract import BatchItem, Connector, CreateResult, HandedOver, RemoteTaxRate
+from connectors.contract import (
+    BatchItem,
+    Connector,
+    ContactRole,
+    CreateResult,
+    HandedOver,
+    RemoteTaxRate,
+)
 from connectors.errors import (
     BatchInterrupted,
     Cancelled,
@@ -87,6 +107,10 @@ class SendReport:
     uncertain: Counter[str] = field(default_factory=Counter)
     #: Records a desktop bridge took, to be confirmed once the package has them.
     handed_over: Counter[str] = field(default_factory=Counter)
+    #: Never-linked contacts found already in the package and linked, not created.
+    linked: Counter[str] = field(default_factory=Counter)
+    #: Contacts waiting for a transaction that needs them (the per-business option).
+    held_back: Counter[str] = field(default_factory=Counter)
     resolved_found: int = 0
     resolved_not_found: int = 0
     requests: int = 0
@@ -116,6 +140,8 @@ class SendReport:
             "failed": dict(self.failed),
             "uncertain": dict(self.uncertain),
             "handed_over": dict(self.handed_over),
+            "linked_on_send": dict(self.linked),
+            "held_back": dict(self.held_back),
             "resolved_found": self.resolved_found,
             "resolved_not_found": self.resolved_not_found,
             "requests": self.requests,
@@ -154,6 +180,7 @@ class _Ready:
     record_type: RecordType
     built: BuiltDraft
     key: str
+    record_id: int
 
 
 class Sender:
@@ -238,6 +265,7 @@ class Sender:
             with self.session_factory.begin() as session:
                 sync_outbox(session, self.package)
             self.resolve_uncertain()
+            self.link_or_hold_contacts()
             pending = self._pending()
             total = len(pending)
             done = 0
@@ -309,6 +337,40 @@ class Sender:
                 return
             self._resolve(entry_id)
 
+    def link_or_hold_contacts(self) -> None:
+        """Before any contact is created: hold back those no transaction needs yet (when
+        the option is on), link those the package already holds, and fail those that
+        need the user to choose (see :mod:`app.services.sending.first_send_links`)."""
+        with self.session_factory() as session:
+            setup = load_setup(session)
+            plan = plan_first_send(
+                session,
+                self.connector.info,
+                PackageContacts(self._read_contacts),
+                hold_back=setup.contacts_with_transactions,
+                cutoff=setup.cutoff_date,
+                pending_codes=LOCAL_PROBLEM_CODES,
+            )
+        with self.session_factory.begin() as session:
+            applied = apply_plan(session, self.package, plan, actor=self.actor)
+        self.report.linked.update(applied.linked)
+        self.report.failed.update(applied.failed)
+        self.report.held_back.update(applied.held)
+
+    def _read_contacts(self, role: ContactRole) -> list[TheirContact]:
+        """The package's contacts of ``role``, within its rate limit. Nothing is created
+        without looking first: a package that cannot be read stops the run."""
+        try:
+            return self._call(
+                lambda: [TheirContact.of(c) for c in self.connector.iter_contacts(role)]
+            )
+        except ConnectorError as exc:
+            raise _StopRun(
+                f"Could not read {self.connector.info.name}'s {role.value}s to look for ones "
+                f"already there ({exc}); nothing was created.",
+                nothing_written=True,
+            ) from exc
+
     # ------------------------------------------------------------------ batches
 
     def _pending(self) -> list[tuple[int, RecordType]]:
@@ -319,7 +381,8 @@ class Sender:
                     select(OutboxEntry.id, OutboxEntry.record_type, OutboxEntry.record_id).where(
                         OutboxEntry.package == self.package,
                         or_(
-                            OutboxEntry.state == SendState.WAITING,
+                            (OutboxEntry.state == SendState.WAITING)
+                            & (OutboxEntry.error_code != HELD_BACK),
                             (OutboxEntry.state == SendState.FAILED)
                             & OutboxEntry.error_code.in_(LOCAL_PROBLEM_CODES),
                         ),
@@ -374,34 +437,61 @@ class Sender:
                 tax_rates,
                 cutoff=load_setup(session).cutoff_date,
             )
-            entries = session.scalars(
-                select(OutboxEntry).where(OutboxEntry.id.in_(entry_ids))
-            ).all()
-            builder.prefetch(entries)
+            rows = {
+                row.id: row
+                for chunk in chunked(entry_ids)
+                for row in map(
+                    _Row._make,
+                    session.execute(
+                        select(*(getattr(OutboxEntry, name) for name in _Row._fields)).where(
+                            OutboxEntry.id.in_(chunk)
+                        )
+                    ),
+                )
+            }
+            builder.prefetch(list(rows.values()))
+            # The batch's rows change in one statement and its audit entries go in as one,
+            # in order: row by row through the ORM was most of a batch's own cost.
+            events: list[dict[str, object]] = []
+            processing: list[dict[str, object]] = []
             for entry_id in entry_ids:
-                entry = session.get(OutboxEntry, entry_id)
-                if entry is None or entry.state not in (SendState.WAITING, SendState.FAILED):
+                row = rows.get(entry_id)
+                if row is None or row.state not in (SendState.WAITING, SendState.FAILED):
                     continue
-                built = builder.build(entry)
+                built = builder.build(row)
                 if isinstance(built, Problem):
+                    entry = session.get(OutboxEntry, entry_id)
+                    assert entry is not None
                     self._mark_failed(
-                        session, entry, built.code, built.field, built.reason, built.fix
+                        session,
+                        entry,
+                        built.code,
+                        built.field,
+                        built.reason,
+                        built.fix,
+                        events=events,
                     )
                     entry.blocked_by_id = built.blocked_by
                     entry.error_subject = built.subject
                     self.report.failed[entry.record_type.value] += 1
                     continue
-                entry.state = SendState.PROCESSING
-                entry.attempts += 1
-                entry.last_attempt_at = utcnow()
-                entry.blocked_by_id = None
-                self._audit(
-                    session,
-                    entry,
-                    "sending",
-                    attempt=entry.attempts,
+                attempts = row.attempts + 1
+                processing.append({"b_id": entry_id, "b_attempts": attempts})
+                self._audit(session, row, "sending", events=events, attempt=attempts)
+                ready.append(
+                    _Ready(entry_id, row.record_type, built, row.idempotency_key, row.record_id)
                 )
-                ready.append(_Ready(entry.id, entry.record_type, built, entry.idempotency_key))
+            if processing:
+                session.execute(
+                    _by_id().values(
+                        state=SendState.PROCESSING,
+                        attempts=bindparam("b_attempts"),
+                        last_attempt_at=utcnow(),
+                        blocked_by_id=None,
+                    ),
+                    processing,
+                )
+            record_events(session, events)
         return ready
 
     def _send_batch(self, entry_ids: list[int], done: int = 0, total: int = 0) -> None:
@@ -491,35 +581,70 @@ class Sender:
             self._resolve(entry_id)
 
     def _record_results(self, ready: list[_Ready], results: Sequence[CreateResult]) -> None:
+        """Record a batch's answers in one transaction: the rows read in one query, the
+        new links and audit entries written together."""
         with self.session_factory.begin() as session:
+            events: list[dict[str, object]] = []
+            successful: list[dict[str, object]] = []
+            created: list[tuple[RecordType, int, str]] = []
+            now = utcnow()
             for item, result in zip(ready, results, strict=True):
-                entry = session.get(OutboxEntry, item.entry_id)
-                assert entry is not None
                 if isinstance(result, Rejected):
+                    entry = session.get(OutboxEntry, item.entry_id)
+                    assert entry is not None
                     self._mark_failed(
-                        session, entry, result.code, result.field, result.reason, result.fix
+                        session,
+                        entry,
+                        result.code,
+                        result.field,
+                        result.reason,
+                        result.fix,
+                        events=events,
                     )
                     self.report.failed[item.record_type.value] += 1
                     continue
-                entry.sent_at = utcnow()
-                entry.sent_fingerprint = item.built.fingerprint
-                _clear_error(entry)
                 if isinstance(result, HandedOver):
                     # Not successful yet: the bridge confirms it on evidence
                     # (app.services.sending.handover).
-                    self._handed_over(session, entry, result, snapshot=item.built.snapshot)
+                    entry = session.get(OutboxEntry, item.entry_id)
+                    assert entry is not None
+                    entry.sent_at = now
+                    entry.sent_fingerprint = item.built.fingerprint
+                    _clear_error(entry)
+                    self._handed_over(
+                        session, entry, result, snapshot=item.built.snapshot, events=events
+                    )
                     continue
-                entry.state = SendState.SUCCESSFUL
-                entry.remote_id = result
-                link_created_contact(session, self.package, entry, result)
+                successful.append(
+                    {
+                        "b_id": item.entry_id,
+                        "b_remote_id": result,
+                        "b_fingerprint": item.built.fingerprint,
+                    }
+                )
+                created.append((item.record_type, item.record_id, result))
                 self._audit(
                     session,
-                    entry,
+                    item,
                     "sent",
+                    events=events,
                     remote_id=result,
                     snapshot=item.built.snapshot,
                 )
                 self.report.sent[item.record_type.value] += 1
+            if successful:
+                session.execute(
+                    _by_id().values(
+                        state=SendState.SUCCESSFUL,
+                        remote_id=bindparam("b_remote_id"),
+                        sent_fingerprint=bindparam("b_fingerprint"),
+                        sent_at=now,
+                        **_NO_ERROR,
+                    ),
+                    successful,
+                )
+            link_created_contacts(session, self.package, created)
+            record_events(session, events)
 
     def _handed_over(
         self,
@@ -529,6 +654,7 @@ class Sender:
         *,
         snapshot: object = None,
         found_after: str = "",
+        events: list[dict[str, object]] | None = None,
     ) -> None:
         entry.state = SendState.HANDED_OVER
         entry.remote_id = result.reference
@@ -537,6 +663,7 @@ class Sender:
                 session,
                 entry,
                 "handed_over",
+                events=events,
                 reference=result.reference,
                 where=result.note,
                 found_after=found_after,
@@ -546,6 +673,7 @@ class Sender:
                 session,
                 entry,
                 "handed_over",
+                events=events,
                 reference=result.reference,
                 where=result.note,
                 snapshot=snapshot,
@@ -673,7 +801,15 @@ class Sender:
             self._send_batch([entry_id])
 
     def _mark_failed(
-        self, session: Session, entry: OutboxEntry, code: str, field: str, reason: str, fix: str
+        self,
+        session: Session,
+        entry: OutboxEntry,
+        code: str,
+        field: str,
+        reason: str,
+        fix: str,
+        *,
+        events: list[dict[str, object]] | None = None,
     ) -> None:
         entry.state = SendState.FAILED
         entry.error_code, entry.error_field = code, field
@@ -683,6 +819,7 @@ class Sender:
             session,
             entry,
             "failed",
+            events=events,
             code=code,
             field=field,
             reason=reason,
@@ -715,12 +852,27 @@ class Sender:
     def _audit(
         self,
         session: Session,
-        entry: OutboxEntry,
+        entry: _Audited,
         action: str,
         *,
         actor: str = "",
+        events: list[dict[str, object]] | None = None,
         **detail: object,
     ) -> None:
+        """Audit a change to ``entry``: added to ``session`` at once, or to ``events``
+        for the caller to write with the rest of its batch."""
+        if events is not None:
+            events.append(
+                event_values(
+                    actor=actor or self.actor,
+                    action=action,
+                    package=self.package,
+                    record_type=entry.record_type.value,
+                    record_id=entry.record_id,
+                    **detail,
+                )
+            )
+            return
         record_event(
             session,
             actor=actor or self.actor,
@@ -760,6 +912,77 @@ def link_created_contact(
                 method=LinkMethod.CREATED_BY_SEND,
             )
         )
+
+
+def link_created_contacts(
+    session: Session, package: str, created: Sequence[tuple[RecordType, int, str]]
+) -> None:
+    """:func:`link_created_contact` for a batch of (record type, record id, package id),
+    in a few queries."""
+    wanted = {
+        record_id: remote_id
+        for record_type, record_id, remote_id in created
+        if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
+    }
+    linked: set[int] = set()
+    names: dict[int, str] = {}
+    for chunk in chunked(sorted(wanted)):
+        linked.update(
+            session.scalars(
+                select(Link.contact_id).where(Link.package == package, Link.contact_id.in_(chunk))
+            )
+        )
+        for contact_id, name in session.execute(
+            select(Contact.id, Contact.name).where(Contact.id.in_(chunk))
+        ):
+            names[contact_id] = name
+    session.add_all(
+        Link(
+            package=package,
+            contact_id=contact_id,
+            remote_ref=remote_id,
+            remote_name=names.get(contact_id, ""),
+            method=LinkMethod.CREATED_BY_SEND,
+        )
+        for contact_id, remote_id in wanted.items()
+        if contact_id not in linked
+    )
+
+
+class _Row(NamedTuple):
+    """What preparing a batch reads of its outbox rows."""
+
+    id: int
+    record_type: RecordType
+    record_id: int
+    state: SendState
+    attempts: int
+    idempotency_key: str
+
+
+class _Audited(Protocol):
+    @property
+    def record_type(self) -> RecordType: ...
+
+    @property
+    def record_id(self) -> int: ...
+
+
+#: An outbox row's error columns, cleared.
+_NO_ERROR: dict[str, object] = {
+    "error_code": "",
+    "error_field": "",
+    "error_reason": "",
+    "error_fix": "",
+    "error_subject": "",
+    "blocked_by_id": None,
+}
+
+
+def _by_id() -> Update:
+    """An update of outbox rows by id, for many rows at once (parameter ``b_id``)."""
+    table = OutboxEntry.metadata.tables[OutboxEntry.__tablename__]
+    return update(table).where(table.c.id == bindparam("b_id"))
 
 
 def _clear_error(entry: OutboxEntry) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import date
 
 from app.db.models import Situation
+from app.services.sending.first_send_links import release_all
 from app.services.setup.state import (
     AUTO_SEND,
     COMPANY_NAME,
+    CONTACTS_WITH_TRANSACTIONS,
     CUTOFF_DATE,
     SETUP_COMPLETE,
     WIZARD_PAGE,
@@ -30,6 +32,7 @@ __all__ = [
     "read_setup",
     "remember_wizard_page",
     "set_auto_send",
+    "set_contacts_with_transactions",
     "set_cutoff_date",
 ]
 
@@ -79,3 +82,15 @@ def set_auto_send(store: Store, on: bool) -> SetupState:
     with store.session_factory.begin() as session:
         set_setting(session, AUTO_SEND, on or None)
         return load_setup(session)
+
+
+def set_contacts_with_transactions(store: Store, on: bool, *, actor: str = "user") -> SetupState:
+    """Send customers and suppliers only with an invoice, credit note or payment that
+    needs them (``on``), or as soon as they are imported (off, the default). Turning it
+    off releases every contact held back, at once."""
+    with store.session_factory.begin() as session:
+        set_setting(session, CONTACTS_WITH_TRANSACTIONS, on or None)
+        state = load_setup(session)
+        if not on and state.package:
+            release_all(session, state.package, actor=actor)
+        return state

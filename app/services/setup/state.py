@@ -24,6 +24,9 @@ AUTO_SEND = "auto_send"
 LAST_SEND_AT = "last_send_at"
 CUTOFF_DATE = "cutoff_date"
 COMPANY_NAME = "company_name"
+#: Per business, off by default: customers and suppliers wait until an invoice, credit
+#: note or payment that refers to them is ready to send.
+CONTACTS_WITH_TRANSACTIONS = "contacts_only_with_transactions"
 
 
 def get_setting(session: Session, key: str, default: Any = None) -> Any:
@@ -64,6 +67,8 @@ class SetupState:
     cutoff_date: date | None = None
     company_name: str = ""
     package_settings: dict[str, str] = field(default_factory=dict)
+    #: Send customers and suppliers only with a transaction that needs them.
+    contacts_with_transactions: bool = False
 
     def after_choosing(self, package: str | None, situation: Situation | None) -> SetupState:
         """The choices once ``package`` and ``situation`` are chosen: a different package
@@ -97,6 +102,7 @@ def load_setup(session: Session) -> SetupState:
         cutoff_date=date.fromisoformat(cutoff) if cutoff else None,
         company_name=values.get(COMPANY_NAME, ""),
         package_settings=dict(values.get(package_settings_key(package), {})) if package else {},
+        contacts_with_transactions=bool(values.get(CONTACTS_WITH_TRANSACTIONS, False)),
     )
 
 

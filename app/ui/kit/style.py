@@ -60,3 +60,54 @@ def wrapped_label(text: str = "", *, muted: bool = False) -> QLabel:
     if muted:
         set_text_color(label, muted_color(label.palette()))
     return label
+
+
+def _luminance(color: QColor) -> float:
+    """WCAG 2 relative luminance of an opaque colour."""
+
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(c) for c in (color.redF(), color.greenF(), color.blueF()))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_ratio(one: QColor, other: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, from 1 (none) to 21 (black on white)."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+#: WCAG 2 AA: normal text needs at least this contrast with its background.
+READABLE = 4.5
+
+
+def readable(color: QColor, background: QColor, minimum: float = READABLE) -> QColor:
+    """``color`` itself if it reads on ``background``, else the same hue made lighter (on
+    a dark background) or darker (on a light one) until it does."""
+    if contrast_ratio(color, background) >= minimum:
+        return QColor(color)
+    towards_white = _luminance(background) < 0.18
+    hue = max(color.hslHueF(), 0.0)  # grey has no hue (-1)
+    saturation, lightness = color.hslSaturationF(), color.lightnessF()
+    low, high = (lightness, 1.0) if towards_white else (0.0, lightness)
+    for _ in range(24):  # bisect the lightness: the least change that reads
+        middle = (low + high) / 2
+        candidate = QColor(QColor.fromHslF(hue, saturation, middle).name())  # 8 bits
+        reads = contrast_ratio(candidate, background) >= minimum
+        if reads == towards_white:
+            high = middle
+        else:
+            low = middle
+    found = QColor(QColor.fromHslF(hue, saturation, high if towards_white else low).name())
+    if contrast_ratio(found, background) < minimum:  # pragma: no cover - white/black read
+        return QColor("#ffffff" if towards_white else "#000000")
+    return found
+
+
+def link_color(palette: QPalette) -> QColor:
+    """The palette's link colour, made readable on its window background if a theme
+    left it too dark (Qt's default link blue on a dark window)."""
+    return readable(
+        palette.color(QPalette.ColorRole.Link), palette.color(QPalette.ColorRole.Window)
+    )

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.sending.causes import CHOOSE_CODE
 from app.services.setup.routing import Page
 from app.ui.kit.style import heading_font, wrapped_label
 from app.ui.kit.widgets import DetailsPane, StatusLine
@@ -67,6 +68,8 @@ class Dashboard(QWidget):
     send_finished = Signal(object)
     #: A quick link: open the wizard at this page (its value).
     open_page = Signal(str)
+    #: A failure's fix: open the wizard at this page (its value) at our contact (its id).
+    open_record = Signal(str, int)
 
     def __init__(
         self,
@@ -157,6 +160,8 @@ class Dashboard(QWidget):
         self.status_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.status_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.status_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # A title wider than its column at 125 % ends in "…", not cut at both ends.
+        self.status_view.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.status_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows_height = self.status_view.verticalHeader().defaultSectionSize() * 5
         self.status_view.setFixedHeight(
@@ -218,6 +223,7 @@ class Dashboard(QWidget):
         header_view = self.failure_view.horizontalHeader()
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header_view.setStretchLastSection(True)
+        header_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column, width in enumerate((230, 220, 90, 260)):
             self.failure_view.setColumnWidth(column, width)
         selection = self.failure_view.selectionModel()
@@ -244,8 +250,26 @@ class Dashboard(QWidget):
         self.manual_button.clicked.connect(self.entered_manually_selected)
         self.export_button = QPushButton("&Export list…")
         self.export_button.clicked.connect(self.export_list)
+        self.fix_button = QPushButton("Fi&x…")
+        self.fix_button.setToolTip(
+            "Open the page where the selected record's problem is fixed (for a customer or "
+            "supplier to choose, the link grid at that contact)"
+        )
+        self.fix_button.clicked.connect(self.open_fix)
+        self.new_button = QPushButton("Create ne&w")
+        self.new_button.setToolTip(
+            "Create as new: the selected contacts are none of the package's records, so the "
+            "next send creates them"
+        )
+        self.new_button.clicked.connect(self.create_selected_as_new)
         actions = QHBoxLayout()
-        for widget in (self.retry_button, self.exclude_button, self.with_dependants):
+        for widget in (
+            self.fix_button,
+            self.new_button,
+            self.retry_button,
+            self.exclude_button,
+            self.with_dependants,
+        ):
             actions.addWidget(widget)
         actions.addSpacing(16)
         actions.addWidget(self.manual_id)
@@ -369,8 +393,12 @@ class Dashboard(QWidget):
             else "not scheduled (automatic sending is off)"
         )
         text = f"Last send: {when(last)}    ·    Next send: {next_text}"
-        bridge = self.snapshot.data.bridge_note if self.snapshot else ""
-        self.times.setText(f"{text}\n{bridge}" if bridge else text)
+        notes = (
+            [n for n in (self.snapshot.data.bridge_note, self.snapshot.data.held_back_note) if n]
+            if self.snapshot
+            else []
+        )
+        self.times.setText("\n".join([text, *notes]))
 
     def _error(self, message: str) -> None:
         self.current.error(message)
@@ -494,6 +522,11 @@ class Dashboard(QWidget):
             button.setEnabled(bool(rows) and not self.sending())
         self.manual_button.setEnabled(len(rows) == 1)
         self.manual_id.setEnabled(len(rows) == 1)
+        items = [self.failure_model.item(row) for row in rows]
+        self.fix_button.setEnabled(len(items) == 1 and bool(items[0].fix_page))
+        self.new_button.setEnabled(
+            bool(items) and all(i.code == CHOOSE_CODE for i in items) and not self.sending()
+        )
         self.export_button.setEnabled(self.failure_model.rowCount() > 0)
         if len(rows) == 1:
             item = self.failure_model.item(rows[0])
@@ -567,6 +600,29 @@ class Dashboard(QWidget):
             return
         self.manual_id.clear()
         self._act("entered manually", lambda store: mark_entered_by_hand(store, ids[0], remote_id))
+
+    def open_fix(self) -> None:
+        """Open where the selected record is fixed; a contact to choose opens the link
+        grid at that contact."""
+        rows = self.selected_rows()
+        if len(rows) != 1:
+            return
+        item = self.failure_model.item(rows[0])
+        if not item.fix_page:
+            return
+        if item.record_type in ("customer", "supplier"):
+            self.open_record.emit(item.fix_page, item.record_id)
+        else:
+            self.open_page.emit(item.fix_page)
+
+    def create_selected_as_new(self) -> None:
+        from app.services.dashboard import create_as_new
+
+        ids = self.selected_ids()
+        if not ids or self.snapshot is None or not self.snapshot.data.status.package:
+            return
+        package = self.snapshot.data.status.package
+        self._act("create as new", lambda store: create_as_new(store, package, ids))
 
     def export_list(self) -> None:
         from app.services.dashboard import export_failure_list

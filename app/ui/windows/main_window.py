@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
             self.dashboard.refreshed.connect(self._dashboard_refreshed)
             self.dashboard.send_finished.connect(self.send_finished.emit)
             self.dashboard.open_page.connect(self._quick_link)
+            self.dashboard.open_record.connect(self._open_fix)
             self.stack.addWidget(self.dashboard)
         self.stack.setCurrentWidget(self.dashboard)
         self._set_view("dashboard")
@@ -256,6 +257,17 @@ class MainWindow(QMainWindow):
         from app.services.setup.routing import Page
 
         self.show_page(Page(name))
+
+    def _open_fix(self, name: str, contact_id: int) -> None:
+        """A failure's fix: the wizard at page ``name``, at our contact ``contact_id``
+        (the link grid selects it once it is loaded)."""
+        from app.services.setup.routing import Page
+        from wizard_pages.link_page import LinkPage
+
+        self.show_page(Page(name))
+        page = self.wizard.pages.get(Page(name)) if self.wizard is not None else None
+        if isinstance(page, LinkPage):
+            page.focus_contact(contact_id)
 
     # ------------------------------------------------------------------ the wizard
 

@@ -1,0 +1,159 @@
+"""The Sandbox's batch create: one transaction per batch, yet each record answered,
+checked and kept (or refused) exactly as its own create would be, idempotency keys
+honoured and faults firing per record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from connectors.contract import BatchItem, DocumentType, RemoteRecordType
+from connectors.errors import OutcomeUncertain, Rejected, TemporarilyUnavailable
+from connectors.sandbox import FaultKind, Operation, SandboxConnector
+from tests.connector_harness import Chart, customer, invoice, line, make_context, payment
+
+JAN_5 = date(2026, 1, 5)
+
+
+@pytest.fixture
+def connector(tmp_path: Path) -> Iterator[SandboxConnector]:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with SandboxConnector(make_context(folder)) as opened:
+        assert isinstance(opened, SandboxConnector)
+        yield opened
+
+
+@pytest.fixture
+def chart(connector: SandboxConnector) -> Chart:
+    return Chart.discover(connector)
+
+
+@pytest.fixture
+def ada(connector: SandboxConnector) -> str:
+    return connector.create_contact(customer("ADA01", "Ada Boiler Services Ltd"), "k-ada")
+
+
+def test_each_record_is_answered_by_position_and_a_refusal_writes_nothing(
+    connector: SandboxConnector, chart: Chart, ada: str
+) -> None:
+    items = [
+        BatchItem(invoice(chart, "INV-1", ada, JAN_5), "k1"),
+        # Sees the one before it in the same transaction, as a package would.
+        BatchItem(invoice(chart, "INV-1", ada, JAN_5), "k2"),
+        BatchItem(invoice(chart, "INV-2", ada, JAN_5), "k3"),
+    ]
+    first, refused, third = connector.create_batch(items)
+
+    assert isinstance(refused, Rejected) and refused.code == "duplicate_number"
+    assert connector.find_existing(RemoteRecordType.INVOICE, "INV-1") == first
+    assert connector.find_existing(RemoteRecordType.INVOICE, "INV-2") == third
+    assert connector.store.count_documents() == 2
+
+
+def test_a_batch_sent_again_with_its_keys_creates_nothing(
+    connector: SandboxConnector, chart: Chart, ada: str
+) -> None:
+    items = [BatchItem(invoice(chart, f"INV-{n}", ada, JAN_5), f"k{n}") for n in range(1, 4)]
+    first = connector.create_batch(items)
+    again = connector.create_batch(items)
+
+    assert list(again) == list(first)
+    assert connector.store.count_documents() == 3
+    # A key reused for another kind of record is refused, in a batch as alone.
+    (reused,) = connector.create_batch([BatchItem(customer("C9", "Someone Else"), "k1")])
+    assert isinstance(reused, Rejected) and reused.code == "idempotency_key_reused"
+
+
+def test_a_batch_is_the_same_as_its_records_created_one_by_one(
+    connector: SandboxConnector, chart: Chart, ada: str
+) -> None:
+    inv = connector.create_document(invoice(chart, "INV-1", ada, JAN_5), "k-inv")  # £120
+    items = [
+        BatchItem(payment(chart, "P1", ada, JAN_5, (inv, "100.00")), "k-p1"),
+        # Over-pays only because of the payment before it in this batch.
+        BatchItem(payment(chart, "P2", ada, JAN_5, (inv, "30.00")), "k-p2"),
+        BatchItem(payment(chart, "P3", ada, JAN_5, (inv, "20.00")), "k-p3"),
+    ]
+    p1, over, p3 = connector.create_batch(items)
+
+    assert isinstance(over, Rejected) and over.code == "over_payment"
+    assert isinstance(p1, str) and isinstance(p3, str)
+    assert connector.store.outstanding(inv) == Decimal("0.00")
+    assert [p.reference for p in connector.store.list_payments()] == ["P1", "P3"]
+
+
+def test_a_refused_credit_note_undoes_only_its_own_writes(
+    connector: SandboxConnector, chart: Chart, ada: str
+) -> None:
+    inv = connector.create_document(invoice(chart, "INV-1", ada, JAN_5), "k-inv")  # £120
+    credit = invoice(
+        chart, "CN-1", ada, JAN_5, line(chart, "1", "25.00"), doc_type=DocumentType.CREDIT_NOTE
+    )  # £30
+    items = [
+        BatchItem(replace(credit, credits_document_ref=inv), "k-cn1"),
+        # £150 against the £90 still owed: refused after its document row was written.
+        BatchItem(
+            replace(
+                credit,
+                number="CN-2",
+                lines=(line(chart, "1", "125.00"),),
+                credits_document_ref=inv,
+            ),
+            "k-cn2",
+        ),
+        BatchItem(invoice(chart, "INV-2", ada, JAN_5), "k-inv2"),
+    ]
+    kept, refused, after = connector.create_batch(items)
+
+    assert isinstance(refused, Rejected) and refused.code == "over_allocation"
+    assert connector.find_existing(RemoteRecordType.CREDIT_NOTE, "CN-2") is None
+    assert connector.find_existing(RemoteRecordType.CREDIT_NOTE, "CN-1") == kept
+    assert connector.find_existing(RemoteRecordType.INVOICE, "INV-2") == after
+    assert connector.store.outstanding(inv) == Decimal("90.00")
+    assert connector.store.count_documents() == 3
+
+
+def test_an_outage_part_way_keeps_the_records_before_it(
+    connector: SandboxConnector, chart: Chart, ada: str
+) -> None:
+    connector.faults.fail_next_creates(1, operations=[Operation.CREATE_DOCUMENT])
+    items = [
+        BatchItem(customer("C1", "Bramley Heating"), "k-c1"),
+        BatchItem(invoice(chart, "INV-1", ada, JAN_5), "k-inv"),
+    ]
+    with pytest.raises(TemporarilyUnavailable):
+        connector.create_batch(items)
+    contact = connector.find_existing(RemoteRecordType.CUSTOMER, "C1")
+    assert contact is not None
+    assert connector.find_existing(RemoteRecordType.INVOICE, "INV-1") is None
+
+    # The sender retries the whole batch with the same keys: nothing is made twice.
+    again = connector.create_batch(items)
+    assert again[0] == contact
+    assert again[1] == connector.find_existing(RemoteRecordType.INVOICE, "INV-1")
+    assert connector.store.count_contacts() == 2
+
+
+def test_a_lost_answer_part_way_keeps_what_was_written(
+    connector: SandboxConnector, chart: Chart, ada: str
+) -> None:
+    connector.faults.lose_next_responses(1, operations=[Operation.CREATE_DOCUMENT])
+    items = [
+        BatchItem(invoice(chart, "INV-1", ada, JAN_5), "k1"),
+        BatchItem(invoice(chart, "INV-2", ada, JAN_5), "k2"),
+    ]
+    with pytest.raises(OutcomeUncertain):
+        connector.create_batch(items)
+    written = connector.find_existing(RemoteRecordType.INVOICE, "INV-1")
+    assert written is not None
+    assert connector.find_existing(RemoteRecordType.INVOICE, "INV-2") is None
+    (fired,) = connector.faults.triggered
+    assert fired.kind is FaultKind.RESPONSE_LOST and fired.written_ref == written
+    assert connector.create_batch(items)[0] == written
+    assert connector.store.count_documents() == 2
