@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from app.services.errors import SetupError
-from connectors.quickbooks_desktop.qwc import DEFAULT_PORT
 
 EXIT_OK = 0
 
@@ -85,6 +84,7 @@ def serve(store: Any, args: argparse.Namespace) -> int:
     from app.services.qbwc.pairing import load_pairing
     from app.services.qbwc.server import WebConnectorServer
     from app.services.qbwc.service import WebConnectorService
+    from connectors.quickbooks_desktop.qwc import DEFAULT_PORT
 
     with store.session_factory() as session:
         paired = load_pairing(session)

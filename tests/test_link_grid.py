@@ -33,7 +33,8 @@ from app.services.sending.outbox import entry_for, sync_outbox
 from app.services.status import state_counts
 from app.services.store import Store
 from connectors.catalogue import PACKAGES, SAGE_BUSINESS_CLOUD, SANDBOX
-from connectors.contract import Connector, ContactRole, PackageInfo
+from connectors.contract import Connector, ContactDraft, ContactRole, PackageInfo
+from connectors.sandbox import SandboxConnector
 from tests.test_link_support import (
     SAGE_RULE_INFO,
     SageRuleSandbox,
@@ -494,7 +495,25 @@ def test_suppliers_have_their_own_grid(qtbot: QtBot, store: Store) -> None:
     with store.session_factory() as session:
         suppliers = session.scalars(select(Contact).where(Contact.kind == ContactKind.SUPPLIER))
         assert workbench.model.rowCount() == len(suppliers.all())
-    assert workbench.message.text().endswith("in Sandbox (practice package).")
+    said = workbench.message.text()
+    assert "in Sandbox (practice package), as Sandbox (practice package) listed them today" in said
+    assert 'href="read-again"' in said
+
+
+def test_the_packages_list_is_read_again_when_asked(qtbot: QtBot, store: Store) -> None:
+    factory = sandbox_factory(store)
+    workbench = open_workbench(qtbot, store, factory)
+    before = len(book_of(workbench).theirs)
+    with factory() as connector:
+        assert isinstance(connector, SandboxConnector)
+        connector.store.add_contact(ContactDraft(ContactRole.CUSTOMER, "", "New Since Ltd"))
+    with qtbot.waitSignal(workbench.loaded, timeout=20_000):
+        workbench.load()  # the copy kept in the store: as it was
+    assert len(book_of(workbench).theirs) == before
+
+    with qtbot.waitSignal(workbench.loaded, timeout=20_000):
+        workbench.message.linkActivated.emit("read-again")
+    assert len(book_of(workbench).theirs) == before + 1
 
 
 def test_a_failed_load_says_why(qtbot: QtBot, store: Store) -> None:

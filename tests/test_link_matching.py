@@ -344,7 +344,7 @@ def test_compare_marks_the_differing_characters() -> None:
     assert [s.text for s in comparisons["address_1"].our_segments if s.differs] == [""]
     assert not details_match(SAGE_BUSINESS_CLOUD.exact_match_fields, a, b)
     assert details_match(
-        SAGE_BUSINESS_CLOUD.exact_match_fields, a, replace(b, name=a.name, address_1=a.address_1)
+        SAGE_BUSINESS_CLOUD.exact_match_fields, a, b._replace(name=a.name, address_1=a.address_1)
     )
 
 

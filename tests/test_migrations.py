@@ -4,9 +4,11 @@ first (a file copy for SQLite, pg_dump for PostgreSQL)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,39 @@ def _matches_models(engine: Engine) -> None:
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
     assert set(inspect(engine).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    assert (
+        migrate.head_revision() == ScriptDirectory(str(migrate.MIGRATIONS_DIR)).get_current_head()
+    )
+
+
+def test_head_falls_back_to_alembic_on_a_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two files on the same parent: the simple reading sees two heads and asks Alembic
+    (which says so, rather than picking one)."""
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(
+            f'revision = "{name}"\ndown_revision = None\n', encoding="utf-8"
+        )
+    monkeypatch.setattr(migrate, "VERSIONS_DIR", tmp_path)
+    monkeypatch.setattr(migrate, "_alembic_head", lambda: "asked alembic")
+    migrate.head_revision.cache_clear()
+    try:
+        assert migrate.head_revision() == "asked alembic"
+    finally:
+        migrate.head_revision.cache_clear()
+
+
+def test_revision_read_without_alembic_is_alembics(data_paths: DataPaths) -> None:
+    engine = make_engine(data_paths.database_url)
+    command.upgrade(migrate.alembic_config(engine), REVISIONS[1])
+    with engine.connect() as connection:
+        expected = MigrationContext.configure(connection).get_current_revision()
+    assert migrate.current_revision(engine) == expected == REVISIONS[1]
+    engine.dispose()
 
 
 @pytest.mark.both_stores
@@ -99,7 +134,7 @@ def test_upgrade_backs_up_a_database_holding_data(
         connection.execute(text("INSERT INTO settings (key, value) VALUES ('marker', '1')"))
     applied: list[str] = []
     monkeypatch.setattr(migrate, "head_revision", lambda: "9999_future")
-    monkeypatch.setattr(migrate.command, "upgrade", lambda _cfg, rev: applied.append(rev))
+    monkeypatch.setattr(command, "upgrade", lambda _cfg, rev: applied.append(rev))
 
     backup = migrate.upgrade(engine, data_paths.backups)
 
@@ -122,7 +157,7 @@ def test_postgres_backup_is_a_pg_dump_that_restores(
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO settings (key, value) VALUES ('marker', '42')"))
     monkeypatch.setattr(migrate, "head_revision", lambda: "9999_future")
-    monkeypatch.setattr(migrate.command, "upgrade", lambda _cfg, _rev: None)
+    monkeypatch.setattr(command, "upgrade", lambda _cfg, _rev: None)
 
     backup = migrate.upgrade(engine, data_paths.backups)
 
@@ -156,3 +191,27 @@ def test_without_pg_dump_a_due_migration_waits_for_a_confirmed_backup(
 def test_up_to_date_database_is_not_backed_up(engine: Engine, data_paths: DataPaths) -> None:
     assert migrate.upgrade(engine, data_paths.backups) is None
     assert list(Path(data_paths.backups).iterdir()) == []
+
+
+def test_opening_an_up_to_date_store_does_not_import_alembic(data_paths: DataPaths) -> None:
+    """Alembic (with Mako and Pygments) costs each start about 0.4 s: it is imported only
+    when a migration is due."""
+    open_store(data_paths).close()  # created and migrated: Alembic was needed here
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from app.config import DataPaths\n"
+        "from app.services.store import open_store\n"
+        "open_store(DataPaths(Path(sys.argv[1]))).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(data_paths.root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "[]"

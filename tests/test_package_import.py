@@ -17,6 +17,7 @@ from app.services.importing.from_package import (
     import_package_contacts,
     preview_package_contacts,
 )
+from app.services.linking.package_list import cached_list
 from app.services.linking.saving import CHANGED_ELSEWHERE, LinkChange, apply_links
 from app.services.setup.connections import connector_for
 from connectors.contract import ContactDraft, ContactRole, RemoteContact
@@ -86,6 +87,20 @@ def test_import_creates_linked_contacts_that_never_send(
             assert sandbox.get_contact(link.remote_ref).name == contact.name  # type: ignore[union-attr]
         states = {e.record_id: e.state for e in session.scalars(select(OutboxEntry))}
         assert set(states.values()) == {SendState.SUCCESSFUL}
+
+
+def test_the_import_keeps_the_packages_list_for_the_link_page(
+    session_factory: sessionmaker[Session], sandbox: SandboxConnector
+) -> None:
+    import_package_contacts(session_factory, sandbox)
+    with session_factory() as session:
+        customers = cached_list(session, "sandbox", ContactRole.CUSTOMER)
+        suppliers = cached_list(session, "sandbox", ContactRole.SUPPLIER)
+    assert customers is not None and suppliers is not None
+    assert [c.name for c in customers.contacts] == [
+        c.name for c in sandbox.iter_contacts(ContactRole.CUSTOMER)
+    ]
+    assert [c.name for c in suppliers.contacts] == ["Soar Valley Plumbers' Merchants Ltd"]
 
 
 def test_running_again_adds_only_new_contacts_and_says_so(

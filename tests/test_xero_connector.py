@@ -43,6 +43,7 @@ from tests.connector_harness import (
     payment,
     supplier,
 )
+from tests.standins import xero as xero_standin
 from tests.standins.clock import VirtualClock
 from tests.standins.xero import FaultKind, Organisation, XeroStandIn, parse_where
 
@@ -145,11 +146,22 @@ def test_xero_dates_and_where_quoting() -> None:
     assert parse_where(clause) == [("Name", "==", 'O"Brien \\ Sons')]
 
 
-def test_contacts_are_read_page_by_page(connector: XeroConnector, standin: XeroStandIn) -> None:
+def test_contacts_are_read_page_by_page(
+    connector: XeroConnector, standin: XeroStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
     drafts = [customer(f"C{n:03d}", f"Customer {n:03d}") for n in range(230)]
     for start in range(0, 230, 50):
         chunk = drafts[start : start + 50]
         connector.create_batch([BatchItem(d, f"k-{d.our_ref}") for d in chunk])
+    before = len(standin.requests)
+    names = [c.name for c in connector.iter_contacts(ContactRole.CUSTOMER)]
+    assert names == [d.name for d in drafts]
+    pages = [p for _, p in standin.requests[before:]]
+    assert pages == ["/api.xro/2.0/Contacts"]  # one page of up to 1,000
+
+    # Should Xero answer smaller pages than asked for, its page count is followed: a
+    # short page is not taken for the last one.
+    monkeypatch.setattr(xero_standin, "PAGE_MAX", 100)
     before = len(standin.requests)
     names = [c.name for c in connector.iter_contacts(ContactRole.CUSTOMER)]
     assert names == [d.name for d in drafts]

@@ -342,6 +342,29 @@ class Link(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own hook
 
 
+class PackageContact(Base):
+    """One of the package's customers or suppliers as it was last listed: the link
+    page's local copy of the package's list, so the page opens without reading it
+    again (refreshed when the user asks, and by the one-time import). Free text, as
+    the package allows longer values than our own contacts take."""
+
+    __tablename__ = "package_contacts"
+    __table_args__ = (Index("ix_package_contacts_package_role", "package", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package: Mapped[str] = mapped_column(String(32))
+    role: Mapped[ContactKind] = mapped_column(_enum(ContactKind))
+    ref: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text, default="")
+    address_1: Mapped[str] = mapped_column(Text, default="")
+    address_2: Mapped[str] = mapped_column(Text, default="")
+    address_3: Mapped[str] = mapped_column(Text, default="")
+    town: Mapped[str] = mapped_column(Text, default="")
+    county: Mapped[str] = mapped_column(Text, default="")
+    postcode: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(Text, default="")
+
+
 class ContactSync(Base):
     """A linked contact's details as they last agreed with the package's (contact sync).
 

@@ -195,7 +195,9 @@ class KashFlowConnector(Connector):
             data = self._get(path, {**(params or {}), "page": page, "perpage": self.PAGE_SIZE})
             items = wire.data_of(data)
             yield from items
-            if not wire.next_page(data) or len(items) < self.PAGE_SIZE:
+            # ``NextPageUrl`` alone says whether there is more (a page may be capped
+            # below what was asked for).
+            if not items or not wire.next_page(data):
                 return
             page += 1
 

@@ -192,7 +192,9 @@ class SageBusinessCloudConnector(CloudConnector):
         def fetch(page: int) -> tuple[list[Json], bool]:
             data = self._get(collection, {**params, "page": page, "items_per_page": self.PAGE_SIZE})
             items = wire.items_of(data)
-            return items, wire.has_next(data) and len(items) >= self.PAGE_SIZE
+            # ``$next`` alone says whether there is more: Sage may cap a page below what
+            # was asked for, and a short page is then not the last.
+            return items, bool(items) and wire.has_next(data)
 
         return self.paged(fetch)
 

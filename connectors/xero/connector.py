@@ -106,7 +106,8 @@ class XeroConnector(CloudConnector):
     tests on virtual time."""
 
     info: ClassVar[PackageInfo] = XERO
-    PAGE_SIZE: ClassVar[int] = 100
+    #: The largest ``pageSize`` known to be accepted (docs/packages/xero.md: Paging).
+    PAGE_SIZE: ClassVar[int] = 1000
     TENANT_HEADER: ClassVar[str] = "xero-tenant-id"
     TENANT_WORD: ClassVar[str] = "organisation"
     REMAINING_HEADERS: ClassVar[Mapping[str, str]] = {
@@ -204,9 +205,17 @@ class XeroConnector(CloudConnector):
             data = self._get(collection, {**params, "page": page, "pageSize": self.PAGE_SIZE})
             items = [i for i in (data or {}).get(collection) or [] if isinstance(i, dict)]
             pagination = (data or {}).get("pagination") or {}
-            page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-            last = len(items) < self.PAGE_SIZE or (page_count is not None and page >= page_count)
-            return items, not last
+            if not isinstance(pagination, dict):
+                pagination = {}
+            page_count = pagination.get("pageCount")
+            if isinstance(page_count, int):
+                # Xero says how many pages there are: no call for an empty page after a
+                # full last one, and a page smaller than asked for (Xero's own cap) is
+                # not taken for the last.
+                return items, bool(items) and page < page_count
+            size = pagination.get("pageSize")
+            full = size if isinstance(size, int) and size > 0 else self.PAGE_SIZE
+            return items, len(items) >= full
 
         return self.paged(fetch)
 

@@ -9,6 +9,7 @@ commands.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -63,7 +64,7 @@ from app.services.linking.workbench import (
 from app.services.store import SessionFactory
 from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
-from connectors.wording import count
+from connectors.wording import count, when
 from wizard_pages.link_grid.choices import PackageChoicesModel
 from wizard_pages.link_grid.columns import NEEDED, WIDTHS, Column
 from wizard_pages.link_grid.compare import CompareView
@@ -81,6 +82,8 @@ TAB_ORDER: tuple[tuple[Tab, str], ...] = (
 
 #: How many reasons a confirmation lists before "and N more".
 LISTED = 8
+#: The message's link that reads the package's list again.
+READ_AGAIN = "read-again"
 
 
 def split_column(text: str) -> list[str]:
@@ -172,7 +175,9 @@ class LinkWorkbench(QWidget):
         layout.addWidget(self.splitter, 1)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.linkActivated.connect(self._link_activated)
         message_row = QHBoxLayout()
         message_row.addWidget(self.message, 1)
         message_row.addWidget(self._side_toggle(), 0, Qt.AlignmentFlag.AlignTop)
@@ -509,25 +514,58 @@ class LinkWorkbench(QWidget):
         answer = question_box(self, title, text, yes_by_default=yes_by_default).exec()
         return answer == QMessageBox.StandardButton.Yes
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, *, rich: bool = False) -> None:
+        """Show ``text`` under the grid (``rich``: HTML, for a link; else plain)."""
+        self.message.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
         self.message.setText(text)
+
+    def _link_activated(self, href: str) -> None:
+        if href == READ_AGAIN:
+            self.read_package_again()
+
+    def read_package_again(self) -> bool:
+        """Read the package's list from the package again (the grid otherwise shows the
+        copy kept in the store); unsaved edits are dropped only if the user agrees."""
+        if self.busy:
+            return False
+        if self.dirty and not self.confirm(
+            "Read the list again?",
+            f"Reading {self.info.name}'s list again drops the links you have not saved. "
+            "Read it again anyway?",
+            False,
+        ):
+            return False
+        self.load(refresh=True)
+        return True
 
     # ------------------------------------------------------------------ loading
 
-    def load(self) -> None:
-        """Read both lists in a worker and fill the grid (unsaved edits are dropped)."""
+    def load(self, *, refresh: bool = False) -> None:
+        """Read both lists in a worker and fill the grid (unsaved edits are dropped).
+
+        The package's list is the copy kept in the store when there is one (the message
+        says how old it is); ``refresh`` reads it from the package again."""
         if self._load_task is not None:
             self._load_task.cancel()
         self._set_busy(True)
         self._say(f"Reading your {self.role.value}s and {self.info.name}'s…")
-        session_factory, connector_factory, role = (
+        session_factory, connector_factory, role, info = (
             self.session_factory,
             self.connector_factory,
             self.role,
+            self.info,
         )
 
         def work(cancel: threading.Event, progress: Callable[[object], None]) -> LinkBook:
-            return prepare_workbench(session_factory, connector_factory, role, cancel, progress)
+            return prepare_workbench(
+                session_factory,
+                connector_factory,
+                role,
+                cancel,
+                progress,
+                info=info,
+                refresh=refresh,
+            )
 
         self._loads += 1
         load = self._loads
@@ -559,13 +597,19 @@ class LinkWorkbench(QWidget):
         self._set_busy(False)
         self._set_dirty(False)
         name = self.info.name
-        text = f"{len(book):,} of your {self.role.value}s; {len(book.theirs):,} in {name}."
+        text = f"{len(book):,} of your {self.role.value}s; {len(book.theirs):,} in {name}"
+        listed_at = book.data.listed_at
+        if listed_at is not None:
+            # The kept copy of the package's list is never passed off as current.
+            text += f", as {name} listed them {when(listed_at)}"
         if not book.listed:
-            text = (
+            self._say(
                 f"{len(book):,} of your {self.role.value}s. {name} does not let Ledgerlink "
                 "list its contacts, so references are checked for their form only."
             )
-        self._say(text)
+        else:
+            again = html.escape(f"Read {name}'s list again")
+            self._say(f'{html.escape(text)}. <a href="{READ_AGAIN}">{again}</a>', rich=True)
         self._refresh_side()
         # Once the grid has painted: the worker would otherwise compete with it for Python.
         QTimer.singleShot(0, self, lambda: self._analyse(book))

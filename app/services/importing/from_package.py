@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Contact, ContactKind, Link, LinkMethod
 from app.services.linking.matching import OurContact, TheirContact, details_match, email_key
+from app.services.linking.package_list import keep_list
 from app.services.linking.saving import (
     ChangedElsewhere,
     LinkChange,
@@ -512,6 +513,13 @@ def import_package_contacts(
     if cancel.is_set():
         report.cancelled = True
         return report
+    if contacts_with_roles(connector) is None:
+        # The whole list was just read as the link page reads it (role by role): the
+        # page's kept copy is brought up to date with it, rather than read again there.
+        with session_factory.begin() as session:
+            for role in ContactRole:
+                listed = (TheirContact.of(c) for c in read.contacts if c.role is role)
+                keep_list(session, info.key, role, listed)
     with session_factory() as session:
         versions = link_versions(session, info.key)
         if preview is not None:

@@ -16,10 +16,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import (
@@ -59,6 +61,7 @@ from app.services.linking.matching import (
     remove_from,
     suggest,
 )
+from app.services.linking.package_list import cached_list, keep_list, read_from_package
 from app.services.linking.saving import ChangedElsewhere, LinkChange, LinkResult, apply_links
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.wording import count, plural
@@ -90,9 +93,15 @@ class WorkbenchData:
     #: False when the package cannot list its contacts (Sage 50, QuickBooks Desktop):
     #: references are then checked for their form only.
     theirs_listed: bool
+    #: When ``theirs`` was read from the package (it is kept in the store between
+    #: visits, so it may be older than this visit); ``None`` when not listed.
+    listed_at: datetime | None = None
 
 
 Progress = Callable[[object], None]
+
+#: OurContact's fields after ``id``, ``account_ref`` and ``name``, in order.
+OUR_FIELDS = ("address_1", "address_2", "address_3", "town", "county", "postcode", "email")
 
 
 def _ignore(_: object) -> None:
@@ -104,21 +113,15 @@ def load_ours(
 ) -> tuple[list[OurContact], dict[int, CurrentLink], dict[int, int]]:
     """Our contacts of ``role`` in name order, their links and sent-record counts."""
     kind = ContactKind(role.value)
-    rows = session.execute(
-        select(
-            Contact.id,
-            Contact.account_ref,
-            Contact.name,
-            Contact.address_1,
-            Contact.address_2,
-            Contact.address_3,
-            Contact.town,
-            Contact.county,
-            Contact.postcode,
-            Contact.email,
-        ).where(Contact.kind == kind)
-    )
-    ours = [OurContact(**row._asdict()) for row in rows]
+    # Core (no ORM loading), columns in OurContact's field order, fetched in one go and
+    # passed positionally: per-row dictionaries and fetches were most of the time at
+    # 100,000 rows.
+    table = cast(Table, Contact.__table__)
+    columns = ("id", "account_ref", "name", *OUR_FIELDS)
+    query = select(*(table.c[c] for c in columns)).where(table.c.kind == kind)
+    ours: list[OurContact] = []
+    for rows in session.connection().execute(query).partitions(5_000):
+        ours.extend(map(OurContact._make, rows))
     ours.sort(key=lambda c: (c.name.casefold(), c.account_ref))
     position = {contact.id: p for p, contact in enumerate(ours)}
     links: dict[int, CurrentLink] = {}
@@ -149,22 +152,23 @@ def load_ours(
     return ours, links, dict(sent)
 
 
-def load_theirs(
-    connector: Connector,
+def load_kept_workbench(
+    session_factory: sessionmaker[Session],
+    info: PackageInfo,
     role: ContactRole,
-    cancel: threading.Event,
     progress: Progress = _ignore,
-) -> list[TheirContact]:
-    """Every contact of ``role`` the package holds (stops early when cancelled)."""
-    theirs: list[TheirContact] = []
-    name = connector.info.name
-    for contact in connector.iter_contacts(role):
-        theirs.append(TheirContact.of(contact))
-        if len(theirs) % 500 == 0:
-            if cancel.is_set():
-                break
-            progress(f"Read {len(theirs):,} {role.value}s from {name}…")
-    return theirs
+) -> WorkbenchData | None:
+    """Our contacts and the package's list as kept in the store, in one session and
+    without the package; ``None`` if its list was never read (see :func:`load_workbench`)."""
+    progress(f"Reading your {role.value}s…")
+    with session_factory() as session:
+        kept = cached_list(session, info.key, role) if info.can_list_contacts else None
+        if info.can_list_contacts and kept is None:
+            return None
+        ours, links, sent = load_ours(session, info.key, role)
+    if kept is None:
+        return WorkbenchData(role, ours, links, sent, [], theirs_listed=False)
+    return WorkbenchData(role, ours, links, sent, kept.contacts, True, kept.listed_at)
 
 
 def load_workbench(
@@ -173,18 +177,29 @@ def load_workbench(
     role: ContactRole,
     cancel: threading.Event | None = None,
     progress: Progress = _ignore,
+    *,
+    refresh: bool = False,
 ) -> WorkbenchData:
-    """Read our contacts (one session) and the package's (through ``connector``)."""
+    """Read our contacts (one session) and the package's: the copy kept in the store,
+    or, when there is none or ``refresh`` asks, through ``connector`` (and keep it)."""
     info = connector.info
     cancel = cancel or threading.Event()
+    if not refresh:
+        kept = load_kept_workbench(session_factory, info, role, progress)
+        if kept is not None:
+            return kept
     progress(f"Reading your {role.value}s…")
     with session_factory() as session:
         ours, links, sent = load_ours(session, info.key, role)
-    theirs: list[TheirContact] = []
-    if info.can_list_contacts:
-        progress(f"Reading {info.name}'s {role.value}s…")
-        theirs = load_theirs(connector, role, cancel, progress)
-    return WorkbenchData(role, ours, links, sent, theirs, theirs_listed=info.can_list_contacts)
+    if not info.can_list_contacts:
+        return WorkbenchData(role, ours, links, sent, [], theirs_listed=False)
+    progress(f"Reading {info.name}'s {role.value}s…")
+    theirs = read_from_package(connector, role, cancel, progress)
+    if theirs is None:  # cancelled: whoever cancelled drops this answer; nothing kept
+        return WorkbenchData(role, ours, links, sent, [], theirs_listed=True)
+    with session_factory.begin() as session:
+        kept_list = keep_list(session, info.key, role, theirs)
+    return WorkbenchData(role, ours, links, sent, kept_list.contacts, True, kept_list.listed_at)
 
 
 def prepare_workbench(
@@ -193,12 +208,24 @@ def prepare_workbench(
     role: ContactRole,
     cancel: threading.Event | None = None,
     progress: Progress = _ignore,
+    *,
+    info: PackageInfo | None = None,
+    refresh: bool = False,
 ) -> LinkBook:
     """Load everything and build the book (for a worker); then run :meth:`LinkBook.analysis`
-    in another worker for the suggestions and duplicates."""
-    with connector_factory() as connector:
-        info = connector.info
-        data = load_workbench(session_factory, connector, role, cancel, progress)
+    in another worker for the suggestions and duplicates. Given the package's ``info``,
+    a list kept in the store is used without connecting to the package at all;
+    ``refresh`` reads the package's list again."""
+    data = None
+    if info is not None and not refresh:
+        data = load_kept_workbench(session_factory, info, role, progress)
+    if data is None:
+        with connector_factory() as connector:
+            info = connector.info
+            data = load_workbench(
+                session_factory, connector, role, cancel, progress, refresh=refresh
+            )
+    assert info is not None
     progress("Filling the grid…")
     return LinkBook(data, info)
 
@@ -262,14 +289,14 @@ class Tab(StrEnum):
     LINKED = "linked"
 
 
-@dataclass(frozen=True, slots=True)
-class RowState:
+class RowState(NamedTuple):
     """One row's reference cell and pending edits.
 
     ``text`` is what the cell holds (a reference, the text of an invalid entry, or the
     number a web address carried); ``ref`` is the reference a save stores ("" for none
     or not yet known); ``details`` is our contact with the package's spelling copied in,
-    waiting to be saved.
+    waiting to be saved. A named tuple: "Link exact matches" makes tens of thousands at
+    once.
     """
 
     text: str = ""
@@ -390,6 +417,7 @@ class LinkBook:
         self.counts: Counter[LinkStatus] = Counter(self.statuses)
         self.search_keys = [self._search_key(row) for row in range(len(self.ours))]
         self.analysed = False
+        self._name_counts: Counter[str] | None = None
         self.suggestions: list[Suggestion] = []
         self.our_duplicates: list[DuplicateGroup] = []
         self.their_duplicates: list[DuplicateGroup] = []
@@ -558,12 +586,19 @@ class LinkBook:
     def _apply(self, states: Mapping[int, RowState]) -> set[int]:
         touched: set[int] = set()
         refs: set[str] = set()
+        keys = self.search_keys
         for row, given in states.items():
             state = self._with_lookup(given)
             old = self.states[row]
             if old is state:
                 continue
             touched.add(row)
+            if old.details is not state.details or (old.text and old.text != state.text):
+                keys[row] = ""  # worked out afresh below
+            elif state.text and not old.text:
+                # A reference entered where there was none ("Link exact matches" does
+                # tens of thousands): the search text gains it, nothing else changes.
+                keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
                 if old.ref:
                     remove_from(self._rows_by_ref, old.ref, row)
@@ -584,7 +619,8 @@ class LinkBook:
                 self.counts[self.statuses[row]] -= 1
                 self.counts[status] += 1
                 self.statuses[row] = status
-            self.search_keys[row] = self._search_key(row)
+            if not keys[row]:
+                keys[row] = self._search_key(row)
         return touched
 
     def exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
@@ -595,18 +631,37 @@ class LinkBook:
     def _exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
         unlinked = [row for row, state in enumerate(self.states) if not state.ref]
         taken = self._taken()
+        ours: Sequence[OurContact] = self.ours
+        names = self._our_names()
+        spelt = [row for row in self.changed if self.states[row].details is not None]
+        if spelt:  # rows with the package's spelling copied in carry their new name
+            ours = [self.contact(r) for r in range(len(self.ours))]
+            names = names.copy()
+            for row in spelt:
+                names[self.ours[row].name] -= 1
+                names[ours[row].name] += 1
         outcome = exact_matches(
-            [self.contact(r) for r in range(len(self.ours))] if self.changed else self.ours,
+            ours,
             unlinked,
             self.index,
             taken.__contains__,
             exact_fields=self.exact_fields,
+            our_names=names,
         )
-        states = {
-            row: self.link_state(row, position, LinkMethod.AUTO_EXACT)
-            for row, position in outcome.links
-        }
-        return states, outcome
+        reference_of, theirs, states = self.index.reference_of, self.theirs, self.states
+        auto, ok = LinkMethod.AUTO_EXACT, Reading.OK
+        links: dict[int, RowState] = {}
+        for row, position in outcome.links:
+            ref = reference_of(theirs[position])
+            links[row] = RowState(ref, ref, auto, ok, "", states[row].details)
+        return links, outcome
+
+    def _our_names(self) -> Counter[str]:
+        """How many of ours carry each name, as loaded (kept: names change only by a
+        copied spelling, which :meth:`_exact_match_states` allows for)."""
+        if self._name_counts is None:
+            self._name_counts = Counter(contact.name for contact in self.ours)
+        return self._name_counts
 
     def _with_lookup(self, state: RowState) -> RowState:
         """A web-address number already looked up gets its reference (after an undo and
@@ -614,7 +669,7 @@ class LinkBook:
         if state.reading is not Reading.NEEDS_LOOKUP or state.ref:
             return state
         found = self.lookups.get(state.text)
-        return state if found is None else replace(state, ref=self.index.reference_of(found))
+        return state if found is None else state._replace(ref=self.index.reference_of(found))
 
     def _taken(self) -> set[int]:
         taken: set[int] = set()
@@ -653,7 +708,7 @@ class LinkBook:
         if all(getattr(ours, column) == value for column, value in values.items()):
             return None
         state = self.states[row]
-        return replace(state, details=replace(self.ours[row], **values))
+        return state._replace(details=self.ours[row]._replace(**values))
 
     # ------------------------------------------------------------------ look-ups
 
@@ -842,7 +897,7 @@ class LinkBook:
             state = self.states[row]
             if state.details is not None:
                 self.ours[row] = state.details
-                state = replace(state, details=None)
+                state = state._replace(details=None)
                 self.states[row] = state
             self.original[row] = state
             self.changed.discard(row)

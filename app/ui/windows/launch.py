@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 from PySide6.QtWidgets import QApplication
 
@@ -43,10 +44,29 @@ def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
         paths.ensure()
         configure_logging(paths.logs)
 
+    warm_up_imports()
     window = MainWindow(paths, page=page)
     window.open_when_shown(set_up_logging)
     window.show()
     return window
+
+
+def _import_what_opening_needs() -> None:
+    # What opening the store and showing the first page import: SQLAlchemy, the models,
+    # the services and the dashboard (most of the time to a usable first page).
+    from app.services import dashboard, store  # noqa: F401
+    from app.services.setup import choices  # noqa: F401
+    from app.ui.windows import dashboard as dashboard_view  # noqa: F401
+
+
+def warm_up_imports() -> threading.Thread:
+    """Import, in a thread, what opening the store needs, while Qt builds and paints
+    the first window: the two overlap (Qt's own work runs without Python's lock), and
+    the interpreter's import lock makes the window's own imports wait for, never
+    repeat, what the thread has started."""
+    thread = threading.Thread(target=_import_what_opening_needs, name="imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_window(paths: DataPaths, page: str | None = None) -> int:
