@@ -224,6 +224,10 @@ def test_connect_says_what_the_package_holds_and_switches_situation(
     assert list(wizard.side_panel.pages) == list(steps(Situation.SIDE_BY_SIDE))
 
 
+#: Pages a newcomer sees first, whole at the smallest window and the larger text.
+FITS_WITHOUT_SCROLLING = (Page.GET_STARTED, Page.LINK_CUSTOMERS, Page.LINK_SUPPLIERS)
+
+
 @pytest.mark.parametrize("size", [(1000, 680), (1600, 1000)], ids=["1000x680", "1600x1000"])
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 @pytest.mark.parametrize("scale", [1.0, 1.25], ids=["100", "125"])
@@ -264,6 +268,9 @@ def test_screenshots_of_every_page_with_the_demo(
             # anything wider is cut off at the right, as Sync's buttons were at 125 %).
             body = page.body.minimumSizeHint().width()
             assert body <= page.scroll_area.viewport().width(), (which, body)
+            if which in FITS_WITHOUT_SCROLLING:  # a first page should not scroll at all
+                scroll_bar = page.scroll_area.verticalScrollBar()
+                assert scroll_bar.maximum() == 0, (which, scroll_bar.maximum())
             assert save_screenshot(window, f"{tag}-{which.value}") is not None or not_saving()
             if isinstance(page, LinkPage) and page.workbench is not None:
                 # The side panel open on its suggestions, as a user opens it.

@@ -73,7 +73,7 @@ class GetStartedPage(WizardPage):
         packages_box = QGroupBox("Accounting &package")
         grid = QGridLayout(packages_box)
         grid.setHorizontalSpacing(24)
-        grid.setVerticalSpacing(2)
+        grid.setVerticalSpacing(0)
         for index, info in enumerate(PACKAGES):
             available = has_connector(info.key)
             button = QRadioButton(info.name)
@@ -81,7 +81,7 @@ class GetStartedPage(WizardPage):
             button.setEnabled(available)
             kind = KIND_WORDS[info.kind]
             note = QLabel(kind if available else f"{kind} · not available in this version")
-            note.setContentsMargins(24, 0, 0, 4)
+            note.setContentsMargins(24, 0, 0, 0)
             set_text_color(note, muted_color(note.palette()))
             if not available:
                 button.setToolTip(f"Ledgerlink cannot connect to {info.name} in this version.")
@@ -101,7 +101,7 @@ class GetStartedPage(WizardPage):
             button = QRadioButton(title)
             button.setObjectName(f"situation-{situation.value}")
             detail = wrapped_label(explanation, muted=True)
-            detail.setContentsMargins(26, 0, 0, 8)
+            detail.setContentsMargins(26, 0, 0, 4)
             detail.setBuddy(button)
             column_layout.addWidget(button)
             column_layout.addWidget(detail)
