@@ -21,6 +21,7 @@ from app.services.importing.from_package import (
     import_package_contacts,
     preview_package_contacts,
 )
+from app.services.setup.connections import count_package_contacts
 from connectors.contract import ContactRole, contacts_with_roles
 from connectors.freeagent import FreeAgentConnector
 from tests.harnesses_cloud import open_freeagent
@@ -215,3 +216,8 @@ def test_the_type_drop_down_writes_the_choice_into_the_list(
     editor.setCurrentText("Supplier")
     delegate.setModelData(editor, model, index)
     assert model.chosen() == {book.numbers["Dale Farm"]: frozenset({SUPPLIER})}
+
+
+def test_connect_counts_each_freeagent_contact_in_the_roles_it_has(book: Book) -> None:
+    # Abbey (client), Bolt (supplier), Corner (both); Dale is neither; Elm is hidden.
+    assert count_package_contacts(book.connector) == (2, 2, 1)

@@ -13,6 +13,7 @@ from app.config import DataPaths
 from app.db.models import Contact
 from app.secrets import KeyringSecretStore
 from app.services.errors import SetupError
+from app.services.importing.from_package import read_package_contacts
 from app.services.sending.step_store import StoreSteps, adopt_step_file
 from app.services.setup.routing import suggest_situation
 from app.services.setup.state import (
@@ -66,6 +67,16 @@ def active_connector(paths: DataPaths, session_factory: sessionmaker[Session]) -
     return connector_for(paths, setup.package, setup.package_settings, None, session_factory)
 
 
+def count_package_contacts(connector: Connector) -> tuple[int, int, int]:
+    """How many customers and suppliers the package holds, and how many of its contacts
+    are neither yet, read as the one-time import reads them: a package with one record
+    for both roles (FreeAgent) says which each is, so none is counted twice."""
+    held = read_package_contacts(connector)
+    customers = sum(1 for c in held.contacts if c.role is ContactRole.CUSTOMER)
+    suppliers = sum(1 for c in held.contacts if c.role is ContactRole.SUPPLIER)
+    return customers, suppliers, len(held.undecided)
+
+
 def secret_name(package: str, key: str) -> str:
     """The keyring entry a connect field's secret is kept under: ``<package>.<key>``."""
     return f"{package}.{key}"
@@ -109,18 +120,18 @@ def save_and_test_connection(
         set_setting(session, key, merged or None)
     customers: int | None = None
     suppliers: int | None = None
+    neither = 0
     with connector_for(store.paths, package, merged, keyring) as connector:
         company = connector.connect()
         if connector.info.can_list_contacts:
             # What the package already holds decides the situation that fits.
-            customers = sum(1 for _ in connector.iter_contacts(ContactRole.CUSTOMER))
-            suppliers = sum(1 for _ in connector.iter_contacts(ContactRole.SUPPLIER))
+            customers, suppliers, neither = count_package_contacts(connector)
     with store.session_factory.begin() as session:
         set_setting(session, COMPANY_NAME, company.name)
         state = load_setup(session)
         ours = session.scalar(select(func.count()).select_from(Contact)) or 0
     suggested = (
-        suggest_situation(customers + suppliers, ours)
+        suggest_situation(customers + suppliers + neither, ours)
         if customers is not None and suppliers is not None
         else ""
     )
