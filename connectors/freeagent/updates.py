@@ -19,6 +19,7 @@ from connectors.contract import ContactRole, ContactUpdate, RemoteContact
 from connectors.errors import ConnectorError, Rejected
 from connectors.freeagent import wire
 from connectors.http import describe_status
+from connectors.update_refusals import field_named, update_refused
 
 if TYPE_CHECKING:
     from connectors.freeagent.connector import FreeAgentConnector
@@ -76,31 +77,14 @@ def hidden_contact(record: Mapping[str, Any], number: str) -> Rejected:
 
 def refused(record: Mapping[str, Any], number: str, messages: list[str]) -> Rejected:
     """FreeAgent's 4xx for an update, quoted, with the field at fault in our words."""
-    said = "; ".join(messages) or "no reason given"
-    lowered = said.lower()
-    field = next(
-        (
-            name
-            for word, name in (
-                ("email", "email"),
-                ("phone", "phone"),
-                ("postcode", "postcode"),
-                ("address", "address_1"),
-            )
-            if word in lowered
-        ),
-        "",
+    said = "; ".join(messages)
+    clues = (
+        ("email", "email"),
+        ("phone", "phone"),
+        ("postcode", "postcode"),
+        ("address", "address_1"),
     )
-    return Rejected(
-        code="update_refused",
-        field=field,
-        reason=f"FreeAgent refused the new details for {label(record, number)}: {said}.",
-        fix=(
-            f"Correct the {field.replace('_', ' ')} on our contact and sync again."
-            if field
-            else "Correct our contact's details and sync again, or change them in FreeAgent."
-        ),
-    )
+    return update_refused("FreeAgent", label(record, number), said, field_named(said, clues))
 
 
 def update_contact(connector: FreeAgentConnector, ref: str, update: ContactUpdate) -> RemoteContact:

@@ -22,6 +22,7 @@ from connectors.contract import ContactRole, ContactUpdate, RemoteContact
 from connectors.errors import ConnectorError, Rejected
 from connectors.http import describe_status
 from connectors.kashflow import wire
+from connectors.update_refusals import field_named, update_refused
 
 if TYPE_CHECKING:
     from connectors.kashflow.connector import KashFlowConnector
@@ -83,30 +84,13 @@ def archived_contact(record: Mapping[str, Any], role: ContactRole, code: str) ->
 
 def refused(record: Mapping[str, Any], role: ContactRole, code: str, said: str) -> Rejected:
     """KashFlow's 400 for an update, quoted, with the field at fault in our words."""
-    lowered = said.lower()
-    field = next(
-        (
-            name
-            for word, name in (
-                ("email", "email"),
-                ("telephone", "phone"),
-                ("postcode", "postcode"),
-                ("address", "address_1"),
-            )
-            if word in lowered
-        ),
-        "",
+    clues = (
+        ("email", "email"),
+        ("telephone", "phone"),
+        ("postcode", "postcode"),
+        ("address", "address_1"),
     )
-    return Rejected(
-        code="update_refused",
-        field=field,
-        reason=f"KashFlow refused the new details for {label(record, role, code)}: {said}",
-        fix=(
-            f"Correct the {field.replace('_', ' ')} on our contact and sync again."
-            if field
-            else "Correct our contact's details and sync again, or change them in KashFlow."
-        ),
-    )
+    return update_refused("KashFlow", label(record, role, code), said, field_named(said, clues))
 
 
 def update_contact(connector: KashFlowConnector, ref: str, update: ContactUpdate) -> RemoteContact:

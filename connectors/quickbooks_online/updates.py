@@ -21,6 +21,7 @@ from typing import Any
 from connectors.contract import ContactRole, ContactUpdate
 from connectors.errors import Rejected
 from connectors.quickbooks_online.wire import QboError
+from connectors.update_refusals import field_named, update_refused
 
 Json = dict[str, Any]
 
@@ -101,23 +102,8 @@ def refused(record: Mapping[str, Any], role: ContactRole, errors: list[QboError]
             ),
             fix="Open the sync again: it shows the new values, then choose the direction.",
         )
-    said = "; ".join(error.text for error in errors) or "no reason given"
-    elements = " ".join(error.element for error in errors).lower()
-    field = next(
-        (
-            name
-            for word, name in (("email", "email"), ("phone", "phone"), ("addr", "address_1"))
-            if word in elements or word in said.lower()
-        ),
-        "",
-    )
-    return Rejected(
-        code="update_refused",
-        field=field,
-        reason=f"QuickBooks refused the new details for {label(record, role)}: {said}.",
-        fix=(
-            f"Correct the {field.replace('_', ' ')} on our contact and sync again."
-            if field
-            else "Correct our contact's details and sync again, or change them in QuickBooks."
-        ),
-    )
+    said = "; ".join(error.text for error in errors)
+    elements = " ".join(error.element for error in errors)
+    clues = (("email", "email"), ("phone", "phone"), ("addr", "address_1"))
+    field = field_named(elements, clues) or field_named(said, clues)
+    return update_refused("QuickBooks", label(record, role), said, field)

@@ -20,6 +20,7 @@ from typing import Any
 from connectors.contract import ContactUpdate
 from connectors.errors import Rejected
 from connectors.sage_business_cloud.wire import SageError
+from connectors.update_refusals import field_named, update_refused
 
 Json = dict[str, Any]
 
@@ -90,28 +91,12 @@ def not_changeable(record: Mapping[str, Any], contact_id: str) -> Rejected | Non
 
 def refused(record: Mapping[str, Any], contact_id: str, errors: list[SageError]) -> Rejected:
     """Sage's 4xx for an update, quoted, with the field at fault in our words."""
-    said = "; ".join(error.text for error in errors) or "no reason given"
-    sources = " ".join(f"{error.source} {error.message}" for error in errors).lower()
-    field = next(
-        (
-            name
-            for word, name in (
-                ("email", "email"),
-                ("telephone", "phone"),
-                ("postal_code", "postcode"),
-                ("address", "address_1"),
-            )
-            if word in sources
-        ),
-        "",
+    said = "; ".join(error.text for error in errors)
+    sources = " ".join(f"{error.source} {error.message}" for error in errors)
+    clues = (
+        ("email", "email"),
+        ("telephone", "phone"),
+        ("postal_code", "postcode"),
+        ("address", "address_1"),
     )
-    return Rejected(
-        code="update_refused",
-        field=field,
-        reason=f"Sage refused the new details for {label(record, contact_id)}: {said}.",
-        fix=(
-            f"Correct the {field.replace('_', ' ')} on our contact and sync again."
-            if field
-            else "Correct our contact's details and sync again, or change them in Sage."
-        ),
-    )
+    return update_refused("Sage", label(record, contact_id), said, field_named(sources, clues))

@@ -20,6 +20,7 @@ from typing import Any
 from connectors.contract import ContactUpdate
 from connectors.errors import Rejected
 from connectors.http import dumps_json
+from connectors.update_refusals import field_named, update_refused
 
 Json = dict[str, Any]
 
@@ -97,17 +98,11 @@ def archived_contact(contact: Mapping[str, Any], contact_id: str) -> Rejected:
 
 def refused(contact: Mapping[str, Any], contact_id: str, messages: list[str]) -> Rejected:
     """Xero's validation messages for an update, quoted and tied to the field at fault."""
-    said = " ".join(m if m.endswith(".") else m + "." for m in messages) or "no reason given."
-    lowered = said.lower()
-    fields = {"email": "email", "phone": "phone", "address": "address_1", "postal": "postcode"}
-    field = next((name for word, name in fields.items() if word in lowered), "")
-    return Rejected(
-        code="update_refused",
-        field=field,
-        reason=f"Xero refused the new details for {label(contact, contact_id)}: {said}",
-        fix=(
-            f"Correct the {field.replace('_', ' ')} on our contact and sync again."
-            if field
-            else "Correct our contact's details and sync again, or change them in Xero by hand."
-        ),
+    said = " ".join(m if m.endswith(".") else m + "." for m in messages)
+    clues = (
+        ("email", "email"),
+        ("phone", "phone"),
+        ("address", "address_1"),
+        ("postal", "postcode"),
     )
+    return update_refused("Xero", label(contact, contact_id), said, field_named(said, clues))
