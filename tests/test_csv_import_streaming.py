@@ -5,18 +5,19 @@ run through the same path) still lists them. Memory and speed: ``bench/import_cs
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEvent, Contact, ContactKind
 from app.services.importing.contacts import CHUNK_ROWS
 from app.services.importing.csv_import import ImportKind, import_csv
 from app.services.importing.files import ChosenFile, ImportProgress, import_files
+from app.services.importing.support import BulkInsert
 
 Factory = sessionmaker[Session]
 
@@ -45,17 +46,20 @@ def _counts(factory: Factory) -> tuple[int, int]:
 
 
 @pytest.fixture
-def inserts(engine: Engine) -> Iterator[list[int]]:
-    """How many rows each INSERT into contacts sent to the server."""
+def inserts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rows each bulk insert into contacts sent to the server (an executemany
+    on SQLite, a COPY on PostgreSQL)."""
     seen: list[int] = []
+    run = BulkInsert.run
 
-    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.startswith("INSERT INTO contacts"):
-            seen.append(len(parameters) if isinstance(parameters, list) else 1)
+    def counted(self: BulkInsert, rows: Iterable[Sequence[Any]]) -> int:
+        written = run(self, rows)
+        if self.sql.startswith("INSERT INTO contacts"):
+            seen.append(written)
+        return written
 
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
+    monkeypatch.setattr(BulkInsert, "run", counted)
+    return seen
 
 
 def test_a_big_file_goes_in_chunk_by_chunk_in_one_transaction(

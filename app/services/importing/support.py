@@ -15,7 +15,17 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db.models import (
@@ -56,6 +66,18 @@ def chunked(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
+def one_of(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``. On PostgreSQL ``column = ANY(:values)`` instead: one array
+    parameter rather than hundreds, which the driver would otherwise parse for every
+    query (a visible share of a large import there)."""
+    result: ColumnElement[bool]
+    if session.get_bind().dialect.name == "postgresql":
+        result = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    else:
+        result = column.in_(values)
+    return result
+
+
 def sent_record_ids(session: Session, record_type: RecordType, ids: Collection[int]) -> set[int]:
     """Which of ``ids`` have reached (or may have reached) a package.
 
@@ -69,7 +91,7 @@ def sent_record_ids(session: Session, record_type: RecordType, ids: Collection[i
                 select(OutboxEntry.record_id).where(
                     OutboxEntry.record_type == record_type,
                     OutboxEntry.state.in_(SENT_STATES),
-                    OutboxEntry.record_id.in_(batch),
+                    one_of(session, OutboxEntry.record_id, batch),
                 )
             )
         )
@@ -92,7 +114,7 @@ class CustomerLookup:
         for batch in chunked(sorted(wanted)):
             for contact_id, kind, ref in session.execute(
                 select(Contact.id, Contact.kind, Contact.account_ref).where(
-                    Contact.account_ref.in_(batch)
+                    one_of(session, Contact.account_ref, batch)
                 )
             ):
                 self._by_ref[ref][kind] = ContactKey(contact_id, kind, ref)
@@ -211,7 +233,7 @@ def _stored_documents(
         for doc_id, number, contact_id, original in session.execute(
             select(
                 Document.id, Document.number, Document.contact_id, Document.original_invoice_number
-            ).where(Document.kind == kind, column.in_(batch))
+            ).where(Document.kind == kind, one_of(session, column, batch))
         ):
             heads[doc_id] = (number, contact_id, original)
     gross = document_grosses(session, heads)
@@ -226,7 +248,7 @@ def contact_refs(session: Session, ids: Iterable[int]) -> dict[int, str]:
     refs: dict[int, str] = {}
     for batch in chunked(sorted(set(ids))):
         for contact_id, ref in session.execute(
-            select(Contact.id, Contact.account_ref).where(Contact.id.in_(batch))
+            select(Contact.id, Contact.account_ref).where(one_of(session, Contact.id, batch))
         ):
             refs[contact_id] = ref
     return refs
@@ -244,7 +266,7 @@ def document_grosses(session: Session, ids: Iterable[int]) -> dict[int, Decimal]
                 DocumentLine.quantity,
                 DocumentLine.unit_price,
                 DocumentLine.vat_amount,
-            ).where(DocumentLine.document_id.in_(batch))
+            ).where(one_of(session, DocumentLine.document_id, batch))
         ):
             totals[doc_id] += line_net(quantity, unit_price) + vat
     return totals
@@ -331,6 +353,16 @@ class BulkInsert:
         assert not unknown, f"no value for {sorted(unknown)} in an insert into {table.name}"
         self.sql = str(compiled)
         self.tail = tuple(ready[name] for name in bound)
+        # PostgreSQL takes many rows fastest through COPY (one stream, no statement per
+        # row); the inlined shared values go in as ordinary values there.
+        self.copy: tuple[str, tuple[Any, ...]] | None = None
+        if dialect.name == "postgresql":
+            quote = dialect.identifier_preparer.quote
+            copied = [*names, *inline]
+            self.copy = (
+                f"COPY {quote(table.name)} ({', '.join(quote(n) for n in copied)}) FROM STDIN",
+                tuple(ready[name] for name in inline),
+            )
         self.convert = [(i, c) for i, name in enumerate(columns) if (c := converters[name])]
         self.names = names
         order = compiled.positiontup
@@ -351,12 +383,26 @@ class BulkInsert:
             params = [(*row, *tail) for row in rows]
         if not params:
             return 0
+        if self.copy is not None:
+            return self._copy(params)
         if self.order is None:
             names = self.names
             params = [dict(zip(names, values, strict=True)) for values in params]
         elif self.order != sorted(self.order):
             params = list(map(itemgetter(*self.order), params))
         self.session.connection().exec_driver_sql(self.sql, params)
+        return len(params)
+
+    def _copy(self, params: list[Any]) -> int:
+        """PostgreSQL: the rows through ``COPY … FROM STDIN`` on the session's own
+        connection, so they are in its transaction like any insert."""
+        assert self.copy is not None
+        statement, inline = self.copy
+        driver = self.session.connection().connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for values in params:
+                copy.write_row((*values, *inline))
         return len(params)
 
 
@@ -382,7 +428,7 @@ def ids_by_key(
     found: dict[str, int] = {}
     for batch in chunked(sorted(set(keys))):
         for row_id, key in session.execute(
-            select(id_column, key_column).where(key_column.in_(batch), *criteria)
+            select(id_column, key_column).where(one_of(session, key_column, batch), *criteria)
         ):
             found[key] = row_id
     return found
