@@ -25,6 +25,7 @@ from app.services.importing.support import (
     already_sent,
     changed_fields,
     chunked,
+    one_of,
     sent_record_ids,
     update_rows,
 )
@@ -249,7 +250,7 @@ class ContactImport:
         for batch in chunked(refs):
             for contact_id, ref, *values in self.session.execute(
                 select(Contact.id, Contact.account_ref, *columns).where(
-                    Contact.kind == self.kind, Contact.account_ref.in_(batch)
+                    Contact.kind == self.kind, one_of(self.session, Contact.account_ref, batch)
                 )
             ):
                 found[ref] = (contact_id, tuple(values))

@@ -40,6 +40,7 @@ from app.services.importing.support import (
     documents_by_number,
     ids_by_key,
     insert_rows,
+    one_of,
     report_sent_change,
     sent_record_ids,
     sum_by,
@@ -335,7 +336,7 @@ class DocumentImport:
             for doc_id, amount, contact_id in self.session.execute(
                 select(PaymentAllocation.document_id, PaymentAllocation.amount, Payment.contact_id)
                 .join(Payment, Payment.id == PaymentAllocation.payment_id)
-                .where(PaymentAllocation.document_id.in_(batch))
+                .where(one_of(self.session, PaymentAllocation.document_id, batch))
             ):
                 paid[doc_id] += amount
                 payers[doc_id].add(contact_id)
@@ -374,7 +375,7 @@ class DocumentImport:
                     Document.contact_id,
                     Document.reference,
                     Document.original_invoice_number,
-                ).where(Document.kind == self.kind, Document.number.in_(batch))
+                ).where(Document.kind == self.kind, one_of(self.session, Document.number, batch))
             ):
                 heads[doc_id] = (number, tuple(header))
         lines: dict[int, list[tuple[object, ...]]] = defaultdict(list)
@@ -389,7 +390,7 @@ class DocumentImport:
                     DocumentLine.vat_rate,
                     DocumentLine.vat_amount,
                 )
-                .where(DocumentLine.document_id.in_(id_batch))
+                .where(one_of(self.session, DocumentLine.document_id, id_batch))
                 .order_by(DocumentLine.document_id, DocumentLine.line_no)
             ):
                 lines[doc_id].append(tuple(values))
@@ -478,7 +479,7 @@ class DocumentImport:
             for batch in chunked(updated_ids):
                 self.session.execute(
                     delete(DocumentLine)
-                    .where(DocumentLine.document_id.in_(batch))
+                    .where(one_of(self.session, DocumentLine.document_id, batch))
                     .execution_options(synchronize_session=False)
                 )
             ids.extend(updated_ids)

@@ -32,6 +32,7 @@ from app.services.importing.support import (
     documents_by_number,
     ids_by_key,
     insert_rows,
+    one_of,
     report_sent_change,
     sent_record_ids,
     sum_by,
@@ -260,7 +261,7 @@ class PaymentImport:
             for doc_id, amount, reference in self.session.execute(
                 select(PaymentAllocation.document_id, PaymentAllocation.amount, Payment.reference)
                 .join(Payment, Payment.id == PaymentAllocation.payment_id)
-                .where(PaymentAllocation.document_id.in_(batch))
+                .where(one_of(self.session, PaymentAllocation.document_id, batch))
             ):
                 if reference not in replaced:
                     settled[doc_id] += amount
@@ -298,7 +299,7 @@ class PaymentImport:
                     Payment.amount,
                     Payment.method,
                     Payment.bank_account_id,
-                ).where(Payment.reference.in_(batch))
+                ).where(one_of(self.session, Payment.reference, batch))
             ):
                 heads[payment_id] = (reference, tuple(header))
         allocations: dict[int, dict[int, Decimal]] = defaultdict(dict)
@@ -308,7 +309,7 @@ class PaymentImport:
                     PaymentAllocation.payment_id,
                     PaymentAllocation.document_id,
                     PaymentAllocation.amount,
-                ).where(PaymentAllocation.payment_id.in_(id_batch))
+                ).where(one_of(self.session, PaymentAllocation.payment_id, id_batch))
             ):
                 allocations[payment_id][doc_id] = amount
         return {
@@ -392,7 +393,7 @@ class PaymentImport:
             for batch in chunked(updated_ids):
                 self.session.execute(
                     delete(PaymentAllocation)
-                    .where(PaymentAllocation.payment_id.in_(batch))
+                    .where(one_of(self.session, PaymentAllocation.payment_id, batch))
                     .execution_options(synchronize_session=False)
                 )
             ids.extend(updated_ids)
