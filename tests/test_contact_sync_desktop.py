@@ -8,7 +8,6 @@ stale ``EditSequence`` (3200) fails that row with the reason."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from app.services.sage50.reconcile import reconcile
 from connectors.contract import ContactRole
 from tests.qbwc_fixtures import QbwcRig, qbwc_rig
 from tests.sage50_fixtures import SageRig, build_sage_rig
+from tests.test_qbxml import XSD
 
 
 @pytest.fixture
@@ -131,9 +131,6 @@ def test_a_stale_edit_sequence_fails_that_row_with_the_reason(rig: QbwcRig) -> N
     assert "3200" in row.refused and not row.waiting
     assert row.conflict and row.offered is Direction.LEAVE
     assert row.theirs["phone"] == "0116 496 0999" and row.ours["email"].startswith("accounts@")
-
-
-XSD = os.environ.get("LEDGERLINK_QBXML_XSD", "")
 
 
 @pytest.mark.skipif(not XSD, reason="set LEDGERLINK_QBXML_XSD to Intuit's qbxmlops130.xsd")

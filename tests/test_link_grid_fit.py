@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
-from PySide6.QtCore import QModelIndex, QRect, Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
@@ -19,6 +20,7 @@ from app.services.setup.routing import WIZARD_PAGES, Page
 from app.ui.kit.style import READABLE, contrast_ratio, link_color, readable
 from app.ui.kit.workers import TaskRunner
 from app.ui.windows.main_window import MainWindow
+from tests.test_first_hour import analysed
 from tests.test_link_grid import demo_template, open_editor, record_named, store, workbench
 from tests.test_wizard_flow import LONG, demo_paths, open_window, wait_for_page, wizard_of
 from tests.test_wizard_pages import clipped, dark_palette, settle_layouts
@@ -54,14 +56,7 @@ def link_page_at(qtbot: QtBot, paths: DataPaths, size: tuple[int, int]) -> LinkP
     wizard.restart()
     page = wait_for_page(qtbot, wizard, Page.LINK_CUSTOMERS)
     assert isinstance(page, LinkPage)
-    qtbot.waitUntil(
-        lambda: (
-            page.workbench is not None
-            and page.workbench.book is not None
-            and page.workbench.book.analysed
-        ),
-        timeout=LONG,
-    )
+    qtbot.waitUntil(partial(analysed, page), timeout=LONG)
     qtbot.waitUntil(
         lambda: all(r.active == 0 for r in window.findChildren(TaskRunner)), timeout=LONG
     )
@@ -247,4 +242,3 @@ def test_status_words_read_in_a_dark_palette(
         text = option.palette.color(QPalette.ColorRole.Text)
         assert contrast_ratio(text, dark_palette().color(QPalette.ColorRole.Base)) >= READABLE
     assert LinkStatus.WILL_BE_CREATED in checked
-    assert isinstance(QModelIndex(), QModelIndex)

@@ -6,6 +6,8 @@ accent colours (error red, success green) are picked to read well on either.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -85,6 +87,18 @@ READABLE = 4.5
 def readable(color: QColor, background: QColor, minimum: float = READABLE) -> QColor:
     """``color`` itself if it reads on ``background``, else the same hue made lighter (on
     a dark background) or darker (on a light one) until it does."""
+    # Remembered per pair: the grid asks for every cell it paints, with a few colours.
+    return QColor.fromRgba(_readable_rgba(color.rgba(), background.rgba(), minimum))
+
+
+@lru_cache(maxsize=256)
+def _readable_rgba(color_rgba: int, background_rgba: int, minimum: float) -> int:
+    return _make_readable(
+        QColor.fromRgba(color_rgba), QColor.fromRgba(background_rgba), minimum
+    ).rgba()
+
+
+def _make_readable(color: QColor, background: QColor, minimum: float) -> QColor:
     if contrast_ratio(color, background) >= minimum:
         return QColor(color)
     towards_white = _luminance(background) < 0.18
