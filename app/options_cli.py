@@ -18,6 +18,7 @@ import json
 from typing import TYPE_CHECKING
 
 from app.services.errors import SetupError
+from connectors.wording import count
 
 if TYPE_CHECKING:
     from app.services.store import Store
@@ -80,11 +81,8 @@ def run_create_new(store: Store, args: argparse.Namespace) -> int:
                 fix="Give the outbox ids `ledgerlink failures --json` lists for "
                 "“choose which one”.",
             ) from exc
-    noun = "contact" if done == 1 else "contacts"
     _emit(
-        args,
-        {"confirmed_new": done},
-        f"{done} {noun} will be created by the next send.",
+        args, {"confirmed_new": done}, f"{count(done, 'contact')} will be created by the next send."
     )
     return 0
 

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 Json = dict[str, Any]
 
-_WORD = {ContactRole.CUSTOMER: "customer", ContactRole.SUPPLIER: "supplier"}
-
 
 def updated_record(record: Mapping[str, Any], update: ContactUpdate) -> Json:
     """``record`` as KashFlow holds it, with our details in place of its own."""
@@ -56,7 +54,7 @@ def updated_record(record: Mapping[str, Any], update: ContactUpdate) -> Json:
 def label(record: Mapping[str, Any], role: ContactRole, code: str) -> str:
     """How a refusal names the record."""
     name = wire.text(record, "Name")
-    return f"KashFlow {_WORD[role]} “{name}” ({code})" if name else f"KashFlow {_WORD[role]} {code}"
+    return f"KashFlow {role.value} “{name}” ({code})" if name else f"KashFlow {role.value} {code}"
 
 
 def unknown_contact(code: str) -> Rejected:
@@ -76,7 +74,7 @@ def archived_contact(record: Mapping[str, Any], role: ContactRole, code: str) ->
         field="reference",
         reason=f"{label(record, role, code)} is archived in KashFlow, so it was not changed.",
         fix=(
-            f"Restore the {_WORD[role]} in KashFlow and sync again, or link our contact to "
+            f"Restore the {role.value} in KashFlow and sync again, or link our contact to "
             "the active record on the Link page."
         ),
     )
@@ -118,7 +116,7 @@ def update_contact(connector: KashFlowConnector, ref: str, update: ContactUpdate
     elif response.status_code == 404:
         raise unknown_contact(code)
     elif response.status_code == 400:
-        said = wire.error_of(data).text or "no reason given."
+        said = wire.error_of(data).text
         raise refused(record, role, code, said)
     raise ConnectorError(
         f"KashFlow did not confirm the new details of {label(record, role, code)} "

@@ -29,7 +29,6 @@ from connectors.quickbooks_desktop.lists import ListContact, QuickBooksLists
 STALE_EDIT_SEQUENCE = 3200
 
 _KIND = {ContactRole.CUSTOMER: "Customer", ContactRole.SUPPLIER: "Vendor"}
-_WORD = {ContactRole.CUSTOMER: "customer", ContactRole.SUPPLIER: "supplier"}
 
 _LIMITS = (
     ("address_1", qbxml.ADDR_MAX, "Address line 1"),
@@ -88,9 +87,9 @@ def hand_over(known: QuickBooksLists, ref: str, update: ContactUpdate) -> Handed
         raise Rejected(
             code="inactive_contact",
             field="reference",
-            reason=f"The QuickBooks {_WORD[role]} “{ref}” is inactive, so its details were "
+            reason=f"The QuickBooks {role.value} “{ref}” is inactive, so its details were "
             "not changed.",
-            fix=f"Make the {_WORD[role]} active in QuickBooks, read its lists again and sync "
+            fix=f"Make the {role.value} active in QuickBooks, read its lists again and sync "
             "again, or link our contact to the active record.",
         )
     check(update, ref)
@@ -131,7 +130,7 @@ def contact_mod(
 def stale_reason(role: ContactRole, name: str) -> str:
     """Why a Mod with a stale EditSequence failed, and what happens next."""
     return (
-        f"The QuickBooks {_WORD[role]} “{name}” was changed in QuickBooks after the Web "
+        f"The QuickBooks {role.value} “{name}” was changed in QuickBooks after the Web "
         "Connector last read it (status 3200: its EditSequence is out of date), so our "
         "details were not written. Ledgerlink reads QuickBooks' lists again on the next "
         "poll; then open the sync again, look at both sides and choose the direction."

@@ -19,7 +19,6 @@ from typing import Protocol
 
 from connectors.contract import (
     ContactDraft,
-    ContactRole,
     DocumentDraft,
     DocumentType,
     Draft,
@@ -98,15 +97,13 @@ class Subject:
 
 Handler = Callable[[Subject, QboError, Lookups], Rejected]
 
-_ROLE_WORD = {ContactRole.CUSTOMER: "customer", ContactRole.SUPPLIER: "supplier"}
-
 
 def _duplicate_name(subject: Subject, error: QboError, lookups: Lookups) -> Rejected:
     draft = subject.draft
     assert isinstance(draft, ContactDraft)
     name = subject.display_name or draft.name.strip()
     holders = lookups.name_holders(name)
-    own = _ROLE_WORD[draft.role]
+    own = draft.role.value
     same_role = [h for h in holders if h.kind == own]
     if same_role or not holders:
         where = f"{own} {same_role[0].id}" if same_role else f"a {own}"

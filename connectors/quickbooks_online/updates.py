@@ -28,8 +28,6 @@ Json = dict[str, Any]
 #: Fault code of an update whose SyncToken is no longer the record's.
 STALE_OBJECT = "5010"
 
-_WORD = {ContactRole.CUSTOMER: "customer", ContactRole.SUPPLIER: "supplier"}
-
 
 def sparse_payload(record: Mapping[str, Any], update: ContactUpdate) -> Json:
     """The sparse update body for ``record`` (as QuickBooks last answered it)."""
@@ -64,7 +62,7 @@ def label(record: Mapping[str, Any], role: ContactRole) -> str:
     """How a refusal names the record: its display name, else its Id."""
     name = str(record.get("DisplayName") or "").strip()
     shown = f"“{name}”" if name else str(record.get("Id") or "")
-    return f"QuickBooks {_WORD[role]} {shown}"
+    return f"QuickBooks {role.value} {shown}"
 
 
 def unknown_contact(ref: str) -> Rejected:
@@ -84,7 +82,7 @@ def inactive_contact(record: Mapping[str, Any], role: ContactRole) -> Rejected:
         field="reference",
         reason=f"{label(record, role)} is inactive in QuickBooks, so its details were not changed.",
         fix=(
-            f"Make the {_WORD[role]} active again in QuickBooks and sync again, or link our "
+            f"Make the {role.value} active again in QuickBooks and sync again, or link our "
             "contact to the active record on the Link page."
         ),
     )

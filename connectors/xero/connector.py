@@ -386,6 +386,8 @@ class XeroConnector(CloudConnector):
             headers={"Idempotency-Key": updates.update_key(contact_id, body)},
             creates=False,
         )
+        if response.status_code == 404:
+            raise updates.unknown_contact(contact_id)
         data = self.http.read_json(response)
         if 400 <= response.status_code < 500:
             messages = wire.validation_messages(data)

@@ -32,17 +32,8 @@ INSERT_CHUNK = 2_000
 #: The table itself: Core statements, no ORM objects (100,000 rows load in a fraction of
 #: the time).
 TABLE = cast(Table, PackageContact.__table__)
-_FIELDS = (
-    "ref",
-    "name",
-    "address_1",
-    "address_2",
-    "address_3",
-    "town",
-    "county",
-    "postcode",
-    "email",
-)
+#: The columns kept, in :class:`TheirContact`'s order (rows become one with ``_make``).
+_FIELDS = TheirContact._fields
 
 
 @dataclass(frozen=True)

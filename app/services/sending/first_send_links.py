@@ -63,6 +63,7 @@ from app.services.sending.causes import CHOOSE_CODE, NOUNS
 from app.services.sending.drafts import Problem, contact_label
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import ContactRole, PackageInfo
+from connectors.registry import package_info
 from connectors.wording import count
 
 #: ``error_code`` of a *waiting* contact held back until a transaction needs it.
@@ -597,7 +598,9 @@ def confirm_new_contacts(
     done = 0
     for entry in rows:
         if entry.package != package or entry.record_type not in CONTACT_TYPES:
-            raise ValueError(f"outbox row #{entry.id} is not a {package} customer or supplier")
+            raise ValueError(
+                f"outbox row #{entry.id} is not a {package_info(package).name} customer or supplier"
+            )
         if not (entry.state is SendState.FAILED and entry.error_code == CHOOSE):
             raise ValueError(
                 f"{entry.record_type.value} #{entry.record_id} is not waiting for you to "

@@ -206,7 +206,7 @@ class Preflight:
                 cutoff=cutoff,
                 pending_codes=LOCAL_PROBLEM_CODES,
             )
-            apply_plan(session, self.info.key, plan, actor="preflight")
+            applied = apply_plan(session, self.info.key, plan, actor="preflight")
             self._first_send_items(report, plan)
             planned: set[int] = set()
             builder = DraftBuilder(
@@ -218,7 +218,8 @@ class Preflight:
                 cutoff=cutoff,
             )
             candidates = self._candidates(session, report)
-            report.already_linked -= len(plan.links)
+            # Linked by this plan: counted under "found in the package", not as linked before.
+            report.already_linked -= sum(applied.linked.values())
             builder.prefetch(candidates)
             for entry in candidates:
                 built = builder.build(entry)

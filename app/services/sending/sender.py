@@ -39,6 +39,7 @@ from app.db.models import (
     utcnow,
 )
 from app.services.audit import event_values, record_event, record_events
+from app.services.errors import user_error_from
 from app.services.linking.matching import TheirContact
 from app.services.sending.drafts import (
     BuiltDraft,
@@ -365,9 +366,12 @@ class Sender:
                 lambda: [TheirContact.of(c) for c in self.connector.iter_contacts(role)]
             )
         except ConnectorError as exc:
+            name = self.connector.info.name
+            problem = user_error_from(exc, name)
+            why = problem.one_line() if problem else f"{name} gave no usable answer"
             raise _StopRun(
-                f"Could not read {self.connector.info.name}'s {role.value}s to look for ones "
-                f"already there ({exc}); nothing was created.",
+                f"Could not read {name}'s {role.value}s to look for ones already there, so "
+                f"nothing was created: {why}",
                 nothing_written=True,
             ) from exc
 
