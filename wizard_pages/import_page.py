@@ -85,6 +85,7 @@ class ImportPage(WizardPage):
         self.summary = wrapped_label()
         self.summary.setObjectName("importSummary")
         self.model = PackageContactModel()
+        self.model.dataChanged.connect(self._type_chosen)
         self.table = QTableView()
         self.table.setModel(self.model)
         # Only a contact with no role in the package is editable (its Type).
@@ -181,19 +182,7 @@ class ImportPage(WizardPage):
             return
         if preview.new:
             self.import_button.setEnabled(True)
-            choose = ""
-            if preview.undecided:
-                choose = (
-                    f" {_n(preview.undecided, 'contact')} in {preview.package_name} "
-                    f"{'is' if preview.undecided == 1 else 'are'} neither a customer nor a "
-                    "supplier there yet: double-click its Type to choose; one left on "
-                    "“Choose…” is not imported."
-                )
-            self.status.plain(
-                f"Press Import them to bring in the {_n(preview.new, 'new contact')}. "
-                "It is a one-time step: importing again later adds only contacts that are new."
-                + choose
-            )
+            self._show_what_to_press(preview)
         elif preview.rows:
             self.status.success(
                 f"All {_n(len(preview.rows), 'contact')} are already here from an earlier "
@@ -206,6 +195,27 @@ class ImportPage(WizardPage):
                 "nothing to import. You can carry on."
             )
             self.set_complete(True)
+
+    def _show_what_to_press(self, preview: PackageContactsPreview) -> None:
+        """The status line before an import, counting the contacts whose type is still
+        to choose as the user chooses them."""
+        undecided = self.model.undecided()
+        choose = ""
+        if undecided:
+            choose = (
+                f" {_n(undecided, 'contact')} in {preview.package_name} "
+                f"{'is' if undecided == 1 else 'are'} neither a customer nor a "
+                "supplier there yet: double-click its Type to choose; one left on "
+                "“Choose…” is not imported."
+            )
+        self.status.plain(
+            f"Press Import them to bring in the {_n(preview.new, 'new contact')}. "
+            "It is a one-time step: importing again later adds only contacts that are new." + choose
+        )
+
+    def _type_chosen(self) -> None:
+        if self.preview is not None and self.report is None and self.preview.new:
+            self._show_what_to_press(self.preview)
 
     # ------------------------------------------------------------------ importing
 

@@ -56,11 +56,13 @@ from app.services.linking.matching import (
     PackageIndex,
     TheirContact,
     exact_matches,
+    filed,
     postcodes_conflict,
     suggest,
 )
 from app.services.sending.causes import CHOOSE_CODE, NOUNS
 from app.services.sending.drafts import Problem, contact_label
+from app.services.sending.outbox import clear_error
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import ContactRole, PackageInfo
 from connectors.registry import package_info
@@ -375,7 +377,7 @@ def _why_not_linked(
     found: dict[int, Problem] = {}
     for row in (*outcome.namesakes, *outcome.contradicted):
         contact = ours[row]
-        positions = _positions(index, contact.name)
+        positions = list(filed(index.by_name, contact.name))
         refs = ", ".join(index.reference_of(index.contacts[p]) for p in positions[:3])
         if len(positions) > 1:
             why = (
@@ -400,13 +402,6 @@ def _why_not_linked(
             )
         found[row] = _choose(info, role, contact, why)
     return found
-
-
-def _positions(index: PackageIndex, name: str) -> list[int]:
-    bucket = index.by_name.get(name)
-    if bucket is None:
-        return []
-    return [bucket] if isinstance(bucket, int) else list(bucket)
 
 
 def _contradiction(info: PackageInfo, ours: OurContact, theirs: TheirContact) -> str:
@@ -514,7 +509,7 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
         )
         entry.state = SendState.SUCCESSFUL
         entry.remote_id = found.remote_ref
-        _clear(entry)
+        clear_error(entry)
         audit(entry, "linked_on_send", remote_ref=found.remote_ref, remote_name=found.remote_name)
         applied.linked[entry.record_type.value] += 1
     for choice in plan.choose:
@@ -538,7 +533,7 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
         if entry.error_code != HELD_BACK:
             audit(entry, "held_back", reason=held.reason)
         entry.state = SendState.WAITING
-        _clear(entry)
+        clear_error(entry)
         entry.error_code, entry.error_reason = HELD_BACK, held.reason
         entry.error_fix = "Nothing to do: it goes with its first transaction."
         applied.held[entry.record_type.value] += 1
@@ -546,7 +541,7 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
         entry = still_open(entry_id)
         if entry is None or entry.error_code != HELD_BACK:
             continue
-        _clear(entry)
+        clear_error(entry)
         audit(entry, "released", reason="a transaction that needs it is ready to send")
     return applied
 
@@ -561,7 +556,7 @@ def release_all(session: Session, package: str, *, actor: str) -> int:
         )
     ).all()
     for entry in rows:
-        _clear(entry)
+        clear_error(entry)
         record_event(
             session,
             actor=actor,
@@ -572,12 +567,6 @@ def release_all(session: Session, package: str, *, actor: str) -> int:
             reason="the option to send contacts only with a transaction was turned off",
         )
     return len(rows)
-
-
-def _clear(entry: OutboxEntry) -> None:
-    entry.error_code = entry.error_field = entry.error_reason = entry.error_fix = ""
-    entry.error_subject = ""
-    entry.blocked_by_id = None
 
 
 # ----------------------------------------------------------------------------- user actions
@@ -608,7 +597,7 @@ def confirm_new_contacts(
             )
         confirmed.add(entry.record_id)
         entry.state = SendState.WAITING
-        _clear(entry)
+        clear_error(entry)
         record_event(
             session,
             actor=actor,

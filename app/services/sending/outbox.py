@@ -168,3 +168,11 @@ def entry_for(
             OutboxEntry.record_id == record_id,
         )
     ).one_or_none()
+
+
+def clear_error(entry: OutboxEntry) -> None:
+    """Forget why ``entry`` last failed or waited (code, field, words, what held it back),
+    for a record going back to waiting or reaching the package."""
+    entry.error_code = entry.error_field = entry.error_reason = entry.error_fix = ""
+    entry.error_subject = ""
+    entry.blocked_by_id = None

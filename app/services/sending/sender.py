@@ -55,7 +55,7 @@ from app.services.sending.first_send_links import (
     plan_first_send,
 )
 from app.services.sending.lock import DatabaseSendLock, SendInProgress, SendLock, SendLockLost
-from app.services.sending.outbox import SEND_ORDER, sync_outbox
+from app.services.sending.outbox import SEND_ORDER, clear_error, sync_outbox
 from app.services.sending.pacing import Backoff, RateLimiter, Sleep, interruptible_sleep
 from app.services.setup.state import LAST_SEND_AT, load_setup, set_setting
 from connectors.contract import (
@@ -614,7 +614,7 @@ class Sender:
                     assert entry is not None
                     entry.sent_at = now
                     entry.sent_fingerprint = item.built.fingerprint
-                    _clear_error(entry)
+                    clear_error(entry)
                     self._handed_over(
                         session, entry, result, snapshot=item.built.snapshot, events=events
                     )
@@ -771,7 +771,7 @@ class Sender:
                 entry = session.get(OutboxEntry, entry_id)
                 assert entry is not None
                 entry.sent_at = utcnow()
-                _clear_error(entry)
+                clear_error(entry)
                 self._handed_over(session, entry, handed, found_after="interrupted send")
             return
         try:
@@ -789,14 +789,14 @@ class Sender:
                 entry.state = SendState.SUCCESSFUL
                 entry.remote_id = found
                 entry.sent_at = utcnow()
-                _clear_error(entry)
+                clear_error(entry)
                 link_created_contact(session, self.package, entry, found)
                 self.report.resolved_found += 1
                 self.report.sent[record_type.value] += 1
                 action = "resolved_found"
             else:
                 entry.state = SendState.WAITING
-                _clear_error(entry)
+                clear_error(entry)
                 self.report.resolved_not_found += 1
                 action = "resolved_not_found"
             self._audit(session, entry, action, actor="system", remote_id=found or "")
@@ -987,12 +987,6 @@ def _by_id() -> Update:
     """An update of outbox rows by id, for many rows at once (parameter ``b_id``)."""
     table = OutboxEntry.metadata.tables[OutboxEntry.__tablename__]
     return update(table).where(table.c.id == bindparam("b_id"))
-
-
-def _clear_error(entry: OutboxEntry) -> None:
-    entry.error_code = entry.error_field = entry.error_reason = entry.error_fix = ""
-    entry.error_subject = ""
-    entry.blocked_by_id = None
 
 
 def _our_key(session: Session, record_type: RecordType, record_id: int) -> str | None:
