@@ -96,6 +96,9 @@ def test_two_computers_sending_at_once_one_killed_never_duplicate_or_lose(
         for seen, _line in enumerate(first.stderr, start=1):
             if seen == 3:  # the office PC is mid-send and holds the lock
                 break
+        # Frozen there (its server session, and so the lock, stay), so however fast the
+        # send has become it cannot finish before the laptop tries.
+        first.send_signal(signal.SIGSTOP)
         # The laptop starts its own send on the same database meanwhile: it must not run.
         second = subprocess.run(
             _send(laptop), capture_output=True, text=True, env=_env(), timeout=120, check=False
