@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Contact, ContactSync, Link
 from app.services.audit import record_event
 from app.services.linking import sync_handover
-from app.services.linking.sync_handover import remember_agreed
+from app.services.linking.sync_handover import remember_agreed, remember_all_agreed
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import (
     SYNC_FIELDS,
@@ -267,8 +267,9 @@ def record_agreement(
         if ref in theirs and _values(theirs[ref]) == values
     ]
     with session_factory.begin() as session:
-        for ref, contact_id, values in agreeing:
-            remember_agreed(session, package, contact_id, ref, values)
+        remember_all_agreed(
+            session, package, [(contact_id, ref, values) for ref, contact_id, values in agreeing]
+        )
         record_event(
             session, actor=actor, action="contact_sync_agreed", package=package, n=len(agreeing)
         )
