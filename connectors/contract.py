@@ -487,7 +487,8 @@ class PackageContact:
 @runtime_checkable
 class ContactsWithRoles(Protocol):
     """Optional capability: one record serves customers and suppliers, and the package
-    can say which each record is (FreeAgent's ``clients`` and ``suppliers`` views).
+    can say which each record is (FreeAgent's ``clients`` and ``suppliers`` views, Xero's
+    ``IsCustomer`` and ``IsSupplier``).
     The one-time import asks for it with :func:`contacts_with_roles`, so a record comes
     in as a customer, a supplier, both, or is shown for the user to choose."""
 
