@@ -353,3 +353,26 @@ def test_quickbooks_desktop_reads_its_lists_once_for_a_run_of_updates(
     assert [type(a) for a in answers] == [HandedOver, Rejected, HandedOver]
     refused = answers[1]
     assert isinstance(refused, Rejected) and "No Such Plumber" in refused.reason
+
+
+def test_a_records_file_sage_50_cannot_be_given_fails_its_rows_with_the_reason(
+    sage: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Records file that cannot be written (a full disk, say) fails its rows in plain
+    words, none shown as waiting; the sync goes again once the folder takes files."""
+    write_whole = files.write_whole
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "write_whole", full)
+    outcome = sage_write_ours(
+        sage, {"C1": {"town": "Market Harborough"}, "C3": {"phone": "0116 496 0333"}}
+    )
+    assert outcome.handed_over == 0 and len(outcome.failed) == 2
+    assert all("No space left on device" in why for _, why in outcome.failed)
+    assert not any(row.waiting for row in sage_rows(sage).values())
+
+    monkeypatch.setattr(files, "write_whole", write_whole)
+    again = sage_write_ours(sage, {})  # the same rows, nothing changed since
+    assert again.handed_over == 2 and not again.failed

@@ -350,29 +350,48 @@ class Sage50Connector(Connector):
             except ConnectorError as trouble:
                 answers.update((position, trouble) for position, *_ in placed)
             else:
-                stamp = self._write_rows(folder, staged)
-                for position, kind, line, reference in placed:
-                    name = files.file_name(stamp, kind)
-                    answers[position] = HandedOver(
-                        reference=reference,
-                        note=f"in {name}, line {line}: import it in Sage 50 (File › Import, "
-                        f"{kind.import_type})",
-                        location=name,
-                        lines=(line,),
-                    )
+                answers.update(self._write_updates(folder, staged, placed))
         yield from (answers[position] for position in range(len(items)))
 
-    def _write_rows(self, folder: Path, staged: Mapping[FileKind, list[list[str]]]) -> datetime:
-        """Add ``staged`` to this run's files, each file rewritten whole once; the run's
-        stamp."""
+    def _write_updates(
+        self,
+        folder: Path,
+        staged: Mapping[FileKind, list[list[str]]],
+        placed: Sequence[tuple[int, FileKind, int, str]],
+    ) -> Iterator[tuple[int, UpdateAnswer]]:
+        """Add the ``staged`` rows to this run's files, each file rewritten whole once;
+        each placed row's answer by position: its file and line, or why its file could
+        not be written (that file's rows only: a file is written whole or not at all)."""
         if self._stamp is None:
             self._stamp = self._new_stamp(folder)
+        failed: dict[FileKind, ConnectorError] = {}
         for kind, new_rows in staged.items():
+            name = files.file_name(self._stamp, kind)
             all_rows = [*self._rows.get(kind, []), *new_rows]
-            files.write_whole(folder / files.file_name(self._stamp, kind), files.render(all_rows))
+            try:
+                files.write_whole(folder / name, files.render(all_rows))
+            except OSError as exc:
+                failed[kind] = ConnectorError(
+                    f"Ledgerlink could not write {name} in {folder} "
+                    f"({exc.strerror or exc}), so these details were not handed over; "
+                    "check the folder, then sync again."
+                )
+                continue
             self._rows[kind] = all_rows
         self._index = None
-        return self._stamp
+        for position, kind, line, reference in placed:
+            name = files.file_name(self._stamp, kind)
+            yield (
+                position,
+                failed.get(kind)
+                or HandedOver(
+                    reference=reference,
+                    note=f"in {name}, line {line}: import it in Sage 50 (File › Import, "
+                    f"{kind.import_type})",
+                    location=name,
+                    lines=(line,),
+                ),
+            )
 
     def _new_stamp(self, folder: Path) -> datetime:
         """This run's time for its file names, one no earlier file uses (two sends in
