@@ -10,7 +10,6 @@ kept stable.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import __version__
+from app.cli_output import emit
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
@@ -319,13 +319,6 @@ def _open_window(paths: DataPaths, page: str | None = None) -> int:
     return run_window(paths, page)
 
 
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        print(text)
-
-
 # ---------------------------------------------------------------------------- commands
 
 
@@ -340,7 +333,7 @@ def cmd_import(store: Store, args: argparse.Namespace) -> int:
     report = import_csv(
         store.session_factory, ImportKind(args.kind), args.file, dry_run=args.dry_run
     )
-    _emit(args, report.to_json(), report.describe())
+    emit(args, report.to_json(), report.describe())
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -366,7 +359,7 @@ def cmd_status(store: Store, args: argparse.Namespace) -> int:
             f"{record_type.replace('_', ' '):<13}{status.records[record_type]:>7}"
             + "".join(f"{states[s]:>12}" for s in _STATE_COLUMNS)
         )
-    _emit(args, status.to_json(), "\n".join(lines))
+    emit(args, status.to_json(), "\n".join(lines))
     return EXIT_OK
 
 
@@ -400,7 +393,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
             if pre.failures:
                 lines.append("Would fail:")
                 lines += cause_lines(pre.causes(connector.info.name), command_line=True)
-            _emit(args, pre.to_json(), "\n".join(lines))
+            emit(args, pre.to_json(), "\n".join(lines))
             return EXIT_FAILED if pre.failures else EXIT_OK
         from app.services.sending.run import send_everything
 
@@ -432,7 +425,7 @@ def cmd_send(store: Store, args: argparse.Namespace) -> int:
         lines += steps_after_send(session, connector.info.key)
     if report.notice:
         lines.append(report.notice)
-    _emit(args, report.to_json(), "\n".join(lines))
+    emit(args, report.to_json(), "\n".join(lines))
     if report.skipped:
         return EXIT_SEND_RUNNING
     if report.setup_incomplete:
@@ -544,7 +537,7 @@ def cmd_changes(store: Store, args: argparse.Namespace) -> int:
             lines.append(f"    {change.field}: “{change.before}” → “{change.after}”")
     if lines:
         lines.append("Make these changes in your package, then `ledgerlink changes confirm ID`.")
-    _emit(
+    emit(
         args,
         {"changes": [i.to_json() for i in items]},
         "\n".join(lines) or "Nothing to change by hand.",
@@ -572,7 +565,7 @@ def cmd_failures(store: Store, args: argparse.Namespace) -> int:
         roots = list_failures(session, package)
         causes = failure_causes(session, package, package_info(package).name)
     text = "\n".join(cause_lines(causes, command_line=True)) if causes else "No failures."
-    _emit(
+    emit(
         args,
         {
             "package": package,
@@ -625,7 +618,7 @@ def cmd_links(store: Store, args: argparse.Namespace) -> int:
         lines.append("One package contact for two of yours (each needs --allow-shared-reference):")
         lines += [f"  {shared.describe(info.name)}" for shared in report.shared]
     text = "\n".join(lines)
-    _emit(args, report.to_json(), text)
+    emit(args, report.to_json(), text)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
@@ -675,7 +668,7 @@ def cmd_map(store: Store, args: argparse.Namespace) -> int:
         f"{r['remote_code'] or '(not mapped)'} {r['remote_name']}"
         for r in rows
     ]
-    _emit(args, {"package": connector.info.key, "mappings": rows}, "\n".join(lines))
+    emit(args, {"package": connector.info.key, "mappings": rows}, "\n".join(lines))
     return EXIT_OK
 
 

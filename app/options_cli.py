@@ -14,9 +14,9 @@ failures; the next send creates those contacts instead of matching them again.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
+from app.cli_output import emit
 from app.services.errors import SetupError
 from connectors.wording import count
 
@@ -55,7 +55,7 @@ def run_options(store: Store, args: argparse.Namespace) -> int:
     else:
         state = read_setup(store)
     on = state.contacts_with_transactions
-    _emit(
+    emit(
         args,
         {"contacts_with_transactions": on},
         f"contacts-with-transactions: {'on' if on else 'off'} "
@@ -81,11 +81,7 @@ def run_create_new(store: Store, args: argparse.Namespace) -> int:
                 fix="Give the outbox ids `ledgerlink failures --json` lists for "
                 "“choose which one”.",
             ) from exc
-    _emit(
+    emit(
         args, {"confirmed_new": done}, f"{count(done, 'contact')} will be created by the next send."
     )
     return 0
-
-
-def _emit(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
-    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)

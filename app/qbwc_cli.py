@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli_output import emit
 from app.services.errors import SetupError
 
 EXIT_OK = 0
@@ -62,10 +62,7 @@ def run(store: Any, args: argparse.Namespace) -> int:
 
         with store.session_factory() as session:
             state = web_connector_status(session, store.paths.root)
-        if args.json:
-            print(json.dumps(state.to_json(), indent=2))
-        else:
-            print(state.sentence())
+        emit(args, state.to_json(), state.sentence())
         return EXIT_OK
     if command == "read":
         from app.services.qbwc.service import request_lists

@@ -4,12 +4,12 @@ reconcile, nominal list, references, dates). Thin over :mod:`app.services.sage50
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from app.cli_output import emit
 from app.services.errors import SetupError
 from connectors.wording import count as counted
 
@@ -17,13 +17,6 @@ if TYPE_CHECKING:
     from app.services.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        print(text)
 
 
 def _date(text: str, what: str) -> date | None:
@@ -81,7 +74,7 @@ def _files(store: Store, args: argparse.Namespace) -> int:
         )
     lines += steps
     data = {"folder": str(folder) if folder else None, "files": [f.to_json() for f in files]}
-    _emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(lines))
     return EXIT_OK
 
 
@@ -102,7 +95,7 @@ def _reconcile(store: Store, args: argparse.Namespace) -> int:
             print(f"ledgerlink: no such file: {path}", file=sys.stderr)
             return EXIT_SETUP
     result = reconcile(store.session_factory, paths, roles=roles, actor="cli")
-    _emit(args, result.to_json(), result.describe())
+    emit(args, result.to_json(), result.describe())
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
@@ -140,7 +133,7 @@ def _references(store: Store, args: argparse.Namespace) -> int:
         lines = ["Every customer and supplier is linked or exported already."]
     elif args.save:
         lines.append("Saved: every send uses these references.")
-    _emit(args, [p.to_json() for p in proposals], "\n".join(lines))
+    emit(args, [p.to_json() for p in proposals], "\n".join(lines))
     return EXIT_OK
 
 

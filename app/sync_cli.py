@@ -14,9 +14,9 @@ is the user choosing for it.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
+from app.cli_output import emit
 from app.services.errors import SetupError
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def run(store: Store, args: argparse.Namespace) -> int:
             if not enabled:
                 lines.insert(0, "Contact sync is off: `ledgerlink sync enable` to use it.")
             text = "\n".join(lines) or "Every linked contact agrees with the package."
-            _emit(args, {"enabled": enabled, "rows": [r.to_json() for r in rows]}, text)
+            emit(args, {"enabled": enabled, "rows": [r.to_json() for r in rows]}, text)
             return 0
         direction = Direction(DIRECTIONS[args.direction])
         named = {ref.upper() for ref in args.ref}
@@ -100,7 +100,7 @@ def run(store: Store, args: argparse.Namespace) -> int:
             picked = [r for r in rows if r.contact_id in chosen]
             lines = [f"Would write {len(picked)} of {len(rows)} differing contacts:"]
             lines += [line for row in picked for line in describe_row(row)]
-            _emit(args, {"would_apply": [r.to_json() for r in picked]}, "\n".join(lines))
+            emit(args, {"would_apply": [r.to_json() for r in picked]}, "\n".join(lines))
             return 0
         try:
             outcome = apply_sync(store.session_factory, connector, rows, chosen, actor="cli")
@@ -116,9 +116,5 @@ def run(store: Store, args: argparse.Namespace) -> int:
             f"{outcome.handed_over}."
         )
     lines += [f"Not written: {label}: {why}" for label, why in outcome.failed]
-    _emit(args, outcome.to_json(), "\n".join(lines))
+    emit(args, outcome.to_json(), "\n".join(lines))
     return 1 if outcome.failed else 0
-
-
-def _emit(args: argparse.Namespace, data: dict[str, object], text: str) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True) if getattr(args, "json", False) else text)

@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from connectors.errors import Rejected
+from connectors.errors import ConnectorError, Rejected
 
 if TYPE_CHECKING:
     from connectors.limits import RateLimiter
@@ -404,6 +404,19 @@ CreateResult = str | Rejected | HandedOver
 #: bridges) a hand-over confirmed later, on the package's answer or evidence.
 UpdateResult = RemoteContact | HandedOver
 
+#: One contact's answer in a run of updates: as :data:`UpdateResult`, or the error that
+#: stopped that one contact (a :class:`~connectors.errors.Rejected` names why).
+UpdateAnswer = UpdateResult | ConnectorError
+
+
+def only_answer(answers: Iterator[UpdateAnswer]) -> UpdateResult:
+    """The answer of a run of one update (see :meth:`Connector.update_contacts`): its
+    result, or its error raised, as :meth:`Connector.update_contact` gives them."""
+    (answer,) = answers
+    if isinstance(answer, ConnectorError):
+        raise answer
+    return answer
+
 
 # ------------------------------------------------------------------------ the contract
 
@@ -474,7 +487,8 @@ class PackageContact:
 @runtime_checkable
 class ContactsWithRoles(Protocol):
     """Optional capability: one record serves customers and suppliers, and the package
-    can say which each record is (FreeAgent's ``clients`` and ``suppliers`` views).
+    can say which each record is (FreeAgent's ``clients`` and ``suppliers`` views, Xero's
+    ``IsCustomer`` and ``IsSupplier``).
     The one-time import asks for it with :func:`contacts_with_roles`, so a record comes
     in as a customer, a supplier, both, or is shown for the user to choose."""
 
@@ -609,6 +623,18 @@ class Connector(ABC):
             reason=f"{self.info.name} does not let Ledgerlink change a contact's details.",
             fix=f"Change them in {self.info.name} by hand.",
         )
+
+    def update_contacts(self, items: Sequence[tuple[str, ContactUpdate]]) -> Iterator[UpdateAnswer]:
+        """:meth:`update_contact` for each ``(ref, update)``: one answer per item, in
+        order, an error that stops one contact answered for that contact only, the others
+        going on. The default makes each write as its answer is taken, so a caller can
+        record each answer before the next write; a desktop bridge overrides it to read
+        its lists and write its file once for them all."""
+        for ref, update in items:
+            try:
+                yield self.update_contact(ref, update)
+            except ConnectorError as trouble:
+                yield trouble
 
     def display_name(self, draft: ContactDraft) -> str:
         """The name the package will show for ``draft``: its own name, or (QuickBooks

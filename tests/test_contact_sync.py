@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.cli import EXIT_OK, EXIT_SETUP, main
-from app.db.models import AuditEvent, Contact, ContactKind, Link, LinkMethod
+from app.db.models import AuditEvent, Contact, ContactKind, ContactSync, Link, LinkMethod
 from app.services.linking.saving import LinkChange, apply_links
 from app.services.linking.sync import (
     Direction,
@@ -265,3 +266,28 @@ def test_an_auto_link_on_exact_name_is_synced(rig: SendRig) -> None:
             rig.session_factory, connector, [row], {row.contact_id: row.offered}, actor="test"
         )
     assert ours(rig, "C9").postcode == "CV21 1AA"
+
+
+def test_agreeing_every_row_looks_up_the_agreed_values_once(rig: SendRig) -> None:
+    """Remembering what agrees reads the agreed values in one query, not one per contact;
+    run twice (first adding, then updating), every linked contact ends up agreed."""
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        seen.append(args[2])
+
+    with rig.connector() as connector:
+        event.listen(rig.store.engine, "before_cursor_execute", note)
+        try:
+            for _ in range(2):
+                seen.clear()
+                assert record_agreement(rig.session_factory, connector, actor="test") == 4
+                lookups = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+                assert sum("FROM contact_sync" in s for s in lookups) == 1, lookups
+        finally:
+            event.remove(rig.store.engine, "before_cursor_execute", note)
+    with rig.session_factory() as session:
+        agreed = session.scalars(select(ContactSync).where(ContactSync.package == "sandbox"))
+        assert {state.contact_id for state in agreed} == set(
+            session.scalars(select(Link.contact_id).where(Link.package == "sandbox"))
+        )

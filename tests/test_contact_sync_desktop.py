@@ -16,10 +16,20 @@ from lxml import etree
 from sqlalchemy import select
 
 from app.db.models import AuditEvent, Contact, PendingContactUpdate
-from app.services.linking.sync import Direction, SyncRow, apply_sync, switch_sync, sync_rows
+from app.services.linking.sync import (
+    Direction,
+    SyncOutcome,
+    SyncRow,
+    apply_sync,
+    switch_sync,
+    sync_rows,
+)
 from app.services.linking.sync_handover import CONFIRMED, FAILED
 from app.services.sage50.reconcile import reconcile
-from connectors.contract import ContactRole
+from connectors.contract import ContactRole, ContactUpdate, HandedOver
+from connectors.errors import Rejected
+from connectors.quickbooks_desktop import lists
+from connectors.sage_50 import files
 from tests.qbwc_fixtures import QbwcRig, qbwc_rig
 from tests.sage50_fixtures import SageRig, build_sage_rig
 from tests.test_qbxml import XSD
@@ -214,26 +224,35 @@ def sage_rows(rig: SageRig) -> dict[str, SyncRow]:
         return {r.account_ref: r for r in sync_rows(rig.session_factory, connector)}
 
 
-def test_sage_50_writes_a_records_row_and_confirms_it_from_sages_export(
-    sage: SageRig, tmp_path: Path
-) -> None:
-    with sage.session_factory.begin() as session:
-        for ref, values in (
-            ("C1", {"town": "Market Harborough", "phone": "0116 496 0000"}),
-            ("C2", {"email": ""}),  # Sage's import cannot clear a field
-        ):
+def sage_write_ours(rig: SageRig, changes: dict[str, dict[str, str]]) -> SyncOutcome:
+    """Change our customers (``changes`` by reference), then sync every row ours →
+    package."""
+    with rig.session_factory.begin() as session:
+        for ref, values in changes.items():
             contact = session.scalars(select(Contact).where(Contact.account_ref == ref)).one()
             for name, value in values.items():
                 setattr(contact, name, value)
-    rows_now = sage_rows(sage)
-    with sage.connector() as connector:
-        outcome = apply_sync(
-            sage.session_factory,
+    rows_now = sage_rows(rig)
+    with rig.connector() as connector:
+        return apply_sync(
+            rig.session_factory,
             connector,
             list(rows_now.values()),
             {r.contact_id: Direction.OURS_TO_PACKAGE for r in rows_now.values()},
             actor="test",
         )
+
+
+def test_sage_50_writes_a_records_row_and_confirms_it_from_sages_export(
+    sage: SageRig, tmp_path: Path
+) -> None:
+    outcome = sage_write_ours(
+        sage,
+        {
+            "C1": {"town": "Market Harborough", "phone": "0116 496 0000"},
+            "C2": {"email": ""},  # Sage's import cannot clear a field
+        },
+    )
     assert outcome.handed_over == 1 and outcome.to_package == 0
     ((label, why),) = outcome.failed
     assert "Ben Pipes" in label and "cannot clear" in why and "ben@example.com" in why
@@ -273,3 +292,87 @@ def test_sage_50_writes_a_records_row_and_confirms_it_from_sages_export(
     assert ("customer details", "C1") in [(f.record_type, f.reference) for f in after.confirmed]
     assert after.missing == []
     assert "C1" not in sage_rows(sage)  # agreed now
+
+
+def test_sage_50_writes_a_run_of_updates_into_its_records_file_once(
+    sage: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many accounts a sync writes, each Records file is rewritten once; a row
+    Sage could not take fails with its reason and the others go on."""
+    written: list[Path] = []
+    write_whole = files.write_whole
+
+    def counted(path: Path, data: bytes) -> None:
+        written.append(path)
+        write_whole(path, data)
+
+    monkeypatch.setattr(files, "write_whole", counted)
+    outcome = sage_write_ours(
+        sage,
+        {
+            "C1": {"town": "Market Harborough"},
+            "C2": {"email": ""},  # refused: Sage's import cannot clear a field
+            "C3": {"phone": "0116 496 0333"},
+        },
+    )
+    assert outcome.handed_over == 2
+    ((label, why),) = outcome.failed
+    assert "Ben Pipes" in label and "cannot clear" in why
+    (path,) = written
+    lines = path.read_bytes().decode("cp1252").splitlines()
+    assert [line.split(",")[0] for line in lines] == ["C1", "C3"]
+    waiting = sage_rows(sage)
+    assert f"{path.name}, line 1:" in waiting["C1"].waiting
+    assert f"{path.name}, line 2:" in waiting["C3"].waiting
+
+
+def test_quickbooks_desktop_reads_its_lists_once_for_a_run_of_updates(
+    rig: QbwcRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lists file is read once for every contact a sync writes; an unknown contact
+    is refused with its reason and the others go on."""
+    loads: list[Path] = []
+    load = lists.load
+
+    def counted(data_dir: Path) -> lists.QuickBooksLists:
+        loads.append(data_dir)
+        return load(data_dir)
+
+    monkeypatch.setattr(lists, "load", counted)
+    with rig.connector() as connector:
+        answers = list(
+            connector.update_contacts(
+                [
+                    ("Ada Boilers Ltd", ContactUpdate(town="Oadby")),
+                    ("No Such Plumber", ContactUpdate(town="Oadby")),
+                    ("Ben Pipes", ContactUpdate(town="Hinckley")),
+                ]
+            )
+        )
+    assert len(loads) == 1
+    assert [type(a) for a in answers] == [HandedOver, Rejected, HandedOver]
+    refused = answers[1]
+    assert isinstance(refused, Rejected) and "No Such Plumber" in refused.reason
+
+
+def test_a_records_file_sage_50_cannot_be_given_fails_its_rows_with_the_reason(
+    sage: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Records file that cannot be written (a full disk, say) fails its rows in plain
+    words, none shown as waiting; the sync goes again once the folder takes files."""
+    write_whole = files.write_whole
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "write_whole", full)
+    outcome = sage_write_ours(
+        sage, {"C1": {"town": "Market Harborough"}, "C3": {"phone": "0116 496 0333"}}
+    )
+    assert outcome.handed_over == 0 and len(outcome.failed) == 2
+    assert all("No space left on device" in why for _, why in outcome.failed)
+    assert not any(row.waiting for row in sage_rows(sage).values())
+
+    monkeypatch.setattr(files, "write_whole", write_whole)
+    again = sage_write_ours(sage, {})  # the same rows, nothing changed since
+    assert again.handed_over == 2 and not again.failed

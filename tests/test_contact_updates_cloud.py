@@ -250,3 +250,21 @@ def test_kashflow_refusals_archived_and_bad_values(
     with pytest.raises(Rejected) as unknown:
         connector.update_contact("NOPE99", KASHFLOW_NEW)
     assert unknown.value.code == "unknown_contact"
+
+
+def test_kashflow_finds_the_code_as_typed_for_an_update_as_for_a_look_up(
+    kashflow: tuple[KashFlowStandIn, KashFlowConnector],
+) -> None:
+    """KashFlow's case rules for a Code are not published: an update asks for the Code
+    exactly as typed (only spaces trimmed), as :meth:`get_contact` does, never upper-cased."""
+    standin, connector = kashflow
+    connector.create_contact(customer("Ab01", "Ada Boilers Ltd"), "k1")
+    standin.requests.clear()
+    looked_up = connector.get_contact(" Ab01 ")
+    assert looked_up is not None
+    asked = list(standin.requests)
+    standin.requests.clear()
+    now = connector.update_contact(" Ab01 ", KASHFLOW_NEW)
+    assert now.ref == looked_up.ref
+    assert asked == [("GET", "/v2/customers/Ab01")]
+    assert standin.requests[:2] == [*asked, ("PUT", "/v2/customers/Ab01")]

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.db.models import AuditEvent, Contact, Link, LinkMethod, OutboxEntry, SendState
 from app.services.importing.csv_import import ImportKind, import_csv_bytes
@@ -308,3 +309,31 @@ def test_the_command_line_shows_and_sets_the_option_and_confirms_new_contacts(
     code, out, _ = cli("send")
     assert code == EXIT_OK, out
     assert rig.package_counts()["contacts"] == 4  # two keyed in, Ada and Cara sent
+
+
+def test_the_first_pass_writes_its_audit_entries_in_one_statement(rig: SendRig) -> None:
+    """However many contacts the first pass links, their audit entries go in one insert."""
+    for name in ("Ada Boilers Ltd", "Ben Pipes", "Cara Heating"):
+        seed(rig, ContactRole.CUSTOMER, name)
+    seen: list[str] = []
+
+    def note(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(rig.store.engine, "before_cursor_execute", note)
+    try:
+        predicted = dry_run(rig)
+    finally:
+        event.remove(rig.store.engine, "before_cursor_execute", note)
+    assert len(predicted.linked) == 3
+    audits = [s for s in seen if s.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")]
+    assert len(audits) == 1, audits
+    report = send(rig)
+    assert_dry_run_equals_send(predicted, report)
+    with rig.session_factory() as session:
+        linked = session.scalars(
+            select(AuditEvent.record_id)
+            .where(AuditEvent.action == "linked_on_send")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert linked == [contact_id(rig, ref) for ref in ("C1", "C2", "C3")]

@@ -91,13 +91,17 @@ def test_an_unknown_view_is_refused(book: Book) -> None:
         _names_in_view(book, "customers")
 
 
+def roles_by_name(connector: object) -> dict[str, frozenset[ContactRole]]:
+    """Each contact the package lists with roles, by name, with the roles it gives."""
+    capable = contacts_with_roles(connector)
+    assert capable is not None
+    return {c.contact.name: c.roles for c in capable.iter_contacts_with_roles()}
+
+
 def test_the_connector_gives_each_active_contact_the_roles_freeagent_lists_it_in(
     book: Book,
 ) -> None:
-    capable = contacts_with_roles(book.connector)
-    assert capable is not None
-    roles = {c.contact.name: c.roles for c in capable.iter_contacts_with_roles()}
-    assert roles == {
+    assert roles_by_name(book.connector) == {
         "Abbey Hotel": {CUSTOMER},
         "Bolt Merchants": {SUPPLIER},
         "Corner Cafe": {CUSTOMER, SUPPLIER},
@@ -113,7 +117,8 @@ def test_the_link_lists_still_offer_every_active_contact(book: Book) -> None:
         assert names == {"Abbey Hotel", "Bolt Merchants", "Corner Cafe", "Dale Farm"}
 
 
-def _ours(session_factory: sessionmaker[Session]) -> set[tuple[ContactKind, str, str]]:
+def linked_here(session_factory: sessionmaker[Session]) -> set[tuple[ContactKind, str, str]]:
+    """(kind, name, package reference) of each of our contacts linked to the package."""
     with session_factory() as session:
         rows = session.execute(
             select(Contact.kind, Contact.name, Link.remote_ref).join(
@@ -140,7 +145,7 @@ def test_the_import_takes_roles_from_freeagent_and_leaves_the_roleless_to_the_us
     assert (preview.new, preview.undecided) == (5, 1)
 
     report = import_package_contacts(session_factory, book.connector)
-    assert _ours(session_factory) == {
+    assert linked_here(session_factory) == {
         (ContactKind.CUSTOMER, "Abbey Hotel", n["Abbey Hotel"]),
         (ContactKind.CUSTOMER, "Corner Cafe", n["Corner Cafe"]),
         (ContactKind.SUPPLIER, "Bolt Merchants", n["Bolt Merchants"]),
@@ -156,7 +161,7 @@ def test_the_import_takes_roles_from_freeagent_and_leaves_the_roleless_to_the_us
         session_factory, book.connector, chosen={n["Dale Farm"]: [SUPPLIER]}
     )
     assert again.total_added == 1 and again.already_here == 4 and not again.undecided
-    assert (ContactKind.SUPPLIER, "Dale Farm", n["Dale Farm"]) in _ours(session_factory)
+    assert (ContactKind.SUPPLIER, "Dale Farm", n["Dale Farm"]) in linked_here(session_factory)
     later = preview_package_contacts(session_factory, book.connector)
     assert (later.new, later.undecided) == (0, 0)
 
@@ -169,7 +174,7 @@ def test_a_customer_who_later_becomes_a_supplier_too_is_added_as_a_supplier(
     book.standin.add_bill(company, int(book.numbers["Abbey Hotel"]))
     report = import_package_contacts(session_factory, book.connector)
     assert report.added[ContactKind.SUPPLIER] == 1 and report.total_added == 1
-    assert (ContactKind.SUPPLIER, "Abbey Hotel", book.numbers["Abbey Hotel"]) in _ours(
+    assert (ContactKind.SUPPLIER, "Abbey Hotel", book.numbers["Abbey Hotel"]) in linked_here(
         session_factory
     )
 

@@ -29,6 +29,17 @@ from app.db.types import Money, Quantity, Rate, UTCDateTime
 PENNY = Decimal("0.01")
 
 
+def round_pennies(amount: Decimal) -> Decimal:
+    """Half-up to the penny, HMRC's usual rounding."""
+    return amount.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """A line's net amount: quantity × unit price, rounded half-up to the penny. The one
+    rule for it: the import, the stored line and the drafts sent all use it."""
+    return round_pennies(quantity * unit_price)
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
@@ -249,8 +260,8 @@ class DocumentLine(Base):
 
     @property
     def net_amount(self) -> Decimal:
-        """Quantity × unit price, rounded half-up to the penny (HMRC's usual rounding)."""
-        return (self.quantity * self.unit_price).quantize(PENNY, rounding=ROUND_HALF_UP)
+        """Quantity × unit price, rounded half-up to the penny (:func:`line_net`)."""
+        return line_net(self.quantity, self.unit_price)
 
 
 class Payment(Base):

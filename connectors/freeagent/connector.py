@@ -274,11 +274,19 @@ class FreeAgentConnector(CloudConnector):
         """The contact numbered ``ref`` with our account reference from its notes; a supplier
         only when our notes name it as a supplier alone."""
         number = ref.strip()
+        record = self._contact_record(number)
+        return self._as_remote(record, number) if record is not None else None
+
+    def _contact_record(self, number: str) -> Json | None:
+        """The contact numbered ``number`` as FreeAgent holds it; ``None`` when there is
+        none or ``number`` is not a number."""
         if not number.isdigit():
             return None
-        record = wire.one_of(self._get(f"contacts/{number}"), "contact")
-        if record is None:
-            return None
+        return wire.one_of(self._get(f"contacts/{number}"), "contact")
+
+    def _as_remote(self, record: Json, number: str) -> RemoteContact:
+        """``record`` with our account reference from its notes; a supplier only when our
+        notes name it as a supplier alone."""
         refs = self._our_refs(number)
         role = ContactRole.SUPPLIER if set(refs) == {ContactRole.SUPPLIER} else ContactRole.CUSTOMER
         return wire.remote_contact(record, role, refs.get(role, ""))

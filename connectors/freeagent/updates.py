@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from connectors.contract import ContactRole, ContactUpdate, RemoteContact
+from connectors.contract import ContactUpdate, RemoteContact
 from connectors.errors import ConnectorError, Rejected
 from connectors.freeagent import wire
 from connectors.http import describe_status
@@ -91,9 +91,7 @@ def update_contact(connector: FreeAgentConnector, ref: str, update: ContactUpdat
     """Read the contact (refusing a hidden one), ``PUT`` the new details, and answer the
     contact as FreeAgent now holds it."""
     number = ref.strip()
-    record = (
-        wire.one_of(connector._get(f"contacts/{number}"), "contact") if number.isdigit() else None
-    )
+    record = connector._contact_record(number)
     if record is None:
         raise unknown_contact(number)
     if wire.text(record, "status") == "Hidden":
@@ -101,10 +99,7 @@ def update_contact(connector: FreeAgentConnector, ref: str, update: ContactUpdat
     response, data = connector._call("PUT", f"contacts/{number}", body=update_payload(update))
     saved = wire.one_of(data, "contact") if response.status_code == 200 else None
     if saved is not None:
-        refs = connector._our_refs(number)
-        supplier_only = set(refs) == {ContactRole.SUPPLIER}
-        role = ContactRole.SUPPLIER if supplier_only else ContactRole.CUSTOMER
-        return wire.remote_contact(saved, role, refs.get(role, ""))
+        return connector._as_remote(saved, number)
     if response.status_code == 404:
         raise unknown_contact(number)
     if response.status_code in (400, 422):

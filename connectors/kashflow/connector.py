@@ -246,13 +246,19 @@ class KashFlowConnector(Connector):
     def get_contact(self, ref: str) -> RemoteContact | None:
         """The customer or supplier whose Code is ``ref`` (customers looked at first);
         ``None`` when neither has it or ``ref`` cannot be a Code."""
+        found = self._contact_record(ref)
+        return wire.remote_contact(*found) if found else None
+
+    def _contact_record(self, ref: str) -> tuple[Json, ContactRole] | None:
+        """The record whose Code is ``ref`` as typed (KashFlow's case rules are not
+        published, so it is never changed), customers looked at first, and its role."""
         code = ref.strip()
         if not wire.is_code(code):
             return None
         for role in (ContactRole.CUSTOMER, ContactRole.SUPPLIER):
             record = self._get(f"{wire.CONTACTS[role]}/{code}")
             if isinstance(record, dict):
-                return wire.remote_contact(record, role)
+                return record, role
         return None
 
     def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:

@@ -94,14 +94,8 @@ def refused(record: Mapping[str, Any], role: ContactRole, code: str, said: str) 
 def update_contact(connector: KashFlowConnector, ref: str, update: ContactUpdate) -> RemoteContact:
     """Find the record (customers first, as :meth:`get_contact` does), refuse an archived
     one, PUT it back with our details, and read it again."""
-    code = ref.strip().upper()
-    found: tuple[Json, ContactRole] | None = None
-    if wire.is_code(code):
-        for role in (ContactRole.CUSTOMER, ContactRole.SUPPLIER):
-            record = connector._get(f"{wire.CONTACTS[role]}/{code}")
-            if isinstance(record, dict):
-                found = (record, role)
-                break
+    code = ref.strip()
+    found = connector._contact_record(code)
     if found is None:
         raise unknown_contact(code)
     record, role = found

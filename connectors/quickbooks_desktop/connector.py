@@ -31,6 +31,8 @@ from connectors.contract import (
     RemoteContact,
     RemoteRecordType,
     RemoteTaxRate,
+    UpdateAnswer,
+    only_answer,
 )
 from connectors.contract import Connector as _Connector
 from connectors.errors import ConnectorError, NeedsReconnecting, Rejected
@@ -155,15 +157,8 @@ class QuickBooksDesktopConnector(_Connector):
 
     def get_contact(self, ref: str) -> RemoteContact | None:
         """A contact by its full name, exactly (spaces and case count)."""
-        known = self._read()
-        for role, source in (
-            (ContactRole.CUSTOMER, known.customers),
-            (ContactRole.SUPPLIER, known.suppliers),
-        ):
-            for contact in source:
-                if contact.full_name == ref:
-                    return _remote(contact, role)
-        return None
+        found = updates.by_name(self._read()).get(ref)
+        return _remote(*found) if found else None
 
     def lock_dates(self) -> LockDates:
         """QuickBooks' closing date from the lists last read; no lock when none is known,
@@ -214,7 +209,22 @@ class QuickBooksDesktopConnector(_Connector):
         """Queue a ``CustomerMod``/``VendorMod`` of a contact's details (never its name)
         for the Web Connector's next poll (see :mod:`.updates`); refused at once when the
         contact is unknown or inactive, or a value is too long."""
-        return updates.hand_over(self._read(), ref, update)
+        answer = only_answer(self.update_contacts([(ref, update)]))
+        assert isinstance(answer, HandedOver)
+        return answer
+
+    def update_contacts(self, items: Sequence[tuple[str, ContactUpdate]]) -> Iterator[UpdateAnswer]:
+        """:meth:`update_contact` for many contacts, the lists read once for them all."""
+        try:
+            named = updates.by_name(self._read())
+        except ConnectorError as trouble:
+            yield from (trouble for _ in items)
+            return
+        for ref, update in items:
+            try:
+                yield updates.hand_over(named, ref, update)
+            except Rejected as refused:
+                yield refused
 
     def find_existing(self, record_type: RemoteRecordType, our_key: str) -> str | None:
         """Never answers now: raises ``CheckedOnNextPoll``, as QuickBooks is asked on the

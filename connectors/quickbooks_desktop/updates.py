@@ -18,6 +18,8 @@ fails the write on QuickBooks' answer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from lxml import etree
 
 from connectors.contract import ContactRole, ContactUpdate, HandedOver
@@ -43,16 +45,17 @@ _LIMITS = (
 )
 
 
-def find(known: QuickBooksLists, ref: str) -> tuple[ListContact, ContactRole] | None:
-    """The customer (first) or supplier whose full name is exactly ``ref``."""
+def by_name(known: QuickBooksLists) -> dict[str, tuple[ListContact, ContactRole]]:
+    """Every customer and supplier by its full name, exactly (a customer first where
+    both have the name)."""
+    found: dict[str, tuple[ListContact, ContactRole]] = {}
     for role, source in (
         (ContactRole.CUSTOMER, known.customers),
         (ContactRole.SUPPLIER, known.suppliers),
     ):
         for contact in source:
-            if contact.full_name == ref:
-                return contact, role
-    return None
+            found.setdefault(contact.full_name, (contact, role))
+    return found
 
 
 def check(update: ContactUpdate, name: str) -> None:
@@ -69,10 +72,12 @@ def check(update: ContactUpdate, name: str) -> None:
             )
 
 
-def hand_over(known: QuickBooksLists, ref: str, update: ContactUpdate) -> HandedOver:
+def hand_over(
+    named: Mapping[str, tuple[ListContact, ContactRole]], ref: str, update: ContactUpdate
+) -> HandedOver:
     """Check a write and say it is queued; refused when the contact is unknown or
-    inactive in the lists last read."""
-    found = find(known, ref)
+    inactive in the lists last read (``named`` from :func:`by_name`)."""
+    found = named.get(ref)
     if found is None:
         raise Rejected(
             code="unknown_contact",

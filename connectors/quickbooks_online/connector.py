@@ -331,13 +331,22 @@ class QuickBooksOnlineConnector(CloudConnector):
 
     def get_contact(self, ref: str) -> RemoteContact | None:
         """A customer or supplier by Id (QuickBooks numbers both from one list)."""
+        found = self._contact_record(ref)
+        return wire.remote_contact(*found) if found else None
+
+    def _contact_record(
+        self, ref: str, *, inactive_too: bool = False
+    ) -> tuple[Json, ContactRole] | None:
+        """The active customer (looked at first) or supplier whose Id is ``ref``, and its
+        role; an inactive one too when ``inactive_too``."""
         wanted = ref.strip()
         if not wanted.isdigit():
             return None
+        also = ("Active in (true, false)",) if inactive_too else ()
         for role in ContactRole:
-            record = self._first(wire.ENTITY[role], query.equals("Id", wanted))
+            record = self._first(wire.ENTITY[role], query.equals("Id", wanted), *also)
             if record is not None:
-                return wire.remote_contact(record, role)
+                return record, role
         return None
 
     def update_contact(self, ref: str, update: ContactUpdate) -> RemoteContact:
@@ -345,15 +354,8 @@ class QuickBooksOnlineConnector(CloudConnector):
         with the record's current ``SyncToken`` (see :mod:`connectors.quickbooks_online.
         updates`); an inactive record, or one changed meanwhile (5010), is refused."""
         wanted = ref.strip()
-        found: tuple[Json, ContactRole] | None = None
-        if wanted.isdigit():
-            for role in ContactRole:
-                record = self._first(
-                    wire.ENTITY[role], query.equals("Id", wanted), "Active in (true, false)"
-                )
-                if record is not None:
-                    found = (record, role)
-                    break
+        # An inactive record is found too, to be refused with that reason.
+        found = self._contact_record(wanted, inactive_too=True)
         if found is None:
             raise updates.unknown_contact(wanted)
         record, role = found

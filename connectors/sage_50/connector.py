@@ -15,7 +15,7 @@ the send that wrote it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +42,8 @@ from connectors.contract import (
     RemoteContact,
     RemoteRecordType,
     RemoteTaxRate,
+    UpdateAnswer,
+    only_answer,
 )
 from connectors.errors import ConnectorError, NotSetUp, Rejected
 from connectors.sage_50 import files, references, rows, updates
@@ -113,10 +115,16 @@ class Sage50Connector(Connector):
 
     def get_contact(self, ref: str) -> RemoteContact | None:
         """The account with reference ``ref`` in the kept exports, customers first."""
+        found = self._account(ref)
+        return found[1] if found else None
+
+    def _account(self, ref: str) -> tuple[ContactRole, RemoteContact] | None:
+        """The account with reference ``ref`` in the kept exports and its role,
+        customers first."""
         for role in ContactRole:
             contact = self.settings.sage_refs[role].get(ref)
             if contact is not None:
-                return contact
+                return role, contact
         return None
 
     def lock_dates(self) -> LockDates:
@@ -312,35 +320,78 @@ class Sage50Connector(Connector):
         Customer (or Supplier) Records file, for the user to import; confirmed when a
         reconciliation finds them in Sage's export (see :mod:`.updates`). Refused when a
         field would need clearing, which Sage's import cannot do."""
-        found = next(
-            (
-                (role, contact)
-                for role in ContactRole
-                if (contact := self.settings.sage_refs[role].get(ref.strip())) is not None
-            ),
-            None,
-        )
-        if found is None:
-            raise updates.unknown_account(ref.strip())
-        role, current = found
-        row = updates.update_row(current, update)
-        folder = self.folder()
+        answer = only_answer(self.update_contacts([(ref, update)]))
+        assert isinstance(answer, HandedOver)
+        return answer
+
+    def update_contacts(self, items: Sequence[tuple[str, ContactUpdate]]) -> Iterator[UpdateAnswer]:
+        """:meth:`update_contact` for many accounts: every row checked first, then each
+        Records file written once with all the rows that passed (an account refused is
+        answered with its reason and left out; the others go on)."""
+        answers: dict[int, UpdateAnswer] = {}
+        staged: dict[FileKind, list[list[str]]] = {}
+        placed: list[tuple[int, FileKind, int, str]] = []
+        for position, (ref, update) in enumerate(items):
+            found = self._account(ref.strip())
+            try:
+                if found is None:
+                    raise updates.unknown_account(ref.strip())
+                row = updates.update_row(found[1], update)
+            except Rejected as refused:
+                answers[position] = refused
+                continue
+            kind = _ROLE_FILE[found[0]]
+            staged.setdefault(kind, []).append(row)
+            line = len(self._rows.get(kind, [])) + len(staged[kind])
+            placed.append((position, kind, line, found[1].ref))
+        if placed:
+            try:
+                folder = self.folder()
+            except ConnectorError as trouble:
+                answers.update((position, trouble) for position, *_ in placed)
+            else:
+                answers.update(self._write_updates(folder, staged, placed))
+        yield from (answers[position] for position in range(len(items)))
+
+    def _write_updates(
+        self,
+        folder: Path,
+        staged: Mapping[FileKind, list[list[str]]],
+        placed: Sequence[tuple[int, FileKind, int, str]],
+    ) -> Iterator[tuple[int, UpdateAnswer]]:
+        """Add the ``staged`` rows to this run's files, each file rewritten whole once;
+        each placed row's answer by position: its file and line, or why its file could
+        not be written (that file's rows only: a file is written whole or not at all)."""
         if self._stamp is None:
             self._stamp = self._new_stamp(folder)
-        kind = _ROLE_FILE[role]
-        all_rows = [*self._rows.get(kind, []), row]
-        name = files.file_name(self._stamp, kind)
-        files.write_whole(folder / name, files.render(all_rows))
-        self._rows[kind] = all_rows
+        failed: dict[FileKind, ConnectorError] = {}
+        for kind, new_rows in staged.items():
+            name = files.file_name(self._stamp, kind)
+            all_rows = [*self._rows.get(kind, []), *new_rows]
+            try:
+                files.write_whole(folder / name, files.render(all_rows))
+            except OSError as exc:
+                failed[kind] = ConnectorError(
+                    f"Ledgerlink could not write {name} in {folder} "
+                    f"({exc.strerror or exc}), so these details were not handed over; "
+                    "check the folder, then sync again."
+                )
+                continue
+            self._rows[kind] = all_rows
         self._index = None
-        line = len(all_rows)
-        return HandedOver(
-            reference=current.ref,
-            note=f"in {name}, line {line}: import it in Sage 50 (File › Import, "
-            f"{kind.import_type})",
-            location=name,
-            lines=(line,),
-        )
+        for position, kind, line, reference in placed:
+            name = files.file_name(self._stamp, kind)
+            yield (
+                position,
+                failed.get(kind)
+                or HandedOver(
+                    reference=reference,
+                    note=f"in {name}, line {line}: import it in Sage 50 (File › Import, "
+                    f"{kind.import_type})",
+                    location=name,
+                    lines=(line,),
+                ),
+            )
 
     def _new_stamp(self, folder: Path) -> datetime:
         """This run's time for its file names, one no earlier file uses (two sends in

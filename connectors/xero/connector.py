@@ -38,6 +38,7 @@ from connectors.contract import (
     DocumentDraft,
     DocumentType,
     LockDates,
+    PackageContact,
     PackageInfo,
     PaymentDraft,
     RemoteAccount,
@@ -280,10 +281,21 @@ class XeroConnector(CloudConnector):
         """Active contacts that can be ``role``: those Ledgerlink made as one, those Xero
         marks as one (they have sales or purchase documents), and those with neither mark
         yet, which could be either."""
-        where = wire.where_equals("ContactStatus", "ACTIVE")
-        for contact in self._pages("Contacts", {"where": where}):
+        for contact in self._active_contacts():
             if role in wire.contact_roles(contact):
                 yield wire.remote_contact(contact, role)
+
+    def iter_contacts_with_roles(self) -> Iterator[PackageContact]:
+        """Every active contact once, for the one-time import, with the roles it is known
+        to have: the one Ledgerlink made it as, else a customer when Xero marks it
+        ``IsCustomer`` and a supplier when ``IsSupplier``. With neither mark it has no role
+        here, and the user chooses: it is never taken in as both on a guess."""
+        for contact in self._active_contacts():
+            yield PackageContact(wire.remote_contact(contact), wire.known_roles(contact))
+
+    def _active_contacts(self) -> Iterator[Json]:
+        where = wire.where_equals("ContactStatus", "ACTIVE")
+        yield from self._pages("Contacts", {"where": where})
 
     def get_contact(self, ref: str) -> RemoteContact | None:
         """One contact by ContactID; a contact merged into another reads as the survivor."""

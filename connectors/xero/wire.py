@@ -107,9 +107,10 @@ def marked_role(contact: Mapping[str, Any]) -> ContactRole | None:
     return None
 
 
-def contact_roles(contact: Mapping[str, Any]) -> frozenset[ContactRole]:
-    """The roles a contact can play for linking: ours if we made it, else what Xero says;
-    a contact with no documents yet could be either."""
+def known_roles(contact: Mapping[str, Any]) -> frozenset[ContactRole]:
+    """The roles a contact is known to have: ours if we made it, else what Xero says
+    (``IsCustomer``: it has sales documents; ``IsSupplier``: purchase ones); none for a
+    contact with neither, whose role nobody may guess."""
     marked = marked_role(contact)
     if marked is not None:
         return frozenset({marked})
@@ -118,7 +119,13 @@ def contact_roles(contact: Mapping[str, Any]) -> frozenset[ContactRole]:
         roles.add(ContactRole.CUSTOMER)
     if contact.get("IsSupplier"):
         roles.add(ContactRole.SUPPLIER)
-    return frozenset(roles or ContactRole)
+    return frozenset(roles)
+
+
+def contact_roles(contact: Mapping[str, Any]) -> frozenset[ContactRole]:
+    """The roles a contact can play for linking: those it is known to have
+    (:func:`known_roles`); a contact with no documents yet could be either."""
+    return known_roles(contact) or frozenset(ContactRole)
 
 
 def primary_role(contact: Mapping[str, Any]) -> ContactRole:

@@ -516,14 +516,6 @@ def _blocks(text: str) -> Iterator[str]:
         start = cut
 
 
-def _split_fast(text: str, separator: str) -> list[list[str]] | None:
-    """Every record by :func:`_c_reader`; None when it refuses something."""
-    try:
-        return list(_c_reader(text, separator))
-    except csv.Error:
-        return None
-
-
 def _locate_problem(text: str, separator: str, skipped: int, encoding: str) -> RowError:
     """The first thing that makes the file unreadable, by row and place on it."""
     records, problem = _split(text, separator, 1)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Final
 
 from sqlalchemy import String, inspect
 
-from app.db.models import PENNY, Base, PaymentMethod
+from app.db.models import PENNY, Base, PaymentMethod, round_pennies
+from app.db.models import line_net as line_net  # the one rule; importers take it from here
 from app.services.importing.csv_reader import CsvRow, CsvTable
 from app.services.importing.report import ImportReport
 
@@ -49,16 +50,6 @@ def money_text(amount: Decimal) -> str:
 def percent_text(rate: Decimal) -> str:
     """``Decimal("20.00")`` → ``"20%"``."""
     return f"{rate.normalize():f}%"
-
-
-def round_pennies(amount: Decimal) -> Decimal:
-    """Half-up to the penny, HMRC's usual rounding."""
-    return amount.quantize(PENNY, rounding=ROUND_HALF_UP)
-
-
-def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """A line's net amount: quantity × unit price, rounded half-up to the penny."""
-    return round_pennies(quantity * unit_price)
 
 
 def line_vat(net: Decimal, rate: Decimal) -> Decimal:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
@@ -222,15 +222,20 @@ class PackageImportReport:
 _n = count
 
 
-def _linked(session: Session, package: str) -> set[tuple[ContactKind, str]]:
-    """(kind, package reference) of every link to ``package``: one package record that
-    serves both roles may be linked as a customer and not yet as a supplier."""
-    rows = session.execute(
+def _linked(
+    session: Session, package: str, refs: Collection[str] | None = None
+) -> set[tuple[ContactKind, str]]:
+    """(kind, package reference) of every link to ``package`` (only to the references
+    ``refs``, when given): one package record that serves both roles may be linked as a
+    customer and not yet as a supplier."""
+    query = (
         select(Contact.kind, Link.remote_ref)
         .join(Contact, Contact.id == Link.contact_id)
         .where(Link.package == package)
     )
-    return {(kind, ref) for kind, ref in rows}
+    if refs is not None:
+        query = query.where(Link.remote_ref.in_(refs))
+    return {(kind, ref) for kind, ref in session.execute(query)}
 
 
 def _is_linked(linked: set[tuple[ContactKind, str]], contact: RemoteContact) -> bool:
@@ -597,7 +602,7 @@ def import_package_contacts(
             report.cancelled = True
             break
         with session_factory.begin() as session:
-            taken = _now_linked(session, info.key, [remote.ref for remote in chunk])
+            taken = _linked(session, info.key, [remote.ref for remote in chunk])
             if any(_is_linked(taken, remote) for remote in chunk):
                 labels = [
                     f"{remote.role.value} “{remote.name}” ({remote.ref})"
@@ -622,17 +627,6 @@ def import_package_contacts(
     if progress and not (report.cancelled or report.refused):
         progress(ImportProgress(total, total, ""))
     return report
-
-
-def _now_linked(session: Session, package: str, refs: list[str]) -> set[tuple[ContactKind, str]]:
-    """(kind, reference) of each of the package's references ``refs`` one of ours is
-    linked to now (one record serving both roles may be linked in one role only)."""
-    rows = session.execute(
-        select(Contact.kind, Link.remote_ref)
-        .join(Contact, Contact.id == Link.contact_id)
-        .where(Link.package == package, Link.remote_ref.in_(refs))
-    )
-    return {(kind, ref) for kind, ref in rows}
 
 
 def _refusal(session: Session, contact_ids: set[int]) -> str:

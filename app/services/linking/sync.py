@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Contact, ContactSync, Link
 from app.services.audit import record_event
 from app.services.linking import sync_handover
-from app.services.linking.sync_handover import remember_agreed
+from app.services.linking.sync_handover import remember_agreed, remember_all_agreed
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import (
     SYNC_FIELDS,
@@ -267,8 +267,9 @@ def record_agreement(
         if ref in theirs and _values(theirs[ref]) == values
     ]
     with session_factory.begin() as session:
-        for ref, contact_id, values in agreeing:
-            remember_agreed(session, package, contact_id, ref, values)
+        remember_all_agreed(
+            session, package, [(contact_id, ref, values) for ref, contact_id, values in agreeing]
+        )
         record_event(
             session, actor=actor, action="contact_sync_agreed", package=package, n=len(agreeing)
         )
@@ -362,6 +363,17 @@ def apply_sync(
                 f"Contact sync is off for {info.name}: switch it on first "
                 "(`ledgerlink sync enable`)."
             )
+    rows = list(rows)
+    writes = [
+        row
+        for row in rows
+        if choices.get(row.contact_id) is Direction.OURS_TO_PACKAGE
+        and not row.waiting
+        and info.can_update_contacts
+    ]
+    # A desktop bridge reads its lists and writes its file once for all of them; other
+    # packages write each one as its answer is taken below.
+    answers = connector.update_contacts([(r.their_ref, ContactUpdate(**r.ours)) for r in writes])
     outcome = SyncOutcome()
     for row in rows:
         direction = choices.get(row.contact_id, Direction.LEAVE)
@@ -378,13 +390,12 @@ def apply_sync(
                     (label, f"{info.name} does not let Ledgerlink change a contact's details.")
                 )
                 continue
-            try:
-                now = connector.update_contact(row.their_ref, ContactUpdate(**row.ours))
-            except Rejected as refused:
-                outcome.failed.append((label, f"{refused.reason} {refused.fix}"))
+            now = next(answers)
+            if isinstance(now, Rejected):
+                outcome.failed.append((label, f"{now.reason} {now.fix}"))
                 continue
-            except ConnectorError as trouble:
-                outcome.failed.append((label, str(trouble)))
+            if isinstance(now, ConnectorError):
+                outcome.failed.append((label, str(now)))
                 continue
             if isinstance(now, HandedOver):
                 with session_factory.begin() as session:

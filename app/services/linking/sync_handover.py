@@ -12,7 +12,7 @@ handed over twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import ContactSync, PendingContactUpdate, utcnow
 from app.services.audit import record_event
+from app.services.sending.drafts import chunked
 from connectors.contract import SYNC_FIELDS, HandedOver
 
 HANDED_OVER = "handed_over"
@@ -40,17 +41,35 @@ def remember_agreed(
     session: Session, package: str, contact_id: int, ref: str, agreed: Mapping[str, str]
 ) -> None:
     """Record ``agreed`` as the values both sides last agreed on for the contact."""
-    state = session.scalars(
-        select(ContactSync).where(
-            ContactSync.package == package, ContactSync.contact_id == contact_id
+    remember_all_agreed(session, package, [(contact_id, ref, agreed)])
+
+
+def remember_all_agreed(
+    session: Session, package: str, agreements: Sequence[tuple[int, str, Mapping[str, str]]]
+) -> None:
+    """Record, for each ``(contact_id, ref, agreed)``, ``agreed`` as the values both sides
+    last agreed on for that contact: one look-up for them all, not one per contact."""
+    if not agreements:
+        return
+    ids = [contact_id for contact_id, _, _ in agreements]
+    known = {
+        state.contact_id: state
+        for chunk in chunked(ids)
+        for state in session.scalars(
+            select(ContactSync).where(
+                ContactSync.package == package, ContactSync.contact_id.in_(chunk)
+            )
         )
-    ).one_or_none()
-    if state is None:
-        state = ContactSync(package=package, contact_id=contact_id)
-        session.add(state)
-    state.remote_ref = ref
-    state.agreed = json.dumps(dict(agreed), sort_keys=True)
-    state.synced_at = utcnow()
+    }
+    now = utcnow()
+    for contact_id, ref, agreed in agreements:
+        state = known.get(contact_id)
+        if state is None:
+            state = known[contact_id] = ContactSync(package=package, contact_id=contact_id)
+            session.add(state)
+        state.remote_ref = ref
+        state.agreed = json.dumps(dict(agreed), sort_keys=True)
+        state.synced_at = now
 
 
 def hand_over(

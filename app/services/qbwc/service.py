@@ -481,12 +481,12 @@ class WebConnectorService:
     def _plan_mods(self, session: Session, poll: Poll) -> list[Planned]:
         """``CustomerMod``/``VendorMod`` for the contact sync writes waiting, each with the
         ``ListID`` and ``EditSequence`` of the lists last read."""
-        known = lists.load(self.data_dir)
+        named = contact_mods.by_name(lists.load(self.data_dir))
         planned: list[Planned] = []
         for update in sync_handover.waiting(session, PACKAGE):
             if update.id in poll.mods_sent:
                 continue
-            found = contact_mods.find(known, update.remote_ref)
+            found = named.get(update.remote_ref)
             if found is None:
                 sync_handover.fail(
                     session,

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from app.db.models import (
     DELIVERED_STATES,
-    PENNY,
     AccountMapping,
     Contact,
     ContactKind,
@@ -40,6 +39,7 @@ from app.db.models import (
     PaymentMethod,
     RecordType,
     SendState,
+    line_net,
 )
 from connectors.contract import (
     PLANNED_PARENT_REF,
@@ -160,8 +160,9 @@ class LineRecord(NamedTuple):
 
     @property
     def net_amount(self) -> Decimal:
-        """Quantity × unit price, rounded as :attr:`DocumentLine.net_amount` is."""
-        return (self.quantity * self.unit_price).quantize(PENNY, rounding=ROUND_HALF_UP)
+        """Quantity × unit price, rounded as :attr:`DocumentLine.net_amount` is
+        (:func:`~app.db.models.line_net`)."""
+        return line_net(self.quantity, self.unit_price)
 
 
 class PaymentRecord(NamedTuple):

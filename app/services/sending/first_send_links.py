@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +47,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.audit import record_event
+from app.services.audit import event_values, record_event, record_events
 from app.services.linking.matching import (
     EXACT_FIELD_COLUMNS,
     FIELD_LABELS,
@@ -483,15 +484,18 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
             return entry
         return None
 
+    events: list[dict[str, Any]] = []
+
     def audit(entry: OutboxEntry, action: str, **detail: object) -> None:
-        record_event(
-            session,
-            actor=actor,
-            action=action,
-            package=package,
-            record_type=entry.record_type.value,
-            record_id=entry.record_id,
-            **detail,
+        events.append(
+            event_values(
+                actor=actor,
+                action=action,
+                package=package,
+                record_type=entry.record_type.value,
+                record_id=entry.record_id,
+                **detail,
+            )
         )
 
     for found in plan.links:
@@ -543,6 +547,7 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
             continue
         clear_error(entry)
         audit(entry, "released", reason="a transaction that needs it is ready to send")
+    record_events(session, events)
     return applied
 
 
