@@ -20,16 +20,31 @@ contacts on each side: every lookup goes through a dict index, never a pairwise 
 from __future__ import annotations
 
 import difflib
+import gc
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from connectors.contract import PackageInfo, RemoteContact
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Build large acyclic structures without the cyclic garbage collector rescanning
+    them every few thousand allocations (it more than doubles the time for 100,000 rows)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 # ----------------------------------------------------------------------------- contacts
 
