@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import cast
 
 from sqlalchemy import Table, delete, insert, select
@@ -61,9 +62,10 @@ def cached_list(session: Session, package: str, role: ContactRole) -> PackageLis
         .order_by(table.c.id)
     )
     contacts: list[TheirContact] = []
+    make = partial(tuple.__new__, TheirContact)  # TheirContact._make without its Python call
     with paused_gc():  # 100,000 new tuples: the collector would rescan them repeatedly
         for rows in result.partitions(PARTITION):  # never all the rows and contacts at once
-            contacts.extend(map(TheirContact._make, rows))
+            contacts.extend(map(make, rows))
     return PackageList(contacts, datetime.fromisoformat(str(stamp)))
 
 

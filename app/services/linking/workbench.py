@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from operator import attrgetter
+from functools import partial
+from itertools import compress
+from operator import attrgetter, not_
 from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select
@@ -119,16 +121,16 @@ def load_ours(
     table = cast(Table, Contact.__table__)
     columns = ("id", "account_ref", "name", *OUR_FIELDS)
     query = select(*(table.c[c] for c in columns)).where(table.c.kind == kind)
-    ours: list[OurContact]
+    ours: list[OurContact] = []
+    make = partial(tuple.__new__, OurContact)  # OurContact._make without its Python call
     with paused_gc():  # 100,000 new tuples: the collector would rescan them repeatedly
-        ours = []
         for rows in session.connection().execute(query).partitions(5_000):
-            ours.extend(map(OurContact._make, rows))
+            ours.extend(map(make, rows))
         # Sorted by (name ignoring case, account) in two stable passes: string keys
         # compare far faster than a tuple per row.
         ours.sort(key=attrgetter("account_ref"))
         ours.sort(key=lambda c: c.name.casefold())
-    position = {contact.id: p for p, contact in enumerate(ours)}
+    position = dict(zip(map(attrgetter("id"), ours), range(len(ours))))
     links: dict[int, CurrentLink] = {}
     for contact_id, ref, name, method in session.execute(
         select(Link.contact_id, Link.remote_ref, Link.remote_name, Link.method)
@@ -370,6 +372,11 @@ def _words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+#: Our fields the search box looks in (with the reference cell's text).
+_SEARCHED = attrgetter("name", "account_ref", "postcode", "email", "town")
+_REF = attrgetter("ref")
+
+
 def label_of(contact: OurContact | Contact) -> str:
     """ "Acme Heating Ltd (CUS0001)"."""
     return f"{contact.name} ({contact.account_ref})"
@@ -397,17 +404,28 @@ class LinkBook:
         self.exact_columns = exact_columns(info)
         self.lookups: dict[str, TheirContact | None] = {}
         self.original: list[RowState] = [EMPTY] * len(self.ours)
-        for row, link in data.links.items():
+        linked = sorted(data.links)
+        for row in linked:
+            link = data.links[row]
             self.original[row] = RowState(link.ref, link.ref, link.method, Reading.OK)
         self.states = list(self.original)
         self._rows_by_ref: dict[str, Bucket] = {}
-        for row, state in enumerate(self.states):
-            if state.ref:
-                file_under(self._rows_by_ref, state.ref, row)
+        #: How many rows have a reference (each is filed in ``_rows_by_ref``).
+        self._with_ref = 0
+        for row in linked:
+            if self.states[row].ref:
+                file_under(self._rows_by_ref, self.states[row].ref, row)
+                self._with_ref += 1
         self.changed: set[int] = set()
-        self.statuses = [self._status(row) for row in range(len(self.ours))]
+        # An empty cell is always "will be created"; only linked rows need working out.
+        self.statuses = [LinkStatus.WILL_BE_CREATED] * len(self.ours)
+        for row in linked:
+            self.statuses[row] = self._status(row)
         self.counts: Counter[LinkStatus] = Counter(self.statuses)
-        self.search_keys = [self._search_key(row) for row in range(len(self.ours))]
+        # Empty cells' search keys in one pass without a call per row (see _search_key).
+        self.search_keys = list(map(str.casefold, map("\n".join, map(_SEARCHED, self.ours))))
+        for row in linked:
+            self.search_keys[row] = self._search_key(row)
         self.analysed = False
         self._name_counts: Counter[str] | None = None
         self.suggestions: list[Suggestion] = []
@@ -456,7 +474,7 @@ class LinkBook:
     def tab_counts(self) -> dict[Tab, int]:
         """How many rows each filter tab shows."""
         problems = sum(self.counts[s] for s in PROBLEMS)
-        unlinked = sum(1 for s in self.states if not s.ref)
+        unlinked = len(self.ours) - self._with_ref
         return {
             Tab.ALL: len(self.ours),
             Tab.UNLINKED: unlinked,
@@ -576,12 +594,20 @@ class LinkBook:
         return state.ref != original.ref or state.text != original.text or state.details is not None
 
     def _apply(self, states: Mapping[int, RowState]) -> set[int]:
+        # "Link exact matches" sends tens of thousands of rows through here at once: the
+        # per-row helpers are inlined and everything used in the loops is local.
         touched: set[int] = set()
         refs: set[str] = set()
-        keys = self.search_keys
+        keys, current, original = self.search_keys, self.states, self.original
+        by_ref, changed = self._rows_by_ref, self.changed
+        needs_lookup = Reading.NEEDS_LOOKUP
         for row, given in states.items():
-            state = self._with_lookup(given)
-            old = self.states[row]
+            state = (
+                self._with_lookup(given)
+                if given.reading is needs_lookup and not given.ref
+                else given
+            )
+            old = current[row]
             if old is state:
                 continue
             touched.add(row)
@@ -593,24 +619,32 @@ class LinkBook:
                 keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
                 if old.ref:
-                    remove_from(self._rows_by_ref, old.ref, row)
+                    remove_from(by_ref, old.ref, row)
                     refs.add(old.ref)
+                    self._with_ref -= 1
                 if state.ref:
-                    file_under(self._rows_by_ref, state.ref, row)
+                    file_under(by_ref, state.ref, row)
                     refs.add(state.ref)
-            self.states[row] = state
-            if self._differs_from_original(row):
-                self.changed.add(row)
+                    self._with_ref += 1
+            current[row] = state
+            first = original[row]  # see _differs_from_original
+            if state.ref != first.ref or state.text != first.text or state.details is not None:
+                changed.add(row)
             else:
-                self.changed.discard(row)
-        for ref in refs:
-            touched.update(filed(self._rows_by_ref, ref))
+                changed.discard(row)
+        for ref in refs:  # rows that now share, or no longer share, a reference
+            found = by_ref.get(ref)
+            if isinstance(found, int):
+                touched.add(found)
+            elif found is not None:
+                touched.update(found)
+        statuses, counts, status_of = self.statuses, self.counts, self._status
         for row in touched:
-            status = self._status(row)
-            if status is not self.statuses[row]:
-                self.counts[self.statuses[row]] -= 1
-                self.counts[status] += 1
-                self.statuses[row] = status
+            status = status_of(row)
+            if status is not statuses[row]:
+                counts[statuses[row]] -= 1
+                counts[status] += 1
+                statuses[row] = status
             if not keys[row]:
                 keys[row] = self._search_key(row)
         return touched
@@ -621,7 +655,7 @@ class LinkBook:
             return self._exact_match_states()
 
     def _exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
-        unlinked = [row for row, state in enumerate(self.states) if not state.ref]
+        unlinked = self.unlinked_rows()
         taken = self._taken()
         ours: Sequence[OurContact] = self.ours
         names = self._our_names()
@@ -648,11 +682,15 @@ class LinkBook:
             links[row] = RowState(ref, ref, auto, ok, "", states[row].details)
         return links, outcome
 
+    def unlinked_rows(self) -> list[int]:
+        """The rows without a reference, in order."""
+        return list(compress(range(len(self.states)), map(not_, map(_REF, self.states))))
+
     def _our_names(self) -> Counter[str]:
         """How many of ours carry each name, as loaded (kept: names change only by a
         copied spelling, which :meth:`_exact_match_states` allows for)."""
         if self._name_counts is None:
-            self._name_counts = Counter(contact.name for contact in self.ours)
+            self._name_counts = Counter(map(attrgetter("name"), self.ours))
         return self._name_counts
 
     def _with_lookup(self, state: RowState) -> RowState:
@@ -664,12 +702,19 @@ class LinkBook:
         return state if found is None else state._replace(ref=self.index.reference_of(found))
 
     def _taken(self) -> set[int]:
-        taken: set[int] = set()
-        for ref in self._rows_by_ref:
-            position = self.index.position_of(ref)
-            if position is not None:
-                taken.add(position)
-        return taken
+        """Positions of the package's records linked to one of ours (or more)."""
+        # Most references are spelt as the package spells them: one look-up for all of
+        # those, position_of (other capitals) only for the rest.
+        refs = list(self._rows_by_ref)
+        found = list(map(self.index.by_ref.get, refs))
+        taken = set(found)
+        taken.discard(None)
+        for ref, position in zip(refs, found, strict=True):
+            if position is None:
+                position = self.index.position_of(ref)
+                if position is not None:
+                    taken.add(position)
+        return cast(set[int], taken)
 
     def open_suggestions(self) -> list[Suggestion]:
         """Suggestions whose row is still unlinked and whose record is still free."""
@@ -761,7 +806,7 @@ class LinkBook:
 
     def _search_key(self, row: int) -> str:
         contact, text = self.contact(row), self.states[row].text
-        parts = (contact.name, contact.account_ref, contact.postcode, contact.email, contact.town)
+        parts = _SEARCHED(contact)
         return "\n".join((*parts, text) if text else parts).casefold()
 
     # ------------------------------------------------------------------ analysis
@@ -771,7 +816,7 @@ class LinkBook:
         duplicates on both sides. It works on a snapshot, so a worker may run it while
         the grid is edited; hand its result to :meth:`set_analysis`."""
         ours = tuple(self.ours)
-        unlinked = [row for row, state in enumerate(self.states) if not state.ref]
+        unlinked = self.unlinked_rows()
         taken = frozenset(self._taken())
         index, exact_fields = self.index, self.exact_fields
 
