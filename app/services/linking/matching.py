@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from connectors.contract import PackageInfo, RemoteContact
 
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Build large acyclic structures without the cyclic garbage collector rescanning
@@ -466,7 +467,7 @@ class PackageIndex:
         refs = names if info.links_by_name else list(map(attrgetter("ref"), contacts))
         # One dict(zip(...)) rather than a call per contact; a reference listed twice
         # keeps the place where it first appears.
-        self.by_ref: dict[str, int] = dict(zip(refs, range(count)))
+        self.by_ref: dict[str, int] = dict(zip(refs, range(count), strict=True))
         if len(self.by_ref) < count:
             for position in range(count - 1, -1, -1):
                 self.by_ref[refs[position]] = position
@@ -559,7 +560,10 @@ def exact_matches(
     found = list(map(by_name.get, map(attrgetter("name"), candidate_contacts)))
     named = list(map(is_not, found, repeat(None)))
     for row, contact, position in zip(
-        compress(rows, named), compress(candidate_contacts, named), compress(found, named)
+        compress(rows, named),
+        compress(candidate_contacts, named),
+        compress(found, named),
+        strict=True,
     ):
         name = contact.name
         if not isinstance(position, int) or our_names[name] > 1:

@@ -111,26 +111,34 @@ def _ignore(_: object) -> None:
 
 
 def load_ours(
-    session: Session, package: str, role: ContactRole
+    session: Session, package: str, role: ContactRole, shared: dict[str, str] | None = None
 ) -> tuple[list[OurContact], dict[int, CurrentLink], dict[int, int]]:
-    """Our contacts of ``role`` in name order, their links and sent-record counts."""
+    """Our contacts of ``role`` in name order, their links and sent-record counts.
+    Towns and counties repeat: each is kept once, through ``shared`` if given (see
+    :func:`~app.services.linking.package_list.cached_list`)."""
     kind = ContactKind(role.value)
-    # Core (no ORM loading), columns in OurContact's field order, fetched in one go and
-    # passed positionally: per-row dictionaries and fetches were most of the time at
-    # 100,000 rows.
+    # Core (no ORM loading), columns in OurContact's field order, fetched in batches
+    # and passed positionally: per-row dictionaries and fetches were most of the time
+    # at 100,000 rows.
     table = cast(Table, Contact.__table__)
     columns = ("id", "account_ref", "name", *OUR_FIELDS)
     query = select(*(table.c[c] for c in columns)).where(table.c.kind == kind)
     ours: list[OurContact] = []
     make = partial(tuple.__new__, OurContact)  # OurContact._make without its Python call
+    one = (shared if shared is not None else {}).setdefault
     with paused_gc():  # 100,000 new tuples: the collector would rescan them repeatedly
         for rows in session.connection().execute(query).partitions(5_000):
-            ours.extend(map(make, rows))
+            ours.extend(
+                [
+                    make((i, r, n, a, b, c, one(t, t), one(k, k), p, e))
+                    for i, r, n, a, b, c, t, k, p, e in rows
+                ]
+            )
         # Sorted by (name ignoring case, account) in two stable passes: string keys
         # compare far faster than a tuple per row.
         ours.sort(key=attrgetter("account_ref"))
         ours.sort(key=lambda c: c.name.casefold())
-    position = dict(zip(map(attrgetter("id"), ours), range(len(ours))))
+    position = dict(zip(map(attrgetter("id"), ours), range(len(ours)), strict=True))
     links: dict[int, CurrentLink] = {}
     for contact_id, ref, name, method in session.execute(
         select(Link.contact_id, Link.remote_ref, Link.remote_name, Link.method)
@@ -168,11 +176,12 @@ def load_kept_workbench(
     """Our contacts and the package's list as kept in the store, in one session and
     without the package; ``None`` if its list was never read (see :func:`load_workbench`)."""
     progress(f"Reading your {role.value}s…")
+    shared: dict[str, str] = {}  # one copy of each town and county
     with session_factory() as session:
-        kept = cached_list(session, info.key, role) if info.can_list_contacts else None
+        kept = cached_list(session, info.key, role, shared) if info.can_list_contacts else None
         if info.can_list_contacts and kept is None:
             return None
-        ours, links, sent = load_ours(session, info.key, role)
+        ours, links, sent = load_ours(session, info.key, role, shared)
     if kept is None:
         return WorkbenchData(role, ours, links, sent, [], theirs_listed=False)
     return WorkbenchData(role, ours, links, sent, kept.contacts, True, kept.listed_at)
