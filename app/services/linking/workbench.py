@@ -426,6 +426,8 @@ class LinkBook:
                 file_under(self._rows_by_ref, self.states[row].ref, row)
                 self._with_ref += 1
         self.changed: set[int] = set()
+        #: How many times :meth:`mark_saved` ran (a save may change our names).
+        self.saves = 0
         # An empty cell is always "will be created"; only linked rows need working out.
         self.statuses = [LinkStatus.WILL_BE_CREATED] * len(self.ours)
         for row in linked:
@@ -685,10 +687,11 @@ class LinkBook:
         )
         reference_of, theirs, states = self.index.reference_of, self.theirs, self.states
         auto, ok = LinkMethod.AUTO_EXACT, Reading.OK
+        make = partial(tuple.__new__, RowState)  # RowState(...) without its Python call
         links: dict[int, RowState] = {}
         for row, position in outcome.links:
             ref = reference_of(theirs[position])
-            links[row] = RowState(ref, ref, auto, ok, "", states[row].details)
+            links[row] = make((ref, ref, auto, ok, "", states[row].details))
         return links, outcome
 
     def unlinked_rows(self) -> list[int]:
@@ -939,6 +942,7 @@ class LinkBook:
 
     def mark_saved(self, plan: SavePlan) -> set[int]:
         """After a successful save: the saved rows' states become the originals."""
+        self.saves += 1
         for row in plan.rows:
             state = self.states[row]
             if state.details is not None:
