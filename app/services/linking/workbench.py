@@ -360,6 +360,10 @@ class Analysis:
     their_duplicates: list[DuplicateGroup]
     #: The package's keys, kept for "did you mean" hints (link-by-name packages only).
     their_keys: KeyIndex | None
+    #: How many of ours carry each name, counted from the snapshot taken after
+    #: ``saves`` saves ("Link exact matches" needs it; -1: not counted).
+    our_names: Counter[str] | None = None
+    saves: int = -1
 
 
 @dataclass(frozen=True)
@@ -830,7 +834,7 @@ class LinkBook:
         ours = tuple(self.ours)
         unlinked = self.unlinked_rows()
         taken = frozenset(self._taken())
-        index, exact_fields = self.index, self.exact_fields
+        index, exact_fields, saves = self.index, self.exact_fields, self.saves
 
         def run() -> Analysis:
             with paused_gc():
@@ -843,7 +847,10 @@ class LinkBook:
                 # before our own list is indexed (100,000 rows each).
                 kept = keys if index.info.links_by_name else None
                 del keys
-                return Analysis(suggestions, duplicate_groups(ours), theirs, kept)
+                our_duplicates = duplicate_groups(ours)
+                # Counted here, off the GUI thread, for "Link exact matches".
+                names = Counter(map(attrgetter("name"), ours))
+                return Analysis(suggestions, our_duplicates, theirs, kept, names, saves)
 
         return run
 
@@ -854,6 +861,8 @@ class LinkBook:
         self.suggestions = analysis.suggestions
         self.our_duplicates = analysis.our_duplicates
         self.their_duplicates = analysis.their_duplicates
+        if self._name_counts is None and analysis.saves == self.saves:
+            self._name_counts = analysis.our_names  # ours' names unchanged since the snapshot
         self.analysed = True
 
     # ------------------------------------------------------------------ saving
