@@ -12,7 +12,10 @@ ApplyStates = Callable[[Mapping[int, RowState]], None]
 
 
 class SetStatesCommand(QUndoCommand):
-    """Set some rows' states (a typed cell, a pasted column, "Link exact matches"…)."""
+    """Set some rows' states (a typed cell, a pasted column, "Link exact matches"…).
+
+    ``before`` and ``after`` belong to the command from then on: they must not be
+    changed afterwards."""
 
     def __init__(
         self,
@@ -23,8 +26,10 @@ class SetStatesCommand(QUndoCommand):
     ) -> None:
         super().__init__(text)
         self._apply = apply
-        self._before = dict(before)
-        self._after = dict(after)
+        # Kept as given, not copied: "Link exact matches" hands over tens of thousands
+        # of rows, and the model builds both mappings afresh for each command.
+        self._before = before
+        self._after = after
 
     def redo(self) -> None:
         self._apply(self._after)

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from app.services.linking.matching import Suggestion
+from app.services.linking.matching import DuplicateGroup, Suggestion
 from app.services.linking.workbench import LinkBook, label_of
 from connectors.contract import PackageInfo
 
@@ -90,6 +90,17 @@ class DuplicateRow:
     rows: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class _GroupRows:
+    """The duplicates' lines as made for one book's analysis and saves."""
+
+    book: LinkBook
+    ours: list[DuplicateGroup]
+    theirs: list[DuplicateGroup]
+    saves: int
+    rows: list[DuplicateRow]
+
+
 class DuplicatesModel(QAbstractTableModel):
     """Likely duplicates in our list, in the package's, and references used twice."""
 
@@ -99,8 +110,10 @@ class DuplicatesModel(QAbstractTableModel):
         super().__init__()
         self.info = info
         self._rows: list[DuplicateRow] = []
+        self._groups: _GroupRows | None = None
 
     def set_book(self, book: LinkBook) -> None:
+        """Show ``book``'s references used twice and its likely duplicates."""
         rows: list[DuplicateRow] = []
         for ref, owners in sorted(book.shared_refs().items()):
             rows.append(
@@ -111,6 +124,25 @@ class DuplicatesModel(QAbstractTableModel):
                     tuple(owners),
                 )
             )
+        rows.extend(self._group_rows(book))
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def _group_rows(self, book: LinkBook) -> list[DuplicateRow]:
+        """The likely duplicates' lines, made once per analysis (thousands of them; the
+        side panels are refreshed after every edit). Saved spellings change our names,
+        so they are made again after a save."""
+        cached = self._groups
+        if (
+            cached is not None
+            and cached.book is book
+            and cached.ours is book.our_duplicates
+            and cached.theirs is book.their_duplicates
+            and cached.saves == book.saves
+        ):
+            return cached.rows
+        rows: list[DuplicateRow] = []
         for group in book.our_duplicates:
             rows.append(
                 DuplicateRow(
@@ -126,9 +158,10 @@ class DuplicatesModel(QAbstractTableModel):
                 contact = book.theirs[m]
                 names.append(f"{contact.name} ({book.index.reference_of(contact)})")
             rows.append(DuplicateRow(f"In {self.info.name}", " · ".join(names), group.reason, ()))
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self._groups = _GroupRows(
+            book, book.our_duplicates, book.their_duplicates, book.saves, rows
+        )
+        return rows
 
     def duplicate(self, row: int) -> DuplicateRow:
         return self._rows[row]

@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import cast
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.db.models import ContactKind, PackageContact, utcnow
-from app.services.linking.matching import TheirContact
+from app.services.linking.matching import TheirContact, paused_gc
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import Connector, ContactRole
 
@@ -48,9 +49,14 @@ def _listed_key(package: str, role: ContactRole) -> str:
     return f"package_contacts_listed_at:{package}:{role.value}"
 
 
-def cached_list(session: Session, package: str, role: ContactRole) -> PackageList | None:
+def cached_list(
+    session: Session, package: str, role: ContactRole, shared: dict[str, str] | None = None
+) -> PackageList | None:
     """The kept copy of ``package``'s contacts of ``role``, in the order the package
-    listed them; ``None`` if it was never read."""
+    listed them; ``None`` if it was never read. Towns and counties repeat: each is
+    kept once, through ``shared`` if given (pass the same dict to
+    :func:`~app.services.linking.workbench.load_ours`: the package's records are
+    mostly copies of ours)."""
     stamp = get_setting(session, _listed_key(package, role))
     if not stamp:
         return None
@@ -61,8 +67,16 @@ def cached_list(session: Session, package: str, role: ContactRole) -> PackageLis
         .order_by(table.c.id)
     )
     contacts: list[TheirContact] = []
-    for rows in result.partitions(PARTITION):  # never all the rows and contacts at once
-        contacts.extend(map(TheirContact._make, rows))
+    make = partial(tuple.__new__, TheirContact)  # TheirContact._make without its Python call
+    one = (shared if shared is not None else {}).setdefault
+    with paused_gc():  # 100,000 new tuples: the collector would rescan them repeatedly
+        for rows in result.partitions(PARTITION):  # never all the rows and contacts at once
+            contacts.extend(
+                [
+                    make((r, n, a, b, c, one(t, t), one(k, k), p, e))
+                    for r, n, a, b, c, t, k, p, e in rows
+                ]
+            )
     return PackageList(contacts, datetime.fromisoformat(str(stamp)))
 
 

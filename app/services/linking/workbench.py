@@ -11,14 +11,15 @@ a plan in one transaction, refusing every link the package's exact-match rule fo
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
+from itertools import compress
+from operator import attrgetter, not_
 from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select
@@ -57,6 +58,7 @@ from app.services.linking.matching import (
     file_under,
     filed,
     name_differences,
+    paused_gc,
     read_reference,
     remove_from,
     suggest,
@@ -109,21 +111,34 @@ def _ignore(_: object) -> None:
 
 
 def load_ours(
-    session: Session, package: str, role: ContactRole
+    session: Session, package: str, role: ContactRole, shared: dict[str, str] | None = None
 ) -> tuple[list[OurContact], dict[int, CurrentLink], dict[int, int]]:
-    """Our contacts of ``role`` in name order, their links and sent-record counts."""
+    """Our contacts of ``role`` in name order, their links and sent-record counts.
+    Towns and counties repeat: each is kept once, through ``shared`` if given (see
+    :func:`~app.services.linking.package_list.cached_list`)."""
     kind = ContactKind(role.value)
-    # Core (no ORM loading), columns in OurContact's field order, fetched in one go and
-    # passed positionally: per-row dictionaries and fetches were most of the time at
-    # 100,000 rows.
+    # Core (no ORM loading), columns in OurContact's field order, fetched in batches
+    # and passed positionally: per-row dictionaries and fetches were most of the time
+    # at 100,000 rows.
     table = cast(Table, Contact.__table__)
     columns = ("id", "account_ref", "name", *OUR_FIELDS)
     query = select(*(table.c[c] for c in columns)).where(table.c.kind == kind)
     ours: list[OurContact] = []
-    for rows in session.connection().execute(query).partitions(5_000):
-        ours.extend(map(OurContact._make, rows))
-    ours.sort(key=lambda c: (c.name.casefold(), c.account_ref))
-    position = {contact.id: p for p, contact in enumerate(ours)}
+    make = partial(tuple.__new__, OurContact)  # OurContact._make without its Python call
+    one = (shared if shared is not None else {}).setdefault
+    with paused_gc():  # 100,000 new tuples: the collector would rescan them repeatedly
+        for rows in session.connection().execute(query).partitions(5_000):
+            ours.extend(
+                [
+                    make((i, r, n, a, b, c, one(t, t), one(k, k), p, e))
+                    for i, r, n, a, b, c, t, k, p, e in rows
+                ]
+            )
+        # Sorted by (name ignoring case, account) in two stable passes: string keys
+        # compare far faster than a tuple per row.
+        ours.sort(key=attrgetter("account_ref"))
+        ours.sort(key=lambda c: c.name.casefold())
+    position = dict(zip(map(attrgetter("id"), ours), range(len(ours)), strict=True))
     links: dict[int, CurrentLink] = {}
     for contact_id, ref, name, method in session.execute(
         select(Link.contact_id, Link.remote_ref, Link.remote_name, Link.method)
@@ -161,11 +176,12 @@ def load_kept_workbench(
     """Our contacts and the package's list as kept in the store, in one session and
     without the package; ``None`` if its list was never read (see :func:`load_workbench`)."""
     progress(f"Reading your {role.value}s…")
+    shared: dict[str, str] = {}  # one copy of each town and county
     with session_factory() as session:
-        kept = cached_list(session, info.key, role) if info.can_list_contacts else None
+        kept = cached_list(session, info.key, role, shared) if info.can_list_contacts else None
         if info.can_list_contacts and kept is None:
             return None
-        ours, links, sent = load_ours(session, info.key, role)
+        ours, links, sent = load_ours(session, info.key, role, shared)
     if kept is None:
         return WorkbenchData(role, ours, links, sent, [], theirs_listed=False)
     return WorkbenchData(role, ours, links, sent, kept.contacts, True, kept.listed_at)
@@ -241,19 +257,6 @@ def look_up_references(
             contact = connector.get_contact(key)
             found[key] = TheirContact.of(contact) if contact is not None else None
     return found
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Build large acyclic structures without the cyclic garbage collector rescanning
-    them every few thousand allocations (it more than doubles the time for 100,000 rows)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # ----------------------------------------------------------------------------- row states
@@ -357,6 +360,10 @@ class Analysis:
     their_duplicates: list[DuplicateGroup]
     #: The package's keys, kept for "did you mean" hints (link-by-name packages only).
     their_keys: KeyIndex | None
+    #: How many of ours carry each name, counted from the snapshot taken after
+    #: ``saves`` saves ("Link exact matches" needs it; -1: not counted).
+    our_names: Counter[str] | None = None
+    saves: int = -1
 
 
 @dataclass(frozen=True)
@@ -376,6 +383,11 @@ def _words(items: Sequence[str]) -> str:
     """ "name, address and email"."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+#: Our fields the search box looks in (with the reference cell's text).
+_SEARCHED = attrgetter("name", "account_ref", "postcode", "email", "town")
+_REF = attrgetter("ref")
 
 
 def label_of(contact: OurContact | Contact) -> str:
@@ -405,17 +417,30 @@ class LinkBook:
         self.exact_columns = exact_columns(info)
         self.lookups: dict[str, TheirContact | None] = {}
         self.original: list[RowState] = [EMPTY] * len(self.ours)
-        for row, link in data.links.items():
+        linked = sorted(data.links)
+        for row in linked:
+            link = data.links[row]
             self.original[row] = RowState(link.ref, link.ref, link.method, Reading.OK)
         self.states = list(self.original)
         self._rows_by_ref: dict[str, Bucket] = {}
-        for row, state in enumerate(self.states):
-            if state.ref:
-                file_under(self._rows_by_ref, state.ref, row)
+        #: How many rows have a reference (each is filed in ``_rows_by_ref``).
+        self._with_ref = 0
+        for row in linked:
+            if self.states[row].ref:
+                file_under(self._rows_by_ref, self.states[row].ref, row)
+                self._with_ref += 1
         self.changed: set[int] = set()
-        self.statuses = [self._status(row) for row in range(len(self.ours))]
+        #: How many times :meth:`mark_saved` ran (a save may change our names).
+        self.saves = 0
+        # An empty cell is always "will be created"; only linked rows need working out.
+        self.statuses = [LinkStatus.WILL_BE_CREATED] * len(self.ours)
+        for row in linked:
+            self.statuses[row] = self._status(row)
         self.counts: Counter[LinkStatus] = Counter(self.statuses)
-        self.search_keys = [self._search_key(row) for row in range(len(self.ours))]
+        # Empty cells' search keys in one pass without a call per row (see _search_key).
+        self.search_keys = list(map(str.casefold, map("\n".join, map(_SEARCHED, self.ours))))
+        for row in linked:
+            self.search_keys[row] = self._search_key(row)
         self.analysed = False
         self._name_counts: Counter[str] | None = None
         self.suggestions: list[Suggestion] = []
@@ -464,7 +489,7 @@ class LinkBook:
     def tab_counts(self) -> dict[Tab, int]:
         """How many rows each filter tab shows."""
         problems = sum(self.counts[s] for s in PROBLEMS)
-        unlinked = sum(1 for s in self.states if not s.ref)
+        unlinked = len(self.ours) - self._with_ref
         return {
             Tab.ALL: len(self.ours),
             Tab.UNLINKED: unlinked,
@@ -584,12 +609,20 @@ class LinkBook:
         return state.ref != original.ref or state.text != original.text or state.details is not None
 
     def _apply(self, states: Mapping[int, RowState]) -> set[int]:
+        # "Link exact matches" sends tens of thousands of rows through here at once: the
+        # per-row helpers are inlined and everything used in the loops is local.
         touched: set[int] = set()
         refs: set[str] = set()
-        keys = self.search_keys
+        keys, current, original = self.search_keys, self.states, self.original
+        by_ref, changed = self._rows_by_ref, self.changed
+        needs_lookup = Reading.NEEDS_LOOKUP
         for row, given in states.items():
-            state = self._with_lookup(given)
-            old = self.states[row]
+            state = (
+                self._with_lookup(given)
+                if given.reading is needs_lookup and not given.ref
+                else given
+            )
+            old = current[row]
             if old is state:
                 continue
             touched.add(row)
@@ -601,24 +634,32 @@ class LinkBook:
                 keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
                 if old.ref:
-                    remove_from(self._rows_by_ref, old.ref, row)
+                    remove_from(by_ref, old.ref, row)
                     refs.add(old.ref)
+                    self._with_ref -= 1
                 if state.ref:
-                    file_under(self._rows_by_ref, state.ref, row)
+                    file_under(by_ref, state.ref, row)
                     refs.add(state.ref)
-            self.states[row] = state
-            if self._differs_from_original(row):
-                self.changed.add(row)
+                    self._with_ref += 1
+            current[row] = state
+            first = original[row]  # see _differs_from_original
+            if state.ref != first.ref or state.text != first.text or state.details is not None:
+                changed.add(row)
             else:
-                self.changed.discard(row)
-        for ref in refs:
-            touched.update(filed(self._rows_by_ref, ref))
+                changed.discard(row)
+        for ref in refs:  # rows that now share, or no longer share, a reference
+            found = by_ref.get(ref)
+            if isinstance(found, int):
+                touched.add(found)
+            elif found is not None:
+                touched.update(found)
+        statuses, counts, status_of = self.statuses, self.counts, self._status
         for row in touched:
-            status = self._status(row)
-            if status is not self.statuses[row]:
-                self.counts[self.statuses[row]] -= 1
-                self.counts[status] += 1
-                self.statuses[row] = status
+            status = status_of(row)
+            if status is not statuses[row]:
+                counts[statuses[row]] -= 1
+                counts[status] += 1
+                statuses[row] = status
             if not keys[row]:
                 keys[row] = self._search_key(row)
         return touched
@@ -629,7 +670,7 @@ class LinkBook:
             return self._exact_match_states()
 
     def _exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
-        unlinked = [row for row, state in enumerate(self.states) if not state.ref]
+        unlinked = self.unlinked_rows()
         taken = self._taken()
         ours: Sequence[OurContact] = self.ours
         names = self._our_names()
@@ -650,17 +691,22 @@ class LinkBook:
         )
         reference_of, theirs, states = self.index.reference_of, self.theirs, self.states
         auto, ok = LinkMethod.AUTO_EXACT, Reading.OK
+        make = partial(tuple.__new__, RowState)  # RowState(...) without its Python call
         links: dict[int, RowState] = {}
         for row, position in outcome.links:
             ref = reference_of(theirs[position])
-            links[row] = RowState(ref, ref, auto, ok, "", states[row].details)
+            links[row] = make((ref, ref, auto, ok, "", states[row].details))
         return links, outcome
+
+    def unlinked_rows(self) -> list[int]:
+        """The rows without a reference, in order."""
+        return list(compress(range(len(self.states)), map(not_, map(_REF, self.states))))
 
     def _our_names(self) -> Counter[str]:
         """How many of ours carry each name, as loaded (kept: names change only by a
         copied spelling, which :meth:`_exact_match_states` allows for)."""
         if self._name_counts is None:
-            self._name_counts = Counter(contact.name for contact in self.ours)
+            self._name_counts = Counter(map(attrgetter("name"), self.ours))
         return self._name_counts
 
     def _with_lookup(self, state: RowState) -> RowState:
@@ -672,12 +718,19 @@ class LinkBook:
         return state if found is None else state._replace(ref=self.index.reference_of(found))
 
     def _taken(self) -> set[int]:
-        taken: set[int] = set()
-        for ref in self._rows_by_ref:
-            position = self.index.position_of(ref)
-            if position is not None:
-                taken.add(position)
-        return taken
+        """Positions of the package's records linked to one of ours (or more)."""
+        # Most references are spelt as the package spells them: one look-up for all of
+        # those, position_of (other capitals) only for the rest.
+        refs = list(self._rows_by_ref)
+        found = list(map(self.index.by_ref.get, refs))
+        taken = set(found)
+        taken.discard(None)
+        for ref, position in zip(refs, found, strict=True):
+            if position is None:
+                position = self.index.position_of(ref)
+                if position is not None:
+                    taken.add(position)
+        return cast(set[int], taken)
 
     def open_suggestions(self) -> list[Suggestion]:
         """Suggestions whose row is still unlinked and whose record is still free."""
@@ -769,7 +822,7 @@ class LinkBook:
 
     def _search_key(self, row: int) -> str:
         contact, text = self.contact(row), self.states[row].text
-        parts = (contact.name, contact.account_ref, contact.postcode, contact.email, contact.town)
+        parts = _SEARCHED(contact)
         return "\n".join((*parts, text) if text else parts).casefold()
 
     # ------------------------------------------------------------------ analysis
@@ -779,9 +832,9 @@ class LinkBook:
         duplicates on both sides. It works on a snapshot, so a worker may run it while
         the grid is edited; hand its result to :meth:`set_analysis`."""
         ours = tuple(self.ours)
-        unlinked = [row for row, state in enumerate(self.states) if not state.ref]
+        unlinked = self.unlinked_rows()
         taken = frozenset(self._taken())
-        index, exact_fields = self.index, self.exact_fields
+        index, exact_fields, saves = self.index, self.exact_fields, self.saves
 
         def run() -> Analysis:
             with paused_gc():
@@ -794,7 +847,10 @@ class LinkBook:
                 # before our own list is indexed (100,000 rows each).
                 kept = keys if index.info.links_by_name else None
                 del keys
-                return Analysis(suggestions, duplicate_groups(ours), theirs, kept)
+                our_duplicates = duplicate_groups(ours)
+                # Counted here, off the GUI thread, for "Link exact matches".
+                names = Counter(map(attrgetter("name"), ours))
+                return Analysis(suggestions, our_duplicates, theirs, kept, names, saves)
 
         return run
 
@@ -805,6 +861,8 @@ class LinkBook:
         self.suggestions = analysis.suggestions
         self.our_duplicates = analysis.our_duplicates
         self.their_duplicates = analysis.their_duplicates
+        if self._name_counts is None and analysis.saves == self.saves:
+            self._name_counts = analysis.our_names  # ours' names unchanged since the snapshot
         self.analysed = True
 
     # ------------------------------------------------------------------ saving
@@ -893,6 +951,7 @@ class LinkBook:
 
     def mark_saved(self, plan: SavePlan) -> set[int]:
         """After a successful save: the saved rows' states become the originals."""
+        self.saves += 1
         for row in plan.rows:
             state = self.states[row]
             if state.details is not None:
