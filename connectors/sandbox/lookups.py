@@ -29,6 +29,8 @@ from connectors.contract import (
     DocumentDraft,
     DocumentType,
     Draft,
+    RemoteAccount,
+    RemoteTaxRate,
 )
 from connectors.sandbox.models import (
     CONTACT_PREFIX,
@@ -139,8 +141,8 @@ class Lookups:
         self.session = session
         self._lock_loaded = False
         self._lock_date: date | None = None
-        self._accounts: dict[str, AccountRow | None] | None = None
-        self._tax_rates: dict[str, TaxRateRow | None] | None = None
+        self._accounts: dict[str, RemoteAccount] | None = None
+        self._tax_rates: dict[str, RemoteTaxRate] | None = None
         self._contacts: dict[int, ContactFacts | None] = {}
         self._documents: dict[int, DocumentFacts | None] = {}
         self._names: dict[str, ContactFacts | None] = {}
@@ -252,44 +254,60 @@ class Lookups:
             self._payments.setdefault(reference, None)
 
     def _load_settled(self, invoice_pks: Iterable[int]) -> None:
-        """Paid plus credited so far, per invoice, in two grouped queries a chunk."""
+        """Paid plus credited so far, per invoice, in one query a chunk."""
         wanted = sorted(set(invoice_pks) - self._settled.keys())
         for chunk in _chunks(wanted):
             for pk in chunk:
                 self._settled[pk] = ZERO
-            for column, amount in (
-                (AllocationRow.document_pk, AllocationRow.amount),
-                (CreditAllocationRow.invoice_pk, CreditAllocationRow.amount),
-            ):
-                for pk, total in self.session.execute(
-                    select(column, func.sum(amount)).where(column.in_(chunk)).group_by(column)
-                ):
-                    self._settled[pk] += total or ZERO
+            paid = (
+                select(AllocationRow.document_pk, func.sum(AllocationRow.amount))
+                .where(AllocationRow.document_pk.in_(chunk))
+                .group_by(AllocationRow.document_pk)
+            )
+            credited = (
+                select(CreditAllocationRow.invoice_pk, func.sum(CreditAllocationRow.amount))
+                .where(CreditAllocationRow.invoice_pk.in_(chunk))
+                .group_by(CreditAllocationRow.invoice_pk)
+            )
+            for pk, total in self.session.execute(paid.union_all(credited)):
+                self._settled[pk] += total or ZERO
 
     def _chart(self) -> None:
         if self._accounts is None:
-            self._accounts = {row.id: row for row in self.session.scalars(select(AccountRow))}
-            self._tax_rates = {row.id: row for row in self.session.scalars(select(TaxRateRow))}
+            self._accounts = {
+                id_: RemoteAccount(id=id_, code=code, name=name, type=type_)
+                for id_, code, name, type_ in self.session.execute(
+                    select(AccountRow.id, AccountRow.code, AccountRow.name, AccountRow.type)
+                )
+            }
+            self._tax_rates = {
+                id_: RemoteTaxRate(id=id_, name=name, rate=rate)
+                for id_, name, rate in self.session.execute(
+                    select(TaxRateRow.id, TaxRateRow.name, TaxRateRow.rate)
+                )
+            }
 
     # ------------------------------------------------------------------ questions
 
     def lock_date(self) -> date | None:
         """The company's lock date, if any."""
         if not self._lock_loaded:
-            row = self.session.get(CompanyRow, 1)
-            if row is None:  # pragma: no cover - created with the file
+            found = self.session.execute(
+                select(CompanyRow.lock_date).where(CompanyRow.id == 1)
+            ).one_or_none()
+            if found is None:  # pragma: no cover - created with the file
                 raise RuntimeError("the Sandbox file has no company row")
-            self._lock_date = row.lock_date
+            self._lock_date = found[0]
             self._lock_loaded = True
         return self._lock_date
 
-    def account(self, account_id: str) -> AccountRow | None:
+    def account(self, account_id: str) -> RemoteAccount | None:
         """The chart's account with this id, or ``None``."""
         self._chart()
         assert self._accounts is not None
         return self._accounts.get(account_id)
 
-    def tax_rate(self, tax_rate_id: str) -> TaxRateRow | None:
+    def tax_rate(self, tax_rate_id: str) -> RemoteTaxRate | None:
         """The VAT rate with this id, or ``None``."""
         self._chart()
         assert self._tax_rates is not None

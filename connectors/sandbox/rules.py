@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -64,12 +65,17 @@ def document_word(doc_type: DocumentType) -> str:
     return _DOCUMENT_WORDS[doc_type]
 
 
+@cache
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
+
+
 def _has_places(value: Decimal, places: int) -> bool:
     """True if ``value`` is a finite Decimal with at most ``places`` decimal places."""
     if not isinstance(value, Decimal) or not value.is_finite():
         return False
     try:
-        return value == value.quantize(Decimal(1).scaleb(-places))
+        return value == value.quantize(_quantum(places))
     except InvalidOperation:
         return False
 

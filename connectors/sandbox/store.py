@@ -345,12 +345,15 @@ class _Writes:
         """The id the next row of ``model`` will get (nothing is taken yet)."""
         if model not in self._next:
             table = SandboxBase.metadata.tables[model.__tablename__]
-            sequence = self.session.scalar(
-                text("SELECT seq FROM sqlite_sequence WHERE name = :name"),
+            # The table's name comes from our own metadata, never from input.
+            largest = self.session.scalar(
+                text(
+                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = :name), 0),"
+                    f" coalesce((SELECT max(pk) FROM {table.name}), 0))"
+                ),
                 {"name": table.name},
             )
-            largest = self.session.scalar(select(func.max(table.c.pk)))
-            self._next[model] = max(int(sequence or 0), int(largest or 0)) + 1
+            self._next[model] = int(largest or 0) + 1
         return self._next[model]
 
     def add(self, model: type[SandboxBase], values: dict[str, Any]) -> int:

@@ -457,7 +457,7 @@ class Sender:
             # The batch's rows change in one statement and its audit entries go in as one,
             # in order: row by row through the ORM was most of a batch's own cost.
             events: list[dict[str, object]] = []
-            processing: list[dict[str, object]] = []
+            processing: list[int] = []
             for entry_id in entry_ids:
                 row = rows.get(entry_id)
                 if row is None or row.state not in (SendState.WAITING, SendState.FAILED):
@@ -480,20 +480,25 @@ class Sender:
                     self.report.failed[entry.record_type.value] += 1
                     continue
                 attempts = row.attempts + 1
-                processing.append({"b_id": entry_id, "b_attempts": attempts})
+                processing.append(entry_id)
                 self._audit(session, row, "sending", events=events, attempt=attempts)
                 ready.append(
                     _Ready(entry_id, row.record_type, built, row.idempotency_key, row.record_id)
                 )
-            if processing:
+            # One statement per chunk: every row read above gets attempts + 1, as counted
+            # for its audit entry (same transaction, so the same number).
+            now = utcnow()
+            for chunk in chunked(processing):
                 session.execute(
-                    _by_id().values(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(chunk))
+                    .values(
                         state=SendState.PROCESSING,
-                        attempts=bindparam("b_attempts"),
-                        last_attempt_at=utcnow(),
+                        attempts=OutboxEntry.attempts + 1,
+                        last_attempt_at=now,
                         blocked_by_id=None,
-                    ),
-                    processing,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
             record_events(session, events)
         return ready
