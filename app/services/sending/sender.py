@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import Update, bindparam, or_, select, update
+from sqlalchemy import Update, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crash_report import write_crash_report
@@ -945,17 +945,21 @@ def link_created_contacts(
             select(Contact.id, Contact.name).where(Contact.id.in_(chunk))
         ):
             names[contact_id] = name
-    session.add_all(
-        Link(
-            package=package,
-            contact_id=contact_id,
-            remote_ref=remote_id,
-            remote_name=names.get(contact_id, ""),
-            method=LinkMethod.CREATED_BY_SEND,
-        )
+    # One statement, not the unit of work: a versioned row goes in one INSERT at a time
+    # there (to read its id back), and nothing here reads the new links back.
+    rows = [
+        {
+            "package": package,
+            "contact_id": contact_id,
+            "remote_ref": remote_id,
+            "remote_name": names.get(contact_id, ""),
+            "method": LinkMethod.CREATED_BY_SEND,
+        }
         for contact_id, remote_id in wanted.items()
         if contact_id not in linked
-    )
+    ]
+    if rows:
+        session.execute(insert(Link.metadata.tables[Link.__tablename__]), rows)
 
 
 class _Row(NamedTuple):
