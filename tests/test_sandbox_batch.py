@@ -4,7 +4,7 @@ honoured and faults firing per record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -12,10 +12,25 @@ from pathlib import Path
 
 import pytest
 
-from connectors.contract import BatchItem, DocumentType, RemoteRecordType
+from connectors.contract import (
+    BatchItem,
+    ContactDraft,
+    DocumentDraft,
+    DocumentType,
+    PaymentDraft,
+    RemoteRecordType,
+)
 from connectors.errors import OutcomeUncertain, Rejected, TemporarilyUnavailable
 from connectors.sandbox import FaultKind, Operation, SandboxConnector
-from tests.connector_harness import Chart, customer, invoice, line, make_context, payment
+from tests.connector_harness import (
+    Chart,
+    customer,
+    invoice,
+    line,
+    make_context,
+    payment,
+    supplier,
+)
 
 JAN_5 = date(2026, 1, 5)
 
@@ -157,3 +172,78 @@ def test_a_lost_answer_part_way_keeps_what_was_written(
     assert fired.kind is FaultKind.RESPONSE_LOST and fired.written_ref == written
     assert connector.create_batch(items)[0] == written
     assert connector.store.count_documents() == 2
+
+
+def _one_by_one(target: SandboxConnector, items: list[BatchItem]) -> list[str | Rejected]:
+    answers: list[str | Rejected] = []
+    for item in items:
+        draft = item.draft
+        try:
+            if isinstance(draft, ContactDraft):
+                answers.append(target.create_contact(draft, item.idempotency_key))
+            elif isinstance(draft, DocumentDraft):
+                answers.append(target.create_document(draft, item.idempotency_key))
+            else:
+                assert isinstance(draft, PaymentDraft)
+                answers.append(target.create_payment(draft, item.idempotency_key))
+        except Rejected as rejected:
+            answers.append(rejected)
+    return answers
+
+
+def _seen(answers: Sequence[object]) -> list[object]:
+    return [(a.code, a.field, a.reason, a.fix) if isinstance(a, Rejected) else a for a in answers]
+
+
+def test_a_batch_answers_every_record_as_its_own_create_would(
+    connector: SandboxConnector, chart: Chart, ada: str, tmp_path: Path
+) -> None:
+    # Records that refer to, or clash with, records made earlier in the same batch: the
+    # batch must see each one as the file would after it was written. Ids are the same in
+    # two fresh Sandboxes, so the second invoice's can be named before it exists.
+    inv = "SBX-D000001"
+    credit = invoice(
+        chart, "CN-1", ada, JAN_5, line(chart, "1", "25.00"), doc_type=DocumentType.CREDIT_NOTE
+    )  # £30
+    items = [
+        BatchItem(customer("C1", "Bramley Heating"), "k-c1"),
+        BatchItem(customer("C2", "  BRAMLEY heating "), "k-c2"),  # a namesake
+        BatchItem(customer("C1", "Another Name Ltd"), "k-c3"),  # account ref taken
+        BatchItem(supplier("C1", "Bramley Supplies"), "k-s1"),  # other role: fine
+        BatchItem(invoice(chart, "INV-1", ada, JAN_5), "k-inv1"),  # £120
+        BatchItem(payment(chart, "P1", ada, JAN_5, (inv, "100.00")), "k-p1"),
+        BatchItem(payment(chart, "P2", ada, JAN_5, (inv, "30.00")), "k-p2"),  # over
+        BatchItem(replace(credit, credits_document_ref=inv), "k-cn1"),  # over
+        BatchItem(
+            replace(
+                credit, number="CN-2", lines=(line(chart, "1", "10.00"),), credits_document_ref=inv
+            ),
+            "k-cn2",
+        ),  # £12
+        BatchItem(payment(chart, "P3", ada, JAN_5, (inv, "8.00")), "k-p3"),
+        BatchItem(payment(chart, "P3", ada, JAN_5, (inv, "0.01")), "k-p4"),  # reference taken
+        BatchItem(invoice(chart, "INV-1", ada, JAN_5), "k-inv2"),  # number taken
+    ]
+    folder = tmp_path / "alone"
+    folder.mkdir()
+    with SandboxConnector(make_context(folder)) as alone:
+        assert isinstance(alone, SandboxConnector)
+        assert alone.create_contact(customer("ADA01", "Ada Boiler Services Ltd"), "k-ada") == ada
+        expected = _one_by_one(alone, items)
+        expected_outstanding = alone.store.outstanding(inv)
+
+    answers = connector.create_batch(items)
+
+    assert _seen(answers) == _seen(expected)
+    assert [a.code for a in answers if isinstance(a, Rejected)] == [
+        "duplicate_name",
+        "duplicate_reference",
+        "over_payment",
+        "over_allocation",
+        "duplicate_reference",
+        "duplicate_number",
+    ]
+    assert connector.store.outstanding(inv) == expected_outstanding == Decimal("0.00")
+    assert connector.store.count_contacts() == 3
+    assert connector.store.count_documents() == 2
+    assert [p.reference for p in connector.store.list_payments()] == ["P1", "P3"]

@@ -17,6 +17,7 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 
 from sqlalchemy import (
     Enum,
@@ -47,12 +48,17 @@ def format_ref(prefix: str, pk: int) -> str:
     return f"{prefix}{pk:06d}"
 
 
+@cache
+def _ref_pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(re.escape(prefix) + r"(\d{6,})", re.IGNORECASE)
+
+
 def parse_ref(prefix: str, ref: str) -> int | None:
     """The row number inside a reference of this kind, or ``None`` if it is not one.
 
     Capitals and surrounding spaces are ignored (``" sbx-c000042 "`` reads as 42).
     """
-    match = re.fullmatch(re.escape(prefix) + r"(\d{6,})", ref.strip(), re.IGNORECASE)
+    match = _ref_pattern(prefix).fullmatch(ref.strip())
     return int(match.group(1)) if match else None
 
 

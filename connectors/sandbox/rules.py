@@ -6,7 +6,9 @@ Each rule raises :class:`~connectors.errors.Rejected` with a stable ``code``, th
 the draft, while the ``reason`` says "line 2" as a bookkeeper would), a ``reason`` that
 names the record, and a ``fix`` a bookkeeper can act on.
 
-Every function here runs inside the caller's transaction and never writes.
+Every function here runs inside the caller's transaction and never writes. The checks
+read through :class:`~connectors.sandbox.lookups.Lookups`, which loads what a batch
+needs in a few queries and remembers the records the batch has accepted so far.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,19 +34,16 @@ from connectors.contract import (
     PaymentDraft,
 )
 from connectors.errors import Rejected
+from connectors.sandbox.lookups import ContactFacts, DocumentFacts, Lookups
 from connectors.sandbox.models import (
     CONTACT_PREFIX,
     DOCUMENT_PREFIX,
     PENNY,
-    AccountRow,
     AllocationRow,
     CompanyRow,
     ContactRow,
     CreditAllocationRow,
     DocumentRow,
-    PaymentRow,
-    TaxRateRow,
-    name_key,
     parse_ref,
 )
 from connectors.wording import money, uk_date
@@ -65,12 +65,17 @@ def document_word(doc_type: DocumentType) -> str:
     return _DOCUMENT_WORDS[doc_type]
 
 
+@cache
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
+
+
 def _has_places(value: Decimal, places: int) -> bool:
     """True if ``value`` is a finite Decimal with at most ``places`` decimal places."""
     if not isinstance(value, Decimal) or not value.is_finite():
         return False
     try:
-        return value == value.quantize(Decimal(1).scaleb(-places))
+        return value == value.quantize(_quantum(places))
     except InvalidOperation:
         return False
 
@@ -149,7 +154,7 @@ def check_email(who: str, role: str, email: str) -> None:
         )
 
 
-def check_contact(session: Session, draft: ContactDraft) -> None:
+def check_contact(look: Lookups, draft: ContactDraft) -> None:
     """Name present and unique (capitals and surrounding spaces ignored), email sane,
     our account reference not already used by another contact of the same role."""
     role = draft.role.value
@@ -177,9 +182,7 @@ def check_contact(session: Session, draft: ContactDraft) -> None:
             fix=f"Shorten the {role}'s name in your job system, then send it again.",
         )
     who = _describe_contact(draft.role, draft.name, draft.our_ref)
-    existing = session.scalars(
-        select(ContactRow).where(ContactRow.name_key == name_key(name))
-    ).first()
+    existing = look.contact_named(name)
     if existing is not None:
         same = "exactly that name" if existing.name == name else f'the name "{existing.name}"'
         raise Rejected(
@@ -201,9 +204,7 @@ def check_contact(session: Session, draft: ContactDraft) -> None:
     check_email(who, role, draft.email.strip())
     our_ref = draft.our_ref.strip()
     if our_ref:
-        taken = session.scalars(
-            select(ContactRow).where(ContactRow.role == draft.role, ContactRow.our_ref == our_ref)
-        ).first()
+        taken = look.contact_with_our_ref(draft.role, our_ref)
         if taken is not None:
             raise Rejected(
                 code="duplicate_reference",
@@ -223,9 +224,9 @@ def check_contact(session: Session, draft: ContactDraft) -> None:
 # ----------------------------------------------------------------------------- shared
 
 
-def check_not_locked(session: Session, when: date, what: str) -> None:
+def check_not_locked(look: Lookups, when: date, what: str) -> None:
     """Refuse ``what`` if ``when`` falls on or before the company's lock date."""
-    lock = company(session).lock_date
+    lock = look.lock_date()
     if lock is not None and when <= lock:
         raise Rejected(
             code="locked_period",
@@ -243,8 +244,8 @@ def check_not_locked(session: Session, when: date, what: str) -> None:
         )
 
 
-def _customer(session: Session, ref: str, what: str) -> ContactRow:
-    contact = contact_by_ref(session, ref)
+def _customer(look: Lookups, ref: str, what: str) -> ContactFacts:
+    contact = look.contact(ref)
     if contact is None:
         raise Rejected(
             code="unknown_contact",
@@ -273,12 +274,12 @@ def _customer(session: Session, ref: str, what: str) -> ContactRow:
 
 @dataclass(frozen=True)
 class CheckedDocument:
-    contact: ContactRow
+    contact: ContactFacts
     net_total: Decimal
     vat_total: Decimal
 
 
-def check_document(session: Session, draft: DocumentDraft) -> CheckedDocument:
+def check_document(look: Lookups, draft: DocumentDraft) -> CheckedDocument:
     """Check ``draft`` as a real package would, raising ``Rejected`` with the reason.
 
     Returns the contact it is for and its totals, so the caller need not work them out again.
@@ -293,16 +294,14 @@ def check_document(session: Session, draft: DocumentDraft) -> CheckedDocument:
             fix=f"Give the {word} a number in your job system, then send it again.",
         )
     what = f"{sentence(word)} {number}"
-    existing = session.scalars(
-        select(DocumentRow).where(DocumentRow.type == draft.type, DocumentRow.number == number)
-    ).first()
+    existing = look.document_numbered(draft.type, number)
     if existing is not None:
         raise Rejected(
             code="duplicate_number",
             field="number",
             reason=(
                 f"The Sandbox already has {word} {number} ({existing.ref}, for "
-                f'"{existing.contact.name}", dated {uk_date(existing.date)}). {sentence(word)} '
+                f'"{existing.contact_name}", dated {uk_date(existing.date)}). {sentence(word)} '
                 "numbers must be unique."
             ),
             fix=(
@@ -311,8 +310,8 @@ def check_document(session: Session, draft: DocumentDraft) -> CheckedDocument:
                 "a new number in your job system."
             ),
         )
-    contact = _customer(session, draft.contact_ref, what)
-    check_not_locked(session, draft.date, what)
+    contact = _customer(look, draft.contact_ref, what)
+    check_not_locked(look, draft.date, what)
     if draft.due_date is not None and draft.due_date < draft.date:
         raise Rejected(
             code="invalid_due_date",
@@ -331,7 +330,7 @@ def check_document(session: Session, draft: DocumentDraft) -> CheckedDocument:
             fix=f"Add the {word}'s lines in your job system, then send it again.",
         )
     for index, line in enumerate(draft.lines):
-        _check_line(session, what, index, line)
+        _check_line(look, what, index, line)
     net_total = draft.net_total
     vat_total = draft.vat_total
     if net_total + vat_total < 0:
@@ -350,7 +349,7 @@ def check_document(session: Session, draft: DocumentDraft) -> CheckedDocument:
     return CheckedDocument(contact=contact, net_total=net_total, vat_total=vat_total)
 
 
-def _check_line(session: Session, what: str, index: int, line: LineDraft) -> None:
+def _check_line(look: Lookups, what: str, index: int, line: LineDraft) -> None:
     where = f"line {index + 1} of {what[0].lower()}{what[1:]}"
     field_prefix = f"lines[{index}]"
     for name, value, places in (
@@ -370,7 +369,7 @@ def _check_line(session: Session, what: str, index: int, line: LineDraft) -> Non
                 ),
                 fix=f"Correct the {name.replace('_', ' ')} in your job system.",
             )
-    account = session.get(AccountRow, line.account_id)
+    account = look.account(line.account_id)
     if account is None:
         raise Rejected(
             code="unknown_account",
@@ -397,7 +396,7 @@ def _check_line(session: Session, what: str, index: int, line: LineDraft) -> Non
                 "sales account (for example 4000 Sales), then send again."
             ),
         )
-    tax_rate = session.get(TaxRateRow, line.tax_rate_id)
+    tax_rate = look.tax_rate(line.tax_rate_id)
     if tax_rate is None:
         raise Rejected(
             code="unknown_tax_rate",
@@ -454,12 +453,12 @@ def _check_line(session: Session, what: str, index: int, line: LineDraft) -> Non
 
 
 def check_credit_allocation(
-    session: Session, credit_note: DocumentRow, invoice_ref: str, amount: Decimal
-) -> DocumentRow:
+    look: Lookups, credit_note: DocumentFacts, invoice_ref: str, amount: Decimal
+) -> DocumentFacts:
     """A credit note may be set against an invoice of the same customer, up to what is
     still unpaid on the invoice and still unallocated on the credit note."""
     what = f"Credit note {credit_note.number}"
-    invoice = document_by_ref(session, invoice_ref)
+    invoice = look.document(invoice_ref)
     if invoice is None or invoice.type is not DocumentType.INVOICE:
         raise Rejected(
             code="unknown_invoice",
@@ -476,8 +475,8 @@ def check_credit_allocation(
             code="wrong_contact",
             field="original_invoice_number",
             reason=(
-                f'{what} is for "{credit_note.contact.name}" but credits invoice '
-                f'{invoice.number}, which is for "{invoice.contact.name}".'
+                f'{what} is for "{credit_note.contact_name}" but credits invoice '
+                f'{invoice.number}, which is for "{invoice.contact_name}".'
             ),
             fix="Correct the customer or the original invoice of the credit note.",
         )
@@ -489,8 +488,8 @@ def check_credit_allocation(
             f"{amount}; the amount must be above zero, in pounds and pence.",
             fix="Correct the credit note's amounts in your job system.",
         )
-    outstanding = invoice_outstanding(session, invoice)
-    unallocated = credit_note_unallocated(session, credit_note)
+    outstanding = look.invoice_outstanding(invoice)
+    unallocated = look.credit_note_unallocated(credit_note)
     if amount > unallocated:
         raise Rejected(
             code="over_allocation",
@@ -523,11 +522,11 @@ def check_credit_allocation(
 
 @dataclass(frozen=True)
 class CheckedPayment:
-    contact: ContactRow
-    allocations: tuple[tuple[DocumentRow, Decimal], ...]
+    contact: ContactFacts
+    allocations: tuple[tuple[DocumentFacts, Decimal], ...]
 
 
-def check_payment(session: Session, draft: PaymentDraft) -> CheckedPayment:
+def check_payment(look: Lookups, draft: PaymentDraft) -> CheckedPayment:
     """Check ``draft`` as a real package would, raising ``Rejected`` with the reason.
 
     Returns the contact it is from and the documents it is set against, with amounts.
@@ -541,14 +540,14 @@ def check_payment(session: Session, draft: PaymentDraft) -> CheckedPayment:
             fix="Give the payment a reference in your job system, then send it again.",
         )
     what = f"Payment {reference}"
-    existing = session.scalars(select(PaymentRow).where(PaymentRow.reference == reference)).first()
+    existing = look.payment_referenced(reference)
     if existing is not None:
         raise Rejected(
             code="duplicate_reference",
             field="reference",
             reason=(
                 f"The Sandbox already has payment {reference} ({existing.ref}, "
-                f'{money(existing.amount)} from "{existing.contact.name}" on '
+                f'{money(existing.amount)} from "{existing.contact_name}" on '
                 f"{uk_date(existing.date)}). Payment references must be unique."
             ),
             fix=(
@@ -565,9 +564,9 @@ def check_payment(session: Session, draft: PaymentDraft) -> CheckedPayment:
             "and pence.",
             fix="Correct the payment's amount in your job system.",
         )
-    contact = _customer(session, draft.contact_ref, what)
-    check_not_locked(session, draft.date, what)
-    bank = session.get(AccountRow, draft.bank_account_id)
+    contact = _customer(look, draft.contact_ref, what)
+    check_not_locked(look, draft.date, what)
+    bank = look.account(draft.bank_account_id)
     if bank is None:
         raise Rejected(
             code="unknown_account",
@@ -594,7 +593,7 @@ def check_payment(session: Session, draft: PaymentDraft) -> CheckedPayment:
                 "account (for example 1200 Bank current account)."
             ),
         )
-    allocations = _check_allocation_targets(session, what, contact, draft.allocations)
+    allocations = _check_allocation_targets(look, what, contact, draft.allocations)
     allocated = sum((amount for _, amount in allocations), Decimal("0.00"))
     if allocated != draft.amount:
         raise Rejected(
@@ -610,17 +609,17 @@ def check_payment(session: Session, draft: PaymentDraft) -> CheckedPayment:
                 "job system, then send it again."
             ),
         )
-    _check_over_payment(session, what, allocations)
+    _check_over_payment(look, what, allocations)
     return CheckedPayment(contact=contact, allocations=allocations)
 
 
 def _check_allocation_targets(
-    session: Session,
+    look: Lookups,
     what: str,
-    contact: ContactRow,
+    contact: ContactFacts,
     drafts: Sequence[AllocationDraft],
-) -> tuple[tuple[DocumentRow, Decimal], ...]:
-    checked: list[tuple[DocumentRow, Decimal]] = []
+) -> tuple[tuple[DocumentFacts, Decimal], ...]:
+    checked: list[tuple[DocumentFacts, Decimal]] = []
     for index, allocation in enumerate(drafts):
         document_ref = allocation.document_ref
         amount = allocation.amount
@@ -633,7 +632,7 @@ def _check_allocation_targets(
                 "zero, in pounds and pence.",
                 fix="Correct how the payment is split between invoices in your job system.",
             )
-        invoice = document_by_ref(session, document_ref)
+        invoice = look.document(document_ref)
         if invoice is None or invoice.type is not DocumentType.INVOICE:
             kind = "a credit note" if invoice is not None else "no document the Sandbox has"
             raise Rejected(
@@ -653,7 +652,7 @@ def _check_allocation_targets(
                 field=f"{field_prefix}.document",
                 reason=(
                     f'{what} is from "{contact.name}" but is set against invoice '
-                    f'{invoice.number}, which is for "{invoice.contact.name}".'
+                    f'{invoice.number}, which is for "{invoice.contact_name}".'
                 ),
                 fix="Correct the payment's customer or its invoices in your job system.",
             )
@@ -662,12 +661,12 @@ def _check_allocation_targets(
 
 
 def _check_over_payment(
-    session: Session, what: str, allocations: Sequence[tuple[DocumentRow, Decimal]]
+    look: Lookups, what: str, allocations: Sequence[tuple[DocumentFacts, Decimal]]
 ) -> None:
     asked: dict[int, Decimal] = {}
     for index, (invoice, amount) in enumerate(allocations):
         asked[invoice.pk] = asked.get(invoice.pk, Decimal("0.00")) + amount
-        outstanding = invoice_outstanding(session, invoice)
+        outstanding = look.invoice_outstanding(invoice)
         if asked[invoice.pk] > outstanding:
             settled = invoice.gross_total - outstanding
             raise Rejected(

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     URL,
-    CursorResult,
     Engine,
     create_engine,
     delete,
@@ -36,6 +35,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,10 +59,16 @@ from connectors.contract import (
 from connectors.errors import ConnectorError, Rejected
 from connectors.sandbox import rules
 from connectors.sandbox.chart import DEFAULT_ACCOUNTS, DEFAULT_TAX_RATES, ChartAccount
+from connectors.sandbox.lookups import (
+    CHUNK,
+    ContactFacts,
+    DocumentFacts,
+    Lookups,
+    PaymentFacts,
+)
 from connectors.sandbox.models import (
     COMPANY_PREFIX,
     CONTACT_PREFIX,
-    DOCUMENT_PREFIX,
     PAYMENT_PREFIX,
     SCHEMA_VERSION,
     AccountRow,
@@ -301,16 +307,6 @@ def _checked_key(idempotency_key: str) -> str:
     return key
 
 
-def _insert(session: Session, model: type[SandboxBase], values: dict[str, Any]) -> int:
-    """Insert one row on the table, not through the unit of work (a send inserts many
-    rows it never reads back as objects); its primary key."""
-    table = SandboxBase.metadata.tables[model.__tablename__]
-    result = cast(CursorResult[Any], session.execute(insert(table), values))
-    primary_key = result.inserted_primary_key
-    assert primary_key is not None
-    return int(primary_key[0])
-
-
 def _insert_many(
     session: Session, model: type[SandboxBase], values: Sequence[dict[str, Any]]
 ) -> None:
@@ -318,39 +314,201 @@ def _insert_many(
         session.execute(insert(SandboxBase.metadata.tables[model.__tablename__]), list(values))
 
 
-def _contact_work(draft: ContactDraft) -> Callable[[Session], str]:
-    def work(session: Session) -> str:
-        rules.check_contact(session, draft)
-        return format_ref(CONTACT_PREFIX, _insert(session, ContactRow, _contact_values(draft)))
+#: The order a batch's rows are written in, so every foreign key finds its row.
+_WRITE_ORDER: tuple[type[SandboxBase], ...] = (
+    ContactRow,
+    DocumentRow,
+    LineRow,
+    CreditAllocationRow,
+    PaymentRow,
+    AllocationRow,
+    IdempotencyRow,
+)
 
-    return work
+
+class _Writes:
+    """The rows a transaction's creates have been accepted for, written together by
+    :meth:`write` (one statement a table) before it commits.
+
+    Contacts, documents and payments get the ids SQLite's ``AUTOINCREMENT`` would have
+    given them one by one: one more than the largest id the table has ever had. The
+    transaction holds the write lock from its first statement (``BEGIN IMMEDIATE``), so
+    no other writer can take them meanwhile.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows: dict[type[SandboxBase], list[dict[str, Any]]] = {m: [] for m in _WRITE_ORDER}
+        self._next: dict[type[SandboxBase], int] = {}
+
+    def next_pk(self, model: type[SandboxBase]) -> int:
+        """The id the next row of ``model`` will get (nothing is taken yet)."""
+        if model not in self._next:
+            table = SandboxBase.metadata.tables[model.__tablename__]
+            # The table's name comes from our own metadata, never from input.
+            largest = self.session.scalar(
+                text(
+                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = :name), 0),"
+                    f" coalesce((SELECT max(pk) FROM {table.name}), 0))"
+                ),
+                {"name": table.name},
+            )
+            self._next[model] = int(largest or 0) + 1
+        return self._next[model]
+
+    def add(self, model: type[SandboxBase], values: dict[str, Any]) -> int:
+        """Queue one row; for the tables with ``AUTOINCREMENT``, its new id."""
+        if model in (ContactRow, DocumentRow, PaymentRow):
+            pk = self.next_pk(model)
+            self._next[model] = pk + 1
+            values = {"pk": pk, **values}
+        else:
+            pk = 0
+        self.rows[model].append(values)
+        return pk
+
+    def write(self) -> None:
+        """Write every queued row, table by table."""
+        for model in _WRITE_ORDER:
+            _insert_many(self.session, model, self.rows[model])
+            self.rows[model] = []
 
 
-def _payment_work(draft: PaymentDraft) -> Callable[[Session], str]:
-    def work(session: Session) -> str:
-        checked = rules.check_payment(session, draft)
-        pk = _insert(
-            session,
+@dataclass(frozen=True)
+class _Item:
+    """One create of a batch: the draft, its idempotency key, and (credit notes only)
+    the Sandbox invoice the whole credit note is set against."""
+
+    draft: Draft
+    idempotency_key: str
+    credits_invoice_ref: str = ""
+
+
+class _BatchWork:
+    """Checks each create of one transaction against :mod:`rules` and queues its rows;
+    the transaction writes them all at the end (:meth:`_Writes.write`). Every check
+    comes before anything of its record is queued, so a refused record leaves nothing."""
+
+    def __init__(self, session: Session, items: Sequence[_Item]) -> None:
+        self.look = Lookups(session)
+        self.look.preload([item.draft for item in items])
+        self.writes = _Writes(session)
+
+    def create(self, item: _Item) -> tuple[RemoteRecordType, str]:
+        """Check and queue one create; its record type and new id."""
+        draft = item.draft
+        if isinstance(draft, ContactDraft):
+            return RemoteRecordType(draft.role.value), self._contact(draft)
+        if isinstance(draft, DocumentDraft):
+            return RemoteRecordType(draft.type.value), self._document(
+                draft, item.credits_invoice_ref
+            )
+        return RemoteRecordType.PAYMENT, self._payment(draft)
+
+    def record_type(self, draft: Draft) -> RemoteRecordType:
+        """What creating ``draft`` makes."""
+        if isinstance(draft, ContactDraft):
+            return RemoteRecordType(draft.role.value)
+        if isinstance(draft, DocumentDraft):
+            return RemoteRecordType(draft.type.value)
+        return RemoteRecordType.PAYMENT
+
+    def _contact(self, draft: ContactDraft) -> str:
+        rules.check_contact(self.look, draft)
+        values = _contact_values(draft)
+        pk = self.writes.add(ContactRow, values)
+        self.look.remember_contact(ContactFacts(pk, draft.role, values["name"]), values["our_ref"])
+        return format_ref(CONTACT_PREFIX, pk)
+
+    def _document(self, draft: DocumentDraft, credits_invoice_ref: str) -> str:
+        checked = rules.check_document(self.look, draft)
+        credits = credits_invoice_ref.strip()
+        if credits and draft.type is not DocumentType.CREDIT_NOTE:
+            raise Rejected(
+                code="not_a_credit_note",
+                field="original_invoice_number",
+                reason=(
+                    f"Invoice {draft.number.strip()} names an invoice it credits, but only "
+                    "credit notes can credit an invoice."
+                ),
+                fix="Send it as a credit note, or clear the original invoice number.",
+            )
+        facts = DocumentFacts(
+            pk=self.writes.next_pk(DocumentRow),
+            type=draft.type,
+            number=draft.number.strip(),
+            date=draft.date,
+            contact_pk=checked.contact.pk,
+            contact_name=checked.contact.name,
+            gross_total=checked.net_total + checked.vat_total,
+        )
+        invoice = (
+            rules.check_credit_allocation(self.look, facts, credits_invoice_ref, facts.gross_total)
+            if credits
+            else None
+        )
+        pk = self.writes.add(
+            DocumentRow,
+            {
+                "type": draft.type,
+                "number": facts.number,
+                "date": draft.date,
+                "due_date": draft.due_date,
+                "contact_pk": checked.contact.pk,
+                "reference": draft.reference.strip(),
+                "net_total": checked.net_total,
+                "vat_total": checked.vat_total,
+            },
+        )
+        assert pk == facts.pk
+        for index, line in enumerate(draft.lines):
+            self.writes.add(
+                LineRow,
+                {
+                    "document_pk": pk,
+                    "line_no": index + 1,
+                    "description": line.description,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "net_amount": line.net_amount,
+                    "account_id": line.account_id,
+                    "tax_rate_id": line.tax_rate_id,
+                    "vat_rate": line.vat_rate,
+                    "vat_amount": line.vat_amount,
+                },
+            )
+        self.look.remember_document(facts)
+        if invoice is not None:
+            self.writes.add(
+                CreditAllocationRow,
+                {"credit_note_pk": pk, "invoice_pk": invoice.pk, "amount": facts.gross_total},
+            )
+            self.look.remember_credit(pk, invoice.pk, facts.gross_total)
+        return facts.ref
+
+    def _payment(self, draft: PaymentDraft) -> str:
+        checked = rules.check_payment(self.look, draft)
+        reference = draft.reference.strip()
+        pk = self.writes.add(
             PaymentRow,
             {
-                "reference": draft.reference.strip(),
+                "reference": reference,
                 "date": draft.date,
                 "contact_pk": checked.contact.pk,
                 "amount": draft.amount,
                 "bank_account_id": draft.bank_account_id,
             },
         )
-        _insert_many(
-            session,
-            AllocationRow,
-            [
-                {"payment_pk": pk, "document_pk": invoice.pk, "amount": amount}
-                for invoice, amount in checked.allocations
-            ],
+        for invoice, amount in checked.allocations:
+            self.writes.add(
+                AllocationRow, {"payment_pk": pk, "document_pk": invoice.pk, "amount": amount}
+            )
+        self.look.remember_payment(
+            reference,
+            PaymentFacts(pk, draft.amount, draft.date, checked.contact.name),
+            [(invoice.pk, amount) for invoice, amount in checked.allocations],
         )
         return format_ref(PAYMENT_PREFIX, pk)
-
-    return work
 
 
 # ----------------------------------------------------------------------------- the store
@@ -468,53 +626,12 @@ class SandboxStore:
         with self._write_sessions.begin() as session:
             yield session
 
-    def _create(
-        self, record_type: RemoteRecordType, idempotency_key: str, work: Callable[[Session], str]
-    ) -> str:
-        """Run one create in its own transaction (see :meth:`_create_in`)."""
-        key = _checked_key(idempotency_key)
-        with self._writing() as session:
-            return self._create_in(session, record_type, key, work, None)
-
-    @staticmethod
-    def _create_in(
-        session: Session,
-        record_type: RemoteRecordType,
-        key: str,
-        work: Callable[[Session], str],
-        known: dict[str, tuple[str, str]] | None,
-    ) -> str:
-        """Run one create, honouring its idempotency key: a key already seen returns the
-        first create's id and writes nothing. ``known``: the keys a batch has loaded and
-        created so far, looked up instead of the file; the batch writes the new ones."""
-        if key:
-            if known is None:
-                row = session.get(IdempotencyRow, key)
-                seen = (row.record_type, row.record_ref) if row is not None else None
-            else:
-                seen = known.get(key)
-            if seen is not None:
-                seen_type, seen_ref = seen
-                if seen_type != record_type.value:
-                    raise Rejected(
-                        code="idempotency_key_reused",
-                        reason=(
-                            f"The idempotency key {key!r} was already used to create "
-                            f"{seen_type.replace('_', ' ')} {seen_ref}, so it "
-                            f"cannot create a {record_type.value.replace('_', ' ')}."
-                        ),
-                        fix="This is a Ledgerlink fault, not yours: please report it.",
-                    )
-                return seen_ref
-        ref = work(session)
-        if key:
-            values = {"key": key, "record_type": record_type.value, "record_ref": ref}
-            if known is None:
-                _insert_many(session, IdempotencyRow, [values])
-            else:
-                # The batch writes its keys together, before it commits.
-                known[key] = (record_type.value, ref)
-        return ref
+    def _create(self, item: _Item) -> str:
+        """Run one create in its own transaction: its new id, or its refusal raised."""
+        (result,) = self._create_many([item])
+        if isinstance(result, Rejected):
+            raise result
+        return result
 
     def create_many(
         self,
@@ -529,17 +646,42 @@ class SandboxStore:
 
         The answer matches ``items`` by position: the new record's id, or the
         :class:`Rejected` that refused it (nothing of a refused record is written).
-        ``before(i)`` runs before item ``i`` and ``after(i, ref)`` after it is written
+        ``before(i)`` runs before item ``i`` and ``after(i, ref)`` after it is accepted
         (the connector's fault injection); if either raises, the items finished so far
         are committed and the error is raised, as when a package stops answering part-way
         through a batch.
         """
+        return self._create_many(
+            [
+                _Item(
+                    draft,
+                    key,
+                    draft.credits_document_ref if isinstance(draft, DocumentDraft) else "",
+                )
+                for draft, key in items
+            ],
+            before=before,
+            after=after,
+        )
+
+    def _create_many(
+        self,
+        items: Sequence[_Item],
+        *,
+        before: Callable[[int], None] | None = None,
+        after: Callable[[int, str], None] | None = None,
+    ) -> list[str | Rejected]:
+        """:meth:`create_many` of ready items. What the checks read is loaded for the
+        whole batch in a few queries, and the accepted rows are written together just
+        before the commit; each record's idempotency key is honoured: a key already seen
+        returns the first create's id and writes nothing."""
         results: list[str | Rejected] = []
         stop: BaseException | None = None
         with self._writing() as session:
-            held, seen = self._preload(session, items)
-            loaded = set(seen)
-            for index, (draft, idempotency_key) in enumerate(items):
+            work = _BatchWork(session, items)
+            seen = self._known_keys(session, items)
+            new_keys: list[dict[str, Any]] = []
+            for index, item in enumerate(items):
                 if before is not None:
                     try:
                         before(index)
@@ -547,15 +689,15 @@ class SandboxStore:
                         stop = exc
                         break
                 try:
-                    key = _checked_key(idempotency_key)
-                    record_type, work, partial = self._work_for(draft)
-                    if partial:
-                        # This create writes before its last check: a refusal then undoes
-                        # its own writes only.
-                        with session.begin_nested():
-                            ref = self._create_in(session, record_type, key, work, seen)
-                    else:
-                        ref = self._create_in(session, record_type, key, work, seen)
+                    key = _checked_key(item.idempotency_key)
+                    ref = self._replayed(seen, key, work.record_type(item.draft))
+                    if ref is None:
+                        record_type, ref = work.create(item)
+                        if key:
+                            seen[key] = (record_type.value, ref)
+                            new_keys.append(
+                                {"key": key, "record_type": record_type.value, "record_ref": ref}
+                            )
                 except Rejected as rejected:
                     results.append(rejected)
                     continue
@@ -566,81 +708,47 @@ class SandboxStore:
                     except BaseException as exc:
                         stop = exc
                         break
-            _insert_many(
-                session,
-                IdempotencyRow,
-                [
-                    {"key": key, "record_type": record_type, "record_ref": ref}
-                    for key, (record_type, ref) in seen.items()
-                    if key not in loaded
-                ],
-            )
-        del held
+            for values in new_keys:
+                work.writes.add(IdempotencyRow, values)
+            work.writes.write()
         if stop is not None:
             raise stop
         return results
 
     @staticmethod
-    def _preload(
-        session: Session, items: Sequence[tuple[Draft, str]]
-    ) -> tuple[list[object], dict[str, tuple[str, str]]]:
-        """Load in a few queries what checking a batch reads row by row (the company,
-        chart, VAT rates, the contacts and invoices it refers to, its idempotency keys),
-        so each check finds them in the session; the list keeps them there (the
-        session holds loaded rows weakly)."""
-        held: list[object] = [rules.company(session)]
-        held += session.scalars(select(AccountRow)).all()
-        held += session.scalars(select(TaxRateRow)).all()
-        contact_pks: set[int] = set()
-        document_pks: set[int] = set()
-        for draft, _key in items:
-            if isinstance(draft, DocumentDraft | PaymentDraft):
-                pk = parse_ref(CONTACT_PREFIX, draft.contact_ref)
-                if pk is not None:
-                    contact_pks.add(pk)
-            refs = (
-                [a.document_ref for a in draft.allocations]
-                if isinstance(draft, PaymentDraft)
-                else [draft.credits_document_ref]
-                if isinstance(draft, DocumentDraft) and draft.credits_document_ref.strip()
-                else []
-            )
-            for ref in refs:
-                pk = parse_ref(DOCUMENT_PREFIX, ref)
-                if pk is not None:
-                    document_pks.add(pk)
-        if contact_pks:
-            held += session.scalars(
-                select(ContactRow).where(ContactRow.pk.in_(sorted(contact_pks)))
-            ).all()
-        if document_pks:
-            held += session.scalars(
-                select(DocumentRow).where(DocumentRow.pk.in_(sorted(document_pks)))
-            ).all()
-        keys = sorted({key.strip() for _draft, key in items if key.strip()})
-        seen = {
+    def _known_keys(session: Session, items: Sequence[_Item]) -> dict[str, tuple[str, str]]:
+        """The batch's idempotency keys the file already holds: key → (type, id)."""
+        keys = sorted({item.idempotency_key.strip() for item in items} - {""})
+        return {
             key: (record_type, record_ref)
+            for start in range(0, len(keys), CHUNK)
             for key, record_type, record_ref in session.execute(
                 select(
                     IdempotencyRow.key, IdempotencyRow.record_type, IdempotencyRow.record_ref
-                ).where(IdempotencyRow.key.in_(keys))
+                ).where(IdempotencyRow.key.in_(keys[start : start + CHUNK]))
             )
         }
-        return held, seen
 
-    def _work_for(self, draft: Draft) -> tuple[RemoteRecordType, Callable[[Session], str], bool]:
-        """What creating ``draft`` records and does, and whether it may write before
-        its last check (a credit note set against an invoice)."""
-        if isinstance(draft, ContactDraft):
-            return RemoteRecordType(draft.role.value), _contact_work(draft), False
-        if isinstance(draft, DocumentDraft):
-            credits = draft.credits_document_ref
-            return (
-                RemoteRecordType(draft.type.value),
-                self._document_work(draft, credits),
-                bool(credits.strip()),
+    @staticmethod
+    def _replayed(
+        seen: dict[str, tuple[str, str]], key: str, record_type: RemoteRecordType
+    ) -> str | None:
+        """The id an earlier create with ``key`` made, or ``None`` if the key is new;
+        a key used for another kind of record is refused."""
+        if not key or key not in seen:
+            return None
+        seen_type, seen_ref = seen[key]
+        if seen_type != record_type.value:
+            raise Rejected(
+                code="idempotency_key_reused",
+                reason=(
+                    f"The idempotency key {key!r} was already used to create "
+                    f"{seen_type.replace('_', ' ')} {seen_ref}, so it "
+                    f"cannot create a {record_type.value.replace('_', ' ')}."
+                ),
+                fix="This is a Ledgerlink fault, not yours: please report it.",
             )
-        return RemoteRecordType.PAYMENT, _payment_work(draft), False
+        return seen_ref
 
     # ------------------------------------------------------------------ package: reads
 
@@ -761,8 +869,7 @@ class SandboxStore:
 
     def create_contact(self, draft: ContactDraft, idempotency_key: str = "") -> str:
         """Insert a contact after the Sandbox's checks; its ``SBX-C…`` id."""
-        record_type = RemoteRecordType(draft.role.value)
-        return self._create(record_type, idempotency_key, _contact_work(draft))
+        return self._create(_Item(draft, idempotency_key))
 
     def create_document(
         self, draft: DocumentDraft, idempotency_key: str = "", *, credits_invoice_ref: str = ""
@@ -773,69 +880,11 @@ class SandboxStore:
         invoice in the same transaction, reducing what is outstanding on it; if it cannot
         be (another customer's invoice, or more than is still owed) nothing is written.
         """
-        record_type = RemoteRecordType(draft.type.value)
-        work = self._document_work(draft, credits_invoice_ref)
-        return self._create(record_type, idempotency_key, work)
-
-    def _document_work(
-        self, draft: DocumentDraft, credits_invoice_ref: str
-    ) -> Callable[[Session], str]:
-        def work(session: Session) -> str:
-            checked = rules.check_document(session, draft)
-            if credits_invoice_ref.strip() and draft.type is not DocumentType.CREDIT_NOTE:
-                raise Rejected(
-                    code="not_a_credit_note",
-                    field="original_invoice_number",
-                    reason=(
-                        f"Invoice {draft.number.strip()} names an invoice it credits, but only "
-                        "credit notes can credit an invoice."
-                    ),
-                    fix="Send it as a credit note, or clear the original invoice number.",
-                )
-            pk = _insert(
-                session,
-                DocumentRow,
-                {
-                    "type": draft.type,
-                    "number": draft.number.strip(),
-                    "date": draft.date,
-                    "due_date": draft.due_date,
-                    "contact_pk": checked.contact.pk,
-                    "reference": draft.reference.strip(),
-                    "net_total": checked.net_total,
-                    "vat_total": checked.vat_total,
-                },
-            )
-            _insert_many(
-                session,
-                LineRow,
-                [
-                    {
-                        "document_pk": pk,
-                        "line_no": index + 1,
-                        "description": line.description,
-                        "quantity": line.quantity,
-                        "unit_price": line.unit_price,
-                        "net_amount": line.net_amount,
-                        "account_id": line.account_id,
-                        "tax_rate_id": line.tax_rate_id,
-                        "vat_rate": line.vat_rate,
-                        "vat_amount": line.vat_amount,
-                    }
-                    for index, line in enumerate(draft.lines)
-                ],
-            )
-            if credits_invoice_ref.strip():
-                row = session.get(DocumentRow, pk)
-                assert row is not None
-                self._allocate_credit(session, row, credits_invoice_ref, row.gross_total)
-            return format_ref(DOCUMENT_PREFIX, pk)
-
-        return work
+        return self._create(_Item(draft, idempotency_key, credits_invoice_ref))
 
     def create_payment(self, draft: PaymentDraft, idempotency_key: str = "") -> str:
         """Insert a customer payment set against invoices; its ``SBX-P…`` id."""
-        return self._create(RemoteRecordType.PAYMENT, idempotency_key, _payment_work(draft))
+        return self._create(_Item(draft, idempotency_key))
 
     def allocate_credit_note(
         self, credit_note_ref: str, invoice_ref: str, amount: Decimal | None = None
@@ -843,7 +892,8 @@ class SandboxStore:
         """Set (part of) a credit note against an invoice of the same customer, as a
         bookkeeper would in the package. ``amount`` defaults to all that is unallocated."""
         with self._writing() as session:
-            credit_note = rules.document_by_ref(session, credit_note_ref)
+            look = Lookups(session)
+            credit_note = look.document(credit_note_ref)
             if credit_note is None or credit_note.type is not DocumentType.CREDIT_NOTE:
                 raise Rejected(
                     code="unknown_credit_note",
@@ -852,17 +902,13 @@ class SandboxStore:
                     fix="Send the credit note first, then set it against the invoice.",
                 )
             if amount is None:
-                amount = rules.credit_note_unallocated(session, credit_note)
-            self._allocate_credit(session, credit_note, invoice_ref, amount)
-
-    @staticmethod
-    def _allocate_credit(
-        session: Session, credit_note: DocumentRow, invoice_ref: str, amount: Decimal
-    ) -> None:
-        invoice = rules.check_credit_allocation(session, credit_note, invoice_ref, amount)
-        session.add(
-            CreditAllocationRow(credit_note_pk=credit_note.pk, invoice_pk=invoice.pk, amount=amount)
-        )
+                amount = look.credit_note_unallocated(credit_note)
+            invoice = rules.check_credit_allocation(look, credit_note, invoice_ref, amount)
+            session.add(
+                CreditAllocationRow(
+                    credit_note_pk=credit_note.pk, invoice_pk=invoice.pk, amount=amount
+                )
+            )
 
     # ------------------------------------------------------------------ admin
 
@@ -931,12 +977,14 @@ class SandboxStore:
     def add_contacts(self, drafts: Sequence[ContactDraft]) -> list[RemoteContact]:
         """Several typed-in contacts in one transaction: all are added, or none."""
         with self._writing() as session:
+            look = Lookups(session)
             rows: list[ContactRow] = []
             for draft in drafts:
-                rules.check_contact(session, draft)
+                rules.check_contact(look, draft)
                 row = _contact_row(draft)
                 session.add(row)
                 session.flush()
+                look.remember_contact(ContactFacts(row.pk, row.role, row.name), row.our_ref)
                 rows.append(row)
             return [_contact_view(row) for row in rows]
 

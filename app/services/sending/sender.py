@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import Update, bindparam, or_, select, update
+from sqlalchemy import Update, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crash_report import write_crash_report
@@ -457,7 +457,7 @@ class Sender:
             # The batch's rows change in one statement and its audit entries go in as one,
             # in order: row by row through the ORM was most of a batch's own cost.
             events: list[dict[str, object]] = []
-            processing: list[dict[str, object]] = []
+            processing: list[int] = []
             for entry_id in entry_ids:
                 row = rows.get(entry_id)
                 if row is None or row.state not in (SendState.WAITING, SendState.FAILED):
@@ -480,20 +480,25 @@ class Sender:
                     self.report.failed[entry.record_type.value] += 1
                     continue
                 attempts = row.attempts + 1
-                processing.append({"b_id": entry_id, "b_attempts": attempts})
+                processing.append(entry_id)
                 self._audit(session, row, "sending", events=events, attempt=attempts)
                 ready.append(
                     _Ready(entry_id, row.record_type, built, row.idempotency_key, row.record_id)
                 )
-            if processing:
+            # One statement per chunk: every row read above gets attempts + 1, as counted
+            # for its audit entry (same transaction, so the same number).
+            now = utcnow()
+            for chunk in chunked(processing):
                 session.execute(
-                    _by_id().values(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(chunk))
+                    .values(
                         state=SendState.PROCESSING,
-                        attempts=bindparam("b_attempts"),
-                        last_attempt_at=utcnow(),
+                        attempts=OutboxEntry.attempts + 1,
+                        last_attempt_at=now,
                         blocked_by_id=None,
-                    ),
-                    processing,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
             record_events(session, events)
         return ready
@@ -940,17 +945,21 @@ def link_created_contacts(
             select(Contact.id, Contact.name).where(Contact.id.in_(chunk))
         ):
             names[contact_id] = name
-    session.add_all(
-        Link(
-            package=package,
-            contact_id=contact_id,
-            remote_ref=remote_id,
-            remote_name=names.get(contact_id, ""),
-            method=LinkMethod.CREATED_BY_SEND,
-        )
+    # One statement, not the unit of work: a versioned row goes in one INSERT at a time
+    # there (to read its id back), and nothing here reads the new links back.
+    rows = [
+        {
+            "package": package,
+            "contact_id": contact_id,
+            "remote_ref": remote_id,
+            "remote_name": names.get(contact_id, ""),
+            "method": LinkMethod.CREATED_BY_SEND,
+        }
         for contact_id, remote_id in wanted.items()
         if contact_id not in linked
-    )
+    ]
+    if rows:
+        session.execute(insert(Link.metadata.tables[Link.__tablename__]), rows)
 
 
 class _Row(NamedTuple):
