@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import one_of
 from app.db.models import (
     AccountKind,
     Document,
@@ -32,7 +33,6 @@ from app.services.importing.support import (
     documents_by_number,
     insert_rows,
     insert_with_ids,
-    one_of,
     report_sent_change,
     sent_record_ids,
     sum_by,
