@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import one_of
 from app.db.models import Contact, ContactKind, RecordType, utcnow
 from app.services.importing.csv_reader import ColumnSpec, CsvRow, CsvTable, clean
 from app.services.importing.csv_values import (
@@ -23,9 +24,8 @@ from app.services.importing.report import AlreadySent, ImportReport
 from app.services.importing.support import (
     BulkInsert,
     already_sent,
+    batches,
     changed_fields,
-    chunked,
-    one_of,
     sent_record_ids,
     update_rows,
 )
@@ -247,7 +247,7 @@ class ContactImport:
         """Known contacts of this kind by account_ref: their id and current values."""
         columns = [getattr(Contact, name) for name in self.fields]
         found: dict[str, tuple[int, tuple[str, ...]]] = {}
-        for batch in chunked(refs):
+        for batch in batches(self.session, refs):
             for contact_id, ref, *values in self.session.execute(
                 select(Contact.id, Contact.account_ref, *columns).where(
                     Contact.kind == self.kind, one_of(self.session, Contact.account_ref, batch)

@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import false, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.lookups import ANALYZE_AFTER_ROWS, analyze
 from app.db.models import ContactKind, DocumentKind, Setting
 from app.services.audit import record_event
 from app.services.importing import documents as import_documents
@@ -50,6 +51,15 @@ __all__ = [
 ]
 
 _ACTOR_LENGTH = 32
+
+#: The tables an import of each kind writes.
+_TABLES = {
+    ImportKind.CUSTOMERS: ("contacts",),
+    ImportKind.SUPPLIERS: ("contacts",),
+    ImportKind.INVOICES: ("documents", "document_lines"),
+    ImportKind.CREDIT_NOTES: ("documents", "document_lines"),
+    ImportKind.PAYMENTS: ("payments", "payment_allocations"),
+}
 
 
 class _Importer(Protocol):
@@ -193,6 +203,8 @@ def check_and_write(
             unchanged=report.unchanged,
             already_sent=len(report.already_sent),
         )
+        if report.added + report.updated >= ANALYZE_AFTER_ROWS:
+            analyze(session, _TABLES[kind])
         written = True
     if report.errors:
         report.added = report.updated = report.unchanged = 0

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import one_of
 from app.db.models import (
     AccountKind,
     Document,
@@ -34,13 +35,12 @@ from app.services.importing.report import ImportReport
 from app.services.importing.support import (
     CustomerLookup,
     NominalLookup,
-    chunked,
+    batches,
     contact_refs,
     credit_notes_against,
     documents_by_number,
-    ids_by_key,
     insert_rows,
-    one_of,
+    insert_with_ids,
     report_sent_change,
     sent_record_ids,
     sum_by,
@@ -332,7 +332,7 @@ class DocumentImport:
         ids = {stored[d.number].id: d for d in drafts if d.number in stored}
         paid: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
         payers: dict[int, set[int]] = defaultdict(set)
-        for batch in chunked(sorted(ids)):
+        for batch in batches(self.session, sorted(ids)):
             for doc_id, amount, contact_id in self.session.execute(
                 select(PaymentAllocation.document_id, PaymentAllocation.amount, Payment.contact_id)
                 .join(Payment, Payment.id == PaymentAllocation.payment_id)
@@ -365,7 +365,7 @@ class DocumentImport:
     def _stored(self, drafts: dict[str, _Draft]) -> dict[str, _Stored]:
         """The documents of this kind already in the store with the file's numbers."""
         heads: dict[int, tuple[str, tuple[object, ...]]] = {}
-        for batch in chunked(sorted(drafts)):
+        for batch in batches(self.session, sorted(drafts)):
             for doc_id, number, *header in self.session.execute(
                 select(
                     Document.id,
@@ -379,7 +379,7 @@ class DocumentImport:
             ):
                 heads[doc_id] = (number, tuple(header))
         lines: dict[int, list[tuple[object, ...]]] = defaultdict(list)
-        for id_batch in chunked(sorted(heads)):
+        for id_batch in batches(self.session, sorted(heads)):
             for doc_id, *values in self.session.execute(
                 select(
                     DocumentLine.document_id,
@@ -464,19 +464,17 @@ class DocumentImport:
         """Write what :meth:`check` planned: new documents, and replaced ones with their lines
         written afresh, plus the pending changes to sent documents."""
         self.tracker.write("import")
-        insert_rows(self.session, Document, [row for row, _ in self._new])
-        new_ids = ids_by_key(
+        ids = insert_with_ids(
             self.session,
-            Document.id,
+            Document,
+            [row for row, _ in self._new],
             Document.number,
-            [row["number"] for row, _ in self._new],
             Document.kind == self.kind,
         )
-        ids = [new_ids[row["number"]] for row, _ in self._new]
         if self._updates:
             update_rows(self.session, Document, [row for row, _ in self._updates])
             updated_ids = [row["id"] for row, _ in self._updates]
-            for batch in chunked(updated_ids):
+            for batch in batches(self.session, updated_ids):
                 self.session.execute(
                     delete(DocumentLine)
                     .where(one_of(self.session, DocumentLine.document_id, batch))

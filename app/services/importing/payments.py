@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import one_of
 from app.db.models import (
     AccountKind,
     Document,
@@ -26,13 +27,12 @@ from app.services.importing.support import (
     CustomerLookup,
     NominalLookup,
     StoredDocument,
-    chunked,
+    batches,
     contact_refs,
     credit_notes_against,
     documents_by_number,
-    ids_by_key,
     insert_rows,
-    one_of,
+    insert_with_ids,
     report_sent_change,
     sent_record_ids,
     sum_by,
@@ -257,7 +257,7 @@ class PaymentImport:
             if note.original_invoice_number in invoices
         )
         settled.update(credited)
-        for batch in chunked(sorted(ids)):
+        for batch in batches(self.session, sorted(ids)):
             for doc_id, amount, reference in self.session.execute(
                 select(PaymentAllocation.document_id, PaymentAllocation.amount, Payment.reference)
                 .join(Payment, Payment.id == PaymentAllocation.payment_id)
@@ -289,7 +289,7 @@ class PaymentImport:
     def _stored(self, drafts: dict[str, _Draft]) -> dict[str, _Stored]:
         """The payments already in the store with the file's references."""
         heads: dict[int, tuple[str, tuple[object, ...]]] = {}
-        for batch in chunked(sorted(drafts)):
+        for batch in batches(self.session, sorted(drafts)):
             for payment_id, reference, *header in self.session.execute(
                 select(
                     Payment.id,
@@ -303,7 +303,7 @@ class PaymentImport:
             ):
                 heads[payment_id] = (reference, tuple(header))
         allocations: dict[int, dict[int, Decimal]] = defaultdict(dict)
-        for id_batch in chunked(sorted(heads)):
+        for id_batch in batches(self.session, sorted(heads)):
             for payment_id, doc_id, amount in self.session.execute(
                 select(
                     PaymentAllocation.payment_id,
@@ -374,7 +374,7 @@ class PaymentImport:
 
     def _invoice_numbers(self, ids: list[int]) -> dict[int, str]:
         rows = self.session.execute(
-            select(Document.id, Document.number).where(Document.id.in_(ids))
+            select(Document.id, Document.number).where(one_of(self.session, Document.id, ids))
         )
         return {row.id: row.number for row in rows}
 
@@ -382,15 +382,13 @@ class PaymentImport:
         """Write what :meth:`check` planned: new payments, and replaced ones with their
         allocations written afresh, plus the pending changes to sent payments."""
         self.tracker.write("import")
-        insert_rows(self.session, Payment, [row for row, _ in self._new])
-        new_ids = ids_by_key(
-            self.session, Payment.id, Payment.reference, [row["reference"] for row, _ in self._new]
+        ids = insert_with_ids(
+            self.session, Payment, [row for row, _ in self._new], Payment.reference
         )
-        ids = [new_ids[row["reference"]] for row, _ in self._new]
         if self._updates:
             update_rows(self.session, Payment, [row for row, _ in self._updates])
             updated_ids = [row["id"] for row, _ in self._updates]
-            for batch in chunked(updated_ids):
+            for batch in batches(self.session, updated_ids):
                 self.session.execute(
                     delete(PaymentAllocation)
                     .where(one_of(self.session, PaymentAllocation.payment_id, batch))

@@ -1,8 +1,8 @@
 """Bulk look-ups the importers share: no query is ever made per row.
 
-Keys from the file are looked up in chunks of :data:`CHUNK` with ``IN (...)`` so a
-100,000-row file costs a few hundred queries at most, and SQLite's limit on bound
-parameters is never reached.
+Keys from the file are looked up in chunks of :data:`CHUNK` with ``IN (...)`` on SQLite
+so a 100,000-row file costs a few hundred queries at most, and SQLite's limit on bound
+parameters is never reached; PostgreSQL takes ten thousand at a time in one array.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Table,
-    any_,
     bindparam,
     insert,
     literal_column,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.db.lookups import chunk_size, is_postgresql, one_of
 from app.db.models import (
     SENT_STATES,
     AccountKind,
@@ -66,16 +66,10 @@ def chunked(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
-def one_of(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
-    """``column IN (values)``. On PostgreSQL ``column = ANY(:values)`` instead: one array
-    parameter rather than hundreds, which the driver would otherwise parse for every
-    query (a visible share of a large import there)."""
-    result: ColumnElement[bool]
-    if session.get_bind().dialect.name == "postgresql":
-        result = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    else:
-        result = column.in_(values)
-    return result
+def batches(session: Session, values: Iterable[T]) -> Iterator[list[T]]:
+    """``values`` in lists for one :func:`one_of` look-up each: :data:`CHUNK` at a time
+    on SQLite, many more at a time on PostgreSQL (see :func:`~app.db.lookups.chunk_size`)."""
+    return chunked(values, chunk_size(session, CHUNK))
 
 
 def sent_record_ids(session: Session, record_type: RecordType, ids: Collection[int]) -> set[int]:
@@ -85,7 +79,7 @@ def sent_record_ids(session: Session, record_type: RecordType, ids: Collection[i
     :data:`~app.db.models.SENT_STATES`.
     """
     sent: set[int] = set()
-    for batch in chunked(sorted(ids)):
+    for batch in batches(session, sorted(ids)):
         sent.update(
             session.scalars(
                 select(OutboxEntry.record_id).where(
@@ -111,7 +105,7 @@ class CustomerLookup:
     def __init__(self, session: Session, refs: Iterable[str]) -> None:
         wanted = set(refs)
         self._by_ref: dict[str, dict[ContactKind, ContactKey]] = defaultdict(dict)
-        for batch in chunked(sorted(wanted)):
+        for batch in batches(session, sorted(wanted)):
             for contact_id, kind, ref in session.execute(
                 select(Contact.id, Contact.kind, Contact.account_ref).where(
                     one_of(session, Contact.account_ref, batch)
@@ -229,7 +223,7 @@ def _stored_documents(
 ) -> list[StoredDocument]:
     column = Document.original_invoice_number if by_original else Document.number
     heads: dict[int, tuple[str, int, str]] = {}
-    for batch in chunked(sorted(set(values))):
+    for batch in batches(session, sorted(set(values))):
         for doc_id, number, contact_id, original in session.execute(
             select(
                 Document.id, Document.number, Document.contact_id, Document.original_invoice_number
@@ -246,7 +240,7 @@ def _stored_documents(
 def contact_refs(session: Session, ids: Iterable[int]) -> dict[int, str]:
     """Account references of contacts by id."""
     refs: dict[int, str] = {}
-    for batch in chunked(sorted(set(ids))):
+    for batch in batches(session, sorted(set(ids))):
         for contact_id, ref in session.execute(
             select(Contact.id, Contact.account_ref).where(one_of(session, Contact.id, batch))
         ):
@@ -257,7 +251,7 @@ def contact_refs(session: Session, ids: Iterable[int]) -> dict[int, str]:
 def document_grosses(session: Session, ids: Iterable[int]) -> dict[int, Decimal]:
     """Gross totals of documents by id, worked out line by line as the model does."""
     totals: dict[int, Decimal] = {}
-    for batch in chunked(sorted(set(ids))):
+    for batch in batches(session, sorted(set(ids))):
         for doc_id in batch:
             totals[doc_id] = Decimal("0.00")
         for doc_id, quantity, unit_price, vat in session.execute(
@@ -413,6 +407,41 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         BulkInsert(session, model, columns).run([[row[c] for c in columns] for row in rows])
 
 
+def insert_with_ids(
+    session: Session,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    key_column: InstrumentedAttribute[str],
+    *criteria: ColumnElement[bool],
+) -> list[int]:
+    """Insert ``rows`` (as :func:`insert_rows`) and give their new ids, in row order.
+
+    On PostgreSQL the ids are drawn from the table's sequence first, in one statement,
+    and written with the rows, so no look-up follows. On SQLite the rows are inserted and
+    their ids looked up by ``key_column`` (unique among rows matching ``criteria``).
+    """
+    if not rows:
+        return []
+    if is_postgresql(session):
+        ids = sorted(
+            session.scalars(
+                text(
+                    "SELECT nextval((SELECT pg_get_serial_sequence(:table, 'id'))::regclass)"
+                    " FROM generate_series(1, :count)"
+                ),
+                {"table": _table(model).name, "count": len(rows)},
+            )
+        )
+        numbered = [{"id": row_id, **row} for row_id, row in zip(ids, rows, strict=True)]
+        insert_rows(session, model, numbered)
+        return ids
+    insert_rows(session, model, rows)
+    key = key_column.key
+    id_column: InstrumentedAttribute[int] = getattr(model, "id")  # noqa: B009
+    found = ids_by_key(session, id_column, key_column, [row[key] for row in rows], *criteria)
+    return [found[row[key]] for row in rows]
+
+
 def ids_by_key(
     session: Session,
     id_column: InstrumentedAttribute[int],
@@ -426,7 +455,7 @@ def ids_by_key(
     SQLite, so rows are inserted in one go and their ids looked up afterwards.)
     """
     found: dict[str, int] = {}
-    for batch in chunked(sorted(set(keys))):
+    for batch in batches(session, sorted(set(keys))):
         for row_id, key in session.execute(
             select(id_column, key_column).where(one_of(session, key_column, batch), *criteria)
         ):

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import chunk_size, one_of
 from app.db.models import (
     DELIVERED_STATES,
     AccountMapping,
@@ -377,6 +378,7 @@ class DraftBuilder:
         cutoff: date | None = None,
     ) -> None:
         self.session = session
+        self._chunk = chunk_size(session, CHUNK)
         self.cutoff = cutoff
         self.assume_delivered = assume_delivered if assume_delivered is not None else set()
         self.package = package
@@ -462,12 +464,12 @@ class DraftBuilder:
         wanted -= self._prefetched
         for record_type in RecordType:
             ids = sorted(i for t, i in wanted if t is record_type)
-            for chunk in chunked(ids):
+            for chunk in chunked(ids, self._chunk):
                 for row in self.session.execute(
                     select(*_PARENT).where(
                         OutboxEntry.package == self.package,
                         OutboxEntry.record_type == record_type,
-                        OutboxEntry.record_id.in_(chunk),
+                        one_of(self.session, OutboxEntry.record_id, chunk),
                     )
                 ):
                     parent = ParentRow._make(row)
@@ -476,14 +478,16 @@ class DraftBuilder:
 
     def _load_contacts(self, ids: Iterable[int]) -> None:
         missing = sorted(set(ids) - self._contacts.keys())
-        for chunk in chunked(missing):
-            for row in self.session.execute(select(*_CONTACT).where(Contact.id.in_(chunk))):
+        for chunk in chunked(missing, self._chunk):
+            for row in self.session.execute(
+                select(*_CONTACT).where(one_of(self.session, Contact.id, chunk))
+            ):
                 self._contacts[row.id] = ContactRecord._make(row)
 
     def _load_documents(self, ids: list[int]) -> list[DocumentRecord]:
         loaded: list[DocumentRecord] = []
-        for chunk in chunked(ids):
-            loaded += self._query_documents(Document.id.in_(chunk))
+        for chunk in chunked(ids, self._chunk):
+            loaded += self._query_documents(one_of(self.session, Document.id, chunk))
         return loaded
 
     def _query_documents(self, where: ColumnElement[bool]) -> list[DocumentRecord]:
@@ -499,20 +503,22 @@ class DraftBuilder:
         for document in new:
             self._documents[document.id] = document
             self._lines[document.id] = []
-        for chunk in chunked([d.id for d in new]):
+        for chunk in chunked([d.id for d in new], self._chunk):
             for row in self.session.execute(
                 select(*_LINE)
-                .where(DocumentLine.document_id.in_(chunk))
+                .where(one_of(self.session, DocumentLine.document_id, chunk))
                 .order_by(DocumentLine.document_id, DocumentLine.line_no)
             ):
                 self._lines[row.document_id].append(LineRecord._make(row))
 
     def _load_payments(self, ids: list[int]) -> list[PaymentRecord]:
         loaded: list[PaymentRecord] = []
-        for chunk in chunked(ids):
+        for chunk in chunked(ids, self._chunk):
             batch = [
                 PaymentRecord._make(row)
-                for row in self.session.execute(select(*_PAYMENT).where(Payment.id.in_(chunk)))
+                for row in self.session.execute(
+                    select(*_PAYMENT).where(one_of(self.session, Payment.id, chunk))
+                )
             ]
             for payment in batch:
                 self._payments[payment.id] = payment
@@ -526,7 +532,7 @@ class DraftBuilder:
                     Document.number,
                 )
                 .join(Document, Document.id == PaymentAllocation.document_id)
-                .where(PaymentAllocation.payment_id.in_(chunk))
+                .where(one_of(self.session, PaymentAllocation.payment_id, chunk))
                 .order_by(PaymentAllocation.id)
             ):
                 self._allocations[row.payment_id].append(AllocationRecord._make(row))
@@ -535,26 +541,27 @@ class DraftBuilder:
 
     def _load_credited(self, numbers: list[str]) -> None:
         invoices: list[DocumentRecord] = []
-        for chunk in chunked(numbers):
+        for chunk in chunked(numbers, self._chunk):
             self._invoices_by_number.update(dict.fromkeys(chunk))
             found = self._query_documents(
-                (Document.kind == DocumentKind.INVOICE) & Document.number.in_(chunk)
+                (Document.kind == DocumentKind.INVOICE)
+                & one_of(self.session, Document.number, chunk)
             )
             for invoice in found:
                 self._invoices_by_number[invoice.number] = invoice
             invoices += found
             credits = self._query_documents(
                 (Document.kind == DocumentKind.CREDIT_NOTE)
-                & Document.original_invoice_number.in_(chunk)
+                & one_of(self.session, Document.original_invoice_number, chunk)
             )
             for credit in sorted(credits, key=lambda c: c.id):
                 number = credit.original_invoice_number or ""
                 self._credits_by_invoice.setdefault(number, []).append(credit)
-        for id_chunk in chunked([i.id for i in invoices]):
+        for id_chunk in chunked([i.id for i in invoices], self._chunk):
             self._paid.update(dict.fromkeys(id_chunk, ZERO))
             for document_id, paid in self.session.execute(
                 select(PaymentAllocation.document_id, func.sum(PaymentAllocation.amount))
-                .where(PaymentAllocation.document_id.in_(id_chunk))
+                .where(one_of(self.session, PaymentAllocation.document_id, id_chunk))
                 .group_by(PaymentAllocation.document_id)
             ):
                 self._paid[document_id] = Decimal(paid or 0)
