@@ -52,15 +52,14 @@ def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
 
 
 def _import_what_opening_needs() -> None:
-    # What opening the store and showing the first page import: SQLAlchemy, the models,
-    # the services and the dashboard (most of the time to a usable first page).
-    from app.services import dashboard, store  # noqa: F401
-    from app.services.setup import choices  # noqa: F401
-    from app.ui.windows import dashboard as dashboard_view  # noqa: F401
+    # What the first read and the dashboard import (the store's SQLAlchemy is imported
+    # once the dashboard shows its data: see MainWindow.open).
+    from app.services import dashboard_read  # noqa: F401
+    from app.ui.windows import dashboard  # noqa: F401
 
 
 def warm_up_imports() -> threading.Thread:
-    """Import, in a thread, what opening the store needs, while Qt builds and paints
+    """Import, in a thread, what the first page needs, while Qt builds and paints
     the first window: the two overlap (Qt's own work runs without Python's lock), and
     the interpreter's import lock makes the window's own imports wait for, never
     repeat, what the thread has started."""

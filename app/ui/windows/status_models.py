@@ -10,8 +10,8 @@ from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
 from app.services.sending.causes import Cause
+from app.services.sending.change_items import PendingChangeItem
 from app.services.sending.failures import FailureItem
-from app.services.sending.pending_changes import PendingChangeItem
 from connectors.wording import when
 
 Index = QModelIndex | QPersistentModelIndex
