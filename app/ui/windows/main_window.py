@@ -52,6 +52,9 @@ class MainWindow(QMainWindow):
     send_finished = Signal(object)
     #: "loading", "wizard" or "dashboard", whenever the view changes.
     view_changed = Signal(str)
+    #: Emitted once the store is open (a returning user's dashboard shows its data
+    #: before: see :meth:`open`).
+    store_opened = Signal()
 
     def __init__(
         self,
@@ -195,6 +198,7 @@ class MainWindow(QMainWindow):
 
     def _store_ready(self, result: tuple[Store, SetupState]) -> None:
         self.store, _setup = result
+        self.store_opened.emit()
         self.start_web_connector()
         if self.dashboard is not None:
             self.dashboard.attach_store(self.store)
@@ -221,6 +225,7 @@ class MainWindow(QMainWindow):
         from app.services.setup.routing import Page, parse_page
 
         self.store, self.setup = result
+        self.store_opened.emit()
         self.start_web_connector()
         requested, self.requested_page = self.requested_page, None
         if requested:
