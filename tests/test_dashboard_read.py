@@ -183,3 +183,41 @@ def test_actions_fail_in_words_when_the_store_cannot_open(
         dashboard.store_failed("The data folder cannot be opened.")
     tasks.wait()
     assert "cannot be opened" in dashboard.current.text()
+
+
+def test_the_window_waits_for_the_store_behind_its_data(
+    qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard shows the store's data while the store is still being opened; a
+    quick link and a send pressed then run once it is open."""
+    import threading
+
+    from app.services import store as store_module
+    from app.services.setup.routing import Page
+    from app.ui.windows.main_window import MainWindow
+
+    release = threading.Event()
+    real_open = store_module.open_store
+
+    def held_open(paths: DataPaths, **options: bool) -> store_module.Store:
+        assert release.wait(LONG / 1000), "the test never let the store open"
+        return real_open(paths, **options)
+
+    monkeypatch.setattr(store_module, "open_store", held_open)
+    window = MainWindow(sent_paths)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    dashboard = window.dashboard
+    assert dashboard is not None and window.view == "dashboard" and window.store is None
+    assert dashboard.snapshot == read_dashboard(sent_paths)
+    assert dashboard.send_button.isEnabled() and not dashboard.import_button.isEnabled()
+
+    dashboard.send_now()  # its worker waits for the store
+    dashboard.quick_links[Page.NOMINAL_ACCOUNTS].click()
+    assert window.view == "dashboard"  # the wizard needs the store: it waits too
+    with qtbot.waitSignals([window.store_opened, window.send_finished], timeout=LONG):
+        release.set()
+    assert window.store is not None and dashboard.store is window.store
+    qtbot.waitUntil(lambda: window.view == "wizard", timeout=LONG)

@@ -198,13 +198,13 @@ class MainWindow(QMainWindow):
 
     def _store_ready(self, result: tuple[Store, SetupState]) -> None:
         self.store, _setup = result
-        self.store_opened.emit()
         self.start_web_connector()
         if self.dashboard is not None:
             self.dashboard.attach_store(self.store)
         waiting, self._when_open = self._when_open, []
         for then in waiting:
             then()
+        self.store_opened.emit()
 
     def _store_failed(self, message: str) -> None:
         if self.dashboard is not None:
