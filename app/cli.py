@@ -10,7 +10,6 @@ kept stable.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,10 +20,6 @@ from app import __version__
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
-from app.options_cli import add_parsers as add_options_parsers
-from app.options_cli import run_create_new, run_options
-from app.qbwc_cli import add_parser as add_qbwc_parser
-from app.qbwc_cli import run as run_qbwc
 from app.services.errors import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -37,8 +32,6 @@ from app.services.errors import (
     user_error_from,
 )
 from app.services.setup.routing import SITUATION_NAMES, Page
-from app.sync_cli import add_parser as add_sync_parser
-from app.sync_cli import run as run_sync
 from connectors.wording import count
 
 if TYPE_CHECKING:
@@ -201,6 +194,12 @@ def _add_commands(commands: Any) -> None:
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
+    # The command modules are imported only to build the full parser or run a command,
+    # never on the way to the window.
+    from app.options_cli import add_parsers as add_options_parsers
+    from app.qbwc_cli import add_parser as add_qbwc_parser
+    from app.sync_cli import add_parser as add_sync_parser
+
     add_qbwc_parser(commands)
     add_sync_parser(commands)
     add_options_parsers(commands)
@@ -344,6 +343,8 @@ def _open_window(paths: DataPaths, page: str | None = None) -> int:
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     if getattr(args, "json", False):
+        import json
+
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
     else:
         print(text)
@@ -761,6 +762,34 @@ def cmd_store(paths: DataPaths, args: argparse.Namespace) -> int:
         f"`ledgerlink store use {args.url}`."
     )
     return EXIT_OK
+
+
+def run_qbwc(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink qbwc …``: see :mod:`app.qbwc_cli`."""
+    from app.qbwc_cli import run
+
+    return run(store, args)
+
+
+def run_sync(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink sync …``: see :mod:`app.sync_cli`."""
+    from app.sync_cli import run
+
+    return run(store, args)
+
+
+def run_options(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink options …``: see :mod:`app.options_cli`."""
+    from app.options_cli import run_options as run
+
+    return run(store, args)
+
+
+def run_create_new(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink create-new …``: see :mod:`app.options_cli`."""
+    from app.options_cli import run_create_new as run
+
+    return run(store, args)
 
 
 COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 
 from app.services.setup.routing import TITLES, Page
 from connectors.catalogue import BY_KEY
-from resources import resource
 
 _LINK_PAGES = {Page.LINK_CUSTOMERS: "customers", Page.LINK_SUPPLIERS: "suppliers"}
 
@@ -31,6 +30,8 @@ def _file_name(page: Page) -> str:
 
 
 def _read(*parts: str) -> str:
+    from resources import resource  # importlib.resources: only once help is asked for
+
     node = resource("help", *parts)
     return node.read_text(encoding="utf-8") if node.is_file() else ""
 

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -168,6 +167,8 @@ def backup_postgres(url: URL, backup_dir: Path, revision: str, pg_dump: str) -> 
     ]
     if url.username:
         argv.append(f"--username={url.username}")
+    import subprocess  # only for pg_dump: keeps the dashboard's first read light
+
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
