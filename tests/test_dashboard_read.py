@@ -221,3 +221,51 @@ def test_the_window_waits_for_the_store_behind_its_data(
         release.set()
     assert window.store is not None and dashboard.store is window.store
     qtbot.waitUntil(lambda: window.view == "wizard", timeout=LONG)
+
+
+def test_a_read_started_before_the_window_is_what_it_shows(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    """``ledgerlink`` starts the first read before it builds the window; the window shows
+    that read's data, then opens the store behind it."""
+    from app.ui.windows.launch import start_first_read
+    from app.ui.windows.main_window import MainWindow
+
+    first_read = start_first_read(sent_paths)
+    window = MainWindow(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    assert first_read.done()
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == first_read.result() == read_dashboard(sent_paths)
+    qtbot.waitUntil(lambda: window.store is not None, timeout=LONG)
+
+
+def test_a_first_read_that_fails_leaves_the_window_to_the_store(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    from concurrent.futures import Future
+
+    from app.services.dashboard_read import DashboardSnapshot
+    from app.ui.windows.main_window import MainWindow
+
+    from app.crash_report import set_report_folder
+
+    set_report_folder(sent_paths.logs)  # an unexpected failure's report stays in tmp_path
+    failed: Future[DashboardSnapshot | None] = Future()
+    failed.set_exception(OSError("disk went away"))
+    window = MainWindow(sent_paths, first_read=failed)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.store_opened, timeout=LONG):
+        window.show()
+        window.open()
+    qtbot.waitUntil(lambda: window.dashboard is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: window.dashboard.snapshot is not None, timeout=LONG)  # type: ignore[union-attr]
+    store = open_store(sent_paths)
+    try:
+        expected = load_snapshot(store)
+    finally:
+        store.close()
+    assert window.dashboard.snapshot == expected  # type: ignore[union-attr]

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 from app.config import DataPaths
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from PySide6.QtGui import QCloseEvent, QPaintEvent
 
     from app.services.dashboard_read import DashboardSnapshot
@@ -62,8 +64,13 @@ class MainWindow(QMainWindow):
         *,
         page: str | None = None,
         auto_send_interval_ms: int = TWO_HOURS_MS,
+        first_read: Future[DashboardSnapshot | None] | None = None,
     ) -> None:
+        """``first_read``, when given, is the dashboard's read already started (see
+        ``launch.start_first_read``); :meth:`open` then waits for it, off the GUI
+        thread, instead of reading."""
         super().__init__()
+        self._early_read = first_read
         self.paths = paths
         self.requested_page = page
         self.auto_send_interval_ms = auto_send_interval_ms
@@ -121,7 +128,8 @@ class MainWindow(QMainWindow):
     def open_when_shown(self, first: Callable[[], None] | None = None) -> None:
         """Open the store once the window has first been painted, so the work of opening
         it (importing SQLAlchemy, migrating) never delays the first window. ``first``
-        runs just before (on the GUI thread), e.g. setting up the log file."""
+        runs once, on the GUI thread, just before the store is opened (so after a
+        returning user's dashboard is painted), e.g. setting up the log file."""
         self._open_on_paint = True
         self._before_open = first
 
@@ -132,9 +140,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._open_after_paint)
 
     def _open_after_paint(self) -> None:
-        if self._before_open is not None:
-            self._before_open()
         self.open()
+
+    def _run_before_open(self) -> None:
+        first, self._before_open = self._before_open, None
+        if first is not None:
+            first()
 
     def open(self) -> None:
         """Show the right view, opening (and migrating) the store in a worker.
@@ -148,8 +159,11 @@ class MainWindow(QMainWindow):
             self._open_store(first_read=False)
             return
         paths = self.paths
+        early, self._early_read = self._early_read, None
 
         def work(_cancel: threading.Event, _progress: Progress) -> DashboardSnapshot | None:
+            if early is not None:
+                return early.result()
             from app.services.dashboard_read import read_dashboard
 
             return read_dashboard(paths)
@@ -162,6 +176,7 @@ class MainWindow(QMainWindow):
         )
 
     def _open_store(self, *, first_read: bool) -> None:
+        self._run_before_open()
         paths = self.paths
 
         def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
