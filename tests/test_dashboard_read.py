@@ -248,10 +248,9 @@ def test_a_first_read_that_fails_leaves_the_window_to_the_store(
 ) -> None:
     from concurrent.futures import Future
 
+    from app.crash_report import set_report_folder
     from app.services.dashboard_read import DashboardSnapshot
     from app.ui.windows.main_window import MainWindow
-
-    from app.crash_report import set_report_folder
 
     set_report_folder(sent_paths.logs)  # an unexpected failure's report stays in tmp_path
     failed: Future[DashboardSnapshot | None] = Future()
