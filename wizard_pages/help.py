@@ -10,14 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QPushButton,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
 from app.services.setup.routing import TITLES, Page
 from connectors.catalogue import BY_KEY
@@ -69,6 +62,9 @@ class HelpDialog(QDialog):
     """A window beside the wizard showing one page's help; it does not block the wizard."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        # Imported here: every page has a Help button, few open the dialog.
+        from PySide6.QtWidgets import QDialogButtonBox, QTextBrowser
+
         super().__init__(parent)
         self.setModal(False)
         self.resize(560, 600)
