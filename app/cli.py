@@ -21,10 +21,6 @@ from app.cli_output import emit
 from app.config import DataPaths, resolve_data_paths
 from app.crash_report import set_report_folder, write_crash_report
 from app.logging_setup import configure_logging
-from app.options_cli import add_parsers as add_options_parsers
-from app.options_cli import run_create_new, run_options
-from app.qbwc_cli import add_parser as add_qbwc_parser
-from app.qbwc_cli import run as run_qbwc
 from app.services.errors import (
     EXIT_BUG,
     EXIT_FAILED,
@@ -37,8 +33,6 @@ from app.services.errors import (
     user_error_from,
 )
 from app.services.setup.routing import SITUATION_NAMES, Page
-from app.sync_cli import add_parser as add_sync_parser
-from app.sync_cli import run as run_sync
 from connectors.wording import count
 
 if TYPE_CHECKING:
@@ -66,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Send job-system records to your accounting package. "
         "With no command, opens the window.",
     )
+    _add_global_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_commands(commands)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"Ledgerlink {__version__}")
     parser.add_argument(
         "--data-dir",
@@ -86,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the window straight at one page (for support staff): "
         + ", ".join(page.value for page in Page),
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+
+def _add_commands(commands: Any) -> None:
 
     imp = commands.add_parser("import", help="import a CSV file from the job system")
     imp.add_argument(
@@ -192,10 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     mapping.add_argument("code", nargs="?", help="our nominal code, e.g. SALES")
     mapping.add_argument("remote", nargs="?", help="the package's account code or id")
     mapping.add_argument("--json", action="store_true")
+    # The command modules are imported only to build the full parser or run a command,
+    # never on the way to the window.
+    from app.options_cli import add_parsers as add_options_parsers
+    from app.qbwc_cli import add_parser as add_qbwc_parser
+    from app.sync_cli import add_parser as add_sync_parser
+
     add_qbwc_parser(commands)
     add_sync_parser(commands)
     add_options_parsers(commands)
-    return parser
 
 
 def _add_store_commands(commands: Any) -> None:
@@ -242,9 +250,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _window_arguments(argv: Sequence[str] | None) -> argparse.Namespace | None:
+    """The arguments when they name no command (the window), read without building every
+    command's parser (a tenth of what the window's start costs in Python); ``None`` for
+    anything else, help and mistakes included, which the full parser reads and words."""
+    quick = argparse.ArgumentParser(prog="ledgerlink", add_help=False, exit_on_error=False)
+    _add_global_options(quick)
+    try:
+        args, rest = quick.parse_known_args(argv)
+    except argparse.ArgumentError:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _window_arguments(argv) or build_parser().parse_args(argv)
     paths = resolve_data_paths(args.data_dir)
     try:
         if args.demo:
@@ -731,6 +754,34 @@ def cmd_store(paths: DataPaths, args: argparse.Namespace) -> int:
         f"`ledgerlink store use {args.url}`."
     )
     return EXIT_OK
+
+
+def run_qbwc(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink qbwc …``: see :mod:`app.qbwc_cli`."""
+    from app.qbwc_cli import run
+
+    return run(store, args)
+
+
+def run_sync(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink sync …``: see :mod:`app.sync_cli`."""
+    from app.sync_cli import run
+
+    return run(store, args)
+
+
+def run_options(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink options …``: see :mod:`app.options_cli`."""
+    from app.options_cli import run_options as run
+
+    return run(store, args)
+
+
+def run_create_new(store: Store, args: argparse.Namespace) -> int:
+    """``ledgerlink create-new …``: see :mod:`app.options_cli`."""
+    from app.options_cli import run_create_new as run
+
+    return run(store, args)
 
 
 COMMANDS: dict[str, Callable[[Store, argparse.Namespace], int]] = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import sys
 import threading
 import traceback
@@ -69,6 +68,8 @@ class CrashReport:
 
 def write_crash_report(exc: BaseException, context: str = "") -> CrashReport:
     """Write the full report of ``exc`` (with ``context``, e.g. the task's name)."""
+    import platform  # only once something has gone wrong
+
     now = datetime.now(UTC)
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     details = redact(

@@ -10,6 +10,7 @@ from typing import Any
 _secrets: set[str] = set()
 _lock = threading.Lock()
 MASK = "«redacted»"
+_early: EarlyRecords | None = None
 
 
 def register_secret(value: str) -> None:
@@ -40,9 +41,60 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class EarlyRecords(logging.Handler):
+    """Keeps what is logged before the log file is set up (see
+    :func:`hold_early_records`), then passes it, and anything still arriving through
+    it, to the handlers :func:`configure_logging` makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self._targets: list[logging.Handler] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep ``record``, or pass it on once the real handlers exist."""
+        if self._targets:
+            for target in self._targets:
+                target.handle(record)
+        else:
+            self.records.append(record)
+
+    def hand_over(self, targets: list[logging.Handler]) -> None:
+        """Pass every kept record to ``targets``, in order, and every later one too."""
+        self.acquire()  # handle() emits under this same lock
+        try:
+            self._targets = list(targets)
+            kept, self.records = self.records, []
+            for record in kept:
+                for target in targets:
+                    target.handle(record)
+        finally:
+            self.release()
+
+
+def hold_early_records() -> None:
+    """Keep every record logged from now on (at INFO and above) until
+    :func:`configure_logging` writes them to the log file, so that setting up the file
+    can wait until the first window is painted without losing a message."""
+    global _early
+    if _early is not None:
+        return
+    _early = EarlyRecords()
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.addHandler(_early)
+
+
+def holding_early_records() -> bool:
+    """Whether records are being kept for a log file not set up yet."""
+    return _early is not None
+
+
 def configure_logging(log_dir: Path, verbose: bool = False) -> None:
     """Log to ``log_dir/ledgerlink.log`` (rotated at 2 MB, 5 kept; owner-only files) and
-    to stderr on -v; crash reports go to ``log_dir`` too."""
+    to stderr on -v; crash reports go to ``log_dir`` too. What was logged since
+    :func:`hold_early_records` is written first."""
+    global _early
     from app.crash_report import set_report_folder
     from app.private_files import make_private_folder
 
@@ -53,11 +105,20 @@ def configure_logging(log_dir: Path, verbose: bool = False) -> None:
     handler = _private_rotating_handler(log_dir / "ledgerlink.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
-    root.addHandler(handler)
+    handlers = [handler]
     if verbose:
         stream = logging.StreamHandler()
         stream.addFilter(RedactingFilter())
-        root.addHandler(stream)
+        handlers.append(stream)
+    early, _early = _early, None
+    if early is None:
+        for each in handlers:
+            root.addHandler(each)
+        return
+    early.hand_over(handlers)
+    # One assignment, so each record goes either through the early handler (passed on)
+    # or straight to the new ones: never both, never neither.
+    root.handlers = [h for h in root.handlers if h is not early] + handlers
 
 
 def _private_rotating_handler(path: Path) -> logging.Handler:

@@ -10,7 +10,7 @@ reference format. :mod:`connectors.registry` says which have a connector.
 
 from __future__ import annotations
 
-from connectors.contract import (
+from connectors.declarations import (
     ConnectField,
     PackageInfo,
     PackageKind,

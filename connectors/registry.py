@@ -6,9 +6,14 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from connectors.catalogue import BY_KEY, PACKAGES
-from connectors.contract import Connector, ConnectorContext, PackageInfo
+from connectors.declarations import PackageInfo
+
+if TYPE_CHECKING:
+    # Only named in annotations: the contract's classes are built when a connector is.
+    from connectors.contract import Connector, ConnectorContext
 
 log = logging.getLogger(__name__)
 

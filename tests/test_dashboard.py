@@ -494,7 +494,12 @@ def test_the_window_is_shown_before_the_store_is_opened(
     assert window.isVisible() and window.view == "loading" and window.store is None
     with qtbot.waitSignal(window.refreshed, timeout=LONG):
         qtbot.waitExposed(window)
-    assert window.view == "dashboard" and window.store is not None
+    # The data is shown first (read with sqlite3), then the store is opened.
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot is not None
+    with qtbot.waitSignal(window.store_opened, timeout=LONG):
+        pass
+    assert window.store is not None and window.dashboard.store is window.store
     assert (sent_paths.logs / "ledgerlink.log").exists()
 
 
@@ -509,6 +514,8 @@ def test_files_imported_from_the_dashboard_show_in_its_counts(
     customers_before = snapshot.data.status.records["customer"]
     path = tmp_path / "new-customers.csv"
     path.write_text("account_ref,name\nNEW001,Brand New Heating Ltd\n", encoding="utf-8")
+    # The dashboard shows its data before the store is open; the import waits for it.
+    qtbot.waitUntil(lambda: dashboard.import_button.isEnabled(), timeout=LONG)
     dialog = dashboard.open_import()
     dialog.add_files([path])
     box = dialog.files[0][1]

@@ -9,7 +9,13 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from app.logging_setup import MASK, RedactingFilter, configure_logging
+from app.logging_setup import (
+    MASK,
+    RedactingFilter,
+    configure_logging,
+    hold_early_records,
+    holding_early_records,
+)
 from app.secrets import KeyringSecretStore, NoKeyringError
 from tests.conftest import MemoryKeyring
 
@@ -47,6 +53,39 @@ def test_secrets_are_masked_in_the_log_file(tmp_path: Path) -> None:
     log_text = (tmp_path / "ledgerlink.log").read_text(encoding="utf-8")
     assert "eyJhbGciOi.secret.token" not in log_text
     assert MASK in log_text
+
+
+def test_what_is_logged_before_the_log_file_is_set_up_is_written_to_it(tmp_path: Path) -> None:
+    # The window sets its log file up after its first page is painted; nothing logged
+    # before then may be lost, and nothing written twice.
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    log = logging.getLogger("test.early")
+    try:
+        hold_early_records()
+        assert holding_early_records()
+        log.info("first read left to the normal path: %s", "no database")
+        KeyringSecretStore().set("qbo.access_token", "early-secret-token")
+        log.warning("early token %s", "early-secret-token")
+        assert not (tmp_path / "ledgerlink.log").exists()
+        configure_logging(tmp_path)
+        assert not holding_early_records()
+        log.info("after the log file")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                handler.close()
+                root.removeHandler(handler)
+        root.setLevel(level)
+    lines = (tmp_path / "ledgerlink.log").read_text(encoding="utf-8").splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "first read left to the normal path: no database",
+        f"early token {MASK}",
+        "after the log file",
+    ]
+    assert not any(type(h).__name__ == "EarlyRecords" for h in root.handlers)
 
 
 def test_redacting_filter_leaves_ordinary_messages_alone() -> None:

@@ -10,18 +10,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QPushButton,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
 from app.services.setup.routing import TITLES, Page
 from connectors.catalogue import BY_KEY
-from resources import resource
 
 _LINK_PAGES = {Page.LINK_CUSTOMERS: "customers", Page.LINK_SUPPLIERS: "suppliers"}
 
@@ -31,6 +23,8 @@ def _file_name(page: Page) -> str:
 
 
 def _read(*parts: str) -> str:
+    from resources import resource  # importlib.resources: only once help is asked for
+
     node = resource("help", *parts)
     return node.read_text(encoding="utf-8") if node.is_file() else ""
 
@@ -68,6 +62,9 @@ class HelpDialog(QDialog):
     """A window beside the wizard showing one page's help; it does not block the wizard."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        # Imported here: every page has a Help button, few open the dialog.
+        from PySide6.QtWidgets import QDialogButtonBox, QTextBrowser
+
         super().__init__(parent)
         self.setModal(False)
         self.resize(560, 600)

@@ -12,20 +12,20 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
-from sqlalchemy.engine import URL
-
-from app.db.location import describe_store
 from app.private_files import make_private_folder, open_private
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy is imported only where an engine is used: the window's first read checks
+# the schema's revision (``head_revision``) before anything imports SQLAlchemy.
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ def _alembic_head() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (its ``alembic_version`` row), or ``None`` for
     an empty database."""
+    from sqlalchemy import inspect, text
+
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
@@ -92,6 +94,12 @@ def current_revision(engine: Engine) -> str | None:
             "which layout it has."
         )
     return str(versions[0][0]) if versions else None
+
+
+def _describe(url: str | URL) -> str:
+    from app.db.location import describe_store
+
+    return describe_store(url)
 
 
 class BackupNeeded(RuntimeError):
@@ -123,7 +131,7 @@ def upgrade(
                 backup = backup_postgres(engine.url, backup_dir, current, pg_dump)
             elif not backup_made:
                 raise BackupNeeded(
-                    f"The data on {describe_store(engine.url)} needs its layout updated "
+                    f"The data on {_describe(engine.url)} needs its layout updated "
                     f"(from {current} to {head}), and Ledgerlink backs it up first with "
                     "pg_dump, which is not installed here. Install the PostgreSQL client "
                     "tools (Debian/Ubuntu: `sudo apt install postgresql-client`), or back the "
@@ -159,14 +167,16 @@ def backup_postgres(url: URL, backup_dir: Path, revision: str, pg_dump: str) -> 
     ]
     if url.username:
         argv.append(f"--username={url.username}")
+    import subprocess  # only for pg_dump: keeps the dashboard's first read light
+
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         target.unlink(missing_ok=True)
         raise BackupNeeded(
-            f"The backup of {describe_store(url)} before updating its layout failed, so "
+            f"The backup of {_describe(url)} before updating its layout failed, so "
             f"nothing was changed. pg_dump said: {done.stderr.strip()}"
         )
-    log.info("backed up %s to %s before migrating", describe_store(url), target)
+    log.info("backed up %s to %s before migrating", _describe(url), target)
     return target
 
 

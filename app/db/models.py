@@ -24,6 +24,36 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.db.enums import (
+    DELIVERED_STATES as DELIVERED_STATES,
+)
+from app.db.enums import (
+    SENT_STATES as SENT_STATES,
+)
+from app.db.enums import (
+    AccountKind as AccountKind,
+)
+from app.db.enums import (  # the models' enums, as they were always imported from here
+    ContactKind as ContactKind,
+)
+from app.db.enums import (
+    DocumentKind as DocumentKind,
+)
+from app.db.enums import (
+    LinkMethod as LinkMethod,
+)
+from app.db.enums import (
+    PaymentMethod as PaymentMethod,
+)
+from app.db.enums import (
+    RecordType as RecordType,
+)
+from app.db.enums import (
+    SendState as SendState,
+)
+from app.db.enums import (
+    Situation as Situation,
+)
 from app.db.types import Money, Quantity, Rate, UTCDateTime
 
 PENNY = Decimal("0.01")
@@ -68,89 +98,6 @@ def _enum(enum_cls: type[StrEnum], length: int = 20) -> Enum:
         values_callable=lambda cls: [member.value for member in cls],
         validate_strings=True,
     )
-
-
-class ContactKind(StrEnum):
-    CUSTOMER = "customer"
-    SUPPLIER = "supplier"
-
-
-class DocumentKind(StrEnum):
-    INVOICE = "invoice"
-    CREDIT_NOTE = "credit_note"
-
-
-class AccountKind(StrEnum):
-    SALES = "sales"
-    BANK = "bank"
-    EXPENSE = "expense"
-
-
-class PaymentMethod(StrEnum):
-    BANK_TRANSFER = "bank_transfer"
-    CARD = "card"
-    CASH = "cash"
-    CHEQUE = "cheque"
-    DIRECT_DEBIT = "direct_debit"
-
-
-class RecordType(StrEnum):
-    """What an outbox row sends, in the order sends must happen."""
-
-    CUSTOMER = "customer"
-    SUPPLIER = "supplier"
-    INVOICE = "invoice"
-    CREDIT_NOTE = "credit_note"
-    PAYMENT = "payment"
-
-
-class SendState(StrEnum):
-    WAITING = "waiting"
-    PROCESSING = "processing"
-    SUCCESSFUL = "successful"
-    FAILED = "failed"
-    UNCERTAIN = "uncertain"
-    DO_NOT_SEND = "do_not_send"
-    ENTERED_MANUALLY = "entered_manually"
-    #: Handed to a desktop bridge (queued for the QuickBooks Web Connector, written to a
-    #: Sage 50 import file) and waiting for evidence that the package has it.
-    HANDED_OVER = "handed_over"
-
-
-#: States in which a record is in the package, or on its way there through a desktop
-#: bridge that delivers in order: records that depend on it may follow.
-DELIVERED_STATES = frozenset(
-    {SendState.SUCCESSFUL, SendState.ENTERED_MANUALLY, SendState.HANDED_OVER}
-)
-
-#: States in which a record has (or may have) reached the package: an import must never
-#: change such a record, because sending is insert-only.
-SENT_STATES = DELIVERED_STATES | {SendState.UNCERTAIN, SendState.PROCESSING}
-
-
-class LinkMethod(StrEnum):
-    """How a link between our contact and the package's was made."""
-
-    TYPED = "typed"
-    PASTED_ID = "pasted_id"
-    PASTED_URL = "pasted_url"
-    PICKED = "picked"
-    AUTO_EXACT = "auto_exact"
-    SUGGESTION = "suggestion"
-    IMPORTED = "imported"
-    CREATED_BY_SEND = "created_by_send"
-    #: A send found the contact already in the package (exact match) and linked it
-    #: instead of creating it.
-    LINKED_ON_SEND = "linked_on_send"
-    CSV = "csv"
-
-
-class Situation(StrEnum):
-    """The onboarding situation chosen in the wizard."""
-
-    NEW_TO_PACKAGE = "new_to_package"
-    SIDE_BY_SIDE = "side_by_side"
-    PACKAGE_FIRST = "package_first"
 
 
 # --------------------------------------------------------------------------- job records

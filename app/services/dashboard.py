@@ -3,47 +3,34 @@ buttons do (retry, do not send, entered by hand, changes made, export)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from app.db.enums import RecordType
+from app.services.dashboard_read import DashboardData as DashboardData
+from app.services.dashboard_read import DashboardSnapshot as DashboardSnapshot
+from app.services.dashboard_read import dashboard_data
 from app.services.desktop_bridges import bridge_note
 from app.services.errors import UserError
-from app.services.sending.causes import Cause
+from app.services.sending.drafts import record_label
 from app.services.sending.failure_actions import (
     do_not_send,
     entered_manually,
     export_failures,
     retry,
 )
-from app.services.sending.failures import FailureItem, failure_causes, list_failures
+from app.services.sending.failures import failed_rows
 from app.services.sending.first_send_links import (
     confirm_new_contacts,
     held_back_counts,
-    held_sentence,
 )
-from app.services.sending.pending_changes import PendingChangeItem, confirm, list_pending
-from app.services.setup.state import SetupState, load_setup
-from app.services.status import StatusReport, collect_status
+from app.services.sending.pending_changes import confirm, list_pending
+from app.services.setup.state import load_setup
+from app.services.status import collect_status
 from app.services.store import Store
-from connectors.registry import package_info
 from connectors.wording import count
-
-
-@dataclass(frozen=True)
-class DashboardData:
-    status: StatusReport
-    package_name: str
-    failures: list[FailureItem]
-    #: The same failures grouped by their true cause (largest first).
-    causes: list[Cause] = field(default_factory=list)
-    #: A desktop bridge's in-between state ("queued for QuickBooks"), as the dashboard
-    #: names it, and what its last poll did; empty for other packages.
-    handed_over_label: str = ""
-    bridge_note: str = ""
-    #: Contacts waiting for a transaction that needs them (the per-business option), in
-    #: words ("3 suppliers wait for a transaction that needs them"); "" when none.
-    held_back_note: str = ""
 
 
 def load_dashboard(store: Store) -> DashboardData:
@@ -52,23 +39,17 @@ def load_dashboard(store: Store) -> DashboardData:
     files) when the chosen package has one."""
     with store.session_factory() as session:
         status = collect_status(session, store.paths)
-        name = package_info(status.package).name if status.package else "No package chosen"
-        failures = list_failures(session, status.package) if status.package else []
-        causes = failure_causes(session, status.package, name) if status.package else []
-        note = bridge_note(session, status.package, store.paths.root) if status.package else ""
-        held = held_sentence(held_back_counts(session, status.package)) if status.package else ""
-    info = package_info(status.package) if status.package else None
-    label = info.handed_over_label if info else ""
-    return DashboardData(status, name, failures, causes, label, note, held)
-
-
-@dataclass(frozen=True)
-class DashboardSnapshot:
-    """The dashboard's data, the set-up choices and the changes to make by hand."""
-
-    data: DashboardData
-    setup: SetupState
-    changes: tuple[PendingChangeItem, ...] = ()
+        package = status.package
+        failed = failed_rows(session, package) if package else []
+        labels = {
+            (row.record_type, row.record_id): record_label(
+                session, RecordType(row.record_type), row.record_id
+            )
+            for row in failed
+        }
+        note = bridge_note(session, package, store.paths.root) if package else ""
+        held = held_back_counts(session, package) if package else Counter[str]()
+    return dashboard_data(status, failed, labels, held, note)
 
 
 def load_snapshot(store: Store) -> DashboardSnapshot:

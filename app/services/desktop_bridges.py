@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-from app.services.sending.sender import HandoverRecorder
+    from app.services.sending.sender import HandoverRecorder
 
 
 def _web_connector_note(session: Session, data_dir: Path) -> str:
@@ -57,6 +59,12 @@ _BRIDGES: dict[str, DesktopBridge] = {
     "quickbooks_desktop": DesktopBridge(note=_web_connector_note),
     "sage_50": DesktopBridge(note=_sage_50_note, steps=_sage_50_steps, recorder=_sage_50_recorder),
 }
+
+
+def has_bridge(package: str) -> bool:
+    """Whether ``package`` is reached through a desktop bridge (whose note the dashboard
+    reads with the bridge's own services)."""
+    return package in _BRIDGES
 
 
 def bridge_note(session: Session, package: str, data_dir: Path) -> str:

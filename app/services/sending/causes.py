@@ -19,6 +19,7 @@ Grouping rules, in order:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,10 @@ NOUNS = {
     "credit_note": "credit note",
     "payment": "payment",
 }
+
+#: ``error_code`` of a *waiting* contact held back until a transaction needs it (see
+#: app.services.sending.first_send_links).
+HELD_BACK = "held_back"
 
 
 @dataclass(frozen=True)
@@ -253,3 +258,13 @@ def cause_lines(causes: list[Cause], *, command_line: bool, examples: int = 3) -
         elif cause.records and cause.records[0].label not in cause.title:
             lines.append(f"       - {cause.records[0].label}")
     return lines
+
+
+def held_sentence(held: Counter[str]) -> str:
+    """``"5 customers wait for a transaction that needs them"``, or ``""``."""
+    parts = [count(n, NOUNS[kind]) for kind, n in sorted(held.items()) if n]
+    if not parts:
+        return ""
+    one = sum(held.values()) == 1
+    verb, them = ("waits", "it") if one else ("wait", "them")
+    return f"{' and '.join(parts)} {verb} for a transaction that needs {them}"

@@ -42,6 +42,9 @@ from app.db.models import (
     SendState,
     line_net,
 )
+from app.services.sending.labels import contact_label as contact_label
+from app.services.sending.labels import document_label as document_label
+from app.services.sending.labels import payment_label as payment_label
 from connectors.contract import (
     PLANNED_PARENT_REF,
     AllocationDraft,
@@ -208,49 +211,9 @@ _PAYMENT = tuple(getattr(Payment, name) for name in PaymentRecord._fields)
 _PARENT = tuple(getattr(OutboxEntry, name) for name in ParentRow._fields)
 
 
-class _Labelled(Protocol):
-    @property
-    def kind(self) -> Any: ...
-
-
-class _ContactLike(_Labelled, Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def account_ref(self) -> str: ...
-
-
-class _DocumentLike(_Labelled, Protocol):
-    @property
-    def number(self) -> str: ...
-
-
-class _PaymentLike(Protocol):
-    @property
-    def reference(self) -> str: ...
-
-
 def remote_record_type(record_type: RecordType) -> RemoteRecordType:
     """The connector contract's name for one of our record types."""
     return RemoteRecordType(record_type.value)
-
-
-def contact_label(contact: _ContactLike) -> str:
-    """How a contact is named to the user: ``Customer “Name” (REF)``."""
-    kind = "Customer" if contact.kind is ContactKind.CUSTOMER else "Supplier"
-    return f"{kind} “{contact.name}” ({contact.account_ref})"
-
-
-def document_label(document: _DocumentLike) -> str:
-    """How a document is named to the user: ``Invoice 1001`` or ``Credit note 1002``."""
-    kind = "Invoice" if document.kind is DocumentKind.INVOICE else "Credit note"
-    return f"{kind} {document.number}"
-
-
-def payment_label(payment: _PaymentLike) -> str:
-    """How a payment is named to the user: ``Payment REF``."""
-    return f"Payment {payment.reference}"
 
 
 #: How many ids go in one ``IN (...)`` list (well inside SQLite's and PostgreSQL's limits).

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from app.db.models import OutboxEntry, SendState
+from app.db.enums import SendState
 from app.services.sending.causes import Cause, FailedRecord, fix_page, group_causes
-from app.services.sending.drafts import record_label
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# SQLAlchemy and the models are imported by the functions that use a session: the
+# window's first read (app.services.dashboard_read) groups its own rows with the same
+# functions below.
+
+#: The states the failure list shows.
+LISTED_STATES = (SendState.FAILED, SendState.UNCERTAIN)
+
+
+class FailedRow(NamedTuple):
+    """One failed or uncertain outbox row, as the failure list reads it."""
+
+    id: int
+    record_type: str
+    record_id: int
+    state: str
+    error_code: str
+    error_field: str
+    error_reason: str
+    error_fix: str
+    error_subject: str
+    attempts: int
+    blocked_by_id: int | None
 
 
 @dataclass
@@ -49,39 +72,81 @@ class FailureItem:
         }
 
 
+def failed_rows(session: Session, package: str) -> list[FailedRow]:
+    """``package``'s failed and uncertain rows, by record type then record id."""
+    from sqlalchemy import select
+
+    from app.db.models import OutboxEntry
+
+    rows = session.scalars(
+        select(OutboxEntry)
+        .where(OutboxEntry.package == package, OutboxEntry.state.in_(LISTED_STATES))
+        .order_by(OutboxEntry.record_type, OutboxEntry.record_id)
+    ).all()
+    return [
+        FailedRow(
+            row.id,
+            row.record_type.value,
+            row.record_id,
+            row.state.value,
+            row.error_code,
+            row.error_field,
+            row.error_reason,
+            row.error_fix,
+            row.error_subject,
+            row.attempts,
+            row.blocked_by_id,
+        )
+        for row in rows
+    ]
+
+
+def _labels(session: Session, rows: Sequence[FailedRow]) -> dict[tuple[str, int], str]:
+    from app.db.enums import RecordType
+    from app.services.sending.drafts import record_label
+
+    return {
+        (row.record_type, row.record_id): record_label(
+            session, RecordType(row.record_type), row.record_id
+        )
+        for row in rows
+    }
+
+
 def list_failures(session: Session, package: str) -> list[FailureItem]:
     """Failed and uncertain rows, grouped so each root cause appears once.
 
     A row blocked by another (an invoice whose customer failed) is listed under the
     root of its chain, however deep the chain is.
     """
-    rows = session.scalars(
-        select(OutboxEntry)
-        .where(
-            OutboxEntry.package == package,
-            OutboxEntry.state.in_([SendState.FAILED, SendState.UNCERTAIN]),
-        )
-        .order_by(OutboxEntry.record_type, OutboxEntry.record_id)
-    ).all()
+    rows = failed_rows(session, package)
+    return group_failures(rows, _labels(session, rows))
+
+
+def group_failures(
+    rows: Sequence[FailedRow], labels: Mapping[tuple[str, int], str]
+) -> list[FailureItem]:
+    """``rows`` (see :func:`failed_rows`) as the failure list: each root cause once, with
+    the rows it holds back under it; ``labels`` names each ``(record type, id)``."""
     by_id = {row.id: row for row in rows}
     items = {
         row.id: FailureItem(
             outbox_id=row.id,
-            record_type=row.record_type.value,
+            record_type=row.record_type,
             record_id=row.record_id,
-            label=record_label(session, row.record_type, row.record_id),
-            state=row.state.value,
+            label=labels[(row.record_type, row.record_id)],
+            state=row.state,
             code=row.error_code,
             field=row.error_field,
             reason=row.error_reason,
             fix=row.error_fix,
             attempts=row.attempts,
-            fix_page=fix_page(row.error_code, row.record_type.value),
+            fix_page=fix_page(row.error_code, row.record_type),
         )
         for row in rows
     }
 
-    def root_of(row: OutboxEntry) -> int:
+    def root_of(row: FailedRow) -> int:
         seen = {row.id}
         while row.blocked_by_id in by_id and row.blocked_by_id not in seen:
             row = by_id[row.blocked_by_id]
@@ -101,27 +166,27 @@ def list_failures(session: Session, package: str) -> list[FailureItem]:
 def failure_causes(session: Session, package: str, package_name: str) -> list[Cause]:
     """Failed and uncertain rows grouped by their true cause (see
     :mod:`app.services.sending.causes`), largest first."""
-    rows = session.scalars(
-        select(OutboxEntry)
-        .where(
-            OutboxEntry.package == package,
-            OutboxEntry.state.in_([SendState.FAILED, SendState.UNCERTAIN]),
-        )
-        .order_by(OutboxEntry.record_type, OutboxEntry.record_id)
-    ).all()
+    rows = failed_rows(session, package)
+    return causes_of(rows, _labels(session, rows), package_name)
+
+
+def causes_of(
+    rows: Sequence[FailedRow], labels: Mapping[tuple[str, int], str], package_name: str
+) -> list[Cause]:
+    """``rows`` (see :func:`failed_rows`) grouped by their true cause, largest first."""
     return group_causes(
         (
             FailedRecord(
                 outbox_id=row.id,
-                record_type=row.record_type.value,
-                label=record_label(session, row.record_type, row.record_id),
+                record_type=row.record_type,
+                label=labels[(row.record_type, row.record_id)],
                 code=row.error_code,
                 field=row.error_field,
                 reason=row.error_reason,
                 fix=row.error_fix,
                 blocked_by=row.blocked_by_id,
                 subject=row.error_subject,
-                state=row.state.value,
+                state=row.state,
             )
             for row in rows
         ),

@@ -62,6 +62,8 @@ from app.services.linking.matching import (
     suggest,
 )
 from app.services.sending.causes import CHOOSE_CODE, NOUNS
+from app.services.sending.causes import HELD_BACK as HELD_BACK
+from app.services.sending.causes import held_sentence as held_sentence
 from app.services.sending.drafts import Problem, contact_label
 from app.services.sending.outbox import clear_error
 from app.services.setup.state import get_setting, set_setting
@@ -69,8 +71,6 @@ from connectors.contract import ContactRole, PackageInfo
 from connectors.registry import package_info
 from connectors.wording import count
 
-#: ``error_code`` of a *waiting* contact held back until a transaction needs it.
-HELD_BACK = "held_back"
 #: ``error_code`` of a contact that failed because the package may already hold it.
 CHOOSE = CHOOSE_CODE
 
@@ -636,13 +636,3 @@ def linked_sentence(linked: Counter[str], package_name: str) -> str:
     if not parts:
         return ""
     return f"linked {' and '.join(parts)} to ones already in {package_name}"
-
-
-def held_sentence(held: Counter[str]) -> str:
-    """``"5 customers wait for a transaction that needs them"``, or ``""``."""
-    parts = [count(n, NOUNS[kind]) for kind, n in sorted(held.items()) if n]
-    if not parts:
-        return ""
-    one = sum(held.values()) == 1
-    verb, them = ("waits", "it") if one else ("wait", "them")
-    return f"{' and '.join(parts)} {verb} for a transaction that needs {them}"

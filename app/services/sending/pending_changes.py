@@ -11,22 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import PendingChange, RecordType, utcnow
 from app.services.audit import record_event
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    before: str
-    after: str
+from app.services.sending.change_items import FieldChange as FieldChange
+from app.services.sending.change_items import PendingChangeItem as PendingChangeItem
+from app.services.sending.change_items import pending_item
 
 
 def values_hash(changes: Iterable[FieldChange]) -> str:
@@ -159,46 +152,21 @@ class ChangeTracker:
             )
 
 
-@dataclass(frozen=True)
-class PendingChangeItem:
-    id: int
-    record_type: str
-    record_id: int
-    label: str
-    changes: list[FieldChange]
-    source: str
-    detected_at: datetime
-    confirmed_at: datetime | None
-
-    def to_json(self) -> dict[str, Any]:
-        """The pending change as ``changes --json`` prints it."""
-        return {
-            "id": self.id,
-            "record_type": self.record_type,
-            "record_id": self.record_id,
-            "label": self.label,
-            "changes": [c.__dict__ for c in self.changes],
-            "source": self.source,
-            "detected_at": self.detected_at.isoformat(),
-            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
-        }
-
-
 def list_pending(session: Session, *, include_confirmed: bool = False) -> list[PendingChangeItem]:
     """Changes still to make by hand (and, optionally, those confirmed but not applied)."""
     query = select(PendingChange).where(PendingChange.applied_at.is_(None))
     if not include_confirmed:
         query = query.where(PendingChange.confirmed_at.is_(None))
     return [
-        PendingChangeItem(
-            id=row.id,
-            record_type=row.record_type.value,
-            record_id=row.record_id,
-            label=row.label,
-            changes=[FieldChange(**c) for c in json.loads(row.changes)],
-            source=row.source,
-            detected_at=row.detected_at,
-            confirmed_at=row.confirmed_at,
+        pending_item(
+            row.id,
+            row.record_type.value,
+            row.record_id,
+            row.label,
+            row.changes,
+            row.source,
+            row.detected_at,
+            row.confirmed_at,
         )
         for row in session.scalars(query.order_by(PendingChange.detected_at, PendingChange.id))
     ]

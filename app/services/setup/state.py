@@ -7,14 +7,18 @@ opening it again resumes where the user was.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from app.db.enums import Situation
 
-from app.db.models import Setting, Situation
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# SQLAlchemy and the models are imported by the functions that use a session, so
+# SetupState can be built from the window's first read without them.
 
 PACKAGE = "package"
 SITUATION = "situation"
@@ -31,12 +35,16 @@ CONTACTS_WITH_TRANSACTIONS = "contacts_only_with_transactions"
 
 def get_setting(session: Session, key: str, default: Any = None) -> Any:
     """The JSON value stored under ``key``, or ``default``."""
+    from app.db.models import Setting
+
     row = session.get(Setting, key)
     return default if row is None else json.loads(row.value)
 
 
 def set_setting(session: Session, key: str, value: Any) -> None:
     """Store ``value`` (JSON-serialisable) under ``key``; ``None`` removes it."""
+    from app.db.models import Setting
+
     row = session.get(Setting, key)
     if value is None:
         if row is not None:
@@ -87,7 +95,16 @@ class SetupState:
 
 def load_setup(session: Session) -> SetupState:
     """Read the set-up state in one query."""
-    values = {row.key: json.loads(row.value) for row in session.scalars(select(Setting))}
+    from sqlalchemy import select
+
+    from app.db.models import Setting
+
+    return setup_from_settings((row.key, row.value) for row in session.scalars(select(Setting)))
+
+
+def setup_from_settings(rows: Iterable[tuple[str, str]]) -> SetupState:
+    """The set-up state from the settings table's ``(key, JSON value)`` rows."""
+    values = {key: json.loads(value) for key, value in rows}
     package = values.get(PACKAGE)
     situation = values.get(SITUATION)
     last = values.get(LAST_SEND_AT)

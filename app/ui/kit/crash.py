@@ -16,17 +16,7 @@ from types import TracebackType
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialog,
-    QDialogButtonBox,
-    QLabel,
-    QMessageBox,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.crash_report import CrashReport, write_crash_report
 from app.services.errors import user_error_from
@@ -40,6 +30,9 @@ class CrashDialog(QDialog):
     """A short apology, where the report was written, and "Copy details"."""
 
     def __init__(self, report: CrashReport, parent: QWidget | None = None) -> None:
+        # Imported here: the hook is installed on every start, the dialog seldom shown.
+        from PySide6.QtWidgets import QDialogButtonBox
+
         super().__init__(parent)
         self.report = report
         self.setWindowTitle("Ledgerlink: something went wrong")
@@ -57,6 +50,8 @@ class CrashDialog(QDialog):
 
     def copy_details(self) -> None:
         """Put the whole report (and where its file is) on the clipboard."""
+        from PySide6.QtGui import QGuiApplication
+
         where = f"Report file: {self.report.path}\n\n" if self.report.path else ""
         QGuiApplication.clipboard().setText(where + self.report.details)
         self.copy_button.setText("Copied")
@@ -125,6 +120,8 @@ class CrashHook(QObject):
         self.handle(exc, context)
 
     def _show(self, what: object) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         parent = QApplication.activeWindow()
         if isinstance(what, CrashReport):
             dialog: QDialog = CrashDialog(what, parent)

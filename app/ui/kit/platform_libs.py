@@ -11,7 +11,6 @@ This module imports no Qt (it has to run before Qt does).
 
 from __future__ import annotations
 
-import ctypes
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -91,7 +90,10 @@ class MissingLibraries:
 def missing_xcb_libraries(load: Loader | None = None) -> MissingLibraries | None:
     """Load every library the ``xcb`` plugin needs; ``None`` when all load, otherwise
     what is missing (a library that loads only if another is present counts that one)."""
-    load = load or ctypes.CDLL
+    if load is None:
+        import ctypes  # only where Qt will use xcb
+
+        load = ctypes.CDLL
     missing: dict[str, str] = {}
     for library, package in XCB_LIBRARIES.items():
         try:

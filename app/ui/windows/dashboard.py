@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.errors import UserError
 from app.services.sending.causes import CHOOSE_CODE
 from app.services.setup.routing import Page
 from app.ui.kit.style import heading_font, wrapped_label
@@ -73,14 +75,19 @@ class Dashboard(QWidget):
 
     def __init__(
         self,
-        store: Store,
+        store: Store | None,
         tasks: TaskRunner,
         *,
         auto_send_interval_ms: int = TWO_HOURS_MS,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        #: The open store; ``None`` while the window still opens it (the first data
+        #: shown then came from app.services.dashboard_read): see :meth:`attach_store`.
         self.store = store
+        self._opened: Future[Store] = Future()
+        if store is not None:
+            self._opened.set_result(store)
         self.tasks = tasks
         self.snapshot: DashboardSnapshot | None = None
         self._send_cancel: threading.Event | None = None
@@ -106,6 +113,22 @@ class Dashboard(QWidget):
         self.lists.addTab(self._changes_page(), "Change by hand")
         layout.addWidget(self.lists, 1)
         self._selection_changed()
+        self.import_button.setEnabled(store is not None)
+
+    def attach_store(self, store: Store) -> None:
+        """The store, now open: workers started before (they wait for it) carry on."""
+        self.store = store
+        self.import_button.setEnabled(True)
+        self._opened.set_result(store)
+
+    def store_failed(self, message: str) -> None:
+        """The store could not be opened: workers waiting for it fail with ``message``."""
+        self._opened.set_exception(UserError(message))
+        self.current.error(message)
+
+    def show_snapshot(self, snapshot: DashboardSnapshot) -> None:
+        """Show data read before the store was opened (the window's first read)."""
+        self._show(snapshot)
 
     # ------------------------------------------------------------------ building
 
@@ -286,6 +309,7 @@ class Dashboard(QWidget):
         # dashboard, and cost a fifth of a second to import.
         from wizard_pages.import_files_dialog import ImportFilesDialog
 
+        assert self.store is not None, "the import button waits for the store"
         dialog = ImportFilesDialog(self.store, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.imported.connect(lambda _result: self.refresh())
@@ -343,12 +367,12 @@ class Dashboard(QWidget):
 
     def refresh(self) -> None:
         """Read the counts, failures and set-up in a worker, then show them."""
-        store = self.store
+        opened = self._opened
 
         def work(_cancel: threading.Event, _progress: Progress) -> DashboardSnapshot:
             from app.services.dashboard import load_snapshot
 
-            return load_snapshot(store)
+            return load_snapshot(opened.result())
 
         self.tasks.start(work, name="load dashboard", on_success=self._show, on_failure=self._error)
 
@@ -412,12 +436,12 @@ class Dashboard(QWidget):
     def send_now(self) -> None:
         if self.sending():
             return
-        store = self.store
+        opened = self._opened
 
         def work(cancel: threading.Event, progress: Progress) -> SendReport:
             from app.services.sending.run import send_now
 
-            return send_now(store, actor="user", cancel=cancel, progress=progress)
+            return send_now(opened.result(), actor="user", cancel=cancel, progress=progress)
 
         self.send_button.setEnabled(False)
         self.cancel_button.setVisible(True)
@@ -478,12 +502,12 @@ class Dashboard(QWidget):
     # ------------------------------------------------------------------ automatic
 
     def _auto_send_toggled(self, on: bool) -> None:
-        store = self.store
+        opened = self._opened
 
         def work(_cancel: threading.Event, _progress: Progress) -> None:
             from app.services.setup.choices import set_auto_send
 
-            set_auto_send(store, on)
+            set_auto_send(opened.result(), on)
 
         self.tasks.start(work, name="save automatic sending", on_failure=self._error)
         self._schedule(on)
@@ -556,10 +580,10 @@ class Dashboard(QWidget):
 
     def _act(self, name: str, action: Callable[[Store], ActionDone]) -> None:
         """Run a dashboard service in a worker, say what it did and refresh."""
-        store = self.store
+        opened = self._opened
 
         def work(_cancel: threading.Event, _progress: Progress) -> ActionDone:
-            return action(store)
+            return action(opened.result())
 
         def finished(done: ActionDone) -> None:
             self.current.success(done.message)
@@ -634,8 +658,9 @@ class Dashboard(QWidget):
             return
         path = Path(name)
         package = self.snapshot.data.status.package
+        opened = self._opened
         self.tasks.start(
-            lambda _cancel, _progress: export_failure_list(self.store, package, path),
+            lambda _cancel, _progress: export_failure_list(opened.result(), package, path),
             name="export failures",
             on_success=lambda done: self.current.success(done.message),
             on_failure=self.current.error,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
 from app.config import DataPaths
 from app.ui.windows.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from app.services.dashboard_read import DashboardSnapshot
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -30,8 +35,10 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 
 def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
-    """The main window on ``paths``, shown; the log file is set up and the store opened
-    (in a worker) once it has been painted.
+    """The main window on ``paths``, shown. A returning user's dashboard is read in a
+    thread started at once (:func:`start_first_read`) and shown once the window has
+    been painted; the log file is set up and the store opened after that page
+    (:func:`run_window` keeps what is logged before for the file).
 
     ``page`` is a wizard page name (``ledgerlink --page link-suppliers``) or
     ``dashboard``; without it the window decides (dashboard once set up, else the wizard
@@ -44,23 +51,43 @@ def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
         paths.ensure()
         configure_logging(paths.logs)
 
+    # Started before the window is built, so the read overlaps Qt's building and
+    # painting of the placeholder (SQLite's own work runs without Python's lock).
+    first_read = start_first_read(paths) if page is None else None
     warm_up_imports()
-    window = MainWindow(paths, page=page)
+    window = MainWindow(paths, page=page, first_read=first_read)
     window.open_when_shown(set_up_logging)
     window.show()
     return window
 
 
 def _import_what_opening_needs() -> None:
-    # What opening the store and showing the first page import: SQLAlchemy, the models,
-    # the services and the dashboard (most of the time to a usable first page).
-    from app.services import dashboard, store  # noqa: F401
-    from app.services.setup import choices  # noqa: F401
-    from app.ui.windows import dashboard as dashboard_view  # noqa: F401
+    # What the first read and the dashboard import (the store's SQLAlchemy is imported
+    # once the dashboard shows its data: see MainWindow.open).
+    from app.services import dashboard_read  # noqa: F401
+    from app.ui.windows import dashboard  # noqa: F401
+
+
+def start_first_read(paths: DataPaths) -> Future[DashboardSnapshot | None]:
+    """Start reading the dashboard's data (``app.services.dashboard_read``) in a thread
+    of its own, now; the future holds its snapshot (``None``: the store must be opened
+    first) or the exception it raised."""
+    future: Future[DashboardSnapshot | None] = Future()
+
+    def read() -> None:
+        try:
+            from app.services.dashboard_read import read_dashboard
+
+            future.set_result(read_dashboard(paths))
+        except BaseException as exc:  # handed to the window's worker, which reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=read, name="first read", daemon=True).start()
+    return future
 
 
 def warm_up_imports() -> threading.Thread:
-    """Import, in a thread, what opening the store needs, while Qt builds and paints
+    """Import, in a thread, what the first page needs, while Qt builds and paints
     the first window: the two overlap (Qt's own work runs without Python's lock), and
     the interpreter's import lock makes the window's own imports wait for, never
     repeat, what the thread has started."""
@@ -72,10 +99,12 @@ def warm_up_imports() -> threading.Thread:
 def run_window(paths: DataPaths, page: str | None = None) -> int:
     """Show the main window on ``paths`` and run until it is closed."""
     from app.crash_report import set_report_folder
+    from app.logging_setup import configure_logging, hold_early_records, holding_early_records
     from app.ui.kit.crash import install_crash_hook
 
     app = make_application()
     set_report_folder(paths.logs)
+    hold_early_records()
     hook = install_crash_hook(app)
     window = create_window(paths, page)
     try:
@@ -83,3 +112,9 @@ def run_window(paths: DataPaths, page: str | None = None) -> int:
     finally:
         del window
         hook.uninstall()
+        if holding_early_records():  # closed before its first page: keep what was logged
+            try:
+                paths.ensure()
+                configure_logging(paths.logs)
+            except OSError:
+                pass  # no log folder to write to: there was none for the window either

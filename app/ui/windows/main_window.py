@@ -28,8 +28,11 @@ from PySide6.QtWidgets import (
 from app.config import DataPaths
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from PySide6.QtGui import QCloseEvent, QPaintEvent
 
+    from app.services.dashboard_read import DashboardSnapshot
     from app.services.setup.routing import Page
     from app.services.setup.state import SetupState
     from app.services.store import Store
@@ -51,6 +54,9 @@ class MainWindow(QMainWindow):
     send_finished = Signal(object)
     #: "loading", "wizard" or "dashboard", whenever the view changes.
     view_changed = Signal(str)
+    #: Emitted once the store is open (a returning user's dashboard shows its data
+    #: before: see :meth:`open`).
+    store_opened = Signal()
 
     def __init__(
         self,
@@ -58,20 +64,27 @@ class MainWindow(QMainWindow):
         *,
         page: str | None = None,
         auto_send_interval_ms: int = TWO_HOURS_MS,
+        first_read: Future[DashboardSnapshot | None] | None = None,
     ) -> None:
+        """``first_read``, when given, is the dashboard's read already started (see
+        ``launch.start_first_read``); :meth:`open` then waits for it, off the GUI
+        thread, instead of reading."""
         super().__init__()
+        self._early_read = first_read
         self.paths = paths
         self.requested_page = page
         self.auto_send_interval_ms = auto_send_interval_ms
         self.store: Store | None = None
         self.setup: SetupState | None = None
         self._tasks: TaskRunner | None = None
+        self._opener: TaskRunner | None = None
         self.dashboard: Dashboard | None = None
         self.wizard: SetupWizard | None = None
         self.wizard_context: WizardContext | None = None
         self.view = "loading"
         self._open_on_paint = False
         self._before_open: Callable[[], None] | None = None
+        self._when_open: list[Callable[[], None]] = []
         self.setWindowTitle("Ledgerlink")
         self.resize(1000, 680)
         self.setMinimumSize(820, 560)
@@ -115,7 +128,8 @@ class MainWindow(QMainWindow):
     def open_when_shown(self, first: Callable[[], None] | None = None) -> None:
         """Open the store once the window has first been painted, so the work of opening
         it (importing SQLAlchemy, migrating) never delays the first window. ``first``
-        runs just before (on the GUI thread), e.g. setting up the log file."""
+        runs once, on the GUI thread, just before the store is opened (so after a
+        returning user's dashboard is painted), e.g. setting up the log file."""
         self._open_on_paint = True
         self._before_open = first
 
@@ -126,12 +140,43 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._open_after_paint)
 
     def _open_after_paint(self) -> None:
-        if self._before_open is not None:
-            self._before_open()
         self.open()
 
+    def _run_before_open(self) -> None:
+        first, self._before_open = self._before_open, None
+        if first is not None:
+            first()
+
     def open(self) -> None:
-        """Open (and migrate) the store in a worker, then show the right view."""
+        """Show the right view, opening (and migrating) the store in a worker.
+
+        A returning user's dashboard is read first with ``sqlite3`` (see
+        app.services.dashboard_read: SQLAlchemy's import alone takes longer than the
+        window's first paint) and shown at once; the store is opened after it, and the
+        dashboard's actions wait for it. Otherwise the store is opened first.
+        """
+        if self.requested_page is not None:
+            self._open_store(first_read=False)
+            return
+        paths = self.paths
+        early, self._early_read = self._early_read, None
+
+        def work(_cancel: threading.Event, _progress: Progress) -> DashboardSnapshot | None:
+            if early is not None:
+                return early.result()
+            from app.services.dashboard_read import read_dashboard
+
+            return read_dashboard(paths)
+
+        self.tasks.start(
+            work,
+            name="read dashboard",
+            on_success=self._first_read,
+            on_failure=lambda _message: self._open_store(first_read=False),
+        )
+
+    def _open_store(self, *, first_read: bool) -> None:
+        self._run_before_open()
         paths = self.paths
 
         def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
@@ -141,12 +186,61 @@ class MainWindow(QMainWindow):
             store = open_store(paths)
             return store, read_setup(store)
 
+        if first_read:
+            # On a thread of its own: the dashboard's workers wait for this store, so
+            # they must never hold the threads it needs.
+            if self._opener is None:
+                from app.ui.kit.workers import TaskRunner
+
+                self._opener = TaskRunner(self, max_threads=1)
+            self._opener.start(
+                work, name="open store", on_success=self._store_ready, on_failure=self._store_failed
+            )
+            return
         self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
+
+    def _first_read(self, snapshot: DashboardSnapshot | None) -> None:
+        if snapshot is None or not snapshot.setup.setup_complete:
+            self._open_store(first_read=False)
+            return
+        self.setup = snapshot.setup
+        dashboard = self._dashboard_view()
+        self._set_view("dashboard")
+        dashboard.show_snapshot(snapshot)
+        # Once the data is painted: importing SQLAlchemy in a worker meanwhile would take
+        # the interpreter's lock from building and painting the page.
+        QTimer.singleShot(0, lambda: self._open_store(first_read=True))
+
+    def _store_ready(self, result: tuple[Store, SetupState]) -> None:
+        self.store, _setup = result
+        self.start_web_connector()
+        if self.dashboard is not None:
+            self.dashboard.attach_store(self.store)
+        waiting, self._when_open = self._when_open, []
+        for then in waiting:
+            then()
+        self.store_opened.emit()
+
+    def _store_failed(self, message: str) -> None:
+        if self.dashboard is not None:
+            self.dashboard.store_failed(message)
+        self._when_open.clear()
+        self.stack.setCurrentWidget(self.loading)
+        self._set_view("loading")
+        self._failed(message)
+
+    def _once_open(self, then: Callable[[], None]) -> None:
+        """Run ``then`` now if the store is open, else as soon as it is."""
+        if self.store is not None:
+            then()
+        else:
+            self._when_open.append(then)
 
     def _opened(self, result: tuple[Store, SetupState]) -> None:
         from app.services.setup.routing import Page, parse_page
 
         self.store, self.setup = result
+        self.store_opened.emit()
         self.start_web_connector()
         requested, self.requested_page = self.requested_page, None
         if requested:
@@ -223,9 +317,14 @@ class MainWindow(QMainWindow):
         self._set_view("wizard")
 
     def show_dashboard(self) -> None:
+        dashboard = self._dashboard_view()
+        self._set_view("dashboard")
+        dashboard.refresh()
+
+    def _dashboard_view(self) -> Dashboard:
+        """The dashboard, made on first use, as the current view."""
         from app.ui.windows.dashboard import Dashboard
 
-        assert self.store is not None
         self._drop_wizard()
         if self.dashboard is None:
             self.dashboard = Dashboard(
@@ -237,8 +336,7 @@ class MainWindow(QMainWindow):
             self.dashboard.open_record.connect(self._open_fix)
             self.stack.addWidget(self.dashboard)
         self.stack.setCurrentWidget(self.dashboard)
-        self._set_view("dashboard")
-        self.dashboard.refresh()
+        return self.dashboard
 
     def _set_view(self, view: str) -> None:
         self.view = view
@@ -256,11 +354,14 @@ class MainWindow(QMainWindow):
     def _quick_link(self, name: str) -> None:
         from app.services.setup.routing import Page
 
-        self.show_page(Page(name))
+        self._once_open(lambda: self.show_page(Page(name)))
 
     def _open_fix(self, name: str, contact_id: int) -> None:
         """A failure's fix: the wizard at page ``name``, at our contact ``contact_id``
         (the link grid selects it once it is loaded)."""
+        self._once_open(lambda: self._show_fix(name, contact_id))
+
+    def _show_fix(self, name: str, contact_id: int) -> None:
         from app.services.setup.routing import Page
         from wizard_pages.link_page import LinkPage
 
@@ -307,12 +408,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._tasks is not None:
-            self._tasks.cancel_all()
+        runners = [r for r in (self._tasks, self._opener) if r is not None]
+        for runner in runners:
+            runner.cancel_all()
         if self.wizard_context is not None:
             self.wizard_context.shutdown()
-        if self._tasks is not None:
-            self._tasks.wait()
+        for runner in runners:
+            runner.wait()
         if self.store is not None:
             from app.ui.windows.qbwc_host import stop_web_connector
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont, QIcon
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtWidgets import QApplication
 
 from app.services.sending.causes import Cause
+from app.services.sending.change_items import PendingChangeItem
 from app.services.sending.failures import FailureItem
-from app.services.sending.pending_changes import PendingChangeItem
 from connectors.wording import when
 
 Index = QModelIndex | QPersistentModelIndex
@@ -142,6 +142,8 @@ class FailureModel(QAbstractTableModel):
 
     def _icon(self, state: str) -> QIcon:
         if state not in self._icons:
+            from PySide6.QtWidgets import QStyle  # its enums: only once a failure is shown
+
             style = QApplication.style()
             pixmap = (
                 QStyle.StandardPixmap.SP_MessageBoxWarning

@@ -1,0 +1,270 @@
+"""The dashboard's first read with ``sqlite3`` (app.services.dashboard_read): the same
+snapshot as the SQLAlchemy path, ``None`` wherever the store must be opened first, and
+a window that shows the data before the store is open, its actions waiting for it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.config import DataPaths
+from app.db.models import (
+    OutboxEntry,
+    PendingChange,
+    RecordType,
+    SendState,
+)
+from app.services.dashboard import load_snapshot
+from app.services.dashboard_read import read_dashboard
+from app.services.sending.causes import HELD_BACK
+from app.services.setup.demo import prepare_demo
+from app.services.setup.state import PACKAGE, SETUP_COMPLETE, set_setting
+from app.services.store import open_store
+from app.ui.kit.workers import TaskRunner
+from app.ui.windows.dashboard import Dashboard
+from tests.test_dashboard import sent_paths, sent_template
+from tests.test_wizard_flow import LONG, open_window
+
+__all__ = ["sent_paths", "sent_template"]  # fixtures shared with the dashboard tests
+
+pytestmark = pytest.mark.qt_log_ignore(
+    "This plugin does not support raise",
+    "This plugin does not support grabbing the keyboard",
+)
+
+
+def _add_what_the_demo_lacks(paths: DataPaths) -> None:
+    """Changes to make by hand (one open, one confirmed, one applied), a contact held
+    back for a transaction, and a failed row whose record is gone (named by its id)."""
+    store = open_store(paths)
+    start = datetime(2026, 3, 1, 9, 30, 15, 250_000, tzinfo=UTC)
+    try:
+        with store.session_factory.begin() as session:
+            for n, (confirmed, applied) in enumerate(
+                [(None, None), (start, None), (start, start), (None, None)]
+            ):
+                session.add(
+                    PendingChange(
+                        record_type=RecordType.CUSTOMER,
+                        record_id=n + 1,
+                        label=f"Customer “Change {n}” (C{n})",
+                        changes=json.dumps([{"field": "name", "before": "A", "after": f"B{n}"}]),
+                        values_hash=f"hash{n}",
+                        source="customers.csv",
+                        detected_at=start + timedelta(minutes=n),
+                        confirmed_at=confirmed,
+                        applied_at=applied,
+                    )
+                )
+            session.add(
+                OutboxEntry(
+                    package="sandbox",
+                    record_type=RecordType.SUPPLIER,
+                    record_id=888_888,
+                    idempotency_key="held-supplier",
+                    error_code=HELD_BACK,
+                    error_reason="waits for a transaction",
+                )
+            )
+            session.add(
+                OutboxEntry(
+                    package="sandbox",
+                    record_type=RecordType.PAYMENT,
+                    record_id=999_999,
+                    state=SendState.UNCERTAIN,
+                    idempotency_key="gone-payment",
+                    error_code="timeout",
+                    error_reason="No answer",
+                )
+            )
+    finally:
+        store.close()
+
+
+def test_the_first_read_equals_the_sqlalchemy_read(sent_paths: DataPaths) -> None:
+    _add_what_the_demo_lacks(sent_paths)
+    store = open_store(sent_paths)
+    try:
+        expected = load_snapshot(store)
+    finally:
+        store.close()
+    # What this store holds, so the comparison covers every part of the dashboard.
+    assert expected.data.failures and any(f.dependants for f in expected.data.failures)
+    assert expected.data.causes and expected.data.held_back_note
+    assert expected.data.status.links and len(expected.changes) == 2
+    assert any(f.label == "payment #999999" for f in expected.data.failures)
+    assert read_dashboard(sent_paths) == expected
+
+
+def _set(paths: DataPaths, sql: str, *values: object) -> None:
+    with sqlite3.connect(paths.database) as db:
+        db.execute(sql, values)
+
+
+def test_a_store_to_migrate_is_left_to_the_normal_path(sent_paths: DataPaths) -> None:
+    assert read_dashboard(sent_paths) is not None
+    _set(sent_paths, "UPDATE alembic_version SET version_num = '0005_older'")
+    assert read_dashboard(sent_paths) is None
+
+
+def test_a_desktop_bridge_is_left_to_the_normal_path(sent_paths: DataPaths) -> None:
+    _set(sent_paths, "UPDATE settings SET value = ? WHERE key = ?", '"sage_50"', PACKAGE)
+    assert read_dashboard(sent_paths) is None
+
+
+def test_no_database_yet_is_left_to_the_normal_path(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path / "new")
+    assert read_dashboard(paths) is None
+    assert not paths.database.exists()
+
+
+def test_a_shared_store_is_left_to_the_normal_path(
+    sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGERLINK_DATABASE_URL", "postgresql://office@db.example/ledgerlink")
+    assert read_dashboard(sent_paths) is None
+
+
+@pytest.mark.both_stores
+def test_the_window_shows_the_dashboard_on_either_store(
+    qtbot: QtBot, store_url: str, tmp_path: Path
+) -> None:
+    data_paths = DataPaths(tmp_path / "demo")  # on PostgreSQL, the test server's store
+    store = prepare_demo(data_paths)
+    try:
+        with store.session_factory.begin() as session:
+            set_setting(session, SETUP_COMPLETE, True)
+        expected = load_snapshot(store)
+    finally:
+        store.close()
+    window = open_window(qtbot, data_paths)
+    qtbot.waitUntil(lambda: window.store is not None, timeout=LONG)
+    assert window.view == "dashboard" and window.dashboard is not None
+    qtbot.waitUntil(lambda: window.dashboard.snapshot is not None, timeout=LONG)  # type: ignore[union-attr]
+    assert window.dashboard.snapshot == expected
+
+
+def test_actions_before_the_store_is_open_wait_for_it(qtbot: QtBot, sent_paths: DataPaths) -> None:
+    snapshot = read_dashboard(sent_paths)
+    assert snapshot is not None
+    tasks = TaskRunner()
+    dashboard = Dashboard(None, tasks)
+    qtbot.addWidget(dashboard)
+    dashboard.show_snapshot(snapshot)
+    assert dashboard.snapshot == snapshot and not dashboard.import_button.isEnabled()
+    dashboard.refresh()  # waits in its worker for the store
+    store = open_store(sent_paths)
+    try:
+        with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
+            dashboard.attach_store(store)
+        assert dashboard.import_button.isEnabled()
+        assert dashboard.snapshot == load_snapshot(store)
+    finally:
+        tasks.wait()
+        store.close()
+
+
+def test_actions_fail_in_words_when_the_store_cannot_open(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    snapshot = read_dashboard(sent_paths)
+    assert snapshot is not None
+    tasks = TaskRunner()
+    dashboard = Dashboard(None, tasks)
+    qtbot.addWidget(dashboard)
+    dashboard.show_snapshot(snapshot)
+    dashboard.refresh()
+    with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
+        dashboard.store_failed("The data folder cannot be opened.")
+    tasks.wait()
+    assert "cannot be opened" in dashboard.current.text()
+
+
+def test_the_window_waits_for_the_store_behind_its_data(
+    qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard shows the store's data while the store is still being opened; a
+    quick link and a send pressed then run once it is open."""
+    import threading
+
+    from app.services import store as store_module
+    from app.services.setup.routing import Page
+    from app.ui.windows.main_window import MainWindow
+
+    release = threading.Event()
+    real_open = store_module.open_store
+
+    def held_open(paths: DataPaths, **options: bool) -> store_module.Store:
+        assert release.wait(LONG / 1000), "the test never let the store open"
+        return real_open(paths, **options)
+
+    monkeypatch.setattr(store_module, "open_store", held_open)
+    window = MainWindow(sent_paths)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    dashboard = window.dashboard
+    assert dashboard is not None and window.view == "dashboard" and window.store is None
+    assert dashboard.snapshot == read_dashboard(sent_paths)
+    assert dashboard.send_button.isEnabled() and not dashboard.import_button.isEnabled()
+
+    dashboard.send_now()  # its worker waits for the store
+    dashboard.quick_links[Page.NOMINAL_ACCOUNTS].click()
+    assert window.view == "dashboard"  # the wizard needs the store: it waits too
+    with qtbot.waitSignals([window.store_opened, window.send_finished], timeout=LONG):
+        release.set()
+    assert window.store is not None and dashboard.store is window.store
+    qtbot.waitUntil(lambda: window.view == "wizard", timeout=LONG)
+
+
+def test_a_read_started_before_the_window_is_what_it_shows(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    """``ledgerlink`` starts the first read before it builds the window; the window shows
+    that read's data, then opens the store behind it."""
+    from app.ui.windows.launch import start_first_read
+    from app.ui.windows.main_window import MainWindow
+
+    first_read = start_first_read(sent_paths)
+    window = MainWindow(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    assert first_read.done()
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == first_read.result() == read_dashboard(sent_paths)
+    qtbot.waitUntil(lambda: window.store is not None, timeout=LONG)
+
+
+def test_a_first_read_that_fails_leaves_the_window_to_the_store(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    from concurrent.futures import Future
+
+    from app.crash_report import set_report_folder
+    from app.services.dashboard_read import DashboardSnapshot
+    from app.ui.windows.main_window import MainWindow
+
+    set_report_folder(sent_paths.logs)  # an unexpected failure's report stays in tmp_path
+    failed: Future[DashboardSnapshot | None] = Future()
+    failed.set_exception(OSError("disk went away"))
+    window = MainWindow(sent_paths, first_read=failed)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.store_opened, timeout=LONG):
+        window.show()
+        window.open()
+    qtbot.waitUntil(lambda: window.dashboard is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: window.dashboard.snapshot is not None, timeout=LONG)  # type: ignore[union-attr]
+    store = open_store(sent_paths)
+    try:
+        expected = load_snapshot(store)
+    finally:
+        store.close()
+    assert window.dashboard.snapshot == expected  # type: ignore[union-attr]
