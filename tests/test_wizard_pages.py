@@ -203,6 +203,17 @@ def fake_signin(monkeypatch: pytest.MonkeyPatch) -> FakeSignIn:
     return fake
 
 
+def click(qtbot: QtBot, widget: QWidget) -> None:
+    """Click ``widget`` as a person would, once Qt has laid out what just appeared.
+
+    Showing the sign-in's waiting row posts a layout request; under load a click sent
+    before it is handled lands where the button was before (nowhere), so the test
+    waited for a cancel or a pasted address that never came.
+    """
+    settle_layouts()
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
 def test_signing_in_through_the_browser_then_choosing_the_organisation(
     qtbot: QtBot, store: Store, fake_signin: FakeSignIn
 ) -> None:
@@ -225,7 +236,7 @@ def test_signing_in_through_the_browser_then_choosing_the_organisation(
     assert "reaches 2 organisations" in panel.status.text()
     save_screenshot(page, "connect-xero-choose-organisation")
     panel.organisation.setCurrentIndex(1)
-    qtbot.mouseClick(panel.choose_button, Qt.MouseButton.LeftButton)
+    click(qtbot, panel.choose_button)
     qtbot.waitUntil(page.isComplete, timeout=LONG)
     assert fake_signin.chosen == ["Northfield Gas Ltd"]
     assert "Connected to Northfield Gas Ltd in Xero" in page.status.text()
@@ -241,11 +252,11 @@ def test_signing_in_with_a_pasted_address(
     panel = page.sign_in_panels["signin"]
     qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(panel.waiting.isVisible, timeout=LONG)
-    qtbot.mouseClick(panel.paste_button, Qt.MouseButton.LeftButton)
+    click(qtbot, panel.paste_button)
     assert "Paste the whole address" in panel.status.text()
     qtbot.keyClicks(panel.pasted, "http://127.0.0.1:5123/callback?code=x&state=abc")
     with qtbot.waitSignal(panel.signed_in, timeout=LONG) as signed:
-        qtbot.mouseClick(panel.paste_button, Qt.MouseButton.LeftButton)
+        click(qtbot, panel.paste_button)
     assert signed.args == ["Northfield Heating Ltd"]
     assert "pasted http://127.0.0.1:5123/callback?code=x&state=abc" in fake_signin.calls
     assert "Signed in to Northfield Heating Ltd. Now test the connection." in panel.status.text()
@@ -258,7 +269,7 @@ def test_cancelling_a_sign_in(qtbot: QtBot, store: Store, fake_signin: FakeSignI
     panel = page.sign_in_panels["signin"]
     qtbot.mouseClick(panel.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(panel.waiting.isVisible, timeout=LONG)
-    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    click(qtbot, panel.cancel_button)
     qtbot.waitUntil(lambda: "Sign-in cancelled" in panel.status.text(), timeout=LONG)
     assert panel.button.isEnabled() and not panel.waiting.isVisible()
     page.context.shutdown()
