@@ -20,6 +20,7 @@ from tests.screenshots import save_screenshot
 from tests.standins.loopback import LoopbackServer
 from tests.standins.xero import XeroStandIn
 from tests.test_signin import browse
+from tests.test_wizard_pages import click
 from wizard_pages.connect_page import ConnectPage
 from wizard_pages.context import WizardContext
 
@@ -84,7 +85,7 @@ def test_signing_in_on_the_connect_page_keeps_every_token_off_the_screen(
         assert "close this tab" in browse(opened[0])  # the browser signs in, comes back
         qtbot.waitUntil(panel.picker.isVisible, timeout=LONG)
         panel.organisation.setCurrentIndex(1)
-        qtbot.mouseClick(panel.choose_button, Qt.MouseButton.LeftButton)
+        click(qtbot, panel.choose_button)  # once the picker is laid out
         qtbot.waitUntil(page.isComplete, timeout=LONG)
         assert "Hill Heating (Old Books) Ltd" in page.status.text()
         save_screenshot(page, "connect-xero-signed-in")
