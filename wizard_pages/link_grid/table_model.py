@@ -10,7 +10,8 @@ precomputed lowercase search keys answers in a few milliseconds (see
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from operator import ne
+from itertools import repeat
+from operator import is_, ne
 from typing import Any
 
 from PySide6.QtCore import (
@@ -37,7 +38,7 @@ from wizard_pages.link_grid.columns import (
     Column,
     titles,
 )
-from wizard_pages.link_grid.commands import SetStatesCommand
+from wizard_pages.link_grid.commands import SameState, SetStatesCommand
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -189,7 +190,12 @@ class LinkTableModel(QAbstractTableModel):
             after = {row: state for row, state in states.items() if current[row] != state}
         if not after:
             return False
-        before = {row: book.states[row] for row in after}
+        before: Mapping[int, RowState]
+        first = current[next(iter(after))]
+        if all(map(is_, map(current.__getitem__, after), repeat(first))):
+            before = SameState(after.keys(), first)
+        else:
+            before = {row: current[row] for row in after}
         self.undo_stack.push(SetStatesCommand(self.apply_states, before, after, text))
         return True
 

@@ -63,6 +63,7 @@ from app.services.linking.matching import (
     paused_gc,
     read_reference,
     remove_from,
+    shared_names,
     suggest,
 )
 from app.services.linking.package_list import cached_list, keep_list, read_from_package
@@ -362,8 +363,8 @@ class Analysis:
     their_duplicates: list[DuplicateGroup]
     #: The package's keys, kept for "did you mean" hints (link-by-name packages only).
     their_keys: KeyIndex | None
-    #: How many of ours carry each name, counted from the snapshot taken after
-    #: ``saves`` saves ("Link exact matches" needs it; -1: not counted).
+    #: The names more than one of ours carry, with how many, counted from the snapshot
+    #: taken after ``saves`` saves ("Link exact matches" needs it; -1: not counted).
     our_names: Counter[str] | None = None
     saves: int = -1
 
@@ -700,10 +701,7 @@ class LinkBook:
         spelt = [row for row in self.changed if self.states[row].details is not None]
         if spelt:  # rows with the package's spelling copied in carry their new name
             ours = [self.contact(r) for r in range(len(self.ours))]
-            names = names.copy()
-            for row in spelt:
-                names[self.ours[row].name] -= 1
-                names[ours[row].name] += 1
+            names = shared_names(ours)
         outcome = exact_matches(
             ours,
             unlinked,
@@ -726,10 +724,10 @@ class LinkBook:
         return array("l", compress(range(len(self.states)), map(not_, map(_REF, self.states))))
 
     def _our_names(self) -> Counter[str]:
-        """How many of ours carry each name, as loaded (kept: names change only by a
-        copied spelling, which :meth:`_exact_match_states` allows for)."""
+        """The names more than one of ours carry, as loaded (kept: names change only by
+        a copied spelling, which :meth:`_exact_match_states` allows for)."""
         if self._name_counts is None:
-            self._name_counts = Counter(map(attrgetter("name"), self.ours))
+            self._name_counts = shared_names(self.ours)
         return self._name_counts
 
     def _with_lookup(self, state: RowState) -> RowState:
@@ -913,7 +911,7 @@ class LinkBook:
                 del keys
                 our_duplicates = duplicate_groups(ours)
                 # Counted here, off the GUI thread, for "Link exact matches".
-                names = Counter(map(attrgetter("name"), ours))
+                names = shared_names(ours)
                 return Analysis(suggestions, our_duplicates, theirs, kept, names, saves)
 
         return run
