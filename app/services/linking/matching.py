@@ -519,8 +519,9 @@ class PackageIndex:
         refs = names if info.links_by_name else list(map(attrgetter("ref"), contacts))
         # One dict(zip(...)) rather than a call per contact; a reference listed twice
         # keeps the place where it first appears.
-        # Both indexes share one int object per position (100,000 each otherwise).
-        numbers = list(range(count))
+        #: One int object per position, shared by both indexes and by the suggestions
+        #: (100,000 more each otherwise).
+        self.numbers = numbers = list(range(count))
         self.by_ref: dict[str, int] = dict(zip(refs, numbers, strict=True))
         if len(self.by_ref) < count:
             for position in reversed(numbers):
@@ -722,7 +723,8 @@ def suggest(
         for position in found_at:
             if taken(position):
                 continue
-            suggestion = _weigh(row, contact, position, index.contacts[position], exact_fields)
+            theirs = index.contacts[position]
+            suggestion = _weigh(row, contact, index.numbers[position], theirs, exact_fields)
             if suggestion is not None:
                 row_found.append(suggestion)
         strong = [s for s in row_found if s.strong]
