@@ -780,6 +780,8 @@ class LinkBook:
                 not states[s.row].ref and s.position not in taken for s in suggestions
             )
             self._open = flags
+            self._edited_rows.clear()
+            self._edited_refs.clear()
         elif self._edited_rows or self._edited_refs:
             taken = self._taken()
             again: set[int] = set()
@@ -922,6 +924,8 @@ class LinkBook:
         self.index.keys = analysis.their_keys
         self.suggestions = analysis.suggestions
         self._open = None
+        self._edited_rows.clear()
+        self._edited_refs.clear()
         # suggest() gives them in row order, which open_suggestions() relies on.
         rows = map(_ROW, self.suggestions)
         self._in_row_order = all(map(le, rows, map(_ROW, islice(self.suggestions, 1, None))))
