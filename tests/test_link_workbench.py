@@ -202,6 +202,38 @@ def test_exact_matches_and_suggestions_on_the_demo(store: Store) -> None:
     assert not [s for s in book.open_suggestions() if s.row in accepted]
 
 
+def test_open_suggestions_follow_each_edit(store: Store) -> None:
+    """Worked out from the edits since the last call, they stay what the plain rule
+    gives: the row still unlinked and the record still free."""
+    book = customers_book(store)
+    book.set_analysis(book.analysis()())
+
+    def plain_rule() -> list:
+        taken = {book.their_position(r) for r in range(len(book)) if book.states[r].ref}
+        return [
+            s for s in book.suggestions if not book.states[s.row].ref and s.position not in taken
+        ]
+
+    at_first = book.open_suggestions()
+    assert at_first == plain_rule()
+    first, second = book.suggestions[0], book.suggestions[-1]
+    other = next(r for r in range(len(book)) if r not in (first.row, second.row))
+    record_ref = book.index.reference_of(book.theirs[second.position])
+    edits = [
+        {first.row: book.link_state(first.row, first.position, LinkMethod.SUGGESTION)},
+        {other: book.reading_state(other, record_ref)},  # takes another row's record
+        {first.row: book.reading_state(first.row, "")},
+        {other: book.reading_state(other, "")},
+    ]
+    for edit in edits:
+        book.apply(edit)
+        assert book.open_suggestions() == plain_rule()
+    assert book.open_suggestions() == at_first  # every edit undone
+    states, _ = book.exact_match_states()  # many rows at once: worked out afresh
+    book.apply(states)
+    assert book.open_suggestions() == plain_rule()
+
+
 # ----------------------------------------------------------------------------- saving
 
 

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 
 from PySide6.QtGui import QUndoCommand
 
 from app.services.linking.workbench import RowState
 
 ApplyStates = Callable[[Mapping[int, RowState]], None]
+
+
+class SameState(Mapping[int, RowState]):
+    """One state for every row of ``rows`` (before "Link exact matches", 45,000 empty
+    cells), without a dict entry for each."""
+
+    def __init__(self, rows: Collection[int], state: RowState) -> None:
+        self._rows = rows
+        self._state = state
+
+    def __getitem__(self, row: int) -> RowState:
+        if row not in self._rows:
+            raise KeyError(row)
+        return self._state
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 class SetStatesCommand(QUndoCommand):

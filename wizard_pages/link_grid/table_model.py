@@ -9,7 +9,9 @@ precomputed lowercase search keys answers in a few milliseconds (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import is_, ne
 from typing import Any
 
 from PySide6.QtCore import (
@@ -36,7 +38,7 @@ from wizard_pages.link_grid.columns import (
     Column,
     titles,
 )
-from wizard_pages.link_grid.commands import SetStatesCommand
+from wizard_pages.link_grid.commands import SameState, SetStatesCommand
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -66,8 +68,10 @@ class LinkTableModel(QAbstractTableModel):
         self.undo_stack = undo_stack
         self._titles = titles(info)
         self._book: LinkBook | None = None
-        self._order: list[int] = []
-        self._view: list[int] = []
+        #: Book rows in display order: a ``range`` until the grid is sorted by a column
+        #: (a list would hold an int object per row, 4 MB at 100,000 rows).
+        self._order: Sequence[int] = range(0)
+        self._view: Sequence[int] = self._order
         self._positions: list[int] | None = None
         self._tab = Tab.ALL
         self._needle = ""
@@ -85,7 +89,7 @@ class LinkTableModel(QAbstractTableModel):
         """Show ``book`` (all rows, in its order, filter cleared)."""
         self.beginResetModel()
         self._book = book
-        self._order = list(range(len(book)))
+        self._order = range(len(book))
         self._view = self._order
         self._positions = None
         self._tab, self._needle, self._narrowable = Tab.ALL, "", False
@@ -99,6 +103,8 @@ class LinkTableModel(QAbstractTableModel):
 
     def view_row(self, record: int) -> int | None:
         """Where book row ``record`` is shown, or ``None`` if the filter hides it."""
+        if isinstance(self._view, range):  # every row, in the book's order
+            return self._view.index(record) if record in self._view else None
         if self._positions is None:
             positions = [-1] * (len(self._book) if self._book else 0)
             for view_row, book_row in enumerate(self._view):
@@ -108,7 +114,7 @@ class LinkTableModel(QAbstractTableModel):
         return None if found < 0 else found
 
     @property
-    def shown(self) -> list[int]:
+    def shown(self) -> Sequence[int]:
         """The book rows shown, in order."""
         return self._view
 
@@ -123,10 +129,18 @@ class LinkTableModel(QAbstractTableModel):
         narrowing = self._narrowable and tab is self._tab and needle.startswith(self._needle)
         rows = self._view if narrowing else self._order
         self.beginResetModel()
-        self._view = self._book.matching(rows, tab, needle)
+        self._view = self._rows(rows, tab, needle)
         self._positions = None
         self._tab, self._needle, self._narrowable = tab, needle, True
         self.endResetModel()
+
+    def _rows(self, rows: Sequence[int], tab: Tab, needle: str) -> Sequence[int]:
+        """The rows of ``rows`` the filter shows: the whole order itself, not a copy,
+        when nothing is filtered."""
+        assert self._book is not None
+        if tab is Tab.ALL and not needle and rows is self._order:
+            return rows
+        return self._book.matching(rows, tab, needle)
 
     # ------------------------------------------------------------------ editing
 
@@ -162,14 +176,26 @@ class LinkTableModel(QAbstractTableModel):
         self.rows_changed.emit(touched)
 
     def push_states(self, states: Mapping[int, RowState], text: str) -> bool:
-        """Apply ``states`` as one undoable step; ``False`` when nothing would change."""
+        """Apply ``states`` as one undoable step; ``False`` when nothing would change.
+
+        ``states`` belongs to the undo stack from then on: it must not be changed."""
         book = self._book
         if book is None:
             return False
-        after = {row: state for row, state in states.items() if book.states[row] != state}
+        current = book.states
+        after: Mapping[int, RowState]
+        if all(map(ne, map(current.__getitem__, states.keys()), states.values())):
+            after = states  # every row changes ("Link exact matches": no copy of 45,000)
+        else:
+            after = {row: state for row, state in states.items() if current[row] != state}
         if not after:
             return False
-        before = {row: book.states[row] for row in after}
+        before: Mapping[int, RowState]
+        first = current[next(iter(after))]
+        if all(map(is_, map(current.__getitem__, after), repeat(first))):
+            before = SameState(after.keys(), first)
+        else:
+            before = {row: current[row] for row in after}
         self.undo_stack.push(SetStatesCommand(self.apply_states, before, after, text))
         return True
 
@@ -277,7 +303,7 @@ class LinkTableModel(QAbstractTableModel):
             key=keys.__getitem__,
             reverse=order == Qt.SortOrder.DescendingOrder,
         )
-        self._view = book.matching(self._order, self._tab, self._needle)
+        self._view = self._rows(self._order, self._tab, self._needle)
         self._positions = None
         moved = []
         for index, record in zip(persistent, records, strict=True):

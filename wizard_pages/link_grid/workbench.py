@@ -617,10 +617,12 @@ class LinkWorkbench(QWidget):
     def _analyse(self, book: LinkBook) -> None:
         if book is not self.book:
             return
-        run = book.analysis()
+        # Taken out when it runs: the finished task may outlive it, and its snapshot of
+        # the book (our list, the unlinked rows) must not.
+        runs = [book.analysis()]
 
         def work(_cancel: threading.Event, _progress: Callable[[object], None]) -> Analysis:
-            return run()
+            return runs.pop()()
 
         self.tasks.start(
             work,

@@ -12,14 +12,16 @@ a plan in one transaction, refusing every link the package's exact-match rule fo
 from __future__ import annotations
 
 import threading
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from itertools import compress
-from operator import attrgetter, not_
+from itertools import compress, islice
+from operator import attrgetter, le, not_
 from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select
@@ -61,6 +63,7 @@ from app.services.linking.matching import (
     paused_gc,
     read_reference,
     remove_from,
+    shared_names,
     suggest,
 )
 from app.services.linking.package_list import cached_list, keep_list, read_from_package
@@ -360,8 +363,8 @@ class Analysis:
     their_duplicates: list[DuplicateGroup]
     #: The package's keys, kept for "did you mean" hints (link-by-name packages only).
     their_keys: KeyIndex | None
-    #: How many of ours carry each name, counted from the snapshot taken after
-    #: ``saves`` saves ("Link exact matches" needs it; -1: not counted).
+    #: The names more than one of ours carry, with how many, counted from the snapshot
+    #: taken after ``saves`` saves ("Link exact matches" needs it; -1: not counted).
     our_names: Counter[str] | None = None
     saves: int = -1
 
@@ -388,6 +391,11 @@ def _words(items: Sequence[str]) -> str:
 #: Our fields the search box looks in (with the reference cell's text).
 _SEARCHED = attrgetter("name", "account_ref", "postcode", "email", "town")
 _REF = attrgetter("ref")
+_ROW = attrgetter("row")
+_POSITION = attrgetter("position")
+#: Beyond this many rows edited since the open suggestions were last worked out, they
+#: are worked out afresh (one pass) rather than row by row.
+_FEW_EDITS = 2_000
 
 
 def label_of(contact: OurContact | Contact) -> str:
@@ -430,6 +438,8 @@ class LinkBook:
                 file_under(self._rows_by_ref, self.states[row].ref, row)
                 self._with_ref += 1
         self.changed: set[int] = set()
+        #: Rows whose cell holds a web-address number (looked up or not yet).
+        self._lookup_rows: set[int] = set()
         #: How many times :meth:`mark_saved` ran (a save may change our names).
         self.saves = 0
         # An empty cell is always "will be created"; only linked rows need working out.
@@ -444,6 +454,13 @@ class LinkBook:
         self.analysed = False
         self._name_counts: Counter[str] | None = None
         self.suggestions: list[Suggestion] = []
+        #: Per suggestion, whether it is open (see :meth:`open_suggestions`); ``None``:
+        #: to be worked out afresh. Kept up to date from the edits since then: the rows
+        #: whose reference changed and the references entered or removed.
+        self._open: bytearray | None = None
+        self._edited_rows: set[int] = set()
+        self._edited_refs: set[str] = set()
+        self._in_row_order = True
         self.our_duplicates: list[DuplicateGroup] = []
         self.their_duplicates: list[DuplicateGroup] = []
 
@@ -615,7 +632,8 @@ class LinkBook:
         refs: set[str] = set()
         keys, current, original = self.search_keys, self.states, self.original
         by_ref, changed = self._rows_by_ref, self.changed
-        needs_lookup = Reading.NEEDS_LOOKUP
+        needs_lookup, lookup_rows = Reading.NEEDS_LOOKUP, self._lookup_rows
+        ref_changed: list[int] = []
         for row, given in states.items():
             state = (
                 self._with_lookup(given)
@@ -633,6 +651,7 @@ class LinkBook:
                 # tens of thousands): the search text gains it, nothing else changes.
                 keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
+                ref_changed.append(row)
                 if old.ref:
                     remove_from(by_ref, old.ref, row)
                     refs.add(old.ref)
@@ -642,11 +661,16 @@ class LinkBook:
                     refs.add(state.ref)
                     self._with_ref += 1
             current[row] = state
+            if state.reading is needs_lookup:
+                lookup_rows.add(row)
+            elif old.reading is needs_lookup:
+                lookup_rows.discard(row)
             first = original[row]  # see _differs_from_original
             if state.ref != first.ref or state.text != first.text or state.details is not None:
                 changed.add(row)
             else:
                 changed.discard(row)
+        self._note_edits(ref_changed, refs)
         for ref in refs:  # rows that now share, or no longer share, a reference
             found = by_ref.get(ref)
             if isinstance(found, int):
@@ -677,10 +701,7 @@ class LinkBook:
         spelt = [row for row in self.changed if self.states[row].details is not None]
         if spelt:  # rows with the package's spelling copied in carry their new name
             ours = [self.contact(r) for r in range(len(self.ours))]
-            names = names.copy()
-            for row in spelt:
-                names[self.ours[row].name] -= 1
-                names[ours[row].name] += 1
+            names = shared_names(ours)
         outcome = exact_matches(
             ours,
             unlinked,
@@ -698,15 +719,15 @@ class LinkBook:
             links[row] = make((ref, ref, auto, ok, "", states[row].details))
         return links, outcome
 
-    def unlinked_rows(self) -> list[int]:
-        """The rows without a reference, in order."""
-        return list(compress(range(len(self.states)), map(not_, map(_REF, self.states))))
+    def unlinked_rows(self) -> Sequence[int]:
+        """The rows without a reference, in order (an array, not 100,000 int objects)."""
+        return array("l", compress(range(len(self.states)), map(not_, map(_REF, self.states))))
 
     def _our_names(self) -> Counter[str]:
-        """How many of ours carry each name, as loaded (kept: names change only by a
-        copied spelling, which :meth:`_exact_match_states` allows for)."""
+        """The names more than one of ours carry, as loaded (kept: names change only by
+        a copied spelling, which :meth:`_exact_match_states` allows for)."""
         if self._name_counts is None:
-            self._name_counts = Counter(map(attrgetter("name"), self.ours))
+            self._name_counts = shared_names(self.ours)
         return self._name_counts
 
     def _with_lookup(self, state: RowState) -> RowState:
@@ -732,10 +753,53 @@ class LinkBook:
                     taken.add(position)
         return cast(set[int], taken)
 
+    def _note_edits(self, rows: Sequence[int], refs: set[str]) -> None:
+        """Remember what an edit changed for :meth:`open_suggestions`; after a bulk edit
+        ("Link exact matches") the open suggestions are worked out afresh instead."""
+        if self._open is None:
+            return
+        if not self._in_row_order or len(self._edited_rows) + len(rows) > _FEW_EDITS:
+            self._open = None
+            self._edited_rows.clear()
+            self._edited_refs.clear()
+            return
+        self._edited_rows.update(rows)
+        self._edited_refs.update(refs)
+
     def open_suggestions(self) -> list[Suggestion]:
-        """Suggestions whose row is still unlinked and whose record is still free."""
-        states, taken = self.states, self._taken()
-        return [s for s in self.suggestions if not states[s.row].ref and s.position not in taken]
+        """Suggestions whose row is still unlinked and whose record is still free.
+
+        Asked after every edit: only the suggestions an edit since the last call may
+        have opened or closed are looked at again (those of the rows whose reference
+        changed, and those of the records a changed reference points to)."""
+        suggestions, states = self.suggestions, self.states
+        flags = self._open
+        if flags is None:
+            taken = self._taken()
+            flags = bytearray(
+                not states[s.row].ref and s.position not in taken for s in suggestions
+            )
+            self._open = flags
+            self._edited_rows.clear()
+            self._edited_refs.clear()
+        elif self._edited_rows or self._edited_refs:
+            taken = self._taken()
+            again: set[int] = set()
+            for row in self._edited_rows:  # the suggestions are in row order
+                start = bisect_left(suggestions, row, key=_ROW)
+                again.update(range(start, bisect_right(suggestions, row, start, key=_ROW)))
+            found = map(self.index.position_of, self._edited_refs)
+            records = set(found)
+            records.discard(None)
+            if records:
+                points_to = map(records.__contains__, map(_POSITION, suggestions))
+                again.update(compress(range(len(suggestions)), points_to))
+            for at in again:
+                s = suggestions[at]
+                flags[at] = not states[s.row].ref and s.position not in taken
+            self._edited_rows.clear()
+            self._edited_refs.clear()
+        return list(compress(suggestions, flags))
 
     def suggestion_states(self, suggestions: Iterable[Suggestion]) -> dict[int, RowState]:
         """Accept ``suggestions``: one link per row and per package record."""
@@ -767,11 +831,11 @@ class LinkBook:
 
     def pending_lookups(self) -> set[str]:
         """Web-address numbers entered but not yet looked up in the package."""
+        states, changed = self.states, self.changed
         return {
-            self.states[row].text
-            for row in self.changed
-            if self.states[row].reading is Reading.NEEDS_LOOKUP
-            and self.states[row].text not in self.lookups
+            states[row].text
+            for row in self._lookup_rows
+            if row in changed and states[row].text not in self.lookups
         }
 
     def resolve(self, found: Mapping[str, TheirContact | None]) -> set[int]:
@@ -779,8 +843,8 @@ class LinkBook:
         self.lookups.update(found)
         waiting = [
             row
-            for row in self.changed
-            if self.states[row].reading is Reading.NEEDS_LOOKUP and self.states[row].text in found
+            for row in sorted(self._lookup_rows)
+            if row in self.changed and self.states[row].text in found
         ]
         touched = self.apply({row: self.states[row] for row in waiting})  # fills in the refs
         for row in waiting:  # a number the package does not know is now "not found"
@@ -849,7 +913,7 @@ class LinkBook:
                 del keys
                 our_duplicates = duplicate_groups(ours)
                 # Counted here, off the GUI thread, for "Link exact matches".
-                names = Counter(map(attrgetter("name"), ours))
+                names = shared_names(ours)
                 return Analysis(suggestions, our_duplicates, theirs, kept, names, saves)
 
         return run
@@ -859,6 +923,12 @@ class LinkBook:
         finished."""
         self.index.keys = analysis.their_keys
         self.suggestions = analysis.suggestions
+        self._open = None
+        self._edited_rows.clear()
+        self._edited_refs.clear()
+        # suggest() gives them in row order, which open_suggestions() relies on.
+        rows = map(_ROW, self.suggestions)
+        self._in_row_order = all(map(le, rows, map(_ROW, islice(self.suggestions, 1, None))))
         self.our_duplicates = analysis.our_duplicates
         self.their_duplicates = analysis.their_duplicates
         if self._name_counts is None and analysis.saves == self.saves:
