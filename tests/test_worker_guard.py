@@ -3,7 +3,10 @@ and lets go of it once it returns."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
+from collections.abc import Callable
 
 from pytestqt.qtbot import QtBot
 
@@ -27,4 +30,32 @@ def test_a_running_worker_is_seen_until_it_returns(qtbot: QtBot) -> None:
         assert wait_for_running_tasks(0.05) == ["held open"]
         release.set()
     assert wait_for_running_tasks(5) == []
+    runner.wait()
+
+
+class _Snapshot:
+    """Stands for what a worker's closure captures (a page's 100,000-row list)."""
+
+
+def _work_on(snapshot: _Snapshot) -> Callable[[threading.Event, object], int]:
+    def work(_cancel: threading.Event, _progress: object) -> int:
+        return id(snapshot)
+
+    return work
+
+
+def test_a_finished_task_lets_go_of_its_work(qtbot: QtBot) -> None:
+    runner = TaskRunner()
+    snapshot = _Snapshot()
+    alive = weakref.ref(snapshot)
+    expected = id(snapshot)
+    got: list[int] = []
+    task = runner.start(_work_on(snapshot), name="uses a snapshot", on_success=got.append)
+    del snapshot  # from here only the task's work holds it
+    with qtbot.waitSignal(task.signals.finished, timeout=10_000):
+        pass
+    qtbot.waitUntil(lambda: runner.active == 0, timeout=10_000)
+    assert got == [expected]
+    gc.collect()
+    assert alive() is None, "a finished task still holds what its work captured"
     runner.wait()

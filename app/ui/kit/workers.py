@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 TaskFunction = Callable[[threading.Event, Callable[[object], None]], object]
 
 
+def _already_run(_cancel: threading.Event, _progress: Callable[[object], None]) -> object:
+    """What a finished task holds instead of its work: a task runs once."""
+    raise RuntimeError("this task has already run")
+
+
 class TaskSignals(QObject):
     progress = Signal(object)
     succeeded = Signal(object)
@@ -56,6 +61,9 @@ class Task(QRunnable):
         else:
             self.signals.succeeded.emit(result)
         finally:
+            # Callers keep their Task (for its cancel flag) long after it has run; what
+            # its work captured (a page's 100,000-row snapshot) must not live as long.
+            self.function = _already_run
             self.signals.finished.emit()
 
 
