@@ -223,6 +223,53 @@ def test_the_window_waits_for_the_store_behind_its_data(
     qtbot.waitUntil(lambda: window.view == "wizard", timeout=LONG)
 
 
+def test_closing_before_the_store_is_open_lets_waiting_work_go(
+    qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send pressed while the store is still opening, then the window closed: the
+    send's worker is let go (it waited for the store for ever, so the app hung on exit),
+    and the store opened meanwhile is closed although its answer never arrived."""
+    import threading
+
+    from app.services import store as store_module
+    from app.ui.windows.main_window import MainWindow
+
+    release, entered = threading.Event(), threading.Event()
+    real_open = store_module.open_store
+    opened: list[store_module.Store] = []
+    closed: list[store_module.Store] = []
+
+    def held_open(paths: DataPaths, **options: bool) -> store_module.Store:
+        entered.set()
+        assert release.wait(LONG / 1000), "the test never let the store open"
+        store = real_open(paths, **options)
+        real_close = store.close
+
+        def close() -> None:
+            closed.append(store)
+            real_close()
+
+        store.close = close  # type: ignore[method-assign]
+        opened.append(store)
+        return store
+
+    monkeypatch.setattr(store_module, "open_store", held_open)
+    window = MainWindow(sent_paths)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    dashboard = window.dashboard
+    assert dashboard is not None and window.store is None
+    dashboard.send_now()  # its worker waits for the store
+    qtbot.waitUntil(entered.is_set, timeout=LONG)
+    release.set()  # the store opens while the window closes: its answer is never handled
+    window.close()
+    assert window.tasks.wait(0), "a worker still waits for the store"
+    assert opened and closed == opened
+    assert window.store is None
+
+
 def test_a_read_started_before_the_window_is_what_it_shows(
     qtbot: QtBot, sent_paths: DataPaths
 ) -> None:

@@ -22,7 +22,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.linking.matching import Reading
+from app.services.linking.matching import Reading, shared_names
 from app.services.linking.workbench import (
     LinkBook,
     LinkRefused,
@@ -357,8 +357,12 @@ def test_the_exact_match_rule_refuses_a_link_until_the_spelling_is_copied(store:
         assert detail["fields"] == {"name": [book.ours[row].name, theirs.name]}
         link = session.scalars(select(Link)).one()
         assert link.remote_ref == theirs.ref and link.method is LinkMethod.SUGGESTION
+    before = book._our_names()
     book.mark_saved(plan)
     assert book.ours[row].name == theirs.name and not book.dirty
+    # The copied spelling is now one of our names: the counts follow it.
+    assert book._our_names() == shared_names(book.ours)
+    assert before is not book._our_names()
 
 
 @pytest.mark.both_stores

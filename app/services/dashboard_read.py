@@ -98,7 +98,7 @@ def read_dashboard(paths: DataPaths) -> DashboardSnapshot | None:
     try:
         # mode=rw: never create a database here; a missing one is the normal path's.
         connection = sqlite3.connect(
-            f"{paths.database.resolve().as_uri()}?mode=rw", uri=True, timeout=10
+            f"{paths.database.resolve().as_uri()}?mode=rw", uri=True, timeout=1
         )
     except sqlite3.Error as exc:
         log.info("first read left to the normal path: %s", exc)

@@ -724,8 +724,8 @@ class LinkBook:
         return array("l", compress(range(len(self.states)), map(not_, map(_REF, self.states))))
 
     def _our_names(self) -> Counter[str]:
-        """The names more than one of ours carry, as loaded (kept: names change only by
-        a copied spelling, which :meth:`_exact_match_states` allows for)."""
+        """The names more than one of ours carry (kept until a save copies a package's
+        spelling into ours, the only way our names change here)."""
         if self._name_counts is None:
             self._name_counts = shared_names(self.ours)
         return self._name_counts
@@ -1026,6 +1026,7 @@ class LinkBook:
             state = self.states[row]
             if state.details is not None:
                 self.ours[row] = state.details
+                self._name_counts = None  # a copied spelling may change who shares a name
                 state = state._replace(details=None)
                 self.states[row] = state
             self.original[row] = state

@@ -122,7 +122,10 @@ class Dashboard(QWidget):
         self._opened.set_result(store)
 
     def store_failed(self, message: str) -> None:
-        """The store could not be opened: workers waiting for it fail with ``message``."""
+        """The store could not be opened (or the window closed first): workers waiting
+        for it fail with ``message``. Nothing changes once the store was attached."""
+        if self._opened.done():
+            return
         self._opened.set_exception(UserError(message))
         self.current.error(message)
 

@@ -9,6 +9,7 @@ dashboard once set-up is complete; else the wizard where the user left it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from app.ui.windows.dashboard import Dashboard
     from app.ui.windows.wizard import SetupWizard
     from wizard_pages.context import WizardContext
+
+log = logging.getLogger(__name__)
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
 Progress = Callable[[object], None]
@@ -85,6 +88,10 @@ class MainWindow(QMainWindow):
         self._open_on_paint = False
         self._before_open: Callable[[], None] | None = None
         self._when_open: list[Callable[[], None]] = []
+        #: Every store a worker opened for this window, so closing the window closes
+        #: it even when the worker's answer had not been delivered yet.
+        self._stores_opened: list[Store] = []
+        self._closing = False
         self.setWindowTitle("Ledgerlink")
         self.resize(1000, 680)
         self.setMinimumSize(820, 560)
@@ -162,11 +169,16 @@ class MainWindow(QMainWindow):
         early, self._early_read = self._early_read, None
 
         def work(_cancel: threading.Event, _progress: Progress) -> DashboardSnapshot | None:
-            if early is not None:
-                return early.result()
-            from app.services.dashboard_read import read_dashboard
+            try:
+                if early is not None:
+                    return early.result()
+                from app.services.dashboard_read import read_dashboard
 
-            return read_dashboard(paths)
+                return read_dashboard(paths)
+            except Exception:
+                # Only a shortcut: the store's own read shows the same page a moment later.
+                log.warning("the quick first read failed; opening the store", exc_info=True)
+                return None
 
         self.tasks.start(
             work,
@@ -176,14 +188,17 @@ class MainWindow(QMainWindow):
         )
 
     def _open_store(self, *, first_read: bool) -> None:
+        if self._closing:
+            return
         self._run_before_open()
-        paths = self.paths
+        paths, opened = self.paths, self._stores_opened
 
         def work(_cancel: threading.Event, _progress: Progress) -> tuple[Store, SetupState]:
             from app.services.setup.choices import read_setup
             from app.services.store import open_store
 
             store = open_store(paths)
+            opened.append(store)
             return store, read_setup(store)
 
         if first_read:
@@ -200,6 +215,8 @@ class MainWindow(QMainWindow):
         self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
 
     def _first_read(self, snapshot: DashboardSnapshot | None) -> None:
+        if self._closing:
+            return
         if snapshot is None or not snapshot.setup.setup_complete:
             self._open_store(first_read=False)
             return
@@ -209,10 +226,12 @@ class MainWindow(QMainWindow):
         dashboard.show_snapshot(snapshot)
         # Once the data is painted: importing SQLAlchemy in a worker meanwhile would take
         # the interpreter's lock from building and painting the page.
-        QTimer.singleShot(0, lambda: self._open_store(first_read=True))
+        QTimer.singleShot(0, self, lambda: self._open_store(first_read=True))
 
     def _store_ready(self, result: tuple[Store, SetupState]) -> None:
-        self.store, _setup = result
+        if self._closing:
+            return  # closeEvent closes it
+        self.store, self.setup = result
         self.start_web_connector()
         if self.dashboard is not None:
             self.dashboard.attach_store(self.store)
@@ -239,6 +258,8 @@ class MainWindow(QMainWindow):
     def _opened(self, result: tuple[Store, SetupState]) -> None:
         from app.services.setup.routing import Page, parse_page
 
+        if self._closing:
+            return  # closeEvent closes it
         self.store, self.setup = result
         self.store_opened.emit()
         self.start_web_connector()
@@ -408,17 +429,27 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._closing = True
         runners = [r for r in (self._tasks, self._opener) if r is not None]
         for runner in runners:
             runner.cancel_all()
         if self.wizard_context is not None:
             self.wizard_context.shutdown()
+        if self._opener is not None:
+            self._opener.wait()
+        if self.dashboard is not None:
+            # Workers started before the store was open wait for it: let them go.
+            self.dashboard.store_failed("The window was closed before your data was open.")
         for runner in runners:
             runner.wait()
         if self.store is not None:
             from app.ui.windows.qbwc_host import stop_web_connector
 
             stop_web_connector(self.store)
-            self.store.close()
-            self.store = None
+        for store in {
+            id(s): s for s in [*self._stores_opened, *filter(None, [self.store])]
+        }.values():
+            store.close()
+        self._stores_opened.clear()
+        self.store = None
         super().closeEvent(event)
