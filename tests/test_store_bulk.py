@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.lookups import ANALYZE_AFTER_ROWS
@@ -119,6 +119,34 @@ def test_a_large_import_leaves_the_planner_statistics_on_postgresql(
         assert analysed == rows
         stats = session.scalar(text("SELECT count(*) FROM pg_stats WHERE tablename = 'contacts'"))
         assert stats
+
+
+def test_statistics_that_cannot_be_refreshed_never_undo_the_import(
+    session_factory: Factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statistics are refreshed after the import's commit, apart: a failure there
+    (a statement timeout, say) is logged and the import stands."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.services.importing import csv_import
+
+    asked: list[list[str]] = []
+
+    def failing(session: Session, tables: list[str]) -> None:
+        asked.append(list(tables))
+        raise OperationalError("ANALYZE", {}, Exception("canceling statement due to timeout"))
+
+    monkeypatch.setattr(csv_import, "analyze", failing)
+    rows = ANALYZE_AFTER_ROWS + 10
+    _import(
+        session_factory,
+        tmp_path,
+        ImportKind.CUSTOMERS,
+        "account_ref,name\n" + "".join(f"C{n},Customer {n}\n" for n in range(rows)),
+    )
+    assert asked == [["contacts"]]
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == rows
 
 
 def test_postgresql_connections_never_prepare_and_keep_the_default_plan_choice(

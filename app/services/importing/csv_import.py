@@ -13,11 +13,13 @@ of file (:mod:`.contacts`, :mod:`.documents`, :mod:`.payments`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import false, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.lookups import ANALYZE_AFTER_ROWS, analyze
@@ -51,6 +53,8 @@ __all__ = [
 ]
 
 _ACTOR_LENGTH = 32
+
+log = logging.getLogger(__name__)
 
 #: The tables an import of each kind writes.
 _TABLES = {
@@ -147,9 +151,33 @@ def import_csv_bytes(
         written = check_and_write(session, kind, data, report, write=not dry_run, actor=actor)
         if written:
             session.commit()
+            refresh_statistics(session, [report])
         else:
             session.rollback()
     return report
+
+
+def refresh_statistics(session: Session, reports: Iterable[ImportReport]) -> None:
+    """After an import's commit: bring PostgreSQL's statistics of the tables a large
+    import wrote up to date (see :func:`app.db.lookups.analyze`), in a transaction of
+    its own, so a failure there (a statement timeout, say) can never undo the import;
+    it is logged and the server's autovacuum catches up later."""
+    tables = sorted(
+        {
+            table
+            for report in reports
+            if not report.dry_run and report.added + report.updated >= ANALYZE_AFTER_ROWS
+            for table in _TABLES[report.kind]
+        }
+    )
+    if not tables:
+        return
+    try:
+        analyze(session, tables)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        log.warning("statistics of %s not refreshed after the import", tables, exc_info=True)
 
 
 #: Wraps a file's raw rows as they are read (progress, cancel); gets the rows and
@@ -203,8 +231,6 @@ def check_and_write(
             unchanged=report.unchanged,
             already_sent=len(report.already_sent),
         )
-        if report.added + report.updated >= ANALYZE_AFTER_ROWS:
-            analyze(session, _TABLES[kind])
         written = True
     if report.errors:
         report.added = report.updated = report.unchanged = 0

@@ -23,6 +23,7 @@ from app.services.importing.csv_import import (
     _hold_write_lock,
     check_and_write,
     columns_for,
+    refresh_statistics,
 )
 from app.services.importing.csv_reader import read_csv
 
@@ -173,6 +174,7 @@ def import_files(
             session.rollback()
         else:
             session.commit()
+            refresh_statistics(session, result.reports)
     if not result.ok:
         for report in result.reports:
             report.added = report.updated = report.unchanged = 0
