@@ -117,12 +117,19 @@ def read_dashboard(paths: DataPaths) -> DashboardSnapshot | None:
         connection.close()
 
 
-def _read(db: sqlite3.Connection, paths: DataPaths) -> DashboardSnapshot | None:
-    from app.db.migrate import head_revision
+#: The schema revision this module's SQL was written and checked against. A new
+#: migration moves the head past it, so the first read gives way to the normal path
+#: until someone has checked these queries against the new schema and moved this on
+#: (tests/test_dashboard_read.py fails until then).
+READ_MODEL_REVISION = "0006_package_contacts"
 
+
+def _read(db: sqlite3.Connection, paths: DataPaths) -> DashboardSnapshot | None:
     versions = [row[0] for row in db.execute("SELECT version_num FROM alembic_version")]
-    if versions != [head_revision()]:
-        return None  # a migration is due (or the layout is unknown): open_store's work
+    if versions != [READ_MODEL_REVISION]:
+        # A migration is due, or this read was not checked against the schema: the
+        # normal path's work.
+        return None
     setup = setup_from_settings(db.execute("SELECT key, value FROM settings"))
     package = setup.package
     if package and has_bridge(package):
