@@ -45,8 +45,8 @@ def analyze(session: Session, tables: Iterable[str]) -> None:
     filled by one import looks empty or tiny to the planner, which then scans it whole
     for every look-up of the next import or the dry run. The import runs it after its
     commit, in a transaction of its own (a failure here must never undo an import); it
-    takes no lock that stops other readers or writers; for a role that does not own a table the server skips it with a
-    warning, not an error. SQLite plans by its indexes and needs nothing here.
+    takes no lock that stops other readers or writers; for a role that does not own a
+    table the server skips it with a warning, not an error. SQLite plans by its indexes and needs nothing here.
     """
     if is_postgresql(session):
         for table in tables:
