@@ -46,7 +46,8 @@ def analyze(session: Session, tables: Iterable[str]) -> None:
     for every look-up of the next import or the dry run. The import runs it after its
     commit, in a transaction of its own (a failure here must never undo an import); it
     takes no lock that stops other readers or writers; for a role that does not own a
-    table the server skips it with a warning, not an error. SQLite plans by its indexes and needs nothing here.
+    table the server skips it with a warning, not an error. SQLite plans by its indexes
+    and needs nothing here.
     """
     if is_postgresql(session):
         for table in tables:
