@@ -243,6 +243,18 @@ def test_invoice_for_a_supplier_is_rejected(connector: SandboxConnector, chart: 
     rejected(caught, "unknown_contact", "contact", "Pipe Centre", "supplier")
 
 
+def test_a_reference_past_any_row_id_is_an_unknown_contact(
+    connector: SandboxConnector, chart: Chart
+) -> None:
+    """Twenty digits look like a Sandbox reference but no row can have them: the record
+    is refused as naming an unknown contact, not the batch stopped by an overflow."""
+    far = "SBX-C" + "9" * 20
+    assert connector.get_contact(far) is None
+    with pytest.raises(Rejected) as caught:
+        connector.create_document(invoice(chart, "INV-1", far, JAN_5), "k")
+    rejected(caught, "unknown_contact", "contact", "Invoice INV-1", far)
+
+
 def test_unknown_account_is_rejected_naming_the_line(
     connector: SandboxConnector, chart: Chart, ada: str
 ) -> None:

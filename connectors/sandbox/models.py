@@ -53,13 +53,21 @@ def _ref_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(re.escape(prefix) + r"(\d{6,})", re.IGNORECASE)
 
 
+#: SQLite's largest row id (a signed 64-bit integer).
+_LARGEST_ROW_ID = 2**63 - 1
+
+
 def parse_ref(prefix: str, ref: str) -> int | None:
     """The row number inside a reference of this kind, or ``None`` if it is not one.
 
     Capitals and surrounding spaces are ignored (``" sbx-c000042 "`` reads as 42).
     """
     match = _ref_pattern(prefix).fullmatch(ref.strip())
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    number = int(match.group(1))
+    # Past SQLite's largest row id no row can have it; looking it up would overflow.
+    return number if number <= _LARGEST_ROW_ID else None
 
 
 def name_key(name: str) -> str:
