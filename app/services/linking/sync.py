@@ -375,6 +375,7 @@ def apply_sync(
     # packages write each one as its answer is taken below.
     answers = connector.update_contacts([(r.their_ref, ContactUpdate(**r.ours)) for r in writes])
     outcome = SyncOutcome()
+    handed: list[tuple[SyncRow, HandedOver]] = []
     for row in rows:
         direction = choices.get(row.contact_id, Direction.LEAVE)
         label = f"{row.role.value.capitalize()} “{row.our_name}” ({row.account_ref})"
@@ -398,17 +399,7 @@ def apply_sync(
                 outcome.failed.append((label, str(now)))
                 continue
             if isinstance(now, HandedOver):
-                with session_factory.begin() as session:
-                    sync_handover.hand_over(
-                        session,
-                        info.key,
-                        contact_id=row.contact_id,
-                        remote_ref=row.their_ref,
-                        role=row.role.value,
-                        sent=row.ours,
-                        handed=now,
-                        actor=actor,
-                    )
+                handed.append((row, now))
                 outcome.handed_over += 1
                 continue
             agreed = _values(now)
@@ -434,6 +425,22 @@ def apply_sync(
                 direction=direction.value,
                 fields={f: {"ours": row.ours[f], "theirs": row.theirs[f]} for f in row.differing},
             )
+    if handed:
+        # A desktop bridge wrote its file for all of them at once: they are recorded
+        # together too, so a failure here leaves none recorded rather than some (the
+        # next sync offers them again; an update handed over twice sets the same values).
+        with session_factory.begin() as session:
+            for row, now in handed:
+                sync_handover.hand_over(
+                    session,
+                    info.key,
+                    contact_id=row.contact_id,
+                    remote_ref=row.their_ref,
+                    role=row.role.value,
+                    sent=row.ours,
+                    handed=now,
+                    actor=actor,
+                )
     record_agreement(session_factory, connector, actor=actor)
     return outcome
 
