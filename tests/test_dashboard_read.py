@@ -14,6 +14,8 @@ from pytestqt.qtbot import QtBot
 
 from app.config import DataPaths
 from app.db.models import (
+    Contact,
+    ContactKind,
     OutboxEntry,
     PendingChange,
     RecordType,
@@ -172,10 +174,13 @@ def test_actions_before_the_store_is_open_wait_for_it(qtbot: QtBot, sent_paths: 
     dashboard.refresh()  # waits in its worker for the store
     store = open_store(sent_paths)
     try:
+        with store.session_factory.begin() as session:  # so the refresh must show news
+            session.add(Contact(kind=ContactKind.CUSTOMER, account_ref="NEW1", name="New Ltd"))
         with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
             dashboard.attach_store(store)
         assert dashboard.import_button.isEnabled()
-        assert dashboard.snapshot == load_snapshot(store)
+        assert dashboard.snapshot == load_snapshot(store) != snapshot
+        assert dashboard.current.kind != "error", dashboard.current.text()
     finally:
         tasks.wait()
         store.close()
