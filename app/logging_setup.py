@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from pathlib import Path
@@ -41,6 +42,11 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: At most this many records are kept before the log file exists (the time to the
+#: first paint logs a handful; a loop logging without end must not fill the memory).
+EARLY_RECORDS_KEPT = 10_000
+
+
 class EarlyRecords(logging.Handler):
     """Keeps what is logged before the log file is set up (see
     :func:`hold_early_records`), then passes it, and anything still arriving through
@@ -56,7 +62,10 @@ class EarlyRecords(logging.Handler):
         if self._targets:
             for target in self._targets:
                 target.handle(record)
-        else:
+        elif len(self.records) < EARLY_RECORDS_KEPT:
+            # Formatted now: a record's arguments may change before the file exists.
+            with contextlib.suppress(TypeError, ValueError):  # the handler will say so
+                record.msg, record.args = record.getMessage(), None
             self.records.append(record)
 
     def hand_over(self, targets: list[logging.Handler]) -> None:

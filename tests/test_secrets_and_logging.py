@@ -92,3 +92,21 @@ def test_redacting_filter_leaves_ordinary_messages_alone() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent %d invoices", (3,), None)
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "sent 3 invoices"
+
+
+def test_records_kept_before_the_log_file_are_bounded_and_formatted_when_logged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app import logging_setup
+
+    monkeypatch.setattr(logging_setup, "EARLY_RECORDS_KEPT", 3)
+    early = logging_setup.EarlyRecords()
+    changing = ["first"]
+    for n in range(5):
+        early.emit(logging.LogRecord("t", logging.INFO, __file__, 1, "%s %s", (n, changing), None))
+    changing.append("later")
+    assert [r.getMessage() for r in early.records] == [
+        "0 ['first']",
+        "1 ['first']",
+        "2 ['first']",
+    ]
