@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from app.services.dashboard_read import read_dashboard
 from app.services.sending.causes import HELD_BACK
 from app.services.setup.demo import prepare_demo
 from app.services.setup.state import PACKAGE, SETUP_COMPLETE, set_setting
-from app.services.store import open_store
+from app.services.store import Store, open_store
 from app.ui.kit.workers import TaskRunner
 from app.ui.windows.dashboard import Dashboard
+from app.ui.windows.main_window import MainWindow
 from tests.test_dashboard import sent_paths, sent_template
 from tests.test_wizard_flow import LONG, open_window
 
@@ -202,32 +204,56 @@ def test_actions_fail_in_words_when_the_store_cannot_open(
     assert "cannot be opened" in dashboard.current.text()
 
 
+class HeldStore:
+    """``open_store`` held back until the test lets it go; what it opened and closed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from app.services import store as store_module
+
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.opened: list[Store] = []
+        self.closed: list[Store] = []
+        real_open = store_module.open_store
+
+        def held_open(paths: DataPaths, **options: bool) -> Store:
+            self.entered.set()
+            assert self.release.wait(LONG / 1000), "the test never let the store open"
+            store = real_open(paths, **options)
+            real_close = store.close
+
+            def close() -> None:
+                self.closed.append(store)
+                real_close()
+
+            store.close = close  # type: ignore[method-assign]
+            self.opened.append(store)
+            return store
+
+        monkeypatch.setattr(store_module, "open_store", held_open)
+
+
+def _window_on_its_first_read(qtbot: QtBot, paths: DataPaths) -> MainWindow:
+    """The main window, showing the dashboard read before its store is open."""
+    window = MainWindow(paths)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    assert window.dashboard is not None and window.store is None
+    return window
+
+
 def test_the_window_waits_for_the_store_behind_its_data(
     qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dashboard shows the store's data while the store is still being opened; a
     quick link and a send pressed then run once it is open."""
-    import threading
-
-    from app.services import store as store_module
     from app.services.setup.routing import Page
-    from app.ui.windows.main_window import MainWindow
 
-    release = threading.Event()
-    real_open = store_module.open_store
-
-    def held_open(paths: DataPaths, **options: bool) -> store_module.Store:
-        assert release.wait(LONG / 1000), "the test never let the store open"
-        return real_open(paths, **options)
-
-    monkeypatch.setattr(store_module, "open_store", held_open)
-    window = MainWindow(sent_paths)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.refreshed, timeout=LONG):
-        window.show()
-        window.open()
+    held = HeldStore(monkeypatch)
+    window = _window_on_its_first_read(qtbot, sent_paths)
     dashboard = window.dashboard
-    assert dashboard is not None and window.view == "dashboard" and window.store is None
+    assert dashboard is not None and window.view == "dashboard"
     assert dashboard.snapshot == read_dashboard(sent_paths)
     assert dashboard.send_button.isEnabled() and not dashboard.import_button.isEnabled()
 
@@ -235,7 +261,7 @@ def test_the_window_waits_for_the_store_behind_its_data(
     dashboard.quick_links[Page.NOMINAL_ACCOUNTS].click()
     assert window.view == "dashboard"  # the wizard needs the store: it waits too
     with qtbot.waitSignals([window.store_opened, window.send_finished], timeout=LONG):
-        release.set()
+        held.release.set()
     assert window.store is not None and dashboard.store is window.store
     qtbot.waitUntil(lambda: window.view == "wizard", timeout=LONG)
 
@@ -246,44 +272,15 @@ def test_closing_before_the_store_is_open_lets_waiting_work_go(
     """A send pressed while the store is still opening, then the window closed: the
     send's worker is let go (it waited for the store for ever, so the app hung on exit),
     and the store opened meanwhile is closed although its answer never arrived."""
-    import threading
-
-    from app.services import store as store_module
-    from app.ui.windows.main_window import MainWindow
-
-    release, entered = threading.Event(), threading.Event()
-    real_open = store_module.open_store
-    opened: list[store_module.Store] = []
-    closed: list[store_module.Store] = []
-
-    def held_open(paths: DataPaths, **options: bool) -> store_module.Store:
-        entered.set()
-        assert release.wait(LONG / 1000), "the test never let the store open"
-        store = real_open(paths, **options)
-        real_close = store.close
-
-        def close() -> None:
-            closed.append(store)
-            real_close()
-
-        store.close = close  # type: ignore[method-assign]
-        opened.append(store)
-        return store
-
-    monkeypatch.setattr(store_module, "open_store", held_open)
-    window = MainWindow(sent_paths)
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.refreshed, timeout=LONG):
-        window.show()
-        window.open()
-    dashboard = window.dashboard
-    assert dashboard is not None and window.store is None
-    dashboard.send_now()  # its worker waits for the store
-    qtbot.waitUntil(entered.is_set, timeout=LONG)
-    release.set()  # the store opens while the window closes: its answer is never handled
+    held = HeldStore(monkeypatch)
+    window = _window_on_its_first_read(qtbot, sent_paths)
+    assert window.dashboard is not None
+    window.dashboard.send_now()  # its worker waits for the store
+    qtbot.waitUntil(held.entered.is_set, timeout=LONG)
+    held.release.set()  # the store opens while the window closes: its answer is never handled
     window.close()
     assert window.tasks.wait(0), "a worker still waits for the store"
-    assert opened and closed == opened
+    assert held.opened and held.closed == held.opened
     assert window.store is None
 
 

@@ -102,18 +102,24 @@ def test_new_documents_and_payments_get_ids_in_file_order(
         assert lines == [(1, "Changed")]
 
 
+def _import_many_customers(factory: Factory, tmp_path: Path) -> int:
+    """Import enough customers for the statistics to be refreshed; how many."""
+    rows = ANALYZE_AFTER_ROWS + 10
+    _import(
+        factory,
+        tmp_path,
+        ImportKind.CUSTOMERS,
+        "account_ref,name\n" + "".join(f"C{n},Customer {n}\n" for n in range(rows)),
+    )
+    return rows
+
+
 def test_a_large_import_leaves_the_planner_statistics_on_postgresql(
     store_kind: str, session_factory: Factory, tmp_path: Path
 ) -> None:
     if store_kind != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's; SQLite plans by its indexes")
-    rows = ANALYZE_AFTER_ROWS + 10
-    _import(
-        session_factory,
-        tmp_path,
-        ImportKind.CUSTOMERS,
-        "account_ref,name\n" + "".join(f"C{n},Customer {n}\n" for n in range(rows)),
-    )
+    rows = _import_many_customers(session_factory, tmp_path)
     with session_factory() as session:
         analysed = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'contacts'"))
         assert analysed == rows
@@ -137,13 +143,7 @@ def test_statistics_that_cannot_be_refreshed_never_undo_the_import(
         raise OperationalError("ANALYZE", {}, Exception("canceling statement due to timeout"))
 
     monkeypatch.setattr(csv_import, "analyze", failing)
-    rows = ANALYZE_AFTER_ROWS + 10
-    _import(
-        session_factory,
-        tmp_path,
-        ImportKind.CUSTOMERS,
-        "account_ref,name\n" + "".join(f"C{n},Customer {n}\n" for n in range(rows)),
-    )
+    rows = _import_many_customers(session_factory, tmp_path)
     assert asked == [["contacts"]]
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Contact)) == rows
