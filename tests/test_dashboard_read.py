@@ -23,7 +23,7 @@ from app.db.models import (
     SendState,
 )
 from app.services.dashboard import load_snapshot
-from app.services.dashboard_read import read_dashboard
+from app.services.dashboard_read import DashboardSnapshot, read_dashboard
 from app.services.sending.causes import HELD_BACK
 from app.services.setup.demo import prepare_demo
 from app.services.setup.state import PACKAGE, SETUP_COMPLETE, set_setting
@@ -165,13 +165,21 @@ def test_the_window_shows_the_dashboard_on_either_store(
     assert window.dashboard.snapshot == expected
 
 
-def test_actions_before_the_store_is_open_wait_for_it(qtbot: QtBot, sent_paths: DataPaths) -> None:
-    snapshot = read_dashboard(sent_paths)
+def _dashboard_without_its_store(
+    qtbot: QtBot, paths: DataPaths
+) -> tuple[Dashboard, TaskRunner, DashboardSnapshot]:
+    """A dashboard showing the first read of ``paths``, its store not yet attached."""
+    snapshot = read_dashboard(paths)
     assert snapshot is not None
     tasks = TaskRunner()
     dashboard = Dashboard(None, tasks)
     qtbot.addWidget(dashboard)
     dashboard.show_snapshot(snapshot)
+    return dashboard, tasks, snapshot
+
+
+def test_actions_before_the_store_is_open_wait_for_it(qtbot: QtBot, sent_paths: DataPaths) -> None:
+    dashboard, tasks, snapshot = _dashboard_without_its_store(qtbot, sent_paths)
     assert dashboard.snapshot == snapshot and not dashboard.import_button.isEnabled()
     dashboard.refresh()  # waits in its worker for the store
     store = open_store(sent_paths)
@@ -191,12 +199,7 @@ def test_actions_before_the_store_is_open_wait_for_it(qtbot: QtBot, sent_paths: 
 def test_actions_fail_in_words_when_the_store_cannot_open(
     qtbot: QtBot, sent_paths: DataPaths
 ) -> None:
-    snapshot = read_dashboard(sent_paths)
-    assert snapshot is not None
-    tasks = TaskRunner()
-    dashboard = Dashboard(None, tasks)
-    qtbot.addWidget(dashboard)
-    dashboard.show_snapshot(snapshot)
+    dashboard, tasks, _snapshot = _dashboard_without_its_store(qtbot, sent_paths)
     dashboard.refresh()
     with qtbot.waitSignal(dashboard.refreshed, timeout=LONG):
         dashboard.store_failed("The data folder cannot be opened.")
@@ -310,7 +313,6 @@ def test_a_first_read_that_fails_leaves_the_window_to_the_store(
     from concurrent.futures import Future
 
     from app.crash_report import set_report_folder
-    from app.services.dashboard_read import DashboardSnapshot
     from app.ui.windows.main_window import MainWindow
 
     set_report_folder(sent_paths.logs)  # an unexpected failure's report stays in tmp_path
