@@ -16,6 +16,24 @@ def field_named(text: str, clues: Sequence[tuple[str, str]]) -> str:
     return next((field for word, field in clues if word in lowered), "")
 
 
+def no_such_contact(
+    package: str, what: str, *, record: str = "contact", gone: str = ""
+) -> Rejected:
+    """The linked contact is not in ``package`` any more: ``what`` names the reference
+    as the package knows it (``contact 42``, ``customer or supplier with Code AB01``),
+    ``record`` what the user links to there, ``gone`` how else it may have gone."""
+    how = f"deleted or {gone}" if gone else "deleted"
+    return Rejected(
+        code="unknown_contact",
+        field="reference",
+        reason=f"{package} has no {what}; it may have been {how}.",
+        fix=(
+            f"Link our contact to the {package} {record} it now is, on the Link page, "
+            "then sync again."
+        ),
+    )
+
+
 def update_refused(package: str, who: str, said: str, field: str) -> Rejected:
     """The refusal of an update to ``who`` (the contact, as the package names it) in
     ``package``, quoting ``said`` and blaming ``field`` when one is known."""

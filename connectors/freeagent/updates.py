@@ -19,7 +19,7 @@ from connectors.contract import ContactUpdate, RemoteContact
 from connectors.errors import ConnectorError, Rejected
 from connectors.freeagent import wire
 from connectors.http import describe_status
-from connectors.update_refusals import field_named, update_refused
+from connectors.update_refusals import field_named, no_such_contact, update_refused
 
 if TYPE_CHECKING:
     from connectors.freeagent.connector import FreeAgentConnector
@@ -54,12 +54,7 @@ def label(record: Mapping[str, Any], number: str) -> str:
 
 def unknown_contact(number: str) -> Rejected:
     """FreeAgent has no contact with that number."""
-    return Rejected(
-        code="unknown_contact",
-        field="reference",
-        reason=f"FreeAgent has no contact {number}; it may have been deleted.",
-        fix="Link our contact to the FreeAgent contact it now is, on the Link page, then sync.",
-    )
+    return no_such_contact("FreeAgent", f"contact {number}")
 
 
 def hidden_contact(record: Mapping[str, Any], number: str) -> Rejected:

@@ -22,7 +22,7 @@ from connectors.contract import ContactRole, ContactUpdate, RemoteContact
 from connectors.errors import ConnectorError, Rejected
 from connectors.http import describe_status
 from connectors.kashflow import wire
-from connectors.update_refusals import field_named, update_refused
+from connectors.update_refusals import field_named, no_such_contact, update_refused
 
 if TYPE_CHECKING:
     from connectors.kashflow.connector import KashFlowConnector
@@ -58,13 +58,8 @@ def label(record: Mapping[str, Any], role: ContactRole, code: str) -> str:
 
 
 def unknown_contact(code: str) -> Rejected:
-    """Neither a customer nor a supplier has that Code."""
-    return Rejected(
-        code="unknown_contact",
-        field="reference",
-        reason=f"KashFlow has no customer or supplier with Code {code}; it may have been deleted.",
-        fix="Link our contact to the KashFlow record it now is, on the Link page, then sync.",
-    )
+    """KashFlow has no customer or supplier with that Code."""
+    return no_such_contact("KashFlow", f"customer or supplier with Code {code}", record="record")
 
 
 def archived_contact(record: Mapping[str, Any], role: ContactRole, code: str) -> Rejected:

@@ -21,7 +21,7 @@ from typing import Any
 from connectors.contract import ContactRole, ContactUpdate
 from connectors.errors import Rejected
 from connectors.quickbooks_online.wire import QboError
-from connectors.update_refusals import field_named, update_refused
+from connectors.update_refusals import field_named, no_such_contact, update_refused
 
 Json = dict[str, Any]
 
@@ -66,13 +66,8 @@ def label(record: Mapping[str, Any], role: ContactRole) -> str:
 
 
 def unknown_contact(ref: str) -> Rejected:
-    """No customer or supplier has that Id any more."""
-    return Rejected(
-        code="unknown_contact",
-        field="reference",
-        reason=f"QuickBooks has no customer or supplier with Id {ref}; it may have been deleted.",
-        fix="Link our contact to the QuickBooks record it now is, on the Link page, then sync.",
-    )
+    """QuickBooks has no customer or vendor with that Id."""
+    return no_such_contact("QuickBooks", f"customer or supplier with Id {ref}", record="record")
 
 
 def inactive_contact(record: Mapping[str, Any], role: ContactRole) -> Rejected:

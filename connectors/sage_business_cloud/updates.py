@@ -20,7 +20,7 @@ from typing import Any
 from connectors.contract import ContactUpdate
 from connectors.errors import Rejected
 from connectors.sage_business_cloud.wire import SageError
-from connectors.update_refusals import field_named, update_refused
+from connectors.update_refusals import field_named, no_such_contact, update_refused
 
 Json = dict[str, Any]
 
@@ -55,13 +55,8 @@ def label(record: Mapping[str, Any], contact_id: str) -> str:
 
 
 def unknown_contact(ref: str) -> Rejected:
-    """Sage has no such contact (deleted, or not a Sage id)."""
-    return Rejected(
-        code="unknown_contact",
-        field="reference",
-        reason=f"Sage has no contact {ref}; it may have been deleted.",
-        fix="Link our contact to the Sage contact it now is, on the Link page, then sync.",
-    )
+    """Sage has no contact with that id."""
+    return no_such_contact("Sage", f"contact {ref}")
 
 
 def not_changeable(record: Mapping[str, Any], contact_id: str) -> Rejected | None:

@@ -20,7 +20,7 @@ from typing import Any
 from connectors.contract import ContactUpdate
 from connectors.errors import Rejected
 from connectors.http import dumps_json
-from connectors.update_refusals import field_named, update_refused
+from connectors.update_refusals import field_named, no_such_contact, update_refused
 
 Json = dict[str, Any]
 
@@ -73,12 +73,7 @@ def label(contact: Mapping[str, Any], contact_id: str) -> str:
 
 def unknown_contact(contact_id: str) -> Rejected:
     """The linked contact is not in Xero any more (or the reference is not Xero's)."""
-    return Rejected(
-        code="unknown_contact",
-        field="reference",
-        reason=f"Xero has no contact {contact_id}; it may have been deleted or merged away.",
-        fix="Link our contact to the Xero contact it now is, on the Link page, then sync again.",
-    )
+    return no_such_contact("Xero", f"contact {contact_id}", gone="merged away")
 
 
 def archived_contact(contact: Mapping[str, Any], contact_id: str) -> Rejected:
