@@ -903,22 +903,8 @@ class QboStandIn(StandIn):
                 "Business Validation Error: A name cannot contain a colon (:).",
             )
         if _fold(display) in company.names_in_use():
-            raise QboFault(
-                "6240",
-                "Duplicate Name Exists Error",
-                "The name supplied already exists. : Another customer, vendor or employee is "
-                "already using this name. Please use a different name.",
-            )
-        email = body.get("PrimaryEmailAddr")
-        address = str(email.get("Address") or "").strip() if isinstance(email, dict) else ""
-        if address and not EMAIL.fullmatch(address):
-            # Stand-in wording: Intuit rejects addresses without "@" and "." (XSD rule).
-            raise QboFault(
-                "6000",
-                "A business validation error has occurred while processing your request",
-                "Business Validation Error: The email address is not valid.",
-                "PrimaryEmailAddr",
-            )
+            raise _name_taken()
+        address = _checked_email(body)
         name_id = str(next(company.name_ids))
         record: Json = {
             "Id": name_id,
@@ -968,21 +954,8 @@ class QboStandIn(StandIn):
         if _fold(display) != _fold(record["DisplayName"]) and _fold(display) in (
             company.names_in_use()
         ):
-            raise QboFault(
-                "6240",
-                "Duplicate Name Exists Error",
-                "The name supplied already exists. : Another customer, vendor or employee is "
-                "already using this name. Please use a different name.",
-            )
-        email = body.get("PrimaryEmailAddr")
-        address = str(email.get("Address") or "").strip() if isinstance(email, dict) else ""
-        if address and not EMAIL.fullmatch(address):
-            raise QboFault(
-                "6000",
-                "A business validation error has occurred while processing your request",
-                "Business Validation Error: The email address is not valid.",
-                "PrimaryEmailAddr",
-            )
+            raise _name_taken()
+        _checked_email(body)
         optional = (
             "GivenName",
             "FamilyName",
@@ -1376,3 +1349,29 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _name_taken() -> QboFault:
+    """QuickBooks' answer to a display name another customer, vendor or employee uses."""
+    return QboFault(
+        "6240",
+        "Duplicate Name Exists Error",
+        "The name supplied already exists. : Another customer, vendor or employee is "
+        "already using this name. Please use a different name.",
+    )
+
+
+def _checked_email(body: Json) -> str:
+    """The body's email address; QuickBooks' fault for one it would refuse.
+
+    Stand-in wording: Intuit rejects addresses without "@" and "." (XSD rule)."""
+    email = body.get("PrimaryEmailAddr")
+    address = str(email.get("Address") or "").strip() if isinstance(email, dict) else ""
+    if address and not EMAIL.fullmatch(address):
+        raise QboFault(
+            "6000",
+            "A business validation error has occurred while processing your request",
+            "Business Validation Error: The email address is not valid.",
+            "PrimaryEmailAddr",
+        )
+    return address
