@@ -154,6 +154,21 @@ def check_text(value: str, column: Column, *, record: str, no_commas: bool = Fal
     return text
 
 
+#: Our contact fields and the Record CSV columns that hold them, both ways (a Record
+#: export read into the package's list, an update written back; our third address
+#: line shares the second, as on create).
+RECORD_COLUMN_OF_FIELD = {
+    "address_1": "Address Line 1",
+    "address_2": "Address Line 2",
+    "town": "Address Line 3",
+    "county": "Address Line 4",
+    "postcode": "Address Line 5",
+    "contact_name": "Contact Name",
+    "phone": "Telephone",
+    "email": "E-mail",
+}
+
+
 def contact_column(name: str) -> Column:
     """The Customer/Supplier Records column called ``name``."""
     return next(c for c in CONTACT_COLUMNS if c.name == name)

@@ -22,19 +22,6 @@ from connectors.errors import Rejected
 from connectors.sage_50 import layout
 from connectors.sage_50.layout import contact_column as cc
 
-#: Our fields and the Record CSV columns that hold them (our third address line shares
-#: the second, as on create).
-COLUMNS = {
-    "address_1": "Address Line 1",
-    "address_2": "Address Line 2",
-    "town": "Address Line 3",
-    "county": "Address Line 4",
-    "postcode": "Address Line 5",
-    "contact_name": "Contact Name",
-    "phone": "Telephone",
-    "email": "E-mail",
-}
-
 _WORDS = {
     "address_1": "address line 1",
     "address_2": "address line 2",
@@ -56,7 +43,7 @@ def as_sage_reads_it(update: ContactUpdate) -> dict[str, str]:
 
 def from_export(values: Mapping[str, str]) -> dict[str, str]:
     """The sync fields of an account in Sage's Record CSV (``values`` by column name)."""
-    found = {f: values.get(column, "").strip() for f, column in COLUMNS.items()}
+    found = {f: values.get(column, "").strip() for f, column in layout.RECORD_COLUMN_OF_FIELD.items()}
     return {f: found.get(f, "") for f in SYNC_FIELDS}
 
 
@@ -75,7 +62,7 @@ def update_row(current: RemoteContact, update: ContactUpdate) -> list[str]:
         "phone": current.phone,
         "email": current.email,
     }
-    for field_name in COLUMNS:
+    for field_name in layout.RECORD_COLUMN_OF_FIELD:
         if not wanted[field_name] and held[field_name].strip():
             raise Rejected(
                 code="cannot_clear",
@@ -90,7 +77,7 @@ def update_row(current: RemoteContact, update: ContactUpdate) -> list[str]:
         "A/C": current.ref,
         "Name": layout.check_text(current.name, cc("Name"), record=record, no_commas=True),
     }
-    for field_name, column in COLUMNS.items():
+    for field_name, column in layout.RECORD_COLUMN_OF_FIELD.items():
         no_commas = field_name == "contact_name"
         values[column] = layout.check_text(
             wanted[field_name], cc(column), record=record, no_commas=no_commas

@@ -28,6 +28,7 @@ from app.services.setup.state import get_setting, package_settings_key, set_sett
 from connectors.contract import ContactRole
 from connectors.sage_50 import references
 from connectors.sage_50 import settings as keys
+from connectors.sage_50.layout import RECORD_COLUMN_OF_FIELD
 from connectors.sage_50.settings import read_settings
 
 
@@ -83,18 +84,6 @@ def save_nominal_list(session: Session, nominals: Sequence[SageNominal], *, acto
     return len(rows)
 
 
-_ADDRESS = {
-    "address_1": "Address Line 1",
-    "address_2": "Address Line 2",
-    "town": "Address Line 3",
-    "county": "Address Line 4",
-    "postcode": "Address Line 5",
-    "contact_name": "Contact Name",
-    "phone": "Telephone",
-    "email": "E-mail",
-}
-
-
 def save_accounts(
     session: Session, role: ContactRole, accounts: Iterable[SageAccount], *, actor: str
 ) -> int:
@@ -102,7 +91,12 @@ def save_accounts(
     items: list[dict[str, Any]] = []
     for account in accounts:
         item = {"ref": account.ref, "name": account.name}
-        item.update({ours: account.values.get(theirs, "") for ours, theirs in _ADDRESS.items()})
+        item.update(
+            {
+                ours: account.values.get(theirs, "")
+                for ours, theirs in RECORD_COLUMN_OF_FIELD.items()
+            }
+        )
         items.append(item)
     _update(session, **{keys.ROLE_LISTS[role]: json.dumps(items)})
     record_event(
