@@ -43,7 +43,9 @@ def as_sage_reads_it(update: ContactUpdate) -> dict[str, str]:
 
 def from_export(values: Mapping[str, str]) -> dict[str, str]:
     """The sync fields of an account in Sage's Record CSV (``values`` by column name)."""
-    found = {f: values.get(column, "").strip() for f, column in layout.RECORD_COLUMN_OF_FIELD.items()}
+    found = {
+        f: values.get(column, "").strip() for f, column in layout.RECORD_COLUMN_OF_FIELD.items()
+    }
     return {f: found.get(f, "") for f in SYNC_FIELDS}
 
 

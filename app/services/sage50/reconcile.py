@@ -33,6 +33,7 @@ from app.services.sending import handover
 from connectors.contract import ContactRole, ContactUpdate
 from connectors.sage_50 import references
 from connectors.sage_50 import updates as record_updates
+from connectors.sage_50.layout import RECORD_COLUMN_OF_FIELD
 from connectors.wording import count
 
 _ROLE_TYPE = {ContactRole.CUSTOMER: RecordType.CUSTOMER, ContactRole.SUPPLIER: RecordType.SUPPLIER}
@@ -225,7 +226,7 @@ def _confirm_updates(
             ContactUpdate(**sync_handover.sent_values(update))
         )
         held = record_updates.from_export(account.values) if account is not None else None
-        if held is not None and all(held[f] == expected[f] for f in record_updates.COLUMNS):
+        if held is not None and all(held[f] == expected[f] for f in RECORD_COLUMN_OF_FIELD):
             sync_handover.confirm(session, update, actor=actor, now_values=held)
             result.confirmed.append(
                 Finding(f"{role.value} details", update.remote_ref, update.location, "")
