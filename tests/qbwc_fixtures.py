@@ -13,7 +13,6 @@ from sqlalchemy import select
 from app.config import DataPaths
 from app.db.models import OutboxEntry, RecordType, SendState, Situation
 from app.secrets import KeyringSecretStore
-from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.qbwc.pairing import Pairing, set_password, write_qwc_file
 from app.services.qbwc.server import WebConnectorServer
 from app.services.qbwc.service import WebConnectorService
@@ -23,7 +22,9 @@ from app.services.setup.state import choose_package
 from app.services.store import Store, open_store
 from connectors.contract import ConnectorContext
 from connectors.quickbooks_desktop import QuickBooksDesktopConnector
-from tests.send_fixtures import CREDIT_NOTES, CUSTOMERS, INVOICES, PAYMENTS, SUPPLIERS
+from tests.send_fixtures import (
+    import_send_data,
+)
 from tests.standins.quickbooks_desktop import FakeQuickBooks, Run, WebConnectorClient
 
 PASSWORD = "correct horse battery"
@@ -95,15 +96,7 @@ class QbwcRig:
 @contextmanager
 def qbwc_rig(root: Path) -> Iterator[QbwcRig]:
     store = open_store(DataPaths(root))
-    for kind, text in (
-        (ImportKind.CUSTOMERS, CUSTOMERS),
-        (ImportKind.SUPPLIERS, SUPPLIERS),
-        (ImportKind.INVOICES, INVOICES),
-        (ImportKind.CREDIT_NOTES, CREDIT_NOTES),
-        (ImportKind.PAYMENTS, PAYMENTS),
-    ):
-        report = import_csv_bytes(store.session_factory, kind, text.encode(), file=f"{kind}.csv")
-        assert report.ok, report.describe()
+    import_send_data(store)
     with store.session_factory.begin() as session:
         choose_package(session, "quickbooks_desktop", Situation.NEW_TO_PACKAGE)
         pairing = write_qwc_file(session, root / "ledgerlink.qwc", username=USER, port=8438)

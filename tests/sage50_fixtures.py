@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import DataPaths
 from app.db.models import Situation
 from app.services.desktop_bridges import handover_recorder
-from app.services.importing.csv_import import ImportKind, import_csv_bytes
 from app.services.sage50.setup import package_settings, set_dates, set_folder
 from app.services.sending.sender import Sender, SendReport
 from app.services.setup.mapping import set_mapping
@@ -20,7 +19,10 @@ from app.services.store import Store, open_store
 from connectors.contract import ConnectorContext
 from connectors.sage_50 import Sage50Connector
 from connectors.sage_50 import settings as keys
-from tests.send_fixtures import CREDIT_NOTES, CUSTOMERS, INVOICES, MAPPING, PAYMENTS, SUPPLIERS
+from tests.send_fixtures import (
+    MAPPING,
+    import_send_data,
+)
 
 NOMINALS = [
     ["1200", "Bank Current Account", "bank"],
@@ -86,17 +88,7 @@ class SageRig:
 def build_sage_rig(root: Path) -> SageRig:
     """The send-engine data set, Sage 50 chosen, every account mapped to Sage's codes."""
     store = open_store(DataPaths(root / "data"))
-    for kind, text in (
-        (ImportKind.CUSTOMERS, CUSTOMERS),
-        (ImportKind.SUPPLIERS, SUPPLIERS),
-        (ImportKind.INVOICES, INVOICES),
-        (ImportKind.CREDIT_NOTES, CREDIT_NOTES),
-        (ImportKind.PAYMENTS, PAYMENTS),
-    ):
-        report = import_csv_bytes(
-            store.session_factory, kind, text.encode(), file=f"{kind.value}.csv"
-        )
-        assert report.ok, report.describe()
+    import_send_data(store)
     folder = root / "exports"
     folder.mkdir()
     rig = SageRig(store, folder)

@@ -153,9 +153,9 @@ class _NoSecrets:
         return None
 
 
-def build_rig(root: Path, keyring: MemoryKeyring, *, map_accounts: bool = True) -> SendRig:
-    """A store with the small data set above, the Sandbox chosen and (optionally) mapped."""
-    store = open_store(DataPaths(root))
+def import_send_data(store: Store) -> None:
+    """Import the small data set above (customers, suppliers, invoices, credit notes,
+    payments) into ``store``, every file checked good."""
     for kind, text in (
         (ImportKind.CUSTOMERS, CUSTOMERS),
         (ImportKind.SUPPLIERS, SUPPLIERS),
@@ -167,6 +167,12 @@ def build_rig(root: Path, keyring: MemoryKeyring, *, map_accounts: bool = True) 
             store.session_factory, kind, text.encode(), file=f"{kind.value}.csv"
         )
         assert report.ok, report.describe()
+
+
+def build_rig(root: Path, keyring: MemoryKeyring, *, map_accounts: bool = True) -> SendRig:
+    """A store with the small data set above, the Sandbox chosen and (optionally) mapped."""
+    store = open_store(DataPaths(root))
+    import_send_data(store)
     rig = SendRig(store, FaultPlan(), VirtualTime(), keyring)
     with rig.connector() as connector:
         accounts = connector.list_accounts()

@@ -32,7 +32,9 @@ from connectors.catalogue import SAGE_BUSINESS_CLOUD
 from connectors.contract import ConnectorContext
 from connectors.sage_business_cloud import SageBusinessCloudConnector
 from tests.connector_harness import MemorySecrets
-from tests.send_fixtures import CREDIT_NOTES, CUSTOMERS, INVOICES, PAYMENTS, SUPPLIERS
+from tests.send_fixtures import (
+    import_send_data,
+)
 from tests.standins.loopback import LoopbackServer
 from tests.standins.sage import Business, SageStandIn
 
@@ -62,15 +64,7 @@ class SageRig:
 @pytest.fixture
 def sage(tmp_path: Path) -> Iterator[SageRig]:
     store = open_store(DataPaths(tmp_path / "data"))
-    for kind, text in (
-        (ImportKind.CUSTOMERS, CUSTOMERS),
-        (ImportKind.SUPPLIERS, SUPPLIERS),
-        (ImportKind.INVOICES, INVOICES),
-        (ImportKind.CREDIT_NOTES, CREDIT_NOTES),
-        (ImportKind.PAYMENTS, PAYMENTS),
-    ):
-        report = import_csv_bytes(store.session_factory, kind, text.encode(), file="x.csv")
-        assert report.ok, report.describe()
+    import_send_data(store)
     standin = SageStandIn()
     business = standin.add_business()
     secrets = MemorySecrets()
