@@ -49,10 +49,7 @@ def changed_contacts(
                 f"({describe_status(response)})."
             )
         items = [c for c in data.get("Contacts") or [] if isinstance(c, dict)]
-        pagination = data.get("pagination") or {}
-        count = pagination.get("pageCount") if isinstance(pagination, dict) else None
-        last = len(items) < connector.PAGE_SIZE or (count is not None and page >= count)
-        return items, not last
+        return items, wire.more_pages(data, items, page, connector.PAGE_SIZE)
 
     for contact in connector.paged(fetch):
         ref = str(contact.get("ContactID") or "")

@@ -205,18 +205,7 @@ class XeroConnector(CloudConnector):
         def fetch(page: int) -> tuple[list[Json], bool]:
             data = self._get(collection, {**params, "page": page, "pageSize": self.PAGE_SIZE})
             items = [i for i in (data or {}).get(collection) or [] if isinstance(i, dict)]
-            pagination = (data or {}).get("pagination") or {}
-            if not isinstance(pagination, dict):
-                pagination = {}
-            page_count = pagination.get("pageCount")
-            if isinstance(page_count, int):
-                # Xero says how many pages there are: no call for an empty page after a
-                # full last one, and a page smaller than asked for (Xero's own cap) is
-                # not taken for the last.
-                return items, bool(items) and page < page_count
-            size = pagination.get("pageSize")
-            full = size if isinstance(size, int) and size > 0 else self.PAGE_SIZE
-            return items, len(items) >= full
+            return items, wire.more_pages(data, items, page, self.PAGE_SIZE)
 
         return self.paged(fetch)
 

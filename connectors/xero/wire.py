@@ -334,3 +334,20 @@ def validation_messages(element: Any) -> list[str]:
         for value in element:
             found.extend(validation_messages(value))
     return found
+
+
+def more_pages(data: Json | None, items: list[Json], page: int, asked: int) -> bool:
+    """Whether a page of ``items`` (page ``page`` of a list asked ``asked`` at a time,
+    ``data`` the whole answer) has more after it."""
+    pagination = (data or {}).get("pagination") or {}
+    if not isinstance(pagination, dict):
+        pagination = {}
+    page_count = pagination.get("pageCount")
+    if isinstance(page_count, int):
+        # Xero says how many pages there are: no call for an empty page after a full
+        # last one, and a page smaller than asked for (Xero's own cap) is not taken for
+        # the last.
+        return bool(items) and page < page_count
+    size = pagination.get("pageSize")
+    full = size if isinstance(size, int) and size > 0 else asked
+    return len(items) >= full
