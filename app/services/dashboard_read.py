@@ -162,11 +162,12 @@ def _read(db: sqlite3.Connection, paths: DataPaths) -> DashboardSnapshot | None:
                 (package, *LISTED_STATES),
             )
         ]
-        for (record_type,) in db.execute(
-            "SELECT record_type FROM outbox WHERE package = ? AND state = ? AND error_code = ?",
+        for record_type, n in db.execute(
+            "SELECT record_type, count(*) FROM outbox "
+            "WHERE package = ? AND state = ? AND error_code = ? GROUP BY record_type",
             (package, SendState.WAITING.value, HELD_BACK),
         ):
-            held[record_type] += 1
+            held[record_type] = n
     status = status_report(paths, setup, totals, queued, links)
     data = dashboard_data(status, failed, _labels(db, failed), held, "")
     pending = db.execute(

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import chunk_size, one_of
 from app.db.models import (
     Contact,
     ContactKind,
@@ -63,8 +64,7 @@ from app.services.linking.matching import (
 )
 from app.services.sending.causes import CHOOSE_CODE, NOUNS
 from app.services.sending.causes import HELD_BACK as HELD_BACK
-from app.services.sending.causes import held_sentence as held_sentence
-from app.services.sending.drafts import Problem, contact_label
+from app.services.sending.drafts import CHUNK, Problem, chunked, contact_label
 from app.services.sending.outbox import clear_error
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import ContactRole, PackageInfo
@@ -75,7 +75,6 @@ from connectors.wording import count
 CHOOSE = CHOOSE_CODE
 
 CONTACT_TYPES = (RecordType.CUSTOMER, RecordType.SUPPLIER)
-TRANSACTION_TYPES = (RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT)
 
 #: Reads the package's contacts of one role (the sender's goes through its rate limit).
 ReadContacts = Callable[[ContactRole], Sequence[TheirContact]]
@@ -169,12 +168,16 @@ def plan_first_send(
     if not rows:
         return plan
     ready = _contacts_with_ready_transactions(session, info.key, cutoff, pending_codes)
-    labels = {
-        contact.id: contact_label(contact)
-        for contact in session.scalars(
-            select(Contact).where(Contact.id.in_([row.record_id for row in rows]))
+    labels: dict[int, str] = {}
+    for chunk in chunked(sorted({row.record_id for row in rows}), chunk_size(session, CHUNK)):
+        labels.update(
+            (contact.id, contact_label(contact))
+            for contact in session.execute(
+                select(Contact.id, Contact.kind, Contact.name, Contact.account_ref).where(
+                    one_of(session, Contact.id, chunk)
+                )
+            )
         )
-    }
     to_match: list[OutboxEntry] = []
     for row in rows:
         if hold_back and row.record_id not in ready:
@@ -619,14 +622,16 @@ def confirm_new_contacts(
 def held_back_counts(session: Session, package: str) -> Counter[str]:
     """Waiting contacts held back until a transaction needs them, by record type."""
     found: Counter[str] = Counter()
-    for record_type in session.scalars(
-        select(OutboxEntry.record_type).where(
+    for record_type, n in session.execute(
+        select(OutboxEntry.record_type, func.count())
+        .where(
             OutboxEntry.package == package,
             OutboxEntry.state == SendState.WAITING,
             OutboxEntry.error_code == HELD_BACK,
         )
+        .group_by(OutboxEntry.record_type)
     ):
-        found[record_type.value] += 1
+        found[record_type.value] = n
     return found
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from app.db.models import utcnow
 from app.secrets import KeyringSecretStore
 from app.services.desktop_bridges import handover_recorder
+from app.services.sending.causes import held_sentence
 from app.services.sending.failures import failure_causes
-from app.services.sending.first_send_links import held_sentence, linked_sentence
+from app.services.sending.first_send_links import linked_sentence
 from app.services.sending.lock import send_lock
 from app.services.sending.notify import load_settings, notify_failures
 from app.services.sending.sender import ProgressCallback, Sender, SendReport
