@@ -152,6 +152,10 @@ def test_a_near_miss_is_never_guessed_until_the_user_says_it_is_new(rig: SendRig
     # "It is none of them": created by the next send, with everything it held back.
     with rig.session_factory.begin() as session:
         assert confirm_new_contacts(session, "sandbox", [entry.id], actor="test") == 1
+    with rig.session_factory.begin() as session, pytest.raises(ValueError) as twice:
+        confirm_new_contacts(session, "sandbox", [entry.id], actor="test")
+    assert str(twice.value).startswith("Customer “")  # named, not by its row number
+    assert "is not waiting for you to choose which one" in str(twice.value)
     predicted = dry_run(rig)
     final = send(rig)
     assert_dry_run_equals_send(predicted, final)

@@ -64,7 +64,7 @@ from app.services.linking.matching import (
 )
 from app.services.sending.causes import CHOOSE_CODE, NOUNS
 from app.services.sending.causes import HELD_BACK as HELD_BACK
-from app.services.sending.drafts import CHUNK, Problem, chunked, contact_label
+from app.services.sending.drafts import CHUNK, Problem, chunked, contact_label, record_label
 from app.services.sending.outbox import clear_error
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import ContactRole, PackageInfo
@@ -594,14 +594,15 @@ def confirm_new_contacts(
     confirmed = set(get_setting(session, key, []))
     done = 0
     for entry in rows:
+        who = record_label(session, entry.record_type, entry.record_id)
         if entry.package != package or entry.record_type not in CONTACT_TYPES:
             raise ValueError(
-                f"outbox row #{entry.id} is not a {package_info(package).name} customer or supplier"
+                f"#{entry.id} ({who}) is not a customer or supplier waiting to go to "
+                f"{package_info(package).name}"
             )
         if not (entry.state is SendState.FAILED and entry.error_code == CHOOSE):
             raise ValueError(
-                f"{entry.record_type.value} #{entry.record_id} is not waiting for you to "
-                "choose which one, so there is nothing to confirm"
+                f"{who} is not waiting for you to choose which one, so there is nothing to confirm"
             )
         confirmed.add(entry.record_id)
         entry.state = SendState.WAITING
