@@ -298,6 +298,7 @@ def _checked_key(idempotency_key: str) -> str:
     if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise Rejected(
             code="invalid_idempotency_key",
+            field="idempotency_key",
             reason=(
                 f"The idempotency key is {len(key)} characters long; the Sandbox accepts "
                 f"at most {MAX_IDEMPOTENCY_KEY_LENGTH}."
