@@ -571,7 +571,7 @@ def test_idempotency_key_cannot_create_another_kind_of_record(
     rejected(caught, "idempotency_key_reused", "", "k-ada", ada)
     with pytest.raises(Rejected) as caught:
         connector.create_contact(customer("X", "X Ltd"), "k" * 129)
-    rejected(caught, "invalid_idempotency_key", "", "129")
+    rejected(caught, "invalid_idempotency_key", "idempotency_key", "129")
 
 
 # ----------------------------------------------------------------------------- find_existing
