@@ -228,13 +228,20 @@ class MainWindow(QMainWindow):
         # the interpreter's lock from building and painting the page.
         QTimer.singleShot(0, self, lambda: self._open_store(first_read=True))
 
-    def _store_ready(self, result: tuple[Store, SetupState]) -> None:
+    def _adopt(self, result: tuple[Store, SetupState]) -> bool:
+        """Take the opened store and its set-up, and serve the Web Connector; False when
+        the window is closing (closeEvent closes that store)."""
         if self._closing:
-            return  # closeEvent closes it
+            return False
         self.store, self.setup = result
         self.start_web_connector()
+        return True
+
+    def _store_ready(self, result: tuple[Store, SetupState]) -> None:
+        if not self._adopt(result):
+            return
         if self.dashboard is not None:
-            self.dashboard.attach_store(self.store)
+            self.dashboard.attach_store(result[0])
         waiting, self._when_open = self._when_open, []
         for then in waiting:
             then()
@@ -258,11 +265,9 @@ class MainWindow(QMainWindow):
     def _opened(self, result: tuple[Store, SetupState]) -> None:
         from app.services.setup.routing import Page, parse_page
 
-        if self._closing:
-            return  # closeEvent closes it
-        self.store, self.setup = result
+        if not self._adopt(result):
+            return
         self.store_opened.emit()
-        self.start_web_connector()
         requested, self.requested_page = self.requested_page, None
         if requested:
             try:
@@ -271,7 +276,7 @@ class MainWindow(QMainWindow):
                 self._failed(str(exc))
                 return
             self.show_page(page)
-        elif self.setup.setup_complete:
+        elif result[1].setup_complete:
             self.show_dashboard()
         else:
             self.resume_wizard(Page.GET_STARTED)
