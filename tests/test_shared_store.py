@@ -106,6 +106,9 @@ def test_two_computers_sending_at_once_one_killed_never_duplicate_or_lose(
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=60)
     assert "Traceback" not in second.stderr
+    assert second.stdout.strip(), (
+        f"the laptop said nothing (exit {second.returncode}): {second.stderr}"
+    )
     busy = json.loads(second.stdout)
     assert "already running on this shared store" in busy["stopped_reason"], second.stdout
     assert busy["sent"] == {}
