@@ -30,7 +30,7 @@ from app.services.errors import UserError
 from app.services.linking.matching import OurContact, TheirContact
 from app.services.linking.workbench import LinkBook, LinkStatus, Tab, WorkbenchData
 from app.services.sending.outbox import entry_for, sync_outbox
-from app.services.status import state_counts
+from app.services.status import collect_status
 from app.services.store import Store
 from connectors.catalogue import PACKAGES, SAGE_BUSINESS_CLOUD, SANDBOX
 from connectors.contract import Connector, ContactDraft, ContactRole, PackageInfo
@@ -441,8 +441,8 @@ def test_saving_counts_linked_customers_as_successful(
     assert dirty == [False] and not workbench.dirty
     assert workbench.message.text().startswith(f"Saved: {len(outcome.links)} linked, 0 unlinked")
     with store.session_factory() as session:
-        counts = state_counts(session, "sandbox")
-        assert counts[RecordType.CUSTOMER][SendState.SUCCESSFUL] == len(outcome.links)
+        shown = collect_status(session, store.paths).states
+        assert shown["customer"]["successful"] == len(outcome.links)
         assert len(session.scalars(select(Link)).all()) == len(outcome.links)
 
 

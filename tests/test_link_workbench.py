@@ -34,7 +34,7 @@ from app.services.linking.workbench import (
     save_links,
 )
 from app.services.sending.outbox import entry_for, sync_outbox
-from app.services.status import state_counts
+from app.services.status import collect_status
 from app.services.store import Store
 from connectors.catalogue import QUICKBOOKS_DESKTOP, SAGE_BUSINESS_CLOUD
 from connectors.contract import ContactRole
@@ -255,8 +255,8 @@ def test_saving_links_makes_their_outbox_rows_successful(store: Store) -> None:
             entry = entry_for(session, "sandbox", RecordType.CUSTOMER, contact_id)
             assert entry is not None and entry.state is SendState.SUCCESSFUL
             assert entry.remote_id == book.states[row].ref
-        counts = state_counts(session, "sandbox")
-        assert counts[RecordType.CUSTOMER][SendState.SUCCESSFUL] == len(states)
+        shown = collect_status(session, store.paths).states
+        assert shown["customer"]["successful"] == len(states)
     book.mark_saved(plan)
     assert not book.dirty
 

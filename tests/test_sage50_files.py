@@ -4,6 +4,7 @@ a value."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from datetime import date
@@ -19,13 +20,14 @@ from connectors.contract import (
     ConnectorContext,
     ContactDraft,
     ContactRole,
+    ContactUpdate,
     DocumentDraft,
     DocumentType,
     HandedOver,
     LineDraft,
     PaymentDraft,
 )
-from connectors.errors import Rejected
+from connectors.errors import NotSetUp, Rejected
 from connectors.sage_50 import Sage50Connector, files, references
 from connectors.sage_50 import settings as keys
 from tests.sage50_fixtures import NOMINALS, _NoSecrets
@@ -199,6 +201,59 @@ def test_a_failed_write_leaves_no_file_and_no_temporary(
     monkeypatch.setattr(files.os, "fsync", broken_fsync)
     with make(tmp_path, customers="[]") as connector, pytest.raises(OSError):
         connector.create_batch(batch(ACME))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="a folder's permissions hold back neither root nor Windows' owner",
+)
+def test_a_folder_it_may_write_in_but_not_look_in_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    folder.chmod(0o200)  # write, but no search: the names in it cannot be looked up
+    try:
+        with make(folder, customers="[]") as connector:
+            with pytest.raises(NotSetUp) as refused:
+                connector.create_batch(batch(ACME))
+            assert isinstance(refused.value.__cause__, PermissionError)
+    finally:
+        folder.chmod(0o700)
+    assert str(refused.value).startswith(f"Ledgerlink cannot look in {folder}, the folder")
+    assert "Permission denied" in str(refused.value)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_folder_it_cannot_look_in_stops_a_send_and_a_sync_with_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above where permissions hold nobody back (root): the folder refuses a look-up."""
+    exists = Path.exists
+
+    def denied(path: Path, *args: object, **kwargs: object) -> bool:
+        if path.parent == tmp_path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return exists(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "exists", denied)
+    with (
+        make(tmp_path, customers="[]") as connector,
+        pytest.raises(NotSetUp, match="Permission denied") as refused,
+    ):
+        connector.create_batch(batch(ACME))
+    assert str(refused.value) == (
+        f"Ledgerlink cannot look in {tmp_path}, the folder for Sage 50 import files "
+        "(Permission denied), so nothing was written; let it read and write there, or "
+        "choose another folder."
+    )
+    with make(tmp_path) as connector:
+        answers = list(
+            connector.update_contacts(
+                [("FSC00042", ContactUpdate(town="Leeds")), ("FSC00042", ContactUpdate())]
+            )
+        )
+    assert [type(answer) for answer in answers] == [NotSetUp, NotSetUp]
+    assert all(str(answer) == str(refused.value) for answer in answers)
     assert list(tmp_path.iterdir()) == []
 
 

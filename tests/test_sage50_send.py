@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections import Counter
 from pathlib import Path
@@ -160,6 +161,26 @@ def test_a_deleted_file_is_never_exported_again(rig: SageRig) -> None:
     assert all(not f.exists for f in listed)
     assert all(f.status.endswith("the file is missing from the folder") for f in listed)
     assert "MISSING" in steps[1]
+
+
+def test_a_folder_it_cannot_look_in_stops_the_send_in_words_with_nothing_written(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exists = Path.exists
+
+    def denied(path: Path, *args: object, **kwargs: object) -> bool:
+        if path.parent == rig.folder:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return exists(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "exists", denied)
+    report = rig.send()
+    assert report.stopped_reason.startswith(f"Ledgerlink cannot look in {rig.folder}, the")
+    assert not report.handed_over and not report.uncertain and not report.failed
+    assert "crash report" not in report.stopped_reason
+    assert rig.written() == []
+    with rig.session_factory() as session:
+        assert set(session.scalars(select(OutboxEntry.state))) == {SendState.WAITING}
 
 
 def test_preflight_uses_the_same_rules_as_the_files(rig: SageRig) -> None:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -36,6 +35,7 @@ from app.services.importing.from_package import (
 )
 from app.services.setup.routing import Page
 from app.ui.kit.style import wrapped_label
+from app.ui.kit.tables import set_text_columns
 from connectors.contract import ContactRole
 from connectors.wording import count as count_of
 from wizard_pages.base import WizardPage
@@ -99,20 +99,10 @@ class ImportPage(WizardPage):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.setTextElideMode(Qt.TextElideMode.ElideRight)
-        vertical = self.table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        # Widths in characters, so larger text widens them; whole values are tool-tips.
-        char = self.fontMetrics().averageCharWidth()
-        for column, width in enumerate((9, 24, 12, 9, 26, 13, 34)):
-            self.table.setColumnWidth(column, width * char + 16)
+        # Widths in characters; a value cut short is whole in its tool-tip.
+        set_text_columns(self.table, self.fontMetrics(), (9, 24, 12, 9, 26, 13, 34))
         # "Here already?" decides what the import does: beside the name, not off screen.
-        header.moveSection(len(PackageContactModel.COLUMNS) - 1, 2)
+        self.table.horizontalHeader().moveSection(len(PackageContactModel.COLUMNS) - 1, 2)
         self.import_button = QPushButton("&Import them")
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.start_import)

@@ -66,11 +66,6 @@ def record_counts(session: Session) -> dict[RecordType, int]:
     return counts
 
 
-def state_counts(session: Session, package: str | None) -> dict[RecordType, dict[SendState, int]]:
-    """Per record type, the count in each send state; records not yet queued are waiting."""
-    return _states(record_counts(session), _queued(session, package))
-
-
 def _queued(session: Session, package: str | None) -> list[tuple[str, str, int]]:
     from sqlalchemy import func, select
 
@@ -89,6 +84,7 @@ def _queued(session: Session, package: str | None) -> list[tuple[str, str, int]]
 def _states(
     totals: Mapping[RecordType, int], queued: Iterable[tuple[str, str, int]]
 ) -> dict[RecordType, dict[SendState, int]]:
+    """Per record type, the count in each send state; records not yet queued are waiting."""
     result = {rt: dict.fromkeys(SendState, 0) for rt in RecordType}
     for record_type, state, n in queued:
         result[RecordType(record_type)][SendState(state)] = n

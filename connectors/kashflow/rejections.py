@@ -6,45 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from connectors.contract import ContactDraft, DocumentDraft, DocumentType, Draft
+from connectors.contract import ContactDraft
 from connectors.errors import Rejected
 from connectors.kashflow.wire import KashFlowError
+from connectors.subject import Subject as RecordSubject
 from connectors.wording import uk_date
 
 
 @dataclass(frozen=True)
-class Subject:
+class Subject(RecordSubject):
     """The record KashFlow refused."""
-
-    draft: Draft
-
-    @property
-    def word(self) -> str:
-        """What the record is called in a sentence: customer, supplier, invoice, credit note or
-        payment."""
-        draft = self.draft
-        if isinstance(draft, ContactDraft):
-            return draft.role.value
-        if isinstance(draft, DocumentDraft):
-            return "invoice" if draft.type is DocumentType.INVOICE else "credit note"
-        return "payment"
-
-    @property
-    def label(self) -> str:
-        """The record named for the user, e.g. ``customer "Acme" (account ACME)`` or
-        ``invoice INV-1001``."""
-        draft = self.draft
-        if isinstance(draft, ContactDraft):
-            ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
-            return f'{draft.role.value} "{draft.name.strip()}"{ref}'
-        if isinstance(draft, DocumentDraft):
-            return f"{self.word} {draft.number.strip()}"
-        return f"payment {draft.reference.strip()}"
-
-    @property
-    def opening(self) -> str:
-        """The label with a capital, to start a sentence."""
-        return self.label[:1].upper() + self.label[1:]
 
 
 def locked(subject: Subject, on: date, lock: date | None, *, said: str = "") -> Rejected:

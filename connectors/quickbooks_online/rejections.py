@@ -19,13 +19,11 @@ from typing import Protocol
 
 from connectors.contract import (
     ContactDraft,
-    DocumentDraft,
-    DocumentType,
-    Draft,
     PaymentDraft,
 )
 from connectors.errors import Rejected
 from connectors.quickbooks_online.wire import QboError
+from connectors.subject import Subject as RecordSubject
 from connectors.wording import money, uk_date
 
 PACKAGE = "QuickBooks"
@@ -62,37 +60,10 @@ class Lookups(Protocol):
 
 
 @dataclass(frozen=True)
-class Subject:
+class Subject(RecordSubject):
     """The record QuickBooks refused (for contacts, with the display name sent)."""
 
-    draft: Draft
     display_name: str = ""
-
-    @property
-    def word(self) -> str:
-        """What the record is, in a bookkeeper's words: "customer", "invoice", "payment"…"""
-        draft = self.draft
-        if isinstance(draft, ContactDraft):
-            return draft.role.value
-        if isinstance(draft, DocumentDraft):
-            return "invoice" if draft.type is DocumentType.INVOICE else "credit note"
-        return "payment"
-
-    @property
-    def label(self) -> str:
-        """The record as a message names it, e.g. ``invoice INV-001``."""
-        draft = self.draft
-        if isinstance(draft, ContactDraft):
-            ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
-            return f'{draft.role.value} "{draft.name.strip()}"{ref}'
-        if isinstance(draft, DocumentDraft):
-            return f"{self.word} {draft.number.strip()}"
-        return f"payment {draft.reference.strip()}"
-
-    @property
-    def opening(self) -> str:
-        """:attr:`label` with a capital, to start a sentence."""
-        return self.label[:1].upper() + self.label[1:]
 
 
 Handler = Callable[[Subject, QboError, Lookups], Rejected]

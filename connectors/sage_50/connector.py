@@ -271,8 +271,7 @@ class Sage50Connector(Connector):
         if not items:
             return []
         folder = self.folder()
-        if self._stamp is None:
-            self._stamp = self._new_stamp(folder)
+        stamp = self._run_stamp(folder)
         results: list[CreateResult | None] = []
         staged: dict[FileKind, list[list[str]]] = {}
         placed: list[tuple[int, FileKind, int, int, str, str]] = []
@@ -298,13 +297,13 @@ class Sage50Connector(Connector):
         self._index = None
         for kind, new_rows in staged.items():
             all_rows = self._rows.get(kind, []) + new_rows
-            files.write_whole(folder / files.file_name(self._stamp, kind), files.render(all_rows))
+            files.write_whole(folder / files.file_name(stamp, kind), files.render(all_rows))
             self._rows[kind] = all_rows
             for role, role_kind in _ROLE_FILE.items():
                 if kind is role_kind:
                     self._exported()[role].update(row[0] for row in new_rows)
         for index, kind, first, count, reference, note in placed:
-            name = files.file_name(self._stamp, kind)
+            name = files.file_name(stamp, kind)
             lines = tuple(range(first, first + count))
             where = f"line {first}" if count == 1 else f"lines {first}–{first + count - 1}"
             results[index] = HandedOver(
@@ -347,26 +346,27 @@ class Sage50Connector(Connector):
         if placed:
             try:
                 folder = self.folder()
+                stamp = self._run_stamp(folder)
             except ConnectorError as trouble:
                 answers.update((position, trouble) for position, *_ in placed)
             else:
-                answers.update(self._write_updates(folder, staged, placed))
+                answers.update(self._write_updates(folder, stamp, staged, placed))
         yield from (answers[position] for position in range(len(items)))
 
     def _write_updates(
         self,
         folder: Path,
+        stamp: datetime,
         staged: Mapping[FileKind, list[list[str]]],
         placed: Sequence[tuple[int, FileKind, int, str]],
     ) -> Iterator[tuple[int, UpdateAnswer]]:
-        """Add the ``staged`` rows to this run's files, each file rewritten whole once;
-        each placed row's answer by position: its file and line, or why its file could
-        not be written (that file's rows only: a file is written whole or not at all)."""
-        if self._stamp is None:
-            self._stamp = self._new_stamp(folder)
+        """Add the ``staged`` rows to this run's files (named for ``stamp``), each file
+        rewritten whole once; each placed row's answer by position: its file and line, or
+        why its file could not be written (that file's rows only: a file is written whole
+        or not at all)."""
         failed: dict[FileKind, ConnectorError] = {}
         for kind, new_rows in staged.items():
-            name = files.file_name(self._stamp, kind)
+            name = files.file_name(stamp, kind)
             all_rows = [*self._rows.get(kind, []), *new_rows]
             try:
                 files.write_whole(folder / name, files.render(all_rows))
@@ -380,7 +380,7 @@ class Sage50Connector(Connector):
             self._rows[kind] = all_rows
         self._index = None
         for position, kind, line, reference in placed:
-            name = files.file_name(self._stamp, kind)
+            name = files.file_name(stamp, kind)
             yield (
                 position,
                 failed.get(kind)
@@ -393,12 +393,26 @@ class Sage50Connector(Connector):
                 ),
             )
 
+    def _run_stamp(self, folder: Path) -> datetime:
+        """This run's time for its file names, chosen on its first write."""
+        if self._stamp is None:
+            self._stamp = self._new_stamp(folder)
+        return self._stamp
+
     def _new_stamp(self, folder: Path) -> datetime:
-        """This run's time for its file names, one no earlier file uses (two sends in
-        the same second must never write into each other's files)."""
+        """A time for file names that no earlier file in ``folder`` uses (two sends in
+        the same second must never write into each other's files). ``NotSetUp`` when the
+        folder cannot be looked in: nothing is written then."""
         stamp = self._clock.now(UTC).replace(microsecond=0)
-        while any((folder / files.file_name(stamp, kind)).exists() for kind in FileKind):
-            stamp += timedelta(seconds=1)
+        try:
+            while any((folder / files.file_name(stamp, kind)).exists() for kind in FileKind):
+                stamp += timedelta(seconds=1)
+        except OSError as exc:
+            raise NotSetUp(
+                f"Ledgerlink cannot look in {folder}, the folder for Sage 50 import files "
+                f"({exc.strerror or exc}), so nothing was written; let it read and write "
+                "there, or choose another folder."
+            ) from exc
         return stamp
 
     def _where(self, draft: Draft) -> tuple[FileKind, str, str]:

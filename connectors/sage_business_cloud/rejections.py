@@ -19,15 +19,13 @@ from typing import Protocol
 
 from connectors.contract import (
     ContactDraft,
-    DocumentDraft,
-    DocumentType,
-    Draft,
     LockDates,
     PaymentDraft,
     RemoteContact,
 )
 from connectors.errors import Rejected
 from connectors.sage_business_cloud.wire import SageError
+from connectors.subject import Subject as RecordSubject
 from connectors.wording import money, uk_date
 
 
@@ -54,36 +52,8 @@ class Lookups(Protocol):
 
 
 @dataclass(frozen=True)
-class Subject:
+class Subject(RecordSubject):
     """The record Sage refused."""
-
-    draft: Draft
-
-    @property
-    def word(self) -> str:
-        """What the record is, in a bookkeeper's words: "customer", "invoice", "payment"…"""
-        draft = self.draft
-        if isinstance(draft, ContactDraft):
-            return draft.role.value
-        if isinstance(draft, DocumentDraft):
-            return "invoice" if draft.type is DocumentType.INVOICE else "credit note"
-        return "payment"
-
-    @property
-    def label(self) -> str:
-        """The record as a message names it, e.g. ``invoice INV-001``."""
-        draft = self.draft
-        if isinstance(draft, ContactDraft):
-            ref = f" (account {draft.our_ref.strip()})" if draft.our_ref.strip() else ""
-            return f'{draft.role.value} "{draft.name.strip()}"{ref}'
-        if isinstance(draft, DocumentDraft):
-            return f"{self.word} {draft.number.strip()}"
-        return f"payment {draft.reference.strip()}"
-
-    @property
-    def opening(self) -> str:
-        """:attr:`label` with a capital, to start a sentence."""
-        return self.label[:1].upper() + self.label[1:]
 
 
 def _index(source: str) -> int:

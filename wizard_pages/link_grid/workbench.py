@@ -62,6 +62,7 @@ from app.services.linking.workbench import (
     save_links,
 )
 from app.services.store import SessionFactory
+from app.ui.kit.tables import set_text_columns
 from app.ui.kit.workers import Task, TaskRunner
 from connectors.contract import Connector, ContactRole, PackageInfo
 from connectors.wording import count, when
@@ -225,20 +226,11 @@ class LinkWorkbench(QWidget):
         self.view.setWordWrap(False)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # keep the book's name order
-        vertical = self.view.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
-        vertical.setVisible(False)
-        horizontal = self.view.horizontalHeader()
-        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        horizontal.setStretchLastSection(True)
         # A title longer than its column ends in "…" (the whole title is its tool-tip),
         # rather than being cut at both ends.
-        horizontal.setTextElideMode(Qt.TextElideMode.ElideRight)
+        set_text_columns(self.view, self.fontMetrics(), WIDTHS)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        char = self.fontMetrics().averageCharWidth()
-        for column, width in WIDTHS.items():
-            self.view.setColumnWidth(column, width * char + 16)
+        horizontal = self.view.horizontalHeader()
         # What a user needs at 1000 px first, straight after who the row is: the
         # reference, its status and how it was linked; the addresses to the right.
         for position, column in enumerate(NEEDED):

@@ -9,10 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import chunk_size, one_of
 from app.db.models import Link, LinkMethod, OutboxEntry, RecordType, SendState, utcnow
 from app.private_files import open_private
 from app.services.audit import record_event
+from app.services.sending.drafts import CHUNK, chunked
 from app.services.sending.failures import list_failures
+from app.services.sending.outbox import entries_by_id
 
 RETRYABLE = (SendState.FAILED, SendState.DO_NOT_SEND)
 
@@ -22,10 +25,10 @@ class ActionRefused(ValueError):
 
 
 def _entries(session: Session, ids: Iterable[int]) -> list[OutboxEntry]:
-    wanted = list(ids)
-    rows = list(session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(wanted))))
-    if len(rows) != len(set(wanted)):
-        missing = set(wanted) - {r.id for r in rows}
+    wanted = set(ids)
+    rows = entries_by_id(session, wanted)
+    if len(rows) != len(wanted):
+        missing = wanted - {r.id for r in rows}
         raise ActionRefused(f"no outbox rows with ids {sorted(missing)}")
     return rows
 
@@ -35,9 +38,13 @@ def dependants_of(session: Session, entry_id: int) -> list[OutboxEntry]:
     found: list[OutboxEntry] = []
     frontier = [entry_id]
     while frontier:
-        rows = list(
-            session.scalars(select(OutboxEntry).where(OutboxEntry.blocked_by_id.in_(frontier)))
-        )
+        rows = [
+            row
+            for chunk in chunked(frontier, chunk_size(session, CHUNK))
+            for row in session.scalars(
+                select(OutboxEntry).where(one_of(session, OutboxEntry.blocked_by_id, chunk))
+            )
+        ]
         found.extend(rows)
         frontier = [r.id for r in rows]
     return found

@@ -65,7 +65,7 @@ from app.services.linking.matching import (
 from app.services.sending.causes import CHOOSE_CODE, NOUNS
 from app.services.sending.causes import HELD_BACK as HELD_BACK
 from app.services.sending.drafts import CHUNK, Problem, chunked, contact_label, record_label
-from app.services.sending.outbox import clear_error
+from app.services.sending.outbox import clear_error, entries_by_id
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import ContactRole, PackageInfo
 from connectors.registry import package_info
@@ -464,18 +464,18 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
         *(item.entry_id for item in plan.held),
         *plan.released,
     ]
-    entries = {
-        entry.id: entry
-        for entry in session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(wanted)))
-    }
-    linked_ids = set(
-        session.scalars(
+    entries = {entry.id: entry for entry in entries_by_id(session, wanted)}
+    linked_ids = {
+        contact_id
+        for chunk in chunked(
+            sorted({entry.record_id for entry in entries.values()}), chunk_size(session, CHUNK)
+        )
+        for contact_id in session.scalars(
             select(Link.contact_id).where(
-                Link.package == package,
-                Link.contact_id.in_([entry.record_id for entry in entries.values()]),
+                Link.package == package, one_of(session, Link.contact_id, chunk)
             )
         )
-    )
+    }
 
     def still_open(entry_id: int) -> OutboxEntry | None:
         entry = entries.get(entry_id)
@@ -586,7 +586,7 @@ def confirm_new_contacts(
     """The user says these "choose which one" contacts are none of the package's: they
     are created by the next send, and never matched again. Returns how many."""
     wanted = set(entry_ids)
-    rows = session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(wanted))).all()
+    rows = entries_by_id(session, wanted)
     missing = wanted - {entry.id for entry in rows}
     if missing:
         raise ValueError(f"there is no outbox row #{min(missing)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -87,7 +87,8 @@ class MainWindow(QMainWindow):
         self.view = "loading"
         self._open_on_paint = False
         self._before_open: Callable[[], None] | None = None
-        self._when_open: list[Callable[[], None]] = []
+        #: What waits for the store, by what was asked (see _once_open), in order.
+        self._when_open: dict[Hashable, Callable[[], None]] = {}
         #: Every store a worker opened for this window, so closing the window closes
         #: it even when the worker's answer had not been delivered yet.
         self._stores_opened: list[Store] = []
@@ -242,8 +243,8 @@ class MainWindow(QMainWindow):
             return
         if self.dashboard is not None:
             self.dashboard.attach_store(result[0])
-        waiting, self._when_open = self._when_open, []
-        for then in waiting:
+        waiting, self._when_open = self._when_open, {}
+        for then in waiting.values():
             then()
         self.store_opened.emit()
 
@@ -255,12 +256,15 @@ class MainWindow(QMainWindow):
         self._set_view("loading")
         self._failed(message)
 
-    def _once_open(self, then: Callable[[], None]) -> None:
-        """Run ``then`` now if the store is open, else as soon as it is."""
+    def _once_open(self, asked: Hashable, then: Callable[[], None]) -> None:
+        """Run ``then`` now if the store is open, else as soon as it is. The same thing
+        ``asked`` again while the store opens (a quick link pressed twice) runs once, in
+        the place of its latest asking."""
         if self.store is not None:
             then()
         else:
-            self._when_open.append(then)
+            self._when_open.pop(asked, None)
+            self._when_open[asked] = then
 
     def _opened(self, result: tuple[Store, SetupState]) -> None:
         from app.services.setup.routing import Page, parse_page
@@ -380,12 +384,12 @@ class MainWindow(QMainWindow):
     def _quick_link(self, name: str) -> None:
         from app.services.setup.routing import Page
 
-        self._once_open(lambda: self.show_page(Page(name)))
+        self._once_open(("page", name), lambda: self.show_page(Page(name)))
 
     def _open_fix(self, name: str, contact_id: int) -> None:
         """A failure's fix: the wizard at page ``name``, at our contact ``contact_id``
         (the link grid selects it once it is loaded)."""
-        self._once_open(lambda: self._show_fix(name, contact_id))
+        self._once_open(("fix", name, contact_id), lambda: self._show_fix(name, contact_id))
 
     def _show_fix(self, name: str, contact_id: int) -> None:
         from app.services.setup.routing import Page
