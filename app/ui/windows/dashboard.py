@@ -360,7 +360,7 @@ class Dashboard(QWidget):
 
     @property
     def confirm_button(self) -> QPushButton:
-        """"Change made in the package" for the selected changes."""
+        """ "Change made in the package" for the selected changes."""
         self._build_changes_page()
         assert self._confirm_button is not None
         return self._confirm_button
@@ -399,6 +399,9 @@ class Dashboard(QWidget):
         page_layout.addWidget(intro)
         page_layout.addWidget(view, 1)
         page_layout.addLayout(row)
+        if self._changes_page.isVisible():  # else Qt shows them on its next turn
+            for widget in (intro, view, confirm):
+                widget.show()
 
     def confirm_selected_changes(self) -> None:
         from app.services.dashboard import confirm_changes

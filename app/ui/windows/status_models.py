@@ -256,4 +256,3 @@ class PendingChangeModel(QAbstractTableModel):
         if column == 2:
             return item.source
         return when(item.detected_at)
-
