@@ -14,7 +14,6 @@ page's table) is made after it.
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -732,4 +731,6 @@ class Dashboard(QWidget):
 
 
 def _escape(text: str) -> str:
+    import html  # with its entities, only once a failure is selected
+
     return html.escape(text)
