@@ -4,7 +4,10 @@ bookkeeper: UK dates and pounds, the same everywhere."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only named in annotations: the window's first page needs no decimal
+    from decimal import Decimal
 
 
 def uk_date(value: date) -> str:

@@ -8,7 +8,6 @@ from its declaration in :mod:`connectors.catalogue`, so the two never disagree.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
@@ -92,9 +91,10 @@ class HelpButton(QPushButton):
         super().__init__("&Help", parent)
         self.page = page
         self.package = package
-        self.f1 = QShortcut(QKeySequence(Qt.Key.Key_F1), self)
+        # By name, and in the window (QShortcut's default context): the Qt namespace's
+        # enums cost more to build than the dashboard's first page (see dashboard.py).
+        self.f1 = QShortcut(QKeySequence("F1"), self)
         self.f1.activated.connect(self.show_help)
-        self.f1.setContext(Qt.ShortcutContext.WindowShortcut)
         self.setToolTip("Help for this page (F1)")
         self.dialog: HelpDialog | None = None
         self.clicked.connect(self.show_help)

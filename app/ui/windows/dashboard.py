@@ -4,11 +4,16 @@ Counts per record type and send state, the failure list (each root cause with th
 records it holds back) and its actions, *Send data now* with progress and cancel, last
 and next send times, the two-hourly automatic send, and quick links that reopen the
 wizard at one page. Everything that reads or writes runs in a worker.
+
+The first page is built without the ``Qt`` namespace (its first use builds all of its
+enums, about 25 ms): enum properties are set by name (``setProperty``), the buttons are
+kept at the top by a stretch, the tables' titles come from C++ (see status_models), and
+what the first paint does not show (the quick links' hand cursor, the "Change by hand"
+page's table) is made after it.
 """
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -16,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,11 +46,18 @@ from app.services.setup.routing import Page
 from app.ui.kit.style import heading_font, wrapped_label
 from app.ui.kit.widgets import DetailsPane, StatusLine
 from app.ui.kit.workers import TaskRunner
-from app.ui.windows.status_models import FailureModel, PendingChangeModel, StatusModel
+from app.ui.windows.status_models import (
+    FailureModel,
+    PendingChangeModel,
+    StatusModel,
+    with_titles,
+)
 from connectors.wording import count, when
 from wizard_pages.help import HelpButton
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QPaintEvent
+
     from app.services.dashboard import ActionDone, DashboardSnapshot
     from app.services.sending.sender import SendProgress, SendReport
     from app.services.store import Store
@@ -110,10 +122,16 @@ class Dashboard(QWidget):
         self.lists = QTabWidget()
         self.lists.setObjectName("lists")
         self.lists.addTab(self._failures_page(), "Failed records")
-        self.lists.addTab(self._changes_page(), "Change by hand")
+        self.change_model = PendingChangeModel()
+        self._changes_page: QWidget = QWidget()
+        self._change_view: QTableView | None = None
+        self._confirm_button: QPushButton | None = None
+        self.lists.addTab(self._changes_page, "Change by hand")
+        self.lists.currentChanged.connect(self._tab_shown)
         layout.addWidget(self.lists, 1)
         self._selection_changed()
         self.import_button.setEnabled(store is not None)
+        self._finished = False
 
     def attach_store(self, store: Store) -> None:
         """The store, now open: workers started before (they wait for it) carry on."""
@@ -151,8 +169,13 @@ class Dashboard(QWidget):
         self.import_button.setObjectName("importFiles")
         self.import_button.setToolTip("Import CSV files exported from the job system")
         self.import_button.clicked.connect(self.open_import)
-        header.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignTop)
-        header.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignTop)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.help_button)
+        at_top = QVBoxLayout()  # level with the firm's name, however tall the titles
+        at_top.addLayout(buttons)
+        at_top.addStretch(1)
+        header.addLayout(at_top)
         return header
 
     def _quick_links(self) -> QHBoxLayout:
@@ -169,7 +192,6 @@ class Dashboard(QWidget):
             button = QPushButton(text)
             button.setObjectName(f"quick-{page.value}")
             button.setFlat(True)
-            button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.clicked.connect(lambda _=False, p=page: self.open_page.emit(p.value))
             links.addWidget(button)
             self.quick_links[page] = button
@@ -184,10 +206,10 @@ class Dashboard(QWidget):
         self.status_view.setModel(self.status_model)
         self.status_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.status_view.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.status_view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.status_view.setProperty("focusPolicy", "NoFocus")
         self.status_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         # A title wider than its column at 125 % ends in "…", not cut at both ends.
-        self.status_view.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.status_view.horizontalHeader().setProperty("textElideMode", "ElideRight")
         self.status_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows_height = self.status_view.verticalHeader().defaultSectionSize() * 5
         self.status_view.setFixedHeight(
@@ -201,7 +223,9 @@ class Dashboard(QWidget):
         self.send_button.setObjectName("sendNow")
         self.send_button.setDefault(True)
         self.send_button.setEnabled(False)
-        self.send_button.setShortcut(QKeySequence("Ctrl+Return"))
+        # As a property: setShortcut's overloads (keys, key combinations) build the Qt
+        # namespace's enums while choosing one.
+        self.send_button.setProperty("shortcut", QKeySequence("Ctrl+Return"))
         self.send_button.setToolTip("Send everything waiting (Ctrl+Enter)")
         self.send_button.clicked.connect(self.send_now)
         self.cancel_button = QPushButton("&Cancel sending")
@@ -240,7 +264,7 @@ class Dashboard(QWidget):
         self.failure_model = FailureModel()
         self.failure_view = QTableView()
         self.failure_view.setObjectName("failureTable")
-        self.failure_view.setModel(self.failure_model)
+        self.failure_view.setModel(with_titles(self.failure_model, FailureModel.COLUMNS, self))
         self.failure_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.failure_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.failure_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -249,7 +273,7 @@ class Dashboard(QWidget):
         header_view = self.failure_view.horizontalHeader()
         header_view.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header_view.setStretchLastSection(True)
-        header_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header_view.setProperty("textElideMode", "ElideRight")
         for column, width in enumerate((230, 220, 90, 260)):
             self.failure_view.setColumnWidth(column, width)
         selection = self.failure_view.selectionModel()
@@ -310,6 +334,8 @@ class Dashboard(QWidget):
         """Open the import from the job system; the counts refresh after an import."""
         # Imported when first opened: the dialog's modules are not needed to show the
         # dashboard, and cost a fifth of a second to import.
+        from PySide6.QtCore import Qt
+
         from wizard_pages.import_files_dialog import ImportFilesDialog
 
         assert self.store is not None, "the import button waits for the store"
@@ -320,42 +346,61 @@ class Dashboard(QWidget):
         self.import_dialog = dialog
         return dialog
 
-    def _changes_page(self) -> QWidget:
-        """Records the job system changed after they were sent (insert-only sending)."""
+    def _tab_shown(self, index: int) -> None:
+        if self.lists.widget(index) is self._changes_page:
+            self._build_changes_page()
+
+    @property
+    def change_view(self) -> QTableView:
+        """The "Change by hand" table (its page is built when first shown)."""
+        self._build_changes_page()
+        assert self._change_view is not None
+        return self._change_view
+
+    @property
+    def confirm_button(self) -> QPushButton:
+        """ "Change made in the package" for the selected changes."""
+        self._build_changes_page()
+        assert self._confirm_button is not None
+        return self._confirm_button
+
+    def _build_changes_page(self) -> None:
+        """Records the job system changed after they were sent (insert-only sending): made
+        when the page is first shown, from :attr:`change_model` (kept up to date)."""
+        if self._change_view is not None:
+            return
         intro = wrapped_label(muted=True)
         intro.setText(
             "Ledgerlink never changes a record already in your package. These were changed "
             "in your job system after they were sent: make the same change in the package, "
             "then select them and press “Change made in the package”."
         )
-        self.change_model = PendingChangeModel()
-        self.change_view = QTableView()
-        self.change_view.setObjectName("changeTable")
-        self.change_view.setModel(self.change_model)
-        self.change_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.change_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.change_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.change_view.verticalHeader().setVisible(False)
-        self.change_view.horizontalHeader().setStretchLastSection(True)
+        view = self._change_view = QTableView()
+        view.setObjectName("changeTable")
+        view.setModel(with_titles(self.change_model, PendingChangeModel.COLUMNS, self))
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.verticalHeader().setVisible(False)
+        view.horizontalHeader().setStretchLastSection(True)
         for column, width in enumerate((200, 470, 150)):
-            self.change_view.setColumnWidth(column, width)
-        self.confirm_button = QPushButton("Change &made in the package")
-        self.confirm_button.setEnabled(False)
-        self.confirm_button.clicked.connect(self.confirm_selected_changes)
-        self.change_view.selectionModel().selectionChanged.connect(
-            lambda *_: self.confirm_button.setEnabled(
-                self.change_view.selectionModel().hasSelection()
-            )
+            view.setColumnWidth(column, width)
+        confirm = self._confirm_button = QPushButton("Change &made in the package")
+        confirm.setEnabled(False)
+        confirm.clicked.connect(self.confirm_selected_changes)
+        view.selectionModel().selectionChanged.connect(
+            lambda *_: confirm.setEnabled(view.selectionModel().hasSelection())
         )
         row = QHBoxLayout()
         row.addStretch(1)
-        row.addWidget(self.confirm_button)
-        page = QWidget()
-        page_layout = QVBoxLayout(page)
+        row.addWidget(confirm)
+        page_layout = QVBoxLayout(self._changes_page)
         page_layout.addWidget(intro)
-        page_layout.addWidget(self.change_view, 1)
+        page_layout.addWidget(view, 1)
         page_layout.addLayout(row)
-        return page
+        if self._changes_page.isVisible():  # else Qt shows them on its next turn
+            for widget in (intro, view, confirm):
+                widget.show()
 
     def confirm_selected_changes(self) -> None:
         from app.services.dashboard import confirm_changes
@@ -402,7 +447,8 @@ class Dashboard(QWidget):
         self.lists.setTabText(0, f"Failed records ({failed:,})")
         self.change_model.set_changes(list(snapshot.changes))
         self.lists.setTabText(1, f"Change by hand ({len(snapshot.changes):,})")
-        self.confirm_button.setEnabled(False)
+        if self._confirm_button is not None:
+            self._confirm_button.setEnabled(False)
         self.auto_send.blockSignals(True)
         self.auto_send.setChecked(setup.auto_send)
         self.auto_send.blockSignals(False)
@@ -411,6 +457,20 @@ class Dashboard(QWidget):
         self.send_button.setEnabled(bool(status.package) and not self.sending())
         self._selection_changed()
         self.refreshed.emit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._finished and self.snapshot is not None:
+            self._finished = True
+            # Posted while painting, so it runs once the page with its data is painted.
+            QTimer.singleShot(0, self, self._finish_building)
+
+    def _finish_building(self) -> None:
+        """What the first page's paint does not need: the quick links' hand cursor."""
+        from PySide6.QtCore import Qt
+
+        for button in self.quick_links.values():
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def _show_times(self) -> None:
         last = self.snapshot.setup.last_send_at if self.snapshot else None
@@ -671,4 +731,6 @@ class Dashboard(QWidget):
 
 
 def _escape(text: str) -> str:
+    import html  # with its entities, only once a failure is selected
+
     return html.escape(text)
