@@ -70,8 +70,17 @@ class _FirstPaint(QObject):
             and getattr(watched, "isWindow", lambda: False)()
         ):
             self.done = True
+            _stop_watching(self)
             QTimer.singleShot(0, _report)
         return False
+
+# An application-wide filter hands every event of every object to Python, and PySide
+# wraps each object it has not met (building the enums of its class tree on the way):
+# about 160 M instructions on the dashboard's start that a user's start never pays. So
+# each filter leaves as soon as it has found its window. Qt allows removing a filter
+# from inside its own ``eventFilter``.
+def _stop_watching(watcher):
+    QApplication.instance().removeEventFilter(watcher)
 
 def _report():
     print(f"FIRST_WINDOW {time.time():.6f}", flush=True)
@@ -95,6 +104,7 @@ class _Usable(QObject):
             and getattr(watched, "isWindow", lambda: False)()
         ):
             self.hooked = True
+            _stop_watching(self)
             watched.refreshed.connect(lambda: QTimer.singleShot(0, _after_paint(watched)))
         return False
 
@@ -122,6 +132,7 @@ class _StoreOpen(QObject):
             and getattr(watched, "isWindow", lambda: False)()
         ):
             self.hooked = True
+            _stop_watching(self)
             watched.store_opened.connect(lambda: QTimer.singleShot(0, _report))
         return False
 
