@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
-from app.services.linking.matching import TheirContact
+from app.services.linking.matching import TheirContact, paused_gc
 from app.services.sending.causes import Cause, FailedRecord, group_causes
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem
 from app.services.sending.first_send_links import (
@@ -191,8 +191,11 @@ class Preflight:
         account_ids = {a.id for a in self.connector.list_accounts()}
         listed = PackageContacts(self._read_contacts)
         names = self._remote_names(listed) if self.info.can_list_contacts else {}
-        session = self.session_factory()
-        try:
+        # Leaving the session closes it, which rolls the transaction back without first
+        # restoring every loaded object's state, as a rollback() would do for nothing here.
+        # Hundreds of thousands of rows, drafts and items are made, none of them cyclic
+        # garbage: with the collector running it would rescan them again and again.
+        with self.session_factory() as session, paused_gc():
             setup = load_setup(session)
             cutoff = setup.cutoff_date
             sync_outbox(session, self.info.key)
@@ -240,10 +243,6 @@ class Preflight:
                     report.items.append(
                         PreflightItem(entry.id, entry.record_type.value, label, "fail", problem)
                     )
-        finally:
-            # Closing rolls the transaction back without first restoring every loaded
-            # object's state, which a rollback() would do for nothing here.
-            session.close()
         return report
 
     def _numbers(self, doc_type: DocumentType) -> set[str] | None:
