@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
@@ -51,8 +52,6 @@ class _Waiting(NamedTuple):
     id: int
     record_type: RecordType
     record_id: int
-    state: SendState
-    error_code: str
 
 
 @dataclass(frozen=True)
@@ -251,28 +250,40 @@ class Preflight:
         return self._document_numbers[doc_type]
 
     def _candidates(self, session: Session, report: PreflightReport) -> list[_Waiting]:
-        rows = [
-            _Waiting._make(row)
-            for row in session.execute(
-                select(*(getattr(OutboxEntry, name) for name in _Waiting._fields)).where(
-                    OutboxEntry.package == self.info.key
+        """The rows a send would build, in its order (record type, then record id), and
+        how many contacts were linked before (into ``report``)."""
+        package = OutboxEntry.package == self.info.key
+        # Through the session first, so the first pass's changes are flushed before the
+        # plain reads below (which bypass the session).
+        report.already_linked = (
+            session.scalar(
+                select(func.count()).where(
+                    package,
+                    OutboxEntry.record_type.in_((RecordType.CUSTOMER, RecordType.SUPPLIER)),
+                    OutboxEntry.state == SendState.SUCCESSFUL,
                 )
             )
-        ]
-        report.already_linked = sum(
-            1
-            for r in rows
-            if r.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
-            and r.state is SendState.SUCCESSFUL
+            or 0
         )
-        waiting = [
-            r
-            for r in rows
-            if (r.state is SendState.WAITING and r.error_code != HELD_BACK)
-            or (r.state is SendState.FAILED and r.error_code in LOCAL_PROBLEM_CODES)
-        ]
-        order = {rt: n for n, rt in enumerate(RecordType)}
-        return sorted(waiting, key=lambda r: (order[r.record_type], r.record_id))
+        ready = (
+            (OutboxEntry.state == SendState.WAITING) & (OutboxEntry.error_code != HELD_BACK)
+        ) | (
+            (OutboxEntry.state == SendState.FAILED)
+            & OutboxEntry.error_code.in_(sorted(LOCAL_PROBLEM_CODES))
+        )
+        make = partial(tuple.__new__, _Waiting)  # _Waiting._make without its Python call
+        connection = session.connection()
+        waiting: list[_Waiting] = []
+        for record_type in RecordType:
+            query = (
+                select(OutboxEntry.id, OutboxEntry.record_id)
+                .where(package, OutboxEntry.record_type == record_type, ready)
+                .order_by(OutboxEntry.record_id)
+            )
+            waiting.extend(
+                [make((i, record_type, record_id)) for i, record_id in connection.execute(query)]
+            )
+        return waiting
 
     def _read_contacts(self, role: ContactRole) -> list[TheirContact]:
         return [TheirContact.of(c) for c in self.connector.iter_contacts(role)]
