@@ -228,6 +228,11 @@ _ALLOCATION = (
 )
 
 
+#: The outbox's record type of a contact, and the connector's type of a document, by kind.
+_RECORD_TYPE = {kind: RecordType(kind.value) for kind in ContactKind}
+_DOCUMENT_TYPE = {kind: DocumentType(kind.value) for kind in DocumentKind}
+
+
 def remote_record_type(record_type: RecordType) -> RemoteRecordType:
     """The connector contract's name for one of our record types."""
     return RemoteRecordType(record_type.value)
@@ -426,11 +431,11 @@ class DraftBuilder:
         numbers: set[str] = set()
         contacts = self._contacts
         for document in documents:
-            wanted.add((RecordType(contacts[document.contact_id].kind.value), document.contact_id))
+            wanted.add((_RECORD_TYPE[contacts[document.contact_id].kind], document.contact_id))
             if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
                 numbers.add(document.original_invoice_number)
         for payment in payments:
-            wanted.add((RecordType(contacts[payment.contact_id].kind.value), payment.contact_id))
+            wanted.add((_RECORD_TYPE[contacts[payment.contact_id].kind], payment.contact_id))
             wanted.update(
                 (RecordType.INVOICE, a.document_id) for a in self._allocations.get(payment.id, ())
             )
@@ -461,7 +466,7 @@ class DraftBuilder:
     def _rows(self, query: Select[Any]) -> Iterable[Row[Any]]:
         """``query``'s rows, read on the session's connection: columns only, so none of
         the ORM's loading is needed (:meth:`prefetch` flushed the session first)."""
-        return self.session.connection().execute(query)
+        return self.session.connection().execute(query).all()  # one fetch, not one per row
 
     def _load_contacts(self, ids: Iterable[int]) -> None:
         missing = set(ids) - self._contacts.keys()
@@ -616,7 +621,7 @@ class DraftBuilder:
         return None
 
     def _contact_ref(self, contact: ContactRecord) -> str | Problem:
-        parent = self._parent(RecordType(contact.kind.value), contact.id)
+        parent = self._parent(_RECORD_TYPE[contact.kind], contact.id)
         ref = self._delivered_ref(parent)
         if ref is not None:
             return ref
@@ -739,7 +744,7 @@ class DraftBuilder:
                 return credited
             credits_ref = credited
         draft = DocumentDraft(
-            type=DocumentType(document.kind.value),
+            type=_DOCUMENT_TYPE[document.kind],
             number=document.number,
             date=document.date,
             due_date=document.due_date,

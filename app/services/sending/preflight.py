@@ -281,7 +281,10 @@ class Preflight:
                 .order_by(OutboxEntry.record_id)
             )
             waiting.extend(
-                [make((i, record_type, record_id)) for i, record_id in connection.execute(query)]
+                [
+                    make((i, record_type, record_id))
+                    for i, record_id in connection.execute(query).all()
+                ]
             )
         return waiting
 
