@@ -12,8 +12,10 @@ import the app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from decimal import Decimal
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect
@@ -54,9 +56,31 @@ class ScaledDecimal(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         """The stored count of units back as a Decimal at this scale."""
+        return _decimals(self.scale)(value)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any]:
+        """:meth:`process_result_value` as one call per value read rather than two, and
+        a count read before not converted again (rates, quantities and prices repeat):
+        a dry run of 100,000 records reads a third of a million of them."""
+        convert = _decimals(self.scale)
+        inner = self.impl_instance.result_processor(dialect, coltype)
+        if inner is None:
+            return convert
+        return lambda value: convert(inner(value))
+
+
+@cache
+def _decimals(scale: int) -> Callable[[Any], Decimal | None]:
+    """Stored counts of ``10**-scale`` units back as Decimals, the latest few thousand
+    kept (a Decimal cannot change, so one can be handed out any number of times)."""
+
+    @lru_cache(maxsize=4096)
+    def convert(value: Any) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(int(value)).scaleb(-self.scale)  # exact: a shift of the exponent
+        return Decimal(int(value)).scaleb(-scale)  # exact: a shift of the exponent
+
+    return convert
 
 
 class UTCDateTime(TypeDecorator[Any]):

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import lookups
+from app.db.lookups import RUN_FROM
 from app.db.models import Contact, Link, LinkMethod, OutboxEntry, RecordType, SendState
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
 from app.services.sending.outbox import new_idempotency_key, sync_outbox
@@ -56,8 +58,14 @@ def _built(
     return out
 
 
+@pytest.mark.parametrize("runs_from", [RUN_FROM, 2], ids=["lists", "ranges"])
 @pytest.mark.parametrize("delivered", [True, False], ids=["drafts", "held-back"])
-def test_prefetched_and_one_by_one_build_the_same(rig: SendRig, delivered: bool) -> None:
+def test_prefetched_and_one_by_one_build_the_same(
+    rig: SendRig, delivered: bool, runs_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "lists": the rig's few records go in lists (one that is consecutive read as a range);
+    # "ranges": every two or more consecutive ids are a range of their own.
+    monkeypatch.setattr(lookups, "RUN_FROM", runs_from)
     with rig.session_factory() as session, rig.connector() as connector:
         sync_outbox(session, "sandbox")
         rates = connector.list_tax_rates()

@@ -24,6 +24,12 @@ def test_every_kept_value_round_trips_with_its_places(units: int, scale: int) ->
     assert stored == units
     assert back == value and back is not None
     assert back.as_tuple().exponent == -scale  # "12.50", never "12.5"
+    # What SQLAlchemy calls for each value read (cached): the same value, the same places.
+    processor = column.result_processor(DIALECT, None)
+    for _ in range(2):
+        read = processor(stored)
+        assert read == value and read.as_tuple().exponent == -scale
+    assert processor(None) is None
 
 
 def test_a_value_with_too_many_places_is_refused_not_rounded() -> None:

@@ -1,9 +1,10 @@
 """Set look-ups that suit both stores: ``column IN (…)`` on SQLite, ``= ANY(array)`` on
-PostgreSQL, and PostgreSQL's ``ANALYZE`` after a bulk load."""
+PostgreSQL, a range for a run of consecutive ids, and PostgreSQL's ``ANALYZE`` after a
+bulk load."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, text
@@ -32,6 +33,67 @@ def chunk_size(session: Session, sqlite: int) -> int:
     on bound parameters), ten thousand in one array on PostgreSQL, where each statement
     is a round trip to the server."""
     return 10_000 if is_postgresql(session) else sqlite
+
+
+#: Consecutive ids from this many on are looked up as one range (:func:`id_chunks`).
+RUN_FROM = 32
+#: The most ids one range look-up covers.
+LONGEST_RUN = 10_000
+
+
+def id_chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    """``ids`` (distinct) in ascending order, cut up for :func:`among`: each run of at
+    least :data:`RUN_FROM` consecutive ids on its own (at most :data:`LONGEST_RUN`), the
+    others in lists of at most ``size``.
+
+    Records imported together have consecutive ids, so a large send or dry run reads
+    most of its rows by a few ranges rather than by lists of hundreds of ids, which
+    SQLite's driver binds and its planner looks up one at a time.
+    """
+    ordered = sorted(ids)
+    total = len(ordered)
+    scattered: list[int] = []
+    start = 0
+    while start < total:
+        stop = _run_end(ordered, start, min(total, start + LONGEST_RUN))
+        if stop - start >= RUN_FROM:
+            yield ordered[start:stop]
+        else:
+            scattered += ordered[start:stop]
+            if len(scattered) >= size:
+                yield scattered[:size]
+                del scattered[:size]
+        start = stop
+    while scattered:
+        yield scattered[:size]
+        del scattered[:size]
+
+
+def _run_end(ordered: Sequence[int], start: int, stop: int) -> int:
+    """Where the run of consecutive values from ``ordered[start]`` ends (at most
+    ``stop``): ``ordered`` is sorted and distinct, so ``value - position`` stays the same
+    along a run and grows after it, and a binary search finds its end."""
+    base = ordered[start] - start
+    if start + 1 >= stop or ordered[start + 1] - (start + 1) != base:
+        return start + 1
+    low, high = start + 2, stop
+    while low < high:
+        middle = (low + high) // 2
+        if ordered[middle] - middle == base:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column`` is one of ``ids`` (ascending and distinct, as :func:`id_chunks` gives
+    them): ``BETWEEN`` the first and last when they are consecutive, else
+    :func:`one_of`."""
+    if len(ids) > 1 and ids[-1] - ids[0] == len(ids) - 1:
+        result: ColumnElement[bool] = column.between(ids[0], ids[-1])
+        return result
+    return one_of(session, column, ids)
 
 
 #: Rows written in one go after which PostgreSQL's statistics are brought up to date.

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, Select, Table, func, select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import chunk_size, one_of
+from app.db.lookups import among, chunk_size, id_chunks, one_of
 from app.db.models import (
     DELIVERED_STATES,
     AccountMapping,
@@ -204,11 +204,33 @@ class ParentRow(NamedTuple):
     error_reason: str
 
 
-_CONTACT = tuple(getattr(Contact, name) for name in ContactRecord._fields)
-_DOCUMENT = tuple(getattr(Document, name) for name in DocumentRecord._fields)
-_LINE = tuple(getattr(DocumentLine, name) for name in LineRecord._fields)
-_PAYMENT = tuple(getattr(Payment, name) for name in PaymentRecord._fields)
-_PARENT = tuple(getattr(OutboxEntry, name) for name in ParentRow._fields)
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+_CONTACTS = _table(Contact)
+_DOCUMENTS = _table(Document)
+_ALLOCATIONS = _table(PaymentAllocation)
+_OUTBOX = _table(OutboxEntry)
+# Table columns in each plain row's field order (the id, or what rows are looked up by, first).
+_CONTACT = tuple(_CONTACTS.c[name] for name in ContactRecord._fields)
+_DOCUMENT = tuple(_DOCUMENTS.c[name] for name in DocumentRecord._fields)
+_LINE = tuple(_table(DocumentLine).c[name] for name in LineRecord._fields)
+_PAYMENT = tuple(_table(Payment).c[name] for name in PaymentRecord._fields)
+_PARENT = tuple(_OUTBOX.c[name] for name in ParentRow._fields)
+_ALLOCATION = (
+    _ALLOCATIONS.c.payment_id,
+    _ALLOCATIONS.c.document_id,
+    _ALLOCATIONS.c.amount,
+    _DOCUMENTS.c.kind,
+    _DOCUMENTS.c.number,
+)
+
+
+#: The outbox's record type of a contact, and the connector's type of a document, by kind.
+_RECORD_TYPE = {kind: RecordType(kind.value) for kind in ContactKind}
+_DOCUMENT_TYPE = {kind: DocumentType(kind.value) for kind in DocumentKind}
 
 
 def remote_record_type(record_type: RecordType) -> RemoteRecordType:
@@ -377,6 +399,7 @@ class DraftBuilder:
         their lines and allocations, their contacts, their parents' outbox rows and, for
         credit notes, the credited invoices with what was paid and credited on them.
         :meth:`build` loads a record it was not given here on its own."""
+        self.session.flush()  # the plain reads below bypass the session
         contact_ids: set[int] = set()
         document_ids: set[int] = set()
         payment_ids: set[int] = set()
@@ -408,11 +431,11 @@ class DraftBuilder:
         numbers: set[str] = set()
         contacts = self._contacts
         for document in documents:
-            wanted.add((RecordType(contacts[document.contact_id].kind.value), document.contact_id))
+            wanted.add((_RECORD_TYPE[contacts[document.contact_id].kind], document.contact_id))
             if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
                 numbers.add(document.original_invoice_number)
         for payment in payments:
-            wanted.add((RecordType(contacts[payment.contact_id].kind.value), payment.contact_id))
+            wanted.add((_RECORD_TYPE[contacts[payment.contact_id].kind], payment.contact_id))
             wanted.update(
                 (RecordType.INVOICE, a.document_id) for a in self._allocations.get(payment.id, ())
             )
@@ -425,39 +448,43 @@ class DraftBuilder:
                 if invoice is not None
             )
         wanted -= self._prefetched
+        make = partial(tuple.__new__, ParentRow)
         for record_type in RecordType:
-            ids = sorted(i for t, i in wanted if t is record_type)
-            for chunk in chunked(ids, self._chunk):
-                for row in self.session.execute(
+            ids = [i for t, i in wanted if t is record_type]
+            for chunk in id_chunks(ids, self._chunk):
+                for row in self._rows(
                     select(*_PARENT).where(
-                        OutboxEntry.package == self.package,
-                        OutboxEntry.record_type == record_type,
-                        one_of(self.session, OutboxEntry.record_id, chunk),
+                        _OUTBOX.c.package == self.package,
+                        _OUTBOX.c.record_type == record_type,
+                        among(self.session, _OUTBOX.c.record_id, chunk),
                     )
                 ):
-                    parent = ParentRow._make(row)
+                    parent = make(row)
                     self._parents[(parent.record_type, parent.record_id)] = parent
         self._prefetched |= wanted
 
+    def _rows(self, query: Select[Any]) -> Iterable[Row[Any]]:
+        """``query``'s rows, read on the session's connection: columns only, so none of
+        the ORM's loading is needed (:meth:`prefetch` flushed the session first)."""
+        return self.session.connection().execute(query).all()  # one fetch, not one per row
+
     def _load_contacts(self, ids: Iterable[int]) -> None:
-        missing = sorted(set(ids) - self._contacts.keys())
-        for chunk in chunked(missing, self._chunk):
-            for row in self.session.execute(
-                select(*_CONTACT).where(one_of(self.session, Contact.id, chunk))
-            ):
-                self._contacts[row.id] = ContactRecord._make(row)
+        missing = set(ids) - self._contacts.keys()
+        make = partial(tuple.__new__, ContactRecord)
+        contacts = self._contacts
+        for chunk in id_chunks(missing, self._chunk):
+            for row in self._rows(select(*_CONTACT).where(among(self.session, _CONTACT[0], chunk))):
+                contacts[row[0]] = make(row)
 
     def _load_documents(self, ids: list[int]) -> list[DocumentRecord]:
         loaded: list[DocumentRecord] = []
-        for chunk in chunked(ids, self._chunk):
-            loaded += self._query_documents(one_of(self.session, Document.id, chunk))
+        for chunk in id_chunks(ids, self._chunk):
+            loaded += self._query_documents(among(self.session, _DOCUMENT[0], chunk))
         return loaded
 
     def _query_documents(self, where: ColumnElement[bool]) -> list[DocumentRecord]:
-        found = [
-            DocumentRecord._make(row)
-            for row in self.session.execute(select(*_DOCUMENT).where(where))
-        ]
+        make = partial(tuple.__new__, DocumentRecord)
+        found = [make(row) for row in self._rows(select(*_DOCUMENT).where(where))]
         self._add_documents(found)
         return found
 
@@ -466,39 +493,39 @@ class DraftBuilder:
         for document in new:
             self._documents[document.id] = document
             self._lines[document.id] = []
-        for chunk in chunked([d.id for d in new], self._chunk):
-            for row in self.session.execute(
+        make = partial(tuple.__new__, LineRecord)
+        lines = self._lines
+        document_id = _LINE[0]
+        for chunk in id_chunks([d.id for d in new], self._chunk):
+            for row in self._rows(
                 select(*_LINE)
-                .where(one_of(self.session, DocumentLine.document_id, chunk))
-                .order_by(DocumentLine.document_id, DocumentLine.line_no)
+                .where(among(self.session, document_id, chunk))
+                .order_by(document_id, _LINE[1])
             ):
-                self._lines[row.document_id].append(LineRecord._make(row))
+                lines[row[0]].append(make(row))
 
     def _load_payments(self, ids: list[int]) -> list[PaymentRecord]:
         loaded: list[PaymentRecord] = []
-        for chunk in chunked(ids, self._chunk):
+        make = partial(tuple.__new__, PaymentRecord)
+        make_allocation = partial(tuple.__new__, AllocationRecord)
+        allocations = self._allocations
+        for chunk in id_chunks(ids, self._chunk):
             batch = [
-                PaymentRecord._make(row)
-                for row in self.session.execute(
-                    select(*_PAYMENT).where(one_of(self.session, Payment.id, chunk))
+                make(row)
+                for row in self._rows(
+                    select(*_PAYMENT).where(among(self.session, _PAYMENT[0], chunk))
                 )
             ]
             for payment in batch:
                 self._payments[payment.id] = payment
-                self._allocations[payment.id] = []
-            for row in self.session.execute(
-                select(
-                    PaymentAllocation.payment_id,
-                    PaymentAllocation.document_id,
-                    PaymentAllocation.amount,
-                    Document.kind,
-                    Document.number,
-                )
-                .join(Document, Document.id == PaymentAllocation.document_id)
-                .where(one_of(self.session, PaymentAllocation.payment_id, chunk))
-                .order_by(PaymentAllocation.id)
+                allocations[payment.id] = []
+            for row in self._rows(
+                select(*_ALLOCATION)
+                .join(_DOCUMENTS, _DOCUMENTS.c.id == _ALLOCATIONS.c.document_id)
+                .where(among(self.session, _ALLOCATIONS.c.payment_id, chunk))
+                .order_by(_ALLOCATIONS.c.id)
             ):
-                self._allocations[row.payment_id].append(AllocationRecord._make(row))
+                allocations[row[0]].append(make_allocation(row))
             loaded += batch
         return loaded
 
@@ -520,11 +547,11 @@ class DraftBuilder:
             for credit in sorted(credits, key=lambda c: c.id):
                 number = credit.original_invoice_number or ""
                 self._credits_by_invoice.setdefault(number, []).append(credit)
-        for id_chunk in chunked([i.id for i in invoices], self._chunk):
+        for id_chunk in id_chunks({i.id for i in invoices}, self._chunk):
             self._paid.update(dict.fromkeys(id_chunk, ZERO))
             for document_id, paid in self.session.execute(
                 select(PaymentAllocation.document_id, func.sum(PaymentAllocation.amount))
-                .where(one_of(self.session, PaymentAllocation.document_id, id_chunk))
+                .where(among(self.session, PaymentAllocation.document_id, id_chunk))
                 .group_by(PaymentAllocation.document_id)
             ):
                 self._paid[document_id] = Decimal(paid or 0)
@@ -594,7 +621,7 @@ class DraftBuilder:
         return None
 
     def _contact_ref(self, contact: ContactRecord) -> str | Problem:
-        parent = self._parent(RecordType(contact.kind.value), contact.id)
+        parent = self._parent(_RECORD_TYPE[contact.kind], contact.id)
         ref = self._delivered_ref(parent)
         if ref is not None:
             return ref
@@ -717,7 +744,7 @@ class DraftBuilder:
                 return credited
             credits_ref = credited
         draft = DocumentDraft(
-            type=DocumentType(document.kind.value),
+            type=_DOCUMENT_TYPE[document.kind],
             number=document.number,
             date=document.date,
             due_date=document.due_date,

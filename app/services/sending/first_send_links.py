@@ -31,7 +31,8 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -167,7 +168,11 @@ def plan_first_send(
     rows = _candidate_rows(session, info.key)
     if not rows:
         return plan
-    ready = _contacts_with_ready_transactions(session, info.key, cutoff, pending_codes)
+    ready = (
+        _contacts_with_ready_transactions(session, info.key, cutoff, pending_codes)
+        if hold_back
+        else set()
+    )
     labels: dict[int, str] = {}
     for chunk in chunked(sorted({row.record_id for row in rows}), chunk_size(session, CHUNK)):
         labels.update(
@@ -178,7 +183,7 @@ def plan_first_send(
                 )
             )
         )
-    to_match: list[OutboxEntry] = []
+    to_match: list[_Candidate] = []
     for row in rows:
         if hold_back and row.record_id not in ready:
             plan.held.append(
@@ -205,13 +210,26 @@ def plan_first_send(
     return plan
 
 
-def _candidate_rows(session: Session, package: str) -> list[OutboxEntry]:
+class _Candidate(NamedTuple):
+    """The outbox row of a contact the first pass looks at (a plain row)."""
+
+    id: int
+    record_type: RecordType
+    record_id: int
+    state: SendState
+    error_code: str
+
+
+def _candidate_rows(session: Session, package: str) -> list[_Candidate]:
     """Never-linked contacts that wait to be created (or failed for "choose which one",
     which is looked at again every run), and held-back ones."""
     linked = select(Link.contact_id).where(Link.package == package)
-    return list(
-        session.scalars(
-            select(OutboxEntry)
+    make = partial(tuple.__new__, _Candidate)  # _Candidate._make without its Python call
+    columns = (getattr(OutboxEntry, name) for name in _Candidate._fields)
+    return [
+        make(row)
+        for row in session.execute(
+            select(*columns)
             .where(
                 OutboxEntry.package == package,
                 OutboxEntry.record_type.in_(CONTACT_TYPES),
@@ -220,8 +238,8 @@ def _candidate_rows(session: Session, package: str) -> list[OutboxEntry]:
                 OutboxEntry.record_id.not_in(linked),
             )
             .order_by(OutboxEntry.record_type, OutboxEntry.record_id)
-        )
-    )
+        ).all()
+    ]
 
 
 def _contacts_with_ready_transactions(
@@ -285,7 +303,7 @@ def _match_role(
     info: PackageInfo,
     contacts: PackageContacts,
     record_type: RecordType,
-    rows: list[OutboxEntry],
+    rows: list[_Candidate],
     labels: dict[int, str],
     plan: FirstSendPlan,
 ) -> None:

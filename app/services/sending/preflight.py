@@ -13,13 +13,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import OutboxEntry, RecordType, SendState
-from app.services.linking.matching import TheirContact
+from app.services.linking.matching import TheirContact, paused_gc
 from app.services.sending.causes import Cause, FailedRecord, group_causes
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem
 from app.services.sending.first_send_links import (
@@ -51,8 +52,6 @@ class _Waiting(NamedTuple):
     id: int
     record_type: RecordType
     record_id: int
-    state: SendState
-    error_code: str
 
 
 @dataclass(frozen=True)
@@ -191,8 +190,11 @@ class Preflight:
         account_ids = {a.id for a in self.connector.list_accounts()}
         listed = PackageContacts(self._read_contacts)
         names = self._remote_names(listed) if self.info.can_list_contacts else {}
-        session = self.session_factory()
-        try:
+        # Leaving the session closes it, which rolls the transaction back without first
+        # restoring every loaded object's state, as a rollback() would do for nothing here.
+        # Hundreds of thousands of rows, drafts and items are made, none of them cyclic
+        # garbage: with the collector running it would rescan them again and again.
+        with self.session_factory() as session, paused_gc():
             setup = load_setup(session)
             cutoff = setup.cutoff_date
             sync_outbox(session, self.info.key)
@@ -240,10 +242,6 @@ class Preflight:
                     report.items.append(
                         PreflightItem(entry.id, entry.record_type.value, label, "fail", problem)
                     )
-        finally:
-            # Closing rolls the transaction back without first restoring every loaded
-            # object's state, which a rollback() would do for nothing here.
-            session.close()
         return report
 
     def _numbers(self, doc_type: DocumentType) -> set[str] | None:
@@ -252,28 +250,43 @@ class Preflight:
         return self._document_numbers[doc_type]
 
     def _candidates(self, session: Session, report: PreflightReport) -> list[_Waiting]:
-        rows = [
-            _Waiting._make(row)
-            for row in session.execute(
-                select(*(getattr(OutboxEntry, name) for name in _Waiting._fields)).where(
-                    OutboxEntry.package == self.info.key
+        """The rows a send would build, in its order (record type, then record id), and
+        how many contacts were linked before (into ``report``)."""
+        package = OutboxEntry.package == self.info.key
+        # Through the session first, so the first pass's changes are flushed before the
+        # plain reads below (which bypass the session).
+        report.already_linked = (
+            session.scalar(
+                select(func.count()).where(
+                    package,
+                    OutboxEntry.record_type.in_((RecordType.CUSTOMER, RecordType.SUPPLIER)),
+                    OutboxEntry.state == SendState.SUCCESSFUL,
                 )
             )
-        ]
-        report.already_linked = sum(
-            1
-            for r in rows
-            if r.record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER)
-            and r.state is SendState.SUCCESSFUL
+            or 0
         )
-        waiting = [
-            r
-            for r in rows
-            if (r.state is SendState.WAITING and r.error_code != HELD_BACK)
-            or (r.state is SendState.FAILED and r.error_code in LOCAL_PROBLEM_CODES)
-        ]
-        order = {rt: n for n, rt in enumerate(RecordType)}
-        return sorted(waiting, key=lambda r: (order[r.record_type], r.record_id))
+        ready = (
+            (OutboxEntry.state == SendState.WAITING) & (OutboxEntry.error_code != HELD_BACK)
+        ) | (
+            (OutboxEntry.state == SendState.FAILED)
+            & OutboxEntry.error_code.in_(sorted(LOCAL_PROBLEM_CODES))
+        )
+        make = partial(tuple.__new__, _Waiting)  # _Waiting._make without its Python call
+        connection = session.connection()
+        waiting: list[_Waiting] = []
+        for record_type in RecordType:
+            query = (
+                select(OutboxEntry.id, OutboxEntry.record_id)
+                .where(package, OutboxEntry.record_type == record_type, ready)
+                .order_by(OutboxEntry.record_id)
+            )
+            waiting.extend(
+                [
+                    make((i, record_type, record_id))
+                    for i, record_id in connection.execute(query).all()
+                ]
+            )
+        return waiting
 
     def _read_contacts(self, role: ContactRole) -> list[TheirContact]:
         return [TheirContact.of(c) for c in self.connector.iter_contacts(role)]

@@ -1,0 +1,53 @@
+"""Set look-ups: ids cut into ranges and lists cover every id exactly once, and a range
+or a list selects exactly the ids it was given, on both stores."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.lookups import LONGEST_RUN, RUN_FROM, among, id_chunks
+from app.db.models import Contact, ContactKind
+
+#: Ids in clumps: single ones, short runs, and runs longer than RUN_FROM.
+clumps = st.lists(
+    st.tuples(st.integers(1, 5_000), st.sampled_from([1, 2, 5, RUN_FROM - 1, RUN_FROM, 70])),
+    max_size=40,
+).map(lambda pairs: {start + k for start, length in pairs for k in range(length)})
+
+
+@given(ids=clumps, size=st.sampled_from([1, 3, 900]))
+def test_every_id_is_in_exactly_one_chunk_as_a_run_or_a_short_list(
+    ids: set[int], size: int
+) -> None:
+    chunks = list(id_chunks(ids, size))
+    flat = [i for chunk in chunks for i in chunk]
+    assert sorted(flat) == sorted(ids)
+    for chunk in chunks:
+        assert chunk == sorted(chunk)
+        consecutive = chunk[-1] - chunk[0] == len(chunk) - 1
+        assert (consecutive and RUN_FROM <= len(chunk) <= LONGEST_RUN) or len(chunk) <= size
+
+
+def test_a_long_run_is_cut_at_the_longest_range() -> None:
+    chunks = list(id_chunks(range(1, 2 * LONGEST_RUN + 6), 900))
+    assert [len(c) for c in chunks] == [LONGEST_RUN, LONGEST_RUN, 5]
+
+
+@pytest.mark.both_stores
+def test_ranges_and_lists_select_exactly_their_ids(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        session.add_all(
+            Contact(id=n, kind=ContactKind.CUSTOMER, account_ref=f"C{n}", name=f"Customer {n}")
+            for n in [*range(1, 81), *range(100, 140, 3)]
+        )
+    # Wanted: a run over a gap in the table, scattered ids, ids with no row.
+    wanted = {*range(40, 119), 121, 127, 500}
+    with session_factory() as session:
+        found: list[int] = []
+        for chunk in id_chunks(wanted, 4):
+            found += session.scalars(select(Contact.id).where(among(session, Contact.id, chunk)))
+    assert sorted(found) == [*range(40, 81), 100, 103, 106, 109, 112, 115, 118, 121, 127]
