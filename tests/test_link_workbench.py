@@ -207,6 +207,25 @@ def test_exact_matches_and_suggestions_on_the_demo(store: Store) -> None:
     assert not [s for s in book.open_suggestions() if s.row in accepted]
 
 
+def test_search_keys_made_by_the_analysis_follow_edits_made_meanwhile(store: Store) -> None:
+    book = prepare_workbench(store.session_factory, sandbox_factory(store), ContactRole.CUSTOMER)
+    run = book.analysis()  # its snapshot is taken here; the grid is edited while it runs
+    ref = book.theirs[0].ref
+    renamed = book.states[1]._replace(details=book.ours[1]._replace(name="Renamed Lettings"))
+    book.apply({0: book.reading_state(0, ref), 1: renamed})
+    assert book._keys is None  # nobody has searched yet
+    book.set_analysis(run())
+    assert book._keys is not None  # taken from the analysis
+    assert book.search_keys == [book._search_key(r) for r in range(len(book))]
+    assert ref.casefold() in book.search_keys[0]
+    assert "renamed lettings" in book.search_keys[1]
+    assert book.matching(range(len(book)), Tab.ALL, "Renamed Lett") == [1]
+    # Made when first needed instead: the same keys.
+    fresh = prepare_workbench(store.session_factory, sandbox_factory(store), ContactRole.CUSTOMER)
+    fresh.apply({0: fresh.reading_state(0, ref), 1: renamed})
+    assert fresh.search_keys == book.search_keys
+
+
 def test_open_suggestions_follow_each_edit(store: Store) -> None:
     """Worked out from the edits since the last call, they stay what the plain rule
     gives: the row still unlinked and the record still free."""

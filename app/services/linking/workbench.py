@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from itertools import compress, islice
-from operator import attrgetter, le, not_
+from itertools import compress, islice, repeat
+from operator import attrgetter, is_not, le, not_
 from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select
@@ -370,6 +370,8 @@ class Analysis:
     #: What "Link exact matches" finds by name for each of ours in the same snapshot.
     name_matches: NameMatches | None = None
     saves: int = -1
+    #: Our contacts' own search keys in the snapshot (see ``LinkBook.search_keys``).
+    search_keys: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -394,11 +396,19 @@ def _words(items: Sequence[str]) -> str:
 #: Our fields the search box looks in (with the reference cell's text).
 _SEARCHED = attrgetter("name", "account_ref", "postcode", "email", "town")
 _REF = attrgetter("ref")
+_TEXT = attrgetter("text")
+_DETAILS = attrgetter("details")
 _ROW = attrgetter("row")
 _POSITION = attrgetter("position")
 #: Beyond this many rows edited since the open suggestions were last worked out, they
 #: are worked out afresh (one pass) rather than row by row.
 _FEW_EDITS = 2_000
+
+
+def _our_keys(ours: Iterable[OurContact]) -> list[str]:
+    """Each contact's search key with an empty reference cell, in one pass without a
+    call per row (see ``LinkBook._search_key``)."""
+    return list(map(str.casefold, map("\n".join, map(_SEARCHED, ours))))
 
 
 def label_of(contact: OurContact | Contact) -> str:
@@ -450,10 +460,9 @@ class LinkBook:
         for row in linked:
             self.statuses[row] = self._status(row)
         self.counts: Counter[LinkStatus] = Counter(self.statuses)
-        # Empty cells' search keys in one pass without a call per row (see _search_key).
-        self.search_keys = list(map(str.casefold, map("\n".join, map(_SEARCHED, self.ours))))
-        for row in linked:
-            self.search_keys[row] = self._search_key(row)
+        #: Per row, what the search box looks in (see _search_key): made when first
+        #: needed, or taken from the analysis (made off the GUI thread) if that is first.
+        self._keys: list[str] | None = None
         self.analysed = False
         self._name_counts: Counter[str] | None = None
         #: From the analysis, while ours are as they were then (see _name_counts).
@@ -518,6 +527,23 @@ class LinkBook:
             Tab.PROBLEMS: problems,
             Tab.LINKED: self.counts[LinkStatus.LINKED],
         }
+
+    @property
+    def search_keys(self) -> list[str]:
+        """Per row, the lowercased text the search box looks in (:meth:`_search_key`)."""
+        if self._keys is None:
+            self._keys = self._keys_from(_our_keys(self.ours))
+        return self._keys
+
+    def _keys_from(self, keys: list[str]) -> list[str]:
+        """``keys`` (our contacts' own search keys, as :func:`_our_keys` makes them) with
+        each row's reference text and copied spelling: every row's :meth:`_search_key`."""
+        states = self.states
+        rows = set(compress(range(len(states)), map(_TEXT, states)))
+        rows.update(compress(range(len(states)), map(is_not, map(_DETAILS, states), repeat(None))))
+        for row in rows:
+            keys[row] = self._search_key(row)
+        return keys
 
     def matching(self, rows: Iterable[int], tab: Tab, needle: str) -> list[int]:
         """The rows of ``rows`` in ``tab`` whose text contains ``needle`` (any case)."""
@@ -639,7 +665,8 @@ class LinkBook:
         #: other rows share or shared (their rows' statuses may change too).
         refs: list[str] = []
         shared: set[str] = set()
-        keys, current, original = self.search_keys, self.states, self.original
+        # Without keys yet, none are kept up to date: they are made from the states later.
+        keys, current, original = self._keys, self.states, self.original
         by_ref, changed = self._rows_by_ref, self.changed
         needs_lookup, lookup_rows = Reading.NEEDS_LOOKUP, self._lookup_rows
         ref_changed: list[int] = []
@@ -654,12 +681,13 @@ class LinkBook:
             if old is state:
                 continue
             touched.add(row)
-            if old.details is not state.details or (old.text and old.text != state.text):
-                keys[row] = ""  # worked out afresh below
-            elif state.text and not old.text:
-                # A reference entered where there was none ("Link exact matches" does
-                # tens of thousands): the search text gains it, nothing else changes.
-                keys[row] = f"{keys[row]}\n{state.text.casefold()}"
+            if keys is not None:
+                if old.details is not state.details or (old.text and old.text != state.text):
+                    keys[row] = ""  # worked out afresh below
+                elif state.text and not old.text:
+                    # A reference entered where there was none ("Link exact matches"
+                    # does tens of thousands): the search text gains it, nothing else.
+                    keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
                 ref_changed.append(row)
                 ref = old.ref
@@ -715,7 +743,7 @@ class LinkBook:
         ``rows``; a linked row's status is worked out here (:meth:`_status`, inlined),
         any other by :meth:`_status`."""
         statuses, counts, status_of = self.statuses, self.counts, self._status
-        keys, current, by_ref = self.search_keys, self.states, self._rows_by_ref
+        keys, current, by_ref = self._keys, self.states, self._rows_by_ref
         ok, listed, exact_fields = Reading.OK, self.listed, self.exact_fields
         index_get, position_of = self.index.by_ref.get, self.index.position_of
         ours, theirs = self.ours, self.theirs
@@ -749,7 +777,7 @@ class LinkBook:
                 counts[was] -= 1
                 counts[status] += 1
                 statuses[row] = status
-            if not keys[row]:
+            if keys is not None and not keys[row]:
                 keys[row] = self._search_key(row)
 
     def exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
@@ -982,7 +1010,10 @@ class LinkBook:
                 # Worked out here, off the GUI thread, for "Link exact matches".
                 names = shared_names(ours)
                 matches = name_matches(ours, index, exact_fields=exact_fields, our_names=names)
-                return Analysis(suggestions, our_duplicates, theirs, kept, names, matches, saves)
+                search = _our_keys(ours)  # the grid's, unless it made them first
+                return Analysis(
+                    suggestions, our_duplicates, theirs, kept, names, matches, saves, search
+                )
 
         return run
 
@@ -1005,6 +1036,10 @@ class LinkBook:
             if self._name_counts is None:
                 self._name_counts = analysis.our_names
             self._name_matches = analysis.name_matches
+            if self._keys is None and analysis.search_keys is not None:
+                self._keys = self._keys_from(analysis.search_keys)
+        if analysis.search_keys is not None and analysis.search_keys is not self._keys:
+            analysis.search_keys.clear()  # not needed: not kept by whoever keeps the result
         self.analysed = True
 
     # ------------------------------------------------------------------ saving
@@ -1110,7 +1145,8 @@ class LinkBook:
             touched.update(self.rows_with_ref(self.states[row].ref))
         for row in touched:
             self._restatus(row)
-            self.search_keys[row] = self._search_key(row)
+            if self._keys is not None:
+                self._keys[row] = self._search_key(row)
         return touched
 
 
