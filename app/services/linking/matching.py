@@ -515,8 +515,7 @@ class PackageIndex:
         self.case_sensitive = info.reference.case_sensitive
         self.keys: KeyIndex | None = None
         count = len(contacts)
-        names = list(map(attrgetter("name"), contacts))
-        refs = names if info.links_by_name else list(map(attrgetter("ref"), contacts))
+        refs = list(map(attrgetter("name" if info.links_by_name else "ref"), contacts))
         # One dict(zip(...)) rather than a call per contact; a reference listed twice
         # keeps the place where it first appears.
         #: One int object per position, shared by both indexes and by the suggestions
@@ -526,16 +525,28 @@ class PackageIndex:
         if len(self.by_ref) < count:
             for position in reversed(numbers):
                 self.by_ref[refs[position]] = position
-        self.by_name: dict[str, Bucket] = {}
-        by_name, found_under = self.by_name, self.by_name.get
-        for position, name in zip(numbers, names, strict=True):  # file_under, inlined
-            found = found_under(name)
-            if found is None:
-                by_name[name] = position
-            elif isinstance(found, int):
-                by_name[name] = [found, position]
-            else:
-                found.append(position)
+        self._by_name: dict[str, Bucket] | None = None
+
+    @property
+    def by_name(self) -> dict[str, Bucket]:
+        """Positions by exact name. Made on first use, as only matching by name needs
+        it (usually in the suggestions worker, off the GUI thread; should two threads
+        both make it, each gets an equal dict and one is kept)."""
+        by_name = self._by_name
+        if by_name is None:
+            by_name = {}
+            found_under = by_name.get
+            names = map(attrgetter("name"), self.contacts)
+            for position, name in zip(self.numbers, names, strict=True):  # file_under, inlined
+                found = found_under(name)
+                if found is None:
+                    by_name[name] = position
+                elif isinstance(found, int):
+                    by_name[name] = [found, position]
+                else:
+                    found.append(position)
+            self._by_name = by_name
+        return by_name
 
     def reference_of(self, contact: TheirContact) -> str:
         """The reference a link stores for ``contact`` (its name for link-by-name)."""
