@@ -689,7 +689,7 @@ def exact_matches(
     namesakes: list[int] = []
     contradicted: list[int] = []
     used: set[int] = set()
-    add_used, conflicts = used.add, matches.contradicted
+    add_used, conflicts, numbers = used.add, matches.contradicted, index.numbers
     # The rows whose name the package lacks are dropped without a Python step per row.
     found = list(map(matches.positions.__getitem__, rows))
     named = list(map(ne, found, repeat(NO_RECORD)))
@@ -700,7 +700,7 @@ def exact_matches(
             contradicted.append(row)
         else:
             add_used(position)
-            links.append((row, position))
+            links.append((row, numbers[position]))  # the index's int, not a new one
     return ExactMatchOutcome(tuple(links), tuple(namesakes), tuple(contradicted))
 
 
