@@ -45,7 +45,7 @@ from tests.test_link_support import (
     sandbox_factory,
 )
 from tests.test_wizard_flow import LONG
-from wizard_pages.link_grid import LinkWorkbench
+from wizard_pages.link_grid import LinkWorkbench, choices
 from wizard_pages.link_grid.columns import STATUS_ROLE, Column
 from wizard_pages.link_grid.delegate import ReferenceEditor
 from wizard_pages.link_grid.workbench import question_box
@@ -262,6 +262,32 @@ def test_picking_from_the_type_ahead_list(qtbot: QtBot, workbench: LinkWorkbench
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: text(workbench, record, Column.REFERENCE) == ref)
     assert text(workbench, record, Column.METHOD) == "Picked from list"
+
+
+def test_joined_type_ahead_keys_find_what_each_key_alone_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(choices, "BLOCK", 3)  # keys across several blocks
+    keys = [
+        "smith\nle1 1aa",
+        "ab",
+        "csmi",
+        "th\x00smith",  # the separator inside a key
+        "smi",
+        "",
+        "z\u2019smith",  # beyond Latin-1: a wider block
+        "sm",
+        "mith",
+    ]
+    joined = choices.JoinedKeys(keys)
+    needles = ["smith", "smi", "s", "mi", "th", "h", "b\x00c", "\x00", "i\x00t", "’s", "q", "sm"]
+    for needle in needles:
+        for limit in (1, 2, 100):
+            containing = [i for i, key in enumerate(keys) if needle in key][:limit]
+            starting = [i for i, key in enumerate(keys) if key.startswith(needle)][:limit]
+            assert joined.containing(needle, limit) == containing, needle
+            assert joined.starting(needle, limit) == starting, needle
+    assert choices.JoinedKeys([]).containing("a", 5) == []
 
 
 def test_delete_clears_the_selected_references(qtbot: QtBot, workbench: LinkWorkbench) -> None:

@@ -25,6 +25,7 @@ from app.services.linking.matching import (
     house_key,
     name_differences,
     name_key,
+    name_matches,
     read_reference,
     suggest,
 )
@@ -215,6 +216,42 @@ def test_the_exact_match_rule_holds_back_a_same_name_link_with_other_details() -
     outcome = exact_matches(our_list, [0, 1], index, lambda _: False, exact_fields=fields)
     assert outcome.links == ((1, 1),)
     assert outcome.contradicted == (0,)
+
+
+def test_matches_worked_out_ahead_give_the_same_outcome() -> None:
+    fields = SAGE_BUSINESS_CLOUD.exact_match_fields
+    our_list = [
+        ours(1, "Acme", email="a@acme.example"),  # the rule's details differ
+        ours(2, "Brook", email="b@x.example"),  # linked
+        ours(3, "David Jones"),  # namesakes on our side
+        ours(4, "David Jones"),
+        ours(5, "John Smith"),  # namesakes in the package
+        ours(6, "Amrit Wilson", postcode="LE11 4SQ"),  # another postcode
+        ours(7, "Taken Ltd"),  # its record is linked to another of ours
+        ours(8, "Nobody There"),
+    ]
+    index = index_of(
+        theirs("T1", "Acme", email="A@acme.example"),
+        theirs("T2", "Brook", email="b@x.example"),
+        theirs("T3", "David Jones"),
+        theirs("T4", "John Smith"),
+        theirs("T5", "John Smith"),
+        theirs("T6", "Amrit Wilson", postcode="CA1 1QW"),
+        theirs("T7", "Taken Ltd"),
+    )
+    taken = {6}.__contains__
+    ahead = name_matches(our_list, index, exact_fields=fields)
+    for rows in (range(8), [7, 6, 1, 0], [2]):
+        outcome = exact_matches(our_list, rows, index, taken, exact_fields=fields)
+        assert (
+            exact_matches(our_list, rows, index, taken, exact_fields=fields, matches=ahead)
+            == outcome
+        )
+    assert outcome.namesakes == (2,)
+    outcome = exact_matches(our_list, range(8), index, taken, exact_fields=fields, matches=ahead)
+    assert outcome.links == ((1, 1),)
+    assert outcome.namesakes == (2, 3, 4, 6)
+    assert outcome.contradicted == (0, 5)
 
 
 # ----------------------------------------------------------------------------- suggestions

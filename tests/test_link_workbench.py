@@ -22,7 +22,7 @@ from app.db.models import (
     RecordType,
     SendState,
 )
-from app.services.linking.matching import Reading, shared_names
+from app.services.linking.matching import Reading, exact_matches, shared_names
 from app.services.linking.workbench import (
     LinkBook,
     LinkRefused,
@@ -184,7 +184,12 @@ def test_filters_by_tab_and_text(store: Store) -> None:
 
 def test_exact_matches_and_suggestions_on_the_demo(store: Store) -> None:
     book = customers_book(store)
+    assert book._name_matches is not None  # worked out by the analysis
     states, outcome = book.exact_match_states()
+    # The same as without the analysis (worked out when asked).
+    fresh = prepare_workbench(store.session_factory, sandbox_factory(store), ContactRole.CUSTOMER)
+    assert fresh._name_matches is None
+    assert fresh.exact_match_states() == (states, outcome)
     book.apply(states)
     assert {book.states[r].method for r in states} == {LinkMethod.AUTO_EXACT}
     # Every auto link is an exact name match, and no namesake elsewhere was taken.
@@ -200,6 +205,25 @@ def test_exact_matches_and_suggestions_on_the_demo(store: Store) -> None:
     book.apply(accepted)
     assert all(book.states[r].method is LinkMethod.SUGGESTION for r in accepted)
     assert not [s for s in book.open_suggestions() if s.row in accepted]
+
+
+def test_search_keys_made_by_the_analysis_follow_edits_made_meanwhile(store: Store) -> None:
+    book = prepare_workbench(store.session_factory, sandbox_factory(store), ContactRole.CUSTOMER)
+    run = book.analysis()  # its snapshot is taken here; the grid is edited while it runs
+    ref = book.theirs[0].ref
+    renamed = book.states[1]._replace(details=book.ours[1]._replace(name="Renamed Lettings"))
+    book.apply({0: book.reading_state(0, ref), 1: renamed})
+    assert book._keys is None  # nobody has searched yet
+    book.set_analysis(run())
+    assert book._keys is not None  # taken from the analysis
+    assert book.search_keys == [book._search_key(r) for r in range(len(book))]
+    assert ref.casefold() in book.search_keys[0]
+    assert "renamed lettings" in book.search_keys[1]
+    assert book.matching(range(len(book)), Tab.ALL, "Renamed Lett") == [1]
+    # Made when first needed instead: the same keys.
+    fresh = prepare_workbench(store.session_factory, sandbox_factory(store), ContactRole.CUSTOMER)
+    fresh.apply({0: fresh.reading_state(0, ref), 1: renamed})
+    assert fresh.search_keys == book.search_keys
 
 
 def test_open_suggestions_follow_each_edit(store: Store) -> None:
@@ -360,9 +384,16 @@ def test_the_exact_match_rule_refuses_a_link_until_the_spelling_is_copied(store:
     before = book._our_names()
     book.mark_saved(plan)
     assert book.ours[row].name == theirs.name and not book.dirty
-    # The copied spelling is now one of our names: the counts follow it.
+    # The copied spelling is now one of our names: the counts follow it, and "Link
+    # exact matches" no longer uses what the analysis found by the old names.
     assert book._our_names() == shared_names(book.ours)
     assert before is not book._our_names()
+    assert book._name_matches is None
+    _, outcome = book.exact_match_states()
+    taken = book._taken().__contains__
+    unlinked = book.unlinked_rows()
+    fields = book.exact_fields
+    assert outcome == exact_matches(book.ours, unlinked, book.index, taken, exact_fields=fields)
 
 
 @pytest.mark.both_stores

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate, compress, islice, repeat
-from operator import attrgetter, is_not, lt, rshift, sub
+from operator import attrgetter, is_not, lt, ne, rshift, sub
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from connectors.contract import PackageInfo, RemoteContact
@@ -515,8 +515,7 @@ class PackageIndex:
         self.case_sensitive = info.reference.case_sensitive
         self.keys: KeyIndex | None = None
         count = len(contacts)
-        names = list(map(attrgetter("name"), contacts))
-        refs = names if info.links_by_name else list(map(attrgetter("ref"), contacts))
+        refs = list(map(attrgetter("name" if info.links_by_name else "ref"), contacts))
         # One dict(zip(...)) rather than a call per contact; a reference listed twice
         # keeps the place where it first appears.
         #: One int object per position, shared by both indexes and by the suggestions
@@ -526,16 +525,28 @@ class PackageIndex:
         if len(self.by_ref) < count:
             for position in reversed(numbers):
                 self.by_ref[refs[position]] = position
-        self.by_name: dict[str, Bucket] = {}
-        by_name, found_under = self.by_name, self.by_name.get
-        for position, name in zip(numbers, names, strict=True):  # file_under, inlined
-            found = found_under(name)
-            if found is None:
-                by_name[name] = position
-            elif isinstance(found, int):
-                by_name[name] = [found, position]
-            else:
-                found.append(position)
+        self._by_name: dict[str, Bucket] | None = None
+
+    @property
+    def by_name(self) -> dict[str, Bucket]:
+        """Positions by exact name. Made on first use, as only matching by name needs
+        it (usually in the suggestions worker, off the GUI thread; should two threads
+        both make it, each gets an equal dict and one is kept)."""
+        by_name = self._by_name
+        if by_name is None:
+            by_name = {}
+            found_under = by_name.get
+            names = map(attrgetter("name"), self.contacts)
+            for position, name in zip(self.numbers, names, strict=True):  # file_under, inlined
+                found = found_under(name)
+                if found is None:
+                    by_name[name] = position
+                elif isinstance(found, int):
+                    by_name[name] = [found, position]
+                else:
+                    found.append(position)
+            self._by_name = by_name
+        return by_name
 
     def reference_of(self, contact: TheirContact) -> str:
         """The reference a link stores for ``contact`` (its name for link-by-name)."""
@@ -590,6 +601,65 @@ def shared_names(contacts: Iterable[ContactDetails]) -> Counter[str]:
     return Counter({name: n for name, n in counts.items() if n > 1})
 
 
+@dataclass(frozen=True, slots=True)
+class NameMatches:
+    """What "Link exact matches" finds for each of our rows from the two lists alone
+    (made by :func:`name_matches`; the rows already linked are decided when it runs).
+
+    ``positions[row]`` is where the package's only record with that exact name is,
+    ``NO_RECORD`` when the package has none and ``NAMESAKE`` when the name is shared
+    (several package records, or several of ours); ``contradicted[row]`` is 1 when
+    that one record is somewhere else (another postcode) or differs in details the
+    package requires to match. Arrays: 5 bytes a row, not objects."""
+
+    positions: array[int]
+    contradicted: bytearray
+
+
+NO_RECORD = -1
+NAMESAKE = -2
+
+
+def name_matches(
+    ours: Sequence[ContactDetails],
+    index: PackageIndex,
+    *,
+    exact_fields: tuple[str, ...] = (),
+    our_names: Mapping[str, int] | None = None,
+    rows: Iterable[int] | None = None,
+) -> NameMatches:
+    """:class:`NameMatches` for ``rows`` of ``ours`` (all of them by default; the others
+    are left ``NO_RECORD``). ``our_names``: see :func:`exact_matches`."""
+    if our_names is None:
+        our_names = shared_names(ours)
+    count = len(ours)
+    positions = array("i", [NO_RECORD]) * count
+    contradicted = bytearray(count)
+    by_name, contacts = index.by_name, index.contacts
+    count_of = our_names.get  # get: a Counter's [] calls __missing__ for a name carried once
+    # Most rows' names are not the package's: those are left without a Python step.
+    wanted = range(count) if rows is None else rows
+    wanted = wanted if isinstance(wanted, array | list | range) else list(wanted)
+    found = list(map(by_name.get, map(attrgetter("name"), map(ours.__getitem__, wanted))))
+    named = list(map(is_not, found, repeat(None)))
+    for row, contact, position in zip(
+        compress(wanted, named),
+        map(ours.__getitem__, compress(wanted, named)),
+        compress(found, named),
+        strict=True,
+    ):
+        if not isinstance(position, int) or count_of(contact.name, 0) > 1:
+            positions[row] = NAMESAKE
+            continue
+        positions[row] = position
+        theirs = contacts[position]
+        if (contact.postcode != theirs.postcode and postcodes_conflict(contact, theirs)) or (
+            exact_fields and not details_match(exact_fields, contact, theirs)
+        ):
+            contradicted[row] = 1
+    return NameMatches(positions, contradicted)
+
+
 def exact_matches(
     ours: Sequence[ContactDetails],
     candidates: Iterable[int],
@@ -598,6 +668,7 @@ def exact_matches(
     *,
     exact_fields: tuple[str, ...] = (),
     our_names: Mapping[str, int] | None = None,
+    matches: NameMatches | None = None,
 ) -> ExactMatchOutcome:
     """The rows of ``candidates`` (positions in ``ours``) that can be linked automatically.
 
@@ -606,42 +677,30 @@ def exact_matches(
     the postcodes (when both have one) agree, and every ``exact_fields`` column equals
     the package's character for character. ``our_names`` (how many of ours carry each
     name; a name carried once may be left out, see :func:`shared_names`) may be passed
-    when the caller keeps it.
+    when the caller keeps it, and ``matches`` (:func:`name_matches` for these ``ours``,
+    ``index`` and ``exact_fields``) when it was worked out ahead.
     """
-    if our_names is None:
-        our_names = shared_names(ours)
+    rows = candidates if isinstance(candidates, array | list) else list(candidates)
+    if matches is None:
+        matches = name_matches(
+            ours, index, exact_fields=exact_fields, our_names=our_names, rows=rows
+        )
     links: list[tuple[int, int]] = []
     namesakes: list[int] = []
     contradicted: list[int] = []
     used: set[int] = set()
-    by_name, contacts = index.by_name, index.contacts
-    # At 100,000 rows this is most of "Link exact matches": the rows whose name the
-    # package does not have are dropped without a Python step per row, the loop only
-    # sees the others.
-    rows = candidates if isinstance(candidates, array | list) else list(candidates)
-    found = list(map(by_name.get, map(attrgetter("name"), map(ours.__getitem__, rows))))
-    named = list(map(is_not, found, repeat(None)))
-    for row, contact, position in zip(
-        compress(rows, named),
-        map(ours.__getitem__, compress(rows, named)),
-        compress(found, named),
-        strict=True,
-    ):
-        name = contact.name
-        if not isinstance(position, int) or our_names[name] > 1:
+    add_used, conflicts, numbers = used.add, matches.contradicted, index.numbers
+    # The rows whose name the package lacks are dropped without a Python step per row.
+    found = list(map(matches.positions.__getitem__, rows))
+    named = list(map(ne, found, repeat(NO_RECORD)))
+    for row, position in zip(compress(rows, named), compress(found, named), strict=True):
+        if position == NAMESAKE or position in used or taken(position):
             namesakes.append(row)
-            continue
-        if position in used or taken(position):
-            namesakes.append(row)
-            continue
-        theirs = contacts[position]
-        if (contact.postcode != theirs.postcode and postcodes_conflict(contact, theirs)) or (
-            exact_fields and not details_match(exact_fields, contact, theirs)
-        ):
+        elif conflicts[row]:
             contradicted.append(row)
-            continue
-        used.add(position)
-        links.append((row, position))
+        else:
+            add_used(position)
+            links.append((row, numbers[position]))  # the index's int, not a new one
     return ExactMatchOutcome(tuple(links), tuple(namesakes), tuple(contradicted))
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from itertools import compress, islice
-from operator import attrgetter, le, not_
+from itertools import compress, islice, repeat
+from operator import attrgetter, is_not, le, not_
 from typing import NamedTuple, cast
 
 from sqlalchemy import Table, func, select
@@ -45,6 +45,7 @@ from app.services.linking.matching import (
     DuplicateGroup,
     ExactMatchOutcome,
     KeyIndex,
+    NameMatches,
     OurContact,
     PackageIndex,
     Reading,
@@ -60,9 +61,9 @@ from app.services.linking.matching import (
     file_under,
     filed,
     name_differences,
+    name_matches,
     paused_gc,
     read_reference,
-    remove_from,
     shared_names,
     suggest,
 )
@@ -366,7 +367,11 @@ class Analysis:
     #: The names more than one of ours carry, with how many, counted from the snapshot
     #: taken after ``saves`` saves ("Link exact matches" needs it; -1: not counted).
     our_names: Counter[str] | None = None
+    #: What "Link exact matches" finds by name for each of ours in the same snapshot.
+    name_matches: NameMatches | None = None
     saves: int = -1
+    #: Our contacts' own search keys in the snapshot (see ``LinkBook.search_keys``).
+    search_keys: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -391,11 +396,19 @@ def _words(items: Sequence[str]) -> str:
 #: Our fields the search box looks in (with the reference cell's text).
 _SEARCHED = attrgetter("name", "account_ref", "postcode", "email", "town")
 _REF = attrgetter("ref")
+_TEXT = attrgetter("text")
+_DETAILS = attrgetter("details")
 _ROW = attrgetter("row")
 _POSITION = attrgetter("position")
 #: Beyond this many rows edited since the open suggestions were last worked out, they
 #: are worked out afresh (one pass) rather than row by row.
 _FEW_EDITS = 2_000
+
+
+def _our_keys(ours: Iterable[OurContact]) -> list[str]:
+    """Each contact's search key with an empty reference cell, in one pass without a
+    call per row (see ``LinkBook._search_key``)."""
+    return list(map(str.casefold, map("\n".join, map(_SEARCHED, ours))))
 
 
 def label_of(contact: OurContact | Contact) -> str:
@@ -447,12 +460,13 @@ class LinkBook:
         for row in linked:
             self.statuses[row] = self._status(row)
         self.counts: Counter[LinkStatus] = Counter(self.statuses)
-        # Empty cells' search keys in one pass without a call per row (see _search_key).
-        self.search_keys = list(map(str.casefold, map("\n".join, map(_SEARCHED, self.ours))))
-        for row in linked:
-            self.search_keys[row] = self._search_key(row)
+        #: Per row, what the search box looks in (see _search_key): made when first
+        #: needed, or taken from the analysis (made off the GUI thread) if that is first.
+        self._keys: list[str] | None = None
         self.analysed = False
         self._name_counts: Counter[str] | None = None
+        #: From the analysis, while ours are as they were then (see _name_counts).
+        self._name_matches: NameMatches | None = None
         self.suggestions: list[Suggestion] = []
         #: Per suggestion, whether it is open (see :meth:`open_suggestions`); ``None``:
         #: to be worked out afresh. Kept up to date from the edits since then: the rows
@@ -513,6 +527,23 @@ class LinkBook:
             Tab.PROBLEMS: problems,
             Tab.LINKED: self.counts[LinkStatus.LINKED],
         }
+
+    @property
+    def search_keys(self) -> list[str]:
+        """Per row, the lowercased text the search box looks in (:meth:`_search_key`)."""
+        if self._keys is None:
+            self._keys = self._keys_from(_our_keys(self.ours))
+        return self._keys
+
+    def _keys_from(self, keys: list[str]) -> list[str]:
+        """``keys`` (our contacts' own search keys, as :func:`_our_keys` makes them) with
+        each row's reference text and copied spelling: every row's :meth:`_search_key`."""
+        states = self.states
+        rows = set(compress(range(len(states)), map(_TEXT, states)))
+        rows.update(compress(range(len(states)), map(is_not, map(_DETAILS, states), repeat(None))))
+        for row in rows:
+            keys[row] = self._search_key(row)
+        return keys
 
     def matching(self, rows: Iterable[int], tab: Tab, needle: str) -> list[int]:
         """The rows of ``rows`` in ``tab`` whose text contains ``needle`` (any case)."""
@@ -627,13 +658,19 @@ class LinkBook:
 
     def _apply(self, states: Mapping[int, RowState]) -> set[int]:
         # "Link exact matches" sends tens of thousands of rows through here at once: the
-        # per-row helpers are inlined and everything used in the loops is local.
+        # per-row helpers (file_under, remove_from, _status) are inlined for the common
+        # cases and everything used in the loops is local.
         touched: set[int] = set()
-        refs: set[str] = set()
-        keys, current, original = self.search_keys, self.states, self.original
+        #: References entered or removed (for _note_edits), and those whose rows
+        #: other rows share or shared (their rows' statuses may change too).
+        refs: list[str] = []
+        shared: set[str] = set()
+        # Without keys yet, none are kept up to date: they are made from the states later.
+        keys, current, original = self._keys, self.states, self.original
         by_ref, changed = self._rows_by_ref, self.changed
         needs_lookup, lookup_rows = Reading.NEEDS_LOOKUP, self._lookup_rows
         ref_changed: list[int] = []
+        with_ref = self._with_ref
         for row, given in states.items():
             state = (
                 self._with_lookup(given)
@@ -644,22 +681,40 @@ class LinkBook:
             if old is state:
                 continue
             touched.add(row)
-            if old.details is not state.details or (old.text and old.text != state.text):
-                keys[row] = ""  # worked out afresh below
-            elif state.text and not old.text:
-                # A reference entered where there was none ("Link exact matches" does
-                # tens of thousands): the search text gains it, nothing else changes.
-                keys[row] = f"{keys[row]}\n{state.text.casefold()}"
+            if keys is not None:
+                if old.details is not state.details or (old.text and old.text != state.text):
+                    keys[row] = ""  # worked out afresh below
+                elif state.text and not old.text:
+                    # A reference entered where there was none ("Link exact matches"
+                    # does tens of thousands): the search text gains it, nothing else.
+                    keys[row] = f"{keys[row]}\n{state.text.casefold()}"
             if old.ref != state.ref:
                 ref_changed.append(row)
-                if old.ref:
-                    remove_from(by_ref, old.ref, row)
-                    refs.add(old.ref)
-                    self._with_ref -= 1
-                if state.ref:
-                    file_under(by_ref, state.ref, row)
-                    refs.add(state.ref)
-                    self._with_ref += 1
+                ref = old.ref
+                if ref:  # remove_from, inlined
+                    bucket = by_ref[ref]
+                    if isinstance(bucket, int):
+                        del by_ref[ref]
+                    else:
+                        bucket.remove(row)
+                        if len(bucket) == 1:
+                            by_ref[ref] = bucket[0]
+                        shared.add(ref)  # the rows left with it
+                    refs.append(ref)
+                    with_ref -= 1
+                ref = state.ref
+                if ref:  # file_under, inlined
+                    found = by_ref.get(ref)
+                    if found is None:
+                        by_ref[ref] = row
+                    else:
+                        if isinstance(found, int):
+                            by_ref[ref] = [found, row]
+                        else:
+                            found.append(row)
+                        shared.add(ref)
+                    refs.append(ref)
+                    with_ref += 1
             current[row] = state
             if state.reading is needs_lookup:
                 lookup_rows.add(row)
@@ -670,23 +725,60 @@ class LinkBook:
                 changed.add(row)
             else:
                 changed.discard(row)
+        self._with_ref = with_ref
         self._note_edits(ref_changed, refs)
-        for ref in refs:  # rows that now share, or no longer share, a reference
-            found = by_ref.get(ref)
-            if isinstance(found, int):
-                touched.add(found)
-            elif found is not None:
-                touched.update(found)
+        # Rows that now share, or no longer share, a reference with them. A reference
+        # filed under an empty bucket and never shared holds only rows touched above.
+        for ref in shared:
+            rows = by_ref.get(ref)
+            if isinstance(rows, int):
+                touched.add(rows)
+            elif rows is not None:
+                touched.update(rows)
+        self._restatus_all(touched)
+        return touched
+
+    def _restatus_all(self, rows: Iterable[int]) -> None:
+        """:meth:`_restatus` and a fresh search key where one was cleared, for each of
+        ``rows``; a linked row's status is worked out here (:meth:`_status`, inlined),
+        any other by :meth:`_status`."""
         statuses, counts, status_of = self.statuses, self.counts, self._status
-        for row in touched:
-            status = status_of(row)
-            if status is not statuses[row]:
-                counts[statuses[row]] -= 1
+        keys, current, by_ref = self._keys, self.states, self._rows_by_ref
+        ok, listed, exact_fields = Reading.OK, self.listed, self.exact_fields
+        index_get, position_of = self.index.by_ref.get, self.index.position_of
+        ours, theirs = self.ours, self.theirs
+        linked, not_found = LinkStatus.LINKED, LinkStatus.NOT_FOUND
+        used_twice, differ = LinkStatus.USED_TWICE, LinkStatus.DETAILS_DIFFER
+        for row in rows:
+            state = current[row]
+            ref = state.ref
+            if not ref or state.reading is not ok:
+                status = status_of(row)
+            else:
+                position = index_get(ref)
+                if position is None:
+                    position = position_of(ref)  # the package's spelling, other capitals
+                if listed and position is None:
+                    status = not_found
+                elif not isinstance(by_ref.get(ref, 0), int):
+                    status = used_twice
+                elif (
+                    exact_fields
+                    and position is not None
+                    and not details_match(
+                        exact_fields, state.details or ours[row], theirs[position]
+                    )
+                ):
+                    status = differ
+                else:
+                    status = linked
+            was = statuses[row]
+            if status is not was:
+                counts[was] -= 1
                 counts[status] += 1
                 statuses[row] = status
-            if not keys[row]:
+            if keys is not None and not keys[row]:
                 keys[row] = self._search_key(row)
-        return touched
 
     def exact_match_states(self) -> tuple[dict[int, RowState], ExactMatchOutcome]:
         """The states "Link exact matches" would set, and what it left alone."""
@@ -698,10 +790,12 @@ class LinkBook:
         taken = self._taken()
         ours: Sequence[OurContact] = self.ours
         names = self._our_names()
+        matches = self._name_matches
         spelt = [row for row in self.changed if self.states[row].details is not None]
         if spelt:  # rows with the package's spelling copied in carry their new name
             ours = [self.contact(r) for r in range(len(self.ours))]
             names = shared_names(ours)
+            matches = None
         outcome = exact_matches(
             ours,
             unlinked,
@@ -709,6 +803,7 @@ class LinkBook:
             taken.__contains__,
             exact_fields=self.exact_fields,
             our_names=names,
+            matches=matches,
         )
         reference_of, theirs, states = self.index.reference_of, self.theirs, self.states
         auto, ok = LinkMethod.AUTO_EXACT, Reading.OK
@@ -753,7 +848,7 @@ class LinkBook:
                     taken.add(position)
         return cast(set[int], taken)
 
-    def _note_edits(self, rows: Sequence[int], refs: set[str]) -> None:
+    def _note_edits(self, rows: Sequence[int], refs: Iterable[str]) -> None:
         """Remember what an edit changed for :meth:`open_suggestions`; after a bulk edit
         ("Link exact matches") the open suggestions are worked out afresh instead."""
         if self._open is None:
@@ -912,9 +1007,13 @@ class LinkBook:
                 kept = keys if index.info.links_by_name else None
                 del keys
                 our_duplicates = duplicate_groups(ours)
-                # Counted here, off the GUI thread, for "Link exact matches".
+                # Worked out here, off the GUI thread, for "Link exact matches".
                 names = shared_names(ours)
-                return Analysis(suggestions, our_duplicates, theirs, kept, names, saves)
+                matches = name_matches(ours, index, exact_fields=exact_fields, our_names=names)
+                search = _our_keys(ours)  # the grid's, unless it made them first
+                return Analysis(
+                    suggestions, our_duplicates, theirs, kept, names, matches, saves, search
+                )
 
         return run
 
@@ -931,8 +1030,16 @@ class LinkBook:
         self._in_row_order = all(map(le, rows, map(_ROW, islice(self.suggestions, 1, None))))
         self.our_duplicates = analysis.our_duplicates
         self.their_duplicates = analysis.their_duplicates
-        if self._name_counts is None and analysis.saves == self.saves:
-            self._name_counts = analysis.our_names  # ours' names unchanged since the snapshot
+        if analysis.saves == self.saves:
+            # Ours unchanged since the snapshot (only a save with a copied spelling
+            # changes them).
+            if self._name_counts is None:
+                self._name_counts = analysis.our_names
+            self._name_matches = analysis.name_matches
+            if self._keys is None and analysis.search_keys is not None:
+                self._keys = self._keys_from(analysis.search_keys)
+        if analysis.search_keys is not None and analysis.search_keys is not self._keys:
+            analysis.search_keys.clear()  # not needed: not kept by whoever keeps the result
         self.analysed = True
 
     # ------------------------------------------------------------------ saving
@@ -1026,7 +1133,9 @@ class LinkBook:
             state = self.states[row]
             if state.details is not None:
                 self.ours[row] = state.details
-                self._name_counts = None  # a copied spelling may change who shares a name
+                # A copied spelling may change who shares a name, and which match.
+                self._name_counts = None
+                self._name_matches = None
                 state = state._replace(details=None)
                 self.states[row] = state
             self.original[row] = state
@@ -1036,7 +1145,8 @@ class LinkBook:
             touched.update(self.rows_with_ref(self.states[row].ref))
         for row in touched:
             self._restatus(row)
-            self.search_keys[row] = self._search_key(row)
+            if self._keys is not None:
+                self._keys[row] = self._search_key(row)
         return touched
 
 
