@@ -532,8 +532,7 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
     theirs in the folder), handed over (the file is there, only saving the folder to
     disk failed), or unknown (``OutcomeUncertain``: the sender looks in the folder before
     writing any again). ``earlier`` when this send already wrote part of that file."""
-    name, folder = failed.path.name, failed.path.parent
-    cause = failed.cause.strerror or str(failed.cause)
+    name, folder, cause = failed.path.name, failed.path.parent, failed.reason
     if failed.in_place is None:
         return OutcomeUncertain(
             f"Ledgerlink cannot tell whether {name} reached {folder}, the folder for Sage 50 "
@@ -569,8 +568,7 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
 
 def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
     """A sync's answer for the accounts whose Records file could not be written."""
-    name, folder = failed.path.name, failed.path.parent
-    cause = failed.cause.strerror or str(failed.cause)
+    name, folder, cause = failed.path.name, failed.path.parent, failed.reason
     if failed.in_place is None:
         return ConnectorError(
             f"Ledgerlink cannot tell whether {name} reached {folder} ({cause}), so these "

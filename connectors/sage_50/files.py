@@ -101,6 +101,11 @@ class WriteFailed(Exception):
         self.in_place = in_place
         self.leftover = leftover
 
+    @property
+    def reason(self) -> str:
+        """The system's words for the cause ("No space left on device")."""
+        return self.cause.strerror or str(self.cause)
+
 
 def write_whole(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all or nothing: temporary file, fsync, rename. An
