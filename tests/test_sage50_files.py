@@ -28,7 +28,13 @@ from connectors.contract import (
     PaymentDraft,
     RemoteRecordType,
 )
-from connectors.errors import BatchInterrupted, NotSetUp, OutcomeUncertain, Rejected
+from connectors.errors import (
+    BatchInterrupted,
+    ConnectorError,
+    NotSetUp,
+    OutcomeUncertain,
+    Rejected,
+)
 from connectors.sage_50 import Sage50Connector, files, references
 from connectors.sage_50 import settings as keys
 from tests.sage50_fixtures import NOMINALS, _NoSecrets
@@ -381,6 +387,47 @@ def test_a_folder_it_cannot_look_in_stops_a_send_and_a_sync_with_its_name(
     assert [type(answer) for answer in answers] == [NotSetUp, NotSetUp]
     assert all(str(answer) == str(refused.value) for answer in answers)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sync_whose_file_may_or_may_not_be_in_place_says_so_and_moves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replace = Path.replace
+    lost: list[str] = []
+
+    def renamed_then_lost(self: Path, target: Path) -> Path:
+        replaced = replace(self, target)
+        if not lost:
+            lost.append(target.name)
+            raise OSError(errno.ETIMEDOUT, "Connection timed out")
+        return replaced
+
+    monkeypatch.setattr(Path, "replace", renamed_then_lost)
+    with make(tmp_path) as connector:
+        [unknown] = connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))])
+        [again] = connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))])
+    assert type(unknown) is ConnectorError
+    assert str(unknown) == (
+        f"Ledgerlink cannot tell whether {lost[0]} reached {tmp_path} (Connection timed "
+        "out), so these details may or may not be there for Sage to import; sync again to "
+        "write them in a new file."
+    )
+    # The file nobody can vouch for is left alone: the next write is a new file.
+    assert isinstance(again, HandedOver) and again.location != lost[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lost[0], again.location])
+
+
+def test_a_sync_whose_file_is_in_place_hands_it_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(folder: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files, "_fsync_dir", broken)
+    with make(tmp_path) as connector:
+        [answer] = connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))])
+    assert isinstance(answer, HandedOver) and answer.lines == (1,)
+    assert (tmp_path / answer.location).is_file()
 
 
 def test_an_empty_batch_writes_nothing(tmp_path: Path) -> None:
