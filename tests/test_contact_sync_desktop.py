@@ -363,7 +363,7 @@ def test_a_records_file_sage_50_cannot_be_given_fails_its_rows_with_the_reason(
     write_whole = files.write_whole
 
     def full(path: Path, data: bytes) -> None:
-        raise OSError(28, "No space left on device")
+        raise files.WriteFailed(path, OSError(28, "No space left on device"), in_place=False)
 
     monkeypatch.setattr(files, "write_whole", full)
     outcome = sage_write_ours(

@@ -26,8 +26,15 @@ from connectors.contract import (
     HandedOver,
     LineDraft,
     PaymentDraft,
+    RemoteRecordType,
 )
-from connectors.errors import NotSetUp, Rejected
+from connectors.errors import (
+    BatchInterrupted,
+    ConnectorError,
+    NotSetUp,
+    OutcomeUncertain,
+    Rejected,
+)
 from connectors.sage_50 import Sage50Connector, files, references
 from connectors.sage_50 import settings as keys
 from tests.sage50_fixtures import NOMINALS, _NoSecrets
@@ -196,12 +203,137 @@ def test_a_failed_write_leaves_no_file_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_fsync(fd: int) -> None:
-        raise OSError(28, "No space left on device")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(files.os, "fsync", broken_fsync)
-    with make(tmp_path, customers="[]") as connector, pytest.raises(OSError):
-        connector.create_batch(batch(ACME))
+    with make(tmp_path) as connector:
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(ACME, INVOICE))
+        assert connector._stamp is not None
+        name = files.file_name(connector._stamp, files.FileKind.TRANSACTIONS)
+    # The refused one is answered; nothing was handed over, and the send is told why.
+    [refused, unwritten] = cut.value.results
+    assert isinstance(refused, Rejected) and refused.code == "reference_taken"
+    assert unwritten is None
+    assert isinstance(cut.value.cause, NotSetUp)
+    assert isinstance(cut.value.cause.__cause__, OSError)
+    assert str(cut.value.cause) == (
+        f"Ledgerlink could not write {name} in {tmp_path}, the folder for Sage 50 import "
+        "files (No space left on device), so nothing of it is there for Sage to import; the "
+        "records not handed over wait for the next send. Free some space on that drive, "
+        "then send again."
+    )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rewrite_leaves_the_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with make(tmp_path) as connector:
+        [invoice] = connector.create_batch(batch(INVOICE))
+        assert isinstance(invoice, HandedOver)
+        path = tmp_path / invoice.location
+        before = path.read_bytes()
+
+        def gone(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory")
+
+        monkeypatch.setattr(files.tempfile, "mkstemp", gone)
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(CREDIT))
+        assert cut.value.results == [None]
+        assert str(cut.value.cause) == (
+            f"Ledgerlink could not write {path.name} in {tmp_path}, the folder for Sage 50 "
+            "import files (No such file or directory), so it holds only the records handed "
+            "over before; the records not handed over wait for the next send. The folder is "
+            "gone (a drive not connected?): connect it, or choose the folder again, then "
+            "send again."
+        )
+        monkeypatch.undo()
+        # Once the folder is back, the same run carries on where the file left off.
+        [credit] = connector.create_batch(batch(CREDIT))
+    assert path.read_bytes().startswith(before)
+    assert isinstance(credit, HandedOver) and credit.lines == (3,)
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_an_unfinished_copy_it_cannot_remove_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(files.os, "fsync", denied)
+    monkeypatch.setattr(Path, "unlink", denied)
+    with make(tmp_path, customers="[]") as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(ACME))
+    monkeypatch.undo()
+    [left] = tmp_path.iterdir()
+    assert left.name.startswith(".ledgerlink-") and left.suffix == ".part"
+    assert files.our_files(tmp_path) == []
+    message = str(cut.value.cause)
+    assert isinstance(cut.value.cause, NotSetUp) and cut.value.results == [None]
+    assert "(Permission denied), so nothing of it is there for Sage to import" in message
+    assert message.endswith(
+        "Let Ledgerlink write in that folder, or choose another, then send again. Delete "
+        f"{left.name} from that folder: it is an unfinished copy Ledgerlink could not "
+        "remove, and Sage must never import it."
+    )
+
+
+def test_a_file_in_place_whose_folder_cannot_be_saved_is_handed_over_and_the_send_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(folder: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files, "_fsync_dir", broken)
+    with make(tmp_path, customers="[]") as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(ACME))
+    [handed] = cut.value.results
+    assert isinstance(handed, HandedOver) and handed.lines == (1,)
+    assert isinstance(cut.value.cause, NotSetUp)
+    assert str(cut.value.cause) == (
+        f"{handed.location} is written in {tmp_path} and its records are handed over, but "
+        "the folder could not be saved to disk (Input/output error): if the computer "
+        "stopped since, check that the file is still there before you import it. The rest "
+        "of the send waits. Check that folder and its drive, then send again."
+    )
+    assert only_file(tmp_path, files.FileKind.CUSTOMERS).name == handed.location
+
+
+def test_a_rename_that_may_have_happened_is_uncertain_and_the_file_never_rewritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replace = Path.replace
+
+    def renamed_then_lost(self: Path, target: Path) -> Path:
+        replace(self, target)  # a network drive did it, and its answer was lost
+        raise OSError(errno.ETIMEDOUT, "Connection timed out")
+
+    with make(tmp_path) as connector:
+        [invoice] = connector.create_batch(batch(INVOICE))
+        assert isinstance(invoice, HandedOver)
+        monkeypatch.setattr(Path, "replace", renamed_then_lost)
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(CREDIT))
+        monkeypatch.undo()
+        assert cut.value.results == [None]
+        assert isinstance(cut.value.cause, OutcomeUncertain)
+        assert str(cut.value.cause).startswith(
+            f"Ledgerlink cannot tell whether {invoice.location} reached {tmp_path}, the "
+            "folder for Sage 50 import files (Connection timed out)"
+        )
+        # The file may hold the credit note: the run looks there, and writes anew.
+        found = connector.find_handed_over(RemoteRecordType.CREDIT_NOTE, "CN301")
+        assert found is not None and found.location == invoice.location
+        [receipt] = connector.create_batch(batch(RECEIPT))
+    assert isinstance(receipt, HandedOver) and receipt.location != invoice.location
+    first = (tmp_path / invoice.location).read_bytes()
+    assert (
+        first
+        == (GOLDEN / "sales-invoice.csv").read_bytes() + (GOLDEN / "sales-credit.csv").read_bytes()
+    )
 
 
 @pytest.mark.skipif(
@@ -255,6 +387,47 @@ def test_a_folder_it_cannot_look_in_stops_a_send_and_a_sync_with_its_name(
     assert [type(answer) for answer in answers] == [NotSetUp, NotSetUp]
     assert all(str(answer) == str(refused.value) for answer in answers)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sync_whose_file_may_or_may_not_be_in_place_says_so_and_moves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replace = Path.replace
+    lost: list[str] = []
+
+    def renamed_then_lost(self: Path, target: Path) -> Path:
+        replaced = replace(self, target)
+        if not lost:
+            lost.append(target.name)
+            raise OSError(errno.ETIMEDOUT, "Connection timed out")
+        return replaced
+
+    monkeypatch.setattr(Path, "replace", renamed_then_lost)
+    with make(tmp_path) as connector:
+        [unknown] = connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))])
+        [again] = connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))])
+    assert type(unknown) is ConnectorError
+    assert str(unknown) == (
+        f"Ledgerlink cannot tell whether {lost[0]} reached {tmp_path} (Connection timed "
+        "out), so these details may or may not be there for Sage to import; sync again to "
+        "write them in a new file."
+    )
+    # The file nobody can vouch for is left alone: the next write is a new file.
+    assert isinstance(again, HandedOver) and again.location != lost[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lost[0], again.location])
+
+
+def test_a_sync_whose_file_is_in_place_hands_it_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(folder: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files, "_fsync_dir", broken)
+    with make(tmp_path) as connector:
+        [answer] = connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))])
+    assert isinstance(answer, HandedOver) and answer.lines == (1,)
+    assert (tmp_path / answer.location).is_file()
 
 
 def test_an_empty_batch_writes_nothing(tmp_path: Path) -> None:

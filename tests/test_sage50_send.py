@@ -183,6 +183,68 @@ def test_a_folder_it_cannot_look_in_stops_the_send_in_words_with_nothing_written
         assert set(session.scalars(select(OutboxEntry.state))) == {SendState.WAITING}
 
 
+def test_a_file_that_cannot_be_written_stops_the_send_in_words_and_its_records_wait(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mkstemp = files.tempfile.mkstemp
+    calls = {"n": 0}
+
+    def full_after_two_files(*args: object, **kwargs: object) -> tuple[int, str]:
+        calls["n"] += 1
+        if calls["n"] >= 3:  # customers and suppliers fit; the transactions do not
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return mkstemp(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", full_after_two_files)
+    report = rig.send()
+    [customers, suppliers] = rig.written()
+    assert "customer-records" in customers.name and "supplier-records" in suppliers.name
+    transactions = customers.name.replace("1-customer-records", "3-audit-trail-transactions")
+    assert report.stopped_reason == (
+        f"Ledgerlink could not write {transactions} in {rig.folder}, the folder for Sage 50 "
+        "import files (No space left on device), so nothing of it is there for Sage to "
+        "import; the records not handed over wait for the next send. Free some space on "
+        "that drive, then send again."
+    )
+    assert report.handed_over == {"customer": 3, "supplier": 1}
+    assert not report.uncertain and not report.failed
+    with rig.session_factory() as session:
+        states = Counter(session.scalars(select(OutboxEntry.state)))
+    assert states == {SendState.HANDED_OVER: 4, SendState.WAITING: 9}
+
+    monkeypatch.undo()
+    again = rig.send()
+    assert again.ok and again.handed_over == {"invoice": 5, "credit_note": 1, "payment": 3}
+    assert_each_once(rig)
+
+
+def test_a_file_that_may_or_may_not_be_in_place_is_looked_for_not_written_twice(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replace = Path.replace
+    lost: list[str] = []
+
+    def invoices_renamed_then_lost(self: Path, target: Path) -> Path:
+        replaced = replace(self, target)
+        if "transactions" in target.name and not lost:
+            lost.append(target.name)  # the drive did it, and its answer was lost
+            raise OSError(errno.ETIMEDOUT, "Connection timed out")
+        return replaced
+
+    monkeypatch.setattr(Path, "replace", invoices_renamed_then_lost)
+    report = rig.send()
+    assert report.ok and report.handed_over == EVERYTHING
+    assert not report.uncertain and report.resolved_not_found == 0
+    assert_each_once(rig)
+    with rig.session_factory() as session:
+        found = session.scalars(select(AuditEvent).where(AuditEvent.action == "handed_over"))
+        assert sum("interrupted send" in e.detail for e in found) == 5
+    # The file that may not have been there is never rewritten: the rest went in new ones.
+    names = [p.name for p in rig.written()]
+    assert sum("transactions" in name for name in names) == 2
+    assert lost[0] in names
+
+
 def test_preflight_uses_the_same_rules_as_the_files(rig: SageRig) -> None:
     rig.update(financial_year_start="2026-01-06", lock_date="")
     with rig.connector() as connector:

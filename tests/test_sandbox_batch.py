@@ -4,6 +4,7 @@ honoured and faults firing per record."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -11,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.contract import (
     BatchItem,
@@ -22,6 +25,7 @@ from connectors.contract import (
 )
 from connectors.errors import OutcomeUncertain, Rejected, TemporarilyUnavailable
 from connectors.sandbox import FaultKind, Operation, SandboxConnector
+from connectors.sandbox.lookups import Lookups, invoice_unpaid
 from tests.connector_harness import (
     Chart,
     customer,
@@ -247,3 +251,71 @@ def test_a_batch_answers_every_record_as_its_own_create_would(
     assert connector.store.count_contacts() == 3
     assert connector.store.count_documents() == 2
     assert [p.reference for p in connector.store.list_payments()] == ["P1", "P3"]
+
+
+# ----------------------------------------------------------------------------- what is unpaid
+
+# What is still unpaid on an invoice is one rule (lookups.invoice_unpaid): the batch checks
+# (Lookups, loaded set-based) and the stored view (rules.invoice_outstanding, one invoice)
+# must give the same answer for any invoice with payments and credit notes set against it.
+_serial = itertools.count(1)
+pennies = st.integers(min_value=1, max_value=250_000)
+
+
+def pounds(count: int) -> str:
+    return str(Decimal(count).scaleb(-2))
+
+
+@given(
+    prices=st.lists(pennies, min_size=1, max_size=3),
+    settled=st.lists(st.tuples(st.booleans(), pennies), max_size=6),
+)
+def test_the_batch_checks_and_the_stored_view_agree_on_what_is_unpaid(
+    connector: SandboxConnector,
+    chart: Chart,
+    prices: list[int],
+    settled: list[tuple[bool, int]],
+) -> None:
+    n = next(_serial)
+    who = connector.create_contact(customer(f"C{n}", f"Customer {n}"), f"k-c{n}")
+    lines = [line(chart, "1", pounds(price)) for price in prices]
+    inv = connector.create_document(invoice(chart, f"INV-{n}", who, JAN_5, *lines), f"k-i{n}")
+    gross = sum((ln.net_amount + ln.vat_amount for ln in lines), Decimal("0.00"))
+    paid = credited = Decimal("0.00")
+    for step, (is_credit, wanted) in enumerate(settled):
+        # Never more than is left: an over-payment is refused, and proven so elsewhere.
+        amount = min(Decimal(wanted).scaleb(-2), gross - paid - credited)
+        if amount <= 0:
+            break
+        if is_credit:
+            credit_note = invoice(
+                chart,
+                f"CN-{n}-{step}",
+                who,
+                JAN_5,
+                line(chart, "1", str(amount)),
+                doc_type=DocumentType.CREDIT_NOTE,
+            )
+            ref = connector.create_document(credit_note, f"k-cn{n}-{step}")
+            connector.store.allocate_credit_note(ref, inv, amount)  # part of its gross
+            credited += amount
+        else:
+            draft = payment(chart, f"P-{n}-{step}", who, JAN_5, (inv, str(amount)))
+            connector.create_payment(draft, f"k-p{n}-{step}")
+            paid += amount
+    expected = invoice_unpaid(gross, paid, credited)
+    assert expected == gross - paid - credited
+
+    shown = connector.store.outstanding(inv)  # rules.invoice_outstanding
+    with connector.store._reading() as session:
+        one_by_one = Lookups(session)
+        facts = one_by_one.document(inv)
+        assert facts is not None
+        on_demand = one_by_one.invoice_outstanding(facts)
+        batch = Lookups(session)
+        batch.preload([payment(chart, f"P-{n}-next", who, JAN_5, (inv, "0.01"))])
+        preloaded = batch.document(inv)
+        assert preloaded is not None
+        for_a_batch = batch.invoice_outstanding(preloaded)
+    assert shown == on_demand == for_a_batch == expected
+    assert str(shown) == str(for_a_batch)  # to the penny, written the same way

@@ -66,6 +66,7 @@ from connectors.freeagent import updates, wire
 from connectors.freeagent.endpoints import FreeAgentEndpoints, freeagent_provider
 from connectors.freeagent.rejections import Subject, locked, rejection
 from connectors.http import describe_status
+from connectors.kept_lock import KeptLockDate
 from connectors.limits import RateLimiter, Window
 from connectors.oauth import OAuthProvider
 from connectors.wording import money, uk_date
@@ -75,8 +76,6 @@ log = logging.getLogger(__name__)
 Json = dict[str, Any]
 Params = dict[str, str | int | bool]
 
-#: How long a lock date read for a create is trusted before it is read again.
-LOCK_TTL = 300.0
 #: A contact whose answer was lost is looked for among contacts made this recently.
 RECENT_CONTACTS = timedelta(days=60)
 HOUR = "hour"
@@ -108,7 +107,7 @@ class FreeAgentConnector(CloudConnector):
         super().__init__(context, clock=clock, sleep=sleep, limiter=limiter)
         self._once = CreateOnce()
         self._names: dict[str, tuple[str, str]] | None = None
-        self._lock_read: tuple[float, date | None] | None = None
+        self._kept_lock = KeptLockDate(self.clock)
 
     # ------------------------------------------------------------------ what the base asks
 
@@ -217,16 +216,11 @@ class FreeAgentConnector(CloudConnector):
         elif response.status_code not in (403, 404):
             said = "; ".join(wire.errors_of(data)) or describe_status(response)
             raise ConnectorError(f"FreeAgent would not say its lock dates ({said}).")
-        with self._lock:
-            self._lock_read = (self.clock(), lock)
+        self._kept_lock.keep(lock)
         return LockDates(period_lock=lock)
 
     def _lock_date(self) -> date | None:
-        with self._lock:
-            read = self._lock_read
-        if read is not None and self.clock() - read[0] < LOCK_TTL:
-            return read[1]
-        return self.lock_dates().period_lock
+        return self._kept_lock.current(self.lock_dates)
 
     def list_accounts(self) -> list[RemoteAccount]:
         """Categories (their nominal codes), then bank accounts."""
@@ -537,7 +531,7 @@ class FreeAgentConnector(CloudConnector):
     def _raise_refusal(self, subject: Subject, response: httpx.Response, data: Any) -> None:
         status = response.status_code
         if status in (400, 403, 404, 422):
-            lock = self._lock_read[1] if self._lock_read else None
+            lock = self._kept_lock.last()
             raise rejection(subject, status, wire.errors_of(data), lock)
         raise ConnectorError(
             f"FreeAgent did not accept {subject.label} ({describe_status(response)}); nothing "
@@ -588,7 +582,7 @@ class FreeAgentConnector(CloudConnector):
             return
         said = "; ".join(wire.errors_of(data)) or describe_status(response)
         if response.status_code in (403, 422) and "lock" in said.casefold():
-            lock = self._lock_read[1] if self._lock_read else None
+            lock = self._kept_lock.last()
             raise Rejected(
                 code="locked_period",
                 field="date",

@@ -59,12 +59,12 @@ from connectors.kashflow.signin import (
     SessionLapsed,
     locked_message,
 )
+from connectors.kept_lock import KeptLockDate
 from connectors.limits import RateLimiter
 from connectors.wording import money
 
 Json = dict[str, Any]
 Params = dict[str, str | int | bool]
-LOCK_TTL = 300.0
 
 
 class KashFlowApi(ApiClient):
@@ -127,7 +127,7 @@ class KashFlowConnector(Connector):
         self._lock = threading.Lock()
         self._once = CreateOnce()
         self._names: dict[ContactRole, dict[str, tuple[str, str]]] = {}
-        self._lock_read: tuple[float, date | None] | None = None
+        self._kept_lock = KeptLockDate(self.clock)
 
     # ------------------------------------------------------------------ sign-in
 
@@ -216,16 +216,11 @@ class KashFlowConnector(Connector):
         banks = list(self._pages(wire.BANK_ACCOUNTS))
         locks = [d for d in (wire.bank_lock(b) for b in banks) if d is not None]
         lock = max(locks) if locks else None
-        with self._lock:
-            self._lock_read = (self.clock(), lock)
+        self._kept_lock.keep(lock)
         return LockDates(period_lock=lock)
 
     def _lock_date(self) -> date | None:
-        with self._lock:
-            read = self._lock_read
-        if read is not None and self.clock() - read[0] < LOCK_TTL:
-            return read[1]
-        return self.lock_dates().period_lock
+        return self._kept_lock.current(self.lock_dates)
 
     def list_accounts(self) -> list[RemoteAccount]:
         """Nominal codes (archived ones left out) followed by the bank accounts, which
@@ -426,7 +421,7 @@ class KashFlowConnector(Connector):
 
     def _refused(self, subject: Subject, response: httpx.Response, data: Any) -> ConnectorError:
         if response.status_code in (400, 404, 409, 422):
-            lock = self._lock_read[1] if self._lock_read else None
+            lock = self._kept_lock.last()
             return rejection(subject, wire.error_of(data), lock)
         return ConnectorError(
             f"KashFlow did not accept {subject.label} ({describe_status(response)}); nothing "

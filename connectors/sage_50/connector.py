@@ -14,6 +14,7 @@ the send that wrote it.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -45,7 +46,13 @@ from connectors.contract import (
     UpdateAnswer,
     only_answer,
 )
-from connectors.errors import ConnectorError, NotSetUp, Rejected
+from connectors.errors import (
+    BatchInterrupted,
+    ConnectorError,
+    NotSetUp,
+    OutcomeUncertain,
+    Rejected,
+)
 from connectors.sage_50 import files, references, rows, updates
 from connectors.sage_50.files import FileKind
 from connectors.sage_50.settings import BridgeSettings, read_settings
@@ -295,14 +302,26 @@ class Sage50Connector(Connector):
             placed.append((index, kind, first, len(built), reference, note))
             results.append(None)
         self._index = None
+        written: set[FileKind] = set()
+        trouble: ConnectorError | None = None
         for kind, new_rows in staged.items():
             all_rows = self._rows.get(kind, []) + new_rows
-            files.write_whole(folder / files.file_name(stamp, kind), files.render(all_rows))
-            self._rows[kind] = all_rows
-            for role, role_kind in _ROLE_FILE.items():
-                if kind is role_kind:
-                    self._exported()[role].update(row[0] for row in new_rows)
+            try:
+                files.write_whole(folder / files.file_name(stamp, kind), files.render(all_rows))
+            except files.WriteFailed as failed:
+                trouble = _write_trouble(failed, earlier=kind in self._rows)
+                trouble.__cause__ = failed.cause
+                if failed.in_place:
+                    self._wrote(kind, all_rows, new_rows)
+                    written.add(kind)
+                elif failed.in_place is None:
+                    self.close()  # what the file holds is unknown: never rewrite it
+                break
+            self._wrote(kind, all_rows, new_rows)
+            written.add(kind)
         for index, kind, first, count, reference, note in placed:
+            if kind not in written:
+                continue
             name = files.file_name(stamp, kind)
             lines = tuple(range(first, first + count))
             where = f"line {first}" if count == 1 else f"lines {first}–{first + count - 1}"
@@ -312,7 +331,17 @@ class Sage50Connector(Connector):
                 location=name,
                 lines=lines,
             )
+        if trouble is not None:
+            # The records refused or in a file written are answered; the rest are not.
+            raise BatchInterrupted(list(results), trouble)
         return [r for r in results if r is not None]
+
+    def _wrote(self, kind: FileKind, all_rows: list[list[str]], new_rows: list[list[str]]) -> None:
+        """Remember that this run's file of ``kind`` now holds ``all_rows``."""
+        self._rows[kind] = all_rows
+        for role, role_kind in _ROLE_FILE.items():
+            if kind is role_kind:
+                self._exported()[role].update(row[0] for row in new_rows)
 
     def update_contact(self, ref: str, update: ContactUpdate) -> HandedOver:
         """Write an account's new details (never its name) as a row of this run's
@@ -365,20 +394,21 @@ class Sage50Connector(Connector):
         why its file could not be written (that file's rows only: a file is written whole
         or not at all)."""
         failed: dict[FileKind, ConnectorError] = {}
+        unknown = False
         for kind, new_rows in staged.items():
             name = files.file_name(stamp, kind)
             all_rows = [*self._rows.get(kind, []), *new_rows]
             try:
                 files.write_whole(folder / name, files.render(all_rows))
-            except OSError as exc:
-                failed[kind] = ConnectorError(
-                    f"Ledgerlink could not write {name} in {folder} "
-                    f"({exc.strerror or exc}), so these details were not handed over; "
-                    "check the folder, then sync again."
-                )
-                continue
+            except files.WriteFailed as trouble:
+                if not trouble.in_place:  # in place, the file holds them: handed over
+                    failed[kind] = _update_trouble(trouble)
+                    unknown = unknown or trouble.in_place is None
+                    continue
             self._rows[kind] = all_rows
         self._index = None
+        if unknown:
+            self.close()  # a file whose contents are unknown is never rewritten
         for position, kind, line, reference in placed:
             name = files.file_name(stamp, kind)
             yield (
@@ -484,3 +514,69 @@ class Sage50Connector(Connector):
         self._rows = {}
         self._exported_refs = None
         self._index = None
+
+
+_WRITE_FIX = {
+    errno.ENOSPC: "free some space on that drive",
+    errno.ENOENT: "the folder is gone (a drive not connected?): connect it, or choose the "
+    "folder again",
+    errno.EACCES: "let Ledgerlink write in that folder, or choose another",
+    errno.EPERM: "let Ledgerlink write in that folder, or choose another",
+    errno.EROFS: "the drive is read-only: choose a folder Ledgerlink may write in",
+}
+
+
+def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorError:
+    """Why a send stopped at an import file it could not write, naming the file, its
+    folder and the cause, and what the records are: waiting (``NotSetUp``, nothing of
+    theirs in the folder), handed over (the file is there, only saving the folder to
+    disk failed), or unknown (``OutcomeUncertain``: the sender looks in the folder before
+    writing any again). ``earlier`` when this send already wrote part of that file."""
+    name, folder, cause = failed.path.name, failed.path.parent, failed.reason
+    if failed.in_place is None:
+        return OutcomeUncertain(
+            f"Ledgerlink cannot tell whether {name} reached {folder}, the folder for Sage 50 "
+            f"import files ({cause}), so Sage may find it there or not; Ledgerlink looks "
+            "for its records in that folder before writing any of them again, in a new file."
+        )
+    fix = _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
+    fix = fix[0].upper() + fix[1:]
+    if failed.in_place:
+        return NotSetUp(
+            f"{name} is written in {folder} and its records are handed over, but the folder "
+            f"could not be saved to disk ({cause}): if the computer stopped since, check that "
+            f"the file is still there before you import it. The rest of the send waits. {fix}, "
+            "then send again."
+        )
+    kept = (
+        "it holds only the records handed over before"
+        if earlier
+        else "nothing of it is there for Sage to import"
+    )
+    left = (
+        f" Delete {failed.leftover.name} from that folder: it is an unfinished copy "
+        "Ledgerlink could not remove, and Sage must never import it."
+        if failed.leftover
+        else ""
+    )
+    return NotSetUp(
+        f"Ledgerlink could not write {name} in {folder}, the folder for Sage 50 import "
+        f"files ({cause}), so {kept}; the records not handed over wait for the next send. "
+        f"{fix}, then send again.{left}"
+    )
+
+
+def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
+    """A sync's answer for the accounts whose Records file could not be written."""
+    name, folder, cause = failed.path.name, failed.path.parent, failed.reason
+    if failed.in_place is None:
+        return ConnectorError(
+            f"Ledgerlink cannot tell whether {name} reached {folder} ({cause}), so these "
+            "details may or may not be there for Sage to import; sync again to write them "
+            "in a new file."
+        )
+    left = f"; delete {failed.leftover.name} from that folder first" if failed.leftover else ""
+    return ConnectorError(
+        f"Ledgerlink could not write {name} in {folder} ({cause}), so these details were "
+        f"not handed over; check the folder{left}, then sync again."
+    )

@@ -82,21 +82,70 @@ def render(rows: Sequence[Sequence[str]]) -> bytes:
     return buffer.getvalue().encode(ENCODING)
 
 
+class WriteFailed(Exception):
+    """:func:`write_whole` could not write ``path``; ``cause`` is the system's error.
+
+    ``in_place`` says where that leaves the file: ``False`` when the new contents are not
+    at ``path`` (a file already there is as it was), ``True`` when they are (only the
+    folder's own flush to disk failed), ``None`` when that cannot be told (the rename
+    failed, yet the temporary is gone). ``leftover`` is a temporary that could not be
+    removed, else ``None``.
+    """
+
+    def __init__(
+        self, path: Path, cause: OSError, *, in_place: bool | None, leftover: Path | None = None
+    ) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
+        self.in_place = in_place
+        self.leftover = leftover
+
+    @property
+    def reason(self) -> str:
+        """The system's words for the cause ("No space left on device")."""
+        return self.cause.strerror or str(self.cause)
+
+
 def write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` all or nothing: temporary file, fsync, rename."""
-    fd, temp_name = tempfile.mkstemp(prefix=".ledgerlink-", suffix=".part", dir=path.parent)
+    """Write ``data`` to ``path`` all or nothing: temporary file, fsync, rename. An
+    ``OSError`` on the way is raised as :class:`WriteFailed`, saying whether the file is
+    in place; a failure before the rename removes the temporary."""
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=".ledgerlink-", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise WriteFailed(path, exc, in_place=False) from exc
     temp = Path(temp_name)
     try:
-        temp.chmod(0o600)
         with os.fdopen(fd, "wb") as handle:
+            temp.chmod(0o600)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         temp.replace(path)
+    except OSError as exc:
+        raise _not_renamed(path, temp, exc) from exc
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    try:
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise WriteFailed(path, exc, in_place=True) from exc
+
+
+def _not_renamed(path: Path, temp: Path, cause: OSError) -> WriteFailed:
+    """What a failure before or at the rename left: the temporary removed (a file at
+    ``path`` untouched), or named when it could not be; and when the temporary is gone
+    though the rename failed, that nobody can tell whether ``path`` is the new file."""
+    try:
+        if not temp.exists():
+            # A folder that is gone holds no file; one still there may hold the new one.
+            return WriteFailed(path, cause, in_place=None if path.parent.is_dir() else False)
+        temp.unlink()
+    except OSError:
+        return WriteFailed(path, cause, in_place=False, leftover=temp)
+    return WriteFailed(path, cause, in_place=False)
 
 
 def _fsync_dir(folder: Path) -> None:

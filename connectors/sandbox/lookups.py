@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, func, literal_column, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from connectors.contract import (
@@ -36,6 +36,7 @@ from connectors.sandbox.models import (
     CONTACT_PREFIX,
     DOCUMENT_PREFIX,
     PAYMENT_PREFIX,
+    PENNY,
     AccountRow,
     AllocationRow,
     CompanyRow,
@@ -103,6 +104,14 @@ class PaymentFacts:
         return format_ref(PAYMENT_PREFIX, self.pk)
 
 
+def invoice_unpaid(gross_total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:
+    """What is still unpaid on an invoice: its gross total less the payments and the credit
+    notes set against it, to the penny. The one rule for it, whether the amounts were
+    loaded for a batch (:meth:`Lookups.invoice_outstanding`) or for one invoice
+    (:func:`connectors.sandbox.rules.invoice_outstanding`)."""
+    return (gross_total - paid - credited).quantize(PENNY, ROUND_HALF_UP)
+
+
 def _chunks(values: Iterable[K]) -> Iterator[list[K]]:
     ordered = list(values)
     for start in range(0, len(ordered), CHUNK):
@@ -149,7 +158,9 @@ class Lookups:
         self._our_refs: dict[tuple[ContactRole, str], ContactFacts | None] = {}
         self._numbers: dict[tuple[DocumentType, str], DocumentFacts | None] = {}
         self._payments: dict[str, PaymentFacts | None] = {}
-        self._settled: dict[int, Decimal] = {}
+        #: Per invoice: paid and credited so far (loaded, plus what this batch set).
+        self._paid: dict[int, Decimal] = {}
+        self._credited: dict[int, Decimal] = {}
         self._credit_used: dict[int, Decimal] = {}
 
     # ------------------------------------------------------------------ preload
@@ -254,23 +265,32 @@ class Lookups:
             self._payments.setdefault(reference, None)
 
     def _load_settled(self, invoice_pks: Iterable[int]) -> None:
-        """Paid plus credited so far, per invoice, in one query a chunk."""
-        wanted = sorted(set(invoice_pks) - self._settled.keys())
+        """Paid and credited so far, per invoice, in one query a chunk."""
+        wanted = sorted(set(invoice_pks) - self._paid.keys())
         for chunk in _chunks(wanted):
             for pk in chunk:
-                self._settled[pk] = ZERO
+                self._paid[pk] = ZERO
+                self._credited[pk] = ZERO
             paid = (
-                select(AllocationRow.document_pk, func.sum(AllocationRow.amount))
+                select(
+                    literal_column("0", Integer),
+                    AllocationRow.document_pk,
+                    func.sum(AllocationRow.amount),
+                )
                 .where(AllocationRow.document_pk.in_(chunk))
                 .group_by(AllocationRow.document_pk)
             )
             credited = (
-                select(CreditAllocationRow.invoice_pk, func.sum(CreditAllocationRow.amount))
+                select(
+                    literal_column("1", Integer),
+                    CreditAllocationRow.invoice_pk,
+                    func.sum(CreditAllocationRow.amount),
+                )
                 .where(CreditAllocationRow.invoice_pk.in_(chunk))
                 .group_by(CreditAllocationRow.invoice_pk)
             )
-            for pk, total in self.session.execute(paid.union_all(credited)):
-                self._settled[pk] += total or ZERO
+            for is_credit, pk, total in self.session.execute(paid.union_all(credited)):
+                (self._credited if is_credit else self._paid)[pk] += total or ZERO
 
     def _chart(self) -> None:
         if self._accounts is None:
@@ -364,7 +384,9 @@ class Lookups:
     def invoice_outstanding(self, invoice: DocumentFacts) -> Decimal:
         """Gross minus payments and credit notes already set against the invoice."""
         self._load_settled([invoice.pk])
-        return invoice.gross_total - self._settled[invoice.pk]
+        return invoice_unpaid(
+            invoice.gross_total, self._paid[invoice.pk], self._credited[invoice.pk]
+        )
 
     def credit_note_unallocated(self, credit_note: DocumentFacts) -> Decimal:
         """The part of a credit note not yet set against any invoice."""
@@ -390,7 +412,8 @@ class Lookups:
         """A document the caller will write in this transaction (not yet written)."""
         self._keep_document(facts)
         if facts.type is DocumentType.INVOICE:
-            self._settled[facts.pk] = ZERO
+            self._paid[facts.pk] = ZERO
+            self._credited[facts.pk] = ZERO
         else:
             self._credit_used[facts.pk] = ZERO
 
@@ -402,11 +425,11 @@ class Lookups:
         self._payments[reference] = facts
         for invoice_pk, amount in allocations:
             self._load_settled([invoice_pk])
-            self._settled[invoice_pk] += amount
+            self._paid[invoice_pk] += amount
 
     def remember_credit(self, credit_note_pk: int, invoice_pk: int, amount: Decimal) -> None:
         """Part of a credit note the caller will set against an invoice in this
         transaction (not yet written: what is read first must not include it)."""
         self._load_settled([invoice_pk])
-        self._settled[invoice_pk] += amount
+        self._credited[invoice_pk] += amount
         self._credit_used[credit_note_pk] = self._credit_note_used(credit_note_pk) + amount

@@ -34,7 +34,7 @@ from connectors.contract import (
     PaymentDraft,
 )
 from connectors.errors import Rejected
-from connectors.sandbox.lookups import ContactFacts, DocumentFacts, Lookups
+from connectors.sandbox.lookups import ContactFacts, DocumentFacts, Lookups, invoice_unpaid
 from connectors.sandbox.models import (
     CONTACT_PREFIX,
     DOCUMENT_PREFIX,
@@ -116,7 +116,7 @@ def invoice_outstanding(session: Session, invoice: DocumentRow) -> Decimal:
             .scalar_subquery(),
         )
     ).one()
-    return invoice.gross_total - (paid or Decimal("0.00")) - (credited or Decimal("0.00"))
+    return invoice_unpaid(invoice.gross_total, paid or Decimal("0.00"), credited or Decimal("0.00"))
 
 
 def credit_note_unallocated(session: Session, credit_note: DocumentRow) -> Decimal:
