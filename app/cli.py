@@ -330,7 +330,11 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
 
 
 def _open_window(paths: DataPaths, page: str | None = None) -> int:
+    from app.services.first_read import start_first_read
     from app.ui.kit.platform_libs import check_qt_platform
+
+    # Before Qt is imported: the dashboard's read overlaps Qt's start (see first_read).
+    first_read = start_first_read(paths) if page is None else None
 
     # Qt aborts with a signal when its platform libraries are missing: say so first.
     problem = check_qt_platform(os.environ)
@@ -339,7 +343,7 @@ def _open_window(paths: DataPaths, page: str | None = None) -> int:
         return EXIT_SETUP
     from app.ui.windows.launch import run_window  # Qt is imported only when a window is wanted
 
-    return run_window(paths, page)
+    return run_window(paths, page, first_read)
 
 
 # ---------------------------------------------------------------------------- commands

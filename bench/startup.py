@@ -92,27 +92,43 @@ def _watch(app):
 
 
 # Reports once the main window says its first page holds its data (its ``refreshed``
-# signal) and that page has been painted: the moment a user can act.
+# signal) and that page has been painted: the moment a user can act. Hooked at the
+# window's first event, as it is being built: a read finished by then is shown (and
+# ``refreshed`` sent) before the window is first shown.
 class _Usable(QObject):
     hooked = False
 
     def eventFilter(self, watched, event):
         if (
             not self.hooked
-            and event.type() == QEvent.Type.Show
             and hasattr(watched, "refreshed")
             and getattr(watched, "isWindow", lambda: False)()
         ):
             self.hooked = True
             _stop_watching(self)
-            watched.refreshed.connect(lambda: QTimer.singleShot(0, _after_paint(watched)))
+            watched.refreshed.connect(lambda: QTimer.singleShot(0, _when_painted(watched)))
         return False
 
-def _after_paint(window):
+def _when_painted(window):
+    # Report once the page with its data is painted: at once, painting it synchronously,
+    # when the window is on screen already; else (the data came before the window was
+    # first shown) after the window's first paint, as the bare window is timed.
     def report():
-        window.repaint()  # paint what the data changed, synchronously
-        _report()
+        handle = window.windowHandle()
+        if handle is not None and handle.isExposed():
+            window.repaint()
+            _report()
+        else:
+            window._painted = _PaintThenReport(window)
+            window.installEventFilter(window._painted)
     return report
+
+class _PaintThenReport(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, _report)
+        return False
 
 def _watch_usable(app):
     app._usable = _Usable(app)
@@ -127,7 +143,6 @@ class _StoreOpen(QObject):
     def eventFilter(self, watched, event):
         if (
             not self.hooked
-            and event.type() == QEvent.Type.Show
             and hasattr(watched, "store_opened")
             and getattr(watched, "isWindow", lambda: False)()
         ):
@@ -155,39 +170,57 @@ app.exec()
 """
 )
 
-# The ledgerlink command: its own imports, then the window. The application object is
-# made first (as run_window would) only so the hook can be installed on it.
-APP = (
-    HOOK
-    + r"""
-import app.cli
-from app.ui.windows import launch
-_watch(launch.make_application())
-sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
-"""
-)
+# The ``ledgerlink`` command as its console script runs it: ``app.cli`` (which imports
+# no Qt) first, then ``main``, which imports Qt only once a window is wanted. The probe
+# is installed on the application object the moment the command makes it, by wrapping
+# ``launch.make_application`` as that module is imported, so nothing is imported or
+# started earlier than in a user's start.
+COMMAND = r"""
+import importlib.abc, importlib.machinery, sys
 
-# The ledgerlink command again, timed to the first page a user can act on.
-USABLE = (
-    HOOK
-    + r"""
-import app.cli
-from app.ui.windows import launch
-_watch_usable(launch.make_application())
-sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
-"""
-)
+def _probe(app):
+    exec(HOOK, globals())
+    globals()[WATCH](app)
 
-# The ledgerlink command again, timed until its store is open behind the first page.
-STORE_OPEN = (
-    HOOK
-    + r"""
+class _WhenLaunchIsImported(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "app.ui.windows.launch":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run_module = spec.loader.exec_module
+
+        def exec_module(module):
+            run_module(module)
+            make = module.make_application
+
+            def make_application(argv=None):
+                app = make(argv)
+                _probe(app)
+                return app
+
+            module.make_application = make_application
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _WhenLaunchIsImported())
 import app.cli
-from app.ui.windows import launch
-_watch_store_open(launch.make_application())
 sys.exit(app.cli.main(["--data-dir", sys.argv[1]]))
 """
-)
+
+
+def _command(watch: str) -> str:
+    """The ``ledgerlink`` command with the probe ``watch`` (a function of :data:`HOOK`)."""
+    return f"HOOK = {HOOK!r}\nWATCH = {watch!r}\n" + COMMAND
+
+
+#: Timed to its first window of any kind (the "Opening your data…" view included).
+APP = _command("_watch")
+#: Timed to the first page a user can act on.
+USABLE = _command("_watch_usable")
+#: Timed until its store is open behind the first page.
+STORE_OPEN = _command("_watch_store_open")
 
 WINDOW_ONLY = (
     HOOK

@@ -297,7 +297,7 @@ def test_export_the_failure_list(
     dashboard = dashboard_of(dashboard_window)
     target = tmp_path / "failures.csv"
     monkeypatch.setattr(
-        "app.ui.windows.dashboard.QFileDialog.getSaveFileName",
+        "PySide6.QtWidgets.QFileDialog.getSaveFileName",
         lambda *args, **kwargs: (str(target), "CSV (*.csv)"),
     )
     click(qtbot, dashboard.export_button)

@@ -292,7 +292,7 @@ def test_a_read_started_before_the_window_is_what_it_shows(
 ) -> None:
     """``ledgerlink`` starts the first read before it builds the window; the window shows
     that read's data, then opens the store behind it."""
-    from app.ui.windows.launch import start_first_read
+    from app.services.first_read import start_first_read
     from app.ui.windows.main_window import MainWindow
 
     first_read = start_first_read(sent_paths)
@@ -331,3 +331,73 @@ def test_a_first_read_that_fails_leaves_the_window_to_the_store(
     finally:
         store.close()
     assert window.dashboard.snapshot == expected  # type: ignore[union-attr]
+
+
+def test_a_read_finished_before_the_window_is_shown_is_its_first_paint(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    """When the first read has finished by the time the window is built (``ledgerlink``
+    starts it before it imports Qt), the window's first paint is the dashboard with its
+    data: "Opening your data…" is never made. The store opens after that paint."""
+    from concurrent.futures import Future
+
+    first_read: Future[DashboardSnapshot | None] = Future()
+    first_read.set_result(read_dashboard(sent_paths))
+    window = MainWindow(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    window.open_when_shown()
+    assert window.show_read_if_ready()
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == first_read.result()
+    with qtbot.waitSignal(window.store_opened, timeout=LONG):
+        window.show()
+    assert window.loading is None, "the loading view was made"
+    assert window.stack.currentWidget() is window.dashboard
+    assert window.store is not None and window.dashboard.store is window.store
+
+
+def test_a_read_still_running_when_the_window_is_shown_comes_after_the_loading_view(
+    qtbot: QtBot, sent_paths: DataPaths
+) -> None:
+    """A read not finished when the window is built is never waited for on the GUI
+    thread: the window shows "Opening your data…", then the dashboard once read."""
+    from concurrent.futures import Future
+
+    first_read: Future[DashboardSnapshot | None] = Future()
+    window = MainWindow(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    assert not window.show_read_if_ready()
+    window.show()
+    assert window.view == "loading" and window.stack.currentWidget() is window.loading
+    assert window.loading_label.text() == "Opening your data…"
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.open()
+        first_read.set_result(read_dashboard(sent_paths))
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == first_read.result()
+    qtbot.waitUntil(lambda: window.store is not None, timeout=LONG)
+
+
+def test_the_command_starts_the_read_before_it_builds_the_window(
+    sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ledgerlink`` (no command) starts the dashboard's read, then hands that same read
+    to the window; ``--page`` reads nothing early (the page asked for is shown)."""
+    import app.cli
+    from app.services import first_read as first_read_module
+    from app.ui.windows import launch
+
+    started: list[object] = []
+    handed: list[object] = []
+
+    def start(paths: DataPaths) -> object:
+        started.append(paths)
+        return f"read of {paths.root}"
+
+    monkeypatch.setattr(first_read_module, "start_first_read", start)
+    monkeypatch.setattr(launch, "run_window", lambda paths, page, read: handed.append(read) or 0)
+    monkeypatch.setattr("app.ui.kit.platform_libs.check_qt_platform", lambda _environ: None)
+    assert app.cli.main(["--data-dir", str(sent_paths.root)]) == 0
+    assert started and handed == [f"read of {sent_paths.root}"]
+    assert app.cli.main(["--data-dir", str(sent_paths.root), "--page", "dashboard"]) == 0
+    assert len(started) == 1 and handed[-1] is None

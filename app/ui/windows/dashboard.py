@@ -26,7 +26,6 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -712,6 +711,8 @@ class Dashboard(QWidget):
         self._act("create as new", lambda store: create_as_new(store, package, ids))
 
     def export_list(self) -> None:
+        from PySide6.QtWidgets import QFileDialog  # its class (and enums) only when used
+
         from app.services.dashboard import export_failure_list
 
         name, _filter = QFileDialog.getSaveFileName(

@@ -34,11 +34,17 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
+def create_window(
+    paths: DataPaths,
+    page: str | None = None,
+    first_read: Future[DashboardSnapshot | None] | None = None,
+) -> MainWindow:
     """The main window on ``paths``, shown. A returning user's dashboard is read in a
-    thread started at once (:func:`start_first_read`) and shown once the window has
-    been painted; the log file is set up and the store opened after that page
-    (:func:`run_window` keeps what is logged before for the file).
+    thread (``first_read``, started by ``ledgerlink`` before it imported Qt, else now:
+    see ``app.services.first_read``): when that read has finished by the time the
+    window is built, the window's first paint is the dashboard with its data, else it
+    is shown once read. The log file is set up and the store opened after that first
+    paint (:func:`run_window` keeps what is logged before for the file).
 
     ``page`` is a wizard page name (``ledgerlink --page link-suppliers``) or
     ``dashboard``; without it the window decides (dashboard once set up, else the wizard
@@ -51,12 +57,14 @@ def create_window(paths: DataPaths, page: str | None = None) -> MainWindow:
         paths.ensure()
         configure_logging(paths.logs)
 
-    # Started before the window is built, so the read overlaps Qt's building and
-    # painting of the placeholder (SQLite's own work runs without Python's lock).
-    first_read = start_first_read(paths) if page is None else None
+    if first_read is None and page is None:
+        from app.services.first_read import start_first_read
+
+        first_read = start_first_read(paths)
     warm_up_imports()
     window = MainWindow(paths, page=page, first_read=first_read)
     window.open_when_shown(set_up_logging)
+    window.show_read_if_ready()
     window.show()
     return window
 
@@ -68,45 +76,38 @@ def _import_what_opening_needs() -> None:
     from app.ui.windows import dashboard  # noqa: F401
 
 
-def start_first_read(paths: DataPaths) -> Future[DashboardSnapshot | None]:
-    """Start reading the dashboard's data (``app.services.dashboard_read``) in a thread
-    of its own, now; the future holds its snapshot (``None``: the store must be opened
-    first) or the exception it raised."""
-    future: Future[DashboardSnapshot | None] = Future()
-
-    def read() -> None:
-        try:
-            from app.services.dashboard_read import read_dashboard
-
-            future.set_result(read_dashboard(paths))
-        except BaseException as exc:  # handed to the window's worker, which reports it
-            future.set_exception(exc)
-
-    threading.Thread(target=read, name="first read", daemon=True).start()
-    return future
-
-
 def warm_up_imports() -> threading.Thread:
     """Import, in a thread, what the first page needs, while Qt builds and paints
     the first window: the two overlap (Qt's own work runs without Python's lock), and
     the interpreter's import lock makes the window's own imports wait for, never
-    repeat, what the thread has started."""
-    thread = threading.Thread(target=_import_what_opening_needs, name="imports", daemon=True)
-    thread.start()
-    return thread
+    repeat, what the thread has started. Started once per process."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_import_what_opening_needs, name="imports", daemon=True)
+        _warming.start()
+    return _warming
 
 
-def run_window(paths: DataPaths, page: str | None = None) -> int:
-    """Show the main window on ``paths`` and run until it is closed."""
+_warming: threading.Thread | None = None
+
+
+def run_window(
+    paths: DataPaths,
+    page: str | None = None,
+    first_read: Future[DashboardSnapshot | None] | None = None,
+) -> int:
+    """Show the main window on ``paths`` and run until it is closed (``first_read``: the
+    dashboard's read, when the caller started it; see :func:`create_window`)."""
     from app.crash_report import set_report_folder
     from app.logging_setup import configure_logging, hold_early_records, holding_early_records
     from app.ui.kit.crash import install_crash_hook
 
+    warm_up_imports()  # overlaps the application object's own start
     app = make_application()
     set_report_folder(paths.logs)
     hold_early_records()
     hook = install_crash_hook(app)
-    window = create_window(paths, page)
+    window = create_window(paths, page, first_read)
     try:
         return app.exec()
     finally:

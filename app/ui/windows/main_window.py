@@ -31,7 +31,7 @@ from app.config import DataPaths
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from PySide6.QtGui import QCloseEvent, QPaintEvent
+    from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
 
     from app.services.dashboard_read import DashboardSnapshot
     from app.services.setup.routing import Page
@@ -70,7 +70,8 @@ class MainWindow(QMainWindow):
         first_read: Future[DashboardSnapshot | None] | None = None,
     ) -> None:
         """``first_read``, when given, is the dashboard's read already started (see
-        ``launch.start_first_read``); :meth:`open` then waits for it, off the GUI
+        ``app.services.first_read``); :meth:`show_read_if_ready` shows it when it has
+        finished, else :meth:`open` waits for it, off the GUI
         thread, instead of reading."""
         super().__init__()
         self._early_read = first_read
@@ -98,25 +99,12 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(820, 560)
 
         self.stack = QStackedWidget()
-        # Centred with stretches rather than alignment flags: this view is built before
-        # the first paint, and the Qt namespace's enums cost more to import than it does.
-        self.loading = QWidget()
+        #: The "Opening your data…" view, made when the window is shown without its data
+        #: (a returning user's read is usually done by then: see show_read_if_ready).
+        self.loading: QWidget | None = None
         self.loading_label = QLabel("Opening your data…")
         self.loading_label.setWordWrap(True)
-        busy = QProgressBar()
-        busy.setRange(0, 0)
-        busy.setFixedWidth(240)
-        middle = QVBoxLayout()
-        middle.addStretch(1)
-        middle.addWidget(self.loading_label)
-        middle.addWidget(busy)
-        middle.addStretch(1)
-        loading_layout = QHBoxLayout(self.loading)
-        loading_layout.addStretch(1)
-        loading_layout.addLayout(middle)
-        loading_layout.addStretch(1)
-        self.loading_busy = busy
-        self.stack.addWidget(self.loading)
+        self.loading_busy: QProgressBar | None = None
         self.setCentralWidget(self.stack)
         self.folder_label = QLabel("")
         self.folder_label.setObjectName("dataFolder")
@@ -140,6 +128,35 @@ class MainWindow(QMainWindow):
         returning user's dashboard is painted), e.g. setting up the log file."""
         self._open_on_paint = True
         self._before_open = first
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self.stack.count() == 0:
+            self._loading_view()
+        super().showEvent(event)
+
+    def _loading_view(self) -> QWidget:
+        """The "Opening your data…" view (also where a failure to open is told), made
+        on first use; it is the current view only while nothing else is shown."""
+        if self.loading is None:
+            # Centred with stretches rather than alignment flags: this view can be built
+            # before the first paint, and the Qt namespace's enums cost more to import
+            # than it does.
+            self.loading = QWidget()
+            busy = QProgressBar()
+            busy.setRange(0, 0)
+            busy.setFixedWidth(240)
+            middle = QVBoxLayout()
+            middle.addStretch(1)
+            middle.addWidget(self.loading_label)
+            middle.addWidget(busy)
+            middle.addStretch(1)
+            loading_layout = QHBoxLayout(self.loading)
+            loading_layout.addStretch(1)
+            loading_layout.addLayout(middle)
+            loading_layout.addStretch(1)
+            self.loading_busy = busy
+            self.stack.addWidget(self.loading)
+        return self.loading
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
@@ -165,6 +182,10 @@ class MainWindow(QMainWindow):
         """
         if self.requested_page is not None:
             self._open_store(first_read=False)
+            return
+        if self.dashboard is not None and self.view == "dashboard":
+            # Its first read was shown before the first paint (show_read_if_ready).
+            self._open_store(first_read=True)
             return
         paths = self.paths
         early, self._early_read = self._early_read, None
@@ -215,19 +236,39 @@ class MainWindow(QMainWindow):
             return
         self.tasks.start(work, name="open store", on_success=self._opened, on_failure=self._failed)
 
+    def show_read_if_ready(self) -> bool:
+        """Show the dashboard's first read now if it has already finished with a page
+        to show, so the window's first paint is that page rather than "Opening your
+        data…" (never waits: a read still running is shown by :meth:`open` as before).
+        Called before the window is first shown; the store is opened after its paint."""
+        early = self._early_read
+        if self.requested_page is not None or early is None or not early.done():
+            return False
+        if early.exception() is not None:
+            return False  # open() logs it and opens the store instead
+        snapshot = early.result()
+        if snapshot is None or not snapshot.setup.setup_complete:
+            return False
+        self._early_read = None
+        self._show_read(snapshot)
+        return True
+
     def _first_read(self, snapshot: DashboardSnapshot | None) -> None:
         if self._closing:
             return
         if snapshot is None or not snapshot.setup.setup_complete:
             self._open_store(first_read=False)
             return
+        self._show_read(snapshot)
+        # Once the data is painted: importing SQLAlchemy in a worker meanwhile would take
+        # the interpreter's lock from building and painting the page.
+        QTimer.singleShot(0, self, lambda: self._open_store(first_read=True))
+
+    def _show_read(self, snapshot: DashboardSnapshot) -> None:
         self.setup = snapshot.setup
         dashboard = self._dashboard_view()
         self._set_view("dashboard")
         dashboard.show_snapshot(snapshot)
-        # Once the data is painted: importing SQLAlchemy in a worker meanwhile would take
-        # the interpreter's lock from building and painting the page.
-        QTimer.singleShot(0, self, lambda: self._open_store(first_read=True))
 
     def _adopt(self, result: tuple[Store, SetupState]) -> bool:
         """Take the opened store and its set-up, and serve the Web Connector; False when
@@ -252,7 +293,7 @@ class MainWindow(QMainWindow):
         if self.dashboard is not None:
             self.dashboard.store_failed(message)
         self._when_open.clear()
-        self.stack.setCurrentWidget(self.loading)
+        self.stack.setCurrentWidget(self._loading_view())
         self._set_view("loading")
         self._failed(message)
 
@@ -294,7 +335,9 @@ class MainWindow(QMainWindow):
             start_web_connector(self, self.store, self.setup.package)
 
     def _failed(self, message: str) -> None:
-        self.loading_busy.setVisible(False)
+        self._loading_view()
+        if self.loading_busy is not None:
+            self.loading_busy.setVisible(False)
         self.loading_label.setText(f"Ledgerlink could not open your data.\n\n{message}")
         self.refreshed.emit()
 
