@@ -20,7 +20,7 @@ start, imports, building the window and painting it. Each figure is the median o
   data folder that already holds the demo store;
 * ``window_only_first_window_s``: the window alone (``app.ui.windows.launch.run_window``),
   without the command line's own imports;
-* ``bare_first_window_s``: an empty ``QWidget`` of the same size;
+* ``bare_first_window_s``: the bare ``QMainWindow``'s first paint (``bare_s``);
 * ``store_open_s``: until the store itself is open behind that first page (the main
   window's ``store_opened``). A returning user's dashboard is read with ``sqlite3``
   and shown first; an action pressed before this moment waits for the store, so this

@@ -486,14 +486,21 @@ def root_logging() -> Iterator[None]:
 def test_the_window_is_shown_before_the_store_is_opened(
     qtbot: QtBot, sent_paths: DataPaths
 ) -> None:
+    from concurrent.futures import Future
+
+    from app.services.dashboard_read import DashboardSnapshot, read_dashboard
     from app.ui.windows.launch import create_window
 
-    window = create_window(sent_paths)
+    # A read not finished when the window is built (one finished by then is the first
+    # paint: tests/test_dashboard_read.py).
+    first_read: Future[DashboardSnapshot | None] = Future()
+    window = create_window(sent_paths, first_read=first_read)
     qtbot.addWidget(window)
-    # Shown at once, still "opening your data": nothing is read before the first paint.
+    # Shown at once, still "opening your data".
     assert window.isVisible() and window.view == "loading" and window.store is None
     with qtbot.waitSignal(window.refreshed, timeout=LONG):
         qtbot.waitExposed(window)
+        first_read.set_result(read_dashboard(sent_paths))
     # The data is shown first (read with sqlite3), then the store is opened.
     assert window.view == "dashboard" and window.dashboard is not None
     assert window.dashboard.snapshot is not None

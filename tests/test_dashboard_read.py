@@ -384,6 +384,7 @@ def test_the_command_starts_the_read_before_it_builds_the_window(
     """``ledgerlink`` (no command) starts the dashboard's read, then hands that same read
     to the window; ``--page`` reads nothing early (the page asked for is shown)."""
     import app.cli
+    import app.logging_setup
     from app.services import first_read as first_read_module
     from app.ui.windows import launch
 
@@ -394,10 +395,46 @@ def test_the_command_starts_the_read_before_it_builds_the_window(
         started.append(paths)
         return f"read of {paths.root}"
 
+    # What the read logs is kept for the log file: the keeping starts before the read.
+    monkeypatch.setattr(app.logging_setup, "hold_early_records", lambda: started.append("holding"))
     monkeypatch.setattr(first_read_module, "start_first_read", start)
     monkeypatch.setattr(launch, "run_window", lambda paths, page, read: handed.append(read) or 0)
     monkeypatch.setattr("app.ui.kit.platform_libs.check_qt_platform", lambda _environ: None)
     assert app.cli.main(["--data-dir", str(sent_paths.root)]) == 0
-    assert started and handed == [f"read of {sent_paths.root}"]
+    assert started == ["holding", sent_paths] and handed == [f"read of {sent_paths.root}"]
     assert app.cli.main(["--data-dir", str(sent_paths.root), "--page", "dashboard"]) == 0
-    assert len(started) == 1 and handed[-1] is None
+    assert started[2:] == ["holding"] and handed[-1] is None
+
+
+def test_a_fault_showing_the_read_before_the_first_paint_takes_the_normal_path(
+    qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the first page before the window is shown runs outside the event loop,
+    where the crash dialog cannot show a fault: a fault there is logged, the half-built
+    page dropped, and the window opens the normal way (a second fault would reach the
+    crash dialog from the worker's answer)."""
+    from concurrent.futures import Future
+
+    first_read: Future[DashboardSnapshot | None] = Future()
+    first_read.set_result(read_dashboard(sent_paths))
+    real_show = Dashboard.show_snapshot
+    faults = ["once"]
+
+    def show_snapshot(dashboard: Dashboard, snapshot: DashboardSnapshot) -> None:
+        if faults:
+            faults.pop()
+            raise RuntimeError("a fault in showing the read")
+        real_show(dashboard, snapshot)
+
+    monkeypatch.setattr(Dashboard, "show_snapshot", show_snapshot)
+    window = MainWindow(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    assert not window.show_read_if_ready()
+    assert window.dashboard is None and window.view == "loading"
+    assert window.stack.count() == 0
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.show()
+        window.open()
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == first_read.result()
+    qtbot.waitUntil(lambda: window.store is not None, timeout=LONG)

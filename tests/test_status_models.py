@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from app.config import DataPaths
 from app.services.sending.change_items import PendingChangeItem
+from app.services.sending.failures import FailureItem
 from app.ui.windows import status_models
 from app.ui.windows.status_models import (
     FailureModel,
@@ -75,10 +76,12 @@ def test_an_empty_count_table_shows_zeros() -> None:
 
 
 class _Letters(QAbstractTableModel):
-    """Two columns, three rows: 'a0', 'b0', …; a tooltip in the second column."""
+    """Two columns, three rows (``rows``): 'a0', 'b0', …; a tooltip in the second column."""
+
+    rows = 3
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 3
+        return 0 if parent.isValid() else self.rows
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else 2
@@ -102,13 +105,20 @@ def test_titles_come_from_cpp_and_every_row_and_role_from_the_model(
     assert [titled.headerData(c, horizontal) for c in range(2)] == ["First", "Second"]
     assert [titled.index(r, 0).data() for r in range(3)] == ["a0", "a1", "a2"]
     assert titled.index(2, 1).data(Qt.ItemDataRole.ToolTipRole) == "tip 2"
-    source.beginResetModel()  # a reset of the list reaches the view through the proxy
-    source.endResetModel()
     view = QTableView()
     qtbot.addWidget(view)
     view.setModel(titled)
+    view.setColumnWidth(0, 231)
     view.selectRow(1)
-    assert [i.row() for i in view.selectionModel().selectedRows()] == [1]
+    assert [titled.mapToSource(i).row() for i in view.selectionModel().selectedRows()] == [1]
+    # A reset of the list (a refresh with other rows) reaches the view through the proxy.
+    with qtbot.waitSignal(titled.modelReset, timeout=1000):
+        source.beginResetModel()
+        source.rows = 5
+        source.endResetModel()
+    assert titled.rowCount() == 5 and titled.index(4, 0).data() == "a4"
+    assert view.columnWidth(0) == 231  # the widths set on the view stay
+    assert not view.selectionModel().selectedRows()  # as a plain model's reset clears it
 
 
 def test_the_failure_and_change_lists_pass_the_model_tester_under_their_titles(
@@ -129,7 +139,25 @@ def test_the_failure_and_change_lists_pass_the_model_tester_under_their_titles(
             )
         ]
     )
-    for model in (FailureModel(), changes):
+    failures = FailureModel()
+    failures.set_failures(
+        [
+            FailureItem(
+                outbox_id=7,
+                record_type="invoice",
+                record_id=3,
+                label="Invoice INV-3",
+                state="failed",
+                code="nominal",
+                field="nominal_code",
+                reason="No such nominal code",
+                fix="Choose one on the Nominal page",
+                attempts=1,
+            )
+        ]
+    )
+    assert failures.rowCount() == 1
+    for model in (failures, changes):
         titled = with_titles(model, model.COLUMNS)
         qtmodeltester.check(titled)
         horizontal = Qt.Orientation.Horizontal

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QConcatenateTablesProxyModel, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -404,7 +404,7 @@ class Dashboard(QWidget):
     def confirm_selected_changes(self) -> None:
         from app.services.dashboard import confirm_changes
 
-        rows = sorted({i.row() for i in self.change_view.selectionModel().selectedRows()})
+        rows = _model_rows(self.change_view)
         ids = [self.change_model.item(r).id for r in rows]
         if not ids:
             return
@@ -596,8 +596,7 @@ class Dashboard(QWidget):
     # ------------------------------------------------------------------ failures
 
     def selected_rows(self) -> list[int]:
-        selection = self.failure_view.selectionModel()
-        return sorted({index.row() for index in selection.selectedRows()})
+        return _model_rows(self.failure_view)
 
     def selected_ids(self) -> list[int]:
         return [self.failure_model.item(row).outbox_id for row in self.selected_rows()]
@@ -735,3 +734,12 @@ def _escape(text: str) -> str:
     import html  # with its entities, only once a failure is selected
 
     return html.escape(text)
+
+
+def _model_rows(view: QTableView) -> list[int]:
+    """The rows selected in ``view``, as rows of the list under its titles (the view's
+    model is :func:`with_titles`' proxy)."""
+    proxy = view.model()
+    assert isinstance(proxy, QConcatenateTablesProxyModel)
+    selected = view.selectionModel().selectedRows()
+    return sorted({proxy.mapToSource(index).row() for index in selected})

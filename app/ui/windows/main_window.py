@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
+#: What a quick link or a failure's fix asks for while the store opens (see _once_open).
+NAVIGATION = "navigation"
 Progress = Callable[[object], None]
 
 
@@ -112,7 +114,7 @@ class MainWindow(QMainWindow):
 
     @property
     def tasks(self) -> TaskRunner:
-        """The window's workers, made on first use (after the first paint)."""
+        """The window's workers, made on first use."""
         if self._tasks is None:
             from app.ui.kit.workers import TaskRunner
 
@@ -249,9 +251,24 @@ class MainWindow(QMainWindow):
         snapshot = early.result()
         if snapshot is None or not snapshot.setup.setup_complete:
             return False
+        try:
+            self._show_read(snapshot)
+        except Exception:
+            # Outside the event loop the crash hook would not show it: take the normal
+            # path instead (open() shows the same read, from a worker, or reports it).
+            log.exception("showing the first read before the first paint failed")
+            self._drop_dashboard()
+            return False
         self._early_read = None
-        self._show_read(snapshot)
         return True
+
+    def _drop_dashboard(self) -> None:
+        if self.dashboard is not None:
+            self.stack.removeWidget(self.dashboard)
+            self.dashboard.deleteLater()
+            self.dashboard = None
+        self.setup = None
+        self._set_view("loading")
 
     def _first_read(self, snapshot: DashboardSnapshot | None) -> None:
         if self._closing:
@@ -298,9 +315,10 @@ class MainWindow(QMainWindow):
         self._failed(message)
 
     def _once_open(self, asked: Hashable, then: Callable[[], None]) -> None:
-        """Run ``then`` now if the store is open, else as soon as it is. The same thing
-        ``asked`` again while the store opens (a quick link pressed twice) runs once, in
-        the place of its latest asking."""
+        """Run ``then`` now if the store is open, else as soon as it is. Another request
+        of the same kind (``asked``) made while the store opens replaces the earlier one,
+        in the place of its latest asking: quick links and fixes are one kind, as each
+        replaces the view, so only the last one pressed is built."""
         if self.store is not None:
             then()
         else:
@@ -427,12 +445,12 @@ class MainWindow(QMainWindow):
     def _quick_link(self, name: str) -> None:
         from app.services.setup.routing import Page
 
-        self._once_open(("page", name), lambda: self.show_page(Page(name)))
+        self._once_open(NAVIGATION, lambda: self.show_page(Page(name)))
 
     def _open_fix(self, name: str, contact_id: int) -> None:
         """A failure's fix: the wizard at page ``name``, at our contact ``contact_id``
         (the link grid selects it once it is loaded)."""
-        self._once_open(("fix", name, contact_id), lambda: self._show_fix(name, contact_id))
+        self._once_open(NAVIGATION, lambda: self._show_fix(name, contact_id))
 
     def _show_fix(self, name: str, contact_id: int) -> None:
         from app.services.setup.routing import Page
