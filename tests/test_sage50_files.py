@@ -336,6 +336,93 @@ def test_a_rename_that_may_have_happened_is_uncertain_and_the_file_never_rewritt
     )
 
 
+@pytest.mark.parametrize("how", ["reads as absent", "cannot be read"])
+def test_a_rename_lost_on_a_share_that_dropped_is_uncertain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The share did the rename, then dropped before answering: a folder that now reads
+    as absent (Windows: "network path not found") or refuses a look (EIO) never makes
+    the file "not there", which would write its records again in a new file."""
+    replace, exists, is_dir, lstat = Path.replace, Path.exists, Path.is_dir, os.lstat
+    down: list[bool] = []
+
+    def renamed_then_lost(self: Path, target: Path) -> Path:
+        replace(self, target)
+        down.append(True)
+        raise OSError(errno.EIO, "Input/output error")
+
+    def unreachable(path: Path) -> bool:
+        return bool(down) and (path == tmp_path or path.parent == tmp_path)
+
+    def exists_(self: Path, *args: object, **kwargs: object) -> bool:
+        if unreachable(self):
+            if how == "cannot be read":
+                raise OSError(errno.EIO, "Input/output error", str(self))
+            return False
+        return exists(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def is_dir_(self: Path) -> bool:
+        return False if unreachable(self) else is_dir(self)
+
+    def lstat_(path: str | os.PathLike[str], *args: object, **kwargs: object) -> os.stat_result:
+        if unreachable(Path(path)):
+            if how == "cannot be read":
+                raise OSError(errno.EIO, "Input/output error", str(path))
+            raise FileNotFoundError(errno.ENOENT, "The network path was not found", str(path))
+        return lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    with make(tmp_path) as connector:
+        monkeypatch.setattr(Path, "replace", renamed_then_lost)
+        monkeypatch.setattr(Path, "exists", exists_)
+        monkeypatch.setattr(Path, "is_dir", is_dir_)
+        monkeypatch.setattr(files.os, "lstat", lstat_)
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(INVOICE))
+        monkeypatch.undo()
+        assert cut.value.results == [None]
+        assert isinstance(cut.value.cause, OutcomeUncertain)
+        # When the share is back, the run finds the invoice in the file and never rewrites it.
+        [written] = files.our_files(tmp_path)
+        found = connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+        assert found is not None and found.location == written.path.name
+
+
+def test_a_rename_whose_temporary_is_still_there_did_not_happen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: Path, target: Path) -> Path:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "replace", refused)
+    with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(INVOICE))
+    assert isinstance(cut.value.cause, NotSetUp)
+    assert "so nothing of it is there for Sage to import" in str(cut.value.cause)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Antivirus took the temporary while it was written: the file was never renamed, so
+    its records wait for the next send (not uncertain)."""
+    fsync = os.fsync
+
+    def quarantined(fd: int) -> None:
+        for part in tmp_path.glob(".ledgerlink-*.part"):
+            part.unlink()
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files.os, "fsync", quarantined)
+    with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(INVOICE))
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    assert cut.value.results == [None]
+    assert isinstance(cut.value.cause, NotSetUp)
+    assert "so nothing of it is there for Sage to import" in str(cut.value.cause)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.skipif(
     os.name != "posix" or os.geteuid() == 0,
     reason="a folder's permissions hold back neither root nor Windows' owner",
