@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -421,6 +423,59 @@ def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
     assert isinstance(cut.value.cause, NotSetUp)
     assert "so nothing of it is there for Sage to import" in str(cut.value.cause)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["gone", "cannot be read"])
+def test_a_folder_out_of_sight_is_never_taken_as_holding_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """What the files in a folder that cannot be listed hold is unknown: looking for a
+    record cut off mid-send, or for the accounts already written, says so (``NotSetUp``,
+    naming the folder) instead of answering "none", which would write them again."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with make(folder, customers="[]") as connector:
+        [acme] = connector.create_batch(batch(ACME))
+        [invoice] = connector.create_batch(batch(INVOICE))
+    assert isinstance(acme, HandedOver) and isinstance(invoice, HandedOver)
+    if how == "gone":
+        folder.rename(tmp_path / "away")  # a drive not connected
+    else:
+        iterdir = Path.iterdir
+
+        def unreadable(self: Path) -> Iterator[Path]:
+            if self == folder:
+                raise OSError(errno.EIO, "Input/output error", str(self))
+            return iterdir(self)
+
+        monkeypatch.setattr(Path, "iterdir", unreadable)
+    reason = "No such file or directory" if how == "gone" else "Input/output error"
+    with make(folder, customers="[]") as connector:
+        with pytest.raises(NotSetUp) as looked:
+            connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+        assert str(looked.value) == (
+            f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
+            f"({reason}), so it cannot tell which records its files there already hold; "
+            "nothing was written. Connect the drive, or let Ledgerlink read that folder, "
+            "then send again."
+        )
+        with pytest.raises(NotSetUp, match=reason):
+            connector.find_handed_over(RemoteRecordType.CUSTOMER, "C-42")
+        # The invoice's account is only in an import file: unknown, not "no such account".
+        with pytest.raises(NotSetUp, match=reason):
+            connector.check_draft(INVOICE)
+        if how == "cannot be read":
+            # The folder answers a look-up by name but not a listing: nothing is written.
+            with pytest.raises(NotSetUp, match=reason):
+                connector.create_batch(batch(replace(ACME, our_ref="C-43")))
+    monkeypatch.undo()
+    if how == "gone":
+        (tmp_path / "away").rename(folder)
+    assert len(list(folder.iterdir())) == 2
+    with make(folder, customers="[]") as connector:
+        found = connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+        assert found is not None and found.location == invoice.location
+        assert connector.check_draft(INVOICE) is None
 
 
 @pytest.mark.skipif(

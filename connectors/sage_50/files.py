@@ -181,9 +181,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def our_files(folder: Path) -> list[OurFile]:
-    """Every import file Ledgerlink wrote in ``folder``, oldest first."""
-    if not folder.is_dir():
-        return []
+    """Every import file Ledgerlink wrote in ``folder``, oldest first. A folder that
+    cannot be listed (gone, unreachable, refused) raises ``OSError``: it is never taken
+    as one holding none."""
     found = []
     for path in folder.iterdir():
         parsed = parse_name(path.name)
