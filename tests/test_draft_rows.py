@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from app.db import lookups
 from app.db.lookups import RUN_FROM
-from app.db.models import Contact, Link, LinkMethod, OutboxEntry, RecordType, SendState
+from app.db.models import (
+    Contact,
+    Document,
+    DocumentKind,
+    Link,
+    LinkMethod,
+    OutboxEntry,
+    RecordType,
+    SendState,
+)
 from app.services.sending.drafts import BuiltDraft, DraftBuilder, Problem, record_label
 from app.services.sending.outbox import new_idempotency_key, sync_outbox
 from connectors.contract import RemoteTaxRate
@@ -105,3 +114,29 @@ def test_outbox_rows_made_in_the_database_are_keyed_and_linked_as_before(
     assert [r.record_type for r in rows] == sorted(
         (r.record_type for r in rows), key=list(RecordType).index
     )
+
+
+def test_the_credited_invoices_are_read_with_the_sessions_unsaved_changes(rig: SendRig) -> None:
+    """The builder reads credited invoices on the session's connection, past the ORM's
+    autoflush: a change the session holds and has not flushed yet must be seen there, as
+    the ORM's own queries would see it. (``build`` reaches this read for a credit note
+    whose invoice it has not loaded; today such a record is first prefetched, which
+    flushes, so the read is driven directly here.)"""
+    with rig.session_factory() as session, rig.connector() as connector:
+        sync_outbox(session, "sandbox")
+        rates = connector.list_tax_rates()
+        credit = session.scalars(
+            select(Document).where(Document.kind == DocumentKind.CREDIT_NOTE)
+        ).one()
+        number = credit.original_invoice_number
+        invoice = session.scalars(
+            select(Document).where(Document.kind == DocumentKind.INVOICE, Document.number == number)
+        ).one()
+        builder = DraftBuilder(session, "sandbox", "Sandbox", rates)
+        invoice.number = "RENUMBERED-1"  # pending in the session, not yet flushed
+        assert session.dirty
+        builder._load_credited([number, "RENUMBERED-1"])
+        assert builder._invoices_by_number[number] is None
+        renumbered = builder._invoices_by_number["RENUMBERED-1"]
+        assert renumbered is not None and renumbered.id == invoice.id
+        session.rollback()

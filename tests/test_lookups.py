@@ -51,3 +51,52 @@ def test_ranges_and_lists_select_exactly_their_ids(session_factory: sessionmaker
         for chunk in id_chunks(wanted, 4):
             found += session.scalars(select(Contact.id).where(among(session, Contact.id, chunk)))
     assert sorted(found) == [*range(40, 81), 100, 103, 106, 109, 112, 115, 118, 121, 127]
+
+
+#: Ids in any order with repeats: clumps that may overlap, shuffled.
+shuffled_with_repeats = (
+    st.lists(
+        st.tuples(st.integers(1, 300), st.sampled_from([1, 2, 3, RUN_FROM - 1, RUN_FROM, 70])),
+        max_size=8,
+    )
+    .map(lambda pairs: [start + k for start, length in pairs for k in range(length)])
+    .flatmap(lambda ids: st.permutations(ids))
+)
+
+
+def test_repeats_never_make_a_range_of_ids_not_asked_for() -> None:
+    assert list(id_chunks([1, 1, 3], 5)) == [[1, 3]]
+    assert list(id_chunks([5, 3, 5, 4, 7, 7, 9], 5)) == [[3, 4, 5, 7, 9]]
+    assert list(id_chunks([*range(1, RUN_FROM + 1), 1], 900)) == [list(range(1, RUN_FROM + 1))]
+
+
+@pytest.mark.both_stores
+def test_any_ids_select_exactly_the_ids_asked_for(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """For any list, with repeats and in any order: through :func:`id_chunks` or straight
+    to :func:`among`, the rows selected are those of the ids asked for, none more."""
+    stored = {*range(1, 401)} - {150, 151, 250}
+    with session_factory.begin() as session:
+        session.add_all(
+            Contact(id=n, kind=ContactKind.CUSTOMER, account_ref=f"C{n}", name=f"Customer {n}")
+            for n in sorted(stored)
+        )
+
+    with session_factory() as session:
+
+        def selected(ids: list[int]) -> set[int]:
+            return set(session.scalars(select(Contact.id).where(among(session, Contact.id, ids))))
+
+        @given(ids=shuffled_with_repeats, size=st.sampled_from([1, 3, 5, 900]))
+        def check(ids: list[int], size: int) -> None:
+            wanted = set(ids) & stored
+            chunks = list(id_chunks(ids, size))
+            assert sorted(i for chunk in chunks for i in chunk) == sorted(set(ids))
+            assert set().union(*map(selected, chunks)) == wanted
+            if ids:
+                assert selected(ids) == wanted
+
+        check()
+        assert selected([1, 1, 3]) == {1, 3}
+        assert selected([3, 1, 5]) == {1, 3, 5}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -334,6 +336,146 @@ def test_a_rename_that_may_have_happened_is_uncertain_and_the_file_never_rewritt
         first
         == (GOLDEN / "sales-invoice.csv").read_bytes() + (GOLDEN / "sales-credit.csv").read_bytes()
     )
+
+
+@pytest.mark.parametrize("how", ["reads as absent", "cannot be read"])
+def test_a_rename_lost_on_a_share_that_dropped_is_uncertain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The share did the rename, then dropped before answering: a folder that now reads
+    as absent (Windows: "network path not found") or refuses a look (EIO) never makes
+    the file "not there", which would write its records again in a new file."""
+    replace, exists, is_dir, lstat = Path.replace, Path.exists, Path.is_dir, os.lstat
+    down: list[bool] = []
+
+    def renamed_then_lost(self: Path, target: Path) -> Path:
+        replace(self, target)
+        down.append(True)
+        raise OSError(errno.EIO, "Input/output error")
+
+    def unreachable(path: Path) -> bool:
+        return bool(down) and (path == tmp_path or path.parent == tmp_path)
+
+    def exists_(self: Path, *args: object, **kwargs: object) -> bool:
+        if unreachable(self):
+            if how == "cannot be read":
+                raise OSError(errno.EIO, "Input/output error", str(self))
+            return False
+        return exists(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def is_dir_(self: Path) -> bool:
+        return False if unreachable(self) else is_dir(self)
+
+    def lstat_(path: str | os.PathLike[str], *args: object, **kwargs: object) -> os.stat_result:
+        if unreachable(Path(path)):
+            if how == "cannot be read":
+                raise OSError(errno.EIO, "Input/output error", str(path))
+            raise FileNotFoundError(errno.ENOENT, "The network path was not found", str(path))
+        return lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    with make(tmp_path) as connector:
+        monkeypatch.setattr(Path, "replace", renamed_then_lost)
+        monkeypatch.setattr(Path, "exists", exists_)
+        monkeypatch.setattr(Path, "is_dir", is_dir_)
+        monkeypatch.setattr(files.os, "lstat", lstat_)
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(INVOICE))
+        monkeypatch.undo()
+        assert cut.value.results == [None]
+        assert isinstance(cut.value.cause, OutcomeUncertain)
+        # When the share is back, the run finds the invoice in the file and never rewrites it.
+        [written] = files.our_files(tmp_path)
+        found = connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+        assert found is not None and found.location == written.path.name
+
+
+def test_a_rename_whose_temporary_is_still_there_did_not_happen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(self: Path, target: Path) -> Path:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "replace", refused)
+    with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(INVOICE))
+    assert isinstance(cut.value.cause, NotSetUp)
+    assert "so nothing of it is there for Sage to import" in str(cut.value.cause)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Antivirus took the temporary while it was written: the file was never renamed, so
+    its records wait for the next send (not uncertain)."""
+    fsync = os.fsync
+
+    def quarantined(fd: int) -> None:
+        for part in tmp_path.glob(".ledgerlink-*.part"):
+            part.unlink()
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(files.os, "fsync", quarantined)
+    with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(INVOICE))
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    assert cut.value.results == [None]
+    assert isinstance(cut.value.cause, NotSetUp)
+    assert "so nothing of it is there for Sage to import" in str(cut.value.cause)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["gone", "cannot be read"])
+def test_a_folder_out_of_sight_is_never_taken_as_holding_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """What the files in a folder that cannot be listed hold is unknown: looking for a
+    record cut off mid-send, or for the accounts already written, says so (``NotSetUp``,
+    naming the folder) instead of answering "none", which would write them again."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with make(folder, customers="[]") as connector:
+        [acme] = connector.create_batch(batch(ACME))
+        [invoice] = connector.create_batch(batch(INVOICE))
+    assert isinstance(acme, HandedOver) and isinstance(invoice, HandedOver)
+    if how == "gone":
+        folder.rename(tmp_path / "away")  # a drive not connected
+    else:
+        iterdir = Path.iterdir
+
+        def unreadable(self: Path) -> Iterator[Path]:
+            if self == folder:
+                raise OSError(errno.EIO, "Input/output error", str(self))
+            return iterdir(self)
+
+        monkeypatch.setattr(Path, "iterdir", unreadable)
+    reason = "No such file or directory" if how == "gone" else "Input/output error"
+    with make(folder, customers="[]") as connector:
+        with pytest.raises(NotSetUp) as looked:
+            connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+        assert str(looked.value) == (
+            f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
+            f"({reason}), so it cannot tell which records its files there already hold; "
+            "nothing was written. Connect the drive, or let Ledgerlink read that folder, "
+            "then send again."
+        )
+        with pytest.raises(NotSetUp, match=reason):
+            connector.find_handed_over(RemoteRecordType.CUSTOMER, "C-42")
+        # The invoice's account is only in an import file: unknown, not "no such account".
+        with pytest.raises(NotSetUp, match=reason):
+            connector.check_draft(INVOICE)
+        if how == "cannot be read":
+            # The folder answers a look-up by name but not a listing: nothing is written.
+            with pytest.raises(NotSetUp, match=reason):
+                connector.create_batch(batch(replace(ACME, our_ref="C-43")))
+    monkeypatch.undo()
+    if how == "gone":
+        (tmp_path / "away").rename(folder)
+    assert len(list(folder.iterdir())) == 2
+    with make(folder, customers="[]") as connector:
+        found = connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+        assert found is not None and found.location == invoice.location
+        assert connector.check_draft(INVOICE) is None
 
 
 @pytest.mark.skipif(

@@ -111,6 +111,41 @@ def test_crash_after_the_file_is_written_never_writes_it_twice(
     assert sum("interrupted send" in e.detail for e in found) == 5
 
 
+def test_a_crash_then_a_folder_out_of_sight_keeps_the_records_uncertain(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invoices' file was written, then the run died; the next send finds the drive
+    not connected. The invoices stay uncertain (never back to waiting, which would write
+    them again in a new file) until the folder can be looked in."""
+    real = Sender._record_results
+    calls = {"n": 0}
+
+    def dies_after_writing_invoices(self: Sender, ready: list, results: list) -> None:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Crash
+        real(self, ready, results)
+
+    monkeypatch.setattr(Sender, "_record_results", dies_after_writing_invoices)
+    with pytest.raises(Crash):
+        rig.send()
+    monkeypatch.setattr(Sender, "_record_results", real)
+    away = rig.folder.with_name("away")
+    rig.folder.rename(away)  # the drive is not connected
+    report = rig.send()
+    assert report.uncertain["invoice"] == 5 and report.resolved_not_found == 0
+    assert not report.handed_over
+    with rig.session_factory() as session:
+        states = Counter(
+            session.scalars(select(OutboxEntry.state).where(OutboxEntry.record_type == "invoice"))
+        )
+    assert states == {SendState.UNCERTAIN: 5}
+    away.rename(rig.folder)
+    report = rig.send()
+    assert report.handed_over["invoice"] == 5 and report.resolved_not_found == 0
+    assert_each_once(rig)
+
+
 def test_crash_before_the_file_is_renamed_writes_it_once_later(
     rig: SageRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,15 +42,15 @@ LONGEST_RUN = 10_000
 
 
 def id_chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
-    """``ids`` (distinct) in ascending order, cut up for :func:`among`: each run of at
-    least :data:`RUN_FROM` consecutive ids on its own (at most :data:`LONGEST_RUN`), the
-    others in lists of at most ``size``.
+    """``ids`` (duplicates dropped) in ascending order, cut up for :func:`among`: each run
+    of at least :data:`RUN_FROM` consecutive ids on its own (at most :data:`LONGEST_RUN`),
+    the others in lists of at most ``size``.
 
     Records imported together have consecutive ids, so a large send or dry run reads
     most of its rows by a few ranges rather than by lists of hundreds of ids, which
     SQLite's driver binds and its planner looks up one at a time.
     """
-    ordered = sorted(ids)
+    ordered = sorted(set(ids))
     total = len(ordered)
     scattered: list[int] = []
     start = 0
@@ -87,12 +87,15 @@ def _run_end(ordered: Sequence[int], start: int, stop: int) -> int:
 
 
 def among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column`` is one of ``ids`` (ascending and distinct, as :func:`id_chunks` gives
-    them): ``BETWEEN`` the first and last when they are consecutive, else
-    :func:`one_of`."""
-    if len(ids) > 1 and ids[-1] - ids[0] == len(ids) - 1:
-        result: ColumnElement[bool] = column.between(ids[0], ids[-1])
-        return result
+    """``column`` is one of ``ids``, in any order and with any repeats: ``BETWEEN`` the
+    lowest and highest when the ids are exactly every value between them (as
+    :func:`id_chunks` gives a run), else :func:`one_of`."""
+    if len(ids) > 1:
+        low, high = min(ids), max(ids)
+        # n distinct ids spanning exactly n values are every value of that span.
+        if high - low == len(ids) - 1 and len(set(ids)) == len(ids):
+            result: ColumnElement[bool] = column.between(low, high)
+            return result
     return one_of(session, column, ids)
 
 

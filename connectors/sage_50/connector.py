@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,16 +153,38 @@ class Sage50Connector(Connector):
         return chosen or references.normalise(draft.our_ref)
 
     def _exported(self) -> dict[ContactRole, set[str]]:
-        """References already written to an import file (by any send)."""
+        """References already written to an import file (by any send); ``NotSetUp`` when
+        the folder cannot be read (its references are unknown, never none)."""
         if self._exported_refs is None:
             found: dict[ContactRole, set[str]] = {role: set() for role in ContactRole}
-            folder = self.settings.folder
-            for our in files.our_files(folder) if folder else []:
+            for our, rows_in in self._written_files(_ROLE_FILE.values()):
                 for role, kind in _ROLE_FILE.items():
                     if our.kind is kind:
-                        found[role].update(row[0] for _, row in files.read_rows(our.path))
+                        found[role].update(row[0] for _, row in rows_in)
             self._exported_refs = found
         return self._exported_refs
+
+    def _written_files(
+        self, kinds: Collection[FileKind] = tuple(FileKind)
+    ) -> Iterator[tuple[files.OurFile, list[tuple[int, list[str]]]]]:
+        """Every import file of ``kinds`` Ledgerlink wrote in the folder, oldest first,
+        with its rows; none when no folder is chosen. ``NotSetUp`` naming the folder when
+        it cannot be listed or a file in it read (a drive not connected, a share that
+        dropped): what it holds is then unknown, and never taken as nothing."""
+        folder = self.settings.folder
+        if folder is None:
+            return
+        try:
+            for our in files.our_files(folder):
+                if our.kind in kinds:
+                    yield our, list(files.read_rows(our.path))
+        except OSError as exc:
+            raise NotSetUp(
+                f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
+                f"({exc.strerror or exc}), so it cannot tell which records its files "
+                "there already hold; nothing was written. Connect the drive, or let "
+                "Ledgerlink read that folder, then send again."
+            ) from exc
 
     # ------------------------------------------------------------------ the rules
 
@@ -470,7 +492,8 @@ class Sage50Connector(Connector):
 
     def find_handed_over(self, record_type: RemoteRecordType, our_key: str) -> HandedOver | None:
         """Look in the import files already written for a record whose send was cut off
-        between writing its file and recording it."""
+        between writing its file and recording it; ``NotSetUp`` when the folder cannot be
+        read (the record stays uncertain: never "not there" on a folder out of sight)."""
         wanted = our_key
         if record_type in (RemoteRecordType.CUSTOMER, RemoteRecordType.SUPPLIER):
             role = ContactRole(record_type.value)
@@ -485,9 +508,8 @@ class Sage50Connector(Connector):
         found: dict[tuple[RemoteRecordType, str], list[int]] = {}
         names: dict[tuple[RemoteRecordType, str], str] = {}
         by_type = {t: rt for rt, types in _TRANSACTION_TYPES.items() for t in types}
-        folder = self.settings.folder
-        for our in files.our_files(folder) if folder else []:
-            for number, row in files.read_rows(our.path):
+        for our, rows_in in self._written_files():
+            for number, row in rows_in:
                 if our.kind is FileKind.TRANSACTIONS:
                     if row[0] not in by_type or len(row) < 6:
                         continue

@@ -88,8 +88,9 @@ class WriteFailed(Exception):
     ``in_place`` says where that leaves the file: ``False`` when the new contents are not
     at ``path`` (a file already there is as it was), ``True`` when they are (only the
     folder's own flush to disk failed), ``None`` when that cannot be told (the rename
-    failed, yet the temporary is gone). ``leftover`` is a temporary that could not be
-    removed, else ``None``.
+    itself failed, and the temporary is gone or cannot be seen: on a network drive the
+    rename may have happened and only its answer been lost). ``leftover`` is a temporary
+    that could not be removed, else ``None``.
     """
 
     def __init__(
@@ -122,6 +123,12 @@ def write_whole(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as exc:
+        raise _not_written(path, temp, exc) from exc
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    try:
         temp.replace(path)
     except OSError as exc:
         raise _not_renamed(path, temp, exc) from exc
@@ -134,15 +141,30 @@ def write_whole(path: Path, data: bytes) -> None:
         raise WriteFailed(path, exc, in_place=True) from exc
 
 
-def _not_renamed(path: Path, temp: Path, cause: OSError) -> WriteFailed:
-    """What a failure before or at the rename left: the temporary removed (a file at
-    ``path`` untouched), or named when it could not be; and when the temporary is gone
-    though the rename failed, that nobody can tell whether ``path`` is the new file."""
+def _not_written(path: Path, temp: Path, cause: OSError) -> WriteFailed:
+    """A failure before the rename: ``path`` was never touched, whatever became of the
+    temporary (removed, or named when it could not be)."""
     try:
-        if not temp.exists():
-            # A folder that is gone holds no file; one still there may hold the new one.
-            return WriteFailed(path, cause, in_place=None if path.parent.is_dir() else False)
+        temp.unlink(missing_ok=True)
+    except OSError:
+        return WriteFailed(path, cause, in_place=False, leftover=temp)
+    return WriteFailed(path, cause, in_place=False)
+
+
+def _not_renamed(path: Path, temp: Path, cause: OSError) -> WriteFailed:
+    """A failure at the rename. Only a temporary still there proves the rename did not
+    happen: it is removed (or named) and ``path`` is as it was. A temporary gone, or one
+    that cannot be seen (a network drive that dropped, which is when a rename's answer
+    is lost), leaves ``path`` unknown: never "not there" because the folder is out of
+    sight."""
+    try:
+        os.lstat(temp)
+    except OSError:
+        return WriteFailed(path, cause, in_place=None)
+    try:
         temp.unlink()
+    except FileNotFoundError:
+        return WriteFailed(path, cause, in_place=None)  # it went between the two looks
     except OSError:
         return WriteFailed(path, cause, in_place=False, leftover=temp)
     return WriteFailed(path, cause, in_place=False)
@@ -159,9 +181,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def our_files(folder: Path) -> list[OurFile]:
-    """Every import file Ledgerlink wrote in ``folder``, oldest first."""
-    if not folder.is_dir():
-        return []
+    """Every import file Ledgerlink wrote in ``folder``, oldest first. A folder that
+    cannot be listed (gone, unreachable, refused) raises ``OSError``: it is never taken
+    as one holding none."""
     found = []
     for path in folder.iterdir():
         parsed = parse_name(path.name)

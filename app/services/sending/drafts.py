@@ -465,8 +465,13 @@ class DraftBuilder:
 
     def _rows(self, query: Select[Any]) -> Iterable[Row[Any]]:
         """``query``'s rows, read on the session's connection: columns only, so none of
-        the ORM's loading is needed (:meth:`prefetch` flushed the session first)."""
-        return self.session.connection().execute(query).all()  # one fetch, not one per row
+        the ORM's loading is needed. That read bypasses the ORM's autoflush, so changes
+        the session still holds are flushed first (:meth:`prefetch` has, but a record's
+        credited invoice may be read later, from :meth:`build`)."""
+        session = self.session
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        return session.connection().execute(query).all()  # one fetch, not one per row
 
     def _load_contacts(self, ids: Iterable[int]) -> None:
         missing = set(ids) - self._contacts.keys()
