@@ -93,12 +93,14 @@ def _watch(app):
     app.installEventFilter(app._first_paint)
 
 
-# Reports once the main window says its first page holds its data (its ``refreshed``
-# signal) and that page has been painted: the moment a user can act. Hooked at the
-# window's first event, as it is being built: a read finished by then is shown (and
-# ``refreshed`` sent) before the window is first shown.
-class _Usable(QObject):
-    hooked = False
+# Calls ``then(window)`` once, at the main window's first event (as it is being built,
+# so a read finished by then, shown and ``refreshed`` before the window is first shown,
+# is not missed), and leaves at once.
+class _OnMainWindow(QObject):
+    def __init__(self, app, then):
+        super().__init__(app)
+        self.then = then
+        self.hooked = False
 
     def eventFilter(self, watched, event):
         if (
@@ -108,8 +110,12 @@ class _Usable(QObject):
         ):
             self.hooked = True
             _stop_watching(self)
-            watched.refreshed.connect(lambda: QTimer.singleShot(0, _when_painted(watched)))
+            self.then(watched)
         return False
+
+def _on_main_window(app, then):
+    app._on_main_window = _OnMainWindow(app, then)
+    app.installEventFilter(app._on_main_window)
 
 def _when_painted(window):
     # Report once the page with its data is painted: at once, painting it synchronously,
@@ -121,9 +127,12 @@ def _when_painted(window):
             window.repaint()
             _report()
         else:
-            window._painted = _PaintThenReport(window)
-            window.installEventFilter(window._painted)
+            _report_after_paint(window)
     return report
+
+def _report_after_paint(window):
+    window._painted = _PaintThenReport(window)
+    window.installEventFilter(window._painted)
 
 class _PaintThenReport(QObject):
     def eventFilter(self, watched, event):
@@ -132,53 +141,24 @@ class _PaintThenReport(QObject):
             QTimer.singleShot(0, _report)
         return False
 
+# Once the main window says its first page holds its data (its ``refreshed`` signal)
+# and that page has been painted: the moment a user can act.
 def _watch_usable(app):
-    app._usable = _Usable(app)
-    app.installEventFilter(app._usable)
+    _on_main_window(
+        app, lambda w: w.refreshed.connect(lambda: QTimer.singleShot(0, _when_painted(w)))
+    )
 
-
-# Reports once the store itself is open (its ``store_opened`` signal): from then on an
-# action pressed on the first page runs at once rather than waiting for it.
-class _StoreOpen(QObject):
-    hooked = False
-
-    def eventFilter(self, watched, event):
-        if (
-            not self.hooked
-            and hasattr(watched, "store_opened")
-            and getattr(watched, "isWindow", lambda: False)()
-        ):
-            self.hooked = True
-            _stop_watching(self)
-            watched.store_opened.connect(lambda: QTimer.singleShot(0, _report))
-        return False
-
-# Reports after the main window's first paint, whatever it shows ("Opening your data…"
-# or, when its read was done in time, the dashboard): hooked at the window's first
-# event, so the filter on every object is gone before the window is built.
-class _MainWindowPaint(QObject):
-    hooked = False
-
-    def eventFilter(self, watched, event):
-        if (
-            not self.hooked
-            and hasattr(watched, "refreshed")
-            and getattr(watched, "isWindow", lambda: False)()
-        ):
-            self.hooked = True
-            _stop_watching(self)
-            watched._painted = _PaintThenReport(watched)
-            watched.installEventFilter(watched._painted)
-        return False
-
-def _watch_main_window(app):
-    app._main_window_paint = _MainWindowPaint(app)
-    app.installEventFilter(app._main_window_paint)
-
-
+# Once the store itself is open (its ``store_opened`` signal): from then on an action
+# pressed on the first page runs at once rather than waiting for it.
 def _watch_store_open(app):
-    app._store_open = _StoreOpen(app)
-    app.installEventFilter(app._store_open)
+    _on_main_window(
+        app, lambda w: w.store_opened.connect(lambda: QTimer.singleShot(0, _report))
+    )
+
+# After the main window's first paint, whatever it shows ("Opening your data…" or, when
+# its read was done in time, the dashboard).
+def _watch_main_window(app):
+    _on_main_window(app, _report_after_paint)
 """
 
 BARE = (
