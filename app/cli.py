@@ -330,23 +330,26 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
 
 
 def _open_window(paths: DataPaths, page: str | None = None) -> int:
-    from app.logging_setup import hold_early_records
+    from app.logging_setup import hold_early_records, write_held_records
     from app.services.first_read import start_first_read
     from app.ui.kit.platform_libs import check_qt_platform
 
     # Before Qt is imported: the dashboard's read overlaps Qt's start (see first_read).
     # What it logs is kept for the log file, which is set up after the first paint.
     hold_early_records()
-    first_read = start_first_read(paths) if page is None else None
+    try:
+        first_read = start_first_read(paths) if page is None else None
 
-    # Qt aborts with a signal when its platform libraries are missing: say so first.
-    problem = check_qt_platform(os.environ)
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_SETUP
-    from app.ui.windows.launch import run_window  # Qt is imported only when a window is wanted
+        # Qt aborts with a signal when its platform libraries are missing: say so first.
+        problem = check_qt_platform(os.environ)
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_SETUP
+        from app.ui.windows.launch import run_window  # Qt only when a window is wanted
 
-    return run_window(paths, page, first_read)
+        return run_window(paths, page, first_read)
+    finally:
+        write_held_records(paths)  # when no window took them over
 
 
 # ---------------------------------------------------------------------------- commands

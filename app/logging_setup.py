@@ -6,7 +6,10 @@ import contextlib
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.config import DataPaths
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -92,6 +95,22 @@ def hold_early_records() -> None:
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     root.addHandler(_early)
+
+
+def write_held_records(paths: DataPaths) -> None:
+    """Write the records kept since :func:`hold_early_records`, if any are still kept
+    (the window closed, or never opened, before its log file was set up), to the log
+    file in ``paths``; with no log folder to write to, they are dropped and the keeping
+    stops all the same."""
+    global _early
+    if _early is None:
+        return
+    try:
+        paths.ensure()
+        configure_logging(paths.logs)
+    except OSError:
+        logging.getLogger().removeHandler(_early)
+        _early = None
 
 
 def holding_early_records() -> bool:

@@ -110,3 +110,35 @@ def test_records_kept_before_the_log_file_are_bounded_and_formatted_when_logged(
         "1 ['first']",
         "2 ['first']",
     ]
+
+
+def test_records_kept_for_a_window_that_never_opens_go_to_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ledgerlink`` keeps what is logged from before its first read; when no window
+    takes those records over (here Qt's platform libraries are missing), they are
+    written to the data folder's log all the same, and the keeping stops."""
+    import app.cli
+    from app.services import first_read
+
+    monkeypatch.setattr(first_read, "start_first_read", lambda paths: None)
+    monkeypatch.setattr(
+        "app.ui.kit.platform_libs.check_qt_platform",
+        lambda _environ: (logging.getLogger("test.early").warning("no xcb"), "missing")[1],
+    )
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        assert app.cli.main(["--data-dir", str(tmp_path / "data")]) == app.cli.EXIT_SETUP
+        assert not holding_early_records()
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                handler.close()
+                root.removeHandler(handler)
+        root.setLevel(level)
+    log_file = tmp_path / "data" / "logs" / "ledgerlink.log"
+    assert log_file.read_text(encoding="utf-8").rstrip().endswith("test.early: no xcb")
+    assert not any(type(h).__name__ == "EarlyRecords" for h in root.handlers)

@@ -99,7 +99,7 @@ def run_window(
     """Show the main window on ``paths`` and run until it is closed (``first_read``: the
     dashboard's read, when the caller started it; see :func:`create_window`)."""
     from app.crash_report import set_report_folder
-    from app.logging_setup import configure_logging, hold_early_records, holding_early_records
+    from app.logging_setup import hold_early_records, write_held_records
     from app.ui.kit.crash import install_crash_hook
 
     warm_up_imports()  # overlaps the application object's own start
@@ -107,15 +107,11 @@ def run_window(
     set_report_folder(paths.logs)
     hold_early_records()
     hook = install_crash_hook(app)
-    window = create_window(paths, page, first_read)
+    window: MainWindow | None = None
     try:
+        window = create_window(paths, page, first_read)
         return app.exec()
     finally:
         del window
         hook.uninstall()
-        if holding_early_records():  # closed before its first page: keep what was logged
-            try:
-                paths.ensure()
-                configure_logging(paths.logs)
-            except OSError:
-                pass  # no log folder to write to: there was none for the window either
+        write_held_records(paths)  # closed before its first page: keep what was logged
