@@ -560,6 +560,7 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
             f"Ledgerlink cannot tell whether {name} reached {folder}, the folder for Sage 50 "
             f"import files ({cause}), so Sage may find it there or not; Ledgerlink looks "
             "for its records in that folder before writing any of them again, in a new file."
+            + _pending_leftover(failed)
         )
     fix = _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
     fix = fix[0].upper() + fix[1:]
@@ -588,6 +589,17 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
     )
 
 
+def _pending_leftover(failed: files.WriteFailed) -> str:
+    """What to do about a temporary left behind by a rename whose outcome is unknown (the
+    drive may still rename it, so it is named, not called unfinished for certain)."""
+    if failed.leftover is None:
+        return ""
+    return (
+        f" If {failed.leftover.name} is still in that folder once the drive answers again, "
+        "delete it: it is a copy Ledgerlink could not remove, and Sage must never import it."
+    )
+
+
 def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
     """A sync's answer for the accounts whose Records file could not be written."""
     name, folder, cause = failed.path.name, failed.path.parent, failed.reason
@@ -595,7 +607,7 @@ def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
         return ConnectorError(
             f"Ledgerlink cannot tell whether {name} reached {folder} ({cause}), so these "
             "details may or may not be there for Sage to import; sync again to write them "
-            "in a new file."
+            "in a new file." + _pending_leftover(failed)
         )
     left = f"; delete {failed.leftover.name} from that folder first" if failed.leftover else ""
     return ConnectorError(
