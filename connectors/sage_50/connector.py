@@ -79,6 +79,11 @@ class Sage50Connector(Connector):
         self._rows: dict[FileKind, list[list[str]]] = {}
         self._exported_refs: dict[ContactRole, set[str]] | None = None
         self._index: dict[tuple[RemoteRecordType, str], HandedOver] | None = None
+        #: (file kind, reference) of each record whose file's write answer was lost by
+        #: this connector, with that file's name: a look moments later (the share may
+        #: still be down) never decides they are not there. Kept for the connector's
+        #: life, which is one send; the next send's connector looks for them afresh.
+        self._lost: dict[tuple[FileKind, str], str] = {}
 
     # ------------------------------------------------------------------ the folder
 
@@ -337,6 +342,10 @@ class Sage50Connector(Connector):
                     self._wrote(kind, all_rows, new_rows)
                     written.add(kind)
                 elif failed.in_place is None:
+                    name = failed.path.name
+                    self._lost.update(
+                        ((k, reference), name) for _, k, *_, reference, _ in placed if k is kind
+                    )
                     self.close()  # what the file holds is unknown: never rewrite it
                 break
             self._wrote(kind, all_rows, new_rows)
@@ -493,12 +502,22 @@ class Sage50Connector(Connector):
     def find_handed_over(self, record_type: RemoteRecordType, our_key: str) -> HandedOver | None:
         """Look in the import files already written for a record whose send was cut off
         between writing its file and recording it; ``NotSetUp`` when the folder cannot be
-        read (the record stays uncertain: never "not there" on a folder out of sight)."""
-        wanted = our_key
+        read, or when the record is not found but the answer to writing its file was lost
+        by this connector (the record stays uncertain: never "not there" on a folder out
+        of sight, or looked at moments after its share dropped)."""
+        wanted, kind = our_key, FileKind.TRANSACTIONS
         if record_type in (RemoteRecordType.CUSTOMER, RemoteRecordType.SUPPLIER):
             role = ContactRole(record_type.value)
             wanted = self.reference_for(ContactDraft(role=role, our_ref=our_key, name=""))
-        return self._written_index().get((record_type, wanted))
+            kind = _ROLE_FILE[role]
+        found = self._written_index().get((record_type, wanted))
+        lost = self._lost.get((kind, wanted))
+        if found is None and lost is not None:
+            raise NotSetUp(
+                f"The answer to writing {lost} was lost moments ago; Ledgerlink looks for "
+                "these records again on the next send, before writing any of them again."
+            )
+        return found
 
     def _written_index(self) -> dict[tuple[RemoteRecordType, str], HandedOver]:
         """Every record in the files already written, by type and key, read once (a
