@@ -518,6 +518,37 @@ def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "saved",
+    [
+        "Acme Plumbing Ltd, Álvaro".encode(),  # UTF-8: 0x81 is no Windows-1252 byte
+        b'"' + b"x" * 200_000 + b"\r\n",  # an unclosed quote: one huge field
+    ],
+    ids=["utf-8", "broken quoting"],
+)
+def test_one_of_our_files_resaved_by_excel_stops_the_send_naming_it(
+    tmp_path: Path, saved: bytes
+) -> None:
+    with make(tmp_path, customers="[]") as connector:
+        [acme] = connector.create_batch(batch(ACME))
+    assert isinstance(acme, HandedOver)
+    (tmp_path / acme.location).write_bytes(saved)
+    with make(tmp_path, customers="[]") as connector:
+        with pytest.raises(NotSetUp) as stopped:
+            connector.create_batch(batch(SAGESOFT))
+        message = str(stopped.value)
+        assert message.startswith(
+            f"{acme.location} in {tmp_path} is no longer the import file Ledgerlink wrote"
+        )
+        assert message.endswith(
+            "Put back the file as Ledgerlink wrote it, or, once Sage has imported it, move "
+            "it out of that folder, then send again."
+        )
+        with pytest.raises(NotSetUp):
+            connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+    assert [p.name for p in tmp_path.iterdir()] == [acme.location]
+
+
 @pytest.mark.parametrize("how", ["gone", "cannot be read"])
 def test_a_folder_out_of_sight_is_never_taken_as_holding_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str

@@ -14,6 +14,7 @@ the send that wrote it.
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -175,14 +176,16 @@ class Sage50Connector(Connector):
         """Every import file of ``kinds`` Ledgerlink wrote in the folder, oldest first,
         with its rows; none when no folder is chosen. ``NotSetUp`` naming the folder when
         it cannot be listed or a file in it read (a drive not connected, a share that
-        dropped): what it holds is then unknown, and never taken as nothing."""
+        dropped): what it holds is then unknown, and never taken as nothing; ``NotSetUp``
+        naming the file when one of ours was changed so it no longer reads (re-saved by
+        Excel)."""
         folder = self.settings.folder
         if folder is None:
             return
         try:
             for our in files.our_files(folder):
                 if our.kind in kinds:
-                    yield our, list(files.read_rows(our.path))
+                    yield our, _rows_of(our.path)
         except OSError as exc:
             raise NotSetUp(
                 f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
@@ -555,6 +558,28 @@ class Sage50Connector(Connector):
         self._rows = {}
         self._exported_refs = None
         self._index = None
+
+
+def _rows_of(path: Path) -> list[tuple[int, list[str]]]:
+    """The rows of one of our files; ``NotSetUp`` naming it when it no longer reads as
+    Ledgerlink wrote it (re-saved in another encoding, or with broken quoting)."""
+    try:
+        return list(files.read_rows(path))
+    except (ValueError, csv.Error) as exc:
+        raise NotSetUp(
+            f"{path.name} in {path.parent} is no longer the import file Ledgerlink wrote "
+            f"(it was changed and saved again, perhaps by Excel: {_unreadable(exc)}), so "
+            "Ledgerlink cannot tell which records it holds; nothing was written. Put back "
+            "the file as Ledgerlink wrote it, or, once Sage has imported it, move it out of "
+            "that folder, then send again."
+        ) from exc
+
+
+def _unreadable(exc: ValueError | csv.Error) -> str:
+    """Why a file no longer reads, in plain words."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"byte {exc.start + 1} is not a Windows-1252 character"
+    return f"it does not read as CSV: {exc}"
 
 
 _WRITE_FIX = {
