@@ -304,6 +304,42 @@ def test_a_file_in_place_whose_folder_cannot_be_saved_is_handed_over_and_the_sen
     assert only_file(tmp_path, files.FileKind.CUSTOMERS).name == handed.location
 
 
+@pytest.mark.parametrize(
+    "code", [errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP], ids=["EINVAL", "ENOTSUP", "EOPNOTSUPP"]
+)
+def test_a_folder_whose_mount_cannot_be_flushed_is_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    fsync = os.fsync
+
+    def folder_unsupported(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", folder_unsupported)
+    with make(tmp_path, customers="[]") as connector:
+        [acme] = connector.create_batch(batch(ACME))
+    assert isinstance(acme, HandedOver)
+    assert only_file(tmp_path, files.FileKind.CUSTOMERS).name == acme.location
+
+
+def test_a_folder_flush_that_fails_otherwise_still_stops_the_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsync = os.fsync
+
+    def folder_broken(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "Input/output error")
+        fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", folder_broken)
+    with pytest.raises(files.WriteFailed) as failed:
+        files.write_whole(tmp_path / "x.csv", b"x")
+    assert failed.value.in_place is True
+
+
 def test_a_rename_that_may_have_happened_is_uncertain_and_the_file_never_rewritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

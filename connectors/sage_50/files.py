@@ -189,12 +189,21 @@ def _not_renamed(path: Path, temp: Path, cause: OSError) -> WriteFailed:
     return WriteFailed(path, cause, in_place=False if _refused(cause) else None)
 
 
+#: What a folder's fsync answers on a mount that does not support it.
+_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
 def _fsync_dir(folder: Path) -> None:
+    """Flush ``folder``'s entries (the rename) to disk, where the system can."""
     if os.name != "posix":  # pragma: no cover - Windows cannot open a folder for fsync
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        # Some mounts (network shares, FUSE) cannot flush a folder: nothing to flush.
+        if exc.errno not in _FSYNC_UNSUPPORTED:
+            raise
     finally:
         os.close(fd)
 
