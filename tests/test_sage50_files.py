@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -304,6 +304,42 @@ def test_a_file_in_place_whose_folder_cannot_be_saved_is_handed_over_and_the_sen
     assert only_file(tmp_path, files.FileKind.CUSTOMERS).name == handed.location
 
 
+@pytest.mark.parametrize(
+    "code", [errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP], ids=["EINVAL", "ENOTSUP", "EOPNOTSUPP"]
+)
+def test_a_folder_whose_mount_cannot_be_flushed_is_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    fsync = os.fsync
+
+    def folder_unsupported(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", folder_unsupported)
+    with make(tmp_path, customers="[]") as connector:
+        [acme] = connector.create_batch(batch(ACME))
+    assert isinstance(acme, HandedOver)
+    assert only_file(tmp_path, files.FileKind.CUSTOMERS).name == acme.location
+
+
+def test_a_folder_flush_that_fails_otherwise_still_stops_the_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsync = os.fsync
+
+    def folder_broken(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "Input/output error")
+        fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", folder_broken)
+    with pytest.raises(files.WriteFailed) as failed:
+        files.write_whole(tmp_path / "x.csv", b"x")
+    assert failed.value.in_place is True
+
+
 def test_a_rename_that_may_have_happened_is_uncertain_and_the_file_never_rewritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -403,6 +439,99 @@ def test_a_rename_whose_temporary_is_still_there_did_not_happen(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_rename_whose_answer_was_lost_is_uncertain_though_its_temporary_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A share that dropped (EIO) still holds the temporary for the pending rename and
+    refuses to delete it: seeing it proves nothing, and the rename lands afterwards."""
+    target = tmp_path / files.file_name(datetime(2026, 12, 3, 9, 20), files.FileKind.TRANSACTIONS)
+    replace, unlink = Path.replace, Path.unlink
+    pending: list[tuple[Path, Path]] = []
+
+    def lost(self: Path, to: Path) -> Path:
+        pending.append((self, to))  # the server still holds the request
+        raise OSError(errno.EIO, "network name no longer available")
+
+    def held(self: Path, missing_ok: bool = False) -> None:
+        if self.suffix == ".part" and pending:
+            raise PermissionError(errno.EACCES, "sharing violation")
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "replace", lost)
+    monkeypatch.setattr(Path, "unlink", held)
+    with pytest.raises(files.WriteFailed) as failed:
+        files.write_whole(target, b"SI,X\r\n")
+    monkeypatch.undo()
+    [(temp, to)] = pending
+    assert failed.value.in_place is None and failed.value.leftover == temp
+    replace(temp, to)  # the server's rename lands
+    assert target.read_bytes() == b"SI,X\r\n"
+
+
+@pytest.mark.parametrize(
+    ("cause", "in_place"),
+    [
+        (OSError(errno.EIO, "Input/output error"), None),
+        (OSError(errno.ENOENT, "No such file or directory"), None),
+        (OSError(errno.EBUSY, "Device or resource busy"), False),
+        (OSError(errno.EXDEV, "Invalid cross-device link"), False),
+        (OSError(errno.EINVAL, "The specified network name is no longer available"), None),
+        (OSError(errno.EACCES, "Access is denied"), False),
+    ],
+)
+def test_only_a_definite_refusal_of_the_rename_leaves_the_file_not_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cause: OSError, in_place: bool | None
+) -> None:
+    def fails(self: Path, to: Path) -> Path:
+        raise cause
+
+    monkeypatch.setattr(Path, "replace", fails)
+    with pytest.raises(files.WriteFailed) as failed:
+        files.write_whole(tmp_path / "x.csv", b"x")
+    assert failed.value.in_place is in_place and failed.value.leftover is None
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("winerror", "in_place"), [(64, None), (59, None), (5, False), (32, False)]
+)
+def test_windows_network_errors_at_the_rename_are_uncertain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, winerror: int, in_place: bool | None
+) -> None:
+    cause = OSError(errno.EACCES, "Windows error")
+    cause.winerror = winerror  # type: ignore[attr-defined]
+
+    def fails(self: Path, to: Path) -> Path:
+        raise cause
+
+    monkeypatch.setattr(Path, "replace", fails)
+    with pytest.raises(files.WriteFailed) as failed:
+        files.write_whole(tmp_path / "x.csv", b"x")
+    assert failed.value.in_place is in_place
+
+
+def test_a_temporary_left_by_an_uncertain_rename_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost(self: Path, to: Path) -> Path:
+        raise OSError(errno.EIO, "Input/output error")
+
+    def held(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "replace", lost)
+    monkeypatch.setattr(Path, "unlink", held)
+    with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
+        connector.create_batch(batch(INVOICE))
+    monkeypatch.undo()
+    [left] = tmp_path.iterdir()
+    assert isinstance(cut.value.cause, OutcomeUncertain) and cut.value.results == [None]
+    assert str(cut.value.cause).endswith(
+        f" If {left.name} is still in that folder once the drive answers again, delete it: "
+        "it is a copy Ledgerlink could not remove, and Sage must never import it."
+    )
+
+
 def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -423,6 +552,37 @@ def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
     assert isinstance(cut.value.cause, NotSetUp)
     assert "so nothing of it is there for Sage to import" in str(cut.value.cause)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        "Acme Plumbing Ltd, Álvaro".encode(),  # UTF-8: 0x81 is no Windows-1252 byte
+        b'"' + b"x" * 200_000 + b"\r\n",  # an unclosed quote: one huge field
+    ],
+    ids=["utf-8", "broken quoting"],
+)
+def test_one_of_our_files_resaved_by_excel_stops_the_send_naming_it(
+    tmp_path: Path, saved: bytes
+) -> None:
+    with make(tmp_path, customers="[]") as connector:
+        [acme] = connector.create_batch(batch(ACME))
+    assert isinstance(acme, HandedOver)
+    (tmp_path / acme.location).write_bytes(saved)
+    with make(tmp_path, customers="[]") as connector:
+        with pytest.raises(NotSetUp) as stopped:
+            connector.create_batch(batch(SAGESOFT))
+        message = str(stopped.value)
+        assert message.startswith(
+            f"{acme.location} in {tmp_path} is no longer the import file Ledgerlink wrote"
+        )
+        assert message.endswith(
+            "Put back the file as Ledgerlink wrote it, or, once Sage has imported it, move "
+            "it out of that folder, then send again."
+        )
+        with pytest.raises(NotSetUp):
+            connector.find_handed_over(RemoteRecordType.INVOICE, "INV5001")
+    assert [p.name for p in tmp_path.iterdir()] == [acme.location]
 
 
 @pytest.mark.parametrize("how", ["gone", "cannot be read"])

@@ -280,6 +280,53 @@ def test_a_file_that_may_or_may_not_be_in_place_is_looked_for_not_written_twice(
     assert lost[0] in names
 
 
+@pytest.mark.parametrize("lands", [False, True], ids=["never renamed", "renamed later"])
+def test_records_whose_write_answer_was_lost_stay_uncertain_until_the_next_send(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch, lands: bool
+) -> None:
+    """The share dropped at the rename: a look moments later that does not find the file
+    never sends its records again in that run. The next send looks afresh: a file that
+    arrived hands them over; none sends them once."""
+    replace, unlink = Path.replace, Path.unlink
+    pending: list[tuple[Path, Path]] = []
+
+    def lost(self: Path, target: Path) -> Path:
+        if "transactions" in target.name and not pending:
+            pending.append((self, target))  # the server may still hold the request
+            raise OSError(errno.EIO, "Input/output error")
+        return replace(self, target)
+
+    def held(self: Path, missing_ok: bool = False) -> None:
+        if self.suffix == ".part" and lands and pending:
+            raise PermissionError(errno.EACCES, "sharing violation")
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "replace", lost)
+    monkeypatch.setattr(Path, "unlink", held)
+    first = rig.send()
+    monkeypatch.undo()
+    # The invoices' file is not there (yet): they stay uncertain, not written again.
+    assert first.uncertain == {"invoice": EVERYTHING["invoice"]}
+    assert first.resolved_not_found == 0
+    assert not pending[0][1].exists()
+    with rig.session_factory() as session:
+        states = Counter(session.scalars(select(OutboxEntry.state)))
+    assert states[SendState.UNCERTAIN] == EVERYTHING["invoice"]
+    # (the credit note and the payments are held back: their invoices are not sent)
+    assert states == {
+        SendState.UNCERTAIN: EVERYTHING["invoice"],
+        SendState.HANDED_OVER: EVERYTHING["customer"] + EVERYTHING["supplier"],
+        SendState.FAILED: EVERYTHING["credit_note"] + EVERYTHING["payment"],
+    }
+    if lands:
+        [(temp, target)] = pending
+        replace(temp, target)  # the server's rename lands after the run
+    second = rig.send()
+    assert second.ok and not second.uncertain
+    assert second.resolved_not_found == (0 if lands else EVERYTHING["invoice"])
+    assert_each_once(rig)
+
+
 def test_preflight_uses_the_same_rules_as_the_files(rig: SageRig) -> None:
     rig.update(financial_year_start="2026-01-06", lock_date="")
     with rig.connector() as connector:

@@ -14,6 +14,7 @@ the send that wrote it.
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -79,6 +80,11 @@ class Sage50Connector(Connector):
         self._rows: dict[FileKind, list[list[str]]] = {}
         self._exported_refs: dict[ContactRole, set[str]] | None = None
         self._index: dict[tuple[RemoteRecordType, str], HandedOver] | None = None
+        #: (file kind, reference) of each record whose file's write answer was lost by
+        #: this connector, with that file's name: a look moments later (the share may
+        #: still be down) never decides they are not there. Kept for the connector's
+        #: life, which is one send; the next send's connector looks for them afresh.
+        self._lost: dict[tuple[FileKind, str], str] = {}
 
     # ------------------------------------------------------------------ the folder
 
@@ -170,14 +176,16 @@ class Sage50Connector(Connector):
         """Every import file of ``kinds`` Ledgerlink wrote in the folder, oldest first,
         with its rows; none when no folder is chosen. ``NotSetUp`` naming the folder when
         it cannot be listed or a file in it read (a drive not connected, a share that
-        dropped): what it holds is then unknown, and never taken as nothing."""
+        dropped): what it holds is then unknown, and never taken as nothing; ``NotSetUp``
+        naming the file when one of ours was changed so it no longer reads (re-saved by
+        Excel)."""
         folder = self.settings.folder
         if folder is None:
             return
         try:
             for our in files.our_files(folder):
                 if our.kind in kinds:
-                    yield our, list(files.read_rows(our.path))
+                    yield our, _rows_of(our.path)
         except OSError as exc:
             raise NotSetUp(
                 f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
@@ -337,6 +345,10 @@ class Sage50Connector(Connector):
                     self._wrote(kind, all_rows, new_rows)
                     written.add(kind)
                 elif failed.in_place is None:
+                    name = failed.path.name
+                    self._lost.update(
+                        ((k, reference), name) for _, k, *_, reference, _ in placed if k is kind
+                    )
                     self.close()  # what the file holds is unknown: never rewrite it
                 break
             self._wrote(kind, all_rows, new_rows)
@@ -493,12 +505,22 @@ class Sage50Connector(Connector):
     def find_handed_over(self, record_type: RemoteRecordType, our_key: str) -> HandedOver | None:
         """Look in the import files already written for a record whose send was cut off
         between writing its file and recording it; ``NotSetUp`` when the folder cannot be
-        read (the record stays uncertain: never "not there" on a folder out of sight)."""
-        wanted = our_key
+        read, or when the record is not found but the answer to writing its file was lost
+        by this connector (the record stays uncertain: never "not there" on a folder out
+        of sight, or looked at moments after its share dropped)."""
+        wanted, kind = our_key, FileKind.TRANSACTIONS
         if record_type in (RemoteRecordType.CUSTOMER, RemoteRecordType.SUPPLIER):
             role = ContactRole(record_type.value)
             wanted = self.reference_for(ContactDraft(role=role, our_ref=our_key, name=""))
-        return self._written_index().get((record_type, wanted))
+            kind = _ROLE_FILE[role]
+        found = self._written_index().get((record_type, wanted))
+        lost = self._lost.get((kind, wanted))
+        if found is None and lost is not None:
+            raise NotSetUp(
+                f"The answer to writing {lost} was lost moments ago; Ledgerlink looks for "
+                "these records again on the next send, before writing any of them again."
+            )
+        return found
 
     def _written_index(self) -> dict[tuple[RemoteRecordType, str], HandedOver]:
         """Every record in the files already written, by type and key, read once (a
@@ -538,6 +560,28 @@ class Sage50Connector(Connector):
         self._index = None
 
 
+def _rows_of(path: Path) -> list[tuple[int, list[str]]]:
+    """The rows of one of our files; ``NotSetUp`` naming it when it no longer reads as
+    Ledgerlink wrote it (re-saved in another encoding, or with broken quoting)."""
+    try:
+        return list(files.read_rows(path))
+    except (ValueError, csv.Error) as exc:
+        raise NotSetUp(
+            f"{path.name} in {path.parent} is no longer the import file Ledgerlink wrote "
+            f"(it was changed and saved again, perhaps by Excel: {_unreadable(exc)}), so "
+            "Ledgerlink cannot tell which records it holds; nothing was written. Put back "
+            "the file as Ledgerlink wrote it, or, once Sage has imported it, move it out of "
+            "that folder, then send again."
+        ) from exc
+
+
+def _unreadable(exc: ValueError | csv.Error) -> str:
+    """Why a file no longer reads, in plain words."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"byte {exc.start + 1} is not a Windows-1252 character"
+    return f"it does not read as CSV: {exc}"
+
+
 _WRITE_FIX = {
     errno.ENOSPC: "free some space on that drive",
     errno.ENOENT: "the folder is gone (a drive not connected?): connect it, or choose the "
@@ -560,6 +604,7 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
             f"Ledgerlink cannot tell whether {name} reached {folder}, the folder for Sage 50 "
             f"import files ({cause}), so Sage may find it there or not; Ledgerlink looks "
             "for its records in that folder before writing any of them again, in a new file."
+            + _pending_leftover(failed)
         )
     fix = _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
     fix = fix[0].upper() + fix[1:]
@@ -588,6 +633,17 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
     )
 
 
+def _pending_leftover(failed: files.WriteFailed) -> str:
+    """What to do about a temporary left behind by a rename whose outcome is unknown (the
+    drive may still rename it, so it is named, not called unfinished for certain)."""
+    if failed.leftover is None:
+        return ""
+    return (
+        f" If {failed.leftover.name} is still in that folder once the drive answers again, "
+        "delete it: it is a copy Ledgerlink could not remove, and Sage must never import it."
+    )
+
+
 def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
     """A sync's answer for the accounts whose Records file could not be written."""
     name, folder, cause = failed.path.name, failed.path.parent, failed.reason
@@ -595,7 +651,7 @@ def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
         return ConnectorError(
             f"Ledgerlink cannot tell whether {name} reached {folder} ({cause}), so these "
             "details may or may not be there for Sage to import; sync again to write them "
-            "in a new file."
+            "in a new file." + _pending_leftover(failed)
         )
     left = f"; delete {failed.leftover.name} from that folder first" if failed.leftover else ""
     return ConnectorError(

@@ -8,6 +8,7 @@ with CRLF line ends, as Sage 50 (a Windows program) reads them.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import re
@@ -88,9 +89,10 @@ class WriteFailed(Exception):
     ``in_place`` says where that leaves the file: ``False`` when the new contents are not
     at ``path`` (a file already there is as it was), ``True`` when they are (only the
     folder's own flush to disk failed), ``None`` when that cannot be told (the rename
-    itself failed, and the temporary is gone or cannot be seen: on a network drive the
-    rename may have happened and only its answer been lost). ``leftover`` is a temporary
-    that could not be removed, else ``None``.
+    itself failed other than by a definite refusal, or its temporary could not be seen
+    and removed: on a network drive the rename may have happened, or may still happen,
+    and only its answer been lost). ``leftover`` is a temporary that could not be
+    removed, else ``None``.
     """
 
     def __init__(
@@ -151,12 +153,29 @@ def _not_written(path: Path, temp: Path, cause: OSError) -> WriteFailed:
     return WriteFailed(path, cause, in_place=False)
 
 
+#: Rename errors that are a definite refusal: the server did not, and will not, rename.
+_REFUSED_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EBUSY, errno.EROFS, errno.ENOSPC, errno.EXDEV}
+)
+#: The same on Windows: access denied, sharing violation, already exists.
+_REFUSED_WINERRORS = frozenset({5, 32, 183})
+
+
+def _refused(cause: OSError) -> bool:
+    """Whether a rename error is a definite refusal rather than a lost answer (a
+    network error such as EIO, or Windows' 64 "network name no longer available")."""
+    winerror = getattr(cause, "winerror", None)
+    if winerror is not None:
+        return winerror in _REFUSED_WINERRORS
+    return cause.errno in _REFUSED_ERRNOS
+
+
 def _not_renamed(path: Path, temp: Path, cause: OSError) -> WriteFailed:
-    """A failure at the rename. Only a temporary still there proves the rename did not
-    happen: it is removed (or named) and ``path`` is as it was. A temporary gone, or one
-    that cannot be seen (a network drive that dropped, which is when a rename's answer
-    is lost), leaves ``path`` unknown: never "not there" because the folder is out of
-    sight."""
+    """A failure at the rename. ``path`` is as it was only when the error is a definite
+    refusal and the temporary was then removed: seeing the temporary proves nothing on a
+    network drive, where the server may still hold it for a rename whose answer was lost
+    (and refuse to delete it). Anything else leaves ``path`` unknown, naming a temporary
+    that could not be removed: never "not there" because the folder is out of sight."""
     try:
         os.lstat(temp)
     except OSError:
@@ -166,16 +185,25 @@ def _not_renamed(path: Path, temp: Path, cause: OSError) -> WriteFailed:
     except FileNotFoundError:
         return WriteFailed(path, cause, in_place=None)  # it went between the two looks
     except OSError:
-        return WriteFailed(path, cause, in_place=False, leftover=temp)
-    return WriteFailed(path, cause, in_place=False)
+        return WriteFailed(path, cause, in_place=None, leftover=temp)
+    return WriteFailed(path, cause, in_place=False if _refused(cause) else None)
+
+
+#: What a folder's fsync answers on a mount that does not support it.
+_FSYNC_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
 
 
 def _fsync_dir(folder: Path) -> None:
+    """Flush ``folder``'s entries (the rename) to disk, where the system can."""
     if os.name != "posix":  # pragma: no cover - Windows cannot open a folder for fsync
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
+    except OSError as exc:
+        # Some mounts (network shares, FUSE) cannot flush a folder: nothing to flush.
+        if exc.errno not in _FSYNC_UNSUPPORTED:
+            raise
     finally:
         os.close(fd)
 
