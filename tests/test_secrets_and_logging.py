@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import keyring
@@ -18,6 +20,22 @@ from app.logging_setup import (
 )
 from app.secrets import KeyringSecretStore, NoKeyringError
 from tests.conftest import MemoryKeyring
+
+
+@contextmanager
+def root_logger_restored() -> Iterator[logging.Logger]:
+    """The root logger, with the handlers added inside closed and removed afterwards and
+    its level put back."""
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        yield root
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                handler.close()
+                root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def test_secret_round_trip_uses_the_keyring(memory_keyring: MemoryKeyring) -> None:
@@ -37,19 +55,12 @@ def test_missing_keyring_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_secrets_are_masked_in_the_log_file(tmp_path: Path) -> None:
-    root = logging.getLogger()
-    before = list(root.handlers)
-    try:
+    with root_logger_restored() as root:
         configure_logging(tmp_path)
         KeyringSecretStore().set("qbo.access_token", "eyJhbGciOi.secret.token")
         logging.getLogger("test").warning("request failed with token %s", "eyJhbGciOi.secret.token")
         for handler in root.handlers:
             handler.flush()
-    finally:
-        for handler in root.handlers[:]:
-            if handler not in before:
-                handler.close()
-                root.removeHandler(handler)
     log_text = (tmp_path / "ledgerlink.log").read_text(encoding="utf-8")
     assert "eyJhbGciOi.secret.token" not in log_text
     assert MASK in log_text
@@ -58,10 +69,8 @@ def test_secrets_are_masked_in_the_log_file(tmp_path: Path) -> None:
 def test_what_is_logged_before_the_log_file_is_set_up_is_written_to_it(tmp_path: Path) -> None:
     # The window sets its log file up after its first page is painted; nothing logged
     # before then may be lost, and nothing written twice.
-    root = logging.getLogger()
-    before, level = list(root.handlers), root.level
     log = logging.getLogger("test.early")
-    try:
+    with root_logger_restored() as root:
         hold_early_records()
         assert holding_early_records()
         log.info("first read left to the normal path: %s", "no database")
@@ -73,12 +82,6 @@ def test_what_is_logged_before_the_log_file_is_set_up_is_written_to_it(tmp_path:
         log.info("after the log file")
         for handler in root.handlers:
             handler.flush()
-    finally:
-        for handler in root.handlers[:]:
-            if handler not in before:
-                handler.close()
-                root.removeHandler(handler)
-        root.setLevel(level)
     lines = (tmp_path / "ledgerlink.log").read_text(encoding="utf-8").splitlines()
     assert [line.split(": ", 1)[1] for line in lines] == [
         "first read left to the normal path: no database",
@@ -126,19 +129,11 @@ def test_records_kept_for_a_window_that_never_opens_go_to_its_log(
         "app.ui.kit.platform_libs.check_qt_platform",
         lambda _environ: (logging.getLogger("test.early").warning("no xcb"), "missing")[1],
     )
-    root = logging.getLogger()
-    before, level = list(root.handlers), root.level
-    try:
+    with root_logger_restored() as root:
         assert app.cli.main(["--data-dir", str(tmp_path / "data")]) == app.cli.EXIT_SETUP
         assert not holding_early_records()
         for handler in root.handlers:
             handler.flush()
-    finally:
-        for handler in root.handlers[:]:
-            if handler not in before:
-                handler.close()
-                root.removeHandler(handler)
-        root.setLevel(level)
     log_file = tmp_path / "data" / "logs" / "ledgerlink.log"
     assert log_file.read_text(encoding="utf-8").rstrip().endswith("test.early: no xcb")
     assert not any(type(h).__name__ == "EarlyRecords" for h in root.handlers)
