@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TWO_HOURS_MS = 2 * 60 * 60 * 1000
-#: What a quick link or a failure's fix asks for while the store opens (see _once_open).
-NAVIGATION = "navigation"
 Progress = Callable[[object], None]
 
 
@@ -90,8 +88,8 @@ class MainWindow(QMainWindow):
         self.view = "loading"
         self._open_on_paint = False
         self._before_open: Callable[[], None] | None = None
-        #: What waits for the store, by what was asked (see _once_open), in order.
-        self._when_open: dict[Hashable, Callable[[], None]] = {}
+        #: The view asked for while the store opens (see _once_open).
+        self._when_open: Callable[[], None] | None = None
         #: Every store a worker opened for this window, so closing the window closes
         #: it even when the worker's answer had not been delivered yet.
         self._stores_opened: list[Store] = []
@@ -301,29 +299,27 @@ class MainWindow(QMainWindow):
             return
         if self.dashboard is not None:
             self.dashboard.attach_store(result[0])
-        waiting, self._when_open = self._when_open, {}
-        for then in waiting.values():
-            then()
+        waiting, self._when_open = self._when_open, None
+        if waiting is not None:
+            waiting()
         self.store_opened.emit()
 
     def _store_failed(self, message: str) -> None:
         if self.dashboard is not None:
             self.dashboard.store_failed(message)
-        self._when_open.clear()
+        self._when_open = None
         self.stack.setCurrentWidget(self._loading_view())
         self._set_view("loading")
         self._failed(message)
 
-    def _once_open(self, asked: Hashable, then: Callable[[], None]) -> None:
-        """Run ``then`` now if the store is open, else as soon as it is. Another request
-        of the same kind (``asked``) made while the store opens replaces the earlier one,
-        in the place of its latest asking: quick links and fixes are one kind, as each
-        replaces the view, so only the last one pressed is built."""
+    def _once_open(self, then: Callable[[], None]) -> None:
+        """Show a view (a quick link's page, a failure's fix) now if the store is open,
+        else as soon as it is. Each replaces the view, so one asked for while the store
+        opens replaces any asked for before it: only the last one pressed is built."""
         if self.store is not None:
             then()
         else:
-            self._when_open.pop(asked, None)
-            self._when_open[asked] = then
+            self._when_open = then
 
     def _opened(self, result: tuple[Store, SetupState]) -> None:
         from app.services.setup.routing import Page, parse_page
@@ -445,12 +441,12 @@ class MainWindow(QMainWindow):
     def _quick_link(self, name: str) -> None:
         from app.services.setup.routing import Page
 
-        self._once_open(NAVIGATION, lambda: self.show_page(Page(name)))
+        self._once_open(lambda: self.show_page(Page(name)))
 
     def _open_fix(self, name: str, contact_id: int) -> None:
         """A failure's fix: the wizard at page ``name``, at our contact ``contact_id``
         (the link grid selects it once it is loaded)."""
-        self._once_open(NAVIGATION, lambda: self._show_fix(name, contact_id))
+        self._once_open(lambda: self._show_fix(name, contact_id))
 
     def _show_fix(self, name: str, contact_id: int) -> None:
         from app.services.setup.routing import Page
@@ -516,9 +512,7 @@ class MainWindow(QMainWindow):
             from app.ui.windows.qbwc_host import stop_web_connector
 
             stop_web_connector(self.store)
-        for store in {
-            id(s): s for s in [*self._stores_opened, *filter(None, [self.store])]
-        }.values():
+        for store in self._stores_opened:  # self.store among them
             store.close()
         self._stores_opened.clear()
         self.store = None
