@@ -377,17 +377,6 @@ def file_under(index: dict[K, Bucket], key: K, position: int) -> None:
         found.append(position)
 
 
-def remove_from(index: dict[K, Bucket], key: K, position: int) -> None:
-    """Take ``position`` out of the bucket of ``key`` (dropping an emptied bucket)."""
-    found = index[key]
-    if isinstance(found, int):
-        del index[key]
-        return
-    found.remove(position)
-    if len(found) == 1:
-        index[key] = found[0]
-
-
 def filed(index: Mapping[K, Bucket], key: K) -> Sequence[int]:
     """The positions in the bucket of ``key`` (empty when none)."""
     found = index.get(key)

@@ -652,14 +652,10 @@ class LinkBook:
         with paused_gc():
             return self._apply(states)
 
-    def _differs_from_original(self, row: int) -> bool:
-        state, original = self.states[row], self.original[row]
-        return state.ref != original.ref or state.text != original.text or state.details is not None
-
     def _apply(self, states: Mapping[int, RowState]) -> set[int]:
         # "Link exact matches" sends tens of thousands of rows through here at once: the
-        # per-row helpers (file_under, remove_from, _status) are inlined for the common
-        # cases and everything used in the loops is local.
+        # per-row helpers (matching.file_under and its reverse, _status) are inlined for
+        # the common cases and everything used in the loops is local.
         touched: set[int] = set()
         #: References entered or removed (for _note_edits), and those whose rows
         #: other rows share or shared (their rows' statuses may change too).
@@ -691,7 +687,7 @@ class LinkBook:
             if old.ref != state.ref:
                 ref_changed.append(row)
                 ref = old.ref
-                if ref:  # remove_from, inlined
+                if ref:  # out of its bucket: file_under's reverse
                     bucket = by_ref[ref]
                     if isinstance(bucket, int):
                         del by_ref[ref]
@@ -720,7 +716,7 @@ class LinkBook:
                 lookup_rows.add(row)
             elif old.reading is needs_lookup:
                 lookup_rows.discard(row)
-            first = original[row]  # see _differs_from_original
+            first = original[row]  # changed: it differs from what was read
             if state.ref != first.ref or state.text != first.text or state.details is not None:
                 changed.add(row)
             else:
