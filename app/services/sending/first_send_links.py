@@ -612,13 +612,16 @@ def confirm_new_contacts(
     confirmed = set(get_setting(session, key, []))
     done = 0
     for entry in rows:
-        who = record_label(session, entry.record_type, entry.record_id)
+        # The label is read only for a refusal: one look-up per row would be a query per
+        # contact confirmed.
         if entry.package != package or entry.record_type not in CONTACT_TYPES:
+            who = record_label(session, entry.record_type, entry.record_id)
             raise ValueError(
                 f"#{entry.id} ({who}) is not a customer or supplier waiting to go to "
                 f"{package_info(package).name}"
             )
         if not (entry.state is SendState.FAILED and entry.error_code == CHOOSE):
+            who = record_label(session, entry.record_type, entry.record_id)
             raise ValueError(
                 f"{who} is not waiting for you to choose which one, so there is nothing to confirm"
             )
