@@ -8,20 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.db.enums import RecordType
 from app.services.dashboard_read import DashboardData as DashboardData
 from app.services.dashboard_read import DashboardSnapshot as DashboardSnapshot
 from app.services.dashboard_read import dashboard_data
 from app.services.desktop_bridges import bridge_note
 from app.services.errors import UserError
-from app.services.sending.drafts import record_label
 from app.services.sending.failure_actions import (
     do_not_send,
     entered_manually,
     export_failures,
     retry,
 )
-from app.services.sending.failures import failed_rows
+from app.services.sending.failures import failed_rows, failure_labels
 from app.services.sending.first_send_links import (
     confirm_new_contacts,
     held_back_counts,
@@ -41,12 +39,7 @@ def load_dashboard(store: Store) -> DashboardData:
         status = collect_status(session, store.paths)
         package = status.package
         failed = failed_rows(session, package) if package else []
-        labels = {
-            (row.record_type, row.record_id): record_label(
-                session, RecordType(row.record_type), row.record_id
-            )
-            for row in failed
-        }
+        labels = failure_labels(session, failed)
         note = bridge_note(session, package, store.paths.root) if package else ""
         held = held_back_counts(session, package) if package else Counter[str]()
     return dashboard_data(status, failed, labels, held, note)

@@ -101,7 +101,8 @@ def failed_rows(session: Session, package: str) -> list[FailedRow]:
     ]
 
 
-def _labels(session: Session, rows: Sequence[FailedRow]) -> dict[tuple[str, int], str]:
+def failure_labels(session: Session, rows: Sequence[FailedRow]) -> dict[tuple[str, int], str]:
+    """Each failed row's record as a person names it, by (record type, record id)."""
     from app.db.enums import RecordType
     from app.services.sending.drafts import record_label
 
@@ -120,7 +121,7 @@ def list_failures(session: Session, package: str) -> list[FailureItem]:
     root of its chain, however deep the chain is.
     """
     rows = failed_rows(session, package)
-    return group_failures(rows, _labels(session, rows))
+    return group_failures(rows, failure_labels(session, rows))
 
 
 def group_failures(
@@ -167,7 +168,7 @@ def failure_causes(session: Session, package: str, package_name: str) -> list[Ca
     """Failed and uncertain rows grouped by their true cause (see
     :mod:`app.services.sending.causes`), largest first."""
     rows = failed_rows(session, package)
-    return causes_of(rows, _labels(session, rows), package_name)
+    return causes_of(rows, failure_labels(session, rows), package_name)
 
 
 def causes_of(
