@@ -439,7 +439,7 @@ class Sage50Connector(Connector):
                     failed[kind] = _update_trouble(trouble)
                     unknown = unknown or trouble.in_place is None
                     continue
-            self._rows[kind] = all_rows
+            self._wrote(kind, all_rows, new_rows)
         self._index = None
         if unknown:
             self.close()  # a file whose contents are unknown is never rewritten
@@ -516,9 +516,12 @@ class Sage50Connector(Connector):
         found = self._written_index().get((record_type, wanted))
         lost = self._lost.get((kind, wanted))
         if found is None and lost is not None:
+            what = record_type.value.replace("_", " ")
             raise NotSetUp(
-                f"The answer to writing {lost} was lost moments ago; Ledgerlink looks for "
-                "these records again on the next send, before writing any of them again."
+                f"{what.capitalize()} {our_key}: the answer to writing {lost} in "
+                f"{self.settings.folder} was lost moments ago, so whether Sage 50 can import "
+                f"this {what} is not known yet; Ledgerlink looks for it again on the next "
+                "send, before writing it again."
             )
         return found
 
