@@ -264,3 +264,23 @@ def test_a_bug_during_a_send_stops_it_with_the_apology_not_the_bugs_text(
     assert SendState.FAILED not in states
     (written,) = (tmp_path / "logs").glob("crash-*.txt")
     assert "internal detail nobody should see" in written.read_text(encoding="utf-8")
+
+
+def test_a_sandbox_file_that_is_not_one_is_a_set_up_problem_naming_it_not_a_bug(
+    demo: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from connectors.sandbox.connector import DEFAULT_FILE_NAME
+
+    map_demo_accounts(capsys, demo)
+    practice = DataPaths(Path(demo)).demo().root / DEFAULT_FILE_NAME
+    practice.unlink()
+    with sqlite3.connect(practice) as db:  # someone's other database, put in its place
+        db.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY)")
+    db.close()
+    code, _, err = run(capsys, "--data-dir", demo, "--demo", "send", "--json")
+    assert code == EXIT_SETUP
+    assert "unexpected error" not in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert str(practice) in err and "not a Sandbox file" in err

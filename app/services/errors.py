@@ -101,6 +101,9 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
             f"{package_name} asked Ledgerlink to slow down",
             f"Try again in {max(1, round(exc.retry_after))} seconds.",
         )
+    if isinstance(exc, TemporarilyUnavailable) and type(exc) is not TemporarilyUnavailable:
+        # A connector's own kind (the Sandbox file busy with another send) says what.
+        return UserError(str(exc), "")
     if isinstance(exc, TemporarilyUnavailable | OutcomeUncertain):
         return UserError(
             f"{package_name} could not be reached or did not answer",

@@ -38,6 +38,7 @@ from connectors.sandbox.practice import (
 from connectors.sandbox.store import (
     DEFAULT_COMPANY_NAME,
     SandboxAllocation,
+    SandboxBusy,
     SandboxDocument,
     SandboxFileError,
     SandboxLine,
@@ -63,6 +64,7 @@ __all__ = [
     "PrefilledContact",
     "RolePrefill",
     "SandboxAllocation",
+    "SandboxBusy",
     "SandboxConnector",
     "SandboxDocument",
     "SandboxFileError",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +38,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.contract import (
@@ -56,7 +57,7 @@ from connectors.contract import (
     RemoteRecordType,
     RemoteTaxRate,
 )
-from connectors.errors import ConnectorError, Rejected
+from connectors.errors import NotSetUp, Rejected, TemporarilyUnavailable
 from connectors.sandbox import rules
 from connectors.sandbox.chart import DEFAULT_ACCOUNTS, DEFAULT_TAX_RATES, ChartAccount
 from connectors.sandbox.lookups import (
@@ -95,8 +96,22 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 128
 BUSY_TIMEOUT_MS = 10_000
 
 
-class SandboxFileError(ConnectorError):
-    """The Sandbox file cannot be used: not a Sandbox file, or made by a newer Ledgerlink."""
+class SandboxFileError(NotSetUp):
+    """The Sandbox file cannot be used: not a Sandbox file, or made by a newer Ledgerlink.
+    The message names the file and says what to do; nothing is sent until it is fixed."""
+
+
+class SandboxBusy(TemporarilyUnavailable):
+    """Another connection (a send from this computer or another one sharing the file)
+    kept the Sandbox file's write lock for longer than :data:`BUSY_TIMEOUT_MS`. Raised
+    only where that means nothing was read or written, so trying again later is safe."""
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    orig = exc.orig
+    return isinstance(orig, sqlite3.OperationalError) and getattr(
+        orig, "sqlite_errorcode", None
+    ) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 # ----------------------------------------------------------------------------- views
@@ -562,11 +577,24 @@ class SandboxStore:
 
     def _prepare_schema(self) -> None:
         try:
-            with self._write_sessions.begin() as session:
+            # A file already made is only read: a send from another computer sharing it
+            # may hold the write lock for a while, and opening must not wait for that.
+            with self._reading() as session:
                 tables = set(inspect(session.connection()).get_table_names())
                 if SchemaRow.__tablename__ in tables:
-                    version = session.scalar(select(SchemaRow.version).where(SchemaRow.id == 1))
-                    self._check_version(version)
+                    self._check_version(
+                        session.scalar(select(SchemaRow.version).where(SchemaRow.id == 1))
+                    )
+                    if tables >= set(SandboxBase.metadata.tables):
+                        return
+            # New (or missing a table): made under the write lock, looking again there,
+            # as another Ledgerlink may have made it in between.
+            with self._writing() as session:
+                tables = set(inspect(session.connection()).get_table_names())
+                if SchemaRow.__tablename__ in tables:
+                    self._check_version(
+                        session.scalar(select(SchemaRow.version).where(SchemaRow.id == 1))
+                    )
                 elif tables:
                     raise SandboxFileError(
                         f"{self.path} is a database, but not a Sandbox file (it has no Sandbox "
@@ -619,13 +647,34 @@ class SandboxStore:
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
-        with self._read_sessions.begin() as session:
-            yield session
+        try:
+            with self._read_sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise self._busy() from exc
+            raise
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
         with self._write_sessions.begin() as session:
+            try:
+                # BEGIN IMMEDIATE, so the write lock is had (or refused) before anything
+                # is written: refused, nothing was, and the caller may try again later.
+                session.connection()
+            except OperationalError as exc:
+                if _is_busy(exc):
+                    raise self._busy() from exc
+                raise
             yield session
+
+    def _busy(self) -> SandboxBusy:
+        return SandboxBusy(
+            f"The Sandbox file {self.path} is busy: another Ledgerlink (on this computer, "
+            "or on another one sharing the file) has been writing to it for over "
+            f"{BUSY_TIMEOUT_MS / 1000:g} seconds. Nothing was written; try again when that "
+            "send has finished."
+        )
 
     def _create(self, item: _Item) -> str:
         """Run one create in its own transaction: its new id, or its refusal raised."""

@@ -167,6 +167,14 @@ class _StopRun(Exception):
         self.nothing_written = nothing_written
 
 
+def _not_answering(down: TemporarilyUnavailable) -> str:
+    """Why a run stopped on a package that stayed unavailable: a connector's own kind
+    (the Sandbox file busy with another send) says it in its words."""
+    if type(down) is not TemporarilyUnavailable and str(down):
+        return f"{str(down).rstrip('.')}. What is left waits for the next send."
+    return f"The package is not answering ({down}); what is left waits for the next send."
+
+
 ProgressCallback = Callable[[SendProgress], None]
 #: What a desktop bridge keeps beside the outbox for each record it took (Sage 50: its
 #: export ledger), written in the same transaction as the *handed over* state.
@@ -707,11 +715,7 @@ class Sender:
                 self._handle_stop(stopped)
             except TemporarilyUnavailable as down:
                 if attempt + 1 >= self.max_attempts:
-                    raise _StopRun(
-                        f"The package is not answering ({down}); what is left waits for "
-                        "the next send.",
-                        nothing_written=True,
-                    ) from down
+                    raise _StopRun(_not_answering(down), nothing_written=True) from down
                 self.sleep(self.backoff.delay(attempt))
             attempt += 1
             if self.cancel.is_set():
@@ -745,10 +749,7 @@ class Sender:
                 nothing_written=True,
             ) from stopped
         if isinstance(stopped, TemporarilyUnavailable):
-            raise _StopRun(
-                f"The package is not answering ({stopped}); what is left waits for the next send.",
-                nothing_written=True,
-            ) from stopped
+            raise _StopRun(_not_answering(stopped), nothing_written=True) from stopped
         raise _StopRun(f"Stopped: {stopped}", nothing_written=True) from stopped
 
     # ------------------------------------------------------------------ outcomes
