@@ -14,6 +14,14 @@ class ConnectorError(Exception):
     retriable: bool = False
 
 
+class SignInError(ConnectorError):
+    """Signing in did not complete (refused, cancelled, misconfigured); the message says
+    why and what to do next, in words a bookkeeper can act on.
+
+    Messages never contain a code, token or secret.
+    """
+
+
 class NeedsReconnecting(ConnectorError):
     """The sign-in expired or was revoked; the user must connect again."""
 

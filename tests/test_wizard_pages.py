@@ -133,6 +133,27 @@ def test_kashflow_asks_for_the_memorable_word_characters_by_position(
     page.context.shutdown()
 
 
+def test_a_wrong_kashflow_password_is_kashflows_refusal_not_an_apology(
+    qtbot: QtBot, store: Store
+) -> None:
+    standin = KashFlowStandIn()
+    with LoopbackServer(standin) as server:
+        with store.session_factory.begin() as session:
+            set_setting(session, package_settings_key("kashflow"), {"endpoint": server.url})
+        page = connect_page(qtbot, store, "kashflow")
+        panel = page.sign_in_panels["signin"]
+        assert isinstance(panel, MemorableWordPanel)
+        qtbot.keyClicks(panel.username, KASHFLOW_USER)
+        qtbot.keyClicks(panel.password, KASHFLOW_PASSWORD + "x")
+        qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.continue_button.isEnabled(), timeout=LONG)
+    said = panel.status.text()
+    assert "KashFlow did not accept the user name and password" in said, said
+    assert "API settings" in said and "fault in Ledgerlink" not in said  # no apology
+    assert not panel.characters_host.isVisible() and not page.isComplete()
+    page.context.shutdown()
+
+
 def test_desktop_packages_ask_for_a_folder(qtbot: QtBot, store: Store, tmp_path: Path) -> None:
     page = connect_page(qtbot, store, "sage_50")
     assert list(page.inputs) == ["import_folder"]

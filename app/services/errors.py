@@ -76,13 +76,12 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
         OutcomeUncertain,
         RateLimited,
         Rejected,
+        SignInError,
         TemporarilyUnavailable,
     )
 
     if isinstance(exc, NoKeyringError):
         return SetupError(str(exc))
-    from connectors.oauth.errors import SignInError
-
     if isinstance(exc, SignInError):
         # Written for a bookkeeper (why, and what to do next); a cancel is the user's own.
         return UserError(str(exc), "")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from connectors.contract import SecretStore
-from connectors.errors import ConnectorError, NeedsReconnecting, TemporarilyUnavailable
+from connectors.errors import ConnectorError, NeedsReconnecting, SignInError, TemporarilyUnavailable
 from connectors.http import ApiClient, describe_status
 from connectors.kashflow import wire
 
@@ -33,7 +33,7 @@ SESSION_TOKEN = f"{KEY}.session_token"
 PASSWORD = f"{KEY}.password"
 
 
-class SignInRefused(ConnectorError):
+class SignInRefused(SignInError):
     """KashFlow refused the user name, password or memorable-word characters."""
 
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.errors import ConnectorError
+from connectors.errors import SignInError
 
-
-class SignInError(ConnectorError):
-    """Signing in did not complete; the message says why and what to do next.
-
-    Messages never contain a code, token or secret.
-    """
+__all__ = ["SignInCancelled", "SignInError"]
 
 
 class SignInCancelled(SignInError):
