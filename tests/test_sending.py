@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -28,7 +28,15 @@ from app.services.sending.failures import list_failures
 from app.services.sending.lock import SendInProgress, SendLock
 from app.services.sending.preflight import Preflight
 from app.services.sending.sender import SendReport
-from connectors.contract import ContactDraft, ContactRole, DocumentDraft, RemoteRecordType
+from connectors.contract import (
+    BatchItem,
+    ContactDraft,
+    ContactRole,
+    CreateResult,
+    DocumentDraft,
+    RemoteRecordType,
+)
+from connectors.errors import OutcomeUncertain
 from connectors.sandbox.faults import Operation
 from tests.conftest import MemoryKeyring
 from tests.send_fixtures import EXPECTED, SendRig, build_rig
@@ -135,6 +143,32 @@ def test_lookup_failing_leaves_rows_uncertain_until_the_next_run(rig: SendRig) -
     rig.faults.clear()
 
     run(rig)
+    assert rig.package_counts() == EXPECTED
+    assert states(rig) == {"successful": 13}
+
+
+def test_answers_lost_again_and_again_stop_the_run_not_resend_for_ever(
+    rig: SendRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that drops every create before the package takes it: each answer is
+    lost, each lookup finds nothing. One resend after the lookup, then the run stops."""
+    calls: list[int] = []
+
+    def dropping(items: Sequence[BatchItem]) -> Sequence[CreateResult]:
+        calls.append(len(items))
+        raise OutcomeUncertain("the connection dropped before the package answered")
+
+    with rig.connector() as connector:
+        monkeypatch.setattr(connector, "create_batch", dropping)
+        report = rig.sender(connector).run()
+    assert len(calls) == 2 and calls[1] == 1  # the batch, then its first record once more
+    assert "lost its answer twice for customer C1" in report.stopped_reason
+    assert "fault in Ledgerlink" not in report.stopped_reason
+    assert rig.package_counts()["contacts"] == 0
+    assert "processing" not in states(rig)
+    monkeypatch.undo()
+
+    assert run(rig).ok  # the connection back: every record once
     assert rig.package_counts() == EXPECTED
     assert states(rig) == {"successful": 13}
 

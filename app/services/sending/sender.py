@@ -243,6 +243,9 @@ class Sender:
         self.on_handed_over = on_handed_over
         self.lock = lock
         self._held_lock: object = None
+        #: Rows sent again this run after a lookup found them absent: a second lost
+        #: answer for one of them stops the run instead of sending it a third time.
+        self._resent_after_lookup: set[int] = set()
 
     # ------------------------------------------------------------------ the run
 
@@ -807,6 +810,17 @@ class Sender:
                 action = "resolved_not_found"
             self._audit(session, entry, action, actor="system", remote_id=found or "")
         if not found:
+            if entry_id in self._resent_after_lookup:
+                # Its answer lost again, and again not taken: a connection that keeps
+                # dropping. Sending it over and over would never end; the next run tries.
+                raise _StopRun(
+                    f"{self.connector.info.name} lost its answer twice for "
+                    f"{record_type.value.replace('_', ' ')} {our_key}, and had not taken it "
+                    "either time; stopped rather than keep trying. It and what is left wait "
+                    "for the next send.",
+                    nothing_written=True,
+                )
+            self._resent_after_lookup.add(entry_id)
             # Not in the package: safe to send now, with the same idempotency key.
             self._send_batch([entry_id])
 
