@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.lookups import LONGEST_RUN, RUN_FROM, among, id_chunks
+from app.db.lookups import (
+    LONGEST_RUN,
+    RUN_FROM,
+    SQLITE_CHUNK,
+    among,
+    batches,
+    chunked,
+    id_chunks,
+    is_postgresql,
+)
 from app.db.models import Contact, ContactKind
 
 #: Ids in clumps: single ones, short runs, and runs longer than RUN_FROM.
@@ -100,3 +109,24 @@ def test_any_ids_select_exactly_the_ids_asked_for(
         check()
         assert selected([1, 1, 3]) == {1, 3}
         assert selected([3, 1, 5]) == {1, 3, 5}
+
+
+@given(values=st.lists(st.integers()), size=st.integers(1, 50))
+def test_chunked_keeps_every_value_in_order_in_lists_of_at_most_size(
+    values: list[int], size: int
+) -> None:
+    chunks = list(chunked(values, size))
+    assert [v for chunk in chunks for v in chunk] == values
+    assert all(1 <= len(chunk) <= size for chunk in chunks)
+    assert all(len(chunk) == size for chunk in chunks[:-1])
+
+
+@pytest.mark.both_stores
+def test_batches_fit_sqlites_parameter_limit_and_take_large_arrays_on_postgresql(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session:
+        sizes = [len(batch) for batch in batches(session, range(25_000))]
+        expected = 10_000 if is_postgresql(session) else SQLITE_CHUNK
+        assert sizes[0] == expected and sum(sizes) == 25_000
+        assert SQLITE_CHUNK < 999  # SQLite's limit on bound parameters before 3.32

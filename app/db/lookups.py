@@ -5,7 +5,7 @@ bulk load."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, text
 from sqlalchemy.orm import Session
@@ -28,11 +28,36 @@ def one_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElemen
     return result
 
 
-def chunk_size(session: Session, sqlite: int) -> int:
+#: How many values one ``IN (...)`` list takes on SQLite: well inside its limit on bound
+#: parameters (999 before SQLite 3.32), leaving room for a query's other parameters.
+SQLITE_CHUNK = 900
+
+T = TypeVar("T")
+
+
+def chunk_size(session: Session, sqlite: int = SQLITE_CHUNK) -> int:
     """How many values one :func:`one_of` look-up should take: ``sqlite`` there (its limit
     on bound parameters), ten thousand in one array on PostgreSQL, where each statement
     is a round trip to the server."""
     return 10_000 if is_postgresql(session) else sqlite
+
+
+def chunked(values: Iterable[T], size: int = SQLITE_CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists of at most ``size``, in order."""
+    batch: list[T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def batches(session: Session, values: Iterable[T], sqlite: int = SQLITE_CHUNK) -> Iterator[list[T]]:
+    """``values`` in lists for one :func:`one_of` look-up each: ``sqlite`` at a time on
+    SQLite, many more at a time on PostgreSQL (see :func:`chunk_size`)."""
+    return chunked(values, chunk_size(session, sqlite))
 
 
 #: Consecutive ids from this many on are looked up as one range (:func:`id_chunks`).

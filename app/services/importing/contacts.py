@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import one_of
+from app.db.lookups import batches, one_of
 from app.db.models import Contact, ContactKind, RecordType, utcnow
 from app.services.importing.csv_reader import ColumnSpec, CsvRow, CsvTable, clean
 from app.services.importing.csv_values import (
@@ -24,7 +24,6 @@ from app.services.importing.report import AlreadySent, ImportReport
 from app.services.importing.support import (
     BulkInsert,
     already_sent,
-    batches,
     changed_fields,
     sent_record_ids,
     update_rows,

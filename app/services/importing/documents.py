@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import one_of
+from app.db.lookups import batches, one_of
 from app.db.models import (
     AccountKind,
     Document,
@@ -35,7 +35,6 @@ from app.services.importing.report import ImportReport
 from app.services.importing.support import (
     CustomerLookup,
     NominalLookup,
-    batches,
     contact_refs,
     credit_notes_against,
     documents_by_number,

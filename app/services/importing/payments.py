@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import one_of
+from app.db.lookups import batches, one_of
 from app.db.models import (
     AccountKind,
     Document,
@@ -27,7 +27,6 @@ from app.services.importing.support import (
     CustomerLookup,
     NominalLookup,
     StoredDocument,
-    batches,
     contact_refs,
     credit_notes_against,
     documents_by_number,

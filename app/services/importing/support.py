@@ -1,19 +1,20 @@
 """Bulk look-ups the importers share: no query is ever made per row.
 
-Keys from the file are looked up in chunks of :data:`CHUNK` with ``IN (...)`` on SQLite
-so a 100,000-row file costs a few hundred queries at most, and SQLite's limit on bound
-parameters is never reached; PostgreSQL takes ten thousand at a time in one array.
+Keys from the file are looked up in chunks (:func:`app.db.lookups.batches`) with
+``IN (...)`` on SQLite so a 100,000-row file costs a few hundred queries at most, and
+SQLite's limit on bound parameters is never reached; PostgreSQL takes ten thousand at a
+time in one array.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.db.lookups import chunk_size, is_postgresql, one_of
+from app.db.lookups import batches, is_postgresql, one_of
 from app.db.models import (
     SENT_STATES,
     AccountKind,
@@ -47,29 +48,7 @@ from app.services.sending.pending_changes import ChangeTracker, FieldChange
 from app.services.setup.chart import default_account
 from connectors.wording import a_or_an
 
-CHUNK = 500
-
 _PLAIN = re.compile(r"[\w .:-]*")  # text safe to write into SQL as it is
-
-T = TypeVar("T")
-
-
-def chunked(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    """``values`` in lists of at most ``size``."""
-    batch: list[T] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def batches(session: Session, values: Iterable[T]) -> Iterator[list[T]]:
-    """``values`` in lists for one :func:`one_of` look-up each: :data:`CHUNK` at a time
-    on SQLite, many more at a time on PostgreSQL (see :func:`~app.db.lookups.chunk_size`)."""
-    return chunked(values, chunk_size(session, CHUNK))
 
 
 def sent_record_ids(session: Session, record_type: RecordType, ids: Collection[int]) -> set[int]:

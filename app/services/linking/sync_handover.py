@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.lookups import chunked
 from app.db.models import ContactSync, PendingContactUpdate, utcnow
 from app.services.audit import record_event
-from app.services.sending.drafts import chunked
 from connectors.contract import SYNC_FIELDS, HandedOver
 
 HANDED_OVER = "handed_over"

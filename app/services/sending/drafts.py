@@ -14,17 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, partial
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Row, Select, Table, func, select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import among, chunk_size, id_chunks, one_of
+from app.db.lookups import among, chunk_size, chunked, id_chunks, one_of
 from app.db.models import (
     DELIVERED_STATES,
     AccountMapping,
@@ -59,8 +59,6 @@ from connectors.contract import (
 )
 
 Draft = ContactDraft | DocumentDraft | PaymentDraft
-T = TypeVar("T")
-
 #: States of a parent record that let its dependants go.
 DELIVERED = DELIVERED_STATES
 ZERO = Decimal("0.00")
@@ -238,22 +236,6 @@ def remote_record_type(record_type: RecordType) -> RemoteRecordType:
     return RemoteRecordType(record_type.value)
 
 
-#: How many ids go in one ``IN (...)`` list (well inside SQLite's and PostgreSQL's limits).
-CHUNK = 900
-
-
-def chunked(ids: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    """``ids`` in lists of at most ``size``, for ``IN (...)`` queries."""
-    batch: list[T] = []
-    for item in ids:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def record_label(session: Session, record_type: RecordType, record_id: int) -> str:
     """A short name for a record that a bookkeeper recognises."""
     if record_type in (RecordType.CUSTOMER, RecordType.SUPPLIER):
@@ -363,7 +345,7 @@ class DraftBuilder:
         cutoff: date | None = None,
     ) -> None:
         self.session = session
-        self._chunk = chunk_size(session, CHUNK)
+        self._chunk = chunk_size(session)
         self.cutoff = cutoff
         self.assume_delivered = assume_delivered if assume_delivered is not None else set()
         self.package = package

@@ -9,11 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import chunk_size, one_of
+from app.db.lookups import batches, one_of
 from app.db.models import Link, LinkMethod, OutboxEntry, RecordType, SendState, utcnow
 from app.private_files import open_private
 from app.services.audit import record_event
-from app.services.sending.drafts import CHUNK, chunked
 from app.services.sending.failures import list_failures
 from app.services.sending.outbox import entries_by_id
 
@@ -40,7 +39,7 @@ def dependants_of(session: Session, entry_id: int) -> list[OutboxEntry]:
     while frontier:
         rows = [
             row
-            for chunk in chunked(frontier, chunk_size(session, CHUNK))
+            for chunk in batches(session, frontier)
             for row in session.scalars(
                 select(OutboxEntry).where(one_of(session, OutboxEntry.blocked_by_id, chunk))
             )

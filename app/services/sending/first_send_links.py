@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.lookups import chunk_size, one_of
+from app.db.lookups import batches, one_of
 from app.db.models import (
     Contact,
     ContactKind,
@@ -65,7 +65,7 @@ from app.services.linking.matching import (
 )
 from app.services.sending.causes import CHOOSE_CODE, NOUNS
 from app.services.sending.causes import HELD_BACK as HELD_BACK
-from app.services.sending.drafts import CHUNK, Problem, chunked, contact_label, record_label
+from app.services.sending.drafts import Problem, contact_label, record_label
 from app.services.sending.outbox import clear_error, entries_by_id
 from app.services.setup.state import get_setting, set_setting
 from connectors.contract import ContactRole, PackageInfo
@@ -174,7 +174,7 @@ def plan_first_send(
         else set()
     )
     labels: dict[int, str] = {}
-    for chunk in chunked(sorted({row.record_id for row in rows}), chunk_size(session, CHUNK)):
+    for chunk in batches(session, sorted({row.record_id for row in rows})):
         labels.update(
             (contact.id, contact_label(contact))
             for contact in session.execute(
@@ -485,9 +485,7 @@ def apply_plan(session: Session, package: str, plan: FirstSendPlan, *, actor: st
     entries = {entry.id: entry for entry in entries_by_id(session, wanted)}
     linked_ids = {
         contact_id
-        for chunk in chunked(
-            sorted({entry.record_id for entry in entries.values()}), chunk_size(session, CHUNK)
-        )
+        for chunk in batches(session, sorted({entry.record_id for entry in entries.values()}))
         for contact_id in session.scalars(
             select(Link.contact_id).where(
                 Link.package == package, one_of(session, Link.contact_id, chunk)

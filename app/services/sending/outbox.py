@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.db.lookups import chunk_size, one_of
+from app.db.lookups import batches, one_of
 from app.db.models import (
     Contact,
     Document,
@@ -32,7 +32,6 @@ from app.db.models import (
     utcnow,
 )
 from app.db.types import UTCDateTime
-from app.services.sending.drafts import CHUNK, chunked
 
 #: The order in which records are sent: parents before their dependants.
 SEND_ORDER: tuple[RecordType, ...] = (
@@ -178,7 +177,7 @@ def entries_by_id(session: Session, ids: Iterable[int]) -> list[OutboxEntry]:
     ids at a time: one ``IN`` list of them all would pass SQLite's limit on bound
     parameters (999 a statement on builds before 3.32) for a large selection."""
     found: list[OutboxEntry] = []
-    for chunk in chunked(sorted(set(ids)), chunk_size(session, CHUNK)):
+    for chunk in batches(session, sorted(set(ids))):
         found.extend(
             session.scalars(
                 select(OutboxEntry)

@@ -27,6 +27,7 @@ from sqlalchemy import Update, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crash_report import write_crash_report
+from app.db.lookups import chunked
 from app.db.models import (
     Contact,
     Document,
@@ -45,7 +46,6 @@ from app.services.sending.drafts import (
     BuiltDraft,
     DraftBuilder,
     Problem,
-    chunked,
     remote_record_type,
 )
 from app.services.sending.first_send_links import (
