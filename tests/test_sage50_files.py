@@ -873,3 +873,51 @@ def test_references_as_sage_keeps_them_and_proposals() -> None:
     assert references.propose("C1", "Acme Ltd", taken={"C1"}) == "ACMELTD"
     assert references.propose("C1", "Acme Ltd", taken={"C1", "ACMELTD"}) == "ACMELT01"
     assert references.propose("C1", "Acme Ltd", taken={"C1", "ACMELTD", "ACMELT01"}) == "ACMELT02"
+
+
+@pytest.mark.parametrize(
+    ("winerror", "strerror"),
+    [
+        (32, "The process cannot access the file because it is being used by another process"),
+        (33, "The process cannot access the file because another process has locked a portion"),
+    ],
+    ids=["sharing violation", "lock violation"],
+)
+def test_a_file_sage_holds_open_says_so_not_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, winerror: int, strerror: str
+) -> None:
+    """On Windows a rename over a file another program has open fails with a sharing (32)
+    or lock (33) violation, which Python raises as "permission denied": the fix is to
+    close the file in Sage 50, not to change the folder's permissions."""
+    cause = PermissionError(errno.EACCES, strerror)
+    cause.winerror = winerror  # type: ignore[attr-defined]
+
+    def held(self: Path, to: Path) -> Path:
+        raise cause
+
+    with make(tmp_path) as connector:
+        [invoice] = connector.create_batch(batch(INVOICE))
+        assert isinstance(invoice, HandedOver)
+        path = tmp_path / invoice.location
+        before = path.read_bytes()
+        monkeypatch.setattr(Path, "replace", held)
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(CREDIT))
+        answers = list(connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))]))
+    monkeypatch.undo()
+    assert cut.value.results == [None] and isinstance(cut.value.cause, NotSetUp)
+    assert str(cut.value.cause) == (
+        f"Ledgerlink could not write {path.name} in {tmp_path}, the folder for Sage 50 "
+        f"import files ({strerror}), so it holds only the records handed over before; the "
+        "records not handed over wait for the next send. Sage 50, or another program, has "
+        "that file open: close it there (in Sage, finish or cancel the import), then send "
+        "again."
+    )
+    [answer] = answers
+    assert isinstance(answer, ConnectorError) and str(answer).endswith(
+        "so these details were not handed over; Sage 50, or another program, has that file "
+        "open: close it there (in Sage, finish or cancel the import), then sync again."
+    )
+    assert "permission" not in str(answer).casefold()
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".ledgerlink-*.part"))

@@ -595,6 +595,13 @@ _WRITE_FIX = {
 }
 
 
+#: A file Sage 50 (or Excel) has open: its folder's permissions are not the matter.
+_HELD_OPEN_FIX = (
+    "Sage 50, or another program, has that file open: close it there (in Sage, finish or "
+    "cancel the import)"
+)
+
+
 def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorError:
     """Why a send stopped at an import file it could not write, naming the file, its
     folder and the cause, and what the records are: waiting (``NotSetUp``, nothing of
@@ -609,7 +616,11 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
             "for its records in that folder before writing any of them again, in a new file."
             + _pending_leftover(failed)
         )
-    fix = _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
+    fix = (
+        _HELD_OPEN_FIX
+        if failed.held_open
+        else _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
+    )
     fix = fix[0].upper() + fix[1:]
     if failed.in_place:
         return NotSetUp(
@@ -657,7 +668,8 @@ def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
             "in a new file." + _pending_leftover(failed)
         )
     left = f"; delete {failed.leftover.name} from that folder first" if failed.leftover else ""
+    fix = _HELD_OPEN_FIX if failed.held_open else "check the folder"
     return ConnectorError(
         f"Ledgerlink could not write {name} in {folder} ({cause}), so these details were "
-        f"not handed over; check the folder{left}, then sync again."
+        f"not handed over; {fix}{left}, then sync again."
     )

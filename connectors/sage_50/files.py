@@ -109,6 +109,13 @@ class WriteFailed(Exception):
         """The system's words for the cause ("No space left on device")."""
         return self.cause.strerror or str(self.cause)
 
+    @property
+    def held_open(self) -> bool:
+        """Whether another program (Sage 50 importing it, Excel) has the file open: on
+        Windows a sharing or lock violation, which Python raises as "permission denied"
+        although no permission is missing."""
+        return getattr(self.cause, "winerror", None) in HELD_OPEN_WINERRORS
+
 
 def write_whole(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all or nothing: temporary file, fsync, rename. An
@@ -157,8 +164,10 @@ def _not_written(path: Path, temp: Path, cause: OSError) -> WriteFailed:
 _REFUSED_ERRNOS = frozenset(
     {errno.EACCES, errno.EPERM, errno.EBUSY, errno.EROFS, errno.ENOSPC, errno.EXDEV}
 )
-#: The same on Windows: access denied, sharing violation, already exists.
-_REFUSED_WINERRORS = frozenset({5, 32, 183})
+#: The same on Windows: access denied, sharing violation, lock violation, already exists.
+_REFUSED_WINERRORS = frozenset({5, 32, 33, 183})
+#: Windows' sharing (32) and lock (33) violations: another program has the file open.
+HELD_OPEN_WINERRORS = frozenset({32, 33})
 
 
 def _refused(cause: OSError) -> bool:
