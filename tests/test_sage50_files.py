@@ -270,8 +270,10 @@ def test_an_unfinished_copy_it_cannot_remove_is_named(
     with make(tmp_path, customers="[]") as connector, pytest.raises(BatchInterrupted) as cut:
         connector.create_batch(batch(ACME))
     monkeypatch.undo()
-    [left] = tmp_path.iterdir()
-    assert left.name.startswith(".ledgerlink-") and left.suffix == ".part"
+    # Nothing could be removed: neither the copy nor the claim on the send's time.
+    [left] = tmp_path.glob(".ledgerlink-*.part")
+    [claim] = tmp_path.glob(".ledgerlink-*.claim")
+    assert sorted(tmp_path.iterdir()) == sorted([claim, left])
     assert files.our_files(tmp_path) == []
     message = str(cut.value.cause)
     assert isinstance(cut.value.cause, NotSetUp) and cut.value.results == [None]
@@ -524,7 +526,9 @@ def test_a_temporary_left_by_an_uncertain_rename_is_named(
     with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
         connector.create_batch(batch(INVOICE))
     monkeypatch.undo()
-    [left] = tmp_path.iterdir()
+    [left] = tmp_path.glob(".ledgerlink-*.part")
+    [claim] = tmp_path.glob(".ledgerlink-*.claim")  # kept: the rename may still land
+    assert sorted(tmp_path.iterdir()) == sorted([claim, left])
     assert isinstance(cut.value.cause, OutcomeUncertain) and cut.value.results == [None]
     assert str(cut.value.cause).endswith(
         f" If {left.name} is still in that folder once the drive answers again, delete it: "
@@ -716,7 +720,10 @@ def test_a_sync_whose_file_may_or_may_not_be_in_place_says_so_and_moves_on(
     )
     # The file nobody can vouch for is left alone: the next write is a new file.
     assert isinstance(again, HandedOver) and again.location != lost[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lost[0], again.location])
+    # The claim on the lost file's time stays: a rename still pending on the share
+    # may land, so no other send may take that name.
+    kept = files.claim_name(datetime.strptime(lost[0][11:26], "%Y%m%d-%H%M%S"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([kept, lost[0], again.location])
 
 
 def test_a_sync_whose_file_is_in_place_hands_it_over(
@@ -921,3 +928,48 @@ def test_a_file_sage_holds_open_says_so_not_permissions(
     assert "permission" not in str(answer).casefold()
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".ledgerlink-*.part"))
+
+
+class _SameSecond(datetime):
+    """Both computers' clocks read the same second."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> _SameSecond:  # type: ignore[override]
+        return cls(2026, 12, 3, 9, 29, 48, tzinfo=tz)  # type: ignore[arg-type]
+
+
+def test_two_senders_on_one_shared_folder_never_write_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two computers send into one shared folder in the same second. B makes its choice
+    of file name, and writes its file, while A is writing its own (A has chosen its name
+    but not yet renamed its file into place): each gets a name of its own, and neither
+    file replaces the other."""
+
+    def connector() -> Sage50Connector:
+        made = make(tmp_path)
+        made._clock = _SameSecond
+        return made
+
+    first, second = connector(), connector()
+    write_whole = files.write_whole
+    interleaved: list[object] = []
+
+    def a_writing(path: Path, data: bytes) -> None:
+        if not interleaved:
+            interleaved.append(path)
+            interleaved.extend(second.create_batch(batch(CREDIT)))  # B, meanwhile
+        write_whole(path, data)
+
+    monkeypatch.setattr(files, "write_whole", a_writing)
+    with first:
+        [invoice] = first.create_batch(batch(INVOICE))
+    second.close()
+    monkeypatch.undo()
+    [_, credit] = interleaved
+    assert isinstance(invoice, HandedOver) and isinstance(credit, HandedOver)
+    assert invoice.location != credit.location
+    held = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(held) == sorted([invoice.location, credit.location])
+    assert held[invoice.location].startswith(b"SI,FSC00042,4000,0,31/03/2024,INV5001,")
+    assert held[credit.location].startswith(b"SC,FSC00042,4000,0,02/04/2024,CN301,")

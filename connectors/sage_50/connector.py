@@ -14,6 +14,7 @@ the send that wrote it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import os
@@ -85,6 +86,8 @@ class Sage50Connector(Connector):
         #: still be down) never decides they are not there. Kept for the connector's
         #: life, which is one send; the next send's connector looks for them afresh.
         self._lost: dict[tuple[FileKind, str], str] = {}
+        #: The claim on this run's time (:func:`files.claim`), removed when the run ends.
+        self._claim: Path | None = None
 
     # ------------------------------------------------------------------ the folder
 
@@ -349,7 +352,7 @@ class Sage50Connector(Connector):
                     self._lost.update(
                         ((k, reference), name) for _, k, *_, reference, _ in placed if k is kind
                     )
-                    self.close()  # what the file holds is unknown: never rewrite it
+                    self._seal(keep_claim=True)  # contents unknown: never rewrite it
                 break
             self._wrote(kind, all_rows, new_rows)
             written.add(kind)
@@ -442,7 +445,7 @@ class Sage50Connector(Connector):
             self._wrote(kind, all_rows, new_rows)
         self._index = None
         if unknown:
-            self.close()  # a file whose contents are unknown is never rewritten
+            self._seal(keep_claim=True)  # a file whose contents are unknown: never rewritten
         for position, kind, line, reference in placed:
             name = files.file_name(stamp, kind)
             yield (
@@ -464,19 +467,35 @@ class Sage50Connector(Connector):
         return self._stamp
 
     def _new_stamp(self, folder: Path) -> datetime:
-        """A time for file names that no earlier file in ``folder`` uses (two sends in
-        the same second must never write into each other's files). ``NotSetUp`` when the
-        folder cannot be looked in: nothing is written then."""
+        """A time for file names that no other send uses (two sends in the same second,
+        from this computer or another on a shared folder, must never write into each
+        other's files). The time is claimed by creating its claim file exclusively, which
+        only one sender can do, and then taken only if no file of that time is there yet
+        (one written by an older Ledgerlink, or by a send whose claim is gone). ``NotSetUp``
+        when the folder cannot be looked in or written: nothing is written then."""
         stamp = self._clock.now(UTC).replace(microsecond=0)
+        claimed: Path | None = None
         try:
-            while any((folder / files.file_name(stamp, kind)).exists() for kind in FileKind):
+            while True:
+                mark = folder / files.claim_name(stamp)
+                if files.claim(mark):
+                    claimed = mark
+                    if not any(
+                        (folder / files.file_name(stamp, kind)).exists() for kind in FileKind
+                    ):
+                        break
+                    claimed = None
+                    mark.unlink(missing_ok=True)  # that time is taken by its files
                 stamp += timedelta(seconds=1)
         except OSError as exc:
+            if claimed is not None:
+                _forget_claim(claimed)
             raise NotSetUp(
                 f"Ledgerlink cannot look in {folder}, the folder for Sage 50 import files "
                 f"({exc.strerror or exc}), so nothing was written; let it read and write "
                 "there, or choose another folder."
             ) from exc
+        self._claim = claimed
         return stamp
 
     def _where(self, draft: Draft) -> tuple[FileKind, str, str]:
@@ -556,11 +575,27 @@ class Sage50Connector(Connector):
         return self._index
 
     def close(self) -> None:
-        """Seal the run: the next send writes new files."""
+        """Seal the run: the next send writes new files (its files are in place, so its
+        claim on their time is no longer needed)."""
+        self._seal(keep_claim=False)
+
+    def _seal(self, *, keep_claim: bool) -> None:
+        """End the run's files. ``keep_claim`` after a write whose outcome is unknown: the
+        rename may still land, so no other send may take that time (the claim stays)."""
+        if self._claim is not None and not keep_claim:
+            _forget_claim(self._claim)
+        self._claim = None
         self._stamp = None
         self._rows = {}
         self._exported_refs = None
         self._index = None
+
+
+def _forget_claim(claim: Path) -> None:
+    """Remove a claim on a run's time; one that cannot be removed only keeps that second
+    from later sends, which move on to the next."""
+    with contextlib.suppress(OSError):
+        claim.unlink(missing_ok=True)
 
 
 def _rows_of(path: Path) -> list[tuple[int, list[str]]]:

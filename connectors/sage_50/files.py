@@ -55,6 +55,23 @@ def file_name(stamp: datetime, kind: FileKind) -> str:
     return f"ledgerlink-{stamp:%Y%m%d-%H%M%S}-{kind.order}-{kind.value}.csv"
 
 
+def claim_name(stamp: datetime) -> str:
+    """``.ledgerlink-20261203-092000.claim``: the mark, made exclusively, by which one send
+    takes a time for its file names, so two senders on one shared folder never share one."""
+    return f".ledgerlink-{stamp:%Y%m%d-%H%M%S}.claim"
+
+
+def claim(path: Path) -> bool:
+    """Create ``path`` if no one has (``O_EXCL``: on a shared folder only one computer
+    can); ``False`` when it is there already. Any other ``OSError`` is raised."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
 @dataclass(frozen=True)
 class OurFile:
     path: Path
