@@ -563,8 +563,14 @@ def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
     [
         "Acme Plumbing Ltd, Álvaro".encode(),  # UTF-8: 0x81 is no Windows-1252 byte
         b'"' + b"x" * 200_000 + b"\r\n",  # an unclosed quote: one huge field
+        # Excel's "CSV UTF-8": every byte a Windows-1252 character, so it read as
+        # "ï»¿FSC00042", and the record was not found in its file.
+        b"\xef\xbb\xbfFSC00042,Acme Plumbing Ltd\r\n",
+        "FSC00042\tAcme Plumbing Ltd\r\n".encode("utf-16"),  # Excel's "Unicode Text"
+        b"FSC00042,Acme Plumbing Ltd,Unit 4, Mill",  # cut short: no line end
+        b"",  # cut short before its first line
     ],
-    ids=["utf-8", "broken quoting"],
+    ids=["utf-8", "broken quoting", "utf-8 with bom", "utf-16", "cut short", "empty"],
 )
 def test_one_of_our_files_resaved_by_excel_stops_the_send_naming_it(
     tmp_path: Path, saved: bytes

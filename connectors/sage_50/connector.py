@@ -617,6 +617,8 @@ def _unreadable(exc: ValueError | csv.Error) -> str:
     """Why a file no longer reads, in plain words."""
     if isinstance(exc, UnicodeDecodeError):
         return f"byte {exc.start + 1} is not a Windows-1252 character"
+    if isinstance(exc, files.NotAsWritten):
+        return str(exc)
     return f"it does not read as CSV: {exc}"
 
 

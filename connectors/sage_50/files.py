@@ -246,9 +246,25 @@ def our_files(folder: Path) -> list[OurFile]:
     return sorted(found, key=lambda f: (f.stamp, f.kind.order))
 
 
+class NotAsWritten(ValueError):
+    """A file of ours that no longer reads as Ledgerlink wrote it; the message says why,
+    in plain words ("it is saved as UTF-8 with a byte-order mark")."""
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of a file Ledgerlink wrote."""
-    text = path.read_bytes().decode(ENCODING)
+    """(line number, fields) of a file Ledgerlink wrote; :class:`NotAsWritten` (or the
+    decoder's ``UnicodeDecodeError``, or ``csv.Error``) when it was changed since: saved
+    in another encoding, or cut short (every line Ledgerlink writes ends in CRLF)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        raise NotAsWritten("it is saved as Unicode text (UTF-16), as Excel's “Unicode Text” does")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise NotAsWritten(
+            "it is saved as UTF-8 with a byte-order mark, as Excel's “CSV UTF-8” saves it"
+        )
+    if not data.endswith(b"\r\n"):  # Ledgerlink never writes an empty file
+        raise NotAsWritten("its last line has no line end, so it was cut short")
+    text = data.decode(ENCODING)
     for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
         if row:
             yield number, row
