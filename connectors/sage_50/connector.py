@@ -81,6 +81,10 @@ class Sage50Connector(Connector):
         self._rows: dict[FileKind, list[list[str]]] = {}
         self._exported_refs: dict[ContactRole, set[str]] | None = None
         self._index: dict[tuple[RemoteRecordType, str], HandedOver] | None = None
+        #: The rows of each file already written, by name, read once for both the
+        #: references written (:meth:`_exported`) and the look-up (:meth:`_written_index`);
+        #: forgotten whenever this run writes, so a look after a write reads afresh.
+        self._read: dict[str, list[tuple[int, list[str]]]] = {}
         #: (file kind, reference) of each record whose file's write answer was lost by
         #: this connector, with that file's name: a look moments later (the share may
         #: still be down) never decides they are not there. Kept for the connector's
@@ -177,7 +181,8 @@ class Sage50Connector(Connector):
         self, kinds: Collection[FileKind] = tuple(FileKind)
     ) -> Iterator[tuple[files.OurFile, list[tuple[int, list[str]]]]]:
         """Every import file of ``kinds`` Ledgerlink wrote in the folder, oldest first,
-        with its rows; none when no folder is chosen. ``NotSetUp`` naming the folder when
+        with its rows (each file read once until this run writes); none when no folder
+        is chosen. ``NotSetUp`` naming the folder when
         it cannot be listed or a file in it read (a drive not connected, a share that
         dropped): what it holds is then unknown, and never taken as nothing; ``NotSetUp``
         naming the file when one of ours was changed so it no longer reads (re-saved by
@@ -188,7 +193,10 @@ class Sage50Connector(Connector):
         try:
             for our in files.our_files(folder):
                 if our.kind in kinds:
-                    yield our, _rows_of(our.path)
+                    rows_in = self._read.get(our.path.name)
+                    if rows_in is None:
+                        rows_in = self._read[our.path.name] = _rows_of(our.path)
+                    yield our, rows_in
         except OSError as exc:
             raise NotSetUp(
                 f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
@@ -334,7 +342,7 @@ class Sage50Connector(Connector):
             staged.setdefault(kind, []).extend(built)
             placed.append((index, kind, first, len(built), reference, note))
             results.append(None)
-        self._index = None
+        self._forget_reads()
         written: set[FileKind] = set()
         trouble: ConnectorError | None = None
         for kind, new_rows in staged.items():
@@ -443,7 +451,7 @@ class Sage50Connector(Connector):
                     unknown = unknown or trouble.in_place is None
                     continue
             self._wrote(kind, all_rows, new_rows)
-        self._index = None
+        self._forget_reads()
         if unknown:
             self._seal(keep_claim=True)  # a file whose contents are unknown: never rewritten
         for position, kind, line, reference in placed:
@@ -588,7 +596,12 @@ class Sage50Connector(Connector):
         self._stamp = None
         self._rows = {}
         self._exported_refs = None
+        self._forget_reads()
+
+    def _forget_reads(self) -> None:
+        """Forget what was read of the files already written (this run writes now)."""
         self._index = None
+        self._read = {}
 
 
 def _forget_claim(claim: Path) -> None:
