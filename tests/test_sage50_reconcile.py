@@ -325,3 +325,13 @@ def test_a_records_export_given_as_a_nominal_list_is_refused_in_words(
     assert code == EXIT_SETUP, err
     assert err.startswith("ledgerlink: NOMINAL.CSV is not a nominal list"), err
     assert _store(rig) == before
+
+
+def test_a_broken_quote_names_the_column_by_its_letter_before_the_report_is_known(
+    tmp_path: Path,
+) -> None:
+    """Before the report is known, a column is named by its letter, never by the name
+    another report gives that column (a Record CSV's B is not “Account Reference”)."""
+    saved = sage_csv(tmp_path / "CUSTOMER.CSV", "C1,Ada Boilers Ltd", 'C3,"Cara" Heating,,')
+    with pytest.raises(ReportError, match=r"CUSTOMER\.CSV, line 2: .*\(in column “B”"):
+        read_report(saved)

@@ -124,10 +124,16 @@ def _rows(data: bytes, columns: tuple[str, ...], path: Path) -> list[CsvRow]:
 
 def _is_header(value: str) -> bool:
     """Whether a first row whose column A holds ``value`` is a header: no report's data
-    starts so (a transaction type, a nominal code, an account reference as Sage keeps it)."""
-    if " " in value or value.casefold() in {"a/c", "type", "n/c"}:
-        return True
-    return value.upper() not in _TYPES and not value.isdigit() and not references.is_valid(value)
+    starts so (a transaction type, a nominal code and an account reference are at most 8
+    characters, with no small letters and no spaces)."""
+    if not value:
+        return False
+    return (
+        " " in value
+        or value.casefold() in {"a/c", "type", "n/c"}
+        or value != value.upper()
+        or len(value) > references.MAX_LENGTH
+    )
 
 
 #: What a header's cell over each column Ledgerlink reads must say (any of these words,
@@ -189,7 +195,7 @@ def _fits(heading: str, column: str, kind: ReportKind) -> bool:
 
 def _header_kind(header: CsvRow, path: Path) -> ReportKind:
     """Which report a header row begins, from its column A."""
-    first = header.get("Type")
+    first = header.get("A")
     for kind, words in _BEGINS:
         if any(word in first.casefold() for word in words):
             return kind
@@ -256,16 +262,17 @@ def detect_kind(data: bytes, path: Path) -> ReportKind:
     """Which report ``data`` is, from its header row if it has one, else its first data
     row."""
     _check_text(data, path)
-    rows = _rows(data, tuple(c.name for c in TRANSACTION_COLUMNS), path)
+    # Columns by letter until the report is known (a message names no column wrongly).
+    rows = _rows(data, tuple(_letter(n) for n in range(len(TRANSACTION_COLUMNS))), path)
     if not rows:
         raise ReportError(f"{path.name} has no rows.")
-    if _is_header(rows[0].get("Type")):
+    if _is_header(rows[0].get("A")):
         return _header_kind(rows[0], path)
     first = rows[0]
     filled = [v for v in first.values.values() if v]
-    if first.get("Type").upper() in _TYPES and _DATE.fullmatch(first.get("Date")):
+    if first.get("A").upper() in _TYPES and _DATE.fullmatch(first.get("E")):
         return ReportKind.TRANSACTIONS
-    if first.get("Type").isdigit() and len(filled) <= 3:
+    if first.get("A").isdigit() and len(filled) <= 3:
         return ReportKind.NOMINAL
     if len(filled) >= 2:
         return ReportKind.RECORDS
