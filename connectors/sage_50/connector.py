@@ -182,11 +182,10 @@ class Sage50Connector(Connector):
     ) -> Iterator[tuple[files.OurFile, list[tuple[int, list[str]]]]]:
         """Every import file of ``kinds`` Ledgerlink wrote in the folder, oldest first,
         with its rows (each file read once until this run writes); none when no folder
-        is chosen. ``NotSetUp`` naming the folder when
-        it cannot be listed or a file in it read (a drive not connected, a share that
-        dropped): what it holds is then unknown, and never taken as nothing; ``NotSetUp``
-        naming the file when one of ours was changed so it no longer reads (re-saved by
-        Excel)."""
+        is chosen. ``NotSetUp`` naming the folder when it cannot be listed or a file in it
+        read (a drive not connected, a share that dropped): what it holds is then
+        unknown, and never taken as nothing; ``NotSetUp`` naming the file when one of
+        ours was changed so it no longer reads (re-saved by Excel, or cut short)."""
         folder = self.settings.folder
         if folder is None:
             return
