@@ -100,17 +100,13 @@ def _reconcile(store: Store, args: argparse.Namespace) -> int:
 
 
 def _nominal(store: Store, args: argparse.Namespace) -> int:
-    from app.services.sage50.reports import ReportKind, parse_nominal_text, read_report
+    from app.services.sage50.reports import read_nominal_file
     from app.services.sage50.setup import save_nominal_list
 
     if not args.file.is_file():
         print(f"ledgerlink: no such file: {args.file}", file=sys.stderr)
         return EXIT_SETUP
-    report = read_report(args.file)
-    if report.kind is ReportKind.NOMINAL:
-        nominals = report.nominals
-    else:
-        nominals = parse_nominal_text(args.file.read_bytes().decode("cp1252"))
+    nominals = read_nominal_file(args.file)
     with store.session_factory.begin() as session:
         count = save_nominal_list(session, nominals, actor="cli")
     print(f"Nominal list from Sage 50: {counted(count, 'code')}.")

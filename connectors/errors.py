@@ -27,9 +27,11 @@ class NeedsReconnecting(ConnectorError):
 
 
 class NotSetUp(NeedsReconnecting):
-    """A setting the connector needs is missing or unusable (a desktop bridge's folder):
-    the message says which and how to give it. Like an expired sign-in, nothing can be
-    written until the user fixes it on the Connect page."""
+    """A setting or place the connector needs is missing or unusable (a desktop bridge's
+    folder not chosen or not connected, a full disk, a file another program holds open,
+    one of its files changed by hand): the message says which and how to fix it, and that
+    is where the fix is (the Connect page only when the setting itself is wrong). Like an
+    expired sign-in, nothing more is written until it is fixed."""
 
 
 class RateLimited(ConnectorError):

@@ -100,3 +100,35 @@ def test_the_whole_round_from_the_command_line(
 
     code, _, err = run(capsys, *base, "sage50", "reconcile", str(tmp_path / "none.csv"))
     assert code == EXIT_SETUP and "no such file" in err
+
+
+def test_files_in_a_folder_that_cannot_be_looked_in_are_listed_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ledgerlink sage50 files`` while the share holding the folder does not answer:
+    the ledger's files are listed, each "cannot be told", never "missing" nor a crash."""
+    import errno
+
+    from tests.sage50_fixtures import build_sage_rig
+
+    rig = build_sage_rig(tmp_path)
+    rig.send()
+    is_file = Path.is_file
+
+    def unanswered(path: Path) -> bool:
+        if path.parent == rig.folder:
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", unanswered)
+    code, out, err = run(capsys, "--data-dir", str(tmp_path / "data"), "sage50", "files", "--json")
+    assert code == EXIT_OK, err
+    listed = json.loads(out)["files"]
+    assert len(listed) == 3 and {f["exists"] for f in listed} == {None}
+    assert {f["status"] for f in listed} == {
+        "exported, waiting for you to import it into Sage; whether it is still in the folder "
+        "cannot be told now (the folder does not answer)"
+    }
+    code, out, err = run(capsys, "--data-dir", str(tmp_path / "data"), "sage50", "files")
+    assert code == EXIT_OK and "MISSING" not in out
+    assert "(the folder does not answer now)" in out

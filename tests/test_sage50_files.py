@@ -270,8 +270,10 @@ def test_an_unfinished_copy_it_cannot_remove_is_named(
     with make(tmp_path, customers="[]") as connector, pytest.raises(BatchInterrupted) as cut:
         connector.create_batch(batch(ACME))
     monkeypatch.undo()
-    [left] = tmp_path.iterdir()
-    assert left.name.startswith(".ledgerlink-") and left.suffix == ".part"
+    # Nothing could be removed: neither the copy nor the claim on the send's time.
+    [left] = tmp_path.glob(".ledgerlink-*.part")
+    [claim] = tmp_path.glob(".ledgerlink-*.claim")
+    assert sorted(tmp_path.iterdir()) == sorted([claim, left])
     assert files.our_files(tmp_path) == []
     message = str(cut.value.cause)
     assert isinstance(cut.value.cause, NotSetUp) and cut.value.results == [None]
@@ -524,7 +526,9 @@ def test_a_temporary_left_by_an_uncertain_rename_is_named(
     with make(tmp_path) as connector, pytest.raises(BatchInterrupted) as cut:
         connector.create_batch(batch(INVOICE))
     monkeypatch.undo()
-    [left] = tmp_path.iterdir()
+    [left] = tmp_path.glob(".ledgerlink-*.part")
+    [claim] = tmp_path.glob(".ledgerlink-*.claim")  # kept: the rename may still land
+    assert sorted(tmp_path.iterdir()) == sorted([claim, left])
     assert isinstance(cut.value.cause, OutcomeUncertain) and cut.value.results == [None]
     assert str(cut.value.cause).endswith(
         f" If {left.name} is still in that folder once the drive answers again, delete it: "
@@ -559,8 +563,14 @@ def test_a_temporary_that_vanished_before_the_rename_leaves_nothing_in_place(
     [
         "Acme Plumbing Ltd, Álvaro".encode(),  # UTF-8: 0x81 is no Windows-1252 byte
         b'"' + b"x" * 200_000 + b"\r\n",  # an unclosed quote: one huge field
+        # Excel's "CSV UTF-8": every byte a Windows-1252 character, so it read as
+        # "ï»¿FSC00042", and the record was not found in its file.
+        b"\xef\xbb\xbfFSC00042,Acme Plumbing Ltd\r\n",
+        "FSC00042\tAcme Plumbing Ltd\r\n".encode("utf-16"),  # Excel's "Unicode Text"
+        b"FSC00042,Acme Plumbing Ltd,Unit 4, Mill",  # cut short: no line end
+        b"",  # cut short before its first line
     ],
-    ids=["utf-8", "broken quoting"],
+    ids=["utf-8", "broken quoting", "utf-8 with bom", "utf-16", "cut short", "empty"],
 )
 def test_one_of_our_files_resaved_by_excel_stops_the_send_naming_it(
     tmp_path: Path, saved: bytes
@@ -716,7 +726,10 @@ def test_a_sync_whose_file_may_or_may_not_be_in_place_says_so_and_moves_on(
     )
     # The file nobody can vouch for is left alone: the next write is a new file.
     assert isinstance(again, HandedOver) and again.location != lost[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lost[0], again.location])
+    # The claim on the lost file's time stays: a rename still pending on the share
+    # may land, so no other send may take that name.
+    kept = files.claim_name(datetime.strptime(lost[0][11:26], "%Y%m%d-%H%M%S"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([kept, lost[0], again.location])
 
 
 def test_a_sync_whose_file_is_in_place_hands_it_over(
@@ -873,3 +886,96 @@ def test_references_as_sage_keeps_them_and_proposals() -> None:
     assert references.propose("C1", "Acme Ltd", taken={"C1"}) == "ACMELTD"
     assert references.propose("C1", "Acme Ltd", taken={"C1", "ACMELTD"}) == "ACMELT01"
     assert references.propose("C1", "Acme Ltd", taken={"C1", "ACMELTD", "ACMELT01"}) == "ACMELT02"
+
+
+@pytest.mark.parametrize(
+    ("winerror", "strerror"),
+    [
+        (32, "The process cannot access the file because it is being used by another process"),
+        (33, "The process cannot access the file because another process has locked a portion"),
+    ],
+    ids=["sharing violation", "lock violation"],
+)
+def test_a_file_sage_holds_open_says_so_not_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, winerror: int, strerror: str
+) -> None:
+    """On Windows a rename over a file another program has open fails with a sharing (32)
+    or lock (33) violation, which Python raises as "permission denied": the fix is to
+    close the file in Sage 50, not to change the folder's permissions."""
+    cause = PermissionError(errno.EACCES, strerror)
+    cause.winerror = winerror  # type: ignore[attr-defined]
+
+    def held(self: Path, to: Path) -> Path:
+        raise cause
+
+    with make(tmp_path) as connector:
+        [invoice] = connector.create_batch(batch(INVOICE))
+        assert isinstance(invoice, HandedOver)
+        path = tmp_path / invoice.location
+        before = path.read_bytes()
+        monkeypatch.setattr(Path, "replace", held)
+        with pytest.raises(BatchInterrupted) as cut:
+            connector.create_batch(batch(CREDIT))
+        answers = list(connector.update_contacts([("FSC00042", ContactUpdate(town="Leeds"))]))
+    monkeypatch.undo()
+    assert cut.value.results == [None] and isinstance(cut.value.cause, NotSetUp)
+    assert str(cut.value.cause) == (
+        f"Ledgerlink could not write {path.name} in {tmp_path}, the folder for Sage 50 "
+        f"import files ({strerror}), so it holds only the records handed over before; the "
+        "records not handed over wait for the next send. Sage 50, or another program, has "
+        "that file open: close it there (in Sage, finish or cancel the import), then send "
+        "again."
+    )
+    [answer] = answers
+    assert isinstance(answer, ConnectorError) and str(answer).endswith(
+        "so these details were not handed over; Sage 50, or another program, has that file "
+        "open: close it there (in Sage, finish or cancel the import), then sync again."
+    )
+    assert "permission" not in str(answer).casefold()
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".ledgerlink-*.part"))
+
+
+class _SameSecond(datetime):
+    """Both computers' clocks read the same second."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> _SameSecond:  # type: ignore[override]
+        return cls(2026, 12, 3, 9, 29, 48, tzinfo=tz)  # type: ignore[arg-type]
+
+
+def test_two_senders_on_one_shared_folder_never_write_the_same_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two computers send into one shared folder in the same second. B makes its choice
+    of file name, and writes its file, while A is writing its own (A has chosen its name
+    but not yet renamed its file into place): each gets a name of its own, and neither
+    file replaces the other."""
+
+    def connector() -> Sage50Connector:
+        made = make(tmp_path)
+        made._clock = _SameSecond
+        return made
+
+    first, second = connector(), connector()
+    write_whole = files.write_whole
+    interleaved: list[object] = []
+
+    def a_writing(path: Path, data: bytes) -> None:
+        if not interleaved:
+            interleaved.append(path)
+            interleaved.extend(second.create_batch(batch(CREDIT)))  # B, meanwhile
+        write_whole(path, data)
+
+    monkeypatch.setattr(files, "write_whole", a_writing)
+    with first:
+        [invoice] = first.create_batch(batch(INVOICE))
+    second.close()
+    monkeypatch.undo()
+    [_, credit] = interleaved
+    assert isinstance(invoice, HandedOver) and isinstance(credit, HandedOver)
+    assert invoice.location != credit.location
+    held = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(held) == sorted([invoice.location, credit.location])
+    assert held[invoice.location].startswith(b"SI,FSC00042,4000,0,31/03/2024,INV5001,")
+    assert held[credit.location].startswith(b"SC,FSC00042,4000,0,02/04/2024,CN301,")

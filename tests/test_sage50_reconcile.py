@@ -3,6 +3,7 @@ a field quoted when it holds a comma), through the project's CSV reader."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,143 @@ def test_sage_record_exports_feed_the_one_time_import(tmp_path: Path) -> None:
         link = session.scalars(select(Link).where(Link.remote_ref == "NEWCO1")).one()
         assert link.contact.name == "Newco Heating Ltd"
         assert link.contact.address_1 == "Unit 9, Dock Road"
+
+
+TRANSACTIONS = (
+    "SI,C1,4010,0,05/01/2026,INV-1,Boiler service,80.00,T1,16.00\r\n"
+    "SI,C1,4020,0,05/01/2026,INV-1,Valve,25.00,T1,5.00\r\n"
+)
+AGAIN = "export it from Sage 50 again and give Ledgerlink the file as Sage wrote it"
+
+
+def _store(rig: SageRig) -> object:
+    """Everything a reconciliation could change: states, links, ledger, settings."""
+    with rig.session_factory() as session:
+        entries = sorted(
+            (e.id, e.state.value, e.remote_id or "") for e in session.scalars(select(OutboxEntry))
+        )
+        links = sorted(session.scalars(select(Link.remote_ref)))
+        ledger = sorted(
+            (e.id, str(e.confirmed_at), e.sage_value) for e in session.scalars(select(Sage50Export))
+        )
+    return entries, links, ledger, rig.settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "saved", "said"),
+    [
+        (
+            "AUDIT.TXT",
+            b"\xff\xfe" + TRANSACTIONS.replace(",", "\t").encode("utf-16-le"),
+            "AUDIT.TXT is saved as Unicode text (UTF-16), as Excel's “Unicode Text” saves it",
+        ),
+        (
+            "AUDIT.CSV",
+            TRANSACTIONS.encode("utf-16-le"),
+            "AUDIT.CSV is saved as Unicode text (UTF-16), as Excel's “Unicode Text” saves it",
+        ),
+        (
+            "AUDIT.CSV",
+            (TRANSACTIONS + 'SI,C2,4000,0,06/01/2026,INV-2,"Call-out,60.00,T1,12.00\r\n').encode(),
+            'AUDIT.CSV, line 3: this value opens a quote (") that is never closed',
+        ),
+        (
+            "AUDIT.CSV",
+            b"Account Reference,Type,Nominal A/C Ref,Department Code,Date,Reference,Details,"
+            b"Net Amount,Tax Code,Tax Amount\r\nC1,SI,4010,0,05/01/2026,INV-1,Boiler,80.00,T1,"
+            b"16.00\r\n",
+            "AUDIT.CSV, line 1: column B is headed “Type”, where Sage 50's Customer and "
+            "Supplier Record CSV has Name",
+        ),
+        (
+            "CUSTOMER.CSV",
+            f"Name,A/C,Street\r\nAda Boilers Ltd,C1,1 Mill Lane{BLANKS}\r\n".encode(),
+            "CUSTOMER.CSV, line 1: column A is headed “Name”, which no Sage 50 report "
+            "Ledgerlink reads begins with",
+        ),
+        (
+            "AUDIT.CSV",
+            (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call").encode(),
+            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of its 10 columns, "
+            "and no line end)",
+        ),
+        (
+            "AUDIT.CSV",
+            b"\xef\xbb\xbf" + (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call-out,6").encode(),
+            "AUDIT.CSV, line 3: the file ends part-way through this line (8 of its 10 columns, "
+            "and no line end)",
+        ),
+        (
+            "CUSTOMER.CSV",
+            f"C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,Ben Pipes,,,,,,{BLANKS}\r\nC3,Ca".encode(),
+            "CUSTOMER.CSV, line 3: the file ends part-way through this line (2 of its 27 columns, "
+            "and no line end)",
+        ),
+    ],
+    ids=[
+        "utf-16",
+        "utf-16 without its mark",
+        "broken quote",
+        "columns moved under a header",
+        "unknown header",
+        "cut short",
+        "utf-8 with bom, cut short",
+        "records cut short",
+    ],
+)
+def test_an_export_excel_changed_is_named_with_what_to_do_and_changes_nothing(
+    rig: SageRig,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    saved: bytes,
+    said: str,
+) -> None:
+    """Through ``ledgerlink sage50 reconcile`` (the window calls the same service): a good
+    export next to one re-saved by Excel, or cut short, confirms nothing; the message
+    names the file (and the line) and says what to do."""
+    from app.cli import EXIT_SETUP, main
+
+    customers, _, _ = exports(tmp_path)
+    bad = tmp_path / "excel" / name
+    bad.parent.mkdir()
+    bad.write_bytes(saved)
+    before = _store(rig)
+    code = main(
+        ["--data-dir", str(tmp_path / "data"), "sage50", "reconcile", str(customers), str(bad)]
+    )
+    err = capsys.readouterr().err
+    assert code == EXIT_SETUP, err
+    assert err.startswith(f"ledgerlink: {said}"), err
+    assert AGAIN in err and "Traceback" not in err
+    assert _store(rig) == before
+    with pytest.raises(ReportError, match=re.escape(said)):
+        reconcile(rig.session_factory, [customers, bad], actor="test")
+    assert _store(rig) == before
+
+
+def test_a_records_export_given_as_a_nominal_list_is_refused_in_words(
+    rig: SageRig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ledgerlink sage50 nominal`` given a Record CSV saved as UTF-8 by Excel (Á is
+    bytes 0xC3 0x81, and 0x81 is no Windows-1252 character) names it; nothing saved."""
+    from app.cli import EXIT_SETUP, main
+
+    saved = tmp_path / "NOMINAL.CSV"
+    saved.write_bytes("C1,Álvaro Boilers Ltd\r\n".encode())
+    before = _store(rig)
+    code = main(["--data-dir", str(tmp_path / "data"), "sage50", "nominal", str(saved)])
+    err = capsys.readouterr().err
+    assert code == EXIT_SETUP, err
+    assert err.startswith("ledgerlink: NOMINAL.CSV is not a nominal list"), err
+    assert _store(rig) == before
+
+
+def test_a_broken_quote_names_the_column_by_its_letter_before_the_report_is_known(
+    tmp_path: Path,
+) -> None:
+    """Before the report is known, a column is named by its letter, never by the name
+    another report gives that column (a Record CSV's B is not “Account Reference”)."""
+    saved = sage_csv(tmp_path / "CUSTOMER.CSV", "C1,Ada Boilers Ltd", 'C3,"Cara" Heating,,')
+    with pytest.raises(ReportError, match=r"CUSTOMER\.CSV, line 2: .*\(in column “B”"):
+        read_report(saved)

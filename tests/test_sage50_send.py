@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,39 @@ def test_preflight_uses_the_same_rules_as_the_files(rig: SageRig) -> None:
     sent = rig.send()
     assert sent.failed == {"invoice": 1, "payment": 1}
     assert ("SI", "INV-1", "Boiler service") not in all_lines(rig.folder)
+
+
+def test_a_send_that_looks_up_and_checks_reads_each_file_once(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a crash, the next send both looks for the records cut off (every file) and
+    checks the rest's accounts against the customers already written (the Customer
+    Records file): each file is read once for both, not once for each."""
+    real = Sender._record_results
+    calls = {"n": 0}
+
+    def dies_after_writing_invoices(self: Sender, ready: list, results: list) -> None:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Crash
+        real(self, ready, results)
+
+    monkeypatch.setattr(Sender, "_record_results", dies_after_writing_invoices)
+    with pytest.raises(Crash):
+        rig.send()
+    monkeypatch.setattr(Sender, "_record_results", real)
+
+    read_rows = files.read_rows
+    reads: Counter[str] = Counter()
+
+    def counted(path: Path) -> Iterator[tuple[int, list[str]]]:
+        reads[path.name] += 1
+        return read_rows(path)
+
+    monkeypatch.setattr(files, "read_rows", counted)
+    report = rig.send()
+    monkeypatch.setattr(files, "read_rows", read_rows)
+    assert report.handed_over["invoice"] == 5 and not report.failed
+    assert_each_once(rig)
+    assert any(name.endswith("-1-customer-records.csv") for name in reads), reads
+    assert set(reads.values()) == {1}, reads

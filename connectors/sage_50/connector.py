@@ -14,6 +14,7 @@ the send that wrote it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import os
@@ -80,11 +81,17 @@ class Sage50Connector(Connector):
         self._rows: dict[FileKind, list[list[str]]] = {}
         self._exported_refs: dict[ContactRole, set[str]] | None = None
         self._index: dict[tuple[RemoteRecordType, str], HandedOver] | None = None
+        #: The rows of each file already written, by name, read once for both the
+        #: references written (:meth:`_exported`) and the look-up (:meth:`_written_index`);
+        #: forgotten whenever this run writes, so a look after a write reads afresh.
+        self._read: dict[str, list[tuple[int, list[str]]]] = {}
         #: (file kind, reference) of each record whose file's write answer was lost by
         #: this connector, with that file's name: a look moments later (the share may
         #: still be down) never decides they are not there. Kept for the connector's
         #: life, which is one send; the next send's connector looks for them afresh.
         self._lost: dict[tuple[FileKind, str], str] = {}
+        #: The claim on this run's time (:func:`files.claim`), removed when the run ends.
+        self._claim: Path | None = None
 
     # ------------------------------------------------------------------ the folder
 
@@ -174,18 +181,21 @@ class Sage50Connector(Connector):
         self, kinds: Collection[FileKind] = tuple(FileKind)
     ) -> Iterator[tuple[files.OurFile, list[tuple[int, list[str]]]]]:
         """Every import file of ``kinds`` Ledgerlink wrote in the folder, oldest first,
-        with its rows; none when no folder is chosen. ``NotSetUp`` naming the folder when
-        it cannot be listed or a file in it read (a drive not connected, a share that
-        dropped): what it holds is then unknown, and never taken as nothing; ``NotSetUp``
-        naming the file when one of ours was changed so it no longer reads (re-saved by
-        Excel)."""
+        with its rows (each file read once until this run writes); none when no folder
+        is chosen. ``NotSetUp`` naming the folder when it cannot be listed or a file in it
+        read (a drive not connected, a share that dropped): what it holds is then
+        unknown, and never taken as nothing; ``NotSetUp`` naming the file when one of
+        ours was changed so it no longer reads (re-saved by Excel, or cut short)."""
         folder = self.settings.folder
         if folder is None:
             return
         try:
             for our in files.our_files(folder):
                 if our.kind in kinds:
-                    yield our, _rows_of(our.path)
+                    rows_in = self._read.get(our.path.name)
+                    if rows_in is None:
+                        rows_in = self._read[our.path.name] = _rows_of(our.path)
+                    yield our, rows_in
         except OSError as exc:
             raise NotSetUp(
                 f"Ledgerlink cannot read {folder}, the folder for Sage 50 import files "
@@ -331,7 +341,7 @@ class Sage50Connector(Connector):
             staged.setdefault(kind, []).extend(built)
             placed.append((index, kind, first, len(built), reference, note))
             results.append(None)
-        self._index = None
+        self._forget_reads()
         written: set[FileKind] = set()
         trouble: ConnectorError | None = None
         for kind, new_rows in staged.items():
@@ -349,7 +359,7 @@ class Sage50Connector(Connector):
                     self._lost.update(
                         ((k, reference), name) for _, k, *_, reference, _ in placed if k is kind
                     )
-                    self.close()  # what the file holds is unknown: never rewrite it
+                    self._seal(keep_claim=True)  # contents unknown: never rewrite it
                 break
             self._wrote(kind, all_rows, new_rows)
             written.add(kind)
@@ -440,9 +450,9 @@ class Sage50Connector(Connector):
                     unknown = unknown or trouble.in_place is None
                     continue
             self._wrote(kind, all_rows, new_rows)
-        self._index = None
+        self._forget_reads()
         if unknown:
-            self.close()  # a file whose contents are unknown is never rewritten
+            self._seal(keep_claim=True)  # a file whose contents are unknown: never rewritten
         for position, kind, line, reference in placed:
             name = files.file_name(stamp, kind)
             yield (
@@ -464,19 +474,35 @@ class Sage50Connector(Connector):
         return self._stamp
 
     def _new_stamp(self, folder: Path) -> datetime:
-        """A time for file names that no earlier file in ``folder`` uses (two sends in
-        the same second must never write into each other's files). ``NotSetUp`` when the
-        folder cannot be looked in: nothing is written then."""
+        """A time for file names that no other send uses (two sends in the same second,
+        from this computer or another on a shared folder, must never write into each
+        other's files). The time is claimed by creating its claim file exclusively, which
+        only one sender can do, and then taken only if no file of that time is there yet
+        (one written by an older Ledgerlink, or by a send whose claim is gone). ``NotSetUp``
+        when the folder cannot be looked in or written: nothing is written then."""
         stamp = self._clock.now(UTC).replace(microsecond=0)
+        claimed: Path | None = None
         try:
-            while any((folder / files.file_name(stamp, kind)).exists() for kind in FileKind):
+            while True:
+                mark = folder / files.claim_name(stamp)
+                if files.claim(mark):
+                    claimed = mark
+                    if not any(
+                        (folder / files.file_name(stamp, kind)).exists() for kind in FileKind
+                    ):
+                        break
+                    claimed = None
+                    mark.unlink(missing_ok=True)  # that time is taken by its files
                 stamp += timedelta(seconds=1)
         except OSError as exc:
+            if claimed is not None:
+                _forget_claim(claimed)
             raise NotSetUp(
                 f"Ledgerlink cannot look in {folder}, the folder for Sage 50 import files "
                 f"({exc.strerror or exc}), so nothing was written; let it read and write "
                 "there, or choose another folder."
             ) from exc
+        self._claim = claimed
         return stamp
 
     def _where(self, draft: Draft) -> tuple[FileKind, str, str]:
@@ -556,11 +582,32 @@ class Sage50Connector(Connector):
         return self._index
 
     def close(self) -> None:
-        """Seal the run: the next send writes new files."""
+        """Seal the run: the next send writes new files (its files are in place, so its
+        claim on their time is no longer needed)."""
+        self._seal(keep_claim=False)
+
+    def _seal(self, *, keep_claim: bool) -> None:
+        """End the run's files. ``keep_claim`` after a write whose outcome is unknown: the
+        rename may still land, so no other send may take that time (the claim stays)."""
+        if self._claim is not None and not keep_claim:
+            _forget_claim(self._claim)
+        self._claim = None
         self._stamp = None
         self._rows = {}
         self._exported_refs = None
+        self._forget_reads()
+
+    def _forget_reads(self) -> None:
+        """Forget what was read of the files already written (this run writes now)."""
         self._index = None
+        self._read = {}
+
+
+def _forget_claim(claim: Path) -> None:
+    """Remove a claim on a run's time; one that cannot be removed only keeps that second
+    from later sends, which move on to the next."""
+    with contextlib.suppress(OSError):
+        claim.unlink(missing_ok=True)
 
 
 def _rows_of(path: Path) -> list[tuple[int, list[str]]]:
@@ -582,6 +629,8 @@ def _unreadable(exc: ValueError | csv.Error) -> str:
     """Why a file no longer reads, in plain words."""
     if isinstance(exc, UnicodeDecodeError):
         return f"byte {exc.start + 1} is not a Windows-1252 character"
+    if isinstance(exc, files.NotAsWritten):
+        return str(exc)
     return f"it does not read as CSV: {exc}"
 
 
@@ -593,6 +642,13 @@ _WRITE_FIX = {
     errno.EPERM: "let Ledgerlink write in that folder, or choose another",
     errno.EROFS: "the drive is read-only: choose a folder Ledgerlink may write in",
 }
+
+
+#: A file Sage 50 (or Excel) has open: its folder's permissions are not the matter.
+_HELD_OPEN_FIX = (
+    "Sage 50, or another program, has that file open: close it there (in Sage, finish or "
+    "cancel the import)"
+)
 
 
 def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorError:
@@ -609,7 +665,11 @@ def _write_trouble(failed: files.WriteFailed, *, earlier: bool) -> ConnectorErro
             "for its records in that folder before writing any of them again, in a new file."
             + _pending_leftover(failed)
         )
-    fix = _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
+    fix = (
+        _HELD_OPEN_FIX
+        if failed.held_open
+        else _WRITE_FIX.get(failed.cause.errno or 0, "check that folder and its drive")
+    )
     fix = fix[0].upper() + fix[1:]
     if failed.in_place:
         return NotSetUp(
@@ -657,7 +717,8 @@ def _update_trouble(failed: files.WriteFailed) -> ConnectorError:
             "in a new file." + _pending_leftover(failed)
         )
     left = f"; delete {failed.leftover.name} from that folder first" if failed.leftover else ""
+    fix = _HELD_OPEN_FIX if failed.held_open else "check the folder"
     return ConnectorError(
         f"Ledgerlink could not write {name} in {folder} ({cause}), so these details were "
-        f"not handed over; check the folder{left}, then sync again."
+        f"not handed over; {fix}{left}, then sync again."
     )

@@ -55,6 +55,23 @@ def file_name(stamp: datetime, kind: FileKind) -> str:
     return f"ledgerlink-{stamp:%Y%m%d-%H%M%S}-{kind.order}-{kind.value}.csv"
 
 
+def claim_name(stamp: datetime) -> str:
+    """``.ledgerlink-20261203-092000.claim``: the mark, made exclusively, by which one send
+    takes a time for its file names, so two senders on one shared folder never share one."""
+    return f".ledgerlink-{stamp:%Y%m%d-%H%M%S}.claim"
+
+
+def claim(path: Path) -> bool:
+    """Create ``path`` if no one has (``O_EXCL``: on a shared folder only one computer
+    can); ``False`` when it is there already. Any other ``OSError`` is raised."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
 @dataclass(frozen=True)
 class OurFile:
     path: Path
@@ -109,6 +126,13 @@ class WriteFailed(Exception):
         """The system's words for the cause ("No space left on device")."""
         return self.cause.strerror or str(self.cause)
 
+    @property
+    def held_open(self) -> bool:
+        """Whether another program (Sage 50 importing it, Excel) has the file open: on
+        Windows a sharing or lock violation, which Python raises as "permission denied"
+        although no permission is missing."""
+        return getattr(self.cause, "winerror", None) in HELD_OPEN_WINERRORS
+
 
 def write_whole(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` all or nothing: temporary file, fsync, rename. An
@@ -157,8 +181,10 @@ def _not_written(path: Path, temp: Path, cause: OSError) -> WriteFailed:
 _REFUSED_ERRNOS = frozenset(
     {errno.EACCES, errno.EPERM, errno.EBUSY, errno.EROFS, errno.ENOSPC, errno.EXDEV}
 )
-#: The same on Windows: access denied, sharing violation, already exists.
-_REFUSED_WINERRORS = frozenset({5, 32, 183})
+#: The same on Windows: access denied, sharing violation, lock violation, already exists.
+_REFUSED_WINERRORS = frozenset({5, 32, 33, 183})
+#: Windows' sharing (32) and lock (33) violations: another program has the file open.
+HELD_OPEN_WINERRORS = frozenset({32, 33})
 
 
 def _refused(cause: OSError) -> bool:
@@ -220,9 +246,25 @@ def our_files(folder: Path) -> list[OurFile]:
     return sorted(found, key=lambda f: (f.stamp, f.kind.order))
 
 
+class NotAsWritten(ValueError):
+    """A file of ours that no longer reads as Ledgerlink wrote it; the message says why,
+    in plain words ("it is saved as UTF-8 with a byte-order mark")."""
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of a file Ledgerlink wrote."""
-    text = path.read_bytes().decode(ENCODING)
+    """(line number, fields) of a file Ledgerlink wrote; :class:`NotAsWritten` (or the
+    decoder's ``UnicodeDecodeError``, or ``csv.Error``) when it was changed since: saved
+    in another encoding, or cut short (every line Ledgerlink writes ends in CRLF)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        raise NotAsWritten("it is saved as Unicode text (UTF-16), as Excel's “Unicode Text” does")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise NotAsWritten(
+            "it is saved as UTF-8 with a byte-order mark, as Excel's “CSV UTF-8” saves it"
+        )
+    if not data.endswith(b"\r\n"):  # Ledgerlink never writes an empty file
+        raise NotAsWritten("its last line has no line end, so it was cut short")
+    text = data.decode(ENCODING)
     for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
         if row:
             yield number, row

@@ -73,7 +73,9 @@ class ExportFile:
     name: str
     kind: FileKind | None
     written_at: datetime | None
-    exists: bool
+    #: Whether the file is in the folder; ``None`` when the folder does not answer (a
+    #: share that dropped): never "missing" then.
+    exists: bool | None
     records: list[ExportedRecord] = field(default_factory=list)
 
     @property
@@ -92,6 +94,11 @@ class ExportFile:
         waiting for import."""
         if not self.awaiting:
             return "confirmed in Sage"
+        if self.exists is None:
+            return (
+                "exported, waiting for you to import it into Sage; whether it is still in "
+                "the folder cannot be told now (the folder does not answer)"
+            )
         if not self.exists:
             return "waiting for import, but the file is missing from the folder"
         return "exported, waiting for you to import it into Sage"
@@ -146,8 +153,19 @@ def list_files(session: Session, folder: Path | None) -> list[ExportFile]:
         written = None
         if parsed is not None:
             written = datetime.strptime(parsed.stamp, "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
-        exists = folder is not None and (folder / name).is_file()
+        exists = _in_folder(folder, name)
         kind = parsed.kind if parsed else None
         result.append(ExportFile(name, kind, written, exists, records))
     earliest = datetime.min.replace(tzinfo=UTC)
     return sorted(result, key=lambda f: (f.written_at or earliest, f.kind.order if f.kind else 9))
+
+
+def _in_folder(folder: Path | None, name: str) -> bool | None:
+    """Whether ``name`` is a file in ``folder``; ``None`` when the folder does not answer
+    (unreachable, refused), which is never taken as "not there"."""
+    if folder is None:
+        return False
+    try:
+        return (folder / name).is_file()
+    except OSError:
+        return None

@@ -10,6 +10,8 @@ column names, so line numbers in messages are the file's own.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -19,10 +21,17 @@ from pathlib import Path
 from app.services.errors import SetupError
 from app.services.importing.csv_reader import ColumnSpec, CsvRow, read_csv
 from connectors.contract import AccountType, ContactRole
+from connectors.sage_50 import references
 from connectors.sage_50.layout import CONTACT_COLUMNS, TRANSACTION_COLUMNS
 from connectors.sage_50.settings import account_type
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+#: What to do about a report that is not as Sage 50 wrote it.
+AGAIN = (
+    "If it was opened and saved in Excel, or copied before Sage finished writing it, "
+    "export it from Sage 50 again and give Ledgerlink the file as Sage wrote it."
+)
 #: Room for columns past the ones Ledgerlink reads (Sage's extended layouts).
 _WIDTH = 120
 _TYPES = frozenset(
@@ -87,6 +96,17 @@ def _names(columns: tuple[str, ...]) -> list[str]:
     return list(columns) + [f"extra {n}" for n in range(len(columns) + 1, _WIDTH + 1)]
 
 
+def _check_text(data: bytes, path: Path) -> None:
+    """Refuse Unicode text (UTF-16, Excel's "Unicode Text"): Sage 50 writes its reports
+    as plain CSV, so such a file was saved again by another program."""
+    if data.startswith(_UTF16_BOMS) or b"\x00" in data:
+        raise ReportError(
+            f"{path.name} is saved as Unicode text (UTF-16), as Excel's “Unicode Text” saves "
+            "it, not as Sage 50 writes its reports (CSV), so Ledgerlink cannot read it.",
+            AGAIN,
+        )
+
+
 def _rows(data: bytes, columns: tuple[str, ...], path: Path) -> list[CsvRow]:
     """The file's rows under our header; line numbers are the file's own."""
     header = ",".join(f'"{name}"' for name in _names(columns)).encode("ascii") + b"\r\n"
@@ -97,14 +117,138 @@ def _rows(data: bytes, columns: tuple[str, ...], path: Path) -> list[CsvRow]:
         first = errors[0]
         line = max(first.line - 1, 0)
         where = f", line {line}" if line else ""
-        raise ReportError(f"{path.name}{where}: {first.message}")
+        raise ReportError(f"{path.name}{where}: {first.message}", AGAIN)
     assert table is not None
     return [CsvRow(row.line - 1, row.values) for row in table.rows]
 
 
-def _looks_like_header(first: CsvRow, key: str) -> bool:
-    value = first.get(key)
-    return bool(value) and (" " in value or value.casefold() in {"a/c", "type", "n/c"})
+def _is_header(value: str) -> bool:
+    """Whether a first row whose column A holds ``value`` is a header: no report's data
+    starts so (a transaction type, a nominal code and an account reference are at most 8
+    characters, with no small letters and no spaces)."""
+    if not value:
+        return False
+    return (
+        " " in value
+        or value.casefold() in {"a/c", "type", "n/c"}
+        or value != value.upper()
+        or len(value) > references.MAX_LENGTH
+    )
+
+
+#: What a header's cell over each column Ledgerlink reads must say (any of these words,
+#: none of the second), by report: Sage's exact headings are not known (see
+#: docs/packages/sage-50.md, UNVERIFIED), so the words are the ones any heading for that
+#: column would use. A header that does not fit means the columns are not where Sage
+#: puts them, and reading on would take one column for another.
+_HEADINGS: dict[ReportKind, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    ReportKind.TRANSACTIONS: {
+        "Type": (("type",), ()),
+        "Account Reference": (("account", "a/c"), ("nominal",)),
+        "Nominal A/C Ref": (("nominal", "n/c"), ()),
+        "Date": (("date",), ()),
+        "Reference": (("ref",), ("nominal",)),
+        "Net Amount": (("net", "amount"), ("tax", "vat")),
+    },
+    ReportKind.RECORDS: {
+        "A/C": (("a/c", "account", "ref", "code"), ("name",)),
+        "Name": (("name",), ("contact",)),
+        "Address Line 1": (("address", "street", "line"), ()),
+        "Address Line 2": (("address", "street", "line", "town"), ()),
+        "Address Line 3": (("address", "line", "town", "city"), ()),
+        "Address Line 4": (("address", "line", "county"), ()),
+        "Address Line 5": (("address", "line", "post"), ()),
+        "Contact Name": (("contact",), ()),
+        "Telephone": (("tel", "phone"), ()),
+        "E-mail": (("mail",), ()),
+    },
+    ReportKind.NOMINAL: {
+        "N/C": (("n/c", "nominal", "code", "ref"), ("name",)),
+        "Name": (("name", "desc"), ()),
+    },
+}
+_REPORT_NAMES = {
+    ReportKind.TRANSACTIONS: "Transaction CSV",
+    ReportKind.RECORDS: "Customer and Supplier Record CSV",
+    ReportKind.NOMINAL: "nominal list",
+}
+_COLUMNS = {
+    ReportKind.TRANSACTIONS: tuple(c.name for c in TRANSACTION_COLUMNS),
+    ReportKind.RECORDS: tuple(c.name for c in CONTACT_COLUMNS),
+    ReportKind.NOMINAL: NOMINAL_COLUMNS,
+}
+
+
+#: How each report's header begins, by the word in its column A heading.
+_BEGINS = (
+    (ReportKind.TRANSACTIONS, ("type",)),
+    (ReportKind.NOMINAL, ("n/c", "nominal")),
+    (ReportKind.RECORDS, ("a/c", "account", "ref", "code")),
+)
+
+
+def _fits(heading: str, column: str, kind: ReportKind) -> bool:
+    wanted, unwanted = _HEADINGS[kind][column]
+    text = heading.casefold()
+    return any(w in text for w in wanted) and not any(u in text for u in unwanted)
+
+
+def _header_kind(header: CsvRow, path: Path) -> ReportKind:
+    """Which report a header row begins, from its column A."""
+    first = header.get("A")
+    for kind, words in _BEGINS:
+        if any(word in first.casefold() for word in words):
+            return kind
+    raise ReportError(
+        f"{path.name}, line 1: column A is headed “{first}”, which no Sage 50 report "
+        "Ledgerlink reads begins with (A/C for the Customer or Supplier Record CSV, Type "
+        "for the Transaction CSV, N/C for a nominal list).",
+        AGAIN,
+    )
+
+
+def _check_header(header: CsvRow, kind: ReportKind, path: Path) -> None:
+    """Every column Ledgerlink reads must be headed as that column (a blank heading is
+    let be, except over the first two): else the columns were moved."""
+    columns = _COLUMNS[kind]
+    for column in _HEADINGS[kind]:
+        heading = header.get(column)
+        if not heading and column not in columns[:2]:
+            continue
+        if not _fits(heading, column, kind):
+            letter = _letter(columns.index(column))
+            raise ReportError(
+                f"{path.name}, line 1: column {letter} is headed “{heading}”, where Sage "
+                f"50's {_REPORT_NAMES[kind]} has {column}, so the columns are not where "
+                "Sage puts them and reading on would take one for another.",
+                AGAIN,
+            )
+
+
+def _letter(index: int) -> str:
+    """A column's letter as a spreadsheet names it (0 → A, 27 → AB)."""
+    return ("" if index < 26 else chr(ord("A") + index // 26 - 1)) + chr(ord("A") + index % 26)
+
+
+def _check_whole(data: bytes, kind: ReportKind, last: CsvRow, path: Path) -> None:
+    """Refuse a file cut short: Sage ends every line with a line end, so a last line
+    without one, and with fewer columns than a whole row (the row before it, or the ten
+    of a transaction), was cut off part-way."""
+    if data.rstrip(b"\x1a").endswith((b"\n", b"\r")):
+        return
+    # Commas and quotes are ASCII in every encoding read here, so Latin-1 splits right.
+    rows = [r for r in csv.reader(io.StringIO(data.decode("latin-1"), newline="")) if r]
+    if not rows:
+        return
+    whole = len(rows[-2]) if len(rows) > 1 else 0
+    if kind is ReportKind.TRANSACTIONS:
+        whole = max(whole, len(TRANSACTION_COLUMNS))
+    if len(rows[-1]) < whole:
+        raise ReportError(
+            f"{path.name}, line {last.line}: the file ends part-way through this line "
+            f"({len(rows[-1])} of its {whole} columns, and no line end), so it was cut short.",
+            AGAIN,
+        )
 
 
 def _decimal(text: str, path: Path, line: int, column: str) -> Decimal:
@@ -115,15 +259,20 @@ def _decimal(text: str, path: Path, line: int, column: str) -> Decimal:
 
 
 def detect_kind(data: bytes, path: Path) -> ReportKind:
-    """Which report ``data`` is, from its first data row."""
-    rows = _rows(data, tuple(c.name for c in TRANSACTION_COLUMNS), path)
+    """Which report ``data`` is, from its header row if it has one, else its first data
+    row."""
+    _check_text(data, path)
+    # Columns by letter until the report is known (a message names no column wrongly).
+    rows = _rows(data, tuple(_letter(n) for n in range(len(TRANSACTION_COLUMNS))), path)
     if not rows:
         raise ReportError(f"{path.name} has no rows.")
-    first = rows[1] if len(rows) > 1 and _looks_like_header(rows[0], "Type") else rows[0]
+    if _is_header(rows[0].get("A")):
+        return _header_kind(rows[0], path)
+    first = rows[0]
     filled = [v for v in first.values.values() if v]
-    if first.get("Type").upper() in _TYPES and _DATE.fullmatch(first.get("Date")):
+    if first.get("A").upper() in _TYPES and _DATE.fullmatch(first.get("E")):
         return ReportKind.TRANSACTIONS
-    if first.get("Type").isdigit() and len(filled) <= 3:
+    if first.get("A").isdigit() and len(filled) <= 3:
         return ReportKind.NOMINAL
     if len(filled) >= 2:
         return ReportKind.RECORDS
@@ -141,11 +290,12 @@ def read_report(path: Path, role: ContactRole | None = None) -> SageReport:
         raise ReportError(f"{path}: cannot be read ({exc.strerror}).") from exc
     kind = detect_kind(data, path)
     report = SageReport(path, kind, role=role)
+    rows = _rows(data, _COLUMNS[kind], path)
+    _check_whole(data, kind, rows[-1], path)
+    if _is_header(rows[0].get(_COLUMNS[kind][0])):
+        _check_header(rows[0], kind, path)
+        rows = rows[1:]
     if kind is ReportKind.TRANSACTIONS:
-        names = tuple(c.name for c in TRANSACTION_COLUMNS)
-        rows = _rows(data, names, path)
-        if rows and _looks_like_header(rows[0], "Type"):
-            rows = rows[1:]
         for row in rows:
             report.transactions.append(
                 SageTransaction(
@@ -162,9 +312,6 @@ def read_report(path: Path, role: ContactRole | None = None) -> SageReport:
                 )
             )
     elif kind is ReportKind.NOMINAL:
-        rows = _rows(data, NOMINAL_COLUMNS, path)
-        if rows and not rows[0].get("N/C").isdigit():
-            rows = rows[1:]
         for row in rows:
             code = row.get("N/C")
             if not code.isdigit() or len(code) > 8:
@@ -180,15 +327,32 @@ def read_report(path: Path, role: ContactRole | None = None) -> SageReport:
             )
             report.nominals.append(SageNominal(row.line, code, row.get("Name"), kind_of))
     else:
-        names = tuple(c.name for c in CONTACT_COLUMNS)
-        rows = _rows(data, names, path)
-        if rows and _looks_like_header(rows[0], "A/C"):
-            rows = rows[1:]
         for row in rows:
             report.accounts.append(
                 SageAccount(row.line, row.get("A/C"), row.get("Name"), row.values)
             )
     return report
+
+
+def read_nominal_file(path: Path) -> list[SageNominal]:
+    """Sage's nominal list from a file: its nominal list export, else the file's text as
+    :func:`parse_nominal_text` reads a pasted list; :class:`ReportError` naming the file
+    when it is neither."""
+    report = read_report(path)
+    if report.kind is ReportKind.NOMINAL:
+        return report.nominals
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    try:
+        return parse_nominal_text(text)
+    except ReportError as exc:
+        raise ReportError(
+            f"{path.name} is not a nominal list (code, name per line): {exc.message}",
+            "Export the nominal list from Sage 50 again, or paste it on the Connect page.",
+        ) from exc
 
 
 def parse_nominal_text(text: str) -> list[SageNominal]:

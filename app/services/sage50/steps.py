@@ -33,7 +33,11 @@ def import_steps(session: Session) -> list[str]:
     lines = ["In Sage 50 (take a backup first: File › Backup), import these files in this order:"]
     for number, export in enumerate(files, start=1):
         kind = export.kind.import_type if export.kind else "?"
-        missing = "" if export.exists else " (MISSING from the folder)"
+        missing = {
+            True: "",
+            False: " (MISSING from the folder)",
+            None: " (the folder does not answer now)",
+        }[export.exists]
         lines.append(
             f"  {number}. File › Import, choose “{kind}”, then the file "
             f"{export.name}{missing} in {folder} ({count(export.awaiting, 'record')})."
@@ -59,7 +63,7 @@ def files_sentence(session: Session) -> str:
     if not waiting:
         return f"Sage 50: all {count(len(files), 'import file')} confirmed in Sage."
     records = sum(f.awaiting for f in waiting)
-    missing = sum(1 for f in waiting if not f.exists)
+    missing = sum(1 for f in waiting if f.exists is False)
     text = (
         f"Sage 50: {count(records, 'record')} in {count(len(waiting), 'file')} wait for you "
         "to import them (File › Import), then reconcile"
