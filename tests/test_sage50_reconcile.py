@@ -158,6 +158,16 @@ def test_reports_as_sage_writes_them(tmp_path: Path) -> None:
     utf8.write_bytes(b"\xef\xbb\xbfC1,Ada Boilers Ltd\r\n")
     assert read_report(utf8).accounts[0].ref == "C1"
 
+    # Empty columns at a row's end left out, and no line end after the last row: whole.
+    trimmed = tmp_path / "r.csv"
+    trimmed.write_bytes(b"C1,Ada Boilers Ltd\r\nC2,Ben Pipes")
+    assert [a.ref for a in read_report(trimmed).accounts] == ["C1", "C2"]
+    untaxed = tmp_path / "x.csv"
+    untaxed.write_bytes(
+        b"SI,C1,4000,0,05/01/2026,INV-1,Boiler,80.00\r\nSI,C2,4000,0,06/01/2026,INV-2,Call,60.00"
+    )
+    assert [t.reference for t in read_report(untaxed).transactions] == ["INV-1", "INV-2"]
+
     empty = tmp_path / "e.csv"
     empty.write_bytes(b"")
     with pytest.raises(ReportError, match=r"e\.csv"):

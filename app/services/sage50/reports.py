@@ -231,18 +231,18 @@ def _letter(index: int) -> str:
 
 
 def _check_whole(data: bytes, kind: ReportKind, last: CsvRow, path: Path) -> None:
-    """Refuse a file cut short: Sage ends every line with a line end, so a last line
-    without one, and with fewer columns than a whole row (the row before it, or the ten
-    of a transaction), was cut off part-way."""
+    """Refuse a file cut short: a last line without a line end, and with fewer columns
+    than both the row before it and the columns read from this report, was cut off
+    part-way. (Both, as an export that trims empty columns at a row's end is not cut.)"""
     if data.rstrip(b"\x1a").endswith((b"\n", b"\r")):
         return
     # Commas and quotes are ASCII in every encoding read here, so Latin-1 splits right.
     rows = [r for r in csv.reader(io.StringIO(data.decode("latin-1"), newline="")) if r]
     if not rows:
         return
-    whole = len(rows[-2]) if len(rows) > 1 else 0
-    if kind is ReportKind.TRANSACTIONS:
-        whole = max(whole, len(TRANSACTION_COLUMNS))
+    whole = len(_COLUMNS[kind])
+    if len(rows) > 1:
+        whole = min(whole, len(rows[-2]))
     if len(rows[-1]) < whole:
         raise ReportError(
             f"{path.name}, line {last.line}: the file ends part-way through this line "
