@@ -165,7 +165,11 @@ def test_answers_lost_again_and_again_stop_the_run_not_resend_for_ever(
     assert "lost its answer twice for customer C1" in report.stopped_reason
     assert "fault in Ledgerlink" not in report.stopped_reason
     assert rig.package_counts()["contacts"] == 0
-    assert "processing" not in states(rig)
+    left = states(rig)
+    assert "processing" not in left
+    # The batch's other records were never asked about: still unconfirmed, and counted.
+    assert left.get("uncertain", 0) >= 1
+    assert sum(report.uncertain.values()) == left["uncertain"]
     monkeypatch.undo()
 
     assert run(rig).ok  # the connection back: every record once

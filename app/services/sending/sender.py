@@ -27,7 +27,7 @@ from sqlalchemy import Update, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.crash_report import write_crash_report
-from app.db.lookups import chunked
+from app.db.lookups import batches, chunked, one_of
 from app.db.models import (
     Contact,
     Document,
@@ -246,6 +246,9 @@ class Sender:
         #: Rows sent again this run after a lookup found them absent: a second lost
         #: answer for one of them stops the run instead of sending it a third time.
         self._resent_after_lookup: set[int] = set()
+        #: Rows this run found or left uncertain; those still uncertain at its end are
+        #: what the report counts as not yet confirmed, however the run ended.
+        self._uncertain_rows: set[int] = set()
 
     # ------------------------------------------------------------------ the run
 
@@ -293,6 +296,7 @@ class Sender:
         except _StopRun as stop:
             self.report.stopped_reason = str(stop)
         finally:
+            self._count_uncertain()
             self.report.finished_at = utcnow()
             with self.session_factory.begin() as session:
                 set_setting(session, LAST_SEND_AT, self.report.finished_at.isoformat())
@@ -304,6 +308,23 @@ class Sender:
                     summary=self.report.to_json(),
                 )
         return self.report
+
+    def _count_uncertain(self) -> None:
+        """Count, by record type, the rows this run touched that are still uncertain:
+        those a lookup could not settle, and those a stopped run never got to ask about."""
+        counts: Counter[str] = Counter()
+        with self.session_factory() as session:
+            for chunk in batches(session, sorted(self._uncertain_rows)):
+                counts.update(
+                    record_type.value
+                    for record_type in session.scalars(
+                        select(OutboxEntry.record_type).where(
+                            one_of(session, OutboxEntry.id, chunk),
+                            OutboxEntry.state == SendState.UNCERTAIN,
+                        )
+                    )
+                )
+        self.report.uncertain = counts
 
     def _check_lock(self) -> None:
         """A shared store's lock lives on a connection: if that connection went, stop
@@ -344,6 +365,7 @@ class Sender:
                     )
                 )
             )
+        self._uncertain_rows.update(ids)
         for entry_id in ids:
             if self.cancel.is_set():
                 return
@@ -773,7 +795,6 @@ class Sender:
             handed = self.connector.find_handed_over(remote_record_type(record_type), our_key)
         except (ConnectorError, OSError) as exc:
             log.warning("could not look for uncertain row %s in the bridge: %s", entry_id, exc)
-            self.report.uncertain[record_type.value] += 1
             return
         if handed is not None:
             with self.session_factory.begin() as session:
@@ -789,7 +810,6 @@ class Sender:
             )
         except (ConnectorError, _StopRun) as exc:
             log.warning("could not resolve uncertain row %s: %s", entry_id, exc)
-            self.report.uncertain[record_type.value] += 1
             return
         with self.session_factory.begin() as session:
             entry = session.get(OutboxEntry, entry_id)
@@ -816,8 +836,8 @@ class Sender:
                 raise _StopRun(
                     f"{self.connector.info.name} lost its answer twice for "
                     f"{record_type.value.replace('_', ' ')} {our_key}, and had not taken it "
-                    "either time; stopped rather than keep trying. It and what is left wait "
-                    "for the next send.",
+                    "either time; stopped rather than keep trying. It waits for the next "
+                    "send, which first asks about any record left unconfirmed.",
                     nothing_written=True,
                 )
             self._resent_after_lookup.add(entry_id)
@@ -908,6 +928,7 @@ class Sender:
         )
 
     def _make_uncertain(self, session: Session, entry: OutboxEntry, code: str, reason: str) -> None:
+        self._uncertain_rows.add(entry.id)
         entry.state = SendState.UNCERTAIN
         entry.error_code = code
         entry.error_reason = reason
