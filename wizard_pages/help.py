@@ -8,7 +8,7 @@ from its declaration in :mod:`connectors.catalogue`, so the two never disagree.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
 from app.services.setup.routing import TITLES, Page
@@ -97,9 +97,11 @@ class HelpButton(QPushButton):
         self.setText("&Help")
         self.page = page
         self.package = package
-        # By name, and in the window (QShortcut's default context): the Qt namespace's
-        # enums cost more to build than the dashboard's first page (see dashboard.py).
-        self.f1 = QShortcut(QKeySequence("F1"), self)
+        # In the window (QShortcut's default context), the key as text that Qt converts:
+        # the Qt namespace's enums, or a QKeySequence made in Python (its class), cost
+        # more to build than the dashboard's first page (see dashboard.py).
+        self.f1 = QShortcut(self)
+        self.f1.setProperty("key", "F1")
         self.f1.activated.connect(self.show_help)
         self.setToolTip("Help for this page (F1)")
         self.dialog: HelpDialog | None = None
