@@ -14,9 +14,9 @@ import os
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from app import __version__
 from app.logging_setup import redact
@@ -46,9 +46,12 @@ def report_folder() -> Path:
     return Path(tempfile.gettempdir()) / "ledgerlink-logs"
 
 
-@dataclass(frozen=True)
-class CrashReport:
-    """One written report: its file (None if even that failed) and its full text."""
+class CrashReport(NamedTuple):
+    """One written report: its file (None if even that failed) and its full text.
+
+    A named tuple, not a dataclass: every start imports this module, and declaring a
+    frozen dataclass costs the first window about 1 ms (its methods are compiled from
+    source as it is declared)."""
 
     path: Path | None
     details: str

@@ -296,3 +296,11 @@ PACKAGES: tuple[PackageInfo, ...] = (
 )
 
 BY_KEY: dict[str, PackageInfo] = {info.key: info for info in PACKAGES}
+
+
+def package_info(key: str) -> PackageInfo:
+    """The declaration of one package (with or without a connector yet); ``KeyError``
+    for an unknown key."""
+    if key not in BY_KEY:
+        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(BY_KEY)}")
+    return BY_KEY[key]

@@ -27,7 +27,6 @@ from connectors.declarations import PackageInfo as PackageInfo
 from connectors.declarations import PackageKind as PackageKind
 from connectors.declarations import ParsedReference as ParsedReference
 from connectors.declarations import RateLimit as RateLimit
-from connectors.declarations import RateScale as RateScale
 from connectors.declarations import ReferenceFormat as ReferenceFormat
 from connectors.errors import ConnectorError, Rejected
 
@@ -63,6 +62,21 @@ class RemoteRecordType(StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
     PAYMENT = "payment"
+
+
+# Not with the declarations (connectors.declarations): the catalogue does not need it, and
+# every dataclass there is built on the way to the dashboard's first page.
+@dataclass(frozen=True)
+class RateScale:
+    """Rate limits shrunk alike on both sides of the real-clock benchmark: each window's
+    count times ``count`` (at least one) and its period times ``period``."""
+
+    count: float = 1.0
+    period: float = 1.0
+
+    def window(self, limit: int, seconds: float) -> tuple[int, float]:
+        """A real ``limit`` per ``seconds`` window, scaled: the (count, seconds) to enforce."""
+        return max(1, int(limit * self.count)), seconds * self.period
 
 
 # ------------------------------------------------------------------------ what we read

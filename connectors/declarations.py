@@ -70,19 +70,6 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
-class RateScale:
-    """Rate limits shrunk alike on both sides of the real-clock benchmark: each window's
-    count times ``count`` (at least one) and its period times ``period``."""
-
-    count: float = 1.0
-    period: float = 1.0
-
-    def window(self, limit: int, seconds: float) -> tuple[int, float]:
-        """A real ``limit`` per ``seconds`` window, scaled: the (count, seconds) to enforce."""
-        return max(1, int(limit * self.count)), seconds * self.period
-
-
-@dataclass(frozen=True)
 class ConnectField:
     """One thing the Connect page must ask for (a folder, a username, a secret…)."""
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from connectors.catalogue import BY_KEY, PACKAGES
+from connectors.catalogue import package_info as package_info  # declared with the catalogue
 from connectors.declarations import PackageInfo
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ DEFAULT_PACKAGE = "sandbox"
 
 @dataclass(frozen=True)
 class Unavailable:
+    """A package whose connector could not be loaded, and why."""
+
     key: str
     reason: str
 
@@ -47,14 +50,6 @@ def available() -> tuple[list[PackageInfo], list[Unavailable]]:
             log.warning("connector %s skipped: %s", key, exc)
             skipped.append(Unavailable(key, f"{type(exc).__name__}: {exc}"))
     return infos, skipped
-
-
-def package_info(key: str) -> PackageInfo:
-    """The declaration of one package (with or without a connector yet); ``KeyError``
-    for an unknown key."""
-    if key not in BY_KEY:
-        raise KeyError(f"unknown accounting package {key!r}; known: {', '.join(BY_KEY)}")
-    return BY_KEY[key]
 
 
 def has_connector(key: str) -> bool:

@@ -8,11 +8,10 @@ from its declaration in :mod:`connectors.catalogue`, so the two never disagree.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
 from app.services.setup.routing import TITLES, Page
-from connectors.catalogue import BY_KEY
 
 _LINK_PAGES = {Page.LINK_CUSTOMERS: "customers", Page.LINK_SUPPLIERS: "suppliers"}
 
@@ -30,6 +29,8 @@ def _read(*parts: str) -> str:
 
 def help_markdown(page: Page, package: str | None) -> str:
     """The help for ``page`` (Markdown), for ``package`` when one is chosen."""
+    from connectors.catalogue import BY_KEY  # only once help is asked for: a fast first page
+
     info = BY_KEY.get(package or "")
     name = _file_name(page)
     text = _read(name)
@@ -76,6 +77,8 @@ class HelpDialog(QDialog):
         layout.addWidget(buttons)
 
     def show_page(self, page: Page, package: str | None) -> None:
+        from connectors.catalogue import BY_KEY  # only once help is asked for: a fast first page
+
         name = BY_KEY[package].name if package in BY_KEY else ""
         self.setWindowTitle(f"Help: {TITLES[page]}" + (f" ({name})" if name else ""))
         self.browser.setMarkdown(help_markdown(page, package))
@@ -88,12 +91,17 @@ class HelpButton(QPushButton):
     """“Help” (also F1) for one page; shows :class:`HelpDialog`."""
 
     def __init__(self, page: Page, package: str | None = None, parent: QWidget | None = None):
-        super().__init__("&Help", parent)
+        # Not QPushButton(text, parent): with parent None that call also weighs the
+        # (icon, text) overload, which builds QIcon's class (about 2 ms of the first page).
+        super().__init__(parent)
+        self.setText("&Help")
         self.page = page
         self.package = package
-        # By name, and in the window (QShortcut's default context): the Qt namespace's
-        # enums cost more to build than the dashboard's first page (see dashboard.py).
-        self.f1 = QShortcut(QKeySequence("F1"), self)
+        # In the window (QShortcut's default context), the key as text that Qt converts:
+        # the Qt namespace's enums, or a QKeySequence made in Python (its class), cost
+        # more to build than the dashboard's first page (see dashboard.py).
+        self.f1 = QShortcut(self)
+        self.f1.setProperty("key", "F1")
         self.f1.activated.connect(self.show_help)
         self.setToolTip("Help for this page (F1)")
         self.dialog: HelpDialog | None = None

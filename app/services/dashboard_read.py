@@ -44,6 +44,9 @@ CHUNK = 900
 
 @dataclass(frozen=True)
 class DashboardData:
+    """The dashboard's figures: counts by state, the package's name, the failures and
+    their causes, and its notes."""
+
     status: StatusReport
     package_name: str
     failures: list[FailureItem]
@@ -75,7 +78,7 @@ def dashboard_data(
     note: str,
 ) -> DashboardData:
     """The dashboard's data from what was read (by either reader)."""
-    from connectors.registry import package_info
+    from connectors.catalogue import package_info  # not the registry: a fast first page
 
     info = package_info(status.package) if status.package else None
     name = info.name if info else "No package chosen"

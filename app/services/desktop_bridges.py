@@ -10,9 +10,8 @@ over") instead of testing package names.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -44,11 +43,14 @@ def _sage_50_recorder() -> HandoverRecorder:
     return record_export
 
 
-@dataclass(frozen=True)
-class DesktopBridge:
+class DesktopBridge(NamedTuple):
     """One bridge's services: the dashboard's line about it, the steps a person takes
     in the package after a send, and (for a bridge whose files Ledgerlink keeps a ledger
-    of) what records each record it took."""
+    of) what records each record it took.
+
+    A named tuple, not a dataclass: the dashboard's first read imports this module, and
+    declaring a frozen dataclass costs the first page about 1 ms (its methods are
+    compiled from source as it is declared)."""
 
     note: Callable[[Session, Path], str]
     steps: Callable[[Session], list[str]] | None = None

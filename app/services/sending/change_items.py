@@ -11,6 +11,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FieldChange:
+    """One field of a record as it was sent (``before``) and as the job system has it now."""
+
     field: str
     before: str
     after: str
@@ -18,6 +20,8 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class PendingChangeItem:
+    """A change to a record already sent, waiting to be made by hand in the package."""
+
     id: int
     record_type: str
     record_id: int

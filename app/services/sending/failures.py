@@ -39,6 +39,8 @@ class FailedRow(NamedTuple):
 
 @dataclass
 class FailureItem:
+    """One failed or uncertain record as listed, with the records it holds back."""
+
     outbox_id: int
     record_type: str
     record_id: int

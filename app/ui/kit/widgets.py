@@ -6,6 +6,11 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser
 
 from app.ui.kit.style import error_color, muted_color, set_text_color, success_color
 
+#: ``QTextDocument``'s default ``documentMargin``, which a details pane keeps. Asking the
+#: document for it would build the ``QTextDocument`` class in Python (about 1.5 ms of the
+#: first page); tests/test_widgets_kit.py checks the two agree.
+DOCUMENT_MARGIN = 4
+
 
 class StatusLine(QLabel):
     """One wrapped line that says what is happening, what went right, or what is wrong."""
@@ -60,7 +65,7 @@ class DetailsPane(QTextBrowser):
         margins = self.contentsMargins()
         height = (
             self.fontMetrics().lineSpacing() * lines
-            + int(self.document().documentMargin() * 2)
+            + DOCUMENT_MARGIN * 2
             + margins.top()
             + margins.bottom()
             + 2

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QConcatenateTablesProxyModel, QTimer, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -222,9 +221,10 @@ class Dashboard(QWidget):
         self.send_button.setObjectName("sendNow")
         self.send_button.setDefault(True)
         self.send_button.setEnabled(False)
-        # As a property: setShortcut's overloads (keys, key combinations) build the Qt
-        # namespace's enums while choosing one.
-        self.send_button.setProperty("shortcut", QKeySequence("Ctrl+Return"))
+        # As a property, and as text that Qt converts: setShortcut's overloads (keys, key
+        # combinations) build the Qt namespace's enums while choosing one, and a
+        # QKeySequence made in Python builds its own class.
+        self.send_button.setProperty("shortcut", "Ctrl+Return")
         self.send_button.setToolTip("Send everything waiting (Ctrl+Enter)")
         self.send_button.clicked.connect(self.send_now)
         self.cancel_button = QPushButton("&Cancel sending")

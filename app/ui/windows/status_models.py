@@ -11,7 +11,7 @@ through :func:`with_titles`), because a ``headerData`` written in Python is hand
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -21,13 +21,18 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
 )
-from PySide6.QtGui import QFont, QIcon, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication
 
 from app.services.sending.causes import Cause
 from app.services.sending.change_items import PendingChangeItem
 from app.services.sending.failures import FailureItem
 from connectors.wording import when
+
+if TYPE_CHECKING:
+    # Only named: building QIcon's class (its theme-icon enum) costs the first page
+    # about 2 ms, and icons are made only once a failure is shown.
+    from PySide6.QtGui import QIcon
 
 Index = QModelIndex | QPersistentModelIndex
 
