@@ -1,6 +1,6 @@
-"""A Sandbox file shared by two computers, while one's send holds its write lock.
+"""A Sandbox file shared by two Ledgerlink processes, while one's send holds its write lock.
 
-The other computer must still open it (to learn that a send is running, or to read its
+The other must still open it (to learn that a send is running, or to read its
 company and chart), and a write that cannot get the lock says so, naming the file,
 with nothing written and nothing lost.
 """
@@ -94,3 +94,35 @@ def test_a_send_while_another_holds_the_lock_stops_naming_the_file_and_loses_not
         assert rig.package_counts() == EXPECTED
     finally:
         rig.store.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "busy"),
+    [
+        (5, True),
+        (6, True),
+        (261, True),
+        (517, True),
+        (773, True),
+        (262, True),
+        (8, False),
+        (1, False),
+    ],
+    ids=[
+        "busy",
+        "locked",
+        "busy_recovery",
+        "busy_snapshot",
+        "busy_timeout",
+        "locked_sharedcache",
+        "readonly",
+        "error",
+    ],
+)
+def test_busy_is_told_by_sqlites_primary_code_under_its_extended_one(code: int, busy: bool) -> None:
+    """Python reports SQLite's extended result codes; their low byte is the primary."""
+    from sqlalchemy.exc import OperationalError
+
+    raw = sqlite3.OperationalError("database is locked")
+    raw.sqlite_errorcode = code
+    assert sandbox_store._is_busy(OperationalError("BEGIN IMMEDIATE", {}, raw)) is busy

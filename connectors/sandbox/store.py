@@ -102,16 +102,21 @@ class SandboxFileError(NotSetUp):
 
 
 class SandboxBusy(TemporarilyUnavailable):
-    """Another connection (a send from this computer or another one sharing the file)
-    kept the Sandbox file's write lock for longer than :data:`BUSY_TIMEOUT_MS`. Raised
+    """Another connection (a send from the window, the scheduler or a command) kept the
+    Sandbox file's write lock for longer than :data:`BUSY_TIMEOUT_MS`. Raised
     only where that means nothing was read or written, so trying again later is safe."""
 
 
 def _is_busy(exc: OperationalError) -> bool:
     orig = exc.orig
-    return isinstance(orig, sqlite3.OperationalError) and getattr(
-        orig, "sqlite_errorcode", None
-    ) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    code = getattr(orig, "sqlite_errorcode", None)
+    # Python reports SQLite's extended codes (SQLITE_BUSY_RECOVERY, _SNAPSHOT, _TIMEOUT…);
+    # their low byte is the primary code.
+    return (
+        isinstance(orig, sqlite3.OperationalError)
+        and isinstance(code, int)
+        and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    )
 
 
 # ----------------------------------------------------------------------------- views
@@ -577,8 +582,8 @@ class SandboxStore:
 
     def _prepare_schema(self) -> None:
         try:
-            # A file already made is only read: a send from another computer sharing it
-            # may hold the write lock for a while, and opening must not wait for that.
+            # A file already made is only read: another process's send (the scheduler's,
+            # a command's) may hold the write lock a while, and opening must not wait.
             with self._reading() as session:
                 tables = set(inspect(session.connection()).get_table_names())
                 if SchemaRow.__tablename__ in tables:
@@ -670,8 +675,8 @@ class SandboxStore:
 
     def _busy(self) -> SandboxBusy:
         return SandboxBusy(
-            f"The Sandbox file {self.path} is busy: another Ledgerlink (on this computer, "
-            "or on another one sharing the file) has been writing to it for over "
+            f"The Sandbox file {self.path} is busy: another Ledgerlink (the window, the "
+            "scheduler or a command) has been writing to it for over "
             f"{BUSY_TIMEOUT_MS / 1000:g} seconds. Nothing was written; try again when that "
             "send has finished."
         )
