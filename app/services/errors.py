@@ -72,6 +72,7 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
         return exc
     from app.secrets import NoKeyringError
     from connectors.errors import (
+        ConnectorError,
         NeedsReconnecting,
         OutcomeUncertain,
         RateLimited,
@@ -100,7 +101,11 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
             f"{package_name} asked Ledgerlink to slow down",
             f"Try again in {max(1, round(exc.retry_after))} seconds.",
         )
-    if isinstance(exc, TemporarilyUnavailable) and type(exc) is not TemporarilyUnavailable:
+    if (
+        isinstance(exc, TemporarilyUnavailable)
+        and type(exc) is not TemporarilyUnavailable
+        and str(exc)
+    ):
         # A connector's own kind (the Sandbox file busy with another send) says what.
         return UserError(str(exc), "")
     if isinstance(exc, TemporarilyUnavailable | OutcomeUncertain):
@@ -110,6 +115,14 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
         )
     if isinstance(exc, Rejected):
         return UserError(exc.reason, exc.fix, field=exc.field)
+    if type(exc) is ConnectorError and str(exc):
+        # An answer the connector could not use ("Xero would not answer contacts (…)"):
+        # its words name the package and what it said; the person cannot fix it alone.
+        return UserError(
+            str(exc),
+            "Try again later. If it keeps happening, send support the logs folder in "
+            "Ledgerlink's data folder.",
+        )
     return None
 
 
@@ -123,6 +136,6 @@ def package_problems_as_user_errors(package_name: str) -> Iterator[None]:
         yield
     except ConnectorError as exc:
         problem = user_error_from(exc, package_name)
-        if problem is None:  # pragma: no cover - every ConnectorError maps today
+        if problem is None:  # the send engine's own control flow escaping: a bug
             raise
         raise problem from exc
