@@ -107,16 +107,27 @@ class SandboxBusy(TemporarilyUnavailable):
     only where that means nothing was read or written, so trying again later is safe."""
 
 
-def _is_busy(exc: OperationalError) -> bool:
+def _primary_code(exc: OperationalError) -> int | None:
     orig = exc.orig
     code = getattr(orig, "sqlite_errorcode", None)
+    if not isinstance(orig, sqlite3.OperationalError) or not isinstance(code, int):
+        return None
     # Python reports SQLite's extended codes (SQLITE_BUSY_RECOVERY, _SNAPSHOT, _TIMEOUT…);
     # their low byte is the primary code.
-    return (
-        isinstance(orig, sqlite3.OperationalError)
-        and isinstance(code, int)
-        and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    )
+    return code & 0xFF
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    return _primary_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+#: What stops a write to the file itself: read-only, gone, disk full, a disk error.
+_CANNOT_WRITE = (
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_IOERR,
+)
 
 
 # ----------------------------------------------------------------------------- views
@@ -662,16 +673,27 @@ class SandboxStore:
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
-        with self._write_sessions.begin() as session:
-            try:
-                # BEGIN IMMEDIATE, so the write lock is had (or refused) before anything
-                # is written: refused, nothing was, and the caller may try again later.
-                session.connection()
-            except OperationalError as exc:
-                if _is_busy(exc):
-                    raise self._busy() from exc
-                raise
-            yield session
+        try:
+            with self._write_sessions.begin() as session:
+                try:
+                    # BEGIN IMMEDIATE, so the write lock is had (or refused) before
+                    # anything is written: refused, nothing was, and the caller may try
+                    # again later.
+                    session.connection()
+                except OperationalError as exc:
+                    if _is_busy(exc):
+                        raise self._busy() from exc
+                    raise
+                yield session
+        except OperationalError as exc:
+            # Rolled back by now (SQLite's transactions are atomic): nothing was written.
+            if _primary_code(exc) in _CANNOT_WRITE:
+                raise SandboxFileError(
+                    f"The Sandbox file {self.path} cannot be written ({exc.orig}); nothing "
+                    "was written to it. Check that the file and its folder can be written "
+                    "and the disk has room, or choose another Sandbox file."
+                ) from exc
+            raise
 
     def _busy(self) -> SandboxBusy:
         return SandboxBusy(
