@@ -93,16 +93,23 @@ def test_the_sandbox_needs_nothing_but_a_test(qtbot: QtBot, store: Store) -> Non
     assert not page.isComplete()
 
 
+def kashflow_panel(
+    qtbot: QtBot, store: Store, endpoint: str
+) -> tuple[ConnectPage, MemorableWordPanel]:
+    """The Connect page for KashFlow at ``endpoint``, and its sign-in panel."""
+    with store.session_factory.begin() as session:
+        set_setting(session, package_settings_key("kashflow"), {"endpoint": endpoint})
+    page = connect_page(qtbot, store, "kashflow")
+    panel = page.sign_in_panels["signin"]
+    assert isinstance(panel, MemorableWordPanel)
+    return page, panel
+
+
 def test_kashflow_asks_for_the_memorable_word_characters_by_position(
     qtbot: QtBot, store: Store, memory_keyring: MemoryKeyring
 ) -> None:
-    standin = KashFlowStandIn()
-    with LoopbackServer(standin) as server:
-        with store.session_factory.begin() as session:
-            set_setting(session, package_settings_key("kashflow"), {"endpoint": server.url})
-        page = connect_page(qtbot, store, "kashflow")
-        panel = page.sign_in_panels["signin"]
-        assert isinstance(panel, MemorableWordPanel)
+    with LoopbackServer(KashFlowStandIn()) as server:
+        page, panel = kashflow_panel(qtbot, store, server.url)
         assert panel.password.echoMode() is QLineEdit.EchoMode.Password
         # A missing user name is named before anything is tried.
         qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
@@ -136,13 +143,8 @@ def test_kashflow_asks_for_the_memorable_word_characters_by_position(
 def test_a_wrong_kashflow_password_is_kashflows_refusal_not_an_apology(
     qtbot: QtBot, store: Store
 ) -> None:
-    standin = KashFlowStandIn()
-    with LoopbackServer(standin) as server:
-        with store.session_factory.begin() as session:
-            set_setting(session, package_settings_key("kashflow"), {"endpoint": server.url})
-        page = connect_page(qtbot, store, "kashflow")
-        panel = page.sign_in_panels["signin"]
-        assert isinstance(panel, MemorableWordPanel)
+    with LoopbackServer(KashFlowStandIn()) as server:
+        page, panel = kashflow_panel(qtbot, store, server.url)
         qtbot.keyClicks(panel.username, KASHFLOW_USER)
         qtbot.keyClicks(panel.password, KASHFLOW_PASSWORD + "x")
         qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
