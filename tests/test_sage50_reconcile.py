@@ -174,6 +174,36 @@ def test_reports_as_sage_writes_them(tmp_path: Path) -> None:
         read_report(empty)
 
 
+@pytest.mark.parametrize(
+    ("saved", "read"),
+    [
+        (
+            b"SI,C1,4000,0,05/01/2026,INV-1,Boiler,80.00,T1,16.00\r\n"
+            b"SI,C2,4000,0,06/01/2026,INV-2,Call,60.00",
+            ["INV-1", "INV-2"],
+        ),
+        (
+            b"Type,Account Reference,Nominal A/C Ref,Department Code,Date,Reference,Details,"
+            b"Net Amount,Tax Code,Tax Amount\r\nSI,C2,4000,0,06/01/2026,INV-2,Call,60.00",
+            ["INV-2"],
+        ),
+        (b"C1,Ada Boilers Ltd", ["C1"]),
+    ],
+    ids=["only the earlier row taxed", "header then an untaxed row", "one account"],
+)
+def test_a_last_row_without_its_empty_columns_or_line_end_is_whole(
+    tmp_path: Path, saved: bytes, read: list[str]
+) -> None:
+    """An export that leaves out a row's empty trailing columns and the last line end is
+    read, not refused as cut short: Sage's line ends are not known (UNVERIFIED)."""
+    export = tmp_path / "EXPORT.CSV"
+    export.write_bytes(saved)
+    report = read_report(export)
+    found = [t.reference for t in report.transactions] or [a.ref for a in report.accounts]
+    assert found == read
+    assert all(t.tax == 0 for t in report.transactions if t.reference == "INV-2")
+
+
 def test_a_pasted_nominal_list() -> None:
     pasted = "N/C\tName\n4000\tSales Type A\n1200  Bank Current Account\n5000, Materials\n"
     codes = parse_nominal_text(pasted)
@@ -262,20 +292,25 @@ def _store(rig: SageRig) -> object:
         (
             "AUDIT.CSV",
             (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call").encode(),
-            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of its 10 columns, "
-            "and no line end)",
+            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of the 8 columns "
+            "Ledgerlink reads from it, and no line end)",
         ),
         (
             "AUDIT.CSV",
-            b"\xef\xbb\xbf" + (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call-out,6").encode(),
-            "AUDIT.CSV, line 3: the file ends part-way through this line (8 of its 10 columns, "
-            "and no line end)",
+            b"\xef\xbb\xbf" + (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call-o").encode(),
+            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of the 8 columns "
+            "Ledgerlink reads from it, and no line end)",
         ),
         (
             "CUSTOMER.CSV",
-            f"C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,Ben Pipes,,,,,,{BLANKS}\r\nC3,Ca".encode(),
-            "CUSTOMER.CSV, line 3: the file ends part-way through this line (2 of its 27 columns, "
-            "and no line end)",
+            f"C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,Ben Pipes,,,,,,{BLANKS}\r\nC3".encode(),
+            "CUSTOMER.CSV, line 3: the file ends part-way through this line (1 of the 2 columns "
+            "Ledgerlink reads from it, and no line end)",
+        ),
+        (
+            "CUSTOMER.CSV",
+            f'C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,"Ben Pipes, Ltd'.encode(),
+            'CUSTOMER.CSV, line 2: this value opens a quote (") that is never closed',
         ),
     ],
     ids=[
@@ -287,6 +322,7 @@ def _store(rig: SageRig) -> object:
         "cut short",
         "utf-8 with bom, cut short",
         "records cut short",
+        "cut short inside quotes",
     ],
 )
 def test_an_export_excel_changed_is_named_with_what_to_do_and_changes_nothing(

@@ -167,6 +167,14 @@ _HEADINGS: dict[ReportKind, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] 
         "Name": (("name", "desc"), ()),
     },
 }
+#: How many columns, from A, a data row needs for Ledgerlink to read it (a transaction
+#: through its net amount; an account or nominal code with its name): the rest may be
+#: left out of a row, as an export that trims empty columns at a row's end does.
+_NEEDED = {
+    ReportKind.TRANSACTIONS: [c.name for c in TRANSACTION_COLUMNS].index("Net Amount") + 1,
+    ReportKind.RECORDS: 2,
+    ReportKind.NOMINAL: 2,
+}
 _REPORT_NAMES = {
     ReportKind.TRANSACTIONS: "Transaction CSV",
     ReportKind.RECORDS: "Customer and Supplier Record CSV",
@@ -231,22 +239,25 @@ def _letter(index: int) -> str:
 
 
 def _check_whole(data: bytes, kind: ReportKind, last: CsvRow, path: Path) -> None:
-    """Refuse a file cut short: a last line without a line end, and with fewer columns
-    than both the row before it and the columns read from this report, was cut off
-    part-way. (Both, as an export that trims empty columns at a row's end is not cut.)"""
+    """Refuse a file cut short: one whose last line (with no line end) has fewer columns
+    than both every earlier data row and the columns Ledgerlink reads from a row. (Both,
+    as an export may leave out the empty columns at a row's end: a transaction without tax
+    fields, an account with only its name.) A file that ends inside a quoted value the
+    CSV reader has refused already (a quote never closed)."""
     if data.rstrip(b"\x1a").endswith((b"\n", b"\r")):
         return
     # Commas and quotes are ASCII in every encoding read here, so Latin-1 splits right.
     rows = [r for r in csv.reader(io.StringIO(data.decode("latin-1"), newline="")) if r]
     if not rows:
         return
-    whole = len(_COLUMNS[kind])
-    if len(rows) > 1:
-        whole = min(whole, len(rows[-2]))
-    if len(rows[-1]) < whole:
+    earlier = rows[1:-1] if _is_header(rows[0][0]) else rows[:-1]
+    needed = _NEEDED[kind]
+    shortest = min((len(r) for r in earlier), default=needed)
+    if len(rows[-1]) < min(shortest, needed):
         raise ReportError(
             f"{path.name}, line {last.line}: the file ends part-way through this line "
-            f"({len(rows[-1])} of its {whole} columns, and no line end), so it was cut short.",
+            f"({len(rows[-1])} of the {needed} columns Ledgerlink reads from it, and no line "
+            "end), so it was cut short.",
             AGAIN,
         )
 
