@@ -204,6 +204,71 @@ def test_a_last_row_without_its_empty_columns_or_line_end_is_whole(
     assert all(t.tax == 0 for t in report.transactions if t.reference == "INV-2")
 
 
+ROW = "SI,C2,4000,0,06/01/2026,INV-2,Call,60.00,T1,12.00\r\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Type,Acc Ref,N/C,Dept,Date,Ref,Details,Net,T/C,Tax",
+        "Type,Account,Nom Code,Dept,Date,Ref,Details,Net,T/C,Tax",
+        "Type,A/C,Nominal,Dept,Date,Ex.Ref,Description,Amount,T/C,VAT",
+        "Tran Type,A/C Ref,Nominal Code,Department,Date,Reference,Narrative,Net Amount,,",
+        "Type,,,,,,,,,",
+    ],
+)
+def test_transaction_headings_in_other_words_are_read(tmp_path: Path, header: str) -> None:
+    """Sage's own headings are not known (UNVERIFIED): a heading is refused only when it
+    names a different column, never for lacking the words Ledgerlink would use."""
+    export = tmp_path / "AUDIT.CSV"
+    export.write_bytes(f"{header}\r\n{ROW}".encode())
+    [row] = read_report(export).transactions
+    assert (row.account, row.nominal, row.reference, str(row.net)) == (
+        "C2",
+        "4000",
+        "INV-2",
+        "60.00",
+    )
+
+
+@pytest.mark.parametrize(
+    ("saved", "said"),
+    [
+        (
+            f"Type,Name,Nominal,Dept,Date,Ref,Details,Net,T/C,Tax\r\n{ROW}",
+            "column B is headed “Name”, where Sage 50's Transaction CSV has Account Reference",
+        ),
+        (
+            f"Type,Nominal,Account,Dept,Date,Ref,Details,Net,T/C,Tax\r\n{ROW}",
+            "column B is headed “Nominal”, where Sage 50's Transaction CSV has Account Reference",
+        ),
+        (
+            f"Type,Account,Nominal,Dept,Date,Ref,Details,Tax,T/C,Net\r\n{ROW}",
+            "column H is headed “Tax”, where Sage 50's Transaction CSV has Net Amount",
+        ),
+        (
+            "A/C,Contact Name,Address 1\r\nC1,Ada Boilers Ltd,1 Mill Lane\r\n",
+            "column B is headed “Contact Name”, where Sage 50's Customer and Supplier "
+            "Record CSV has Name",
+        ),
+        (
+            "Acc Ref,Account Name,Street,Town,County,Post Code,,E-mail\r\n"
+            "C1,Ada Boilers Ltd,1 Mill Lane,Leicester,,LE1 1AA,,ada@example.com\r\n",
+            "column H is headed “E-mail”, where Sage 50's Customer and Supplier Record CSV "
+            "has Contact Name",
+        ),
+    ],
+    ids=["name over account", "nominal over account", "tax over net", "contact", "moved"],
+)
+def test_a_heading_naming_another_column_is_refused(tmp_path: Path, saved: str, said: str) -> None:
+    """A column Ledgerlink reads headed with another known column's name: the columns were
+    moved (in Excel), and reading on would take one for another."""
+    export = tmp_path / "EXPORT.CSV"
+    export.write_bytes(saved.encode())
+    with pytest.raises(ReportError, match=re.escape(f"EXPORT.CSV, line 1: {said}")):
+        read_report(export)
+
+
 def test_a_pasted_nominal_list() -> None:
     pasted = "N/C\tName\n4000\tSales Type A\n1200  Bank Current Account\n5000, Materials\n"
     codes = parse_nominal_text(pasted)

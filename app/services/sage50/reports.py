@@ -136,35 +136,55 @@ def _is_header(value: str) -> bool:
     )
 
 
-#: What a header's cell over each column Ledgerlink reads must say (any of these words,
-#: none of the second), by report: Sage's exact headings are not known (see
-#: docs/packages/sage-50.md, UNVERIFIED), so the words are the ones any heading for that
-#: column would use. A header that does not fit means the columns are not where Sage
-#: puts them, and reading on would take one column for another.
-_HEADINGS: dict[ReportKind, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+#: What a heading names, by the words in it, strongest first: a heading naming one
+#: column may hold a word of another ("Nominal A/C Ref" holds A/C, "Contact Name" holds
+#: Name). Sage's exact headings are not known (see docs/packages/sage-50.md, UNVERIFIED),
+#: so a heading with none of these words names nothing and is let be.
+_NAMED_BY: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (concept, frozenset(words.split()))
+    for concept, words in (
+        ("nominal", "nominal nom n/c"),
+        ("department", "department dept dep"),
+        ("tax", "tax vat t/c"),
+        ("net", "net"),
+        ("date", "date"),
+        ("details", "details detail description desc narrative"),
+        ("contact", "contact"),
+        ("name", "name"),
+        ("telephone", "telephone tel phone"),
+        ("email", "email mail"),
+        ("address", "address street town city county postcode post"),
+        ("type", "type"),
+        ("account", "account acc a/c customer supplier"),
+        ("reference", "reference ref"),
+    )
+)
+#: The columns Ledgerlink reads from each report and what their heading names there.
+_HEADINGS: dict[ReportKind, dict[str, str]] = {
     ReportKind.TRANSACTIONS: {
-        "Type": (("type",), ()),
-        "Account Reference": (("account", "a/c"), ("nominal",)),
-        "Nominal A/C Ref": (("nominal", "n/c"), ()),
-        "Date": (("date",), ()),
-        "Reference": (("ref",), ("nominal",)),
-        "Net Amount": (("net", "amount"), ("tax", "vat")),
+        "Type": "type",
+        "Account Reference": "account",
+        "Nominal A/C Ref": "nominal",
+        "Date": "date",
+        "Reference": "reference",
+        "Details": "details",
+        "Net Amount": "net",
     },
     ReportKind.RECORDS: {
-        "A/C": (("a/c", "account", "ref", "code"), ("name",)),
-        "Name": (("name",), ("contact",)),
-        "Address Line 1": (("address", "street", "line"), ()),
-        "Address Line 2": (("address", "street", "line", "town"), ()),
-        "Address Line 3": (("address", "line", "town", "city"), ()),
-        "Address Line 4": (("address", "line", "county"), ()),
-        "Address Line 5": (("address", "line", "post"), ()),
-        "Contact Name": (("contact",), ()),
-        "Telephone": (("tel", "phone"), ()),
-        "E-mail": (("mail",), ()),
+        "A/C": "account",
+        "Name": "name",
+        "Address Line 1": "address",
+        "Address Line 2": "address",
+        "Address Line 3": "address",
+        "Address Line 4": "address",
+        "Address Line 5": "address",
+        "Contact Name": "contact",
+        "Telephone": "telephone",
+        "E-mail": "email",
     },
     ReportKind.NOMINAL: {
-        "N/C": (("n/c", "nominal", "code", "ref"), ("name",)),
-        "Name": (("name", "desc"), ()),
+        "N/C": "nominal",
+        "Name": "name",
     },
 }
 #: How many columns, from A, a data row needs for Ledgerlink to read it (a transaction
@@ -195,10 +215,13 @@ _BEGINS = (
 )
 
 
-def _fits(heading: str, column: str, kind: ReportKind) -> bool:
-    wanted, unwanted = _HEADINGS[kind][column]
-    text = heading.casefold()
-    return any(w in text for w in wanted) and not any(u in text for u in unwanted)
+def _named(heading: str) -> str | None:
+    """The column ``heading`` clearly names (a key of :data:`_NAMED_BY`), if any."""
+    words = set(re.split(r"[^a-z0-9/]+", heading.casefold().replace("e-mail", "email")))
+    for concept, known in _NAMED_BY:
+        if words & known:
+            return concept
+    return None
 
 
 def _header_kind(header: CsvRow, path: Path) -> ReportKind:
@@ -216,14 +239,14 @@ def _header_kind(header: CsvRow, path: Path) -> ReportKind:
 
 
 def _check_header(header: CsvRow, kind: ReportKind, path: Path) -> None:
-    """Every column Ledgerlink reads must be headed as that column (a blank heading is
-    let be, except over the first two): else the columns were moved."""
+    """Refuse a header that heads a column Ledgerlink reads with the name of a different
+    column (the columns were moved, and reading on would take one for another). A heading
+    that names nothing Ledgerlink knows, or is blank, is let be: Sage's own may differ."""
     columns = _COLUMNS[kind]
-    for column in _HEADINGS[kind]:
+    for column, concept in _HEADINGS[kind].items():
         heading = header.get(column)
-        if not heading and column not in columns[:2]:
-            continue
-        if not _fits(heading, column, kind):
+        named = _named(heading)
+        if named is not None and named != concept:
             letter = _letter(columns.index(column))
             raise ReportError(
                 f"{path.name}, line 1: column {letter} is headed “{heading}”, where Sage "
