@@ -15,6 +15,7 @@ from app.services.sage50.reports import (
     ReportError,
     ReportKind,
     parse_nominal_text,
+    read_nominal_file,
     read_report,
 )
 from connectors.contract import AccountType, ContactRole
@@ -279,6 +280,49 @@ def test_a_pasted_nominal_list() -> None:
     ]
     with pytest.raises(ReportError, match="Line 2: “SALES” is not a Sage 50 nominal code"):
         parse_nominal_text("4000 Sales\nSALES Sales")
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        b"4000\tSales\r\n4001\tOther sales\r\n",
+        b"N/C  Name\r\n4000  Sales\r\n4001  Other sales\r\n",
+    ],
+    ids=["tabs", "spaces"],
+)
+def test_a_nominal_list_file_separated_by_tabs_or_spaces_is_read(
+    tmp_path: Path, saved: bytes
+) -> None:
+    """A list of codes saved to a file as pasted (tabs, or spaces, for the comma) is read
+    as :func:`parse_nominal_text` reads it, though it is no CSV."""
+    listed = tmp_path / "NOMINAL.TXT"
+    listed.write_bytes(saved)
+    assert [(n.code, n.name) for n in read_nominal_file(listed)] == [
+        ("4000", "Sales"),
+        ("4001", "Other sales"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("saved", "said"),
+    [
+        (b"4000\tSales\r\nSALES\tSales\r\n", "NOMINAL.TXT, line 1: column A is headed"),
+        (
+            b"4000,Sales\r\n4001,Other sales\r\n4002",
+            "NOMINAL.TXT, line 3: the file ends part-way through this line",
+        ),
+    ],
+    ids=["neither", "csv cut short"],
+)
+def test_a_nominal_list_file_that_is_neither_is_refused_naming_it(
+    tmp_path: Path, saved: bytes, said: str
+) -> None:
+    """Neither a nominal list export nor a list of codes: the CSV reading's refusal, which
+    names the file; a CSV cut short is not read again as a pasted list."""
+    listed = tmp_path / "NOMINAL.TXT"
+    listed.write_bytes(saved)
+    with pytest.raises(ReportError, match=re.escape(said)):
+        read_nominal_file(listed)
 
 
 def test_sage_record_exports_feed_the_one_time_import(tmp_path: Path) -> None:

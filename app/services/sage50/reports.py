@@ -372,21 +372,40 @@ def read_nominal_file(path: Path) -> list[SageNominal]:
     """Sage's nominal list from a file: its nominal list export, else the file's text as
     :func:`parse_nominal_text` reads a pasted list; :class:`ReportError` naming the file
     when it is neither."""
-    report = read_report(path)
+    try:
+        report = read_report(path)
+    except ReportError as refused:
+        # A list of codes separated by tabs or spaces is no CSV, so the CSV reading refuses
+        # it; one whose first line holds a comma is a CSV, and its refusal (cut short,
+        # re-saved) stands rather than be read again more loosely.
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise refused from None
+        first = next((line for line in data.splitlines() if line.strip()), b"")
+        if b"," in first:
+            raise
+        try:
+            return parse_nominal_text(_text(data))
+        except ReportError:
+            raise refused from None
     if report.kind is ReportKind.NOMINAL:
         return report.nominals
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    try:
-        return parse_nominal_text(text)
+        return parse_nominal_text(_text(path.read_bytes()))
     except ReportError as exc:
         raise ReportError(
             f"{path.name} is not a nominal list (code, name per line): {exc.message}",
             "Export the nominal list from Sage 50 again, or paste it on the Connect page.",
         ) from exc
+
+
+def _text(data: bytes) -> str:
+    """A list of codes as text: UTF-8 (with or without its mark), else Windows-1252."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def parse_nominal_text(text: str) -> list[SageNominal]:
