@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -257,6 +257,58 @@ def test_a_failed_rewrite_leaves_the_file_as_it_was(
     assert path.read_bytes().startswith(before)
     assert isinstance(credit, HandedOver) and credit.lines == (3,)
     assert sorted(tmp_path.iterdir()) == [path]
+
+
+def _leftovers(folder: Path) -> dict[str, Path]:
+    """Claims left by killed sends, and files that only look like them, by what they are."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    long_ago = (now - timedelta(days=2)).timestamp()
+    old, young = now - timedelta(days=2), now - timedelta(hours=1)
+    made = {
+        "stale": folder / files.claim_name(old),
+        "young by name": folder / files.claim_name(young),
+        "young by time": folder / files.claim_name(old - timedelta(seconds=1)),
+        "not ours": folder / ".ledgerlink-notes.claim",
+        "no dot": folder / files.claim_name(old)[1:],
+        "other": folder / "sage.claim",
+    }
+    for name, path in made.items():
+        path.write_bytes(b"")
+        if name != "young by time":
+            os.utime(path, (long_ago, long_ago))
+    folder_like = folder / files.claim_name(old - timedelta(seconds=2))
+    folder_like.mkdir()
+    os.utime(folder_like, (long_ago, long_ago))
+    made["a folder"] = folder_like
+    return made
+
+
+def test_claims_left_a_day_ago_are_cleared_when_a_send_claims_its_time(tmp_path: Path) -> None:
+    """A killed send leaves its claim in the user's folder; the next send removes ours
+    that are over a day old by both name and file time, and nothing else."""
+    made = _leftovers(tmp_path)
+    with make(tmp_path, customers="[]") as connector:
+        [answer] = connector.create_batch(batch(ACME))
+    assert isinstance(answer, HandedOver)
+    assert not made["stale"].exists()
+    assert all(path.exists() for name, path in made.items() if name != "stale")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [answer.location] + [p.name for n, p in made.items() if n != "stale"]
+    )
+
+
+def test_claims_stay_while_a_temporary_of_ours_is_in_the_folder(tmp_path: Path) -> None:
+    """A temporary left in the folder may be a rename still pending under a claimed time:
+    every claim stays."""
+    made = _leftovers(tmp_path)
+    part = tmp_path / ".ledgerlink-x1y2z3.part"
+    part.write_bytes(b"")
+    with make(tmp_path, customers="[]") as connector:
+        [answer] = connector.create_batch(batch(ACME))
+    assert isinstance(answer, HandedOver)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [answer.location, part.name] + [p.name for p in made.values()]
+    )
 
 
 def test_an_unfinished_copy_it_cannot_remove_is_named(

@@ -15,6 +15,7 @@ from app.services.sage50.reports import (
     ReportError,
     ReportKind,
     parse_nominal_text,
+    read_nominal_file,
     read_report,
 )
 from connectors.contract import AccountType, ContactRole
@@ -174,6 +175,101 @@ def test_reports_as_sage_writes_them(tmp_path: Path) -> None:
         read_report(empty)
 
 
+@pytest.mark.parametrize(
+    ("saved", "read"),
+    [
+        (
+            b"SI,C1,4000,0,05/01/2026,INV-1,Boiler,80.00,T1,16.00\r\n"
+            b"SI,C2,4000,0,06/01/2026,INV-2,Call,60.00",
+            ["INV-1", "INV-2"],
+        ),
+        (
+            b"Type,Account Reference,Nominal A/C Ref,Department Code,Date,Reference,Details,"
+            b"Net Amount,Tax Code,Tax Amount\r\nSI,C2,4000,0,06/01/2026,INV-2,Call,60.00",
+            ["INV-2"],
+        ),
+        (b"C1,Ada Boilers Ltd", ["C1"]),
+    ],
+    ids=["only the earlier row taxed", "header then an untaxed row", "one account"],
+)
+def test_a_last_row_without_its_empty_columns_or_line_end_is_whole(
+    tmp_path: Path, saved: bytes, read: list[str]
+) -> None:
+    """An export that leaves out a row's empty trailing columns and the last line end is
+    read, not refused as cut short: Sage's line ends are not known (UNVERIFIED)."""
+    export = tmp_path / "EXPORT.CSV"
+    export.write_bytes(saved)
+    report = read_report(export)
+    found = [t.reference for t in report.transactions] or [a.ref for a in report.accounts]
+    assert found == read
+    assert all(t.tax == 0 for t in report.transactions if t.reference == "INV-2")
+
+
+ROW = "SI,C2,4000,0,06/01/2026,INV-2,Call,60.00,T1,12.00\r\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Type,Acc Ref,N/C,Dept,Date,Ref,Details,Net,T/C,Tax",
+        "Type,Account,Nom Code,Dept,Date,Ref,Details,Net,T/C,Tax",
+        "Type,A/C,Nominal,Dept,Date,Ex.Ref,Description,Amount,T/C,VAT",
+        "Tran Type,A/C Ref,Nominal Code,Department,Date,Reference,Narrative,Net Amount,,",
+        "Type,,,,,,,,,",
+    ],
+)
+def test_transaction_headings_in_other_words_are_read(tmp_path: Path, header: str) -> None:
+    """Sage's own headings are not known (UNVERIFIED): a heading is refused only when it
+    names a different column, never for lacking the words Ledgerlink would use."""
+    export = tmp_path / "AUDIT.CSV"
+    export.write_bytes(f"{header}\r\n{ROW}".encode())
+    [row] = read_report(export).transactions
+    assert (row.account, row.nominal, row.reference, str(row.net)) == (
+        "C2",
+        "4000",
+        "INV-2",
+        "60.00",
+    )
+
+
+@pytest.mark.parametrize(
+    ("saved", "said"),
+    [
+        (
+            f"Type,Name,Nominal,Dept,Date,Ref,Details,Net,T/C,Tax\r\n{ROW}",
+            "column B is headed “Name”, where Sage 50's Transaction CSV has Account Reference",
+        ),
+        (
+            f"Type,Nominal,Account,Dept,Date,Ref,Details,Net,T/C,Tax\r\n{ROW}",
+            "column B is headed “Nominal”, where Sage 50's Transaction CSV has Account Reference",
+        ),
+        (
+            f"Type,Account,Nominal,Dept,Date,Ref,Details,Tax,T/C,Net\r\n{ROW}",
+            "column H is headed “Tax”, where Sage 50's Transaction CSV has Net Amount",
+        ),
+        (
+            "A/C,Contact Name,Address 1\r\nC1,Ada Boilers Ltd,1 Mill Lane\r\n",
+            "column B is headed “Contact Name”, where Sage 50's Customer and Supplier "
+            "Record CSV has Name",
+        ),
+        (
+            "Acc Ref,Account Name,Street,Town,County,Post Code,,E-mail\r\n"
+            "C1,Ada Boilers Ltd,1 Mill Lane,Leicester,,LE1 1AA,,ada@example.com\r\n",
+            "column H is headed “E-mail”, where Sage 50's Customer and Supplier Record CSV "
+            "has Contact Name",
+        ),
+    ],
+    ids=["name over account", "nominal over account", "tax over net", "contact", "moved"],
+)
+def test_a_heading_naming_another_column_is_refused(tmp_path: Path, saved: str, said: str) -> None:
+    """A column Ledgerlink reads headed with another known column's name: the columns were
+    moved (in Excel), and reading on would take one for another."""
+    export = tmp_path / "EXPORT.CSV"
+    export.write_bytes(saved.encode())
+    with pytest.raises(ReportError, match=re.escape(f"EXPORT.CSV, line 1: {said}")):
+        read_report(export)
+
+
 def test_a_pasted_nominal_list() -> None:
     pasted = "N/C\tName\n4000\tSales Type A\n1200  Bank Current Account\n5000, Materials\n"
     codes = parse_nominal_text(pasted)
@@ -184,6 +280,49 @@ def test_a_pasted_nominal_list() -> None:
     ]
     with pytest.raises(ReportError, match="Line 2: “SALES” is not a Sage 50 nominal code"):
         parse_nominal_text("4000 Sales\nSALES Sales")
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        b"4000\tSales\r\n4001\tOther sales\r\n",
+        b"N/C  Name\r\n4000  Sales\r\n4001  Other sales\r\n",
+    ],
+    ids=["tabs", "spaces"],
+)
+def test_a_nominal_list_file_separated_by_tabs_or_spaces_is_read(
+    tmp_path: Path, saved: bytes
+) -> None:
+    """A list of codes saved to a file as pasted (tabs, or spaces, for the comma) is read
+    as :func:`parse_nominal_text` reads it, though it is no CSV."""
+    listed = tmp_path / "NOMINAL.TXT"
+    listed.write_bytes(saved)
+    assert [(n.code, n.name) for n in read_nominal_file(listed)] == [
+        ("4000", "Sales"),
+        ("4001", "Other sales"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("saved", "said"),
+    [
+        (b"4000\tSales\r\nSALES\tSales\r\n", "NOMINAL.TXT, line 1: column A is headed"),
+        (
+            b"4000,Sales\r\n4001,Other sales\r\n4002",
+            "NOMINAL.TXT, line 3: the file ends part-way through this line",
+        ),
+    ],
+    ids=["neither", "csv cut short"],
+)
+def test_a_nominal_list_file_that_is_neither_is_refused_naming_it(
+    tmp_path: Path, saved: bytes, said: str
+) -> None:
+    """Neither a nominal list export nor a list of codes: the CSV reading's refusal, which
+    names the file; a CSV cut short is not read again as a pasted list."""
+    listed = tmp_path / "NOMINAL.TXT"
+    listed.write_bytes(saved)
+    with pytest.raises(ReportError, match=re.escape(said)):
+        read_nominal_file(listed)
 
 
 def test_sage_record_exports_feed_the_one_time_import(tmp_path: Path) -> None:
@@ -262,20 +401,25 @@ def _store(rig: SageRig) -> object:
         (
             "AUDIT.CSV",
             (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call").encode(),
-            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of its 10 columns, "
-            "and no line end)",
+            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of the 8 columns "
+            "Ledgerlink reads from it, and no line end)",
         ),
         (
             "AUDIT.CSV",
-            b"\xef\xbb\xbf" + (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call-out,6").encode(),
-            "AUDIT.CSV, line 3: the file ends part-way through this line (8 of its 10 columns, "
-            "and no line end)",
+            b"\xef\xbb\xbf" + (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call-o").encode(),
+            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of the 8 columns "
+            "Ledgerlink reads from it, and no line end)",
         ),
         (
             "CUSTOMER.CSV",
-            f"C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,Ben Pipes,,,,,,{BLANKS}\r\nC3,Ca".encode(),
-            "CUSTOMER.CSV, line 3: the file ends part-way through this line (2 of its 27 columns, "
-            "and no line end)",
+            f"C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,Ben Pipes,,,,,,{BLANKS}\r\nC3".encode(),
+            "CUSTOMER.CSV, line 3: the file ends part-way through this line (1 of the 2 columns "
+            "Ledgerlink reads from it, and no line end)",
+        ),
+        (
+            "CUSTOMER.CSV",
+            f'C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,"Ben Pipes, Ltd'.encode(),
+            'CUSTOMER.CSV, line 2: this value opens a quote (") that is never closed',
         ),
     ],
     ids=[
@@ -287,6 +431,7 @@ def _store(rig: SageRig) -> object:
         "cut short",
         "utf-8 with bom, cut short",
         "records cut short",
+        "cut short inside quotes",
     ],
 )
 def test_an_export_excel_changed_is_named_with_what_to_do_and_changes_nothing(

@@ -199,6 +199,22 @@ def test_a_deleted_file_is_never_exported_again(rig: SageRig) -> None:
     assert "MISSING" in steps[1]
 
 
+def test_files_in_a_folder_that_is_gone_are_not_called_missing(
+    rig: SageRig, tmp_path: Path
+) -> None:
+    """A disconnected mapped drive or an unmounted share reads as "no such file" for every
+    path in it: with the folder itself not there, no file is called missing, each one's
+    presence is unknown."""
+    rig.send()
+    rig.folder.rename(tmp_path / "unmounted")
+    with rig.session_factory() as session:
+        listed = list_files(session, rig.folder)
+        steps = import_steps(session)
+    assert listed and all(f.exists is None for f in listed)
+    assert all(f.status.endswith("(the folder does not answer)") for f in listed)
+    assert not any("MISSING" in step for step in steps)
+
+
 def test_a_folder_it_cannot_look_in_stops_the_send_in_words_with_nothing_written(
     rig: SageRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -503,6 +503,7 @@ class Sage50Connector(Connector):
                 "there, or choose another folder."
             ) from exc
         self._claim = claimed
+        _clear_stale_claims(folder, stamp)
         return stamp
 
     def _where(self, draft: Draft) -> tuple[FileKind, str, str]:
@@ -601,6 +602,15 @@ class Sage50Connector(Connector):
         """Forget what was read of the files already written (this run writes now)."""
         self._index = None
         self._read = {}
+
+
+def _clear_stale_claims(folder: Path, now: datetime) -> None:
+    """Remove the claims no send needs any more (:func:`files.stale_claims`), so killed
+    sends do not pile them up in the user's folder; one that cannot be removed, or a
+    folder that cannot be listed, is let be."""
+    with contextlib.suppress(OSError):
+        for stale in files.stale_claims(folder, now):
+            _forget_claim(stale)
 
 
 def _forget_claim(claim: Path) -> None:

@@ -12,10 +12,11 @@ import errno
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -70,6 +71,39 @@ def claim(path: Path) -> bool:
         return False
     os.close(fd)
     return True
+
+
+_CLAIM = re.compile(r"\.ledgerlink-(?P<stamp>\d{8}-\d{6})\.claim", re.ASCII)
+#: How old a claim must be, by its name and by its file's time, before a later send
+#: removes it: a send ends (and removes its claim) within minutes, and a rename whose
+#: answer was lost lands, if it ever does, long before.
+STALE_CLAIM = timedelta(days=1)
+
+
+def stale_claims(folder: Path, now: datetime) -> list[Path]:
+    """Our claims in ``folder`` (``.ledgerlink-<time>.claim`` only) that no send needs
+    any more: left by a send that was killed, or kept after a write whose answer was
+    lost, and older than :data:`STALE_CLAIM` by both their name and their file's time.
+    None while a temporary of ours (``.ledgerlink-*.part``) is in the folder: a rename
+    from it may still land under a claimed time. ``OSError`` when the folder cannot be
+    listed."""
+    names = [entry.name for entry in folder.iterdir()]
+    if any(n.startswith(".ledgerlink-") and n.endswith(".part") for n in names):
+        return []
+    cutoff = now - STALE_CLAIM
+    found = []
+    for name in names:
+        match = _CLAIM.fullmatch(name)
+        if match is None:
+            continue
+        stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        if stamp > cutoff:
+            continue
+        path = folder / name
+        held = path.lstat()
+        if stat.S_ISREG(held.st_mode) and held.st_mtime <= cutoff.timestamp():
+            found.append(path)
+    return found
 
 
 @dataclass(frozen=True)

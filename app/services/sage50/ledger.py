@@ -7,6 +7,7 @@ transaction as its *handed over* state, so the ledger and the outbox never disag
 
 from __future__ import annotations
 
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -148,16 +149,29 @@ def list_files(session: Session, folder: Path | None) -> list[ExportFile]:
     for record in exported_records(session):
         by_name[record.file_name].append(record)
     result = []
+    answers = _answers(folder)
     for name, records in by_name.items():
         parsed = parse_name(name)
         written = None
         if parsed is not None:
             written = datetime.strptime(parsed.stamp, "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
-        exists = _in_folder(folder, name)
+        exists = _in_folder(folder, name) if answers else None
         kind = parsed.kind if parsed else None
         result.append(ExportFile(name, kind, written, exists, records))
     earliest = datetime.min.replace(tzinfo=UTC)
     return sorted(result, key=lambda f: (f.written_at or earliest, f.kind.order if f.kind else 9))
+
+
+def _answers(folder: Path | None) -> bool:
+    """Whether ``folder`` is there to look in: a disconnected mapped drive or an unmounted
+    share reads as "no such file", as does a folder deleted, so a file's absence from a
+    folder that is not a directory now tells nothing."""
+    if folder is None:
+        return True
+    try:
+        return stat.S_ISDIR(folder.stat().st_mode)
+    except OSError:
+        return False
 
 
 def _in_folder(folder: Path | None, name: str) -> bool | None:

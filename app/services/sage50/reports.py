@@ -136,36 +136,64 @@ def _is_header(value: str) -> bool:
     )
 
 
-#: What a header's cell over each column Ledgerlink reads must say (any of these words,
-#: none of the second), by report: Sage's exact headings are not known (see
-#: docs/packages/sage-50.md, UNVERIFIED), so the words are the ones any heading for that
-#: column would use. A header that does not fit means the columns are not where Sage
-#: puts them, and reading on would take one column for another.
-_HEADINGS: dict[ReportKind, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+#: What a heading names, by the words in it, strongest first: a heading naming one
+#: column may hold a word of another ("Nominal A/C Ref" holds A/C, "Contact Name" holds
+#: Name). Sage's exact headings are not known (see docs/packages/sage-50.md, UNVERIFIED),
+#: so a heading with none of these words names nothing and is let be.
+_NAMED_BY: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (concept, frozenset(words.split()))
+    for concept, words in (
+        ("nominal", "nominal nom n/c"),
+        ("department", "department dept dep"),
+        ("tax", "tax vat t/c"),
+        ("net", "net"),
+        ("date", "date"),
+        ("details", "details detail description desc narrative"),
+        ("contact", "contact"),
+        ("name", "name"),
+        ("telephone", "telephone tel phone"),
+        ("email", "email mail"),
+        ("address", "address street town city county postcode post"),
+        ("type", "type"),
+        ("account", "account acc a/c customer supplier"),
+        ("reference", "reference ref"),
+    )
+)
+#: The columns Ledgerlink reads from each report and what their heading names there.
+_HEADINGS: dict[ReportKind, dict[str, str]] = {
     ReportKind.TRANSACTIONS: {
-        "Type": (("type",), ()),
-        "Account Reference": (("account", "a/c"), ("nominal",)),
-        "Nominal A/C Ref": (("nominal", "n/c"), ()),
-        "Date": (("date",), ()),
-        "Reference": (("ref",), ("nominal",)),
-        "Net Amount": (("net", "amount"), ("tax", "vat")),
+        "Type": "type",
+        "Account Reference": "account",
+        "Nominal A/C Ref": "nominal",
+        "Date": "date",
+        "Reference": "reference",
+        "Details": "details",
+        "Net Amount": "net",
     },
     ReportKind.RECORDS: {
-        "A/C": (("a/c", "account", "ref", "code"), ("name",)),
-        "Name": (("name",), ("contact",)),
-        "Address Line 1": (("address", "street", "line"), ()),
-        "Address Line 2": (("address", "street", "line", "town"), ()),
-        "Address Line 3": (("address", "line", "town", "city"), ()),
-        "Address Line 4": (("address", "line", "county"), ()),
-        "Address Line 5": (("address", "line", "post"), ()),
-        "Contact Name": (("contact",), ()),
-        "Telephone": (("tel", "phone"), ()),
-        "E-mail": (("mail",), ()),
+        "A/C": "account",
+        "Name": "name",
+        "Address Line 1": "address",
+        "Address Line 2": "address",
+        "Address Line 3": "address",
+        "Address Line 4": "address",
+        "Address Line 5": "address",
+        "Contact Name": "contact",
+        "Telephone": "telephone",
+        "E-mail": "email",
     },
     ReportKind.NOMINAL: {
-        "N/C": (("n/c", "nominal", "code", "ref"), ("name",)),
-        "Name": (("name", "desc"), ()),
+        "N/C": "nominal",
+        "Name": "name",
     },
+}
+#: How many columns, from A, a data row needs for Ledgerlink to read it (a transaction
+#: through its net amount; an account or nominal code with its name): the rest may be
+#: left out of a row, as an export that trims empty columns at a row's end does.
+_NEEDED = {
+    ReportKind.TRANSACTIONS: [c.name for c in TRANSACTION_COLUMNS].index("Net Amount") + 1,
+    ReportKind.RECORDS: 2,
+    ReportKind.NOMINAL: 2,
 }
 _REPORT_NAMES = {
     ReportKind.TRANSACTIONS: "Transaction CSV",
@@ -187,10 +215,13 @@ _BEGINS = (
 )
 
 
-def _fits(heading: str, column: str, kind: ReportKind) -> bool:
-    wanted, unwanted = _HEADINGS[kind][column]
-    text = heading.casefold()
-    return any(w in text for w in wanted) and not any(u in text for u in unwanted)
+def _named(heading: str) -> str | None:
+    """The column ``heading`` clearly names (a key of :data:`_NAMED_BY`), if any."""
+    words = set(re.split(r"[^a-z0-9/]+", heading.casefold().replace("e-mail", "email")))
+    for concept, known in _NAMED_BY:
+        if words & known:
+            return concept
+    return None
 
 
 def _header_kind(header: CsvRow, path: Path) -> ReportKind:
@@ -208,14 +239,14 @@ def _header_kind(header: CsvRow, path: Path) -> ReportKind:
 
 
 def _check_header(header: CsvRow, kind: ReportKind, path: Path) -> None:
-    """Every column Ledgerlink reads must be headed as that column (a blank heading is
-    let be, except over the first two): else the columns were moved."""
+    """Refuse a header that heads a column Ledgerlink reads with the name of a different
+    column (the columns were moved, and reading on would take one for another). A heading
+    that names nothing Ledgerlink knows, or is blank, is let be: Sage's own may differ."""
     columns = _COLUMNS[kind]
-    for column in _HEADINGS[kind]:
+    for column, concept in _HEADINGS[kind].items():
         heading = header.get(column)
-        if not heading and column not in columns[:2]:
-            continue
-        if not _fits(heading, column, kind):
+        named = _named(heading)
+        if named is not None and named != concept:
             letter = _letter(columns.index(column))
             raise ReportError(
                 f"{path.name}, line 1: column {letter} is headed “{heading}”, where Sage "
@@ -231,22 +262,25 @@ def _letter(index: int) -> str:
 
 
 def _check_whole(data: bytes, kind: ReportKind, last: CsvRow, path: Path) -> None:
-    """Refuse a file cut short: a last line without a line end, and with fewer columns
-    than both the row before it and the columns read from this report, was cut off
-    part-way. (Both, as an export that trims empty columns at a row's end is not cut.)"""
+    """Refuse a file cut short: one whose last line (with no line end) has fewer columns
+    than both every earlier data row and the columns Ledgerlink reads from a row. (Both,
+    as an export may leave out the empty columns at a row's end: a transaction without tax
+    fields, an account with only its name.) A file that ends inside a quoted value the
+    CSV reader has refused already (a quote never closed)."""
     if data.rstrip(b"\x1a").endswith((b"\n", b"\r")):
         return
     # Commas and quotes are ASCII in every encoding read here, so Latin-1 splits right.
     rows = [r for r in csv.reader(io.StringIO(data.decode("latin-1"), newline="")) if r]
     if not rows:
         return
-    whole = len(_COLUMNS[kind])
-    if len(rows) > 1:
-        whole = min(whole, len(rows[-2]))
-    if len(rows[-1]) < whole:
+    earlier = rows[1:-1] if _is_header(rows[0][0]) else rows[:-1]
+    needed = _NEEDED[kind]
+    shortest = min((len(r) for r in earlier), default=needed)
+    if len(rows[-1]) < min(shortest, needed):
         raise ReportError(
             f"{path.name}, line {last.line}: the file ends part-way through this line "
-            f"({len(rows[-1])} of its {whole} columns, and no line end), so it was cut short.",
+            f"({len(rows[-1])} of the {needed} columns Ledgerlink reads from it, and no line "
+            "end), so it was cut short.",
             AGAIN,
         )
 
@@ -338,21 +372,40 @@ def read_nominal_file(path: Path) -> list[SageNominal]:
     """Sage's nominal list from a file: its nominal list export, else the file's text as
     :func:`parse_nominal_text` reads a pasted list; :class:`ReportError` naming the file
     when it is neither."""
-    report = read_report(path)
+    try:
+        report = read_report(path)
+    except ReportError as refused:
+        # A list of codes separated by tabs or spaces is no CSV, so the CSV reading refuses
+        # it; one whose first line holds a comma is a CSV, and its refusal (cut short,
+        # re-saved) stands rather than be read again more loosely.
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise refused from None
+        first = next((line for line in data.splitlines() if line.strip()), b"")
+        if b"," in first:
+            raise
+        try:
+            return parse_nominal_text(_text(data))
+        except ReportError:
+            raise refused from None
     if report.kind is ReportKind.NOMINAL:
         return report.nominals
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    try:
-        return parse_nominal_text(text)
+        return parse_nominal_text(_text(path.read_bytes()))
     except ReportError as exc:
         raise ReportError(
             f"{path.name} is not a nominal list (code, name per line): {exc.message}",
             "Export the nominal list from Sage 50 again, or paste it on the Connect page.",
         ) from exc
+
+
+def _text(data: bytes) -> str:
+    """A list of codes as text: UTF-8 (with or without its mark), else Windows-1252."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def parse_nominal_text(text: str) -> list[SageNominal]:
