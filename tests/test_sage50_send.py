@@ -112,12 +112,8 @@ def test_crash_after_the_file_is_written_never_writes_it_twice(
     assert sum("interrupted send" in e.detail for e in found) == 5
 
 
-def test_a_crash_then_a_folder_out_of_sight_keeps_the_records_uncertain(
-    rig: SageRig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The invoices' file was written, then the run died; the next send finds the drive
-    not connected. The invoices stay uncertain (never back to waiting, which would write
-    them again in a new file) until the folder can be looked in."""
+def _crash_after_writing_invoices(rig: SageRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send that dies once the invoices' file is written, before it records them."""
     real = Sender._record_results
     calls = {"n": 0}
 
@@ -131,6 +127,15 @@ def test_a_crash_then_a_folder_out_of_sight_keeps_the_records_uncertain(
     with pytest.raises(Crash):
         rig.send()
     monkeypatch.setattr(Sender, "_record_results", real)
+
+
+def test_a_crash_then_a_folder_out_of_sight_keeps_the_records_uncertain(
+    rig: SageRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invoices' file was written, then the run died; the next send finds the drive
+    not connected. The invoices stay uncertain (never back to waiting, which would write
+    them again in a new file) until the folder can be looked in."""
+    _crash_after_writing_invoices(rig, monkeypatch)
     away = rig.folder.with_name("away")
     rig.folder.rename(away)  # the drive is not connected
     report = rig.send()
@@ -363,19 +368,7 @@ def test_a_send_that_looks_up_and_checks_reads_each_file_once(
     """After a crash, the next send both looks for the records cut off (every file) and
     checks the rest's accounts against the customers already written (the Customer
     Records file): each file is read once for both, not once for each."""
-    real = Sender._record_results
-    calls = {"n": 0}
-
-    def dies_after_writing_invoices(self: Sender, ready: list, results: list) -> None:  # type: ignore[type-arg]
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise Crash
-        real(self, ready, results)
-
-    monkeypatch.setattr(Sender, "_record_results", dies_after_writing_invoices)
-    with pytest.raises(Crash):
-        rig.send()
-    monkeypatch.setattr(Sender, "_record_results", real)
+    _crash_after_writing_invoices(rig, monkeypatch)
 
     read_rows = files.read_rows
     reads: Counter[str] = Counter()
