@@ -233,6 +233,41 @@ def test_transaction_headings_in_other_words_are_read(tmp_path: Path, header: st
 
 
 @pytest.mark.parametrize(
+    "header",
+    ["Ref,Name", "Reference,Name", "Code,Name,Street", "A/C,Name,,,,,,Contact,Contact Telephone"],
+)
+def test_record_headings_in_other_words_are_read(tmp_path: Path, header: str) -> None:
+    """A Record CSV headed "Ref" (a word another column's heading would hold too) or with
+    a "Contact Telephone" heading is read, not refused as moved."""
+    export = tmp_path / "CUSTOMER.CSV"
+    export.write_bytes(f"{header}\r\nC1,Ada Boilers Ltd\r\n".encode())
+    assert [(a.ref, a.name) for a in read_report(export).accounts] == [("C1", "Ada Boilers Ltd")]
+
+
+@pytest.mark.parametrize(
+    "header", ["N/C,Description", "Nominal Code,Nominal Name", "N/C,Name,Type"]
+)
+def test_nominal_headings_in_other_words_are_read(tmp_path: Path, header: str) -> None:
+    listed = tmp_path / "NOMINAL.CSV"
+    listed.write_bytes(f"{header}\r\n4000,Sales\r\n".encode())
+    assert [(n.code, n.name) for n in read_nominal_file(listed)] == [("4000", "Sales")]
+
+
+def test_a_last_line_shorter_than_the_even_rows_before_it_is_cut_short(tmp_path: Path) -> None:
+    """Rows all of one length before it (an export writing every column): a last line
+    with no line end and fewer columns was cut, even inside a column Ledgerlink reads."""
+    export = tmp_path / "CUSTOMER.CSV"
+    export.write_bytes(b"C1,Ada Boilers Ltd,1 Mill Lane\r\nC2,Ben Pipes,2 Mill Lane\r\nC3,Cara He")
+    with pytest.raises(
+        ReportError, match=r"line 3: .*\(2 columns, where the rows before it have 3"
+    ):
+        read_report(export)
+    # Rows of varying length (empty end columns left out): the last is judged by what is read.
+    export.write_bytes(b"C1,Ada Boilers Ltd,1 Mill Lane\r\nC2,Ben Pipes\r\nC3,Cara Heating")
+    assert [a.ref for a in read_report(export).accounts] == ["C1", "C2", "C3"]
+
+
+@pytest.mark.parametrize(
     ("saved", "said"),
     [
         (
@@ -401,8 +436,8 @@ def _store(rig: SageRig) -> object:
         (
             "AUDIT.CSV",
             (TRANSACTIONS + "SI,C2,4000,0,06/01/2026,INV-2,Call").encode(),
-            "AUDIT.CSV, line 3: the file ends part-way through this line (7 of the 8 columns "
-            "Ledgerlink reads from it, and no line end)",
+            "AUDIT.CSV, line 3: the file ends part-way through this line (7 columns, where the "
+            "rows before it have 10, and no line end)",
         ),
         (
             "AUDIT.CSV",
@@ -413,8 +448,8 @@ def _store(rig: SageRig) -> object:
         (
             "CUSTOMER.CSV",
             f"C1,Ada Boilers Ltd,,,,,,{BLANKS}\r\nC2,Ben Pipes,,,,,,{BLANKS}\r\nC3".encode(),
-            "CUSTOMER.CSV, line 3: the file ends part-way through this line (1 of the 2 columns "
-            "Ledgerlink reads from it, and no line end)",
+            "CUSTOMER.CSV, line 3: the file ends part-way through this line (1 column, where "
+            "the rows before it have 27, and no line end)",
         ),
         (
             "CUSTOMER.CSV",

@@ -24,6 +24,7 @@ from connectors.contract import AccountType, ContactRole
 from connectors.sage_50 import references
 from connectors.sage_50.layout import CONTACT_COLUMNS, TRANSACTION_COLUMNS
 from connectors.sage_50.settings import account_type
+from connectors.wording import count
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -187,6 +188,13 @@ _HEADINGS: dict[ReportKind, dict[str, str]] = {
         "Name": "name",
     },
 }
+#: Words that head a column as itself, whatever stronger word is beside them ("Ref" over
+#: an account code, "Nominal Name" or "Description" over a nominal's name).
+_OWN_WORDS: dict[tuple[ReportKind, str], frozenset[str]] = {
+    (ReportKind.RECORDS, "A/C"): frozenset({"a/c", "account", "acc", "ref", "reference", "code"}),
+    (ReportKind.RECORDS, "Telephone"): frozenset({"telephone", "tel", "phone"}),
+    (ReportKind.NOMINAL, "Name"): frozenset({"name", "description", "desc"}),
+}
 #: How many columns, from A, a data row needs for Ledgerlink to read it (a transaction
 #: through its net amount; an account or nominal code with its name): the rest may be
 #: left out of a row, as an export that trims empty columns at a row's end does.
@@ -215,9 +223,13 @@ _BEGINS = (
 )
 
 
+def _words(heading: str) -> set[str]:
+    return set(re.split(r"[^a-z0-9/]+", heading.casefold().replace("e-mail", "email")))
+
+
 def _named(heading: str) -> str | None:
     """The column ``heading`` clearly names (a key of :data:`_NAMED_BY`), if any."""
-    words = set(re.split(r"[^a-z0-9/]+", heading.casefold().replace("e-mail", "email")))
+    words = _words(heading)
     for concept, known in _NAMED_BY:
         if words & known:
             return concept
@@ -241,10 +253,13 @@ def _header_kind(header: CsvRow, path: Path) -> ReportKind:
 def _check_header(header: CsvRow, kind: ReportKind, path: Path) -> None:
     """Refuse a header that heads a column Ledgerlink reads with the name of a different
     column (the columns were moved, and reading on would take one for another). A heading
-    that names nothing Ledgerlink knows, or is blank, is let be: Sage's own may differ."""
+    that names nothing Ledgerlink knows, is blank, or holds one of the column's own words
+    (:data:`_OWN_WORDS`) is let be: Sage's own may differ."""
     columns = _COLUMNS[kind]
     for column, concept in _HEADINGS[kind].items():
         heading = header.get(column)
+        if _words(heading) & _OWN_WORDS.get((kind, column), frozenset()):
+            continue
         named = _named(heading)
         if named is not None and named != concept:
             letter = _letter(columns.index(column))
@@ -262,11 +277,12 @@ def _letter(index: int) -> str:
 
 
 def _check_whole(data: bytes, kind: ReportKind, last: CsvRow, path: Path) -> None:
-    """Refuse a file cut short: one whose last line (with no line end) has fewer columns
-    than both every earlier data row and the columns Ledgerlink reads from a row. (Both,
-    as an export may leave out the empty columns at a row's end: a transaction without tax
-    fields, an account with only its name.) A file that ends inside a quoted value the
-    CSV reader has refused already (a quote never closed)."""
+    """Refuse a file cut short: one whose last line (with no line end) is shorter than
+    the rows before it when two or more are all one length (an export writing every
+    column), or else shorter than both every earlier row and the columns Ledgerlink reads from a row
+    (an export that leaves out the empty columns at a row's end: a transaction without
+    tax fields, an account with only its name). A file that ends inside a quoted value
+    the CSV reader has refused already (a quote never closed)."""
     if data.rstrip(b"\x1a").endswith((b"\n", b"\r")):
         return
     # Commas and quotes are ASCII in every encoding read here, so Latin-1 splits right.
@@ -274,13 +290,17 @@ def _check_whole(data: bytes, kind: ReportKind, last: CsvRow, path: Path) -> Non
     if not rows:
         return
     earlier = rows[1:-1] if _is_header(rows[0][0]) else rows[:-1]
-    needed = _NEEDED[kind]
-    shortest = min((len(r) for r in earlier), default=needed)
-    if len(rows[-1]) < min(shortest, needed):
+    lengths = {len(r) for r in earlier}
+    if len(earlier) >= 2 and len(lengths) == 1:
+        whole = lengths.pop()
+        short = f"{count(len(rows[-1]), 'column')}, where the rows before it have {whole}"
+    else:
+        whole = min(min(lengths, default=_NEEDED[kind]), _NEEDED[kind])
+        short = f"{len(rows[-1])} of the {whole} columns Ledgerlink reads from it"
+    if len(rows[-1]) < whole:
         raise ReportError(
             f"{path.name}, line {last.line}: the file ends part-way through this line "
-            f"({len(rows[-1])} of the {needed} columns Ledgerlink reads from it, and no line "
-            "end), so it was cut short.",
+            f"({short}, and no line end), so it was cut short.",
             AGAIN,
         )
 
