@@ -271,6 +271,7 @@ def _leftovers(folder: Path) -> dict[str, Path]:
         "not ours": folder / ".ledgerlink-notes.claim",
         "no dot": folder / files.claim_name(old)[1:],
         "other": folder / "sage.claim",
+        "no time": folder / ".ledgerlink-20261399-000000.claim",
     }
     for name, path in made.items():
         path.write_bytes(b"")
@@ -309,6 +310,19 @@ def test_claims_stay_while_a_temporary_of_ours_is_in_the_folder(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [answer.location, part.name] + [p.name for p in made.values()]
     )
+
+
+def test_a_temporary_as_old_as_the_claims_does_not_keep_them(tmp_path: Path) -> None:
+    """A killed send's temporary, a day old, is no rename on its way: stale claims go."""
+    made = _leftovers(tmp_path)
+    part = tmp_path / ".ledgerlink-x1y2z3.part"
+    part.write_bytes(b"")
+    long_ago = (datetime.now(UTC) - timedelta(days=2)).timestamp()
+    os.utime(part, (long_ago, long_ago))
+    with make(tmp_path, customers="[]") as connector:
+        [answer] = connector.create_batch(batch(ACME))
+    assert isinstance(answer, HandedOver)
+    assert not made["stale"].exists() and part.exists()
 
 
 def test_an_unfinished_copy_it_cannot_remove_is_named(

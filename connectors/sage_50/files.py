@@ -84,19 +84,29 @@ def stale_claims(folder: Path, now: datetime) -> list[Path]:
     """Our claims in ``folder`` (``.ledgerlink-<time>.claim`` only) that no send needs
     any more: left by a send that was killed, or kept after a write whose answer was
     lost, and older than :data:`STALE_CLAIM` by both their name and their file's time.
-    None while a temporary of ours (``.ledgerlink-*.part``) is in the folder: a rename
-    from it may still land under a claimed time. ``OSError`` when the folder cannot be
-    listed."""
+    None while a temporary of ours (``.ledgerlink-*.part``) younger than that is in the
+    folder: a rename from it may still land under a claimed time. ``OSError`` when the
+    folder cannot be listed."""
     names = [entry.name for entry in folder.iterdir()]
-    if any(n.startswith(".ledgerlink-") and n.endswith(".part") for n in names):
-        return []
     cutoff = now - STALE_CLAIM
+    for name in names:
+        # A temporary as old as a stale claim is a killed send's leftover; no rename from
+        # it is on its way.
+        if (
+            name.startswith(".ledgerlink-")
+            and name.endswith(".part")
+            and (folder / name).lstat().st_mtime > cutoff.timestamp()
+        ):
+            return []
     found = []
     for name in names:
         match = _CLAIM.fullmatch(name)
         if match is None:
             continue
-        stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        try:
+            stamp = datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        except ValueError:  # digits that are no time (month 13): not one of ours
+            continue
         if stamp > cutoff:
             continue
         path = folder / name
