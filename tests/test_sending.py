@@ -27,6 +27,7 @@ from app.services.sending import failure_actions
 from app.services.sending.failures import list_failures
 from app.services.sending.lock import SendInProgress, SendLock
 from app.services.sending.preflight import Preflight
+from app.services.sending.run import send_outcome
 from app.services.sending.sender import SendReport
 from connectors.contract import (
     BatchItem,
@@ -170,6 +171,8 @@ def test_answers_lost_again_and_again_stop_the_run_not_resend_for_ever(
     # The batch's other records were never asked about: still unconfirmed, and counted.
     assert left.get("uncertain", 0) >= 1
     assert sum(report.uncertain.values()) == left["uncertain"]
+    summary = send_outcome(report, "the Sandbox").summary
+    assert f"{left['uncertain']} not yet confirmed (the next send asks the Sandbox" in summary
     monkeypatch.undo()
 
     assert run(rig).ok  # the connection back: every record once

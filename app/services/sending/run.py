@@ -107,7 +107,7 @@ def send_now(
 class SendOutcome:
     """What became of a send, in the words every caller shows."""
 
-    #: One sentence: what was sent, what failed, what is being checked, why it stopped.
+    #: One sentence: what was sent, what failed, what is not yet confirmed, why it stopped.
     summary: str
     #: Something needs the user's attention (failures, or the send stopped).
     needs_attention: bool
@@ -126,7 +126,11 @@ def send_outcome(report: SendReport, package_name: str) -> SendOutcome:
     if failed:
         text += f"; {failed:,} failed, each listed with its fix"
     if uncertain:
-        text += f"; {uncertain:,} {'is' if uncertain == 1 else 'are'} being checked"
+        # Nothing checks them between sends: the next one asks the package first.
+        text += (
+            f"; {uncertain:,} not yet confirmed (the next send asks {package_name} about "
+            f"{'it' if uncertain == 1 else 'them'} first)"
+        )
     handed_over = sum(report.handed_over.values())
     if handed_over:
         text += f"; {handed_over:,} handed over, to be confirmed by {package_name}"

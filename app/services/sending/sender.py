@@ -296,7 +296,10 @@ class Sender:
         except _StopRun as stop:
             self.report.stopped_reason = str(stop)
         finally:
-            self._count_uncertain()
+            try:
+                self._count_uncertain()
+            except Exception:  # the store went: the run's own error is the one to tell
+                log.warning("could not count the rows left uncertain", exc_info=True)
             self.report.finished_at = utcnow()
             with self.session_factory.begin() as session:
                 set_setting(session, LAST_SEND_AT, self.report.finished_at.isoformat())
