@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 
 from connectors.contract import ContactRole, PackageInfo
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, NotSetUp
 
 SETTING = "display_names"
 _CHARACTER_NAMES = {":": "a colon", ";": "a semicolon", '"': "a double quote", "\t": "a tab"}
@@ -34,7 +34,7 @@ def read_display_names(settings: Mapping[str, str]) -> DisplayNames:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise ConnectorError(
+        raise NotSetUp(
             f"The {SETTING} setting is not readable ({exc}); choose the display names again."
         ) from exc
     chosen: DisplayNames = {}

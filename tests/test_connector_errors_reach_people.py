@@ -64,3 +64,16 @@ def test_each_kind_is_a_persons_problem_in_words(kind: type[ConnectorError]) -> 
     problem = user_error_from(_example(kind), "Xero")
     assert isinstance(problem, UserError), f"{kind.__qualname__} would crash"
     assert problem.one_line().strip()
+
+
+def test_an_answer_a_connector_could_not_use_is_logged_whole_for_support(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    try:
+        raise ConnectorError("Xero would not answer contacts (400 Bad Request)")
+    except ConnectorError as exc:
+        problem = user_error_from(exc, "Xero")
+    assert problem is not None and "Xero would not answer contacts" in problem.one_line()
+    assert "If it keeps happening" in problem.one_line()
+    [record] = [r for r in caplog.records if "would not answer" in r.getMessage()]
+    assert record.exc_info is not None  # the traceback, for the log support reads

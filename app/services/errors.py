@@ -12,6 +12,7 @@ maps the ones a person can act on at the service boundary.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -117,7 +118,9 @@ def user_error_from(exc: BaseException, package_name: str = "the package") -> Us
         return UserError(exc.reason, exc.fix, field=exc.field)
     if type(exc) is ConnectorError and str(exc):
         # An answer the connector could not use ("Xero would not answer contacts (…)"):
-        # its words name the package and what it said; the person cannot fix it alone.
+        # its words name the package and what it said; the person cannot fix it alone,
+        # and support reads the log, so the whole of it goes there.
+        logging.getLogger(__name__).warning("%s", exc, exc_info=exc)
         return UserError(
             str(exc),
             "Try again later. If it keeps happening, send support the logs folder in "

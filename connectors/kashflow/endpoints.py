@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from connectors.errors import ConnectorError
+from connectors.errors import NotSetUp
 
 API_URL = "https://api.kashflow.com/v2"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -24,7 +24,7 @@ def api_url(settings: Mapping[str, str], environ: Mapping[str, str] | None = Non
     if not base:
         return API_URL
     if (urlsplit(base).hostname or "") not in _LOOPBACK_HOSTS:
-        raise ConnectorError(
+        raise NotSetUp(
             f"The KashFlow endpoint setting ({base}) must point at this computer (127.0.0.1 "
             "or localhost); it exists only for testing against a stand-in. Clear it to use "
             "KashFlow itself."

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from connectors.errors import ConnectorError
+from connectors.errors import NotSetUp
 from connectors.oauth import OAuthProvider, SignInError, env_name
 
 KEY = "quickbooks_online"
@@ -54,7 +54,7 @@ class QboEndpoints:
         if base:
             host = urlsplit(base).hostname or ""
             if host not in _LOOPBACK_HOSTS:
-                raise ConnectorError(
+                raise NotSetUp(
                     f"The QuickBooks endpoint setting ({base}) must point at this computer "
                     "(127.0.0.1 or localhost); it exists only for testing against a "
                     "stand-in. Clear it to use QuickBooks Online itself."

@@ -26,7 +26,7 @@ from connectors.contract import (
     RemoteContact,
     RemoteTaxRate,
 )
-from connectors.errors import ConnectorError
+from connectors.errors import NotSetUp
 
 FOLDER = "import_folder"
 NOMINAL_CODES = "nominal_codes"
@@ -68,7 +68,7 @@ def _json(settings: Mapping[str, str], key: str, default: Any) -> Any:
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise ConnectorError(
+        raise NotSetUp(
             f"The Sage 50 setting {key} is not readable ({exc}); set it again in the wizard."
         ) from exc
 
@@ -80,7 +80,7 @@ def _date(settings: Mapping[str, str], key: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ConnectorError(f"The Sage 50 setting {key} is not a date: {raw!r}.") from exc
+        raise NotSetUp(f"The Sage 50 setting {key} is not a date: {raw!r}.") from exc
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def read_settings(settings: Mapping[str, str]) -> BridgeSettings:
             for code, rate, name in tax_rows
         ]
     except (InvalidOperation, ValueError) as exc:
-        raise ConnectorError(f"The Sage 50 setting {TAX_CODES} is not readable.") from exc
+        raise NotSetUp(f"The Sage 50 setting {TAX_CODES} is not readable.") from exc
     sage_refs = {
         role: {
             contact.ref: contact

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from connectors.errors import ConnectorError
+from connectors.errors import NotSetUp
 from connectors.oauth import OAuthProvider, SecretPlacement, env_name
 
 KEY = "sage_business_cloud"
@@ -49,7 +49,7 @@ class SageEndpoints:
             return cls()
         host = urlsplit(base).hostname or ""
         if host not in _LOOPBACK_HOSTS:
-            raise ConnectorError(
+            raise NotSetUp(
                 f"The Sage endpoint setting ({base}) must point at this computer (127.0.0.1 "
                 "or localhost); it exists only for testing against a stand-in. Clear it to "
                 "use Sage itself."
@@ -68,7 +68,7 @@ def _ports(settings: Mapping[str, str]) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError as exc:
-        raise ConnectorError(
+        raise NotSetUp(
             f"The Sage redirect_ports setting ({raw}) must be port numbers separated by "
             "commas, for example 47671,47672."
         ) from exc

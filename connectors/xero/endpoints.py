@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from connectors.errors import ConnectorError
+from connectors.errors import NotSetUp
 from connectors.oauth import OAuthProvider
 
 #: Apps created from March 2026 must use the granular scopes; ``offline_access`` is what
@@ -59,7 +59,7 @@ class XeroEndpoints:
             return cls()
         host = urlsplit(base).hostname or ""
         if host not in _LOOPBACK_HOSTS:
-            raise ConnectorError(
+            raise NotSetUp(
                 f"The Xero endpoint setting ({base}) must point at this computer "
                 "(127.0.0.1 or localhost); it exists only for testing against a stand-in. "
                 "Clear it to use Xero itself."
@@ -79,7 +79,7 @@ def _ports(settings: Mapping[str, str]) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError as exc:
-        raise ConnectorError(
+        raise NotSetUp(
             f"The Xero redirect_ports setting ({raw}) must be port numbers separated by "
             "commas, for example 47651,47652."
         ) from exc
