@@ -331,14 +331,15 @@ def _with_demo(args: argparse.Namespace, paths: DataPaths) -> int:
 
 def _open_window(paths: DataPaths, page: str | None = None) -> int:
     from app.logging_setup import hold_early_records, write_held_records
-    from app.services.first_read import start_first_read
+    from app.services.first_read import begin_first_read
     from app.ui.kit.platform_libs import check_qt_platform
 
-    # Before Qt is imported: the dashboard's read overlaps Qt's start (see first_read).
-    # What it logs is kept for the log file, which is set up after the first paint.
+    # Before Qt is imported: the dashboard's read, done at once when quick, else beside
+    # Qt's start (see first_read). What it logs is kept for the log file, which is set up
+    # after the first paint.
     hold_early_records()
     try:
-        first_read = start_first_read(paths) if page is None else None
+        first_read = begin_first_read(paths) if page is None else None
 
         # Qt aborts with a signal when its platform libraries are missing: say so first.
         problem = check_qt_platform(os.environ)
