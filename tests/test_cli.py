@@ -291,3 +291,45 @@ def test_pyside_is_told_the_modules_imported_before_it_use_no_qt() -> None:
     assert result.returncode == 0, result.stderr
     # -1: uses no PySide (ours, unread); 0: PySide read it and found PySide6 used.
     assert json.loads(result.stdout.splitlines()[-1]) == [-1, -1, 0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--data-dir", "/srv/ledger"],
+        ["--data-dir=/srv/ledger"],
+        ["--data-dir="],
+        ["--data-dir", "folder with spaces"],
+        ["--data-dir", "-odd"],
+        ["--data-dir", "a", "--demo"],
+        ["--page", "dashboard"],
+        ["-v"],
+        ["--data", "x"],
+        ["--data-dir"],
+        ["status"],
+    ],
+)
+def test_the_plain_window_start_reads_its_arguments_as_the_parser_does(
+    argv: list[str],
+) -> None:
+    """The window's usual start (nothing, or only a data folder) is read without
+    building the parser, to the same arguments; anything else is left to the parser."""
+    import argparse
+
+    from app import cli
+
+    plain = cli._plain_window_arguments(argv)
+    quick = argparse.ArgumentParser(prog="ledgerlink", add_help=False, exit_on_error=False)
+    cli._add_global_options(quick)
+    try:
+        parsed, rest = quick.parse_known_args(argv)
+    except argparse.ArgumentError:
+        parsed, rest = None, ["(refused)"]
+    if plain is None:
+        assert argv not in ([], ["--data-dir", "/srv/ledger"], ["--data-dir=/srv/ledger"])
+        return
+    assert parsed is not None and not rest
+    parsed.command = None
+    assert vars(plain) == vars(parsed)
+    assert cli._window_arguments(argv) == plain
