@@ -84,6 +84,11 @@ class DataPaths:
         url = saved.get("url") if isinstance(saved, dict) else None
         return url if isinstance(url, str) and url else f"sqlite:///{self.database}"
 
+    @property
+    def keeps_data_here(self) -> bool:
+        """Whether the data is kept in this folder's own SQLite file (not a shared store)."""
+        return self.database_url == f"sqlite:///{self.database}"
+
     def ensure(self) -> DataPaths:
         """Create the folder tree, readable by its owner only."""
         for folder in (self.root, self.backups, self.logs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class PackageKind(StrEnum):
@@ -19,8 +20,12 @@ class PackageKind(StrEnum):
     PRACTICE = "practice"
 
 
-@dataclass(frozen=True)
-class ParsedReference:
+# The small value types are named tuples rather than frozen dataclasses: declaring a
+# frozen dataclass compiles its generated methods from source (about 1 ms each), and
+# these are declared on the way to every start's first page (read by attribute only).
+
+
+class ParsedReference(NamedTuple):
     """A reference read from what the user typed or pasted."""
 
     reference: str
@@ -60,8 +65,7 @@ class ReferenceFormat:
         return f"Expected a {self.label}, for example {self.example}."
 
 
-@dataclass(frozen=True)
-class RateLimit:
+class RateLimit(NamedTuple):
     """The package's published limits for one connection."""
 
     per_minute: int
@@ -69,8 +73,7 @@ class RateLimit:
     per_day: int | None = None
 
 
-@dataclass(frozen=True)
-class ConnectField:
+class ConnectField(NamedTuple):
     """One thing the Connect page must ask for (a folder, a username, a secret…)."""
 
     key: str

@@ -269,3 +269,67 @@ def test_kashflow_accounts_are_mapped_from_the_command_line_over_a_socket(
         monkeypatch.setenv("LEDGERLINK_KASHFLOW_ENDPOINT", server.url)
         code, _, err = run(capsys, "--data-dir", data, "map", "SALES", "4010")
     assert code != EXIT_OK and "Sign in again" in err and "Traceback" not in err
+
+
+def test_pyside_is_told_the_modules_imported_before_it_use_no_qt() -> None:
+    """Starting the window (importing ``launch``) tells PySide that what was imported
+    before Qt uses none, so PySide does not read those modules' sources; a module
+    imported afterwards is still looked at by PySide itself."""
+    code = (
+        "import sys, json\n"
+        "import app.services.status\n"
+        "import app.ui.windows.launch\n"
+        "known = sys.modules['__feature__'].pyside_feature_dict\n"
+        "from app.ui.windows.dashboard import Dashboard\n"
+        "print(json.dumps([known.get(name) for name in "
+        "('json', 'app.services.status', 'app.ui.windows.dashboard')]))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    # -1: uses no PySide (ours, unread); 0: PySide read it and found PySide6 used.
+    assert json.loads(result.stdout.splitlines()[-1]) == [-1, -1, 0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--data-dir", "/srv/ledger"],
+        ["--data-dir=/srv/ledger"],
+        ["--data-dir="],
+        ["--data-dir", "folder with spaces"],
+        ["--data-dir", "-odd"],
+        ["--data-dir", "a", "--demo"],
+        ["--page", "dashboard"],
+        ["-v"],
+        ["--data", "x"],
+        ["--data-dir"],
+        ["status"],
+    ],
+)
+def test_the_plain_window_start_reads_its_arguments_as_the_parser_does(
+    argv: list[str],
+) -> None:
+    """The window's usual start (nothing, or only a data folder) is read without
+    building the parser, to the same arguments; anything else is left to the parser."""
+    import argparse
+
+    from app import cli
+
+    plain = cli._plain_window_arguments(argv)
+    quick = argparse.ArgumentParser(prog="ledgerlink", add_help=False, exit_on_error=False)
+    cli._add_global_options(quick)
+    try:
+        parsed, rest = quick.parse_known_args(argv)
+    except argparse.ArgumentError:
+        parsed, rest = None, ["(refused)"]
+    if plain is None:
+        assert argv not in ([], ["--data-dir", "/srv/ledger"], ["--data-dir=/srv/ledger"])
+        return
+    assert parsed is not None and not rest
+    parsed.command = None
+    assert vars(plain) == vars(parsed)
+    assert cli._window_arguments(argv) == plain

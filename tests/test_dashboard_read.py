@@ -31,10 +31,11 @@ from app.services.store import Store, open_store
 from app.ui.kit.workers import TaskRunner
 from app.ui.windows.dashboard import Dashboard
 from app.ui.windows.main_window import MainWindow
-from tests.test_dashboard import sent_paths, sent_template
+from tests.test_dashboard import root_logging, sent_paths, sent_template
 from tests.test_wizard_flow import LONG, open_window
 
-__all__ = ["sent_paths", "sent_template"]  # fixtures shared with the dashboard tests
+# Fixtures shared with the dashboard tests.
+__all__ = ["root_logging", "sent_paths", "sent_template"]
 
 pytestmark = pytest.mark.qt_log_ignore(
     "This plugin does not support raise",
@@ -397,13 +398,155 @@ def test_the_command_starts_the_read_before_it_builds_the_window(
 
     # What the read logs is kept for the log file: the keeping starts before the read.
     monkeypatch.setattr(app.logging_setup, "hold_early_records", lambda: started.append("holding"))
-    monkeypatch.setattr(first_read_module, "start_first_read", start)
+    monkeypatch.setattr(first_read_module, "begin_first_read", start)
     monkeypatch.setattr(launch, "run_window", lambda paths, page, read: handed.append(read) or 0)
     monkeypatch.setattr("app.ui.kit.platform_libs.check_qt_platform", lambda _environ: None)
     assert app.cli.main(["--data-dir", str(sent_paths.root)]) == 0
     assert started == ["holding", sent_paths] and handed == [f"read of {sent_paths.root}"]
     assert app.cli.main(["--data-dir", str(sent_paths.root), "--page", "dashboard"]) == 0
     assert started[2:] == ["holding"] and handed[-1] is None
+
+
+class SteppingClock:
+    """A clock that moves on by ``step`` seconds each time it is read: a read that asks
+    it often enough runs out of time, deterministically."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        self.now += self.step
+        return self.now
+
+
+def test_a_bounded_read_stops_once_its_time_is_up(sent_paths: DataPaths) -> None:
+    """``late`` is asked before each query: once it says so, the read stops with
+    ``ReadLate`` (never a partial snapshot, never ``None``, which would send the window
+    to the store); while it never does, the read is the usual one."""
+    from app.services.dashboard_read import ReadLate
+
+    assert read_dashboard(sent_paths, late=lambda: False) == read_dashboard(sent_paths)
+    for allowed in range(4):
+        calls = [0]
+
+        def late(allowed: int = allowed, calls: list[int] = calls) -> bool:
+            calls[0] += 1
+            return calls[0] > allowed
+
+        with pytest.raises(ReadLate):
+            read_dashboard(sent_paths, late)
+
+
+def test_a_bounded_query_is_interrupted_while_it_runs() -> None:
+    """A single long query is stopped in the middle (SQLite's progress handler), not
+    only between queries."""
+    from app.services.dashboard_read import _Connection
+
+    connection = sqlite3.connect(":memory:", factory=_Connection)
+    calls = [0]
+
+    def late() -> bool:
+        calls[0] += 1
+        return calls[0] > 3
+
+    try:
+        count = (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "SELECT count(*) FROM n"
+        )
+        assert connection.execute(count, (1000,)).fetchone() == (1000,)
+        connection.bound(late)
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+            connection.execute(count, (10_000_000,)).fetchone()
+        assert calls[0] == 4  # one before the query, three while it ran
+        connection.bound(None)
+        assert connection.execute(count, (1000,)).fetchone() == (1000,)
+    finally:
+        connection.close()
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_a_quick_read_is_done_before_the_window_and_is_its_first_paint(
+    qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the folder's own SQLite file, ``ledgerlink`` reads the dashboard at once,
+    within its budget and before Qt is imported, so the window it builds paints the
+    dashboard with its data first: no thread, no "Opening your data…"."""
+    from app.services import first_read as first_read_module
+    from app.ui.windows.launch import create_window
+
+    def no_thread(paths: DataPaths) -> None:
+        raise AssertionError("the read went to a thread")
+
+    monkeypatch.setattr(first_read_module, "start_first_read", no_thread)
+    clock = SteppingClock(0.0)  # time stands still: the read always finishes
+    first_read = first_read_module.begin_first_read(sent_paths, clock=clock)
+    assert first_read.done() and clock.reads > 5
+    assert first_read.result() == read_dashboard(sent_paths)
+    window = create_window(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == first_read.result()
+    with qtbot.waitSignal(window.store_opened, timeout=LONG):
+        qtbot.waitExposed(window)
+    assert window.loading is None, "the loading view was made"
+
+
+def test_a_read_out_of_time_goes_on_in_a_thread_behind_the_loading_view(
+    qtbot: QtBot, sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that runs past its budget is stopped and handed to a thread: the window
+    opens on "Opening your data…", then shows the data once that read is done."""
+    from concurrent.futures import Future
+
+    from app.services import first_read as first_read_module
+
+    in_thread: Future[DashboardSnapshot | None] = Future()
+    started: list[DataPaths] = []
+    monkeypatch.setattr(
+        first_read_module, "start_first_read", lambda paths: started.append(paths) or in_thread
+    )
+    clock = SteppingClock(0.01)  # each look at the clock takes 10 ms of a 40 ms budget
+    first_read = first_read_module.begin_first_read(sent_paths, budget_s=0.04, clock=clock)
+    assert started == [sent_paths] and first_read is in_thread
+
+    window = MainWindow(sent_paths, first_read=first_read)
+    qtbot.addWidget(window)
+    assert not window.show_read_if_ready()
+    window.show()
+    assert window.view == "loading" and window.stack.currentWidget() is window.loading
+    with qtbot.waitSignal(window.refreshed, timeout=LONG):
+        window.open()
+        in_thread.set_result(read_dashboard(sent_paths))
+    assert window.view == "dashboard" and window.dashboard is not None
+    assert window.dashboard.snapshot == read_dashboard(sent_paths)
+    qtbot.waitUntil(lambda: window.store is not None, timeout=LONG)
+
+
+@pytest.mark.parametrize("why", ["shared store", "fault"])
+def test_a_read_that_cannot_be_done_at_once_goes_to_a_thread(
+    sent_paths: DataPaths, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """A shared store is read in a thread as before (a server's answer is not bounded
+    here); a fault in the quick read hands the read to the thread, which meets it again
+    and hands it to the window."""
+    from app.services import dashboard_read
+    from app.services import first_read as first_read_module
+
+    marker: object = object()
+    monkeypatch.setattr(first_read_module, "start_first_read", lambda paths: marker)
+    if why == "shared store":
+        monkeypatch.setenv("LEDGERLINK_DATABASE_URL", "postgresql://office@db.example/ledger")
+    else:
+
+        def fault(paths: DataPaths, late: object = None) -> None:
+            raise RuntimeError("a fault in the read")
+
+        monkeypatch.setattr(dashboard_read, "read_dashboard", fault)
+    assert first_read_module.begin_first_read(sent_paths) is marker
 
 
 def test_a_fault_showing_the_read_before_the_first_paint_takes_the_normal_path(

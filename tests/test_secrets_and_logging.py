@@ -124,7 +124,7 @@ def test_records_kept_for_a_window_that_never_opens_go_to_its_log(
     import app.cli
     from app.services import first_read
 
-    monkeypatch.setattr(first_read, "start_first_read", lambda paths: None)
+    monkeypatch.setattr(first_read, "begin_first_read", lambda paths: None)
     monkeypatch.setattr(
         "app.ui.kit.platform_libs.check_qt_platform",
         lambda _environ: (logging.getLogger("test.early").warning("no xcb"), "missing")[1],

@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import overload
+from typing import Any, overload
 
 from app.config import DataPaths
 from app.db.enums import ContactKind, DocumentKind, RecordType, SendState
@@ -93,15 +93,28 @@ def dashboard_data(
     )
 
 
-def read_dashboard(paths: DataPaths) -> DashboardSnapshot | None:
+class ReadLate(Exception):
+    """The read was stopped because its time was up (see :func:`read_dashboard`)."""
+
+
+def read_dashboard(
+    paths: DataPaths, late: Callable[[], bool] | None = None
+) -> DashboardSnapshot | None:
     """The dashboard's snapshot read with ``sqlite3``, or ``None`` when this store must be
-    opened the normal way first (see the module's docstring)."""
-    if paths.database_url != f"sqlite:///{paths.database}" or not paths.database.is_file():
+    opened the normal way first (see the module's docstring).
+
+    With ``late``, the read stops with :class:`ReadLate` once ``late()`` is true: it is
+    asked before each query and, while a query runs, every few thousand of SQLite's
+    steps (its progress handler, which interrupts the query)."""
+    if not paths.keeps_data_here or not paths.database.is_file():
         return None
     try:
         # mode=rw: never create a database here; a missing one is the normal path's.
         connection = sqlite3.connect(
-            f"{paths.database.resolve().as_uri()}?mode=rw", uri=True, timeout=1
+            f"{paths.database.resolve().as_uri()}?mode=rw",
+            uri=True,
+            timeout=1,
+            factory=_Connection,
         )
     except sqlite3.Error as exc:
         log.info("first read left to the normal path: %s", exc)
@@ -110,14 +123,39 @@ def read_dashboard(paths: DataPaths) -> DashboardSnapshot | None:
         connection.isolation_level = None
         connection.execute("BEGIN")  # one snapshot for every figure
         try:
+            connection.bound(late)
             return _read(connection, paths)
         finally:
+            connection.bound(None)
             connection.execute("ROLLBACK")
     except sqlite3.Error as exc:
+        if late is not None and late():
+            raise ReadLate from exc  # interrupted by the progress handler
         log.info("first read left to the normal path: %s", exc)
         return None
     finally:
         connection.close()
+
+
+#: SQLite's steps between two calls of a bounded read's ``late``.
+STEPS_BETWEEN_CHECKS = 2000
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose queries can be bounded in time (see :func:`read_dashboard`)."""
+
+    late: Callable[[], bool] | None = None
+
+    def bound(self, late: Callable[[], bool] | None) -> None:
+        """Stop each query from now on once ``late()`` is true (``None``: never)."""
+        self.late = late
+        self.set_progress_handler(late, STEPS_BETWEEN_CHECKS if late is not None else 0)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """Run ``sql``, unless the read's time is up."""
+        if self.late is not None and self.late():
+            raise ReadLate
+        return super().execute(sql, parameters)
 
 
 #: The schema revision this module's SQL was written and checked against. A new

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Each system library Qt 6's ``xcb`` plugin (``libqxcb.so`` and ``libQt6XcbQpa``)
 #: links against, with the Debian/Ubuntu package that provides it. A test compares this
@@ -67,9 +67,10 @@ def will_use_xcb(env: Mapping[str, str], platform: str = sys.platform) -> bool:
     return not wayland
 
 
-@dataclass(frozen=True)
-class MissingLibraries:
-    """The libraries that could not be loaded and the packages that provide them."""
+class MissingLibraries(NamedTuple):
+    """The libraries that could not be loaded and the packages that provide them (a named
+    tuple: every start declares it, and a frozen dataclass compiles its methods from
+    source, near 1 ms)."""
 
     libraries: tuple[str, ...]
     packages: tuple[str, ...]

@@ -119,6 +119,7 @@ class Dashboard(QWidget):
         layout.addWidget(self.current)
         self.lists = QTabWidget()
         self.lists.setObjectName("lists")
+        self.lists.setDocumentMode(True)
         self.lists.addTab(self._failures_page(), "Failed records")
         self.change_model = PendingChangeModel()
         self._changes_page: QWidget = QWidget()

@@ -9,11 +9,32 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
-from app.config import DataPaths
-from app.ui.windows.main_window import MainWindow
-
 if TYPE_CHECKING:
+    from app.config import DataPaths
     from app.services.dashboard_read import DashboardSnapshot
+    from app.ui.windows.main_window import MainWindow
+
+
+def note_modules_without_qt() -> None:
+    """Tell PySide that the modules imported so far use no Qt.
+
+    Once PySide is imported, the first ``import`` naming a module it has not met makes
+    it read that module's whole source (``inspect.getsource``) to look for "PySide6"
+    (for its opt-in ``__feature__`` switches, which Ledgerlink does not use): about
+    10 ms on the way to the first window, nearly all of it for modules (``typing``,
+    ``logging``, our services) imported before Qt was. This module is where a start
+    first imports Qt, so what was imported before it uses none; PySide keeps its
+    answers in a dict by module name, filled here for those modules. A PySide without
+    that dict is left alone (it then scans as before).
+    """
+    # Called as this module is imported, before it imports any module of ours.
+    known = getattr(sys.modules.get("__feature__"), "pyside_feature_dict", None)
+    if isinstance(known, dict):
+        for name in list(sys.modules):
+            known.setdefault(name, -1)  # PySide's own "uses no PySide"
+
+
+note_modules_without_qt()
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -61,6 +82,8 @@ def create_window(
         from app.services.first_read import start_first_read
 
         first_read = start_first_read(paths)
+    from app.ui.windows.main_window import MainWindow  # after note_modules_without_qt
+
     warm_up_imports()
     window = MainWindow(paths, page=page, first_read=first_read)
     window.open_when_shown(set_up_logging)
