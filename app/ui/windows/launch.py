@@ -31,7 +31,13 @@ def note_modules_without_qt() -> None:
     known = getattr(sys.modules.get("__feature__"), "pyside_feature_dict", None)
     if isinstance(known, dict):
         for name in list(sys.modules):
-            known.setdefault(name, -1)  # PySide's own "uses no PySide"
+            if not name.startswith(_USES_QT):
+                known.setdefault(name, -1)  # PySide's own "uses no PySide"
+
+
+#: Modules that may use Qt, imported before or with this one: PySide's answer for them
+#: is left to PySide.
+_USES_QT = ("PySide6", "shiboken6", "__feature__", "app.ui", "wizard_pages", "__main__")
 
 
 note_modules_without_qt()
